@@ -1,0 +1,503 @@
+//! Getting and releasing views: the protocol's core, on consumer-owned `xbuf_bufferinfo`
+//! structs of any published size.
+//!
+//! Every raw access to a consumer's struct goes through the small set of functions here, which
+//! never touch bytes past the caller's `structsize`.
+
+use std::ffi::{c_char, c_int};
+use std::ptr::{self, addr_of_mut, NonNull};
+
+use crate::abi::*;
+use crate::layout::{self, Order};
+use crate::object::{Object, Response};
+use crate::request::{self, Flags, Plan};
+use crate::status::Result;
+use crate::{bail, err};
+
+/// Checks a caller's `structsize` for `xbuf_bufferinfo`.
+pub fn check_structsize(size: usize) -> Result<()> {
+    if size < XBUF_BUFFERINFO_SIZE_MIN {
+        bail!(
+            StructTooOld,
+            "xbuf_bufferinfo.structsize is {size}; the smallest published size is {XBUF_BUFFERINFO_SIZE_MIN} (set it to sizeof(xbuf_bufferinfo))"
+        );
+    }
+    if size > XBUF_STRUCTSIZE_MAX {
+        bail!(
+            InvalidArgument,
+            "xbuf_bufferinfo.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?"
+        );
+    }
+    Ok(())
+}
+
+/// The integrity seal of a filled view: binds the view's address, its releaser and its heap
+/// block, so that a moved, copied or scribbled-on view is refused instead of freeing garbage.
+fn seal(view: *const xbuf_bufferinfo, releaser: *mut xbuf_object, block: usize) -> usize {
+    const KEY: usize = 0x5851_f42d_4c95_7f2d_u64 as usize;
+    ((view as usize) ^ (releaser as usize).rotate_left(17) ^ block.rotate_left(31) ^ KEY)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize)
+}
+
+/// Sets every field of the view, within its `structsize`, to zero (keeping `structsize`).
+///
+/// # Safety
+/// `view` must point at `structsize` writable bytes.
+unsafe fn make_empty(view: *mut xbuf_bufferinfo, size: usize) {
+    let start = std::mem::size_of::<usize>();
+    ptr::write_bytes((view as *mut u8).add(start), 0, size - start);
+}
+
+/// A heap block holding a view's layout and format: `[words, shape.., strides.., subs.., fmt..]`.
+struct Block {
+    ptr: *mut isize,
+}
+
+impl Block {
+    fn alloc(words: usize) -> Result<Block> {
+        let total = words + 1;
+        let mut v: Vec<isize> = Vec::new();
+        v.try_reserve_exact(total).map_err(|_| {
+            err!(
+                NoMemory,
+                "cannot allocate {} bytes for a view's layout",
+                total * 8
+            )
+        })?;
+        v.resize(total, 0);
+        v[0] = total as isize;
+        let ptr = Box::into_raw(v.into_boxed_slice()) as *mut isize;
+        Ok(Block { ptr })
+    }
+    fn data(&self) -> *mut isize {
+        // SAFETY: the block has at least one word past the header.
+        unsafe { self.ptr.add(1) }
+    }
+    /// Frees a block stored in a view's `_private[0]`.
+    ///
+    /// # Safety
+    /// `p` must be 0 or a pointer made by [`Block::alloc`] and not yet freed.
+    unsafe fn free(p: usize) {
+        if p == 0 {
+            return;
+        }
+        let ptr = p as *mut isize;
+        let total = *ptr as usize;
+        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(ptr, total)));
+    }
+}
+
+static FORMAT_B: [c_char; 2] = [b'B' as c_char, 0];
+
+/// Writes a checked plan into the consumer's view. On failure nothing was written.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` writable bytes (checked beforehand),
+/// which must stay where it is until released.
+unsafe fn write_view(
+    view: *mut xbuf_bufferinfo,
+    plan: &Plan<'_>,
+    releaser: *mut xbuf_object,
+) -> Result<()> {
+    let size = (*view).structsize;
+    let inline = size >= XBUF_BUFFERINFO_SIZE;
+    let n = plan.ndim_out();
+    let flat = plan.is_flat_bytes();
+    let arrays = usize::from(plan.give_shape)
+        + usize::from(plan.give_strides)
+        + usize::from(plan.give_suboffsets());
+    let layout_words = if flat { 0 } else { n * arrays };
+    let layout_inline = inline && layout_words <= XBUF_INLINE_LAYOUT;
+    let fmt = plan.format;
+    let fmt_static = !plan.give_format || fmt == b"B";
+    let fmt_inline = !fmt_static && inline && fmt.len() < XBUF_INLINE_FORMAT;
+    let heap_words = if layout_inline { 0 } else { layout_words }
+        + if fmt_static || fmt_inline {
+            0
+        } else {
+            fmt.len() / 8 + 1
+        };
+
+    let block = if heap_words > 0 {
+        Some(Block::alloc(heap_words)?)
+    } else {
+        None
+    };
+    let mut words: *mut isize = match &block {
+        Some(b) if !layout_inline => b.data(),
+        _ => addr_of_mut!((*view)._inline_layout) as *mut isize,
+    };
+    let mut next = |count: usize| -> *mut isize {
+        let p = words;
+        words = words.add(count);
+        p
+    };
+
+    // Shape and strides: the flat-bytes case points at `len` and `itemsize` as CPython does.
+    let len_ptr = addr_of_mut!((*view).len);
+    let shape_ptr = if !plan.give_shape {
+        ptr::null_mut()
+    } else if flat || n == 0 {
+        len_ptr
+    } else {
+        let p = next(n);
+        ptr::copy_nonoverlapping(plan.shape().as_ptr(), p, n);
+        p
+    };
+    let strides_ptr = if !plan.give_strides {
+        ptr::null_mut()
+    } else if flat {
+        addr_of_mut!((*view).itemsize)
+    } else if n == 0 {
+        len_ptr
+    } else {
+        let p = next(n);
+        match plan.strides {
+            Some(s) => ptr::copy_nonoverlapping(s.as_ptr(), p, n),
+            None => {
+                let out = std::slice::from_raw_parts_mut(p, n);
+                if let Err(e) =
+                    layout::contiguous_strides(plan.shape(), plan.itemsize, Order::C, out)
+                {
+                    if let Some(b) = block {
+                        Block::free(b.ptr as usize);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        p
+    };
+    let subs_ptr = match plan.suboffsets {
+        Some(s) => {
+            let p = next(n);
+            ptr::copy_nonoverlapping(s.as_ptr(), p, n);
+            p
+        }
+        None => ptr::null_mut(),
+    };
+    let format_ptr: *const c_char = if !plan.give_format {
+        ptr::null()
+    } else if fmt_static {
+        FORMAT_B.as_ptr()
+    } else {
+        let dst: *mut c_char = if fmt_inline {
+            addr_of_mut!((*view)._inline_format) as *mut c_char
+        } else {
+            let b = block.as_ref().expect("format block allocated");
+            b.data().add(if layout_inline { 0 } else { layout_words }) as *mut c_char
+        };
+        ptr::copy_nonoverlapping(fmt.as_ptr() as *const c_char, dst, fmt.len());
+        *dst.add(fmt.len()) = 0;
+        dst
+    };
+
+    let block_addr = block.map_or(0, |b| b.ptr as usize);
+    addr_of_mut!((*view).buf).write(plan.buf.cast());
+    addr_of_mut!((*view).releaser).write(releaser);
+    len_ptr.write(plan.len);
+    addr_of_mut!((*view).itemsize).write(plan.itemsize);
+    addr_of_mut!((*view).readonly).write(c_int::from(plan.readonly));
+    addr_of_mut!((*view).ndim).write(n as c_int);
+    addr_of_mut!((*view).format).write(format_ptr);
+    addr_of_mut!((*view).shape).write(shape_ptr);
+    addr_of_mut!((*view).strides).write(strides_ptr);
+    addr_of_mut!((*view).suboffsets).write(subs_ptr);
+    addr_of_mut!((*view).internal).write(plan.internal);
+    addr_of_mut!((*view)._private).write([block_addr, seal(view, releaser, block_addr)]);
+    if size > XBUF_BUFFERINFO_SIZE {
+        ptr::write_bytes(
+            (view as *mut u8).add(XBUF_BUFFERINFO_SIZE),
+            0,
+            size - XBUF_BUFFERINFO_SIZE,
+        );
+    }
+    Ok(())
+}
+
+/// `xbuf_get_buffer`: asks `obj`'s exporter to fill `view` for `flags`.
+///
+/// The export is counted on `obj` before the exporter runs (so a concurrent exclusive change
+/// cannot move the memory under it) and moved to the releaser afterwards. A failure leaves
+/// the view empty and owes no release.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` writable bytes; `obj` must be live.
+pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
+    let size = (*view).structsize;
+    check_structsize(size)?;
+    make_empty(view, size);
+    let flags = Flags::new(flags)?;
+    obj.add_export()?;
+    let obj_ptr = NonNull::from(obj);
+    let exporter = obj.exporter();
+    let mut scratch = xbuf_bufferinfo::empty();
+    let resp: Response<'_> = match exporter.get_buffer(obj, flags.0, &mut scratch) {
+        Ok(r) => r,
+        Err(e) => {
+            Object::drop_export(obj_ptr);
+            return Err(e);
+        }
+    };
+    let internal = resp.internal;
+
+    // Move the export to the releaser the exporter named, if it is another object.
+    let releaser: &Object = match resp.releaser {
+        Some(r) if r != obj_ptr => {
+            let rel = match Object::check(r) {
+                Ok(rel) => rel,
+                Err(e) => {
+                    Object::drop_export(obj_ptr);
+                    bail!(
+                        BadExporter,
+                        "exporter '{}' named a releaser that is not a live object: {}",
+                        obj.type_name().to_string_lossy(),
+                        e.message
+                    );
+                }
+            };
+            if let Err(e) = rel.add_export() {
+                drop(resp);
+                scratch.internal = internal;
+                rel.exporter().abandon(rel, &mut scratch);
+                Object::drop_export(obj_ptr);
+                return Err(e);
+            }
+            Object::drop_export(obj_ptr);
+            rel
+        }
+        _ => obj,
+    };
+
+    let who = obj.type_name().to_string_lossy();
+    let written = request::plan(&resp, flags, &who)
+        .and_then(|plan| write_view(view, &plan, releaser.as_ptr().cast()));
+    drop(resp);
+    if let Err(e) = written {
+        scratch.internal = internal;
+        releaser.exporter().abandon(releaser, &mut scratch);
+        Object::drop_export(NonNull::from(releaser));
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `xbuf_release`: hands the view back to its releaser and empties it. An empty view is a
+/// no-op.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` writable bytes.
+pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
+    let size = (*view).structsize;
+    check_structsize(size)?;
+    let releaser = (*view).releaser;
+    let Some(rel_ptr) = NonNull::new(releaser) else {
+        return Ok(());
+    };
+    let block = (*view)._private[0];
+    if (*view)._private[1] != seal(view, releaser, block) {
+        bail!(
+            InvalidArgument,
+            "the view at {:p} was not filled by xbuf_get_buffer, or was moved, copied or overwritten since",
+            view
+        );
+    }
+    let rel = Object::check(rel_ptr.cast())?;
+    rel.exporter().release_buffer(rel, Some(&mut *view));
+    Block::free(block);
+    make_empty(view, size);
+    Object::drop_export(rel_ptr.cast());
+    Ok(())
+}
+
+/// A consumer view's layout, read for the helper functions. Missing shape means one dimension
+/// of `len / itemsize` items; missing strides mean C-contiguous.
+pub struct ViewLayout<'a> {
+    pub buf: *mut u8,
+    pub len: isize,
+    pub itemsize: isize,
+    pub readonly: bool,
+    shape: Option<&'a [isize]>,
+    one: isize,
+    pub strides: Option<&'a [isize]>,
+    pub suboffsets: Option<&'a [isize]>,
+}
+
+impl ViewLayout<'_> {
+    pub fn shape(&self) -> &[isize] {
+        self.shape.unwrap_or(std::slice::from_ref(&self.one))
+    }
+    pub fn has_suboffsets(&self) -> bool {
+        self.suboffsets.is_some_and(|s| s.iter().any(|&x| x >= 0))
+    }
+}
+
+/// Reads a view filled by `xbuf_get_buffer` or by hand (a consumer may describe memory it
+/// owns). Refuses empty views and impossible field values; trusts the array pointers.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` readable bytes whose non-NULL
+/// `shape`, `strides` and `suboffsets` point at `ndim` entries each.
+pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'a>> {
+    check_structsize((*view).structsize)?;
+    let v = &*view;
+    if v.itemsize == 0 && v.releaser.is_null() && v.buf.is_null() {
+        bail!(Released, "the view is empty (released, or never filled)");
+    }
+    if v.itemsize < 1 {
+        bail!(InvalidArgument, "the view's itemsize is {}", v.itemsize);
+    }
+    if v.len < 0 {
+        bail!(InvalidArgument, "the view's len is {}", v.len);
+    }
+    if !(0..=XBUF_MAX_NDIM).contains(&v.ndim) {
+        bail!(
+            InvalidArgument,
+            "the view's ndim is {} (0 to {} allowed)",
+            v.ndim,
+            XBUF_MAX_NDIM
+        );
+    }
+    let n = v.ndim as usize;
+    let arr = |p: *mut isize| {
+        if p.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts(p as *const isize, n))
+        }
+    };
+    let shape = if v.shape.is_null() {
+        if v.len % v.itemsize != 0 {
+            bail!(
+                InvalidArgument,
+                "the view has no shape and len {} is not a multiple of itemsize {}",
+                v.len,
+                v.itemsize
+            );
+        }
+        None
+    } else {
+        Some(std::slice::from_raw_parts(v.shape as *const isize, n))
+    };
+    let strides = if shape.is_some() {
+        arr(v.strides)
+    } else {
+        None
+    };
+    let suboffsets = if strides.is_some() {
+        arr(v.suboffsets)
+    } else {
+        None
+    };
+    let out = ViewLayout {
+        buf: v.buf.cast(),
+        len: v.len,
+        itemsize: v.itemsize,
+        readonly: v.readonly != 0,
+        shape,
+        one: v.len / v.itemsize,
+        strides,
+        suboffsets,
+    };
+    let expect = layout::byte_len(out.shape(), out.itemsize)?;
+    if expect != out.len {
+        bail!(
+            InvalidArgument,
+            "the view's len {} disagrees with shape {:?} and itemsize {} ({})",
+            out.len,
+            out.shape(),
+            out.itemsize,
+            expect
+        );
+    }
+    Ok(out)
+}
+
+/// `xbuf_fill_info`: fills an exporter's view with one dimension of `len` bytes at `buf`.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` writable bytes.
+pub unsafe fn fill_info(
+    view: *mut xbuf_bufferinfo,
+    releaser: *mut xbuf_object,
+    buf: *mut u8,
+    len: isize,
+    readonly: bool,
+    flags: c_int,
+) -> Result<()> {
+    let size = (*view).structsize;
+    check_structsize(size)?;
+    let flags = Flags::new(flags)?;
+    if len < 0 {
+        bail!(InvalidArgument, "len is {len}; it must not be negative");
+    }
+    if buf.is_null() && len != 0 {
+        bail!(InvalidArgument, "buf is NULL but len is {len}");
+    }
+    if flags.writable() && readonly {
+        bail!(
+            ReadOnly,
+            "the memory is read-only but the request 0x{:x} asks for XBUF_WRITABLE",
+            flags.0
+        );
+    }
+    make_empty(view, size);
+    addr_of_mut!((*view).buf).write(buf.cast());
+    addr_of_mut!((*view).releaser).write(releaser);
+    addr_of_mut!((*view).len).write(len);
+    addr_of_mut!((*view).itemsize).write(1);
+    addr_of_mut!((*view).readonly).write(c_int::from(readonly));
+    addr_of_mut!((*view).ndim).write(1);
+    if flags.format() {
+        addr_of_mut!((*view).format).write(FORMAT_B.as_ptr());
+    }
+    if flags.nd() {
+        addr_of_mut!((*view).shape).write(addr_of_mut!((*view).len));
+    }
+    if flags.strides() {
+        addr_of_mut!((*view).strides).write(addr_of_mut!((*view).itemsize));
+    }
+    Ok(())
+}
+
+/// The response a C exporter wrote into the library's scratch struct.
+///
+/// # Safety
+/// The exporter's non-NULL `shape`, `strides` and `suboffsets` must point at `ndim` entries
+/// (when `ndim` is in range) and `format` at a NUL-terminated string, valid while the scratch
+/// struct is borrowed.
+pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>> {
+    if !(0..=XBUF_MAX_NDIM).contains(&s.ndim) {
+        bail!(
+            BadExporter,
+            "the exporter returned ndim {} (0 to {} allowed)",
+            s.ndim,
+            XBUF_MAX_NDIM
+        );
+    }
+    let n = s.ndim as usize;
+    let arr = |p: *mut isize| {
+        if p.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts(p as *const isize, n))
+        }
+    };
+    Ok(Response {
+        buf: s.buf.cast(),
+        len: s.len,
+        itemsize: s.itemsize,
+        readonly: s.readonly != 0,
+        format: if s.format.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr(s.format))
+        },
+        ndim: n,
+        shape: arr(s.shape),
+        strides: arr(s.strides),
+        suboffsets: arr(s.suboffsets),
+        internal: s.internal,
+        releaser: NonNull::new(s.releaser.cast()),
+    })
+}

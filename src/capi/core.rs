@@ -1,0 +1,452 @@
+//! Exported functions of the protocol core: errors, versions, objects, views, locks and the
+//! layout helpers.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr::NonNull;
+
+use super::{guard, guard_or, nonnull, object, object_out, write_out};
+use crate::abi::*;
+use crate::bail;
+use crate::bufferinfo;
+use crate::foreign::Foreign;
+use crate::layout::{self, Order};
+use crate::object::{ObjRef, Object};
+use crate::status;
+
+/// The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
+/// XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
+/// between the header compiled against and the library loaded.
+///
+/// Never fails. Thread-safe.
+#[no_mangle]
+pub extern "C" fn xbuf_version() -> u32 {
+    crate::VERSION_NUMBER
+}
+
+/// The library's version as text, for example `"0.1.0"`. Static storage: never free it.
+///
+/// Never fails. Thread-safe.
+#[no_mangle]
+pub extern "C" fn xbuf_version_string() -> *const c_char {
+    crate::VERSION_STRING.as_ptr()
+}
+
+/// The name of a status code: `"XBUF_OK"`, an `"XBUF_ERR_..."` constant's name, or
+/// `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
+///
+/// Never fails. Thread-safe.
+#[no_mangle]
+pub extern "C" fn xbuf_status_str(status: c_int) -> *const c_char {
+    status::status_name(status).as_ptr().cast()
+}
+
+/// The message of the calling thread's last failure, naming the function, what was asked and
+/// what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
+///
+/// Returns: a borrowed string owned by the library, valid until the next failing call on the
+/// same thread; copy it to keep it. Never NULL.
+/// Thread safety: per thread; each thread sees only its own failures.
+#[no_mangle]
+pub extern "C" fn xbuf_last_error_message() -> *const c_char {
+    status::last_error_ptr()
+}
+
+/// The status of the calling thread's last failure (`XBUF_OK` if nothing failed yet or after
+/// `xbuf_clear_error`).
+///
+/// Never fails. Thread safety: per thread.
+#[no_mangle]
+pub extern "C" fn xbuf_last_error_status() -> c_int {
+    status::last_error_status()
+}
+
+/// Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
+///
+/// Never fails. Thread safety: per thread.
+#[no_mangle]
+pub extern "C" fn xbuf_clear_error() {
+    status::clear_last_error()
+}
+
+/// Records a failure for the calling thread, for exporters: a `getbuffer` or `lockbuffer`
+/// proc writes `return xbuf_set_error(XBUF_ERR_READONLY, "why");` and the consumer's
+/// `xbuf_last_error_message()` then shows that message.
+///
+/// Borrows: `message` (copied; NULL records an empty message).
+/// Returns: `status`, unchanged, so that it can be returned directly. A `status` that is not an
+/// `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
+/// `XBUF_ERR_BAD_EXPORTER`.
+/// Thread safety: per thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_set_error(status: c_int, message: *const c_char) -> c_int {
+    let text = if message.is_null() {
+        Default::default()
+    } else {
+        CStr::from_ptr(message).to_string_lossy()
+    };
+    status::set_last_error(status, &text);
+    status
+}
+
+/// Creates an object for an exporter written in C: `ty` is its vtable, `state` its data.
+///
+/// Borrows: `ty` (copied, with its `name`; it may live on the stack).
+/// Takes: `state`, handed to the type's procs through `xbuf_object_state` and to its
+/// `dealloc` exactly once, after the last reference and the last export are gone. On failure
+/// the library does not call `dealloc`: the caller keeps `state`.
+/// Returns: in `*out` an owned reference; release it with `xbuf_decref`. `*out` is NULL on
+/// failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT` (ty or out), `XBUF_ERR_STRUCT_TOO_OLD` (structsize below
+/// the first published size), `XBUF_ERR_STRUCT_TOO_NEW` (larger than this library knows with
+/// a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
+/// Thread safety: any thread. The procs may be called from any thread that uses the object, so
+/// they must be thread-safe if the object is shared.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_object_new(
+    ty: *const xbuf_type,
+    state: *mut c_void,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_object_new", || {
+        let out = object_out(out, "out")?;
+        let ty = nonnull(ty, "ty")?;
+        let exporter = Foreign::new(ty.as_ptr(), state)?;
+        *out = ObjRef::new(Box::new(exporter)).into_raw().cast();
+        Ok(())
+    })
+}
+
+/// Adds a reference to `obj`.
+///
+/// Borrows: `obj`. Afterwards the caller owns one more reference, to drop with `xbuf_decref`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
+/// `XBUF_ERR_OVERFLOW` (more than 2^36 references).
+/// Thread safety: any thread (atomic).
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_incref(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_incref", || object(obj, "obj")?.incref())
+}
+
+/// Drops a reference to `obj`. When the last reference and the last export are gone the object
+/// is freed (a C exporter's `dealloc` runs, on the calling thread).
+///
+/// Takes: one reference the caller owns. NULL is accepted and ignored, like `free(NULL)`.
+/// Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
+/// keep it alive: a double decref).
+/// Thread safety: any thread (atomic).
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_decref(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_decref", || {
+        let Some(p) = NonNull::new(obj) else {
+            return Ok(());
+        };
+        Object::check(p.cast())?;
+        Object::decref(p.cast())
+    })
+}
+
+/// The `state` pointer given to `xbuf_object_new` (NULL for built-in objects).
+///
+/// Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
+/// recorded) when `obj` is NULL or not a live object.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_object_state(obj: *mut xbuf_object) -> *mut c_void {
+    guard_or(
+        "xbuf_object_state",
+        |_| std::ptr::null_mut(),
+        || Ok(object(obj, "obj")?.exporter().state()),
+    )
+}
+
+/// The object's type name (`"bytearray"`, a C type's `name`, ...).
+///
+/// Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
+/// reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_object_type_name(obj: *mut xbuf_object) -> *const c_char {
+    guard_or(
+        "xbuf_object_type_name",
+        |_| std::ptr::null(),
+        || Ok(object(obj, "obj")?.type_name().as_ptr()),
+    )
+}
+
+/// The object's export count: live views whose releaser it is, plus locks.
+///
+/// Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
+/// not a live object.
+/// Thread safety: any thread; the value may change as soon as it is read.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_exports(obj: *mut xbuf_object) -> isize {
+    guard_or(
+        "xbuf_exports",
+        |_| -1,
+        || Ok(object(obj, "obj")?.exports() as isize),
+    )
+}
+
+/// The object's reference count (each live view and lock also holds one reference).
+///
+/// Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
+/// not a live object.
+/// Thread safety: any thread; the value may change as soon as it is read.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
+    guard_or(
+        "xbuf_refcount",
+        |_| -1,
+        || Ok(object(obj, "obj")?.refcount() as isize),
+    )
+}
+
+/// Asks `obj` for a view of its memory that meets the request `flags` (`XBUF_SIMPLE`,
+/// `XBUF_FULL_RO`, ...; see the flag constants).
+///
+/// The library checks the exporter's answer (ndim, len against shape and itemsize, itemsize
+/// against the format, the flags honoured, strides inside the address space) and copies
+/// `shape`, `strides`, `suboffsets` and `format` into storage owned by the view, so they stay
+/// valid even if the exporter goes away. On success the view's `releaser` holds one reference
+/// and one export.
+///
+/// Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first).
+/// Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
+/// not be moved or copied while it holds the view.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+/// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits),
+/// `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
+/// `XBUF_ERR_BUSY` (exclusive change in progress), `XBUF_ERR_UNSUPPORTED` (no getbuffer),
+/// `XBUF_ERR_BAD_EXPORTER`, `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure
+/// the view is left empty and owes no release.
+/// Thread safety: any thread, concurrently with others on the same object; one `view` belongs
+/// to one thread at a time.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_get_buffer(
+    obj: *mut xbuf_object,
+    view: *mut xbuf_bufferinfo,
+    flags: c_int,
+) -> c_int {
+    guard("xbuf_get_buffer", || {
+        let view = nonnull(view, "view")?;
+        let obj = object(obj, "obj")?;
+        bufferinfo::get_buffer(obj, view.as_ptr(), flags)
+    })
+}
+
+/// Hands a view back: calls the releaser's `releasebuffer` (if any), frees the view's layout
+/// storage, drops the export and the reference the view held, and empties the view. Releasing
+/// an empty view (never filled, already released, or after a failed get) is a no-op, so a
+/// double release is harmless.
+///
+/// Borrows: `view`, which must be the struct `xbuf_get_buffer` filled (not a copy).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+/// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
+/// moved, copied or overwritten; nothing is released then).
+/// Thread safety: any thread; not concurrently with other uses of the same view.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
+    guard("xbuf_release", || {
+        bufferinfo::release(nonnull(view, "view")?.as_ptr())
+    })
+}
+
+/// Takes an export lock on `obj` without a view: counts one export (and holds one reference),
+/// then runs the type's `lockbuffer` (a slice forwards the lock to the object that owns its
+/// memory). While locked, the object refuses exclusive changes (resize, close).
+///
+/// Borrows: `obj`. Afterwards the caller owns one lock, to return with `xbuf_unlock`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (exclusive
+/// change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
+/// then not taken).
+/// Thread safety: any thread (atomic).
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_lock(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_lock", || object(obj, "obj")?.lock())
+}
+
+/// Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
+/// drops the export and the reference the lock held (which may free the object).
+///
+/// Takes: one lock the caller owns.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
+/// object holds no lock: an error, never an underflow).
+/// Thread safety: any thread (atomic).
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_unlock", || {
+        let o = object(obj, "obj")?;
+        Object::unlock(NonNull::from(o))
+    })
+}
+
+/// For exporters that must change their memory (resize, remap, free): takes exclusive access
+/// to `obj`. Succeeds only while its export count is zero; until `xbuf_exclusive_end`, every
+/// new `xbuf_get_buffer` and `xbuf_lock` on it fails with `XBUF_ERR_BUSY`. The check and the
+/// blocking are one atomic step, so a change racing a get on another thread can never hand out
+/// a dangling pointer.
+///
+/// Borrows: `obj`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
+/// names the export count, or says another change holds it).
+/// Thread safety: any thread (atomic); not re-entrant.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_exclusive_begin", || {
+        object(obj, "obj")?.begin_exclusive()
+    })
+}
+
+/// Ends exclusive access taken with `xbuf_exclusive_begin`.
+///
+/// Borrows: `obj`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or not
+/// held exclusively).
+/// Thread safety: any thread (atomic).
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_exclusive_end(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_exclusive_end", || object(obj, "obj")?.end_exclusive())
+}
+
+/// For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
+/// `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
+/// pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`).
+///
+/// Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
+/// view is released), `releaser` (stored as is; NULL means the object asked).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
+/// `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags),
+/// `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
+/// Thread safety: any thread; the view belongs to the caller.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_fill_info(
+    view: *mut xbuf_bufferinfo,
+    releaser: *mut xbuf_object,
+    buf: *mut c_void,
+    len: isize,
+    readonly: c_int,
+    flags: c_int,
+) -> c_int {
+    guard("xbuf_fill_info", || {
+        let view = nonnull(view, "view")?;
+        bufferinfo::fill_info(
+            view.as_ptr(),
+            releaser,
+            buf.cast(),
+            len,
+            readonly != 0,
+            flags,
+        )
+    })
+}
+
+/// Whether the memory `view` describes is contiguous in `order`: `'C'` (row-major), `'F'`
+/// (column-major) or `'A'` (either), by CPython's rules (suboffsets never are; no items always
+/// is; extent-1 dimensions may have any stride). A view without `strides` is C-contiguous.
+///
+/// Borrows: `view` (filled by `xbuf_get_buffer`, or by hand).
+/// Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
+/// records the reason for `xbuf_last_error_message`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_is_contiguous(view: *const xbuf_bufferinfo, order: c_char) -> c_int {
+    guard_or(
+        "xbuf_is_contiguous",
+        |_| 0,
+        || {
+            let order = Order::from_char(order as u8)?;
+            let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
+            Ok(c_int::from(layout::is_contiguous(
+                v.shape(),
+                v.strides,
+                v.has_suboffsets(),
+                v.itemsize,
+                order,
+            )))
+        },
+    )
+}
+
+/// Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
+/// `order` (`'C'`, or `'F'`; `'A'` means `'C'`).
+///
+/// Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
+/// NULL when `ndim` is 0.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
+/// extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW`. On failure `strides` is unchanged.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_fill_contiguous_strides(
+    ndim: c_int,
+    shape: *const isize,
+    itemsize: isize,
+    strides: *mut isize,
+    order: c_char,
+) -> c_int {
+    guard("xbuf_fill_contiguous_strides", || {
+        if !(0..=XBUF_MAX_NDIM).contains(&ndim) {
+            bail!(
+                InvalidArgument,
+                "ndim is {ndim} (0 to {XBUF_MAX_NDIM} allowed)"
+            );
+        }
+        if itemsize < 1 {
+            bail!(
+                InvalidArgument,
+                "itemsize is {itemsize}; it must be at least 1"
+            );
+        }
+        let order = Order::from_char(order as u8)?;
+        let n = ndim as usize;
+        if n == 0 {
+            return Ok(());
+        }
+        let shape = std::slice::from_raw_parts(nonnull(shape, "shape")?.as_ptr(), n);
+        let out = nonnull(strides, "strides")?;
+        layout::item_count(shape)?;
+        let mut tmp = [0isize; XBUF_MAX_NDIM as usize];
+        layout::contiguous_strides(shape, itemsize, order, &mut tmp[..n])?;
+        std::ptr::copy_nonoverlapping(tmp.as_ptr(), out.as_ptr(), n);
+        Ok(())
+    })
+}
+
+/// The address of the item at `indices` (`ndim` of them; negative ones count from the end),
+/// following suboffsets as PEP 3118 defines them.
+///
+/// Borrows: `view`, `indices` (`view->ndim` entries; may be NULL when ndim is 0).
+/// Returns: in `*out` a pointer into the view's memory, valid while the view is held; NULL on
+/// failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
+/// `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
+/// its dimension).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_get_pointer(
+    view: *const xbuf_bufferinfo,
+    indices: *const isize,
+    out: *mut *mut c_void,
+) -> c_int {
+    guard("xbuf_get_pointer", || {
+        let out = nonnull(out, "out")?.as_ptr();
+        out.write(std::ptr::null_mut());
+        let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
+        let shape = v.shape();
+        let n = shape.len();
+        let idx: &[isize] = if n == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(nonnull(indices, "indices")?.as_ptr(), n)
+        };
+        let mut tmp = [0isize; XBUF_MAX_NDIM as usize];
+        let strides = match v.strides {
+            Some(s) => s,
+            None => {
+                layout::contiguous_strides(shape, v.itemsize, Order::C, &mut tmp[..n])?;
+                &tmp[..n]
+            }
+        };
+        let p = layout::pointer_at(v.buf, shape, strides, v.suboffsets, idx)?;
+        write_out(out, "out", p.cast())
+    })
+}

@@ -1,0 +1,198 @@
+//! Exported constructors and operations of the built-in exporters.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+use super::{bytes_arg, guard, nonnull, object, object_out};
+use crate::abi::xbuf_object;
+use crate::exporters::bytearray::ByteArray;
+use crate::exporters::bytes::Bytes;
+use crate::exporters::mmap::{Mmap, Mode};
+use crate::exporters::slice::Slice;
+use crate::exporters::wrap::{xbuf_wrap_destructor, Wrap};
+
+/// Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
+/// read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
+///
+/// Borrows: `data` (copied; may be NULL when `len` is 0).
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread; the object may be shared between threads.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_bytes_new(
+    data: *const c_void,
+    len: usize,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_bytes_new", || {
+        let out = object_out(out, "out")?;
+        *out = Bytes::new_object(bytes_arg(data, len, "data")?)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// Creates a mutable, resizable `bytearray` object of `len` bytes: a copy of `data`, or zeros
+/// when `data` is NULL.
+///
+/// Borrows: `data` (copied).
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread; the object may be shared between threads (writers through
+/// concurrent writable views must coordinate among themselves).
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_bytearray_new(
+    data: *const c_void,
+    len: usize,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_bytearray_new", || {
+        let out = object_out(out, "out")?;
+        let obj = if data.is_null() {
+            if len > isize::MAX as usize {
+                crate::bail!(Overflow, "length {len} exceeds the largest object size");
+            }
+            ByteArray::zeroed_object(len)?
+        } else {
+            ByteArray::new_object(bytes_arg(data, len, "data")?)?
+        };
+        *out = obj.into_raw().cast();
+        Ok(())
+    })
+}
+
+/// Resizes a `bytearray` to `len` bytes (new bytes are zero; the memory may move).
+///
+/// Borrows: `obj`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a bytearray),
+/// `XBUF_ERR_BUSY` while the object has views or locks (the message names the count),
+/// `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY` (the contents are then unchanged).
+/// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_bytearray_resize(obj: *mut xbuf_object, len: usize) -> c_int {
+    guard("xbuf_bytearray_resize", || {
+        ByteArray::resize(object(obj, "obj")?, len)
+    })
+}
+
+/// Creates a `wrap` object lending `len` bytes of caller memory at `data` (read-only when
+/// `readonly` is non-zero). `destructor(data, len, ctx)`, if not NULL, is called exactly once,
+/// on whichever thread drops the last reference or the last view, when both are gone.
+///
+/// Takes: `data` on success (the caller must not free it; the destructor does). On failure the
+/// destructor is not called and the caller keeps `data`.
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_INVALID_ARGUMENT` (NULL data with
+/// len > 0), `XBUF_ERR_OVERFLOW`.
+/// Thread safety: any thread; the destructor must be callable from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_wrap_new(
+    data: *mut c_void,
+    len: usize,
+    readonly: c_int,
+    destructor: xbuf_wrap_destructor,
+    ctx: *mut c_void,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_wrap_new", || {
+        let out = object_out(out, "out")?;
+        *out = Wrap::new_object(data.cast(), len, readonly != 0, destructor, ctx)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory (the seed
+/// discussion's ByteBufferSlice). The slice locks `base` for its whole lifetime (and also
+/// `base`'s releaser when `base` delegates to one), so `base` refuses resizes meanwhile. Its
+/// views name `base`'s releaser as their releaser, so the slice can be destroyed while they
+/// live. A lock on the slice is forwarded to that releaser. The window is read-only when
+/// `base`'s memory is.
+///
+/// Borrows: `base` (the slice takes its own reference).
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_OUT_OF_BOUNDS`
+/// (window outside the base), `XBUF_ERR_BUSY` (base being changed), or the base's status for an
+/// `XBUF_SIMPLE` request (for example `XBUF_ERR_NOT_CONTIGUOUS`).
+/// Thread safety: any thread; the slice may be shared between threads.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_slice_new(
+    base: *mut xbuf_object,
+    offset: usize,
+    length: usize,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_slice_new", || {
+        let out = object_out(out, "out")?;
+        *out = Slice::new_object(object(base, "base")?, offset, length)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
+/// `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
+/// views; the file never changes). An empty file gives empty views.
+///
+/// Borrows: `path` (a NUL-terminated file name, used as raw bytes).
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`, which unmaps and closes
+/// once no view is left); NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (mode), `XBUF_ERR_IO` (the
+/// message names the path and the OS error), `XBUF_ERR_OVERFLOW`.
+/// Thread safety: any thread. Another process truncating the file while it is mapped makes
+/// reads past the new end fault (SIGBUS); that is the nature of shared mappings.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_mmap_open(
+    path: *const c_char,
+    mode: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_mmap_open", || {
+        let out = object_out(out, "out")?;
+        let path = CStr::from_ptr(nonnull(path, "path")?.as_ptr());
+        *out = Mmap::open(path.to_bytes(), Mode::from_c(mode)?)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// Resizes a read-write mapping's file to `len` bytes and remaps it (new bytes are zero; the
+/// memory may move).
+///
+/// Borrows: `obj`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
+/// `XBUF_ERR_READONLY` (mapped read-only or copy-on-write), `XBUF_ERR_BUSY` while the object
+/// has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO`, `XBUF_ERR_OVERFLOW`.
+/// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_mmap_resize(obj: *mut xbuf_object, len: usize) -> c_int {
+    guard("xbuf_mmap_resize", || {
+        Mmap::resize(object(obj, "obj")?, len)
+    })
+}
+
+/// Writes a read-write mapping's changes to its file (`msync`); a no-op for the other modes.
+///
+/// Borrows: `obj`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
+/// `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_BUSY` (a resize is running), `XBUF_ERR_IO`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_mmap_flush", || Mmap::flush(object(obj, "obj")?))
+}
+
+/// Unmaps and closes the file now, before the last reference goes; later requests fail with
+/// `XBUF_ERR_RELEASED`. The caller still owns its reference.
+///
+/// Borrows: `obj`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
+/// `XBUF_ERR_BUSY` while the object has views or locks, `XBUF_ERR_RELEASED` (already closed).
+/// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_mmap_close(obj: *mut xbuf_object) -> c_int {
+    guard("xbuf_mmap_close", || Mmap::close(object(obj, "obj")?))
+}

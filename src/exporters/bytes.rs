@@ -1,0 +1,39 @@
+//! `bytes`: an immutable copy of caller data.
+
+use std::ffi::{c_int, CStr};
+
+use super::{any_impl, copy_bytes};
+use crate::abi::xbuf_bufferinfo;
+use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::status::Result;
+
+pub struct Bytes {
+    data: Box<[u8]>,
+}
+
+impl Bytes {
+    /// A new object holding a copy of `data`.
+    pub fn new_object(data: &[u8]) -> Result<ObjRef> {
+        let data = copy_bytes(data, "bytes object")?.into_boxed_slice();
+        Ok(ObjRef::new(Box::new(Bytes { data })))
+    }
+}
+
+impl Exporter for Bytes {
+    fn type_name(&self) -> &CStr {
+        c"bytes"
+    }
+    fn get_buffer<'a>(
+        &'a self,
+        _: &'a Object,
+        _: c_int,
+        _: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        Ok(Response::bytes(
+            self.data.as_ptr() as *mut u8,
+            self.data.len(),
+            true,
+        ))
+    }
+    any_impl!();
+}

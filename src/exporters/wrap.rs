@@ -1,0 +1,76 @@
+//! `wrap`: caller memory with a destructor callback (like a DLPack deleter), called exactly
+//! once when the last reference and the last view are gone.
+
+use std::ffi::{c_int, c_void, CStr};
+
+use super::any_impl;
+use crate::abi::xbuf_bufferinfo;
+use crate::bail;
+use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::status::Result;
+
+/// Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
+#[allow(non_camel_case_types)]
+pub type xbuf_wrap_destructor =
+    Option<unsafe extern "C" fn(data: *mut c_void, len: usize, ctx: *mut c_void)>;
+
+pub struct Wrap {
+    data: *mut u8,
+    len: usize,
+    readonly: bool,
+    destructor: xbuf_wrap_destructor,
+    ctx: *mut c_void,
+}
+
+// SAFETY: the caller of `xbuf_wrap_new` hands the memory over to the object; the destructor is
+// called once, from whichever thread drops the last reference (documented in the header).
+unsafe impl Send for Wrap {}
+unsafe impl Sync for Wrap {}
+
+impl Wrap {
+    pub fn new_object(
+        data: *mut u8,
+        len: usize,
+        readonly: bool,
+        destructor: xbuf_wrap_destructor,
+        ctx: *mut c_void,
+    ) -> Result<ObjRef> {
+        if data.is_null() && len != 0 {
+            bail!(InvalidArgument, "data is NULL but len is {len}");
+        }
+        if len > isize::MAX as usize {
+            bail!(Overflow, "len {len} exceeds the largest view size");
+        }
+        Ok(ObjRef::new(Box::new(Wrap {
+            data,
+            len,
+            readonly,
+            destructor,
+            ctx,
+        })))
+    }
+}
+
+impl Exporter for Wrap {
+    fn type_name(&self) -> &CStr {
+        c"wrap"
+    }
+    fn get_buffer<'a>(
+        &'a self,
+        _: &'a Object,
+        _: c_int,
+        _: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        Ok(Response::bytes(self.data, self.len, self.readonly))
+    }
+    any_impl!();
+}
+
+impl Drop for Wrap {
+    fn drop(&mut self) {
+        if let Some(d) = self.destructor {
+            // SAFETY: the destructor's contract; this runs exactly once.
+            unsafe { d(self.data.cast(), self.len, self.ctx) };
+        }
+    }
+}

@@ -1,0 +1,643 @@
+//! The object model: a reference-counted handle with an export count, an exclusive-access
+//! state and an exporter behind it.
+//!
+//! One atomic word holds the reference count, the export count and the exclusive bit, so that
+//! taking a view (one reference + one export) is a single atomic add, and so that "exclusive
+//! access succeeds only while the count is zero and blocks new exports" is one compare-and-swap:
+//!
+//! ```text
+//!  bit 63        bits 36..63          bits 0..36
+//! [exclusive] [exports: 27 bits]  [references: 36 bits]
+//! ```
+//!
+//! An object is freed (its exporter dropped, which runs a C exporter's `dealloc`) when the word
+//! reaches zero: no references and no exports.
+
+use std::any::Any;
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::abi::xbuf_bufferinfo;
+use crate::status::Result;
+use crate::{bail, err};
+
+const REF_BITS: u32 = 36;
+const EXPORT_BITS: u32 = 27;
+const REF_ONE: u64 = 1;
+const REF_MASK: u64 = (1 << REF_BITS) - 1;
+const EXPORT_ONE: u64 = 1 << REF_BITS;
+const EXPORT_MASK: u64 = ((1 << EXPORT_BITS) - 1) << REF_BITS;
+const EXCLUSIVE: u64 = 1 << 63;
+/// Saturation guards: refuse new references or exports well before a field could carry into
+/// its neighbour (the margin covers concurrent increments that have not yet been undone).
+const REF_LIMIT: u64 = REF_MASK - (1 << 20);
+const EXPORT_LIMIT: u64 = (EXPORT_MASK >> REF_BITS) - (1 << 16);
+
+/// Marks a live object; cleared when it is freed, so that many stale or foreign pointers are
+/// caught with `XBUF_ERR_INVALID_ARGUMENT` instead of corrupting memory.
+const MAGIC_LIVE: u64 = 0x7862_7566_4f42_4a31; // "xbufOBJ1"
+const MAGIC_DEAD: u64 = 0x7862_7566_4445_4144; // "xbufDEAD"
+
+/// What an exporter hands back for a request: the layout it describes. Slices borrow from the
+/// exporter (or, for C exporters, from the memory its `getbuffer` pointed at) and are copied
+/// into the view before the consumer sees them.
+#[derive(Clone, Debug)]
+pub struct Response<'a> {
+    pub buf: *mut u8,
+    pub len: isize,
+    pub itemsize: isize,
+    pub readonly: bool,
+    /// `None`: not given (means `"B"`).
+    pub format: Option<&'a CStr>,
+    /// Number of dimensions the exporter claims.
+    pub ndim: usize,
+    /// `None`: not given (allowed for `ndim <= 1`, or when `XBUF_ND` was not requested).
+    pub shape: Option<&'a [isize]>,
+    /// `None`: C-contiguous.
+    pub strides: Option<&'a [isize]>,
+    /// `None`: no indirection.
+    pub suboffsets: Option<&'a [isize]>,
+    pub internal: *mut c_void,
+    /// The object the view must be handed back to; `None` means the object asked. Borrowed:
+    /// the library takes its own reference.
+    pub releaser: Option<NonNull<Object>>,
+}
+
+impl Default for Response<'_> {
+    fn default() -> Self {
+        Response {
+            buf: std::ptr::null_mut(),
+            len: 0,
+            itemsize: 1,
+            readonly: false,
+            format: None,
+            ndim: 1,
+            shape: None,
+            strides: None,
+            suboffsets: None,
+            internal: std::ptr::null_mut(),
+            releaser: None,
+        }
+    }
+}
+
+impl Response<'_> {
+    /// A one-dimensional, contiguous byte buffer.
+    pub fn bytes(buf: *mut u8, len: usize, readonly: bool) -> Response<'static> {
+        Response {
+            buf,
+            len: len as isize,
+            readonly,
+            ..Response::default()
+        }
+    }
+}
+
+/// The behaviour behind an object: a built-in exporter in Rust, or a C exporter's `xbuf_type`
+/// and state. Dropping it frees the exporter's resources (a C exporter's `dealloc`).
+///
+/// Every method may be called from any thread (the object may be shared), hence `Send + Sync`.
+pub trait Exporter: Any + Send + Sync {
+    /// A short name used in messages.
+    fn type_name(&self) -> &CStr;
+
+    /// Describes the memory for a request. The library has already counted one export on
+    /// `this` for the duration of the call, so no exclusive change of `this` can run
+    /// concurrently. The response is validated and copied by the library.
+    ///
+    /// `scratch` is a zeroed, full-size struct owned by the library for this call; a C
+    /// exporter fills it and the response borrows from it. Built-in exporters ignore it.
+    fn get_buffer<'a>(
+        &'a self,
+        this: &'a Object,
+        flags: c_int,
+        scratch: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>>;
+
+    /// Called on the releaser when a view is released (`Some`) or a lock returned (`None`).
+    fn release_buffer(&self, _this: &Object, _view: Option<&mut xbuf_bufferinfo>) {}
+
+    /// Extra work when a lock is taken; an error refuses the lock.
+    fn lock_buffer(&self, _this: &Object) -> Result<()> {
+        Ok(())
+    }
+
+    /// The C exporter's state pointer (NULL for built-in exporters).
+    fn state(&self) -> *mut c_void {
+        std::ptr::null_mut()
+    }
+
+    /// Frees what `get_buffer` set up when a view is abandoned before reaching the consumer
+    /// (the response failed validation). By default the same as a release.
+    fn abandon(&self, this: &Object, view: &mut xbuf_bufferinfo) {
+        self.release_buffer(this, Some(view));
+    }
+
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The library-allocated object. C sees it as the opaque `xbuf_object`.
+pub struct Object {
+    magic: AtomicU64,
+    /// References, exports and the exclusive bit (see the module docs).
+    word: AtomicU64,
+    /// How many of the exports are locks taken with `xbuf_lock` (so that an unlock without a
+    /// lock is an error, not a stolen export).
+    locks: AtomicUsize,
+    exporter: Box<dyn Exporter>,
+}
+
+/// An owned reference to an object: dropping it drops the reference.
+pub struct ObjRef(NonNull<Object>);
+
+// SAFETY: the object's counts are atomic and every `Exporter` is `Send + Sync`.
+unsafe impl Send for ObjRef {}
+unsafe impl Sync for ObjRef {}
+
+impl ObjRef {
+    /// Allocates an object with one reference.
+    pub fn new(exporter: Box<dyn Exporter>) -> ObjRef {
+        let obj = Box::new(Object {
+            magic: AtomicU64::new(MAGIC_LIVE),
+            word: AtomicU64::new(REF_ONE),
+            locks: AtomicUsize::new(0),
+            exporter,
+        });
+        ObjRef(NonNull::from(Box::leak(obj)))
+    }
+
+    /// Gives the reference to the caller as a raw pointer (for C).
+    pub fn into_raw(self) -> *mut Object {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+
+    /// Takes back a reference previously given away with [`ObjRef::into_raw`] or counted with
+    /// [`Object::incref`].
+    ///
+    /// # Safety
+    /// `p` must be a live object and the caller must own one of its references.
+    pub unsafe fn from_raw(p: NonNull<Object>) -> ObjRef {
+        ObjRef(p)
+    }
+
+    pub fn as_ptr(&self) -> *mut Object {
+        self.0.as_ptr()
+    }
+}
+
+impl Clone for ObjRef {
+    fn clone(&self) -> ObjRef {
+        // A live ObjRef means at least one reference, so only saturation can fail; that takes
+        // more than 2^35 live references and is treated as a bug.
+        self.incref().expect("reference count saturated");
+        ObjRef(self.0)
+    }
+}
+
+impl std::ops::Deref for ObjRef {
+    type Target = Object;
+    fn deref(&self) -> &Object {
+        // SAFETY: an ObjRef owns a reference, so the object is alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for ObjRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { Object::sub(self.0, REF_ONE) };
+    }
+}
+
+impl Object {
+    /// Checks that `p` points at a live object and borrows it.
+    ///
+    /// # Safety
+    /// `p` must be NULL-checked and point at readable memory of at least an object's size;
+    /// the caller must hold a reference (or export) for the borrow's duration.
+    pub unsafe fn check<'a>(p: NonNull<Object>) -> Result<&'a Object> {
+        let obj = p.as_ref();
+        if obj.magic.load(Ordering::Relaxed) != MAGIC_LIVE {
+            bail!(
+                InvalidArgument,
+                "pointer {:p} is not a live xbuf object",
+                p.as_ptr()
+            );
+        }
+        Ok(obj)
+    }
+
+    pub fn exporter(&self) -> &dyn Exporter {
+        &*self.exporter
+    }
+
+    pub fn type_name(&self) -> &CStr {
+        self.exporter.type_name()
+    }
+
+    /// The exporter as a concrete built-in type, or `InvalidArgument` naming what it is.
+    pub fn downcast<T: Exporter>(&self, wanted: &str) -> Result<&T> {
+        self.exporter.as_any().downcast_ref::<T>().ok_or_else(|| {
+            err!(
+                InvalidArgument,
+                "object is a '{}', not a '{}'",
+                self.type_name().to_string_lossy(),
+                wanted
+            )
+        })
+    }
+
+    pub fn as_ptr(&self) -> *mut Object {
+        self as *const Object as *mut Object
+    }
+
+    /// Current reference count.
+    pub fn refcount(&self) -> u64 {
+        self.word.load(Ordering::Acquire) & REF_MASK
+    }
+
+    /// Current export count (views whose releaser this is, plus locks).
+    pub fn exports(&self) -> u64 {
+        (self.word.load(Ordering::Acquire) & EXPORT_MASK) >> REF_BITS
+    }
+
+    /// How many of the exports are locks.
+    pub fn locks(&self) -> usize {
+        self.locks.load(Ordering::Acquire)
+    }
+
+    /// True while a change holds exclusive access.
+    pub fn is_exclusive(&self) -> bool {
+        self.word.load(Ordering::Acquire) & EXCLUSIVE != 0
+    }
+
+    /// Adds a reference and returns it as an owned handle.
+    pub fn new_ref(&self) -> Result<ObjRef> {
+        self.incref()?;
+        Ok(ObjRef(NonNull::from(self)))
+    }
+
+    /// Adds a reference.
+    pub fn incref(&self) -> Result<()> {
+        let old = self.word.fetch_add(REF_ONE, Ordering::Relaxed);
+        if old & REF_MASK >= REF_LIMIT {
+            self.word.fetch_sub(REF_ONE, Ordering::Relaxed);
+            bail!(
+                Overflow,
+                "reference count of '{}' is saturated",
+                self.type_name().to_string_lossy()
+            );
+        }
+        Ok(())
+    }
+
+    /// Drops a reference that the caller owns, refusing an underflow.
+    ///
+    /// # Safety
+    /// `p` must be a live object; after the call it may be freed.
+    pub unsafe fn decref(p: NonNull<Object>) -> Result<()> {
+        let obj = p.as_ref();
+        let mut cur = obj.word.load(Ordering::Relaxed);
+        loop {
+            // Each export holds one of the references; taking one of those would be a double
+            // decref by the caller.
+            let exports = (cur & EXPORT_MASK) >> REF_BITS;
+            if cur & REF_MASK <= exports {
+                bail!(
+                    InvalidArgument,
+                    "xbuf_decref on a '{}' that has no reference left to drop (only the {} held by its exports)",
+                    obj.type_name().to_string_lossy(),
+                    exports
+                );
+            }
+            match obj.word.compare_exchange_weak(
+                cur,
+                cur - REF_ONE,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        if cur - REF_ONE == 0 {
+            Object::free(p);
+        }
+        Ok(())
+    }
+
+    /// Counts one export and one reference, unless a change holds exclusive access.
+    pub fn add_export(&self) -> Result<()> {
+        let old = self.word.fetch_add(EXPORT_ONE | REF_ONE, Ordering::Acquire);
+        if old & EXCLUSIVE != 0 {
+            self.word.fetch_sub(EXPORT_ONE | REF_ONE, Ordering::Relaxed);
+            bail!(
+                Busy,
+                "'{}' is being changed (exclusive access is held); no export can start now",
+                self.type_name().to_string_lossy()
+            );
+        }
+        if (old & EXPORT_MASK) >> REF_BITS >= EXPORT_LIMIT || old & REF_MASK >= REF_LIMIT {
+            self.word.fetch_sub(EXPORT_ONE | REF_ONE, Ordering::Relaxed);
+            bail!(
+                Overflow,
+                "export count of '{}' is saturated",
+                self.type_name().to_string_lossy()
+            );
+        }
+        Ok(())
+    }
+
+    /// Drops one export and one reference counted by [`Object::add_export`].
+    ///
+    /// # Safety
+    /// The caller must own that export; after the call the object may be freed.
+    pub unsafe fn drop_export(p: NonNull<Object>) {
+        Object::sub(p, EXPORT_ONE | REF_ONE);
+    }
+
+    unsafe fn sub(p: NonNull<Object>, amount: u64) {
+        let old = p.as_ref().word.fetch_sub(amount, Ordering::Release);
+        debug_assert!(old & REF_MASK >= amount & REF_MASK);
+        if old - amount == 0 {
+            Object::free(p);
+        }
+    }
+
+    unsafe fn free(p: NonNull<Object>) {
+        // Pairs with the Release decrements: everything other threads did before dropping
+        // their last reference happens before the exporter is dropped.
+        std::sync::atomic::fence(Ordering::Acquire);
+        p.as_ref().magic.store(MAGIC_DEAD, Ordering::Relaxed);
+        drop(Box::from_raw(p.as_ptr()));
+    }
+
+    /// Takes exclusive access for a change of the memory. Succeeds only while there are no
+    /// exports; while held, new exports fail with `Busy`.
+    pub fn begin_exclusive(&self) -> Result<()> {
+        let mut cur = self.word.load(Ordering::Relaxed);
+        loop {
+            if cur & EXCLUSIVE != 0 {
+                bail!(
+                    Busy,
+                    "'{}' is already being changed by another caller",
+                    self.type_name().to_string_lossy()
+                );
+            }
+            let exports = (cur & EXPORT_MASK) >> REF_BITS;
+            if exports != 0 {
+                let locks = self.locks();
+                bail!(
+                    Busy,
+                    "'{}' has {} export{} ({} of them lock{}); it cannot be changed until they are released",
+                    self.type_name().to_string_lossy(),
+                    exports,
+                    if exports == 1 { "" } else { "s" },
+                    locks,
+                    if locks == 1 { "" } else { "s" }
+                );
+            }
+            match self.word.compare_exchange_weak(
+                cur,
+                cur | EXCLUSIVE,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Ends exclusive access taken with [`Object::begin_exclusive`].
+    pub fn end_exclusive(&self) -> Result<()> {
+        let mut cur = self.word.load(Ordering::Relaxed);
+        loop {
+            if cur & EXCLUSIVE == 0 {
+                bail!(
+                    InvalidArgument,
+                    "'{}' is not held exclusively",
+                    self.type_name().to_string_lossy()
+                );
+            }
+            match self.word.compare_exchange_weak(
+                cur,
+                cur & !EXCLUSIVE,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Runs `change` with exclusive access, ending it afterwards whatever `change` returns.
+    pub fn with_exclusive<T>(&self, change: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.begin_exclusive()?;
+        struct End<'a>(&'a Object);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.end_exclusive();
+            }
+        }
+        let _end = End(self);
+        change()
+    }
+
+    /// Takes a lock: one export (and reference) without a view, then the exporter's
+    /// `lockbuffer`.
+    pub fn lock(&self) -> Result<()> {
+        self.add_export()?;
+        self.locks.fetch_add(1, Ordering::AcqRel);
+        if let Err(e) = self.exporter.lock_buffer(self) {
+            self.locks.fetch_sub(1, Ordering::AcqRel);
+            // SAFETY: we own the export just added; the caller holds its own reference, so the
+            // object outlives this call.
+            unsafe { Object::drop_export(NonNull::from(self)) };
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Returns a lock: the exporter's `releasebuffer(self, NULL)`, then the export goes.
+    ///
+    /// # Safety
+    /// `p` must be live; the object may be freed when the call returns.
+    pub unsafe fn unlock(p: NonNull<Object>) -> Result<()> {
+        let obj = p.as_ref();
+        let mut cur = obj.locks.load(Ordering::Acquire);
+        loop {
+            if cur == 0 {
+                bail!(
+                    InvalidArgument,
+                    "xbuf_unlock on a '{}' that holds no lock",
+                    obj.type_name().to_string_lossy()
+                );
+            }
+            match obj
+                .locks
+                .compare_exchange_weak(cur, cur - 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        obj.exporter.release_buffer(obj, None);
+        Object::drop_export(p);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    /// A minimal exporter for unit tests: reports drops through a flag.
+    pub struct Probe {
+        pub dropped: Arc<AtomicBool>,
+        pub data: Vec<u8>,
+    }
+
+    impl Exporter for Probe {
+        fn type_name(&self) -> &CStr {
+            c"probe"
+        }
+        fn get_buffer<'a>(
+            &'a self,
+            _this: &'a Object,
+            _flags: c_int,
+            _scratch: &'a mut xbuf_bufferinfo,
+        ) -> Result<Response<'a>> {
+            Ok(Response::bytes(
+                self.data.as_ptr() as *mut u8,
+                self.data.len(),
+                true,
+            ))
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub fn probe() -> (ObjRef, Arc<AtomicBool>) {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let obj = ObjRef::new(Box::new(Probe {
+            dropped: dropped.clone(),
+            data: vec![1, 2, 3],
+        }));
+        (obj, dropped)
+    }
+
+    #[test]
+    fn refs_and_exports_keep_the_object_alive() {
+        let (obj, dropped) = probe();
+        assert_eq!(obj.refcount(), 1);
+        obj.add_export().unwrap();
+        assert_eq!((obj.refcount(), obj.exports()), (2, 1));
+        let p = NonNull::new(obj.as_ptr()).unwrap();
+        drop(obj);
+        assert!(!dropped.load(Ordering::SeqCst));
+        unsafe {
+            assert_eq!(Object::check(p).unwrap().exports(), 1);
+            Object::drop_export(p);
+        }
+        assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn decref_refuses_underflow_while_exports_keep_it_alive() {
+        let (obj, dropped) = probe();
+        obj.add_export().unwrap();
+        let p = NonNull::new(obj.into_raw()).unwrap();
+        unsafe {
+            Object::decref(p).unwrap();
+            // Only the export's own reference remains: a second decref is refused.
+            let e = Object::decref(p).unwrap_err();
+            assert_eq!(e.status, crate::status::Status::InvalidArgument);
+            assert!(!dropped.load(Ordering::SeqCst));
+            assert_eq!(Object::check(p).unwrap().exports(), 1);
+            Object::drop_export(p);
+        }
+        assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn exclusive_excludes_exports_and_vice_versa() {
+        let (obj, _) = probe();
+        obj.begin_exclusive().unwrap();
+        assert!(obj.is_exclusive());
+        assert_eq!(
+            obj.add_export().unwrap_err().status,
+            crate::status::Status::Busy
+        );
+        assert_eq!(
+            obj.begin_exclusive().unwrap_err().status,
+            crate::status::Status::Busy
+        );
+        assert_eq!(obj.exports(), 0);
+        obj.end_exclusive().unwrap();
+        assert_eq!(
+            obj.end_exclusive().unwrap_err().status,
+            crate::status::Status::InvalidArgument
+        );
+        obj.lock().unwrap();
+        let e = obj.begin_exclusive().unwrap_err();
+        assert_eq!(e.status, crate::status::Status::Busy);
+        assert!(e.message.contains("1 export"), "{}", e.message);
+        let p = NonNull::new(obj.as_ptr()).unwrap();
+        unsafe { Object::unlock(p).unwrap() };
+        assert_eq!(
+            unsafe { Object::unlock(p) }.unwrap_err().status,
+            crate::status::Status::InvalidArgument
+        );
+        assert_eq!(obj.refcount(), 1);
+        obj.with_exclusive(|| Ok(())).unwrap();
+        assert!(!obj.is_exclusive());
+    }
+
+    #[test]
+    fn exclusive_races_with_exports() {
+        let (obj, _) = probe();
+        let obj = Arc::new(obj);
+        let stop = Arc::new(AtomicBool::new(false));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let mut handles = vec![];
+        for _ in 0..2 {
+            let (o, s, inside) = (obj.clone(), stop.clone(), inside.clone());
+            handles.push(std::thread::spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    if o.add_export().is_ok() {
+                        inside.fetch_add(1, Ordering::SeqCst);
+                        assert!(!o.is_exclusive());
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        unsafe { Object::drop_export(NonNull::new(o.as_ptr()).unwrap()) };
+                    }
+                }
+            }));
+        }
+        for _ in 0..20000 {
+            if obj.begin_exclusive().is_ok() {
+                assert_eq!(inside.load(Ordering::SeqCst), 0);
+                obj.end_exclusive().unwrap();
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(obj.exports(), 0);
+        assert_eq!(obj.refcount(), 1);
+    }
+}

@@ -1,0 +1,511 @@
+//! The request/response rules of PEP 3118, written once.
+//!
+//! An exporter answers a request with a [`Response`]. [`plan`] checks that answer (the
+//! protocol's invariants and the request's demands) and decides what the consumer receives;
+//! `bufferinfo` then copies it into the consumer's view.
+//!
+//! | flag          | consumer receives / the memory must be                                  |
+//! |---------------|--------------------------------------------------------------------------|
+//! | WRITABLE      | `readonly == 0`, else `XBUF_ERR_READONLY`                                |
+//! | FORMAT        | `format` (NULL from the exporter means `"B"`), else `format == NULL`     |
+//! | ND            | `shape`, else `shape == NULL` and `ndim == 1`                            |
+//! | STRIDES       | `strides`, else `strides == NULL` and the memory must be C-contiguous   |
+//! | C/F/ANY_CONTIGUOUS | that layout, else `XBUF_ERR_NOT_CONTIGUOUS`                         |
+//! | INDIRECT      | `suboffsets` (NULL when none); without it suboffsets are `XBUF_ERR_REQUEST` |
+//!
+//! Whatever the flags, `len == product(shape) * itemsize` and `itemsize` is the true item size.
+
+use std::ffi::{c_int, c_void};
+
+use crate::abi::*;
+use crate::format;
+use crate::layout::{self, Order};
+use crate::object::Response;
+use crate::status::{Error, Result};
+use crate::{bail, err};
+
+/// The request flags, checked for unknown bits and inconsistent combinations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flags(pub c_int);
+
+impl Flags {
+    pub fn new(flags: c_int) -> Result<Flags> {
+        if flags & !FLAG_BITS != 0 {
+            bail!(
+                InvalidArgument,
+                "request flags 0x{:x} contain unknown bits 0x{:x}",
+                flags,
+                flags & !FLAG_BITS
+            );
+        }
+        // Each compound flag includes the flags it builds on; a bare bit without them is a
+        // request nobody can mean (for example 0x20 without XBUF_STRIDES).
+        for (name, full) in [
+            ("XBUF_STRIDES", XBUF_STRIDES),
+            ("XBUF_C_CONTIGUOUS", XBUF_C_CONTIGUOUS),
+            ("XBUF_F_CONTIGUOUS", XBUF_F_CONTIGUOUS),
+            ("XBUF_ANY_CONTIGUOUS", XBUF_ANY_CONTIGUOUS),
+            ("XBUF_INDIRECT", XBUF_INDIRECT),
+        ] {
+            let own = full
+                & !(if full == XBUF_STRIDES {
+                    XBUF_ND
+                } else {
+                    XBUF_STRIDES
+                });
+            if flags & own != 0 && flags & full != full {
+                bail!(
+                    InvalidArgument,
+                    "request flags 0x{:x} carry bit 0x{:x} of {} without the rest of it (0x{:x})",
+                    flags,
+                    own,
+                    name,
+                    full
+                );
+            }
+        }
+        Ok(Flags(flags))
+    }
+    fn has(self, f: c_int) -> bool {
+        self.0 & f == f
+    }
+    pub fn writable(self) -> bool {
+        self.has(XBUF_WRITABLE)
+    }
+    pub fn format(self) -> bool {
+        self.has(XBUF_FORMAT)
+    }
+    pub fn nd(self) -> bool {
+        self.has(XBUF_ND)
+    }
+    pub fn strides(self) -> bool {
+        self.has(XBUF_STRIDES)
+    }
+    pub fn indirect(self) -> bool {
+        self.has(XBUF_INDIRECT)
+    }
+    /// The contiguity the request demands, strictest first.
+    pub fn contiguity(self) -> impl Iterator<Item = (Order, &'static str)> {
+        [
+            (XBUF_C_CONTIGUOUS, Order::C, "XBUF_C_CONTIGUOUS"),
+            (XBUF_F_CONTIGUOUS, Order::F, "XBUF_F_CONTIGUOUS"),
+            (XBUF_ANY_CONTIGUOUS, Order::Any, "XBUF_ANY_CONTIGUOUS"),
+        ]
+        .into_iter()
+        .filter(move |(f, _, _)| self.has(*f))
+        .map(|(_, o, n)| (o, n))
+    }
+}
+
+/// What the consumer will receive: a checked response plus the fields the request asked for.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    pub buf: *mut u8,
+    pub len: isize,
+    pub itemsize: isize,
+    pub readonly: bool,
+    pub internal: *mut c_void,
+    /// The exporter's full shape (`one` when the exporter gave a 1-D answer without shape).
+    shape: Option<&'a [isize]>,
+    one: isize,
+    ndim: usize,
+    /// The exporter's strides; `None` = C-contiguous.
+    pub strides: Option<&'a [isize]>,
+    /// Suboffsets, only when some entry is non-negative.
+    pub suboffsets: Option<&'a [isize]>,
+    /// Format text without NUL (`b"B"` when the exporter gave none).
+    pub format: &'a [u8],
+    /// Which fields the consumer receives.
+    pub give_shape: bool,
+    pub give_strides: bool,
+    pub give_format: bool,
+    /// Whether the layout is known only as `len` contiguous bytes (no `XBUF_ND` request and no
+    /// shape from the exporter).
+    opaque: bool,
+}
+
+impl<'a> Plan<'a> {
+    /// The full shape the exporter described (one entry per dimension; empty when opaque).
+    pub fn shape(&self) -> &[isize] {
+        match self.shape {
+            Some(s) => s,
+            None if self.opaque || self.ndim == 0 => &[],
+            None => std::slice::from_ref(&self.one),
+        }
+    }
+
+    /// Number of dimensions the consumer sees (1 when `XBUF_ND` was not requested).
+    pub fn ndim_out(&self) -> usize {
+        if self.give_shape {
+            self.shape().len()
+        } else {
+            1
+        }
+    }
+
+    /// Whether the consumer receives suboffsets.
+    pub fn give_suboffsets(&self) -> bool {
+        self.suboffsets.is_some()
+    }
+
+    /// Whether the layout is one dimension of contiguous bytes (`shape` can point at `len`
+    /// and `strides` at `itemsize`).
+    pub fn is_flat_bytes(&self) -> bool {
+        self.itemsize == 1
+            && self.suboffsets.is_none()
+            && self.ndim_out() == 1
+            && self.strides.is_none_or(|s| s == [1])
+    }
+}
+
+/// Checks an exporter's answer to `flags` and decides what the consumer receives.
+/// `who` names the exporter in messages.
+pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &str) -> Result<Plan<'a>> {
+    let bad = |msg: String| -> Error { err!(BadExporter, "exporter '{who}' {msg}") };
+    if r.ndim > XBUF_MAX_NDIM as usize {
+        return Err(bad(format!(
+            "returned ndim {} (the limit is {})",
+            r.ndim, XBUF_MAX_NDIM
+        )));
+    }
+    if r.itemsize < 1 {
+        return Err(bad(format!(
+            "returned itemsize {} (it must be at least 1)",
+            r.itemsize
+        )));
+    }
+    if r.len < 0 {
+        return Err(bad(format!("returned len {}", r.len)));
+    }
+    if r.buf.is_null() && r.len != 0 {
+        return Err(bad(format!("returned a NULL buf with len {}", r.len)));
+    }
+    for (name, arr) in [
+        ("shape", r.shape),
+        ("strides", r.strides),
+        ("suboffsets", r.suboffsets),
+    ] {
+        if let Some(a) = arr {
+            if a.len() != r.ndim {
+                return Err(bad(format!(
+                    "returned {} {} entries for ndim {}",
+                    a.len(),
+                    name,
+                    r.ndim
+                )));
+            }
+        }
+    }
+
+    // The shape: given, or implied for a zero- or one-dimensional answer. Without XBUF_ND an
+    // exporter may describe more dimensions only as `len` contiguous bytes ("opaque").
+    let one = r.len / r.itemsize;
+    let mut opaque = false;
+    let shape_for_check: &[isize] = match (r.shape, r.ndim) {
+        (Some(s), _) => s,
+        (None, 0) => &[],
+        (None, 1) => std::slice::from_ref(&one),
+        (None, n) => {
+            if flags.nd() {
+                return Err(bad(format!(
+                    "returned no shape for ndim {n} although XBUF_ND was requested"
+                )));
+            }
+            if r.strides.is_some() || r.suboffsets.is_some() {
+                return Err(bad("returned strides or suboffsets without a shape".into()));
+            }
+            opaque = true;
+            &[]
+        }
+    };
+    if opaque || r.shape.is_none() && r.ndim == 1 {
+        if r.len % r.itemsize != 0 {
+            return Err(bad(format!(
+                "returned len {} that is not a multiple of itemsize {}",
+                r.len, r.itemsize
+            )));
+        }
+    } else {
+        let expect = layout::byte_len(shape_for_check, r.itemsize).map_err(|e| bad(e.message))?;
+        if expect != r.len {
+            return Err(bad(format!(
+                "returned len {} but shape {:?} with itemsize {} makes {}",
+                r.len, shape_for_check, r.itemsize, expect
+            )));
+        }
+    }
+
+    // Suboffsets: keep only when some dimension really is indirect.
+    let suboffsets = r.suboffsets.filter(|s| s.iter().any(|&x| x >= 0));
+    if suboffsets.is_some() && !flags.indirect() {
+        bail!(
+            Request,
+            "exporter '{who}' has an indirect (suboffsets) layout but the request 0x{:x} lacks XBUF_INDIRECT",
+            flags.0
+        );
+    }
+
+    // The memory the layout reaches must be addressable.
+    if let Some(strides) = r.strides {
+        let first_indirect = suboffsets.and_then(|s| s.iter().position(|&x| x >= 0));
+        let dims = first_indirect.map_or(shape_for_check.len(), |d| d + 1);
+        let unit = if first_indirect.is_some() {
+            std::mem::size_of::<*const u8>() as isize
+        } else {
+            r.itemsize
+        };
+        let (lo, hi) = layout::extent(&shape_for_check[..dims], &strides[..dims], unit)
+            .map_err(|e| bad(e.message))?;
+        layout::check_address_range(r.buf as usize, lo, hi).map_err(|e| bad(e.message))?;
+    } else {
+        layout::check_address_range(r.buf as usize, 0, r.len).map_err(|e| bad(e.message))?;
+    }
+
+    // The format: NULL means "B"; given text must agree with itemsize (checked only when the
+    // consumer receives it).
+    let format: &[u8] = match r.format {
+        Some(f) => f.to_bytes(),
+        None => b"B",
+    };
+    if flags.format() {
+        if r.format.is_none() && r.itemsize != 1 {
+            return Err(bad(format!(
+                "returned no format for itemsize {} although XBUF_FORMAT was requested",
+                r.itemsize
+            )));
+        }
+        let size = format::itemsize(format).map_err(|e| {
+            err!(
+                Format,
+                "exporter '{who}' returned a bad format: {}",
+                e.message
+            )
+        })?;
+        if size as isize != r.itemsize {
+            return Err(err!(
+                Format,
+                "exporter '{who}' returned format '{}' of size {} with itemsize {}",
+                String::from_utf8_lossy(format),
+                size,
+                r.itemsize
+            ));
+        }
+    }
+
+    if flags.writable() && r.readonly {
+        bail!(
+            ReadOnly,
+            "exporter '{who}' has read-only memory but the request 0x{:x} asks for XBUF_WRITABLE",
+            flags.0
+        );
+    }
+    let has_subs = suboffsets.is_some();
+    if !flags.strides()
+        && !layout::is_contiguous(shape_for_check, r.strides, has_subs, r.itemsize, Order::C)
+    {
+        bail!(
+            NotContiguous,
+            "exporter '{who}' has a non-C-contiguous layout but the request 0x{:x} lacks XBUF_STRIDES",
+            flags.0
+        );
+    }
+    for (order, name) in flags.contiguity() {
+        if !layout::is_contiguous(shape_for_check, r.strides, has_subs, r.itemsize, order) {
+            bail!(
+                NotContiguous,
+                "exporter '{who}' has a layout that is not {} (shape {:?}, strides {:?}) but the request asks for {name}",
+                match order {
+                    Order::C => "C-contiguous",
+                    Order::F => "Fortran-contiguous",
+                    Order::Any => "contiguous in either order",
+                },
+                shape_for_check,
+                r.strides.unwrap_or(&[])
+            );
+        }
+    }
+
+    Ok(Plan {
+        buf: r.buf,
+        len: r.len,
+        itemsize: r.itemsize,
+        readonly: r.readonly,
+        internal: r.internal,
+        shape: r.shape,
+        one,
+        ndim: r.ndim,
+        strides: r.strides,
+        suboffsets,
+        format,
+        give_shape: flags.nd() && !opaque,
+        give_strides: flags.strides() && !opaque,
+        give_format: flags.format(),
+        opaque,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+
+    fn resp<'a>(shape: &'a [isize], strides: Option<&'a [isize]>, itemsize: isize) -> Response<'a> {
+        Response {
+            buf: 0x1000 as *mut u8,
+            len: layout::byte_len(shape, itemsize).unwrap(),
+            itemsize,
+            ndim: shape.len(),
+            shape: Some(shape),
+            strides,
+            format: Some(if itemsize == 4 { c"i" } else { c"B" }),
+            ..Response::default()
+        }
+    }
+
+    #[test]
+    fn flag_consistency() {
+        for f in [
+            XBUF_SIMPLE,
+            XBUF_FULL,
+            XBUF_FULL_RO,
+            XBUF_RECORDS,
+            XBUF_CONTIG,
+            XBUF_C_CONTIGUOUS | XBUF_F_CONTIGUOUS,
+        ] {
+            Flags::new(f).unwrap();
+        }
+        for f in [0x2, 0x200, 0x20, 0x10, 0x100 | XBUF_ND, -1] {
+            assert_eq!(
+                Flags::new(f).unwrap_err().status,
+                Status::InvalidArgument,
+                "{f:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn strided_answers_to_each_request() {
+        let shape = [3, 4];
+        let strides = [4, 12]; // Fortran order, itemsize 4
+        let r = resp(&shape, Some(&strides), 4);
+        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap();
+        assert_eq!(
+            (p.ndim_out(), p.give_shape, p.give_strides, p.give_format),
+            (2, true, true, true)
+        );
+        let e = plan(&r, Flags::new(XBUF_SIMPLE).unwrap(), "t").unwrap_err();
+        assert_eq!(e.status, Status::NotContiguous);
+        let e = plan(&r, Flags::new(XBUF_C_CONTIGUOUS).unwrap(), "t").unwrap_err();
+        assert_eq!(e.status, Status::NotContiguous);
+        assert!(e.message.contains("XBUF_C_CONTIGUOUS"), "{}", e.message);
+        plan(&r, Flags::new(XBUF_F_CONTIGUOUS).unwrap(), "t").unwrap();
+        plan(&r, Flags::new(XBUF_ANY_CONTIGUOUS).unwrap(), "t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_SIMPLE | XBUF_FORMAT).unwrap(), "t");
+        assert_eq!(p.unwrap_err().status, Status::NotContiguous);
+    }
+
+    #[test]
+    fn without_nd_a_contiguous_answer_is_one_dimensional() {
+        let shape = [3, 4];
+        let r = resp(&shape, None, 4);
+        let p = plan(&r, Flags::new(XBUF_SIMPLE).unwrap(), "t").unwrap();
+        assert_eq!(
+            (p.ndim_out(), p.give_shape, p.give_strides, p.give_format),
+            (1, false, false, false)
+        );
+        assert_eq!(p.len, 48);
+    }
+
+    #[test]
+    fn broken_answers() {
+        let shape = [3, 4];
+        let mut r = resp(&shape, None, 4);
+        r.len = 47;
+        assert_eq!(
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+                .unwrap_err()
+                .status,
+            Status::BadExporter
+        );
+        let mut r = resp(&shape, None, 4);
+        r.ndim = 65;
+        assert_eq!(
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+                .unwrap_err()
+                .status,
+            Status::BadExporter
+        );
+        let mut r = resp(&shape, None, 4);
+        r.format = Some(c"d");
+        let e = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap_err();
+        assert_eq!(e.status, Status::Format);
+        // Not checked when the consumer does not receive the format.
+        plan(&r, Flags::new(XBUF_STRIDED_RO).unwrap(), "t").unwrap();
+        let mut r = resp(&shape, None, 4);
+        r.format = None;
+        assert_eq!(
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+                .unwrap_err()
+                .status,
+            Status::BadExporter
+        );
+        let huge = [isize::MAX];
+        let r = resp(&[2], Some(&huge), 4);
+        assert_eq!(
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+                .unwrap_err()
+                .status,
+            Status::BadExporter
+        );
+        let r = Response {
+            buf: std::ptr::null_mut(),
+            ..resp(&[2], None, 4)
+        };
+        assert_eq!(
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+                .unwrap_err()
+                .status,
+            Status::BadExporter
+        );
+    }
+
+    #[test]
+    fn suboffsets_need_indirect() {
+        let shape = [2, 3];
+        let strides = [8, 1];
+        let subs = [0, -1];
+        let r = Response {
+            suboffsets: Some(&subs),
+            format: Some(c"B"),
+            ..resp(&shape, Some(&strides), 1)
+        };
+        let e = plan(&r, Flags::new(XBUF_RECORDS_RO).unwrap(), "t").unwrap_err();
+        assert_eq!(e.status, Status::Request);
+        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap();
+        assert!(p.give_suboffsets());
+        let all_negative = [-1, -1];
+        let r = Response {
+            suboffsets: Some(&all_negative),
+            ..r
+        };
+        let p = plan(&r, Flags::new(XBUF_RECORDS_RO).unwrap(), "t").unwrap();
+        assert!(!p.give_suboffsets());
+    }
+
+    #[test]
+    fn readonly_refuses_writable() {
+        let r = Response {
+            readonly: true,
+            ..Response::bytes(0x10 as *mut u8, 4, true)
+        };
+        assert_eq!(
+            plan(&r, Flags::new(XBUF_WRITABLE).unwrap(), "t")
+                .unwrap_err()
+                .status,
+            Status::ReadOnly
+        );
+        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap();
+        assert!(p.is_flat_bytes());
+        assert_eq!(p.shape(), &[4]);
+    }
+}

@@ -1,0 +1,319 @@
+//! Status codes, the library's error type and the thread's last error message.
+//!
+//! Every fallible C function returns an `int` status: [`XBUF_OK`] (0) on success, one of the
+//! `XBUF_ERR_*` codes on failure. The values are part of the ABI and are never renumbered; new
+//! codes are only ever appended. A failing call also records a message for the calling thread,
+//! readable with `xbuf_last_error_message()` until the next failure on that thread.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CString};
+use std::fmt;
+
+/// Success.
+pub const XBUF_OK: c_int = 0;
+/// An argument has a value outside what the function accepts (bad flags, bad order character,
+/// an object of the wrong kind, a corrupted or moved view).
+pub const XBUF_ERR_INVALID_ARGUMENT: c_int = 1;
+/// A pointer argument that must not be NULL was NULL.
+pub const XBUF_ERR_NULL_ARGUMENT: c_int = 2;
+/// The exporter cannot meet the request (for example suboffsets without `XBUF_INDIRECT`).
+pub const XBUF_ERR_REQUEST: c_int = 3;
+/// Write access was asked of read-only memory.
+pub const XBUF_ERR_READONLY: c_int = 4;
+/// The request or operation needs a contiguous layout and the memory is not laid out so.
+pub const XBUF_ERR_NOT_CONTIGUOUS: c_int = 5;
+/// A format string is malformed, unsupported or disagrees with the item size.
+pub const XBUF_ERR_FORMAT: c_int = 6;
+/// The object has live exports (views or locks) or is held exclusively by a change.
+pub const XBUF_ERR_BUSY: c_int = 7;
+/// An index, offset or length lies outside the memory or shape it refers to.
+pub const XBUF_ERR_OUT_OF_BOUNDS: c_int = 8;
+/// A size, count or offset computation overflowed.
+pub const XBUF_ERR_OVERFLOW: c_int = 9;
+/// Memory could not be allocated.
+pub const XBUF_ERR_NO_MEMORY: c_int = 10;
+/// A struct's `structsize` is larger than this library knows and its unknown tail is not zero.
+pub const XBUF_ERR_STRUCT_TOO_NEW: c_int = 11;
+/// A struct's `structsize` is smaller than the first published size of that struct.
+pub const XBUF_ERR_STRUCT_TOO_OLD: c_int = 12;
+/// The object or view was already released or closed.
+pub const XBUF_ERR_RELEASED: c_int = 13;
+/// An operating-system I/O call failed (the message names the path and the OS error).
+pub const XBUF_ERR_IO: c_int = 14;
+/// The object does not support the operation.
+pub const XBUF_ERR_UNSUPPORTED: c_int = 15;
+/// A bug inside the library was caught before it could cross into the caller.
+pub const XBUF_ERR_PANIC: c_int = 16;
+/// A caller-supplied output buffer is too small; the message says how large it must be.
+pub const XBUF_ERR_BUFFER_TOO_SMALL: c_int = 17;
+/// A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
+/// disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
+pub const XBUF_ERR_BAD_EXPORTER: c_int = 18;
+
+/// The status codes as a Rust enum. `Status as c_int` is the ABI value.
+/// cbindgen:ignore
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Status {
+    InvalidArgument = XBUF_ERR_INVALID_ARGUMENT,
+    NullArgument = XBUF_ERR_NULL_ARGUMENT,
+    Request = XBUF_ERR_REQUEST,
+    ReadOnly = XBUF_ERR_READONLY,
+    NotContiguous = XBUF_ERR_NOT_CONTIGUOUS,
+    Format = XBUF_ERR_FORMAT,
+    Busy = XBUF_ERR_BUSY,
+    OutOfBounds = XBUF_ERR_OUT_OF_BOUNDS,
+    Overflow = XBUF_ERR_OVERFLOW,
+    NoMemory = XBUF_ERR_NO_MEMORY,
+    StructTooNew = XBUF_ERR_STRUCT_TOO_NEW,
+    StructTooOld = XBUF_ERR_STRUCT_TOO_OLD,
+    Released = XBUF_ERR_RELEASED,
+    Io = XBUF_ERR_IO,
+    Unsupported = XBUF_ERR_UNSUPPORTED,
+    Panic = XBUF_ERR_PANIC,
+    BufferTooSmall = XBUF_ERR_BUFFER_TOO_SMALL,
+    BadExporter = XBUF_ERR_BAD_EXPORTER,
+}
+
+impl Status {
+    /// Every status in code order (for tables and tests).
+    pub const ALL: [Status; 18] = [
+        Status::InvalidArgument,
+        Status::NullArgument,
+        Status::Request,
+        Status::ReadOnly,
+        Status::NotContiguous,
+        Status::Format,
+        Status::Busy,
+        Status::OutOfBounds,
+        Status::Overflow,
+        Status::NoMemory,
+        Status::StructTooNew,
+        Status::StructTooOld,
+        Status::Released,
+        Status::Io,
+        Status::Unsupported,
+        Status::Panic,
+        Status::BufferTooSmall,
+        Status::BadExporter,
+    ];
+
+    /// The status for an ABI code, if it names one (0 is success, not a `Status`).
+    pub fn from_code(code: c_int) -> Option<Status> {
+        Status::ALL.iter().copied().find(|s| *s as c_int == code)
+    }
+
+    /// The C constant's name, NUL-terminated.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::InvalidArgument => "XBUF_ERR_INVALID_ARGUMENT\0",
+            Status::NullArgument => "XBUF_ERR_NULL_ARGUMENT\0",
+            Status::Request => "XBUF_ERR_REQUEST\0",
+            Status::ReadOnly => "XBUF_ERR_READONLY\0",
+            Status::NotContiguous => "XBUF_ERR_NOT_CONTIGUOUS\0",
+            Status::Format => "XBUF_ERR_FORMAT\0",
+            Status::Busy => "XBUF_ERR_BUSY\0",
+            Status::OutOfBounds => "XBUF_ERR_OUT_OF_BOUNDS\0",
+            Status::Overflow => "XBUF_ERR_OVERFLOW\0",
+            Status::NoMemory => "XBUF_ERR_NO_MEMORY\0",
+            Status::StructTooNew => "XBUF_ERR_STRUCT_TOO_NEW\0",
+            Status::StructTooOld => "XBUF_ERR_STRUCT_TOO_OLD\0",
+            Status::Released => "XBUF_ERR_RELEASED\0",
+            Status::Io => "XBUF_ERR_IO\0",
+            Status::Unsupported => "XBUF_ERR_UNSUPPORTED\0",
+            Status::Panic => "XBUF_ERR_PANIC\0",
+            Status::BufferTooSmall => "XBUF_ERR_BUFFER_TOO_SMALL\0",
+            Status::BadExporter => "XBUF_ERR_BAD_EXPORTER\0",
+        }
+    }
+}
+
+/// The name of any status code, NUL-terminated: `"XBUF_OK"`, an `XBUF_ERR_*` name, or
+/// `"XBUF_ERR_UNKNOWN"` for a value that names no status.
+pub fn status_name(code: c_int) -> &'static str {
+    if code == XBUF_OK {
+        return "XBUF_OK\0";
+    }
+    match Status::from_code(code) {
+        Some(s) => s.name(),
+        None => "XBUF_ERR_UNKNOWN\0",
+    }
+}
+
+/// A failure: a status and a message that says what was asked and what was found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub status: Status,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(status: Status, message: impl Into<String>) -> Error {
+        Error {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// The same error with `what: ` in front of its message.
+    pub fn context(mut self, what: impl fmt::Display) -> Error {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    /// The ABI code of this error.
+    pub fn code(&self) -> c_int {
+        self.status as c_int
+    }
+}
+
+/// The library's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Builds an [`Error`] with a formatted message: `err!(Busy, "object has {} exports", n)`.
+#[macro_export]
+macro_rules! err {
+    ($status:ident, $($arg:tt)+) => {
+        $crate::status::Error::new($crate::status::Status::$status, format!($($arg)+))
+    };
+}
+
+/// Returns early with an [`Error`]: `bail!(OutOfBounds, "index {} >= {}", i, n)`.
+#[macro_export]
+macro_rules! bail {
+    ($status:ident, $($arg:tt)+) => {
+        return Err($crate::err!($status, $($arg)+))
+    };
+}
+
+/// `Err(Overflow)` helper for checked arithmetic: `a.checked_mul(b).ok_or_else(|| overflow("..."))`.
+pub fn overflow(what: impl fmt::Display) -> Error {
+    Error::new(Status::Overflow, format!("{what} overflows"))
+}
+
+struct LastError {
+    status: c_int,
+    message: CString,
+    /// Incremented on every recorded failure; lets the library tell whether a callback
+    /// recorded its own message.
+    generation: u64,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
+        status: XBUF_OK,
+        message: CString::default(),
+        generation: 0,
+    });
+}
+
+/// Records `status` and `message` as the calling thread's last error.
+pub fn set_last_error(status: c_int, message: &str) {
+    // Interior NULs would truncate the C string; show them instead.
+    let text = message.replace('\0', "\\0");
+    let message = CString::new(text).unwrap_or_default();
+    LAST_ERROR.with(|cell| {
+        let mut last = cell.borrow_mut();
+        last.status = status;
+        last.message = message;
+        last.generation = last.generation.wrapping_add(1);
+    });
+}
+
+/// Records `e` as the calling thread's last error and returns its code.
+pub fn record(e: &Error) -> c_int {
+    set_last_error(e.code(), &e.message);
+    e.code()
+}
+
+/// The generation counter of the thread's last error (changes on every recorded failure).
+pub fn last_error_generation() -> u64 {
+    LAST_ERROR.with(|cell| cell.borrow().generation)
+}
+
+/// The status of the thread's last recorded failure (`XBUF_OK` if none).
+pub fn last_error_status() -> c_int {
+    LAST_ERROR.with(|cell| cell.borrow().status)
+}
+
+/// The thread's last message, as an owned Rust string.
+pub fn last_error_string() -> String {
+    LAST_ERROR.with(|cell| cell.borrow().message.to_string_lossy().into_owned())
+}
+
+/// A pointer to the thread's last message. Valid until the next failure recorded on this
+/// thread (or until the thread ends).
+pub fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.with(|cell| cell.borrow().message.as_ptr())
+}
+
+/// Forgets the thread's last error.
+pub fn clear_last_error() {
+    LAST_ERROR.with(|cell| {
+        let mut last = cell.borrow_mut();
+        last.status = XBUF_OK;
+        last.message = CString::default();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_fixed() {
+        let expected = [
+            (Status::InvalidArgument, 1),
+            (Status::NullArgument, 2),
+            (Status::Request, 3),
+            (Status::ReadOnly, 4),
+            (Status::NotContiguous, 5),
+            (Status::Format, 6),
+            (Status::Busy, 7),
+            (Status::OutOfBounds, 8),
+            (Status::Overflow, 9),
+            (Status::NoMemory, 10),
+            (Status::StructTooNew, 11),
+            (Status::StructTooOld, 12),
+            (Status::Released, 13),
+            (Status::Io, 14),
+            (Status::Unsupported, 15),
+            (Status::Panic, 16),
+            (Status::BufferTooSmall, 17),
+            (Status::BadExporter, 18),
+        ];
+        for (s, code) in expected {
+            assert_eq!(s as c_int, code);
+            assert_eq!(Status::from_code(code), Some(s));
+        }
+        assert_eq!(Status::from_code(0), None);
+        assert_eq!(Status::from_code(19), None);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(status_name(0), "XBUF_OK\0");
+        assert_eq!(status_name(7), "XBUF_ERR_BUSY\0");
+        assert_eq!(status_name(-3), "XBUF_ERR_UNKNOWN\0");
+        for s in Status::ALL {
+            assert!(s.name().starts_with("XBUF_ERR_") && s.name().ends_with('\0'));
+        }
+    }
+
+    #[test]
+    fn last_error_is_per_thread_and_keeps_nul_visible() {
+        set_last_error(XBUF_ERR_BUSY, "a\0b");
+        assert_eq!(last_error_string(), "a\\0b");
+        assert_eq!(last_error_status(), XBUF_ERR_BUSY);
+        std::thread::spawn(|| assert_eq!(last_error_status(), XBUF_OK))
+            .join()
+            .unwrap();
+        let g = last_error_generation();
+        record(&err!(Overflow, "x {}", 1));
+        assert_eq!(last_error_generation(), g + 1);
+        assert_eq!(last_error_string(), "x 1");
+        clear_last_error();
+        assert_eq!(last_error_status(), XBUF_OK);
+    }
+}

@@ -119,6 +119,13 @@ impl Exporter for Foreign {
                 &format!("getbuffer of '{}'", self.name.to_string_lossy()),
             ));
         }
+        // A response too broken to read (ndim out of range) is handed straight back to the
+        // exporter so that it can undo its work.
+        if !(0..=XBUF_MAX_NDIM).contains(&scratch.ndim) {
+            let ndim = scratch.ndim;
+            self.abandon(this, scratch);
+            bail!(BadExporter, "exporter '{}' returned ndim {ndim} (0 to {XBUF_MAX_NDIM} allowed)", self.name.to_string_lossy());
+        }
         // SAFETY: the exporter's contract: the arrays and format it returned are valid.
         unsafe { response_from_scratch(scratch) }
     }

@@ -137,7 +137,10 @@ pub trait Exporter: Any + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
-/// The library-allocated object. C sees it as the opaque `xbuf_object`.
+/// cbindgen:ignore
+/// The library-allocated object. C sees it as the opaque `xbuf_object`. `repr(C)` keeps
+/// `magic` at offset 0, so checking a foreign pointer reads only its first 8 bytes.
+#[repr(C)]
 pub struct Object {
     magic: AtomicU64,
     /// References, exports and the exclusive bit (see the module docs).

@@ -143,6 +143,14 @@ static void test_newer_longer_view(void) {
     CHECK_EQ(nonzero, 0);
     CHECK_EQ(v->structsize, size);
     CHECK_EQ(v->shape[0], 2);
+    /* The library reads the struct too (is_contiguous, get_pointer): a zero tail is fine, a
+     * non-zero one means fields from a newer header that this library cannot honour. */
+    CHECK_EQ(xbuf_is_contiguous(v, 'C'), 1);
+    g.mem[GUARD + sizeof(xbuf_bufferinfo) + 7] = 1;
+    CHECK_EQ(xbuf_is_contiguous(v, 'C'), 0);
+    CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_STRUCT_TOO_NEW);
+    CHECK(strstr(xbuf_last_error_message(), "is not zero") != NULL);
+    g.mem[GUARD + sizeof(xbuf_bufferinfo) + 7] = 0;
     CHECK_OK(xbuf_release(v));
     CHECK_EQ(guard_damage(&g), 0);
     /* A failed get also empties the struct within its structsize, and only there. */

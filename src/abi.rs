@@ -165,6 +165,50 @@ pub const XBUF_BUFFERINFO_SIZE: usize = size_of::<xbuf_bufferinfo>();
 /// cbindgen:ignore
 pub const XBUF_TYPE_SIZE_MIN: usize = size_of::<xbuf_type>();
 
+/// Checks a caller's `structsize` for the struct called `name`: at least `min` (the first
+/// published size) and at most [`XBUF_STRUCTSIZE_MAX`].
+/// cbindgen:ignore
+pub(crate) fn check_structsize(name: &str, size: usize, min: usize) -> crate::status::Result<()> {
+    if size < min {
+        crate::bail!(
+            StructTooOld,
+            "{name}.structsize is {size}; the smallest published size is {min} (set it to sizeof({name}))"
+        );
+    }
+    if size > XBUF_STRUCTSIZE_MAX {
+        crate::bail!(
+            InvalidArgument,
+            "{name}.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?"
+        );
+    }
+    Ok(())
+}
+
+/// For a struct the library reads: a caller's struct larger than the `known` bytes this library
+/// knows must have an all-zero unknown tail, else it uses fields this library cannot honour.
+///
+/// # Safety
+/// `p` must point at `size` readable bytes.
+/// cbindgen:ignore
+pub(crate) unsafe fn check_unknown_tail(
+    name: &str,
+    p: *const u8,
+    size: usize,
+    known: usize,
+) -> crate::status::Result<()> {
+    if size > known {
+        let tail = std::slice::from_raw_parts(p.add(known), size - known);
+        if let Some(at) = tail.iter().position(|&b| b != 0) {
+            crate::bail!(
+                StructTooNew,
+                "{name}.structsize is {size} and byte {} is not zero; this library knows only the first {known} bytes, so the struct uses fields it cannot honour",
+                known + at
+            );
+        }
+    }
+    Ok(())
+}
+
 impl xbuf_bufferinfo {
     /// A zeroed, full-size struct.
     pub fn empty() -> xbuf_bufferinfo {

@@ -16,19 +16,7 @@ use crate::{bail, err};
 
 /// Checks a caller's `structsize` for `xbuf_bufferinfo`.
 pub fn check_structsize(size: usize) -> Result<()> {
-    if size < XBUF_BUFFERINFO_SIZE_MIN {
-        bail!(
-            StructTooOld,
-            "xbuf_bufferinfo.structsize is {size}; the smallest published size is {XBUF_BUFFERINFO_SIZE_MIN} (set it to sizeof(xbuf_bufferinfo))"
-        );
-    }
-    if size > XBUF_STRUCTSIZE_MAX {
-        bail!(
-            InvalidArgument,
-            "xbuf_bufferinfo.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?"
-        );
-    }
-    Ok(())
+    crate::abi::check_structsize("xbuf_bufferinfo", size, XBUF_BUFFERINFO_SIZE_MIN)
 }
 
 /// The integrity seal of a filled view: binds the view's address, its releaser and its heap
@@ -339,7 +327,9 @@ impl ViewLayout<'_> {
 /// `view` must point at a struct of at least `structsize` readable bytes whose non-NULL
 /// `shape`, `strides` and `suboffsets` point at `ndim` entries each.
 pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'a>> {
-    check_structsize((*view).structsize)?;
+    let size = (*view).structsize;
+    check_structsize(size)?;
+    check_unknown_tail("xbuf_bufferinfo", view.cast(), size, XBUF_BUFFERINFO_SIZE)?;
     let v = &*view;
     if v.itemsize == 0 && v.releaser.is_null() && v.buf.is_null() {
         bail!(Released, "the view is empty (released, or never filled)");

@@ -33,29 +33,13 @@ impl Foreign {
     /// NUL-terminated string.
     pub unsafe fn new(ty: *const xbuf_type, state: *mut c_void) -> Result<Foreign> {
         let size = (*ty).structsize;
-        if size < XBUF_TYPE_SIZE_MIN {
-            bail!(
-                StructTooOld,
-                "xbuf_type.structsize is {size}; the smallest published size is {XBUF_TYPE_SIZE_MIN} (set it to sizeof(xbuf_type))"
-            );
-        }
-        if size > XBUF_STRUCTSIZE_MAX {
-            bail!(
-                InvalidArgument,
-                "xbuf_type.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?"
-            );
-        }
-        let known = std::mem::size_of::<xbuf_type>();
-        if size > known {
-            let tail = std::slice::from_raw_parts((ty as *const u8).add(known), size - known);
-            if let Some(at) = tail.iter().position(|&b| b != 0) {
-                bail!(
-                    StructTooNew,
-                    "xbuf_type.structsize is {size} and byte {} is not zero; this library knows only the first {known} bytes, so the type uses slots it cannot honour",
-                    known + at
-                );
-            }
-        }
+        check_structsize("xbuf_type", size, XBUF_TYPE_SIZE_MIN)?;
+        check_unknown_tail(
+            "xbuf_type",
+            ty.cast(),
+            size,
+            std::mem::size_of::<xbuf_type>(),
+        )?;
         let t = &*ty;
         let name = if t.name.is_null() {
             CString::from(c"<unnamed>")
@@ -124,7 +108,11 @@ impl Exporter for Foreign {
         if !(0..=XBUF_MAX_NDIM).contains(&scratch.ndim) {
             let ndim = scratch.ndim;
             self.abandon(this, scratch);
-            bail!(BadExporter, "exporter '{}' returned ndim {ndim} (0 to {XBUF_MAX_NDIM} allowed)", self.name.to_string_lossy());
+            bail!(
+                BadExporter,
+                "exporter '{}' returned ndim {ndim} (0 to {XBUF_MAX_NDIM} allowed)",
+                self.name.to_string_lossy()
+            );
         }
         // SAFETY: the exporter's contract: the arrays and format it returned are valid.
         unsafe { response_from_scratch(scratch) }

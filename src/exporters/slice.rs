@@ -63,20 +63,25 @@ impl Slice {
             );
         }
         let base_ref = base.new_ref()?;
-        base.lock()?;
         let rel_ptr =
             NonNull::new(view.releaser.cast::<Object>()).expect("filled view has a releaser");
-        let releaser = if rel_ptr.as_ptr() == base.as_ptr() {
+        let rel_ref = if rel_ptr.as_ptr() == base.as_ptr() {
             None
         } else {
             // SAFETY: the view holds a reference to its releaser.
-            let rel = unsafe { rel_ptr.as_ref() }.new_ref()?;
-            if let Err(e) = rel.lock() {
-                // SAFETY: we took this lock above.
-                let _ = unsafe { Object::unlock(NonNull::from(base)) };
-                return Err(e);
+            Some(unsafe { rel_ptr.as_ref() }.new_ref()?)
+        };
+        base.lock()?;
+        let releaser = match rel_ref {
+            None => None,
+            Some(rel) => {
+                if let Err(e) = rel.lock() {
+                    // SAFETY: we took this lock above.
+                    let _ = unsafe { Object::unlock(NonNull::from(base)) };
+                    return Err(e);
+                }
+                Some(rel)
             }
-            Some(rel)
         };
         Ok(ObjRef::new(Box::new(Slice {
             base: base_ref,

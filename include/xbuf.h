@@ -151,6 +151,18 @@
 #define XBUF_MMAP_COPY 2
 
 /**
+ * `xbuf_ndarray_new` flag: views of the array are read-only.
+ */
+#define XBUF_NDARRAY_READONLY 1
+
+/**
+ * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
+ * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`,
+ * `suboffsets[0] == 0`, the other suboffsets -1); consumers then need `XBUF_INDIRECT`.
+ */
+#define XBUF_NDARRAY_PIL 2
+
+/**
  * Success.
  */
 #define XBUF_OK 0
@@ -246,6 +258,11 @@
  * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
  */
 #define XBUF_ERR_BAD_EXPORTER 18
+
+/**
+ * One dimension's slice, with Python's semantics.
+ */
+typedef struct SliceSpec SliceSpec;
 
 /**
  * An exporter or consumer object: opaque, library-allocated and atomically reference-counted.
@@ -390,6 +407,19 @@ typedef struct xbuf_type {
  * Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
  */
 typedef void (*xbuf_wrap_destructor)(void *data, size_t len, void *ctx);
+
+/**
+ * One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
+ * `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
+ * zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
+ */
+typedef struct xbuf_range {
+    ptrdiff_t start;
+    ptrdiff_t stop;
+    ptrdiff_t step;
+} xbuf_range;
+
+
 
 
 
@@ -784,6 +814,221 @@ int xbuf_mmap_flush(struct xbuf_object *obj);
  */
 int xbuf_mmap_close(struct xbuf_object *obj);
 
+/**
+ * Creates an `ndarray`: a copy of `len` bytes at `data` read as an array of `format` items
+ * in `shape` with `strides` (any sign; NULL means C-contiguous), whose item with all indices 0
+ * lies at byte `offset` of the copy. Every byte an item reaches must lie inside the copy.
+ * `flags`: `XBUF_NDARRAY_READONLY` (views are read-only), `XBUF_NDARRAY_PIL` (the first
+ * dimension becomes a table of row pointers described by suboffsets, so consumers need
+ * `XBUF_INDIRECT`). Its views answer every request by the protocol's rules (a
+ * `XBUF_C_CONTIGUOUS` request on a Fortran array fails with `XBUF_ERR_NOT_CONTIGUOUS`, ...).
+ *
+ * Borrows: `data` (copied; NULL allowed when `len` is 0), `format`, `shape`, `strides` (`ndim`
+ * entries each; NULL allowed when `ndim` is 0).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
+ * extent, unknown flags, PIL with ndim 0), `XBUF_ERR_FORMAT`, `XBUF_ERR_OUT_OF_BOUNDS` (items
+ * outside the data), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the object may be shared between threads.
+ */
+int xbuf_ndarray_new(const void *data, size_t len, const char *format, int ndim, const ptrdiff_t *shape, const ptrdiff_t *strides, ptrdiff_t offset, int flags, struct xbuf_object **out);
+
+/**
+ * Creates a zero-filled `ndarray` of `format` items in `shape`, laid out contiguously in
+ * `order` (`'C'` or `'F'`; `'A'` means `'C'`). `flags` as for `xbuf_ndarray_new`.
+ *
+ * Borrows: `format`, `shape` (`ndim` entries; NULL allowed when `ndim` is 0).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: as `xbuf_ndarray_new`, and `XBUF_ERR_INVALID_ARGUMENT` for a bad order.
+ * Thread safety: any thread.
+ */
+int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, char order, int flags, struct xbuf_object **out);
+
+/**
+ * Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
+ * (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
+ * one export of `obj` until `xbuf_view_release` or until its last reference goes.
+ *
+ * Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
+ * failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
+ * `xbuf_get_buffer(obj, ..., flags)`.
+ * Thread safety: any thread; a view may be shared between threads.
+ */
+int xbuf_view_new(struct xbuf_object *obj, int flags, struct xbuf_object **out);
+
+/**
+ * Hands the view's export back to its base now, as memoryview's `release()` does. Refused
+ * while the view's own exports live (locks on it, operations running on other threads). After
+ * it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
+ * Views taken earlier with `xbuf_get_buffer(view, ...)` and views derived from it stay valid:
+ * each holds its own export of the memory's owner. The caller still owns its reference.
+ *
+ * Borrows: `view`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+ * `XBUF_ERR_BUSY` (the message names the export count).
+ * Thread safety: any thread; atomic with respect to concurrent operations on the view.
+ */
+int xbuf_view_release(struct xbuf_object *view);
+
+/**
+ * A new view of a rectangular part of `view`: `slices[k]` applies to dimension `k` for
+ * `k < nslices`; later dimensions are kept whole. Works in every dimension and with
+ * suboffsets.
+ *
+ * Borrows: `view`, `slices` (`nslices` entries; NULL when `nslices` is 0).
+ * Returns: in `*out` an owned reference to the new view; NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more slices than
+ * dimensions, a zero step), `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_slice(struct xbuf_object *view, const struct xbuf_range *slices, int nslices, struct xbuf_object **out);
+
+/**
+ * A new view of the item or sub-array at `indices` (for the first `n` dimensions; negative
+ * indices count from the end): its `ndim` is `view`'s minus `n`, so indexing every dimension
+ * gives a zero-dimensional view of one item.
+ *
+ * Borrows: `view`, `indices` (`n` entries; NULL when `n` is 0).
+ * Returns: in `*out` an owned reference to the new view; NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more indices than
+ * dimensions), `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_index(struct xbuf_object *view, const ptrdiff_t *indices, int n, struct xbuf_object **out);
+
+/**
+ * The address of the item at `indices` (one per dimension; negative ones count from the end),
+ * following suboffsets.
+ *
+ * Borrows: `view`, `indices` (`ndim` entries; NULL for a zero-dimensional view).
+ * Returns: in `*out` a pointer into the view's memory, valid while the view is neither
+ * released nor freed; NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, wrong count),
+ * `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_item_pointer(struct xbuf_object *view, const ptrdiff_t *indices, int n, void **out);
+
+/**
+ * A new view with the dimensions reversed (the transpose of a matrix).
+ *
+ * Borrows: `view`. Returns: in `*out` an owned reference to the new view; NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+ * `XBUF_ERR_UNSUPPORTED` (suboffsets: their pointer tables fix the dimension order),
+ * `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_transpose(struct xbuf_object *view, struct xbuf_object **out);
+
+/**
+ * A new view with the dimensions reordered: dimension `k` of the result is dimension
+ * `axes[k]` of `view`.
+ *
+ * Borrows: `view`, `axes` (`n` entries, a permutation of `0 .. ndim`; NULL when `n` is 0).
+ * Returns: in `*out` an owned reference to the new view; NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, not a
+ * permutation), `XBUF_ERR_UNSUPPORTED` (suboffsets), `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_permute(struct xbuf_object *view, const int *axes, int n, struct xbuf_object **out);
+
+/**
+ * A new view of the same memory read as items of `format` in `shape`, laid out C-contiguously.
+ * With `shape` NULL the result has one dimension of as many items as fit (`ndim` is then
+ * ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
+ * preserved; any format may become any other (memoryview allows only casts to or from byte
+ * formats, and only 1-D ↔ N-D).
+ *
+ * Borrows: `view`, `format` (copied), `shape` (`ndim` entries).
+ * Returns: in `*out` an owned reference to the new view; NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_FORMAT`, `XBUF_ERR_NOT_CONTIGUOUS`,
+ * `XBUF_ERR_INVALID_ARGUMENT` (not a view, ndim out of range, the byte size not preserved),
+ * `XBUF_ERR_OVERFLOW`, `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const ptrdiff_t *shape, struct xbuf_object **out);
+
+/**
+ * Copies the view's items into `dst` contiguously in `order`: `'C'` (row-major), `'F'`
+ * (column-major) or `'A'` (Fortran if the view is Fortran- but not C-contiguous, else C), as
+ * memoryview's `tobytes(order)`.
+ *
+ * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
+ * `*needed` is set.
+ * Returns: in `*needed` (if not NULL) the view's byte length, on success and on
+ * `XBUF_ERR_BUFFER_TOO_SMALL`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, bad order),
+ * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t cap, size_t *needed);
+
+/**
+ * Writes the lowercase hexadecimal text of the view's C-order bytes into `dst`,
+ * NUL-terminated (as memoryview's `hex()`).
+ *
+ * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
+ * `*needed` is set.
+ * Returns: in `*needed` (if not NULL) the size needed including the NUL: `2 * len + 1`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+ * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
+
+/**
+ * A hash of a read-only view: the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
+ * 0x100000001b3) of its C-order bytes, for any format. The same in every process and on every
+ * platform; views with equal C-order bytes hash equal.
+ *
+ * Borrows: `view`. Returns: the hash in `*out`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+ * `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
+
+/**
+ * Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
+ * shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
+ * writable `dst`. Correct when the two share memory: the source is read completely before
+ * the destination is written where they may overlap.
+ *
+ * Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
+ * `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
+ * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the caller keeps other writers away from `dst`.
+ */
+int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
+
+/**
+ * Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
+ * Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
+ * `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
+ *
+ * Borrows: `buf` (`len` bytes, written), `src` (a filled view).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
+ * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread.
+ */
+int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
+
+/**
+ * Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
+ * for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
+ * `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
+ *
+ * Borrows: `dst` (a filled, writable view), `buf` (`len` bytes, read; may overlap `dst`'s
+ * memory).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
+ * `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
+ * `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the caller keeps other writers away from `dst`.
+ */
+int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -794,6 +1039,9 @@ int xbuf_mmap_close(struct xbuf_object *obj);
 #define XBUF_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** The version of this header; compare with xbuf_version() at run time. */
 #define XBUF_VERSION XBUF_MAKE_VERSION(XBUF_VERSION_MAJOR, XBUF_VERSION_MINOR, XBUF_VERSION_PATCH)
+
+/** In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
+#define XBUF_SLICE_OMIT PTRDIFF_MIN
 
 /** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
 #define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))

@@ -77,6 +77,7 @@ pub struct xbuf_object {
 /// published layout; a struct that ends there still works, the library then keeps every
 /// layout on the heap. One `xbuf_bufferinfo` belongs to one thread at a time.
 #[repr(C)]
+#[derive(Debug)]
 pub struct xbuf_bufferinfo {
     /// Size of the caller's struct in bytes; set by the caller, never changed by the library.
     pub structsize: usize,

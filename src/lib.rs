@@ -13,6 +13,8 @@ pub mod layout;
 pub mod object;
 pub mod request;
 pub mod status;
+pub mod strided;
+pub mod view;
 
 /// `MAJOR * 10000 + MINOR * 100 + PATCH` of this crate.
 pub(crate) const VERSION_NUMBER: u32 = {

@@ -191,6 +191,17 @@ impl ObjRef {
     }
 }
 
+impl std::fmt::Debug for ObjRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ObjRef({:p}, '{}')",
+            self.0,
+            self.type_name().to_string_lossy()
+        )
+    }
+}
+
 impl Clone for ObjRef {
     fn clone(&self) -> ObjRef {
         // A live ObjRef means at least one reference, so only saturation can fail; that takes

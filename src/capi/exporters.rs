@@ -2,13 +2,16 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use super::{bytes_arg, guard, nonnull, object, object_out};
-use crate::abi::xbuf_object;
+use super::{array_arg, bytes_arg, guard, nonnull, object, object_out};
+use crate::abi::{xbuf_object, XBUF_MAX_NDIM};
 use crate::exporters::bytearray::ByteArray;
 use crate::exporters::bytes::Bytes;
 use crate::exporters::mmap::{Mmap, Mode};
+use crate::exporters::ndarray::{NdArray, Spec};
 use crate::exporters::slice::Slice;
 use crate::exporters::wrap::{xbuf_wrap_destructor, Wrap};
+use crate::layout::Order;
+use crate::status::Result;
 
 /// Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
 /// read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
@@ -195,4 +198,93 @@ pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_close(obj: *mut xbuf_object) -> c_int {
     guard("xbuf_mmap_close", || Mmap::close(object(obj, "obj")?))
+}
+
+/// Creates an `ndarray`: a copy of `len` bytes at `data` read as an array of `format` items
+/// in `shape` with `strides` (any sign; NULL means C-contiguous), whose item with all indices 0
+/// lies at byte `offset` of the copy. Every byte an item reaches must lie inside the copy.
+/// `flags`: `XBUF_NDARRAY_READONLY` (views are read-only), `XBUF_NDARRAY_PIL` (the first
+/// dimension becomes a table of row pointers described by suboffsets, so consumers need
+/// `XBUF_INDIRECT`). Its views answer every request by the protocol's rules (a
+/// `XBUF_C_CONTIGUOUS` request on a Fortran array fails with `XBUF_ERR_NOT_CONTIGUOUS`, ...).
+///
+/// Borrows: `data` (copied; NULL allowed when `len` is 0), `format`, `shape`, `strides` (`ndim`
+/// entries each; NULL allowed when `ndim` is 0).
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
+/// extent, unknown flags, PIL with ndim 0), `XBUF_ERR_FORMAT`, `XBUF_ERR_OUT_OF_BOUNDS` (items
+/// outside the data), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread; the object may be shared between threads.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_ndarray_new(
+    data: *const c_void,
+    len: usize,
+    format: *const c_char,
+    ndim: c_int,
+    shape: *const isize,
+    strides: *const isize,
+    offset: isize,
+    flags: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_ndarray_new", || {
+        let out = object_out(out, "out")?;
+        let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+        let shape = ndim_array(shape, ndim, "shape")?;
+        let strides = if strides.is_null() {
+            None
+        } else {
+            Some(ndim_array(strides, ndim, "strides")?)
+        };
+        *out = NdArray::new_object(&Spec {
+            data: bytes_arg(data, len, "data")?,
+            format: format.to_bytes(),
+            shape,
+            strides,
+            offset,
+            flags,
+        })?
+        .into_raw()
+        .cast();
+        Ok(())
+    })
+}
+
+/// Creates a zero-filled `ndarray` of `format` items in `shape`, laid out contiguously in
+/// `order` (`'C'` or `'F'`; `'A'` means `'C'`). `flags` as for `xbuf_ndarray_new`.
+///
+/// Borrows: `format`, `shape` (`ndim` entries; NULL allowed when `ndim` is 0).
+/// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+/// Errors: as `xbuf_ndarray_new`, and `XBUF_ERR_INVALID_ARGUMENT` for a bad order.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_ndarray_zeros(
+    format: *const c_char,
+    ndim: c_int,
+    shape: *const isize,
+    order: c_char,
+    flags: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_ndarray_zeros", || {
+        let out = object_out(out, "out")?;
+        let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+        let shape = ndim_array(shape, ndim, "shape")?;
+        let order = Order::from_char(order as u8)?;
+        *out = NdArray::zeros(format.to_bytes(), shape, order, flags)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// A layout array of `ndim` entries, with `ndim` checked against the protocol's limit.
+unsafe fn ndim_array<'a>(p: *const isize, ndim: c_int, name: &str) -> Result<&'a [isize]> {
+    if !(0..=XBUF_MAX_NDIM).contains(&ndim) {
+        crate::bail!(
+            InvalidArgument,
+            "ndim is {ndim} (0 to {XBUF_MAX_NDIM} allowed)"
+        );
+    }
+    array_arg(p, ndim, name)
 }

@@ -14,6 +14,7 @@ use crate::status::{self, Error, Result, Status, XBUF_OK};
 
 pub mod core;
 pub mod exporters;
+pub mod view;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
@@ -119,4 +120,53 @@ pub(crate) unsafe fn bytes_arg<'a>(
         );
     }
     Ok(std::slice::from_raw_parts(p.cast(), len))
+}
+
+/// An output of `needed` bytes into a caller buffer `(dst, cap)`, with the size query
+/// convention of the C API: `*needed_out` (if not NULL) receives `needed` in every case;
+/// `dst == NULL` with `cap == 0` is a pure size query (`Ok(None)`); otherwise `cap` must be at
+/// least `needed`, else `BufferTooSmall` naming the size.
+///
+/// # Safety
+/// A non-NULL `dst` must point at `cap` writable bytes; a non-NULL `needed_out` at a `size_t`.
+pub(crate) unsafe fn sized_out<'a>(
+    dst: *mut std::ffi::c_void,
+    cap: usize,
+    needed_out: *mut usize,
+    needed: usize,
+    what: &str,
+) -> Result<Option<&'a mut [u8]>> {
+    if !needed_out.is_null() {
+        needed_out.write(needed);
+    }
+    if dst.is_null() {
+        if cap != 0 {
+            bail!(NullArgument, "argument 'dst' is NULL but cap is {cap}");
+        }
+        return Ok(None);
+    }
+    if cap < needed {
+        bail!(
+            BufferTooSmall,
+            "{what} needs {needed} bytes but the buffer holds {cap}"
+        );
+    }
+    Ok(Some(std::slice::from_raw_parts_mut(dst.cast(), needed)))
+}
+
+/// A C array argument of `n` elements (`n` from a C `int`); NULL is allowed only when `n == 0`.
+///
+/// # Safety
+/// A non-NULL `p` must point at `n` readable elements.
+pub(crate) unsafe fn array_arg<'a, T>(p: *const T, n: c_int, name: &str) -> Result<&'a [T]> {
+    if n < 0 {
+        bail!(InvalidArgument, "the length of '{name}' is {n}");
+    }
+    if n == 0 {
+        return Ok(&[]);
+    }
+    Ok(std::slice::from_raw_parts(
+        nonnull(p, name)?.as_ptr(),
+        n as usize,
+    ))
 }

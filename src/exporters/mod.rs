@@ -3,6 +3,7 @@
 pub mod bytearray;
 pub mod bytes;
 pub mod mmap;
+pub mod ndarray;
 pub mod slice;
 pub mod wrap;
 

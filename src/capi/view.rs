@@ -1,0 +1,429 @@
+//! Exported functions of `xbuf_view` (the memoryview of C) and of the copy helpers that work on
+//! any consumer's `xbuf_bufferinfo`.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+use super::{array_arg, bytes_arg, guard, nonnull, object, object_out, sized_out, write_out};
+use crate::abi::{xbuf_bufferinfo, xbuf_object};
+use crate::bail;
+use crate::layout::Order;
+use crate::status::Result;
+use crate::strided::{self, Layout};
+use crate::view::{self, SliceSpec};
+
+/// One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
+/// `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
+/// zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct xbuf_range {
+    pub start: isize,
+    pub stop: isize,
+    pub step: isize,
+}
+
+/// Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
+/// (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
+/// one export of `obj` until `xbuf_view_release` or until its last reference goes.
+///
+/// Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
+/// failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
+/// `xbuf_get_buffer(obj, ..., flags)`.
+/// Thread safety: any thread; a view may be shared between threads.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_new(
+    obj: *mut xbuf_object,
+    flags: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_view_new", || {
+        let out = object_out(out, "out")?;
+        *out = view::new(object(obj, "obj")?, flags)?.into_raw().cast();
+        Ok(())
+    })
+}
+
+/// Hands the view's export back to its base now, as memoryview's `release()` does. Refused
+/// while the view's own exports live (locks on it, operations running on other threads). After
+/// it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
+/// Views taken earlier with `xbuf_get_buffer(view, ...)` and views derived from it stay valid:
+/// each holds its own export of the memory's owner. The caller still owns its reference.
+///
+/// Borrows: `view`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+/// `XBUF_ERR_BUSY` (the message names the export count).
+/// Thread safety: any thread; atomic with respect to concurrent operations on the view.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
+    guard("xbuf_view_release", || view::release(object(view, "view")?))
+}
+
+/// A new view of a rectangular part of `view`: `slices[k]` applies to dimension `k` for
+/// `k < nslices`; later dimensions are kept whole. Works in every dimension and with
+/// suboffsets.
+///
+/// Borrows: `view`, `slices` (`nslices` entries; NULL when `nslices` is 0).
+/// Returns: in `*out` an owned reference to the new view; NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more slices than
+/// dimensions, a zero step), `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_slice(
+    view: *mut xbuf_object,
+    slices: *const xbuf_range,
+    nslices: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_view_slice", || {
+        let out = object_out(out, "out")?;
+        let specs: Vec<SliceSpec> = array_arg(slices, nslices, "slices")?
+            .iter()
+            .map(|s| SliceSpec {
+                start: s.start,
+                stop: s.stop,
+                step: s.step,
+            })
+            .collect();
+        *out = view::slice(object(view, "view")?, &specs)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// A new view of the item or sub-array at `indices` (for the first `n` dimensions; negative
+/// indices count from the end): its `ndim` is `view`'s minus `n`, so indexing every dimension
+/// gives a zero-dimensional view of one item.
+///
+/// Borrows: `view`, `indices` (`n` entries; NULL when `n` is 0).
+/// Returns: in `*out` an owned reference to the new view; NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more indices than
+/// dimensions), `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_index(
+    view: *mut xbuf_object,
+    indices: *const isize,
+    n: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_view_index", || {
+        let out = object_out(out, "out")?;
+        let idx = array_arg(indices, n, "indices")?;
+        *out = view::index(object(view, "view")?, idx)?.into_raw().cast();
+        Ok(())
+    })
+}
+
+/// The address of the item at `indices` (one per dimension; negative ones count from the end),
+/// following suboffsets.
+///
+/// Borrows: `view`, `indices` (`ndim` entries; NULL for a zero-dimensional view).
+/// Returns: in `*out` a pointer into the view's memory, valid while the view is neither
+/// released nor freed; NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, wrong count),
+/// `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_item_pointer(
+    view: *mut xbuf_object,
+    indices: *const isize,
+    n: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
+    guard("xbuf_view_item_pointer", || {
+        let out = nonnull(out, "out")?.as_ptr();
+        out.write(std::ptr::null_mut());
+        let idx = array_arg(indices, n, "indices")?;
+        let p = view::item_pointer(object(view, "view")?, idx)?;
+        write_out(out, "out", p.cast())
+    })
+}
+
+/// A new view with the dimensions reversed (the transpose of a matrix).
+///
+/// Borrows: `view`. Returns: in `*out` an owned reference to the new view; NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+/// `XBUF_ERR_UNSUPPORTED` (suboffsets: their pointer tables fix the dimension order),
+/// `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_transpose(
+    view: *mut xbuf_object,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_view_transpose", || {
+        let out = object_out(out, "out")?;
+        *out = view::permute(object(view, "view")?, None)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// A new view with the dimensions reordered: dimension `k` of the result is dimension
+/// `axes[k]` of `view`.
+///
+/// Borrows: `view`, `axes` (`n` entries, a permutation of `0 .. ndim`; NULL when `n` is 0).
+/// Returns: in `*out` an owned reference to the new view; NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, not a
+/// permutation), `XBUF_ERR_UNSUPPORTED` (suboffsets), `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_permute(
+    view: *mut xbuf_object,
+    axes: *const c_int,
+    n: c_int,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_view_permute", || {
+        let out = object_out(out, "out")?;
+        let mut perm = Vec::new();
+        for &a in array_arg(axes, n, "axes")? {
+            if a < 0 {
+                bail!(InvalidArgument, "axis {a} is negative");
+            }
+            perm.push(a as usize);
+        }
+        *out = view::permute(object(view, "view")?, Some(&perm))?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// A new view of the same memory read as items of `format` in `shape`, laid out C-contiguously.
+/// With `shape` NULL the result has one dimension of as many items as fit (`ndim` is then
+/// ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
+/// preserved; any format may become any other (memoryview allows only casts to or from byte
+/// formats, and only 1-D ↔ N-D).
+///
+/// Borrows: `view`, `format` (copied), `shape` (`ndim` entries).
+/// Returns: in `*out` an owned reference to the new view; NULL on failure.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_FORMAT`, `XBUF_ERR_NOT_CONTIGUOUS`,
+/// `XBUF_ERR_INVALID_ARGUMENT` (not a view, ndim out of range, the byte size not preserved),
+/// `XBUF_ERR_OVERFLOW`, `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_cast(
+    view: *mut xbuf_object,
+    format: *const c_char,
+    ndim: c_int,
+    shape: *const isize,
+    out: *mut *mut xbuf_object,
+) -> c_int {
+    guard("xbuf_view_cast", || {
+        let out = object_out(out, "out")?;
+        let fmt = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+        let shape = if shape.is_null() {
+            None
+        } else {
+            Some(array_arg(shape, ndim, "shape")?)
+        };
+        *out = view::cast(object(view, "view")?, fmt.to_bytes(), shape)?
+            .into_raw()
+            .cast();
+        Ok(())
+    })
+}
+
+/// Copies the view's items into `dst` contiguously in `order`: `'C'` (row-major), `'F'`
+/// (column-major) or `'A'` (Fortran if the view is Fortran- but not C-contiguous, else C), as
+/// memoryview's `tobytes(order)`.
+///
+/// Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
+/// `*needed` is set.
+/// Returns: in `*needed` (if not NULL) the view's byte length, on success and on
+/// `XBUF_ERR_BUFFER_TOO_SMALL`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, bad order),
+/// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_tobytes(
+    view: *mut xbuf_object,
+    order: c_char,
+    dst: *mut c_void,
+    cap: usize,
+    needed: *mut usize,
+) -> c_int {
+    guard("xbuf_view_tobytes", || {
+        let order = Order::from_char(order as u8)?;
+        let obj = object(view, "view")?;
+        let len = view::with(obj, |v| Ok(v.layout().byte_len()))?;
+        if let Some(out) = sized_out(dst, cap, needed, len, "tobytes")? {
+            view::tobytes(obj, order, out)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the lowercase hexadecimal text of the view's C-order bytes into `dst`,
+/// NUL-terminated (as memoryview's `hex()`).
+///
+/// Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
+/// `*needed` is set.
+/// Returns: in `*needed` (if not NULL) the size needed including the NUL: `2 * len + 1`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+/// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_hex(
+    view: *mut xbuf_object,
+    dst: *mut c_char,
+    cap: usize,
+    needed: *mut usize,
+) -> c_int {
+    guard("xbuf_view_hex", || {
+        let text = view::hex(object(view, "view")?)?;
+        write_text(&text, dst, cap, needed, "hex")
+    })
+}
+
+/// Writes `text` and a NUL with the size query convention.
+unsafe fn write_text(
+    text: &str,
+    dst: *mut c_char,
+    cap: usize,
+    needed: *mut usize,
+    what: &str,
+) -> Result<()> {
+    if let Some(out) = sized_out(dst.cast(), cap, needed, text.len() + 1, what)? {
+        out[..text.len()].copy_from_slice(text.as_bytes());
+        out[text.len()] = 0;
+    }
+    Ok(())
+}
+
+/// A hash of a read-only view: the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
+/// 0x100000001b3) of its C-order bytes, for any format. The same in every process and on every
+/// platform; views with equal C-order bytes hash equal.
+///
+/// Borrows: `view`. Returns: the hash in `*out`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+/// `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -> c_int {
+    guard("xbuf_view_hash", || {
+        let out = nonnull(out, "out")?;
+        let h = view::hash(object(view, "view")?)?;
+        write_out(out.as_ptr(), "out", h)
+    })
+}
+
+/// Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
+/// shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
+/// writable `dst`. Correct when the two share memory: the source is read completely before
+/// the destination is written where they may overlap.
+///
+/// Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
+/// `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
+/// (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread; the caller keeps other writers away from `dst`.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_copy(
+    dst: *const xbuf_bufferinfo,
+    src: *const xbuf_bufferinfo,
+) -> c_int {
+    guard("xbuf_copy", || {
+        let d = nonnull(dst, "dst")?.as_ptr();
+        let s = nonnull(src, "src")?.as_ptr();
+        let dl = Layout::from_view(d)?;
+        let sl = Layout::from_view(s)?;
+        if (*d).readonly != 0 {
+            bail!(ReadOnly, "the destination view is read-only");
+        }
+        if dl.shape != sl.shape {
+            bail!(
+                InvalidArgument,
+                "shapes differ: destination {:?}, source {:?}",
+                dl.shape,
+                sl.shape
+            );
+        }
+        let (df, sf) = (format_of(d), format_of(s));
+        if !formats_equivalent(df, sf)? {
+            bail!(
+                Format,
+                "formats differ: destination '{}', source '{}'",
+                String::from_utf8_lossy(df),
+                String::from_utf8_lossy(sf)
+            );
+        }
+        strided::copy(&dl, &sl)
+    })
+}
+
+/// Whether two formats describe the same item layout and types.
+fn formats_equivalent(a: &[u8], b: &[u8]) -> Result<bool> {
+    let na = crate::format::itemsize(a)?;
+    let nb = crate::format::itemsize(b)?;
+    let trim = |f: &[u8]| -> Vec<u8> {
+        let f = f.strip_prefix(b"@").unwrap_or(f);
+        f.to_vec()
+    };
+    Ok(na == nb && trim(a) == trim(b))
+}
+
+/// The format of a consumer view (`"B"` when NULL).
+unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
+    if (*v).format.is_null() {
+        b"B"
+    } else {
+        CStr::from_ptr((*v).format).to_bytes()
+    }
+}
+
+/// Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
+/// Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
+/// `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
+///
+/// Borrows: `buf` (`len` bytes, written), `src` (a filled view).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
+/// order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_to_contiguous(
+    buf: *mut c_void,
+    len: usize,
+    src: *const xbuf_bufferinfo,
+    order: c_char,
+) -> c_int {
+    guard("xbuf_to_contiguous", || {
+        let order = Order::from_char(order as u8)?;
+        let sl = Layout::from_view(nonnull(src, "src")?.as_ptr())?;
+        let out = bytes_arg(buf, len, "buf")?;
+        let out = std::slice::from_raw_parts_mut(out.as_ptr() as *mut u8, out.len());
+        strided::to_contiguous(out, &sl, order)
+    })
+}
+
+/// Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
+/// for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
+/// `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
+///
+/// Borrows: `dst` (a filled, writable view), `buf` (`len` bytes, read; may overlap `dst`'s
+/// memory).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
+/// `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
+/// `XBUF_ERR_NO_MEMORY`.
+/// Thread safety: any thread; the caller keeps other writers away from `dst`.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_from_contiguous(
+    dst: *const xbuf_bufferinfo,
+    buf: *const c_void,
+    len: usize,
+    order: c_char,
+) -> c_int {
+    guard("xbuf_from_contiguous", || {
+        let order = Order::from_char(order as u8)?;
+        let d = nonnull(dst, "dst")?.as_ptr();
+        let dl = Layout::from_view(d)?;
+        if (*d).readonly != 0 {
+            bail!(ReadOnly, "the destination view is read-only");
+        }
+        strided::from_contiguous(&dl, bytes_arg(buf, len, "buf")?, order)
+    })
+}

@@ -1,0 +1,573 @@
+//! `xbuf_view`, the memoryview of C: an object made from any exporter that holds one export of
+//! it, describes a (possibly sliced, indexed, cast or permuted) layout of that memory, and is
+//! itself an exporter whose views name the base's releaser.
+//!
+//! Every operation on a view counts a transient export on the view object while it runs, so an
+//! explicit [`release`] (which needs exclusive access) can never free the memory under a
+//! running operation; after a release every operation fails with `XBUF_ERR_RELEASED`.
+//!
+//! Rules that differ from CPython's memoryview, on purpose:
+//! - slicing and indexing work in every dimension (memoryview: one dimension only);
+//! - a cast may go from any format to any format, and from N dimensions to M, as long as the
+//!   source is C-contiguous and the byte size is preserved (memoryview: only to or from a byte
+//!   format, and only 1-D ↔ N-D);
+//! - a second explicit release is a no-op (as memoryview's), but every other operation on a
+//!   released view fails with `XBUF_ERR_RELEASED`.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_int, CStr, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::abi::*;
+use crate::bufferinfo;
+use crate::exporters::any_impl;
+use crate::format;
+use crate::layout::{self, Order};
+use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::status::Result;
+use crate::strided::{self, Layout};
+use crate::{bail, err};
+
+/// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:
+/// `XBUF_SLICE_OMIT`, `PTRDIFF_MIN`).
+/// cbindgen:ignore
+pub const XBUF_SLICE_OMIT: isize = isize::MIN;
+
+/// One dimension's slice, with Python's semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SliceSpec {
+    pub start: isize,
+    pub stop: isize,
+    pub step: isize,
+}
+
+impl SliceSpec {
+    /// The whole dimension.
+    pub const ALL: SliceSpec = SliceSpec {
+        start: XBUF_SLICE_OMIT,
+        stop: XBUF_SLICE_OMIT,
+        step: XBUF_SLICE_OMIT,
+    };
+
+    /// Python's `slice.indices(n)` followed by the length of the range:
+    /// `(start, step, count)`. A zero step is an error.
+    pub fn resolve(self, n: isize, dim: usize) -> Result<(isize, isize, isize)> {
+        let step = if self.step == XBUF_SLICE_OMIT {
+            1
+        } else {
+            self.step
+        };
+        if step == 0 {
+            bail!(InvalidArgument, "slice step is zero in dimension {dim}");
+        }
+        // Bounds are clamped to [0, n] for positive steps and [-1, n-1] for negative ones.
+        let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
+        let clamp = |v: isize, omitted: isize| -> isize {
+            if v == XBUF_SLICE_OMIT {
+                omitted
+            } else if v < 0 {
+                v.saturating_add(n).max(lower)
+            } else {
+                v.min(upper)
+            }
+        };
+        let start = clamp(self.start, if step > 0 { lower } else { upper });
+        let stop = clamp(self.stop, if step > 0 { upper } else { lower });
+        let count = if step > 0 {
+            if stop > start {
+                (stop - start - 1) / step + 1
+            } else {
+                0
+            }
+        } else if start > stop {
+            (start - stop - 1) / (-step) + 1
+        } else {
+            0
+        };
+        Ok((start, step, count))
+    }
+}
+
+/// The state behind an `xbuf_view` object.
+pub struct View {
+    /// The export of the base this view holds (boxed: the library's view must not move).
+    /// Emptied once, under the object's exclusive access, by [`release`].
+    base: UnsafeCell<Box<xbuf_bufferinfo>>,
+    released: AtomicBool,
+    layout: Layout,
+    readonly: bool,
+    /// `None`: the base gave no format and items are wider than one byte.
+    format: Option<CString>,
+}
+
+// SAFETY: `base` is written only under exclusive access (no export counted, so no reader);
+// everything else is immutable after construction.
+unsafe impl Send for View {}
+unsafe impl Sync for View {}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        // SAFETY: a view filled by get_buffer, or already emptied.
+        let _ = unsafe { bufferinfo::release(&mut **self.base.get_mut()) };
+    }
+}
+
+impl View {
+    fn releaser(&self) -> Result<&Object> {
+        // SAFETY: read while an export on this view is counted (no release can run).
+        let base = unsafe { &**self.base.get() };
+        match NonNull::new(base.releaser) {
+            Some(r) => Ok(unsafe { r.cast::<Object>().as_ref() }),
+            None => bail!(Released, "the view was released"),
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+    /// The format text (`"B"` when the base gave none for one-byte items).
+    pub fn format(&self) -> Result<&CStr> {
+        self.format.as_deref().ok_or_else(|| {
+            err!(
+                Format,
+                "the view has items of {} bytes but no format (its base was asked without XBUF_FORMAT)",
+                self.layout.itemsize
+            )
+        })
+    }
+    pub fn len(&self) -> isize {
+        self.layout.byte_len() as isize
+    }
+}
+
+impl Exporter for View {
+    fn type_name(&self) -> &CStr {
+        c"view"
+    }
+    fn get_buffer<'a>(
+        &'a self,
+        _: &'a Object,
+        _: c_int,
+        _: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        if self.released.load(Ordering::Acquire) {
+            bail!(Released, "the view was released");
+        }
+        let l = &self.layout;
+        Ok(Response {
+            buf: l.buf,
+            len: self.len(),
+            itemsize: l.itemsize,
+            readonly: self.readonly,
+            format: self.format.as_deref(),
+            ndim: l.ndim(),
+            shape: Some(&l.shape),
+            strides: Some(&l.strides),
+            suboffsets: l.suboffsets.as_deref(),
+            releaser: Some(NonNull::from(self.releaser()?)),
+            ..Response::default()
+        })
+    }
+    /// A lock on the view is forwarded to the object that owns the memory.
+    fn lock_buffer(&self, _: &Object) -> Result<()> {
+        if self.released.load(Ordering::Acquire) {
+            bail!(Released, "the view was released");
+        }
+        self.releaser()?.lock()
+    }
+    fn release_buffer(&self, _: &Object, view: Option<&mut xbuf_bufferinfo>) {
+        if view.is_none() {
+            if let Ok(r) = self.releaser() {
+                // SAFETY: paired with the lock taken in lock_buffer (the view cannot be
+                // released while that lock is counted on it).
+                let _ = unsafe { Object::unlock(NonNull::from(r)) };
+            }
+        }
+    }
+    any_impl!();
+}
+
+/// Makes a view of `obj` from a `flags` request.
+pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
+    derive(obj, flags, |l, _| Ok(l))
+}
+
+/// Gets a fresh export of `obj` for `flags`, lets `change` turn its layout into the new view's,
+/// and wraps the result in a new view object. On failure the export is returned.
+fn derive(
+    obj: &Object,
+    flags: c_int,
+    change: impl FnOnce(Layout, &mut Option<CString>) -> Result<Layout>,
+) -> Result<ObjRef> {
+    let mut base = Box::new(xbuf_bufferinfo::empty());
+    // SAFETY: a full-size struct that stays in its box until released.
+    unsafe { bufferinfo::get_buffer(obj, &mut *base, flags) }?;
+    let built = (|| {
+        // SAFETY: just filled by the library.
+        let layout = unsafe { Layout::from_view(&*base) }?;
+        let mut format = if base.format.is_null() {
+            (layout.itemsize == 1).then(|| CString::from(c"B"))
+        } else {
+            // SAFETY: the library's copy, NUL-terminated.
+            Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
+        };
+        let layout = change(layout, &mut format)?;
+        Ok((layout, format))
+    })();
+    match built {
+        Ok((layout, format)) => {
+            let readonly = base.readonly != 0;
+            Ok(ObjRef::new(Box::new(View {
+                base: UnsafeCell::new(base),
+                released: AtomicBool::new(false),
+                layout,
+                readonly,
+                format,
+            })))
+        }
+        Err(e) => {
+            // SAFETY: filled above, not moved.
+            let _ = unsafe { bufferinfo::release(&mut *base) };
+            Err(e)
+        }
+    }
+}
+
+/// A new view derived from the view `obj`: a fresh export of it (so the new view pins the
+/// memory on its own) whose layout `change` transforms.
+fn derive_from(
+    obj: &Object,
+    change: impl FnOnce(Layout, &mut Option<CString>) -> Result<Layout>,
+) -> Result<ObjRef> {
+    with(obj, |v| {
+        // A view without a format is re-exported without one.
+        let flags = if v.format.is_some() {
+            XBUF_FULL_RO
+        } else {
+            XBUF_INDIRECT
+        };
+        derive(obj, flags, change)
+    })
+}
+
+/// Runs `op` on the view behind `obj` with a transient export counted, so that no release can
+/// run meanwhile. Fails with `Released` after a release.
+pub fn with<T>(obj: &Object, op: impl FnOnce(&View) -> Result<T>) -> Result<T> {
+    let view = obj.downcast::<View>("view")?;
+    obj.add_export().map_err(|e| {
+        if view.released.load(Ordering::Acquire) {
+            err!(Released, "the view was released")
+        } else {
+            e
+        }
+    })?;
+    struct Done<'a>(&'a Object);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            // SAFETY: the export counted above; the caller holds a reference.
+            unsafe { Object::drop_export(NonNull::from(self.0)) };
+        }
+    }
+    let _done = Done(obj);
+    if view.released.load(Ordering::Acquire) {
+        bail!(Released, "the view was released");
+    }
+    op(view)
+}
+
+/// Hands the view's export back to its base. Refused with `Busy` while the view's own exports
+/// (locks, running operations) live; a second release is a no-op.
+pub fn release(obj: &Object) -> Result<()> {
+    let view = obj.downcast::<View>("view")?;
+    if view.released.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    obj.with_exclusive(|| {
+        if view.released.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // SAFETY: exclusive access: no export on the view, so nobody reads `base`.
+        unsafe { bufferinfo::release(&mut **view.base.get()) }
+    })
+}
+
+/// Whether the view was released.
+pub fn is_released(obj: &Object) -> Result<bool> {
+    Ok(obj
+        .downcast::<View>("view")?
+        .released
+        .load(Ordering::Acquire))
+}
+
+/// A sub-view: `slices` apply to the first dimensions (the rest are kept whole).
+pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
+    derive_from(obj, |mut l, _| {
+        if slices.len() > l.ndim() {
+            bail!(
+                InvalidArgument,
+                "{} slices given for a view of {} dimensions",
+                slices.len(),
+                l.ndim()
+            );
+        }
+        for (d, s) in slices.iter().enumerate() {
+            let (start, step, count) = s.resolve(l.shape[d], d)?;
+            let offset = start * l.strides[d];
+            shift_dimension(&mut l, d, offset);
+            l.shape[d] = count;
+            l.strides[d] *= step;
+        }
+        Ok(l)
+    })
+}
+
+/// Moves the start of dimension `d` by `offset` bytes: on `buf` when no earlier dimension is
+/// indirect, else on the suboffset of the nearest earlier indirect dimension (where the
+/// pointer to this dimension's data is read).
+fn shift_dimension(l: &mut Layout, d: usize, offset: isize) {
+    if let Some(subs) = &mut l.suboffsets {
+        if let Some(k) = (0..d).rev().find(|&k| subs[k] >= 0) {
+            subs[k] += offset;
+            return;
+        }
+    }
+    l.buf = l.buf.wrapping_offset(offset);
+}
+
+/// Indexes the first `indices.len()` dimensions: the sub-view of the remaining dimensions
+/// (zero-dimensional when every dimension is indexed).
+pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
+    derive_from(obj, |mut l, _| {
+        if indices.len() > l.ndim() {
+            bail!(
+                InvalidArgument,
+                "{} indices given for a view of {} dimensions",
+                indices.len(),
+                l.ndim()
+            );
+        }
+        for (d, &i) in indices.iter().enumerate() {
+            let i = layout::normalize_index(i, l.shape[0], d)?;
+            l.buf = l.buf.wrapping_offset(i * l.strides[0]);
+            if let Some(subs) = &l.suboffsets {
+                if subs[0] >= 0 {
+                    // SAFETY: the memory (with its pointer table) is pinned by the export.
+                    l.buf = unsafe { (l.buf as *const *mut u8).read_unaligned() }
+                        .wrapping_offset(subs[0]);
+                }
+            }
+            l.shape.remove(0);
+            l.strides.remove(0);
+            if let Some(subs) = &mut l.suboffsets {
+                subs.remove(0);
+            }
+        }
+        if l.suboffsets
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|&x| x < 0))
+        {
+            l.suboffsets = None;
+        }
+        Ok(l)
+    })
+}
+
+/// The address of the item at `indices` (one per dimension), following suboffsets.
+pub fn item_pointer(obj: &Object, indices: &[isize]) -> Result<*mut u8> {
+    with(obj, |v| {
+        let l = &v.layout;
+        // SAFETY: the memory is pinned by the view's export.
+        unsafe {
+            layout::pointer_at(
+                l.buf,
+                &l.shape,
+                &l.strides,
+                l.suboffsets.as_deref(),
+                indices,
+            )
+        }
+    })
+}
+
+/// The view with its dimensions reordered: dimension `k` of the result is dimension `axes[k]`
+/// of the source. Indirect views are refused (their pointer tables fix the dimension order).
+pub fn permute(obj: &Object, axes: Option<&[usize]>) -> Result<ObjRef> {
+    derive_from(obj, |l, _| {
+        let n = l.ndim();
+        let reversed: Vec<usize> = (0..n).rev().collect();
+        let axes = axes.unwrap_or(&reversed);
+        if axes.len() != n {
+            bail!(
+                InvalidArgument,
+                "{} axes given for a view of {n} dimensions",
+                axes.len()
+            );
+        }
+        let mut seen = vec![false; n];
+        for &a in axes {
+            if a >= n || std::mem::replace(&mut seen[a], true) {
+                bail!(
+                    InvalidArgument,
+                    "axes {axes:?} are not a permutation of 0..{n}"
+                );
+            }
+        }
+        if l.suboffsets.is_some() {
+            bail!(
+                Unsupported,
+                "cannot permute the dimensions of an indirect (suboffsets) view"
+            );
+        }
+        Ok(Layout {
+            shape: axes.iter().map(|&a| l.shape[a]).collect(),
+            strides: axes.iter().map(|&a| l.strides[a]).collect(),
+            ..l
+        })
+    })
+}
+
+/// The view's memory read as items of `fmt` in `shape` (`None`: one dimension of as many items
+/// as fit). Rules: the source must be C-contiguous (so it has no suboffsets); the byte size is
+/// preserved (`product(shape) * itemsize(fmt) == len`); any format may become any other.
+pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef> {
+    let itemsize = format::itemsize(fmt)? as isize;
+    if itemsize < 1 {
+        bail!(
+            Format,
+            "cannot cast to format '{}': its items have no bytes",
+            String::from_utf8_lossy(fmt)
+        );
+    }
+    let text = CString::new(fmt).map_err(|_| err!(Format, "the format contains a NUL byte"))?;
+    with(obj, |v| {
+        if !v.layout.is_contiguous(Order::C) {
+            bail!(
+                NotContiguous,
+                "cannot cast a view that is not C-contiguous (shape {:?}, strides {:?})",
+                v.layout.shape,
+                v.layout.strides
+            );
+        }
+        let len = v.len();
+        let new_shape = match shape {
+            Some(s) => {
+                if s.len() > XBUF_MAX_NDIM as usize {
+                    bail!(
+                        InvalidArgument,
+                        "cast to {} dimensions (0 to {XBUF_MAX_NDIM} allowed)",
+                        s.len()
+                    );
+                }
+                let bytes = layout::byte_len(s, itemsize)?;
+                if bytes != len {
+                    bail!(
+                        InvalidArgument,
+                        "cast to shape {s:?} of {itemsize}-byte items needs {bytes} bytes but the view has {len}"
+                    );
+                }
+                s.to_vec()
+            }
+            None => {
+                if len % itemsize != 0 {
+                    bail!(
+                        InvalidArgument,
+                        "the view's {len} bytes are not a whole number of {itemsize}-byte items of format '{}'",
+                        String::from_utf8_lossy(fmt)
+                    );
+                }
+                vec![len / itemsize]
+            }
+        };
+        derive(obj, XBUF_FULL_RO, |l, format| {
+            *format = Some(text);
+            Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
+        })
+    })
+}
+
+/// Writes the view's items contiguously in `order` into `out` (exactly `len` bytes).
+pub fn tobytes(obj: &Object, order: Order, out: &mut [u8]) -> Result<()> {
+    // SAFETY: the memory is pinned by the view's export.
+    with(obj, |v| unsafe {
+        strided::to_contiguous(out, &v.layout, order)
+    })
+}
+
+/// Lowercase hexadecimal of the C-order bytes.
+pub fn hex(obj: &Object) -> Result<String> {
+    with(obj, |v| {
+        let mut bytes = vec![0u8; v.layout.byte_len()];
+        // SAFETY: the memory is pinned by the view's export.
+        unsafe { strided::to_contiguous(&mut bytes, &v.layout, Order::C) }?;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            s.push(DIGITS[(b >> 4) as usize] as char);
+            s.push(DIGITS[(b & 15) as usize] as char);
+        }
+        Ok(s)
+    })
+}
+
+/// The 64-bit FNV-1a hash of the view's C-order bytes (offset basis 0xcbf29ce484222325, prime
+/// 0x100000001b3): the same in every process and on every platform. Only read-only views may
+/// be hashed (a writable view's contents, and so its hash, may change).
+pub fn hash(obj: &Object) -> Result<u64> {
+    with(obj, |v| {
+        if !v.readonly {
+            bail!(
+                Unsupported,
+                "cannot hash a writable view (its contents may change)"
+            );
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let n = v.layout.itemsize as usize;
+        // SAFETY: the memory is pinned by the view's export.
+        unsafe {
+            v.layout.for_each_item(|p| {
+                for &b in std::slice::from_raw_parts(p, n) {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+                }
+            })
+        };
+        Ok(h)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indices(n: isize, start: isize, stop: isize, step: isize) -> Vec<isize> {
+        let (s, st, c) = SliceSpec { start, stop, step }.resolve(n, 0).unwrap();
+        (0..c).map(|k| s + k * st).collect()
+    }
+
+    #[test]
+    fn python_slice_semantics() {
+        const O: isize = XBUF_SLICE_OMIT;
+        assert_eq!(indices(5, O, O, O), [0, 1, 2, 3, 4]);
+        assert_eq!(indices(5, 1, 4, 2), [1, 3]);
+        assert_eq!(indices(5, O, O, -1), [4, 3, 2, 1, 0]);
+        assert_eq!(indices(5, -2, O, O), [3, 4]);
+        assert_eq!(indices(5, O, -6, -1), [4, 3, 2, 1, 0]);
+        assert_eq!(indices(5, 10, O, -2), [4, 2, 0]);
+        assert_eq!(indices(5, -100, 100, 3), [0, 3]);
+        assert_eq!(indices(5, 3, 1, 1), Vec::<isize>::new());
+        assert_eq!(indices(0, O, O, -1), Vec::<isize>::new());
+        assert_eq!(indices(5, isize::MIN + 1, isize::MAX, isize::MAX), [0]);
+        let e = SliceSpec {
+            start: 0,
+            stop: 1,
+            step: 0,
+        }
+        .resolve(5, 2)
+        .unwrap_err();
+        assert_eq!(e.status, crate::status::Status::InvalidArgument);
+        assert!(e.message.contains("dimension 2"));
+    }
+}

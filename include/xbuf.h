@@ -157,8 +157,9 @@
 
 /**
  * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
- * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`,
- * `suboffsets[0] == 0`, the other suboffsets -1); consumers then need `XBUF_INDIRECT`.
+ * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
+ * the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
+ * first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
  */
 #define XBUF_NDARRAY_PIL 2
 

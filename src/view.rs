@@ -314,10 +314,22 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
                 l.ndim()
             );
         }
-        for (d, s) in slices.iter().enumerate() {
-            let (start, step, count) = s.resolve(l.shape[d], d)?;
-            let offset = start * l.strides[d];
-            shift_dimension(&mut l, d, offset);
+        let resolved = slices
+            .iter()
+            .enumerate()
+            .map(|(d, s)| s.resolve(l.shape[d], d))
+            .collect::<Result<Vec<_>>>()?;
+        // A result without items addresses no memory: its start is left where it is.
+        let empty = l
+            .shape
+            .iter()
+            .enumerate()
+            .any(|(d, &n)| resolved.get(d).map_or(n, |r| r.2) == 0);
+        for (d, &(start, step, count)) in resolved.iter().enumerate() {
+            if !empty {
+                let offset = start * l.strides[d];
+                shift_dimension(&mut l, d, offset)?;
+            }
             l.shape[d] = count;
             l.strides[d] *= step;
         }
@@ -327,15 +339,25 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
 
 /// Moves the start of dimension `d` by `offset` bytes: on `buf` when no earlier dimension is
 /// indirect, else on the suboffset of the nearest earlier indirect dimension (where the
-/// pointer to this dimension's data is read).
-fn shift_dimension(l: &mut Layout, d: usize, offset: isize) {
+/// pointer to this dimension's data is read). A suboffset cannot become negative (that would
+/// mean "no indirection"), so such a slice is refused.
+fn shift_dimension(l: &mut Layout, d: usize, offset: isize) -> Result<()> {
     if let Some(subs) = &mut l.suboffsets {
         if let Some(k) = (0..d).rev().find(|&k| subs[k] >= 0) {
-            subs[k] += offset;
-            return;
+            match subs[k].checked_add(offset) {
+                Some(s) if s >= 0 => subs[k] = s,
+                _ => bail!(
+                    Unsupported,
+                    "slicing dimension {d} would move suboffsets[{k}] from {} to {}, below 0 (the exporter's row pointers do not point at the lowest address of their rows)",
+                    subs[k],
+                    subs[k] as i128 + offset as i128
+                ),
+            }
+            return Ok(());
         }
     }
     l.buf = l.buf.wrapping_offset(offset);
+    Ok(())
 }
 
 /// Indexes the first `indices.len()` dimensions: the sub-view of the remaining dimensions

@@ -17,8 +17,9 @@ use crate::{bail, err};
 /// `xbuf_ndarray_new` flag: views of the array are read-only.
 pub const XBUF_NDARRAY_READONLY: c_int = 1;
 /// `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
-/// of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`,
-/// `suboffsets[0] == 0`, the other suboffsets -1); consumers then need `XBUF_INDIRECT`.
+/// of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
+/// the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
+/// first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
 pub const XBUF_NDARRAY_PIL: c_int = 2;
 /// Every flag `xbuf_ndarray_new` knows.
 const KNOWN_FLAGS: c_int = XBUF_NDARRAY_READONLY | XBUF_NDARRAY_PIL;
@@ -156,15 +157,18 @@ impl NdArray {
         let (buf, suboffsets) = if pil {
             // SAFETY: the table lies inside `memory`, pointer-aligned.
             let rows = unsafe { base.add(data_end) } as *mut *mut u8;
+            // Each row pointer is the lowest address its row reaches, so that the suboffset
+            // (from there to the row's first item) is non-negative, and stays so for any slice.
+            let (row_lo, _) = layout::extent(&spec.shape[1..], &strides[1..], itemsize)?;
             for i in 0..table {
-                let at = spec.offset + i as isize * strides[0];
+                let at = spec.offset + i as isize * strides[0] + row_lo;
                 // SAFETY: `rows` has `table` entries; `at` is inside the data when the array
                 // has items (checked above); an array with no items has an empty table.
                 unsafe { rows.add(i).write(base.wrapping_offset(at)) };
             }
             strides[0] = ptr_size as isize;
             let mut subs = vec![-1isize; n];
-            subs[0] = 0;
+            subs[0] = -row_lo;
             (rows as *mut u8, Some(subs))
         } else {
             (base.wrapping_offset(spec.offset), None)

@@ -301,7 +301,7 @@ static void test_resize(void) {
 
 static void test_close(void) {
     const char *path;
-    xbuf_object *obj = NULL;
+    xbuf_object *obj = NULL, *s = NULL;
     xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
     int mode;
     make_dir();
@@ -324,6 +324,8 @@ static void test_close(void) {
         CHECK(v.releaser == NULL);
         CHECK_ERR(xbuf_get_buffer(obj, &v, XBUF_FULL_RO), XBUF_ERR_RELEASED, "was closed");
         CHECK_ERR(xbuf_mmap_flush(obj), XBUF_ERR_RELEASED, "was closed");
+        CHECK_ERR(xbuf_slice_new(obj, 0, 1, &s), XBUF_ERR_RELEASED, "cannot slice 'mmap'");
+        CHECK(s == NULL);
         CHECK_ERR(xbuf_mmap_close(obj), XBUF_ERR_RELEASED, "was already closed");
         if (mode == XBUF_MMAP_WRITE)
             CHECK_ERR(xbuf_mmap_resize(obj, 4), XBUF_ERR_RELEASED, "was closed");

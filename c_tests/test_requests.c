@@ -4,7 +4,9 @@
  * The subjects are the built-in exporters (bytes, bytearray, wrap read-only and writable,
  * slices, mmap in read, read-write and copy-on-write modes, empty objects) and a C exporter
  * serving many layouts (2-D C, Fortran, strided, negative strides, 0-dim, zero-length,
- * PIL-style suboffsets, 3-D, ...), each read-only and writable. Every subject is asked with
+ * PIL-style suboffsets, 3-D, ...), each read-only and writable, and once more written in
+ * CPython's style (it fills only what the request asks for and refuses what it cannot meet,
+ * so the library sees minimal answers and the exporter's own errors). Every subject is asked with
  * every flag value from 0 to 0x1ff plus a few out-of-range ones through a full-size view, and
  * with every well-formed one (72 of them) again through a view of the smallest published size,
  * which keeps its whole layout on the heap. A small model written here from the
@@ -197,6 +199,8 @@ static const layout_case layouts[] = {
 typedef struct layout_state {
     const layout_case *lc;
     int readonly;
+    int honour; /* answers only what the request asks for and refuses what it cannot meet */
+    mem_facts facts;
     union {
         long long align;
         unsigned char bytes[1024];
@@ -213,11 +217,24 @@ typedef struct layout_state {
     int token;
 } layout_state;
 
+/*
+ * Two styles of exporter: a plain one describes everything whatever the request and leaves
+ * trimming and checking to the library; an honouring one (as CPython's exporters are written)
+ * refuses a request it cannot meet itself and fills only the fields asked for: ndim 1 and no
+ * shape without XBUF_ND, no strides without XBUF_STRIDES, no format without XBUF_FORMAT.
+ */
 static int layout_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
     layout_state *st = (layout_state *)xbuf_object_state(self);
     const layout_case *lc = st->lc;
-    (void)flags; /* the exporter always describes everything; the library trims and checks */
     st->gets++;
+    if (st->honour) {
+        outcome o = model_outcome(flags, &st->facts);
+        if (o.status != XBUF_OK) {
+            char msg[80];
+            snprintf(msg, sizeof msg, "layout exporter refuses request 0x%x", (unsigned)flags);
+            return xbuf_set_error(o.status, msg);
+        }
+    }
     memcpy(st->shape, lc->shape, sizeof st->shape);
     memcpy(st->strides, lc->strides, sizeof st->strides);
     st->suboffsets[0] = lc->sub0;
@@ -233,6 +250,14 @@ static int layout_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags)
     view->strides = lc->give_strides ? st->strides : NULL;
     view->suboffsets = lc->indirect ? st->suboffsets : NULL;
     view->internal = &st->token;
+    if (st->honour) {
+        if (!has(flags, M_ND)) {
+            view->ndim = 1;
+            view->shape = NULL;
+        }
+        if (!has(flags, M_STRIDES)) view->strides = NULL;
+        if (!has(flags, M_FORMAT)) view->format = NULL;
+    }
     return XBUF_OK;
 }
 
@@ -250,13 +275,18 @@ static void item_bytes(ptrdiff_t k, ptrdiff_t itemsize, unsigned char *out) {
 }
 
 /* Lays the items out in memory as the layout describes and fills in the subject. */
-static void layout_build(layout_state *st, const layout_case *lc, int readonly, subject *s) {
+static void layout_build(layout_state *st, const layout_case *lc, int readonly, int honour, subject *s) {
     ptrdiff_t n = item_count(lc->ndim, lc->shape), k, idx[MAXD];
     ptrdiff_t strides[MAXD];
     int d;
     memset(st, 0, sizeof *st);
     st->lc = lc;
     st->readonly = readonly;
+    st->honour = honour;
+    st->facts.readonly = readonly;
+    st->facts.indirect = lc->indirect;
+    st->facts.c_contig = lc->c_contig;
+    st->facts.f_contig = lc->f_contig;
     memset(st->block.bytes, 0xEE, sizeof st->block.bytes);
     memset(st->rows.bytes, 0xDD, sizeof st->rows.bytes);
     st->buf = st->block.bytes + lc->start;
@@ -287,11 +317,9 @@ static void layout_build(layout_state *st, const layout_case *lc, int readonly, 
     }
 
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "C exporter: %s, %s", lc->name, readonly ? "read-only" : "writable");
-    s->facts.readonly = readonly;
-    s->facts.indirect = lc->indirect;
-    s->facts.c_contig = lc->c_contig;
-    s->facts.f_contig = lc->f_contig;
+    snprintf(s->name, sizeof s->name, "C exporter: %s, %s%s", lc->name, readonly ? "read-only" : "writable",
+             honour ? ", honouring the flags" : "");
+    s->facts = st->facts;
     s->buf = st->buf;
     s->itemsize = lc->itemsize;
     s->ndim = lc->ndim;
@@ -432,7 +460,18 @@ static void run_request(const subject *s, int flags, size_t structsize) {
     v.structsize = structsize;
     rc = xbuf_get_buffer(s->obj, &v, flags);
     combinations++;
-    if (o.status != XBUF_OK) {
+    if (o.status != XBUF_OK && called && s->st != NULL && s->st->honour) {
+        /* Refused by the exporter itself: its status and message reach the consumer, and a
+         * failed getbuffer owes no release. */
+        char needle[80];
+        snprintf(needle, sizeof needle, "layout exporter refuses request 0x%x", (unsigned)flags);
+        CHECK_ERR(rc, o.status, needle);
+        check_empty(&v, structsize);
+        CHECK_EQ(xbuf_exports(s->releaser), rel_exports);
+        CHECK_EQ(xbuf_refcount(s->releaser), rel_refs);
+        CHECK_EQ(s->st->gets, gets + 1);
+        CHECK_EQ(s->st->releases, releases);
+    } else if (o.status != XBUF_OK) {
         CHECK_ERR(rc, o.status, o.needle);
         if (o.status == XBUF_ERR_INVALID_ARGUMENT) {
             char needle[40];
@@ -525,7 +564,7 @@ static void test_flag_values(void) {
 
 static void test_c_exporter_layouts(void) {
     size_t i;
-    int ro;
+    int variant;
     xbuf_type t;
     long before = combinations;
     memset(&t, 0, sizeof t);
@@ -534,15 +573,16 @@ static void test_c_exporter_layouts(void) {
     t.getbuffer = layout_getbuffer;
     t.releasebuffer = layout_releasebuffer;
     for (i = 0; i < N_LAYOUTS; i++) {
-        for (ro = 0; ro <= 1; ro++) {
+        /* plain writable, plain read-only, honouring writable */
+        for (variant = 0; variant < 3; variant++) {
             layout_state *st = (layout_state *)malloc(sizeof *st);
             subject s;
             xbuf_object *obj = NULL;
-            layout_build(st, &layouts[i], ro, &s);
+            layout_build(st, &layouts[i], variant == 1, variant == 2, &s);
             CHECK_OK(xbuf_object_new(&t, st, &obj));
             s.obj = s.releaser = obj;
             run_subject(&s);
-            CHECK_EQ(st->gets, st->releases);
+            if (!st->honour) CHECK_EQ(st->gets, st->releases);
             CHECK_EQ(st->bad_internal, 0);
             CHECK_EQ(xbuf_exports(obj), 0);
             CHECK_EQ(xbuf_refcount(obj), 1);
@@ -550,7 +590,7 @@ static void test_c_exporter_layouts(void) {
             free(st);
         }
     }
-    printf("C exporter: %d layouts x 2 (read-only, writable) x (%d flag values + %d well-formed ones again "
+    printf("C exporter: %d layouts x 3 (writable, read-only, honouring the flags) x (%d flag values + %d well-formed ones again "
            "with the smallest struct) = %ld requests\n",
            (int)N_LAYOUTS, n_flags, n_valid_flags, combinations - before);
 }

@@ -71,9 +71,10 @@ impl Exporter for ByteArray {
         _: c_int,
         _: &'a mut xbuf_bufferinfo,
     ) -> Result<Response<'a>> {
-        // SAFETY: the library counted an export before calling us, so no resize runs now.
-        let v = unsafe { &mut *self.data.get() };
-        Ok(Response::bytes(v.as_mut_ptr(), v.len(), false))
+        // SAFETY: the library counted an export before calling us, so no resize runs now;
+        // concurrent getters only read the vector (its pointer and length).
+        let v = unsafe { &*self.data.get() };
+        Ok(Response::bytes(v.as_ptr() as *mut u8, v.len(), false))
     }
     any_impl!();
 }

@@ -169,7 +169,18 @@ pub const XBUF_TYPE_SIZE_MIN: usize = size_of::<xbuf_type>();
 /// Checks a caller's `structsize` for the struct called `name`: at least `min` (the first
 /// published size) and at most [`XBUF_STRUCTSIZE_MAX`].
 /// cbindgen:ignore
+#[inline]
 pub(crate) fn check_structsize(name: &str, size: usize, min: usize) -> crate::status::Result<()> {
+    if size < min || size > XBUF_STRUCTSIZE_MAX {
+        return structsize_error(name, size, min);
+    }
+    Ok(())
+}
+
+/// The error for a `structsize` that [`check_structsize`] refuses.
+/// cbindgen:ignore
+#[cold]
+fn structsize_error(name: &str, size: usize, min: usize) -> crate::status::Result<()> {
     if size < min {
         crate::bail!(
             StructTooOld,

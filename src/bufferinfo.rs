@@ -4,7 +4,7 @@
 //! Every raw access to a consumer's struct goes through the small set of functions here, which
 //! never touch bytes past the caller's `structsize`.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 use std::ptr::{self, addr_of_mut, NonNull};
 
 use crate::abi::*;
@@ -15,6 +15,7 @@ use crate::status::Result;
 use crate::{bail, err};
 
 /// Checks a caller's `structsize` for `xbuf_bufferinfo`.
+#[inline]
 pub fn check_structsize(size: usize) -> Result<()> {
     crate::abi::check_structsize("xbuf_bufferinfo", size, XBUF_BUFFERINFO_SIZE_MIN)
 }
@@ -34,6 +35,65 @@ fn seal(view: *const xbuf_bufferinfo, releaser: *mut xbuf_object, block: usize) 
 unsafe fn make_empty(view: *mut xbuf_bufferinfo, size: usize) {
     let start = std::mem::size_of::<usize>();
     ptr::write_bytes((view as *mut u8).add(start), 0, size - start);
+}
+
+/// Empties a filled view: zeroes every field of the published prefix but `structsize`, and the
+/// inline storage when the view's layout or format lived there (a newer struct's tail was
+/// zeroed when the view was filled), so that an empty view is all zeros.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` (checked) writable bytes.
+unsafe fn clear(view: *mut xbuf_bufferinfo) {
+    if (*view).structsize >= XBUF_BUFFERINFO_SIZE {
+        let inline = addr_of_mut!((*view)._inline_layout) as usize;
+        let end = view as usize + XBUF_BUFFERINFO_SIZE;
+        let inside = |p: usize| (inline..end).contains(&p);
+        if inside((*view).shape as usize)
+            || inside((*view).strides as usize)
+            || inside((*view).suboffsets as usize)
+            || inside((*view).format as usize)
+        {
+            ptr::write_bytes(inline as *mut u8, 0, end - inline);
+        }
+    }
+    // Field by field through raw pointers: an older caller's struct may be shorter than
+    // `xbuf_bufferinfo`, so no reference to the whole struct is made.
+    addr_of_mut!((*view).buf).write(ptr::null_mut());
+    addr_of_mut!((*view).releaser).write(ptr::null_mut());
+    addr_of_mut!((*view).len).write(0);
+    addr_of_mut!((*view).itemsize).write(0);
+    addr_of_mut!((*view).readonly).write(0);
+    addr_of_mut!((*view).ndim).write(0);
+    addr_of_mut!((*view).format).write(ptr::null());
+    addr_of_mut!((*view).shape).write(ptr::null_mut());
+    addr_of_mut!((*view).strides).write(ptr::null_mut());
+    addr_of_mut!((*view).suboffsets).write(ptr::null_mut());
+    addr_of_mut!((*view).internal).write(ptr::null_mut());
+    addr_of_mut!((*view)._private).write([0; 2]);
+}
+
+/// A copy of the published prefix of a caller's struct (read field by field: an older struct
+/// may be shorter than `xbuf_bufferinfo`); the inline storage of the copy is zero.
+///
+/// # Safety
+/// `view` must point at a struct of at least `XBUF_BUFFERINFO_SIZE_MIN` readable bytes.
+unsafe fn read_prefix(view: *const xbuf_bufferinfo) -> xbuf_bufferinfo {
+    xbuf_bufferinfo {
+        structsize: (*view).structsize,
+        buf: (*view).buf,
+        releaser: (*view).releaser,
+        len: (*view).len,
+        itemsize: (*view).itemsize,
+        readonly: (*view).readonly,
+        ndim: (*view).ndim,
+        format: (*view).format,
+        shape: (*view).shape,
+        strides: (*view).strides,
+        suboffsets: (*view).suboffsets,
+        internal: (*view).internal,
+        _private: (*view)._private,
+        ..xbuf_bufferinfo::empty()
+    }
 }
 
 /// A heap block holding a view's layout and format: `[words, shape.., strides.., subs.., fmt..]`.
@@ -181,18 +241,61 @@ unsafe fn write_view(
     };
 
     let block_addr = block.map_or(0, |b| b.ptr as usize);
-    addr_of_mut!((*view).buf).write(plan.buf.cast());
-    addr_of_mut!((*view).releaser).write(releaser);
-    len_ptr.write(plan.len);
-    addr_of_mut!((*view).itemsize).write(plan.itemsize);
-    addr_of_mut!((*view).readonly).write(c_int::from(plan.readonly));
-    addr_of_mut!((*view).ndim).write(n as c_int);
-    addr_of_mut!((*view).format).write(format_ptr);
-    addr_of_mut!((*view).shape).write(shape_ptr);
-    addr_of_mut!((*view).strides).write(strides_ptr);
-    addr_of_mut!((*view).suboffsets).write(subs_ptr);
-    addr_of_mut!((*view).internal).write(plan.internal);
-    addr_of_mut!((*view)._private).write([block_addr, seal(view, releaser, block_addr)]);
+    publish(
+        view,
+        Header {
+            buf: plan.buf,
+            releaser,
+            len: plan.len,
+            itemsize: plan.itemsize,
+            readonly: plan.readonly,
+            ndim: n as c_int,
+            format: format_ptr,
+            shape: shape_ptr,
+            strides: strides_ptr,
+            suboffsets: subs_ptr,
+            internal: plan.internal,
+            block: block_addr,
+        },
+    );
+    Ok(())
+}
+
+/// Every field of a filled view's published prefix.
+struct Header {
+    buf: *mut u8,
+    releaser: *mut xbuf_object,
+    len: isize,
+    itemsize: isize,
+    readonly: bool,
+    ndim: c_int,
+    format: *const c_char,
+    shape: *mut isize,
+    strides: *mut isize,
+    suboffsets: *mut isize,
+    internal: *mut c_void,
+    block: usize,
+}
+
+/// Writes a filled view: every field of the published prefix, the seal, and zeros over the
+/// unknown tail of a newer, larger struct.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` (checked) writable bytes.
+unsafe fn publish(view: *mut xbuf_bufferinfo, h: Header) {
+    let size = (*view).structsize;
+    addr_of_mut!((*view).buf).write(h.buf.cast());
+    addr_of_mut!((*view).releaser).write(h.releaser);
+    addr_of_mut!((*view).len).write(h.len);
+    addr_of_mut!((*view).itemsize).write(h.itemsize);
+    addr_of_mut!((*view).readonly).write(c_int::from(h.readonly));
+    addr_of_mut!((*view).ndim).write(h.ndim);
+    addr_of_mut!((*view).format).write(h.format);
+    addr_of_mut!((*view).shape).write(h.shape);
+    addr_of_mut!((*view).strides).write(h.strides);
+    addr_of_mut!((*view).suboffsets).write(h.suboffsets);
+    addr_of_mut!((*view).internal).write(h.internal);
+    addr_of_mut!((*view)._private).write([h.block, seal(view, h.releaser, h.block)]);
     if size > XBUF_BUFFERINFO_SIZE {
         ptr::write_bytes(
             (view as *mut u8).add(XBUF_BUFFERINFO_SIZE),
@@ -200,6 +303,51 @@ unsafe fn write_view(
             size - XBUF_BUFFERINFO_SIZE,
         );
     }
+}
+
+/// The fast path for exporters whose memory is one dimension of bytes owned by themselves
+/// (the answer `Exporter::flat_bytes` gives): the same view the general path would write,
+/// without building a response and a plan.
+unsafe fn publish_bytes(
+    view: *mut xbuf_bufferinfo,
+    obj: &Object,
+    (buf, len, readonly): (*mut u8, usize, bool),
+    flags: Flags,
+) -> Result<()> {
+    if flags.writable() && readonly {
+        bail!(
+            ReadOnly,
+            "exporter '{}' has read-only memory but the request 0x{:x} asks for XBUF_WRITABLE",
+            obj.type_name().to_string_lossy(),
+            flags.0
+        );
+    }
+    let len_ptr = addr_of_mut!((*view).len);
+    publish(
+        view,
+        Header {
+            buf,
+            releaser: obj.as_ptr().cast(),
+            len: len as isize,
+            itemsize: 1,
+            readonly,
+            ndim: 1,
+            format: if flags.format() {
+                FORMAT_B.as_ptr()
+            } else {
+                ptr::null()
+            },
+            shape: if flags.nd() { len_ptr } else { ptr::null_mut() },
+            strides: if flags.strides() {
+                addr_of_mut!((*view).itemsize)
+            } else {
+                ptr::null_mut()
+            },
+            suboffsets: ptr::null_mut(),
+            internal: ptr::null_mut(),
+            block: 0,
+        },
+    );
     Ok(())
 }
 
@@ -214,9 +362,44 @@ unsafe fn write_view(
 pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
-    make_empty(view, size);
+    let result = fill(obj, view, flags);
+    if result.is_err() {
+        make_empty(view, size);
+    }
+    result
+}
+
+/// The work of [`get_buffer`]; on failure the caller empties the view.
+unsafe fn fill(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
     let flags = Flags::new(flags)?;
+    // The inline storage starts empty (whatever part of it the struct has), so that every
+    // byte within `structsize` is defined once the view is filled.
+    let size = (*view).structsize;
+    let inline = (view as *mut u8).add(XBUF_BUFFERINFO_SIZE_MIN);
+    if size >= XBUF_BUFFERINFO_SIZE {
+        // A constant size: a few stores, no call.
+        ptr::write_bytes(inline, 0, XBUF_BUFFERINFO_SIZE - XBUF_BUFFERINFO_SIZE_MIN);
+    } else {
+        ptr::write_bytes(inline, 0, size - XBUF_BUFFERINFO_SIZE_MIN);
+    }
     obj.add_export()?;
+    let obj_ptr = NonNull::from(obj);
+    let exporter = obj.exporter();
+    if let Some(bytes) = exporter.flat_bytes() {
+        let written = publish_bytes(view, obj, bytes, flags);
+        if written.is_err() {
+            Object::drop_export(obj_ptr);
+        }
+        return written;
+    }
+    fill_general(obj, view, flags)
+}
+
+/// [`fill`] for every exporter that does not answer with `flat_bytes`: the exporter's
+/// response is checked against the request and copied into the view. The export counted on
+/// `obj` is the caller's; on failure this returns it.
+#[inline(never)]
+unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -> Result<()> {
     let obj_ptr = NonNull::from(obj);
     let exporter = obj.exporter();
     let mut scratch = xbuf_bufferinfo::empty();
@@ -257,8 +440,7 @@ pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int)
         _ => obj,
     };
 
-    let who = obj.type_name().to_string_lossy();
-    let written = request::plan(&resp, flags, &who)
+    let written = request::plan(&resp, flags, obj.type_name())
         .and_then(|plan| write_view(view, &plan, releaser.as_ptr().cast()));
     drop(resp);
     if let Err(e) = written {
@@ -291,9 +473,9 @@ pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
         );
     }
     let rel = Object::check(rel_ptr.cast())?;
-    rel.exporter().release_buffer(rel, Some(&mut *view));
+    rel.exporter().release_buffer(rel, view);
     Block::free(block);
-    make_empty(view, size);
+    clear(view);
     Object::drop_export(rel_ptr.cast());
     Ok(())
 }
@@ -330,7 +512,7 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
     let size = (*view).structsize;
     check_structsize(size)?;
     check_unknown_tail("xbuf_bufferinfo", view.cast(), size, XBUF_BUFFERINFO_SIZE)?;
-    let v = &*view;
+    let v = &read_prefix(view);
     if v.itemsize == 0 && v.releaser.is_null() && v.buf.is_null() {
         bail!(Released, "the view is empty (released, or never filled)");
     }

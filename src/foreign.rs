@@ -118,11 +118,10 @@ impl Exporter for Foreign {
         unsafe { response_from_scratch(scratch) }
     }
 
-    fn release_buffer(&self, this: &Object, view: Option<&mut xbuf_bufferinfo>) {
+    fn release_buffer(&self, this: &Object, view: *mut xbuf_bufferinfo) {
         if let Some(release) = self.releasebuffer {
-            let v = view.map_or(std::ptr::null_mut(), |v| v as *mut xbuf_bufferinfo);
             // SAFETY: the exporter's contract.
-            unsafe { release(this.as_ptr().cast(), v) };
+            unsafe { release(this.as_ptr().cast(), view) };
         }
     }
 

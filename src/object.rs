@@ -108,15 +108,36 @@ pub trait Exporter: Any + Send + Sync {
     ///
     /// `scratch` is a zeroed, full-size struct owned by the library for this call; a C
     /// exporter fills it and the response borrows from it. Built-in exporters ignore it.
+    ///
+    /// The default answers with [`Exporter::flat_bytes`].
     fn get_buffer<'a>(
         &'a self,
-        this: &'a Object,
-        flags: c_int,
-        scratch: &'a mut xbuf_bufferinfo,
-    ) -> Result<Response<'a>>;
+        _this: &'a Object,
+        _flags: c_int,
+        _scratch: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        match self.flat_bytes() {
+            Some((buf, len, readonly)) => Ok(Response::bytes(buf, len, readonly)),
+            None => bail!(
+                Unsupported,
+                "'{}' has no buffer to export",
+                self.type_name().to_string_lossy()
+            ),
+        }
+    }
 
-    /// Called on the releaser when a view is released (`Some`) or a lock returned (`None`).
-    fn release_buffer(&self, _this: &Object, _view: Option<&mut xbuf_bufferinfo>) {}
+    /// For exporters whose memory is always one dimension of bytes that they own and release
+    /// themselves (no `internal`, no delegated releaser): `(buf, len, readonly)`, with
+    /// `len <= isize::MAX` and `buf` non-NULL unless `len` is 0. The library then fills views without building
+    /// a [`Response`]. Called with an export counted, like `get_buffer`. `None` (the default)
+    /// means: ask [`Exporter::get_buffer`].
+    fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
+        None
+    }
+
+    /// Called on the releaser when a view is released (the consumer's struct, which may be an
+    /// older, shorter one: only its published prefix may be touched) or a lock returned (NULL).
+    fn release_buffer(&self, _this: &Object, _view: *mut xbuf_bufferinfo) {}
 
     /// Extra work when a lock is taken; an error refuses the lock.
     fn lock_buffer(&self, _this: &Object) -> Result<()> {
@@ -131,7 +152,7 @@ pub trait Exporter: Any + Send + Sync {
     /// Frees what `get_buffer` set up when a view is abandoned before reaching the consumer
     /// (the response failed validation). By default the same as a release.
     fn abandon(&self, this: &Object, view: &mut xbuf_bufferinfo) {
-        self.release_buffer(this, Some(view));
+        self.release_buffer(this, view);
     }
 
     fn as_any(&self) -> &dyn Any;
@@ -344,6 +365,7 @@ impl Object {
     }
 
     /// Counts one export and one reference, unless a change holds exclusive access.
+    #[inline]
     pub fn add_export(&self) -> Result<()> {
         let old = self.word.fetch_add(EXPORT_ONE | REF_ONE, Ordering::Acquire);
         if old & EXCLUSIVE != 0 {
@@ -369,10 +391,12 @@ impl Object {
     ///
     /// # Safety
     /// The caller must own that export; after the call the object may be freed.
+    #[inline]
     pub unsafe fn drop_export(p: NonNull<Object>) {
         Object::sub(p, EXPORT_ONE | REF_ONE);
     }
 
+    #[inline]
     unsafe fn sub(p: NonNull<Object>, amount: u64) {
         let old = p.as_ref().word.fetch_sub(amount, Ordering::Release);
         debug_assert!(old & REF_MASK >= amount & REF_MASK);
@@ -500,7 +524,7 @@ impl Object {
                 Err(now) => cur = now,
             }
         }
-        obj.exporter.release_buffer(obj, None);
+        obj.exporter.release_buffer(obj, std::ptr::null_mut());
         Object::drop_export(p);
         Ok(())
     }

@@ -15,7 +15,7 @@
 //!
 //! Whatever the flags, `len == product(shape) * itemsize` and `itemsize` is the true item size.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_int, c_void, CStr};
 
 use crate::abi::*;
 use crate::format;
@@ -29,7 +29,22 @@ use crate::{bail, err};
 pub struct Flags(pub c_int);
 
 impl Flags {
+    #[inline]
     pub fn new(flags: c_int) -> Result<Flags> {
+        // The common case, checked first: no unknown bit; STRIDES' own bit comes with ND; the
+        // contiguity and INDIRECT bits come with STRIDES.
+        let known = flags & !FLAG_BITS == 0;
+        let strides_ok = flags & 0x10 == 0 || flags & XBUF_ND != 0;
+        let above_ok = flags & 0x1e0 == 0 || flags & XBUF_STRIDES == XBUF_STRIDES;
+        if known && strides_ok && above_ok {
+            return Ok(Flags(flags));
+        }
+        Flags::refuse(flags)
+    }
+
+    /// The error for flags that [`Flags::new`] refuses.
+    #[cold]
+    fn refuse(flags: c_int) -> Result<Flags> {
         if flags & !FLAG_BITS != 0 {
             bail!(
                 InvalidArgument,
@@ -64,7 +79,7 @@ impl Flags {
                 );
             }
         }
-        Ok(Flags(flags))
+        unreachable!("request flags 0x{flags:x} failed the check but broke no rule")
     }
     fn has(self, f: c_int) -> bool {
         self.0 & f == f
@@ -94,6 +109,15 @@ impl Flags {
         .into_iter()
         .filter(move |(f, _, _)| self.has(*f))
         .map(|(_, o, n)| (o, n))
+    }
+}
+
+/// An exporter's name for messages, converted only when a message is written.
+struct Who<'a>(&'a CStr);
+
+impl std::fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.to_string_lossy())
     }
 }
 
@@ -160,7 +184,8 @@ impl<'a> Plan<'a> {
 
 /// Checks an exporter's answer to `flags` and decides what the consumer receives.
 /// `who` names the exporter in messages.
-pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &str) -> Result<Plan<'a>> {
+pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> {
+    let who = Who(who);
     let bad = |msg: String| -> Error { err!(BadExporter, "exporter '{who}' {msg}") };
     if r.ndim > XBUF_MAX_NDIM as usize {
         return Err(bad(format!(
@@ -226,7 +251,8 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &str) -> Result<Plan<'a>> {
             )));
         }
     } else {
-        let expect = layout::byte_len(shape_for_check, r.itemsize).map_err(|e| bad(e.message))?;
+        let expect =
+            layout::byte_len(shape_for_check, r.itemsize).map_err(|e| bad(e.message.clone()))?;
         if expect != r.len {
             return Err(bad(format!(
                 "returned len {} but shape {:?} with itemsize {} makes {}",
@@ -255,10 +281,11 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &str) -> Result<Plan<'a>> {
             r.itemsize
         };
         let (lo, hi) = layout::extent(&shape_for_check[..dims], &strides[..dims], unit)
-            .map_err(|e| bad(e.message))?;
-        layout::check_address_range(r.buf as usize, lo, hi).map_err(|e| bad(e.message))?;
+            .map_err(|e| bad(e.message.clone()))?;
+        layout::check_address_range(r.buf as usize, lo, hi).map_err(|e| bad(e.message.clone()))?;
     } else {
-        layout::check_address_range(r.buf as usize, 0, r.len).map_err(|e| bad(e.message))?;
+        layout::check_address_range(r.buf as usize, 0, r.len)
+            .map_err(|e| bad(e.message.clone()))?;
     }
 
     // The format: NULL means "B"; given text must agree with itemsize (checked only when the
@@ -388,19 +415,19 @@ mod tests {
         let shape = [3, 4];
         let strides = [4, 12]; // Fortran order, itemsize 4
         let r = resp(&shape, Some(&strides), 4);
-        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t").unwrap();
         assert_eq!(
             (p.ndim_out(), p.give_shape, p.give_strides, p.give_format),
             (2, true, true, true)
         );
-        let e = plan(&r, Flags::new(XBUF_SIMPLE).unwrap(), "t").unwrap_err();
+        let e = plan(&r, Flags::new(XBUF_SIMPLE).unwrap(), c"t").unwrap_err();
         assert_eq!(e.status, Status::NotContiguous);
-        let e = plan(&r, Flags::new(XBUF_C_CONTIGUOUS).unwrap(), "t").unwrap_err();
+        let e = plan(&r, Flags::new(XBUF_C_CONTIGUOUS).unwrap(), c"t").unwrap_err();
         assert_eq!(e.status, Status::NotContiguous);
         assert!(e.message.contains("XBUF_C_CONTIGUOUS"), "{}", e.message);
-        plan(&r, Flags::new(XBUF_F_CONTIGUOUS).unwrap(), "t").unwrap();
-        plan(&r, Flags::new(XBUF_ANY_CONTIGUOUS).unwrap(), "t").unwrap();
-        let p = plan(&r, Flags::new(XBUF_SIMPLE | XBUF_FORMAT).unwrap(), "t");
+        plan(&r, Flags::new(XBUF_F_CONTIGUOUS).unwrap(), c"t").unwrap();
+        plan(&r, Flags::new(XBUF_ANY_CONTIGUOUS).unwrap(), c"t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_SIMPLE | XBUF_FORMAT).unwrap(), c"t");
         assert_eq!(p.unwrap_err().status, Status::NotContiguous);
     }
 
@@ -408,7 +435,7 @@ mod tests {
     fn without_nd_a_contiguous_answer_is_one_dimensional() {
         let shape = [3, 4];
         let r = resp(&shape, None, 4);
-        let p = plan(&r, Flags::new(XBUF_SIMPLE).unwrap(), "t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_SIMPLE).unwrap(), c"t").unwrap();
         assert_eq!(
             (p.ndim_out(), p.give_shape, p.give_strides, p.give_format),
             (1, false, false, false)
@@ -422,7 +449,7 @@ mod tests {
         let mut r = resp(&shape, None, 4);
         r.len = 47;
         assert_eq!(
-            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t")
                 .unwrap_err()
                 .status,
             Status::BadExporter
@@ -430,21 +457,21 @@ mod tests {
         let mut r = resp(&shape, None, 4);
         r.ndim = 65;
         assert_eq!(
-            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t")
                 .unwrap_err()
                 .status,
             Status::BadExporter
         );
         let mut r = resp(&shape, None, 4);
         r.format = Some(c"d");
-        let e = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap_err();
+        let e = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t").unwrap_err();
         assert_eq!(e.status, Status::Format);
         // Not checked when the consumer does not receive the format.
-        plan(&r, Flags::new(XBUF_STRIDED_RO).unwrap(), "t").unwrap();
+        plan(&r, Flags::new(XBUF_STRIDED_RO).unwrap(), c"t").unwrap();
         let mut r = resp(&shape, None, 4);
         r.format = None;
         assert_eq!(
-            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t")
                 .unwrap_err()
                 .status,
             Status::BadExporter
@@ -452,7 +479,7 @@ mod tests {
         let huge = [isize::MAX];
         let r = resp(&[2], Some(&huge), 4);
         assert_eq!(
-            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t")
                 .unwrap_err()
                 .status,
             Status::BadExporter
@@ -462,7 +489,7 @@ mod tests {
             ..resp(&[2], None, 4)
         };
         assert_eq!(
-            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t")
+            plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t")
                 .unwrap_err()
                 .status,
             Status::BadExporter
@@ -479,16 +506,16 @@ mod tests {
             format: Some(c"B"),
             ..resp(&shape, Some(&strides), 1)
         };
-        let e = plan(&r, Flags::new(XBUF_RECORDS_RO).unwrap(), "t").unwrap_err();
+        let e = plan(&r, Flags::new(XBUF_RECORDS_RO).unwrap(), c"t").unwrap_err();
         assert_eq!(e.status, Status::Request);
-        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t").unwrap();
         assert!(p.give_suboffsets());
         let all_negative = [-1, -1];
         let r = Response {
             suboffsets: Some(&all_negative),
             ..r
         };
-        let p = plan(&r, Flags::new(XBUF_RECORDS_RO).unwrap(), "t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_RECORDS_RO).unwrap(), c"t").unwrap();
         assert!(!p.give_suboffsets());
     }
 
@@ -499,12 +526,12 @@ mod tests {
             ..Response::bytes(0x10 as *mut u8, 4, true)
         };
         assert_eq!(
-            plan(&r, Flags::new(XBUF_WRITABLE).unwrap(), "t")
+            plan(&r, Flags::new(XBUF_WRITABLE).unwrap(), c"t")
                 .unwrap_err()
                 .status,
             Status::ReadOnly
         );
-        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), "t").unwrap();
+        let p = plan(&r, Flags::new(XBUF_FULL_RO).unwrap(), c"t").unwrap();
         assert!(p.is_flat_bytes());
         assert_eq!(p.shape(), &[4]);
     }

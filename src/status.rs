@@ -140,25 +140,45 @@ pub fn status_name(code: c_int) -> &'static str {
     }
 }
 
-/// A failure: a status and a message that says what was asked and what was found.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct Error {
+/// What a failure says: its status and a message naming what was asked and what was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorInfo {
     pub status: Status,
     pub message: String,
 }
 
+/// A failure. Boxed, so that a `Result` of a small value stays small on the hot paths; its
+/// fields read through `Deref` (`e.status`, `e.message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(Box<ErrorInfo>);
+
+impl std::ops::Deref for Error {
+    type Target = ErrorInfo;
+    fn deref(&self) -> &ErrorInfo {
+        &self.0
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
 impl Error {
+    #[cold]
     pub fn new(status: Status, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(ErrorInfo {
             status,
             message: message.into(),
-        }
+        }))
     }
 
     /// The same error with `what: ` in front of its message.
     pub fn context(mut self, what: impl fmt::Display) -> Error {
-        self.message = format!("{what}: {}", self.message);
+        self.0.message = format!("{what}: {}", self.0.message);
         self
     }
 

@@ -179,8 +179,8 @@ impl Exporter for View {
         }
         self.releaser()?.lock()
     }
-    fn release_buffer(&self, _: &Object, view: Option<&mut xbuf_bufferinfo>) {
-        if view.is_none() {
+    fn release_buffer(&self, _: &Object, view: *mut xbuf_bufferinfo) {
+        if view.is_null() {
             if let Ok(r) = self.releaser() {
                 // SAFETY: paired with the lock taken in lock_buffer (the view cannot be
                 // released while that lock is counted on it).

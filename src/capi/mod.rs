@@ -26,18 +26,22 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn fail(func: &str, e: Error) {
     status::set_last_error(e.code(), &format!("{func}: {}", e.message));
 }
 
 /// Runs the body of the exported function `func`: `Ok` becomes `XBUF_OK`, an error its
 /// status (with `func: message` recorded for the thread), a panic `XBUF_ERR_PANIC`.
+#[inline(always)]
 pub(crate) fn guard(func: &str, body: impl FnOnce() -> Result<()>) -> c_int {
     guard_or(func, |e| e.code(), || body().map(|()| XBUF_OK))
 }
 
 /// Like [`guard`] for functions that return a value: on failure the error is recorded and
 /// `on_error(&error)` is returned.
+#[inline(always)]
 pub(crate) fn guard_or<T>(
     func: &str,
     on_error: impl FnOnce(&Error) -> T,

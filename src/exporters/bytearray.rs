@@ -2,18 +2,22 @@
 //! locked.
 
 use std::cell::UnsafeCell;
-use std::ffi::{c_int, CStr};
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use super::{any_impl, copy_bytes};
-use crate::abi::xbuf_bufferinfo;
 use crate::err;
-use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::object::{Exporter, ObjRef, Object};
 use crate::status::Result;
 
 pub struct ByteArray {
-    /// Mutated only under the object's exclusive access; read only while the object has an
-    /// export counted (which excludes exclusive access). The export count is the lock.
+    /// Touched only under the object's exclusive access (resize). The export count is the
+    /// lock: exclusive access excludes every export.
     data: UnsafeCell<Vec<u8>>,
+    /// The vector's buffer and length, published by the last change, so that getters (which
+    /// run with an export counted, hence never during a change) never borrow the vector.
+    ptr: AtomicPtr<u8>,
+    len: AtomicUsize,
 }
 
 // SAFETY: see the field's invariant: the object's atomic export/exclusive word serialises
@@ -21,10 +25,18 @@ pub struct ByteArray {
 unsafe impl Sync for ByteArray {}
 
 impl ByteArray {
+    fn from_vec(mut v: Vec<u8>) -> ObjRef {
+        let (ptr, len) = (v.as_mut_ptr(), v.len());
+        ObjRef::new(Box::new(ByteArray {
+            data: UnsafeCell::new(v),
+            ptr: AtomicPtr::new(ptr),
+            len: AtomicUsize::new(len),
+        }))
+    }
+
     /// A new object holding a copy of `data`.
     pub fn new_object(data: &[u8]) -> Result<ObjRef> {
-        let data = UnsafeCell::new(copy_bytes(data, "bytearray")?);
-        Ok(ObjRef::new(Box::new(ByteArray { data })))
+        Ok(ByteArray::from_vec(copy_bytes(data, "bytearray")?))
     }
 
     /// A new object of `len` zero bytes.
@@ -33,9 +45,7 @@ impl ByteArray {
         v.try_reserve_exact(len)
             .map_err(|_| err!(NoMemory, "cannot allocate {len} bytes for a bytearray"))?;
         v.resize(len, 0);
-        Ok(ObjRef::new(Box::new(ByteArray {
-            data: UnsafeCell::new(v),
-        })))
+        Ok(ByteArray::from_vec(v))
     }
 
     /// Resizes `obj` (a bytearray) to `len` bytes; new bytes are zero. Refused with `Busy`
@@ -56,6 +66,8 @@ impl ByteArray {
                     .map_err(|_| err!(NoMemory, "cannot grow a bytearray to {len} bytes"))?;
             }
             v.resize(len, 0);
+            this.ptr.store(v.as_mut_ptr(), Ordering::Relaxed);
+            this.len.store(v.len(), Ordering::Relaxed);
             Ok(())
         })
     }
@@ -65,16 +77,13 @@ impl Exporter for ByteArray {
     fn type_name(&self) -> &CStr {
         c"bytearray"
     }
-    fn get_buffer<'a>(
-        &'a self,
-        _: &'a Object,
-        _: c_int,
-        _: &'a mut xbuf_bufferinfo,
-    ) -> Result<Response<'a>> {
-        // SAFETY: the library counted an export before calling us, so no resize runs now;
-        // concurrent getters only read the vector (its pointer and length).
-        let v = unsafe { &*self.data.get() };
-        Ok(Response::bytes(v.as_ptr() as *mut u8, v.len(), false))
+    fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
+        // As in get_buffer: an export is counted, so no resize runs now.
+        Some((
+            self.ptr.load(Ordering::Relaxed),
+            self.len.load(Ordering::Relaxed),
+            false,
+        ))
     }
     any_impl!();
 }

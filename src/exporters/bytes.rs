@@ -1,10 +1,9 @@
 //! `bytes`: an immutable copy of caller data.
 
-use std::ffi::{c_int, CStr};
+use std::ffi::CStr;
 
 use super::{any_impl, copy_bytes};
-use crate::abi::xbuf_bufferinfo;
-use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::object::{Exporter, ObjRef};
 use crate::status::Result;
 
 pub struct Bytes {
@@ -23,17 +22,8 @@ impl Exporter for Bytes {
     fn type_name(&self) -> &CStr {
         c"bytes"
     }
-    fn get_buffer<'a>(
-        &'a self,
-        _: &'a Object,
-        _: c_int,
-        _: &'a mut xbuf_bufferinfo,
-    ) -> Result<Response<'a>> {
-        Ok(Response::bytes(
-            self.data.as_ptr() as *mut u8,
-            self.data.len(),
-            true,
-        ))
+    fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
+        Some((self.data.as_ptr() as *mut u8, self.data.len(), true))
     }
     any_impl!();
 }

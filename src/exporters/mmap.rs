@@ -228,6 +228,13 @@ impl Exporter for Mmap {
         }
         Ok(Response::bytes(m.addr, m.len, self.mode == Mode::Read))
     }
+    fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
+        // SAFETY: an export is counted, so no resize or close runs now.
+        let m = unsafe { &*self.map.get() };
+        // A closed mapping answers through get_buffer, which reports it.
+        m.file.as_ref()?;
+        Some((m.addr, m.len, self.mode == Mode::Read))
+    }
     any_impl!();
 }
 

@@ -117,8 +117,8 @@ impl Exporter for Slice {
     fn lock_buffer(&self, _: &Object) -> Result<()> {
         self.memory_owner().lock()
     }
-    fn release_buffer(&self, _: &Object, view: Option<&mut xbuf_bufferinfo>) {
-        if view.is_none() {
+    fn release_buffer(&self, _: &Object, view: *mut xbuf_bufferinfo) {
+        if view.is_null() {
             // SAFETY: paired with the lock taken in lock_buffer.
             let _ = unsafe { Object::unlock(NonNull::from(self.memory_owner())) };
         }

@@ -1,12 +1,11 @@
 //! `wrap`: caller memory with a destructor callback (like a DLPack deleter), called exactly
 //! once when the last reference and the last view are gone.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_void, CStr};
 
 use super::any_impl;
-use crate::abi::xbuf_bufferinfo;
 use crate::bail;
-use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::object::{Exporter, ObjRef};
 use crate::status::Result;
 
 /// Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
@@ -55,13 +54,8 @@ impl Exporter for Wrap {
     fn type_name(&self) -> &CStr {
         c"wrap"
     }
-    fn get_buffer<'a>(
-        &'a self,
-        _: &'a Object,
-        _: c_int,
-        _: &'a mut xbuf_bufferinfo,
-    ) -> Result<Response<'a>> {
-        Ok(Response::bytes(self.data, self.len, self.readonly))
+    fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
+        Some((self.data, self.len, self.readonly))
     }
     any_impl!();
 }

@@ -1,0 +1,285 @@
+/*
+ * Benchmarks of the protocol core and the copy kernels, as medians and as ratios against
+ * baselines measured in the same run:
+ *   - per-call costs: get + release (SIMPLE on a bytearray, FULL_RO on a 2-D ndarray, through
+ *     an xbuf_view, two threads on one object), against CPython's PyObject_GetBuffer +
+ *     PyBuffer_Release on a bytearray and a memoryview when built with Python embedded;
+ *   - copies: transposes, gathers, permutations, negative strides and small arrays through
+ *     xbuf_to_contiguous and xbuf_copy, against memcpy of the same bytes; equality against
+ *     memcmp.
+ * Not a test: it never fails on slowness. Usage: bench_core [--quick]
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xbuf.h"
+
+#ifdef XBUF_BENCH_CPYTHON
+#include <Python.h>
+#endif
+
+static int quick = 0;
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void must(int rc, const char *what) {
+    if (rc != XBUF_OK) {
+        fprintf(stderr, "%s: %s: %s\n", what, xbuf_status_str(rc), xbuf_last_error_message());
+        exit(1);
+    }
+}
+
+/* ---- Per-call costs -------------------------------------------------------------------- */
+
+/* Median ns per get + release over `samples` batches of `iters` round trips. */
+static double round_trip(xbuf_object *obj, int flags, int samples, int iters) {
+    double t[64];
+    int s, i;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    for (s = 0; s < samples; s++) {
+        double t0 = now_ns();
+        for (i = 0; i < iters; i++) {
+            if (xbuf_get_buffer(obj, &v, flags) != XBUF_OK) must(1, "get_buffer");
+            xbuf_release(&v);
+        }
+        t[s] = (now_ns() - t0) / iters;
+    }
+    return median(t, samples);
+}
+
+typedef struct {
+    xbuf_object *obj;
+    int iters;
+    double ns;
+} thread_arg;
+
+static void *thread_round_trip(void *p) {
+    thread_arg *a = (thread_arg *)p;
+    a->ns = round_trip(a->obj, XBUF_SIMPLE, 9, a->iters);
+    return NULL;
+}
+
+#ifdef XBUF_BENCH_CPYTHON
+static double cpython_round_trip(PyObject *obj, int samples, int iters) {
+    double t[64];
+    int s, i;
+    Py_buffer v;
+    for (s = 0; s < samples; s++) {
+        double t0 = now_ns();
+        for (i = 0; i < iters; i++) {
+            if (PyObject_GetBuffer(obj, &v, PyBUF_SIMPLE) != 0) exit(1);
+            PyBuffer_Release(&v);
+        }
+        t[s] = (now_ns() - t0) / iters;
+    }
+    return median(t, samples);
+}
+#endif
+
+static void bench_calls(void) {
+    xbuf_object *ba, *nd, *view;
+    ptrdiff_t shape[2] = {64, 64};
+    int iters = quick ? 100000 : 1000000, samples = quick ? 5 : 15;
+    double simple, full, through_view, cpy_ba = 0, cpy_mv = 0;
+    pthread_t th[2];
+    thread_arg args[2];
+    int k;
+    must(xbuf_bytearray_new(NULL, 4096, &ba), "bytearray");
+    must(xbuf_ndarray_zeros("f", 2, shape, 'C', 0, &nd), "ndarray");
+    must(xbuf_view_new(nd, XBUF_FULL_RO, &view), "view");
+    simple = round_trip(ba, XBUF_SIMPLE, samples, iters);
+    full = round_trip(nd, XBUF_FULL_RO, samples, iters);
+    through_view = round_trip(view, XBUF_FULL_RO, samples, iters);
+    for (k = 0; k < 2; k++) {
+        args[k].obj = ba;
+        args[k].iters = iters;
+        pthread_create(&th[k], NULL, thread_round_trip, &args[k]);
+    }
+    for (k = 0; k < 2; k++) pthread_join(th[k], NULL);
+#ifdef XBUF_BENCH_CPYTHON
+    Py_Initialize();
+    {
+        PyObject *pba = PyByteArray_FromStringAndSize(NULL, 4096);
+        PyObject *pmv = PyMemoryView_FromObject(pba);
+        cpy_ba = cpython_round_trip(pba, samples, iters);
+        cpy_mv = cpython_round_trip(pmv, samples, iters);
+        Py_DECREF(pmv);
+        Py_DECREF(pba);
+    }
+#endif
+    printf("\n== get + release round trip (median ns per call)\n");
+    printf("%-44s %10s %10s\n", "case", "ns", "vs CPython");
+    if (cpy_ba > 0) {
+        printf("%-44s %10.1f %10s\n", "CPython bytearray, PyBUF_SIMPLE", cpy_ba, "1.00");
+        printf("%-44s %10.1f %10s\n", "CPython memoryview, PyBUF_SIMPLE", cpy_mv, "-");
+    }
+#define ROW(name, v)                                                                      \
+    if (cpy_ba > 0)                                                                       \
+        printf("%-44s %10.1f %9.2fx\n", name, v, (v) / cpy_ba);                           \
+    else                                                                                  \
+        printf("%-44s %10.1f %10s\n", name, v, "-");
+    ROW("xbuf bytearray, XBUF_SIMPLE", simple);
+    ROW("xbuf 2-D ndarray, XBUF_FULL_RO", full);
+    ROW("xbuf view of the ndarray, XBUF_FULL_RO", through_view);
+    ROW("xbuf bytearray, 2 threads at once (thread 1)", args[0].ns);
+    ROW("xbuf bytearray, 2 threads at once (thread 2)", args[1].ns);
+#undef ROW
+    must(xbuf_decref(view), "decref");
+    must(xbuf_decref(nd), "decref");
+    must(xbuf_decref(ba), "decref");
+}
+
+/* ---- Copies ------------------------------------------------------------------------------ */
+
+/* A consumer-described view of memory the benchmark owns. */
+static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim, ptrdiff_t *shape,
+                                ptrdiff_t *strides) {
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    ptrdiff_t n = itemsize;
+    int d;
+    for (d = 0; d < ndim; d++) n *= shape[d];
+    v.buf = buf;
+    v.len = n;
+    v.itemsize = itemsize;
+    v.ndim = ndim;
+    v.format = fmt;
+    v.shape = shape;
+    v.strides = strides;
+    return v;
+}
+
+/* Median ns of one memcpy of n bytes (batches of `inner` copies for small sizes). */
+static double time_memcpy(void *dst, const void *src, size_t n, int reps, int inner) {
+    double t[64];
+    int r, i;
+    for (r = 0; r < reps; r++) {
+        double t0 = now_ns();
+        for (i = 0; i < inner; i++) {
+            memcpy(dst, src, n);
+            __asm__ __volatile__("" : : "r"(dst) : "memory");
+        }
+        t[r] = (now_ns() - t0) / inner;
+    }
+    return median(t, reps);
+}
+
+typedef enum { TO_CONTIGUOUS, VIEW_TO_VIEW } copy_kind;
+
+static void copy_case(const char *name, copy_kind kind, const char *fmt, ptrdiff_t itemsize, int ndim,
+                      ptrdiff_t *shape, ptrdiff_t *src_strides, ptrdiff_t src_offset, size_t src_bytes) {
+    int reps = quick ? 5 : 11, r, d, i, inner;
+    ptrdiff_t n = itemsize, dst_strides[8];
+    char *src_mem, *dst;
+    double t[64], base, ours;
+    xbuf_bufferinfo sv, dv;
+    for (d = 0; d < ndim; d++) n *= shape[d];
+    src_mem = (char *)aligned_alloc(64, (src_bytes + 63) / 64 * 64);
+    dst = (char *)aligned_alloc(64, ((size_t)n + 63) / 64 * 64 + 64);
+    memset(src_mem, 1, src_bytes);
+    memset(dst, 0, (size_t)n);
+    sv = describe(src_mem + src_offset, fmt, itemsize, ndim, shape, src_strides);
+    must(xbuf_fill_contiguous_strides(ndim, shape, itemsize, dst_strides, 'C'), "strides");
+    dv = describe(dst, fmt, itemsize, ndim, shape, dst_strides);
+    inner = n < (1 << 20) ? (int)((1 << 20) / n) : 1;
+    base = time_memcpy(dst, src_mem, (size_t)n, reps, inner);
+    for (r = 0; r < reps; r++) {
+        double t0 = now_ns();
+        for (i = 0; i < inner; i++) {
+            if (kind == TO_CONTIGUOUS) must(xbuf_to_contiguous(dst, (size_t)n, &sv, 'C'), name);
+            else must(xbuf_copy(&dv, &sv), name);
+        }
+        t[r] = (now_ns() - t0) / inner;
+    }
+    ours = median(t, reps);
+    printf("%-48s %9.0f %9.2f %9.2f %8.2f\n", name, (double)n / 1024.0, base / 1e3, ours / 1e3, base / ours);
+    free(src_mem);
+    free(dst);
+}
+
+static void bench_copies(void) {
+    ptrdiff_t big = quick ? 1024 : 4096;
+    printf("\n== copies (median us; ratio = memcpy time / xbuf time, 1.00 = memcpy speed)\n");
+    printf("%-48s %9s %9s %9s %8s\n", "case", "KiB", "memcpy", "xbuf", "ratio");
+    {
+        ptrdiff_t shape[1] = {big * big}, strides[1] = {4};
+        copy_case("contiguous float32, to_contiguous", TO_CONTIGUOUS, "f", 4, 1, shape, strides, 0,
+                  (size_t)(big * big * 4));
+        copy_case("contiguous float32, view to view", VIEW_TO_VIEW, "f", 4, 1, shape, strides, 0,
+                  (size_t)(big * big * 4));
+    }
+    {
+        static const struct { const char *fmt; ptrdiff_t size; const char *name; } t[] = {
+            {"B", 1, "2-D transpose uint8, to C order"},
+            {"f", 4, "2-D transpose float32, to C order"},
+            {"d", 8, "2-D transpose float64, to C order"},
+        };
+        int k;
+        for (k = 0; k < 3; k++) {
+            ptrdiff_t shape[2] = {big, big}, strides[2] = {t[k].size, big * t[k].size};
+            copy_case(t[k].name, TO_CONTIGUOUS, t[k].fmt, t[k].size, 2, shape, strides, 0,
+                      (size_t)(big * big * t[k].size));
+        }
+        {
+            ptrdiff_t shape[2] = {big, big}, strides[2] = {4, big * 4};
+            copy_case("2-D transpose float32, view to view", VIEW_TO_VIEW, "f", 4, 2, shape, strides, 0,
+                      (size_t)(big * big * 4));
+        }
+    }
+    {
+        ptrdiff_t shape[2] = {big, big}, strides[2] = {big * 2 * 4, 8};
+        copy_case("every second float32 of 4096x8192", TO_CONTIGUOUS, "f", 4, 2, shape, strides, 0,
+                  (size_t)(big * big * 2 * 4));
+    }
+    {
+        ptrdiff_t shape[2] = {big / 2, big}, strides[2] = {big * 2 * 4, 4};
+        copy_case("every second row float32", TO_CONTIGUOUS, "f", 4, 2, shape, strides, 0,
+                  (size_t)(big * big * 4));
+    }
+    {
+        ptrdiff_t n = quick ? 128 : 256;
+        /* Source C-ordered (n, n, n); the result's dimensions are its axes (2, 0, 1). */
+        ptrdiff_t shape[3] = {n, n, n}, strides[3] = {8, n * n * 8, n * 8};
+        copy_case("3-D float64 permuted (2,0,1), to C order", TO_CONTIGUOUS, "d", 8, 3, shape, strides, 0,
+                  (size_t)(n * n * n * 8));
+    }
+    {
+        ptrdiff_t shape[2] = {big, big}, strides[2] = {-big * 4, -4};
+        copy_case("2-D float32 both strides negative", TO_CONTIGUOUS, "f", 4, 2, shape, strides,
+                  (big * big - 1) * 4, (size_t)(big * big * 4));
+    }
+    {
+        ptrdiff_t shape[2] = {8, 8}, strides[2] = {4, 32};
+        copy_case("small: 8x8 float32 transpose", TO_CONTIGUOUS, "f", 4, 2, shape, strides, 0, 256);
+    }
+    {
+        ptrdiff_t shape[1] = {64}, strides[1] = {4};
+        copy_case("small: 64 float32 contiguous", TO_CONTIGUOUS, "f", 4, 1, shape, strides, 0, 256);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--quick") == 0) quick = 1;
+    printf("xbuf %s benchmarks%s\n", xbuf_version_string(), quick ? " (quick)" : "");
+    bench_calls();
+    bench_copies();
+    return 0;
+}

@@ -25,7 +25,7 @@ use crate::exporters::any_impl;
 use crate::format;
 use crate::layout::{self, Order};
 use crate::object::{Exporter, ObjRef, Object, Response};
-use crate::status::Result;
+use crate::status::{overflow, Result};
 use crate::strided::{self, Layout};
 use crate::{bail, err};
 
@@ -151,11 +151,15 @@ impl Exporter for View {
     fn get_buffer<'a>(
         &'a self,
         _: &'a Object,
-        _: c_int,
+        flags: c_int,
         _: &'a mut xbuf_bufferinfo,
     ) -> Result<Response<'a>> {
         if self.released.load(Ordering::Acquire) {
             bail!(Released, "the view was released");
+        }
+        // A view whose base gave no format for items wider than a byte cannot name one.
+        if flags & XBUF_FORMAT != 0 {
+            self.format()?;
         }
         let l = &self.layout;
         Ok(Response {
@@ -331,7 +335,18 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
                 shift_dimension(&mut l, d, offset)?;
             }
             l.shape[d] = count;
-            l.strides[d] *= step;
+            // Python allows any step, so one far beyond the extent can overflow the new stride;
+            // that happens only when fewer than two items remain, whose stride is never used.
+            l.strides[d] = match l.strides[d].checked_mul(step) {
+                Some(s) => s,
+                None if count < 2 => l.strides[d],
+                None => {
+                    return Err(overflow(format!(
+                        "stride {} times step {step} in dimension {d}",
+                        l.strides[d]
+                    )))
+                }
+            };
         }
         Ok(l)
     })
@@ -504,7 +519,8 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
                 vec![len / itemsize]
             }
         };
-        derive(obj, XBUF_FULL_RO, |l, format| {
+        // The cast brings its own format, so none is asked of the view.
+        derive(obj, XBUF_INDIRECT, |l, format| {
             *format = Some(text);
             Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
         })

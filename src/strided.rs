@@ -237,29 +237,58 @@ unsafe fn copy_any(dst: &Layout, src: &Layout) {
     });
 }
 
-/// The dimensions of a pair of layouts after dropping extent-1 dimensions and merging
-/// neighbours that are contiguous with each other in both: `(shape, dst strides, src strides)`.
-fn coalesce(shape: &[isize], ds: &[isize], ss: &[isize]) -> (Vec<isize>, Vec<isize>, Vec<isize>) {
-    let (mut sh, mut d, mut s) = (Vec::new(), Vec::new(), Vec::new());
+/// One dimension of a copy: its extent and its byte strides in the destination and source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Dim {
+    n: isize,
+    d: isize,
+    s: isize,
+}
+
+/// The dimensions of a copy in the order the kernels want them: extent-1 dimensions dropped;
+/// dimensions with a negative destination stride walked backwards (both start pointers moved
+/// to the last item), so that the destination is written forwards; sorted by destination
+/// stride, largest first (the innermost dimension writes the closest bytes); neighbours that
+/// are contiguous with each other in both layouts merged into one.
+fn plan_dims(
+    shape: &[isize],
+    ds: &[isize],
+    ss: &[isize],
+    dp: &mut *mut u8,
+    sp: &mut *const u8,
+) -> Vec<Dim> {
+    let mut dims: Vec<Dim> = Vec::with_capacity(shape.len());
     for k in 0..shape.len() {
         if shape[k] == 1 {
             continue;
         }
-        if let (Some(&dl), Some(&sl)) = (d.last(), s.last()) {
-            // The previous (outer) dimension steps over exactly this whole dimension.
-            if dl == ds[k] * shape[k] && sl == ss[k] * shape[k] {
-                let last = sh.len() - 1;
-                sh[last] *= shape[k];
-                d[last] = ds[k];
-                s[last] = ss[k];
-                continue;
-            }
+        let mut dim = Dim {
+            n: shape[k],
+            d: ds[k],
+            s: ss[k],
+        };
+        if dim.d < 0 {
+            *dp = dp.wrapping_offset(dim.d * (dim.n - 1));
+            *sp = sp.wrapping_offset(dim.s * (dim.n - 1));
+            dim.d = -dim.d;
+            dim.s = -dim.s;
         }
-        sh.push(shape[k]);
-        d.push(ds[k]);
-        s.push(ss[k]);
+        dims.push(dim);
     }
-    (sh, d, s)
+    dims.sort_by(|a, b| b.d.cmp(&a.d));
+    let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
+    for dim in dims {
+        match merged.last_mut() {
+            // The outer dimension steps over exactly this whole dimension, in both layouts.
+            Some(outer) if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n => {
+                outer.n *= dim.n;
+                outer.d = dim.d;
+                outer.s = dim.s;
+            }
+            _ => merged.push(dim),
+        }
+    }
+    merged
 }
 
 /// Copies `n` items of `size` bytes from `src` (step `ss`) to `dst` (step `ds`).
@@ -295,36 +324,342 @@ unsafe fn copy_run(dst: *mut u8, ds: isize, src: *const u8, ss: isize, n: isize,
     }
 }
 
-/// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
-unsafe fn copy_direct(dst: &Layout, src: &Layout) {
-    let (shape, ds, ss) = coalesce(&dst.shape, &dst.strides, &src.strides);
-    let size = dst.itemsize;
-    let Some(inner) = shape.len().checked_sub(1) else {
-        ptr::copy_nonoverlapping(src.buf, dst.buf, size as usize);
-        return;
+/// A 2-D copy in square tiles, for a pair of dimensions where the destination is contiguous
+/// along `a` and the source along `b` (a transpose): within a tile both sides stay in cache, so
+/// neither pays a miss per item. Blocks of 4x4 four-byte or 2x2 eight-byte items with unit
+/// strides are transposed in vector registers.
+#[inline(always)]
+unsafe fn copy_tiled(dst: *mut u8, src: *const u8, a: Dim, b: Dim, size: isize) {
+    let tile = (256 / size).max(8);
+    let block = match size {
+        1 if a.d == 1 && b.s == 1 => 8,
+        2 if a.d == 2 && b.s == 2 => 8,
+        4 if a.d == 4 && b.s == 4 => 4,
+        8 if a.d == 8 && b.s == 8 => 2,
+        _ => 0,
     };
-    let outer = &shape[..inner];
-    let mut idx = vec![0isize; inner];
-    let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
+    let mut b0 = 0;
+    while b0 < b.n {
+        let b1 = (b0 + tile).min(b.n);
+        let mut a0 = 0;
+        while a0 < a.n {
+            let a1 = (a0 + tile).min(a.n);
+            // Whole register blocks first, then the tile's ragged edges item by item.
+            let (mut ab, mut bb) = (a0, b0);
+            if block > 0 {
+                ab = a0 + (a1 - a0) / block * block;
+                bb = b0 + (b1 - b0) / block * block;
+                let mut i = a0;
+                while i < ab {
+                    let mut j = b0;
+                    while j < bb {
+                        let d = dst.wrapping_offset(i * a.d + j * b.d);
+                        let s = src.wrapping_offset(i * a.s + j * b.s);
+                        match size {
+                            1 => transpose_8x8_u8(d, b.d, s, a.s),
+                            2 => transpose_8x8_u16(d, b.d, s, a.s),
+                            4 => transpose_4x4_u32(d, b.d, s, a.s),
+                            _ => transpose_2x2_u64(d, b.d, s, a.s),
+                        }
+                        j += block;
+                    }
+                    i += block;
+                }
+            }
+            // Edges: rows [a0, a1) x columns [bb, b1), and rows [ab, a1) x columns [b0, bb).
+            for j in bb..b1 {
+                let d = dst.wrapping_offset(a0 * a.d + j * b.d);
+                let s = src.wrapping_offset(a0 * a.s + j * b.s);
+                copy_run(d, a.d, s, a.s, a1 - a0, size);
+            }
+            if ab < a1 {
+                for j in b0..bb {
+                    let d = dst.wrapping_offset(ab * a.d + j * b.d);
+                    let s = src.wrapping_offset(ab * a.s + j * b.s);
+                    copy_run(d, a.d, s, a.s, a1 - ab, size);
+                }
+            }
+            a0 = a1;
+        }
+        b0 = b1;
+    }
+}
+
+/// Transposes an 8x8 block of bytes (see [`transpose_4x4_u32`]).
+#[inline(always)]
+unsafe fn transpose_8x8_u8(dst: *mut u8, dst_row: isize, src: *const u8, src_row: isize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let row = |k: isize| _mm_loadl_epi64(src.wrapping_offset(k * src_row) as *const __m128i);
+        // Interleave bytes, then pairs, then quads: each 8-byte half ends up one column.
+        let t0 = _mm_unpacklo_epi8(row(0), row(1));
+        let t1 = _mm_unpacklo_epi8(row(2), row(3));
+        let t2 = _mm_unpacklo_epi8(row(4), row(5));
+        let t3 = _mm_unpacklo_epi8(row(6), row(7));
+        let u0 = _mm_unpacklo_epi16(t0, t1);
+        let u1 = _mm_unpackhi_epi16(t0, t1);
+        let u2 = _mm_unpacklo_epi16(t2, t3);
+        let u3 = _mm_unpackhi_epi16(t2, t3);
+        let cols = [
+            _mm_unpacklo_epi32(u0, u2),
+            _mm_unpackhi_epi32(u0, u2),
+            _mm_unpacklo_epi32(u1, u3),
+            _mm_unpackhi_epi32(u1, u3),
+        ];
+        for (k, c) in cols.into_iter().enumerate() {
+            let k = 2 * k as isize;
+            _mm_storel_epi64(dst.wrapping_offset(k * dst_row) as *mut __m128i, c);
+            _mm_storel_epi64(
+                dst.wrapping_offset((k + 1) * dst_row) as *mut __m128i,
+                _mm_srli_si128::<8>(c),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for i in 0..8 {
+        copy_run(
+            dst.wrapping_offset(i),
+            dst_row,
+            src.wrapping_offset(i * src_row),
+            1,
+            8,
+            1,
+        );
+    }
+}
+
+/// Transposes an 8x8 block of 2-byte items (see [`transpose_4x4_u32`]).
+#[inline(always)]
+unsafe fn transpose_8x8_u16(dst: *mut u8, dst_row: isize, src: *const u8, src_row: isize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let row = |k: isize| _mm_loadu_si128(src.wrapping_offset(k * src_row) as *const __m128i);
+        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+        let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+        let t0 = _mm_unpacklo_epi16(r0, r1);
+        let t1 = _mm_unpackhi_epi16(r0, r1);
+        let t2 = _mm_unpacklo_epi16(r2, r3);
+        let t3 = _mm_unpackhi_epi16(r2, r3);
+        let t4 = _mm_unpacklo_epi16(r4, r5);
+        let t5 = _mm_unpackhi_epi16(r4, r5);
+        let t6 = _mm_unpacklo_epi16(r6, r7);
+        let t7 = _mm_unpackhi_epi16(r6, r7);
+        let u0 = _mm_unpacklo_epi32(t0, t2);
+        let u1 = _mm_unpackhi_epi32(t0, t2);
+        let u2 = _mm_unpacklo_epi32(t1, t3);
+        let u3 = _mm_unpackhi_epi32(t1, t3);
+        let u4 = _mm_unpacklo_epi32(t4, t6);
+        let u5 = _mm_unpackhi_epi32(t4, t6);
+        let u6 = _mm_unpacklo_epi32(t5, t7);
+        let u7 = _mm_unpackhi_epi32(t5, t7);
+        let cols = [
+            _mm_unpacklo_epi64(u0, u4),
+            _mm_unpackhi_epi64(u0, u4),
+            _mm_unpacklo_epi64(u1, u5),
+            _mm_unpackhi_epi64(u1, u5),
+            _mm_unpacklo_epi64(u2, u6),
+            _mm_unpackhi_epi64(u2, u6),
+            _mm_unpacklo_epi64(u3, u7),
+            _mm_unpackhi_epi64(u3, u7),
+        ];
+        for (k, c) in cols.into_iter().enumerate() {
+            _mm_storeu_si128(dst.wrapping_offset(k as isize * dst_row) as *mut __m128i, c);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for i in 0..8 {
+        copy_run(
+            dst.wrapping_offset(i * 2),
+            dst_row,
+            src.wrapping_offset(i * src_row),
+            2,
+            8,
+            2,
+        );
+    }
+}
+
+/// Transposes a 4x4 block of 4-byte items: source rows of 4 contiguous items `src_row` bytes
+/// apart become destination rows of 4 contiguous items `dst_row` bytes apart.
+#[inline(always)]
+unsafe fn transpose_4x4_u32(dst: *mut u8, dst_row: isize, src: *const u8, src_row: isize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SSE2 is part of the x86-64 baseline.
+        let r0 = _mm_loadu_si128(src as *const __m128i);
+        let r1 = _mm_loadu_si128(src.wrapping_offset(src_row) as *const __m128i);
+        let r2 = _mm_loadu_si128(src.wrapping_offset(2 * src_row) as *const __m128i);
+        let r3 = _mm_loadu_si128(src.wrapping_offset(3 * src_row) as *const __m128i);
+        let t0 = _mm_unpacklo_epi32(r0, r1);
+        let t1 = _mm_unpacklo_epi32(r2, r3);
+        let t2 = _mm_unpackhi_epi32(r0, r1);
+        let t3 = _mm_unpackhi_epi32(r2, r3);
+        _mm_storeu_si128(dst as *mut __m128i, _mm_unpacklo_epi64(t0, t1));
+        _mm_storeu_si128(
+            dst.wrapping_offset(dst_row) as *mut __m128i,
+            _mm_unpackhi_epi64(t0, t1),
+        );
+        _mm_storeu_si128(
+            dst.wrapping_offset(2 * dst_row) as *mut __m128i,
+            _mm_unpacklo_epi64(t2, t3),
+        );
+        _mm_storeu_si128(
+            dst.wrapping_offset(3 * dst_row) as *mut __m128i,
+            _mm_unpackhi_epi64(t2, t3),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for i in 0..4 {
+        copy_run(
+            dst.wrapping_offset(i * 4),
+            dst_row,
+            src.wrapping_offset(i * src_row),
+            4,
+            4,
+            4,
+        );
+    }
+}
+
+/// Transposes a 2x2 block of 8-byte items (see [`transpose_4x4_u32`]).
+#[inline(always)]
+unsafe fn transpose_2x2_u64(dst: *mut u8, dst_row: isize, src: *const u8, src_row: isize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let r0 = _mm_loadu_si128(src as *const __m128i);
+        let r1 = _mm_loadu_si128(src.wrapping_offset(src_row) as *const __m128i);
+        _mm_storeu_si128(dst as *mut __m128i, _mm_unpacklo_epi64(r0, r1));
+        _mm_storeu_si128(
+            dst.wrapping_offset(dst_row) as *mut __m128i,
+            _mm_unpackhi_epi64(r0, r1),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for i in 0..2 {
+        copy_run(
+            dst.wrapping_offset(i * 8),
+            dst_row,
+            src.wrapping_offset(i * src_row),
+            8,
+            2,
+            8,
+        );
+    }
+}
+
+/// Calls `f(dst, src)` at every combination of indices of `outer`, advancing both pointers
+/// by the dimensions' strides (an odometer: no per-position index arithmetic).
+#[inline(always)]
+unsafe fn for_each_outer(
+    outer: &[Dim],
+    dp: *mut u8,
+    sp: *const u8,
+    mut f: impl FnMut(*mut u8, *const u8),
+) {
+    if outer.iter().any(|d| d.n == 0) {
+        return;
+    }
+    let mut idx = [0isize; 64];
+    let (mut d, mut s) = (dp, sp);
     loop {
-        copy_run(dp, ds[inner], sp, ss[inner], shape[inner], size);
-        // Odometer over the outer dimensions.
-        let mut k = inner;
+        f(d, s);
+        let mut k = outer.len();
         loop {
             if k == 0 {
                 return;
             }
             k -= 1;
             idx[k] += 1;
-            dp = dp.wrapping_offset(ds[k]);
-            sp = sp.wrapping_offset(ss[k]);
-            if idx[k] < outer[k] {
+            d = d.wrapping_offset(outer[k].d);
+            s = s.wrapping_offset(outer[k].s);
+            if idx[k] < outer[k].n {
                 break;
             }
-            dp = dp.wrapping_offset(-ds[k] * outer[k]);
-            sp = sp.wrapping_offset(-ss[k] * outer[k]);
+            d = d.wrapping_offset(-outer[k].d * outer[k].n);
+            s = s.wrapping_offset(-outer[k].s * outer[k].n);
             idx[k] = 0;
         }
+    }
+}
+
+/// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
+unsafe fn copy_direct(dst: &Layout, src: &Layout) {
+    let size = dst.itemsize;
+    let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
+    let dims = plan_dims(&dst.shape, &dst.strides, &src.strides, &mut dp, &mut sp);
+    let bytes = dst.byte_len();
+    if bytes >= PARALLEL_BYTES && dims.first().is_some_and(|d| d.n >= 2) && parallelism() >= 2 {
+        // Two halves of the outermost dimension, one on a second thread: a large copy is
+        // bound by memory latency, and two cores keep twice as many misses in flight.
+        let mut halves = [dims.clone(), dims.clone()];
+        let first = dims[0].n / 2;
+        halves[0][0].n = first;
+        halves[1][0].n = dims[0].n - first;
+        let (dp2, sp2) = (
+            SendPtr(dp.wrapping_offset(first * dims[0].d)),
+            SendPtr(sp.wrapping_offset(first * dims[0].s) as *mut u8),
+        );
+        let [h0, h1] = halves;
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let (d, s) = (dp2, sp2);
+                copy_dims(d.0, s.0, &h1, size)
+            });
+            copy_dims(dp, sp, &h0, size);
+        });
+    } else {
+        copy_dims(dp, sp, &dims, size);
+    }
+}
+
+/// Copies of at least this many bytes use a second thread (when the machine has one).
+const PARALLEL_BYTES: usize = 4 << 20;
+
+/// The number of threads that may run at once, asked once.
+fn parallelism() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A pointer handed to the copy's second thread; the memory is the caller's, borrowed for the
+/// duration of the scoped thread.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut u8);
+// SAFETY: the two threads write disjoint halves of the destination and only read the source.
+unsafe impl Send for SendPtr {}
+
+/// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
+unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
+    let Some((&inner, outer)) = dims.split_last() else {
+        ptr::copy_nonoverlapping(sp, dp, size as usize);
+        return;
+    };
+    // The dimension the source reads closest together; when it is not the innermost one, the
+    // copy is a transpose of those two and goes in tiles.
+    let t = (0..dims.len())
+        .min_by_key(|&k| dims[k].s.unsigned_abs())
+        .expect("at least one dimension");
+    let tiled = t != dims.len() - 1
+        && dims[t].s.unsigned_abs() < inner.s.unsigned_abs()
+        && dims[t].n >= 4
+        && inner.n >= 4;
+    if tiled {
+        let b = dims[t];
+        let rest: Vec<Dim> = outer
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != t)
+            .map(|(_, d)| *d)
+            .collect();
+        for_each_outer(&rest, dp, sp, |d, s| copy_tiled(d, s, inner, b, size));
+    } else {
+        for_each_outer(outer, dp, sp, |d, s| {
+            copy_run(d, inner.d, s, inner.s, inner.n, size)
+        });
     }
 }
 
@@ -427,13 +762,53 @@ mod tests {
     }
 
     #[test]
-    fn coalescing_merges_contiguous_neighbours() {
-        let (sh, d, s) = coalesce(&[2, 1, 3, 4], &[48, 7, 16, 4], &[12, 99, 4, 1]);
-        // dst: 3x4 of 4 bytes is contiguous, and 2 steps 48 = 12 * 4 → all merge; src: 3x4
-        // of stride 1 merges into 12, and 12 * 1 == 12 → merges too.
-        assert_eq!((sh, d, s), (vec![24], vec![4], vec![1]));
-        let (sh, _, _) = coalesce(&[2, 3], &[8, 1], &[3, 1]);
-        assert_eq!(sh, vec![2, 3]);
+    fn dimensions_are_flipped_sorted_and_merged() {
+        let dim = |n, d, s| Dim { n, d, s };
+        let (mut dp, mut sp) = (0x10000 as *mut u8, 0x20000 as *const u8);
+        // dst 2x1x3x4 C-contiguous (4-byte items), src contiguous bytes: all merge into one.
+        let dims = plan_dims(
+            &[2, 1, 3, 4],
+            &[48, 7, 16, 4],
+            &[12, 99, 4, 1],
+            &mut dp,
+            &mut sp,
+        );
+        assert_eq!(dims, vec![dim(24, 4, 1)]);
+        // A transpose stays two dimensions, sorted by destination stride.
+        let dims = plan_dims(&[3, 2], &[4, 12], &[8, 4], &mut dp, &mut sp);
+        assert_eq!(dims, vec![dim(2, 12, 4), dim(3, 4, 8)]);
+        // A reversed destination is walked forwards from its last item.
+        let (mut dp, mut sp) = (0x10000 as *mut u8, 0x20000 as *const u8);
+        let dims = plan_dims(&[5], &[-4], &[4], &mut dp, &mut sp);
+        assert_eq!(dims, vec![dim(5, 4, -4)]);
+        assert_eq!((dp as usize, sp as usize), (0x10000 - 16, 0x20000 + 16));
+    }
+
+    #[test]
+    fn tiled_transposes_of_every_item_size() {
+        for size in [1usize, 2, 4, 8, 16, 3] {
+            for (rows, cols) in [(37, 70), (64, 64), (5, 130)] {
+                let n = rows * cols;
+                let mut src: Vec<u8> = (0..n * size).map(|k| (k * 7 + k / 251) as u8).collect();
+                let mut out = vec![0u8; n * size];
+                // The source read as its transpose: shape (cols, rows).
+                let s = lay(
+                    &mut src,
+                    &[cols as isize, rows as isize],
+                    &[size as isize, (cols * size) as isize],
+                    0,
+                    size as isize,
+                );
+                unsafe { to_contiguous(&mut out, &s, Order::C) }.unwrap();
+                for c in 0..cols {
+                    for r in 0..rows {
+                        let got = &out[(c * rows + r) * size..][..size];
+                        let want = &src[(r * cols + c) * size..][..size];
+                        assert_eq!(got, want, "size {size}, {rows}x{cols}, at ({c}, {r})");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

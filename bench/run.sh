@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the default preset and runs every benchmark: bench_core (per-call costs and copy
+# kernels against CPython and memcpy, in C) and bench_copies.py (large copies against CPython,
+# NumPy and memcpy, through ctypes). Installs NumPy with pip when it is missing.
+# Usage: bash bench/run.sh [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake --preset default >/dev/null
+cmake --build --preset default >/dev/null
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+build/default/bench_core "$@"
+echo
+XBUF_LIB=build/default/lib/libxbuf.so python3 bench/bench_copies.py "$@"
+if [ -x build/default/bench_format ]; then
+  echo
+  build/default/bench_format "$@"
+fi

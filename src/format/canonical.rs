@@ -79,6 +79,13 @@ fn write_code(s: &Scalar, count: usize, out: &mut String) {
     }
 }
 
+/// The canonical code character of `s` (`'Z'` for complex).
+pub fn canonical_code(s: &Scalar) -> u8 {
+    let mut t = String::new();
+    write_code(s, 1, &mut t);
+    t.bytes().find(|c| !c.is_ascii_digit()).unwrap_or(b'?')
+}
+
 /// `count` elements of `s` with their prefix.
 pub(super) fn scalar_text(s: &Scalar, count: usize) -> String {
     let mut out = String::new();

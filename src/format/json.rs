@@ -38,6 +38,19 @@ pub fn write_json(fmt: &Format, item: &[u8], out: &mut String) -> Result<()> {
         );
     }
     let root = fmt.root();
+    let limit = fmt
+        .itemsize()
+        .saturating_mul(16)
+        .saturating_add(super::JSON_NODE_SLACK);
+    if root.nodes > limit {
+        bail!(
+            Unsupported,
+            "format '{}' renders {} values and arrays from {} bytes, more than the limit {limit}",
+            fmt.canonical(),
+            root.nodes,
+            fmt.itemsize()
+        );
+    }
     if root.fields.len() == 1 && root.fields[0].name().is_none() {
         write_field(&root.fields[0], item, out)
     } else {

@@ -190,7 +190,7 @@ impl<'a> Parser<'a> {
         let mut fields: Vec<Field> = Vec::new();
         let mut offset: usize = 0;
         let mut common: usize = 1;
-        let mut empties: usize = 0;
+        let mut nodes: usize = 0;
         loop {
             self.skip_ws_and_prefixes();
             match (self.peek(), open) {
@@ -289,20 +289,20 @@ impl<'a> Parser<'a> {
                 .checked_mul(n)
                 .ok_or_else(|| self.too_big("the item size"))?;
             if let Some(ty) = &parsed.ty {
+                // JSON nodes: the arrays of the shape, then each element's own.
                 let each = match ty {
-                    FieldType::Scalar(s) => (s.size == 0) as usize,
-                    FieldType::Struct(st) if st.fields.is_empty() => 1,
-                    FieldType::Struct(st) => st.empties,
+                    FieldType::Scalar(_) => 1,
+                    FieldType::Struct(st) => st.nodes.saturating_add(1),
                 };
-                empties = empties.saturating_add(n.saturating_mul(each));
-                if empties > MAX_EMPTY_VALUES {
-                    return Err(self.fail(
-                        item_start,
-                        format_args!(
-                            "more than {MAX_EMPTY_VALUES} values of size zero (the limit)"
-                        ),
-                    ));
+                let mut arrays: usize = 0;
+                let mut level: usize = 1;
+                for &d in &shape {
+                    arrays = arrays.saturating_add(level);
+                    level = level.saturating_mul(d);
                 }
+                nodes = nodes
+                    .saturating_add(arrays)
+                    .saturating_add(n.saturating_mul(each));
             }
             if let Some(ty) = parsed.ty {
                 let text_start = if parsed.count_is_len {
@@ -341,7 +341,7 @@ impl<'a> Parser<'a> {
             fields,
             size,
             align: common,
-            empties,
+            nodes,
         })
     }
 

@@ -199,10 +199,11 @@ fn layout_rules() {
     }
     let f = p("T{b:a: (2)i:b: T{?:c: d:d:}:s: 10s:t:}");
     assert_eq!(f.alignment(), 8);
-    assert_eq!(f.fields().len(), 1);
-    let FieldType::Struct(st) = &f.fields()[0].ty else {
+    assert_eq!(f.root().fields.len(), 1);
+    let FieldType::Struct(st) = &f.root().fields[0].ty else {
         panic!()
     };
+    assert_eq!(f.fields().len(), 4);
     let names: Vec<_> = st.fields.iter().map(|f| f.name().unwrap()).collect();
     assert_eq!(names, ["a", "b", "s", "t"]);
     let offs: Vec<_> = st.fields.iter().map(|f| f.offset).collect();
@@ -294,6 +295,7 @@ fn error_messages() {
         (b"9223372036854775807s9223372036854775807s", Status::Overflow, "the item size"),
         (b"9223372036854775807w", Status::Overflow, "the string length"),
         (b"(70000)T{bi}", Status::Format, "more than 65536 separate runs of scalars"),
+        (b"(4294967296,4294967296,4294967296)b", Status::Overflow, "the sub-array shape"),
     ] {
         let e = err(f);
         assert_eq!(e.status, status, "{:?}: {}", String::from_utf8_lossy(f), e.message);
@@ -598,6 +600,13 @@ fn json_every_type() {
     assert_eq!(json("B:é:", &[9]), "{\"\\u00e9\": 9}");
     let mut s = String::new();
     assert_eq!(write_json(&p("i"), &[0, 0], &mut s).unwrap_err().status, Status::OutOfBounds);
+    // Items that would render far more values than they have bytes are refused.
+    for f in ["(1000000000,1000000000)0s", "^99999999T{(0,3)d:t5t!y:}", "(1000)T{b (10000)T{}}"] {
+        let e = write_json(&p(f), &vec![0; p(f).itemsize()], &mut s).unwrap_err();
+        assert_eq!(e.status, Status::Unsupported, "{f}");
+        assert!(e.message.contains("values and arrays from"), "{}", e.message);
+    }
+    assert_eq!(json("(3)T{(0)d}", &[]), "[[[]], [[]], [[]]]");
 }
 
 #[test]

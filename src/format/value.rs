@@ -106,6 +106,7 @@ pub(crate) fn x87_to_f64(b: &[u8; 10]) -> f64 {
 }
 
 /// IEEE binary128 (little-endian bytes) to the nearest f64.
+#[cfg_attr(not(any(test, target_arch = "aarch64")), allow(dead_code))]
 pub(crate) fn quad_to_f64(b: &[u8; 16]) -> f64 {
     let bits = u128::from_le_bytes(*b);
     let neg = bits >> 127 != 0;

@@ -22,7 +22,7 @@ use crate::status::Result;
 pub const MAX_KEY: usize = 512;
 /// Most formats kept.
 /// cbindgen:ignore
-pub const MAX_ENTRIES: usize = 4096;
+pub const MAX_ENTRIES: usize = 1024;
 /// Heaviest single format kept.
 /// cbindgen:ignore
 pub const MAX_ENTRY_WEIGHT: usize = 4096;

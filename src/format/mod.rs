@@ -204,9 +204,11 @@ pub struct Struct {
 /// One field (padding is not a field).
 #[derive(Clone, Debug)]
 pub struct Field {
-    /// Name and element text, each NUL-terminated (for the C API).
-    name: Option<Box<str>>,
-    text: Box<str>,
+    /// The element text, a NUL, then the name and a NUL if there is one (one allocation;
+    /// NUL-terminated for the C API).
+    strs: Box<str>,
+    text_len: u32,
+    named: bool,
     /// Offset from the start of the enclosing struct.
     pub offset: usize,
     /// Sub-array shape (extents from `(d1,d2)` then the repeat count when it is not 1);
@@ -219,20 +221,48 @@ pub struct Field {
 }
 
 impl Field {
+    pub(crate) fn new(
+        text: (u8, &str),
+        name: Option<&str>,
+        offset: usize,
+        shape: Vec<usize>,
+        stride: usize,
+        ty: FieldType,
+    ) -> Field {
+        let mut strs = String::with_capacity(text.1.len() + 3 + name.map_or(0, |n| n.len() + 1));
+        strs.push(text.0 as char);
+        strs.push_str(text.1);
+        let text_len = strs.len() as u32;
+        strs.push('\0');
+        if let Some(n) = name {
+            strs.push_str(n);
+            strs.push('\0');
+        }
+        Field {
+            strs: strs.into_boxed_str(),
+            text_len,
+            named: name.is_some(),
+            offset,
+            shape,
+            stride,
+            ty,
+        }
+    }
     /// The field's name, if it has one.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(|s| &s[..s.len() - 1])
+        self.named
+            .then(|| &self.strs[self.text_len as usize + 1..self.strs.len() - 1])
     }
     pub(crate) fn name_c(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.named.then(|| &self.strs[self.text_len as usize + 1..])
     }
     /// A format text for one element (without the sub-array shape), starting with the mode
     /// prefix in effect: `"<i"`, `"@10s"`, `"@T{b i}"`.
     pub fn text(&self) -> &str {
-        &self.text[..self.text.len() - 1]
+        &self.strs[..self.text_len as usize]
     }
     pub(crate) fn text_c(&self) -> &str {
-        &self.text
+        &self.strs[..self.text_len as usize + 1]
     }
     /// Number of elements (the product of the shape).
     pub fn count(&self) -> usize {
@@ -277,6 +307,7 @@ impl Format {
     pub(crate) fn new(root: Struct, byteorder: u8, leaves: Vec<Leaf>, weight: usize) -> Format {
         let mut canonical = canonical::canonical_text(&leaves, root.size);
         canonical.push('\0');
+        let canonical: Box<str> = canonical.into();
         Format {
             magic: FORMAT_MAGIC,
             itemsize: root.size,
@@ -284,7 +315,7 @@ impl Format {
             byteorder,
             leaves,
             weight: weight + canonical.len() / 16,
-            canonical: canonical.into_boxed_str(),
+            canonical,
             root,
         }
     }
@@ -315,7 +346,7 @@ impl Format {
     /// The struct [`fields`](Format::fields) lists.
     pub fn item_struct(&self) -> &Struct {
         match self.root.fields.as_slice() {
-            [f] if f.name.is_none() && f.shape.is_empty() && f.offset == 0 => match &f.ty {
+            [f] if !f.named && f.shape.is_empty() && f.offset == 0 => match &f.ty {
                 FieldType::Struct(st) => st,
                 FieldType::Scalar(_) => &self.root,
             },

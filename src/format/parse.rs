@@ -23,7 +23,7 @@ pub fn parse_uncached(fmt: &[u8]) -> Result<Format> {
         1 => MODES[p.modes.trailing_zeros() as usize],
         _ => b'*',
     };
-    let mut leaves = Vec::new();
+    let mut leaves = Vec::with_capacity(p.weight.min(64));
     flatten(&root, 0, &mut leaves).map_err(|e| p.limit_error(e))?;
     let weight = p.weight + leaves.len();
     Ok(Format::new(root, byteorder, leaves, weight))
@@ -252,10 +252,7 @@ impl<'a> Parser<'a> {
                     if fields.iter().any(|f| f.name() == Some(n)) {
                         return Err(self.fail(at, format_args!("duplicate field name '{n}'")));
                     }
-                    let mut owned = String::with_capacity(n.len() + 1);
-                    owned.push_str(n);
-                    owned.push('\0');
-                    name = Some(owned.into_boxed_str());
+                    name = Some(n);
                 }
             }
 
@@ -311,20 +308,17 @@ impl<'a> Parser<'a> {
                     type_start
                 };
                 let src = &self.s[text_start..type_end];
-                let mut text = String::with_capacity(src.len() + 2);
-                text.push(mode_before as char);
                 // The source is ASCII up to names, and names are UTF-8 checked.
-                text.push_str(&String::from_utf8_lossy(src));
-                text.push('\0');
+                let src = std::str::from_utf8(src).unwrap_or("?");
                 self.weight += 2 + shape.len() / 4;
-                fields.push(Field {
+                fields.push(Field::new(
+                    (mode_before, src),
                     name,
-                    text: text.into_boxed_str(),
                     offset,
                     shape,
                     stride,
                     ty,
-                });
+                ));
             }
             offset = offset
                 .checked_add(bytes)
@@ -574,6 +568,7 @@ pub(super) fn flatten(st: &Struct, base: usize, out: &mut Vec<Leaf>) -> Result<(
                     scalar: s.clone(),
                 },
             )?,
+            FieldType::Struct(inner) if n == 1 => flatten(inner, at, out)?,
             FieldType::Struct(inner) => {
                 let mut one = Vec::new();
                 flatten(inner, 0, &mut one)?;

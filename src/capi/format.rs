@@ -259,7 +259,10 @@ pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mu
 /// Errors: as `xbuf_size_from_format`.
 /// Thread safety: any thread; a handle may be used from several threads at once.
 #[no_mangle]
-pub unsafe extern "C" fn xbuf_format_parse(fmt: *const c_char, out: *mut *mut xbuf_format) -> c_int {
+pub unsafe extern "C" fn xbuf_format_parse(
+    fmt: *const c_char,
+    out: *mut *mut xbuf_format,
+) -> c_int {
     guard("xbuf_format_parse", || {
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
@@ -475,7 +478,10 @@ pub unsafe extern "C" fn xbuf_format_canonical(
 /// (recorded for `xbuf_last_error_message`).
 /// Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn xbuf_format_equivalent(a: *const xbuf_format, b: *const xbuf_format) -> c_int {
+pub unsafe extern "C" fn xbuf_format_equivalent(
+    a: *const xbuf_format,
+    b: *const xbuf_format,
+) -> c_int {
     guard_or(
         "xbuf_format_equivalent",
         |_| 0,

@@ -183,16 +183,17 @@ fn write_str_units(units: impl Iterator<Item = u32>, out: &mut String) {
 /// A JSON string of code points (split into surrogate pairs above U+FFFF).
 fn write_str_chars(chars: impl Iterator<Item = u32>, out: &mut String) {
     write_str_units(
-        chars.flat_map(|c| {
-            let c = if c > 0x10ffff { 0xfffd } else { c };
-            if c > 0xffff {
-                let v = c - 0x10000;
-                [Some(0xd800 | (v >> 10)), Some(0xdc00 | (v & 0x3ff))]
-            } else {
-                [Some(c), None]
-            }
-        })
-        .flatten(),
+        chars
+            .flat_map(|c| {
+                let c = if c > 0x10ffff { 0xfffd } else { c };
+                if c > 0xffff {
+                    let v = c - 0x10000;
+                    [Some(0xd800 | (v >> 10)), Some(0xdc00 | (v & 0x3ff))]
+                } else {
+                    [Some(c), None]
+                }
+            })
+            .flatten(),
         out,
     )
 }

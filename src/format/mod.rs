@@ -383,13 +383,9 @@ impl Format {
     pub fn equivalent(&self, other: &Format) -> bool {
         self.itemsize == other.itemsize
             && self.leaves.len() == other.leaves.len()
-            && self
-                .leaves
-                .iter()
-                .zip(&other.leaves)
-                .all(|(a, b)| {
-                    a.offset == b.offset && a.count == b.count && a.scalar.same_type(&b.scalar)
-                })
+            && self.leaves.iter().zip(&other.leaves).all(|(a, b)| {
+                a.offset == b.offset && a.count == b.count && a.scalar.same_type(&b.scalar)
+            })
     }
 }
 

@@ -104,7 +104,10 @@ impl<'a> Parser<'a> {
     }
 
     fn limit_error(&self, e: Error) -> Error {
-        Error::new(e.status, format!("{} in format '{}'", e.message, self.text()))
+        Error::new(
+            e.status,
+            format!("{} in format '{}'", e.message, self.text()),
+        )
     }
 
     fn peek(&self) -> Option<u8> {
@@ -147,10 +150,7 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, at: usize) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.fail(
-                at,
-                format_args!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(self.fail(at, format_args!("nesting deeper than {MAX_DEPTH} levels")));
         }
         Ok(())
     }
@@ -270,10 +270,10 @@ impl<'a> Parser<'a> {
             }
             let mut stride = parsed.size;
             if self.mode == b'@' {
-                offset = round_up(offset, parsed.align)
-                    .ok_or_else(|| self.too_big("the item size"))?;
-                stride = round_up(stride, parsed.align)
-                    .ok_or_else(|| self.too_big("the item size"))?;
+                offset =
+                    round_up(offset, parsed.align).ok_or_else(|| self.too_big("the item size"))?;
+                stride =
+                    round_up(stride, parsed.align).ok_or_else(|| self.too_big("the item size"))?;
                 common = common / gcd(common, parsed.align) * parsed.align;
             }
             let mut n: usize = 1;
@@ -438,9 +438,7 @@ impl<'a> Parser<'a> {
                         self.weight += leaves.len();
                         format!("T{{{}}}", canonical::canonical_text(&leaves, st.size)).into()
                     }
-                    Some(FieldType::Scalar(s)) => {
-                        canonical::scalar_text(&s, 1).into()
-                    }
+                    Some(FieldType::Scalar(s)) => canonical::scalar_text(&s, 1).into(),
                     None => return Err(self.unexpected(at + 1)),
                 };
                 Parsed {
@@ -500,10 +498,9 @@ impl<'a> Parser<'a> {
                 };
                 let size = if kind == Kind::Bits {
                     if n > 64 {
-                        return Err(self.fail(
-                            at,
-                            format_args!("a bit field of {n} bits (at most 64)"),
-                        ));
+                        return Err(
+                            self.fail(at, format_args!("a bit field of {n} bits (at most 64)"))
+                        );
                     }
                     n.div_ceil(8)
                 } else {
@@ -511,13 +508,7 @@ impl<'a> Parser<'a> {
                         .filter(|&s| s <= isize::MAX as usize)
                         .ok_or_else(|| self.too_big("the string length"))?
                 };
-                let mut p = scalar(
-                    c,
-                    kind,
-                    (size, if native { align } else { 1 }),
-                    n,
-                    order,
-                );
+                let mut p = scalar(c, kind, (size, if native { align } else { 1 }), n, order);
                 p.count_is_len = true;
                 p
             }

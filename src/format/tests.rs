@@ -96,7 +96,13 @@ fn canonical_round_trips_and_equivalence_on_tables() {
         for b in &sample {
             let eq = a.equivalent(b);
             assert_eq!(eq, b.equivalent(a), "symmetric");
-            assert_eq!(eq, a.canonical() == b.canonical(), "{} / {}", a.canonical(), b.canonical());
+            assert_eq!(
+                eq,
+                a.canonical() == b.canonical(),
+                "{} / {}",
+                a.canonical(),
+                b.canonical()
+            );
         }
     }
     let mut classes: std::collections::HashMap<&str, Vec<&Format>> = Default::default();
@@ -165,12 +171,12 @@ fn canonical_spellings() {
 #[test]
 fn layout_rules() {
     for (f, size) in [
-        ("T{i}b", 5),                  // the top level is not padded at its end
-        ("T{ib}", 8),                  // a T{} is
+        ("T{i}b", 5), // the top level is not padded at its end
+        ("T{ib}", 8), // a T{} is
         ("T{T{i}b}", 8),
-        ("T{i<b}", 5),                 // the mode at its end decides
-        ("T{i<b}i", 9),                // and it carries on after the '}'
-        ("^bi", 5),                    // native sizes, no alignment
+        ("T{i<b}", 5),  // the mode at its end decides
+        ("T{i<b}i", 9), // and it carries on after the '}'
+        ("^bi", 5),     // native sizes, no alignment
         ("^bg", 17),
         ("@bg", 32),
         ("(2,3)<i", 24),
@@ -243,7 +249,14 @@ fn leaves() {
         .collect();
     assert_eq!(
         l,
-        [(0, 1, b'b'), (4, 1, b'h'), (8, 1, b'i'), (12, 1, b'h'), (16, 1, b'i'), (20, 2, b's')]
+        [
+            (0, 1, b'b'),
+            (4, 1, b'h'),
+            (8, 1, b'i'),
+            (12, 1, b'h'),
+            (16, 1, b'i'),
+            (20, 2, b's')
+        ]
     );
     assert_eq!(f.value_count(), 7);
     // Homogeneous repeated structs collapse into one run without expanding them.
@@ -262,60 +275,199 @@ fn err(f: &[u8]) -> crate::status::Error {
 #[test]
 fn error_messages() {
     for (f, status, msg) in [
-        (&b"<2k"[..], Status::Format, "unexpected 'k' at offset 2 in format '<2k'"),
-        (b"i}", Status::Format, "unexpected '}' at offset 1 in format 'i}'"),
-        (b"T{i", Status::Format, "'T{' without its closing '}' at offset 0 in format 'T{i'"),
-        (b"Ti", Status::Format, "unexpected 'i' at offset 1 in format 'Ti'"),
-        (b"T", Status::Format, "unexpected end at offset 1 in format 'T'"),
-        (b"Zq", Status::Format, "unexpected 'q' at offset 1 in format 'Zq'"),
-        (b"Z", Status::Format, "unexpected end at offset 1 in format 'Z'"),
-        (b"3", Status::Format, "a count or shape without a type at offset 0 in format '3'"),
-        (b"(2)", Status::Format, "a count or shape without a type at offset 0 in format '(2)'"),
-        (b"(2", Status::Format, "unexpected end at offset 2 in format '(2'"),
-        (b"(2;3)i", Status::Format, "unexpected ';' at offset 2 in format '(2;3)i'"),
-        (b"()i", Status::Format, "unexpected ')' at offset 1 in format '()i'"),
-        (b"4 i", Status::Format, "unexpected ' ' at offset 1 in format '4 i'"),
-        (b"i:a", Status::Format, "field name without its closing ':' at offset 1 in format 'i:a'"),
-        (b"i::", Status::Format, "empty field name at offset 1 in format 'i::'"),
-        (b"i:a:i:a:", Status::Format, "duplicate field name 'a' at offset 5 in format 'i:a:i:a:'"),
-        (b"i:\xff:", Status::Format, "field name that is not UTF-8 at offset 2"),
-        (b"<n", Status::Format, "'n' has no standard size (allowed only after '@' or '^') at offset 1"),
+        (
+            &b"<2k"[..],
+            Status::Format,
+            "unexpected 'k' at offset 2 in format '<2k'",
+        ),
+        (
+            b"i}",
+            Status::Format,
+            "unexpected '}' at offset 1 in format 'i}'",
+        ),
+        (
+            b"T{i",
+            Status::Format,
+            "'T{' without its closing '}' at offset 0 in format 'T{i'",
+        ),
+        (
+            b"Ti",
+            Status::Format,
+            "unexpected 'i' at offset 1 in format 'Ti'",
+        ),
+        (
+            b"T",
+            Status::Format,
+            "unexpected end at offset 1 in format 'T'",
+        ),
+        (
+            b"Zq",
+            Status::Format,
+            "unexpected 'q' at offset 1 in format 'Zq'",
+        ),
+        (
+            b"Z",
+            Status::Format,
+            "unexpected end at offset 1 in format 'Z'",
+        ),
+        (
+            b"3",
+            Status::Format,
+            "a count or shape without a type at offset 0 in format '3'",
+        ),
+        (
+            b"(2)",
+            Status::Format,
+            "a count or shape without a type at offset 0 in format '(2)'",
+        ),
+        (
+            b"(2",
+            Status::Format,
+            "unexpected end at offset 2 in format '(2'",
+        ),
+        (
+            b"(2;3)i",
+            Status::Format,
+            "unexpected ';' at offset 2 in format '(2;3)i'",
+        ),
+        (
+            b"()i",
+            Status::Format,
+            "unexpected ')' at offset 1 in format '()i'",
+        ),
+        (
+            b"4 i",
+            Status::Format,
+            "unexpected ' ' at offset 1 in format '4 i'",
+        ),
+        (
+            b"i:a",
+            Status::Format,
+            "field name without its closing ':' at offset 1 in format 'i:a'",
+        ),
+        (
+            b"i::",
+            Status::Format,
+            "empty field name at offset 1 in format 'i::'",
+        ),
+        (
+            b"i:a:i:a:",
+            Status::Format,
+            "duplicate field name 'a' at offset 5 in format 'i:a:i:a:'",
+        ),
+        (
+            b"i:\xff:",
+            Status::Format,
+            "field name that is not UTF-8 at offset 2",
+        ),
+        (
+            b"<n",
+            Status::Format,
+            "'n' has no standard size (allowed only after '@' or '^') at offset 1",
+        ),
         (b"=P", Status::Format, "'P' has no standard size"),
         (b">g", Status::Format, "'g' has no standard size"),
         (b"<Zg", Status::Format, "'Zg' has no standard size"),
-        (b"65t", Status::Format, "a bit field of 65 bits (at most 64) at offset 2"),
-        (b"X{}", Status::Format, "unsupported function pointer 'X' at offset 0"),
-        (b"&", Status::Format, "unexpected end at offset 1 in format '&'"),
+        (
+            b"65t",
+            Status::Format,
+            "a bit field of 65 bits (at most 64) at offset 2",
+        ),
+        (
+            b"X{}",
+            Status::Format,
+            "unsupported function pointer 'X' at offset 0",
+        ),
+        (
+            b"&",
+            Status::Format,
+            "unexpected end at offset 1 in format '&'",
+        ),
         (b"&x", Status::Format, "unexpected 'x' at offset 1"),
         (b"i\x00", Status::Format, "unexpected byte 0x00 at offset 1"),
-        (b"99999999999999999999999b", Status::Overflow, "the repeat count at offset 0 in format '99999999999999999999999b' overflows"),
-        (b"(99999999999999999999)b", Status::Overflow, "the sub-array extent at offset 1"),
-        (b"9223372036854775807q", Status::Overflow, "the item size in format"),
-        (b"(4294967296,4294967296)b", Status::Overflow, "the sub-array shape in format"),
-        (b"9223372036854775807s9223372036854775807s", Status::Overflow, "the item size"),
-        (b"9223372036854775807w", Status::Overflow, "the string length"),
-        (b"(70000)T{bi}", Status::Format, "more than 65536 separate runs of scalars"),
-        (b"(4294967296,4294967296,4294967296)b", Status::Overflow, "the sub-array shape"),
+        (
+            b"99999999999999999999999b",
+            Status::Overflow,
+            "the repeat count at offset 0 in format '99999999999999999999999b' overflows",
+        ),
+        (
+            b"(99999999999999999999)b",
+            Status::Overflow,
+            "the sub-array extent at offset 1",
+        ),
+        (
+            b"9223372036854775807q",
+            Status::Overflow,
+            "the item size in format",
+        ),
+        (
+            b"(4294967296,4294967296)b",
+            Status::Overflow,
+            "the sub-array shape in format",
+        ),
+        (
+            b"9223372036854775807s9223372036854775807s",
+            Status::Overflow,
+            "the item size",
+        ),
+        (
+            b"9223372036854775807w",
+            Status::Overflow,
+            "the string length",
+        ),
+        (
+            b"(70000)T{bi}",
+            Status::Format,
+            "more than 65536 separate runs of scalars",
+        ),
+        (
+            b"(4294967296,4294967296,4294967296)b",
+            Status::Overflow,
+            "the sub-array shape",
+        ),
     ] {
         let e = err(f);
-        assert_eq!(e.status, status, "{:?}: {}", String::from_utf8_lossy(f), e.message);
-        assert!(e.message.contains(msg), "{:?}: {:?} lacks {msg:?}", String::from_utf8_lossy(f), e.message);
+        assert_eq!(
+            e.status,
+            status,
+            "{:?}: {}",
+            String::from_utf8_lossy(f),
+            e.message
+        );
+        assert!(
+            e.message.contains(msg),
+            "{:?}: {:?} lacks {msg:?}",
+            String::from_utf8_lossy(f),
+            e.message
+        );
     }
     // Nesting limits.
-    let deep = format!("{}i{}", "T{".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
-    assert!(err(deep.as_bytes()).message.contains("nesting deeper than 64 levels"));
+    let deep = format!(
+        "{}i{}",
+        "T{".repeat(MAX_DEPTH + 1),
+        "}".repeat(MAX_DEPTH + 1)
+    );
+    assert!(err(deep.as_bytes())
+        .message
+        .contains("nesting deeper than 64 levels"));
     let ok = format!("{}i{}", "T{".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
     assert_eq!(p(&ok).itemsize(), 4);
     let refs = format!("{}i", "&".repeat(MAX_DEPTH + 1));
     assert!(err(refs.as_bytes()).message.contains("nesting deeper"));
     let dims = format!("({})i", vec!["1"; MAX_DIMS + 1].join(","));
-    assert!(err(dims.as_bytes()).message.contains("more than 64 dimensions"));
+    assert!(err(dims.as_bytes())
+        .message
+        .contains("more than 64 dimensions"));
     let dims = format!("({})2i", vec!["1"; MAX_DIMS].join(","));
-    assert!(err(dims.as_bytes()).message.contains("more than 64 dimensions"));
+    assert!(err(dims.as_bytes())
+        .message
+        .contains("more than 64 dimensions"));
     // Long formats are shortened in messages.
     let long = format!("{}k", "i".repeat(1000));
     let e = err(long.as_bytes());
-    assert!(e.message.starts_with("unexpected 'k' at offset 1000 in format 'iii"));
+    assert!(e
+        .message
+        .starts_with("unexpected 'k' at offset 1000 in format 'iii"));
     assert!(e.message.len() < 200);
 }
 
@@ -388,32 +540,126 @@ fn decode_every_type_unaligned_both_orders() {
         let cases: Vec<(&str, Vec<u8>, Box<dyn Fn(&Value) -> bool>)> = vec![
             ("b", vec![0xfe], Box::new(|v| matches!(v, V::Int(-2)))),
             ("B", vec![0xfe], Box::new(|v| matches!(v, V::Int(254)))),
-            ("h", put((-3i16).to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(-3)))),
-            ("H", put(65535u16.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(65535)))),
-            ("i", put((-70000i32).to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(-70000)))),
-            ("I", put(4000000000u32.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(4000000000)))),
-            ("l", put(i32::MIN.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(x) if *x == i32::MIN as i128))),
-            ("L", put(u32::MAX.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(x) if *x == u32::MAX as i128))),
-            ("q", put(i64::MIN.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(x) if *x == i64::MIN as i128))),
-            ("Q", put(u64::MAX.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(x) if *x == u64::MAX as i128))),
-            ("e", put(0x3c00u16.to_le_bytes().into()), Box::new(|v| matches!(v, V::Float(x) if *x == 1.0))),
-            ("f", put(1.5f32.to_le_bytes().into()), Box::new(|v| matches!(v, V::Float(x) if *x == 1.5))),
-            ("d", put((-0.1f64).to_le_bytes().into()), Box::new(|v| matches!(v, V::Float(x) if *x == -0.1))),
-            ("Zf", { let mut b = put(1.0f32.to_le_bytes().into()); b.extend(put((-2.0f32).to_le_bytes().into())); b },
-                Box::new(|v| matches!(v, V::Complex(r, i) if *r == 1.0 && *i == -2.0))),
-            ("Zd", { let mut b = put(0.5f64.to_le_bytes().into()); b.extend(put(4.0f64.to_le_bytes().into())); b },
-                Box::new(|v| matches!(v, V::Complex(r, i) if *r == 0.5 && *i == 4.0))),
-            ("Ze", { let mut b = put(0x4000u16.to_le_bytes().into()); b.extend(put(0xc000u16.to_le_bytes().into())); b },
-                Box::new(|v| matches!(v, V::Complex(r, i) if *r == 2.0 && *i == -2.0))),
+            (
+                "h",
+                put((-3i16).to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(-3))),
+            ),
+            (
+                "H",
+                put(65535u16.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(65535))),
+            ),
+            (
+                "i",
+                put((-70000i32).to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(-70000))),
+            ),
+            (
+                "I",
+                put(4000000000u32.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(4000000000))),
+            ),
+            (
+                "l",
+                put(i32::MIN.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(x) if *x == i32::MIN as i128)),
+            ),
+            (
+                "L",
+                put(u32::MAX.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(x) if *x == u32::MAX as i128)),
+            ),
+            (
+                "q",
+                put(i64::MIN.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(x) if *x == i64::MIN as i128)),
+            ),
+            (
+                "Q",
+                put(u64::MAX.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(x) if *x == u64::MAX as i128)),
+            ),
+            (
+                "e",
+                put(0x3c00u16.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Float(x) if *x == 1.0)),
+            ),
+            (
+                "f",
+                put(1.5f32.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Float(x) if *x == 1.5)),
+            ),
+            (
+                "d",
+                put((-0.1f64).to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Float(x) if *x == -0.1)),
+            ),
+            (
+                "Zf",
+                {
+                    let mut b = put(1.0f32.to_le_bytes().into());
+                    b.extend(put((-2.0f32).to_le_bytes().into()));
+                    b
+                },
+                Box::new(|v| matches!(v, V::Complex(r, i) if *r == 1.0 && *i == -2.0)),
+            ),
+            (
+                "Zd",
+                {
+                    let mut b = put(0.5f64.to_le_bytes().into());
+                    b.extend(put(4.0f64.to_le_bytes().into()));
+                    b
+                },
+                Box::new(|v| matches!(v, V::Complex(r, i) if *r == 0.5 && *i == 4.0)),
+            ),
+            (
+                "Ze",
+                {
+                    let mut b = put(0x4000u16.to_le_bytes().into());
+                    b.extend(put(0xc000u16.to_le_bytes().into()));
+                    b
+                },
+                Box::new(|v| matches!(v, V::Complex(r, i) if *r == 2.0 && *i == -2.0)),
+            ),
             ("?", vec![2], Box::new(|v| matches!(v, V::Bool(true)))),
             ("c", vec![0xe9], Box::new(|v| matches!(v, V::Char(0xe9)))),
-            ("3s", vec![b'a', 0, 0xff], Box::new(|v| matches!(v, V::Bytes(b) if *b == [b'a', 0, 0xff]))),
-            ("4p", vec![2, b'h', b'i', b'!'], Box::new(|v| matches!(v, V::Bytes(b) if *b == *b"hi"))),
-            ("3p", vec![9, b'h', b'i'], Box::new(|v| matches!(v, V::Bytes(b) if *b == *b"hi"))),
-            ("2u", { let mut b = put(0x41u16.to_le_bytes().into()); b.extend(put(0x20acu16.to_le_bytes().into())); b },
-                Box::new(|v| matches!(v, V::Text(t) if t.chars().collect::<Vec<_>>() == [0x41, 0x20ac]))),
-            ("w", put(0x1f600u32.to_le_bytes().into()), Box::new(|v| matches!(v, V::Text(t) if t.chars().collect::<Vec<_>>() == [0x1f600]))),
-            ("12t", put(0xfabcu16.to_le_bytes().into()), Box::new(|v| matches!(v, V::Int(0xabc)))),
+            (
+                "3s",
+                vec![b'a', 0, 0xff],
+                Box::new(|v| matches!(v, V::Bytes(b) if *b == [b'a', 0, 0xff])),
+            ),
+            (
+                "4p",
+                vec![2, b'h', b'i', b'!'],
+                Box::new(|v| matches!(v, V::Bytes(b) if *b == *b"hi")),
+            ),
+            (
+                "3p",
+                vec![9, b'h', b'i'],
+                Box::new(|v| matches!(v, V::Bytes(b) if *b == *b"hi")),
+            ),
+            (
+                "2u",
+                {
+                    let mut b = put(0x41u16.to_le_bytes().into());
+                    b.extend(put(0x20acu16.to_le_bytes().into()));
+                    b
+                },
+                Box::new(
+                    |v| matches!(v, V::Text(t) if t.chars().collect::<Vec<_>>() == [0x41, 0x20ac]),
+                ),
+            ),
+            (
+                "w",
+                put(0x1f600u32.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Text(t) if t.chars().collect::<Vec<_>>() == [0x1f600])),
+            ),
+            (
+                "12t",
+                put(0xfabcu16.to_le_bytes().into()),
+                Box::new(|v| matches!(v, V::Int(0xabc))),
+            ),
         ];
         for (code, bytes, want) in cases {
             let f = p(&format!("{order}{code}"));
@@ -425,17 +671,26 @@ fn decode_every_type_unaligned_both_orders() {
                 assert!(want(&v), "{order}{code} at +{shift}: {v:?}");
             }
             let short = bytes_of(&bytes[..bytes.len() - 1]);
-            assert_eq!(decode(&leaf.scalar, &short).unwrap_err().status, Status::OutOfBounds);
+            assert_eq!(
+                decode(&leaf.scalar, &short).unwrap_err().status,
+                Status::OutOfBounds
+            );
         }
     }
     // Native-only types.
     let ptr = 0x1234_5678usize.to_ne_bytes();
     for c in ["P", "O", "&i"] {
         let f = p(c);
-        assert!(matches!(decode(&f.leaves()[0].scalar, &ptr).unwrap(), V::Pointer(0x1234_5678)));
+        assert!(matches!(
+            decode(&f.leaves()[0].scalar, &ptr).unwrap(),
+            V::Pointer(0x1234_5678)
+        ));
     }
     let n = p("n");
-    assert!(matches!(decode(&n.leaves()[0].scalar, &(-5isize).to_ne_bytes()).unwrap(), V::Int(-5)));
+    assert!(matches!(
+        decode(&n.leaves()[0].scalar, &(-5isize).to_ne_bytes()).unwrap(),
+        V::Int(-5)
+    ));
 }
 
 #[test]
@@ -487,14 +742,22 @@ fn long_double_and_half() {
         let mut item = [0u8; 16];
         item[..8].copy_from_slice(&0xc000_0000_0000_0000u64.to_le_bytes());
         item[8..10].copy_from_slice(&0x4000u16.to_le_bytes());
-        assert!(matches!(decode(&f.leaves()[0].scalar, &item).unwrap(), Value::Float(x) if x == 3.0));
+        assert!(
+            matches!(decode(&f.leaves()[0].scalar, &item).unwrap(), Value::Float(x) if x == 3.0)
+        );
     }
 }
 
 #[test]
 fn python_equality() {
     use Value as V;
-    let t = |u: &'static [u8], w| V::Text(Text { units: u, width: w, order: ByteOrder::Little });
+    let t = |u: &'static [u8], w| {
+        V::Text(Text {
+            units: u,
+            width: w,
+            order: ByteOrder::Little,
+        })
+    };
     let yes = [
         (V::Int(1), V::Float(1.0)),
         (V::Int(1), V::Bool(true)),
@@ -541,7 +804,10 @@ fn items_compare_by_value() {
     assert!(items_equal(&a, &ia, &b, &ib));
     ib[15] ^= 1;
     assert!(!items_equal(&a, &ia, &b, &ib));
-    assert!(!items_equal(&a, &ia, &p("<i"), &ia[..4]), "different value counts");
+    assert!(
+        !items_equal(&a, &ia, &p("<i"), &ia[..4]),
+        "different value counts"
+    );
     assert!(!items_equal(&a, &ia[..5], &a, &ia), "short item");
     let nan = p("d");
     let x = f64::NAN.to_ne_bytes();
@@ -577,13 +843,38 @@ fn json_every_type() {
     assert_eq!(json("<d", &f64::NEG_INFINITY.to_le_bytes()), "-Infinity");
     assert_eq!(json("<f", &0.1f32.to_le_bytes()), "0.10000000149011612");
     assert_eq!(json("<e", &0x3555u16.to_le_bytes()), "0.333251953125");
-    assert_eq!(json("<Zd", &le(&[&1.5f64.to_le_bytes(), &(-0.0f64).to_le_bytes()])), "[1.5, -0.0]");
+    assert_eq!(
+        json(
+            "<Zd",
+            &le(&[&1.5f64.to_le_bytes(), &(-0.0f64).to_le_bytes()])
+        ),
+        "[1.5, -0.0]"
+    );
     assert_eq!(json("c", b"\""), "\"\\\"\"");
     assert_eq!(json("c", &[0xe9]), "\"\\u00e9\"");
-    assert_eq!(json("6s", b"a\\\n\x00\xff\x7f"), "\"a\\\\\\n\\u0000\\u00ff\x7f\"");
+    assert_eq!(
+        json("6s", b"a\\\n\x00\xff\x7f"),
+        "\"a\\\\\\n\\u0000\\u00ff\x7f\""
+    );
     assert_eq!(json("4p", b"\x02hi!"), "\"hi\"");
-    assert_eq!(json("<2u", &le(&[&0x41u16.to_le_bytes(), &0xd800u16.to_le_bytes()])), "\"A\\ud800\"");
-    assert_eq!(json(">3w", &le(&[&0x1f600u32.to_be_bytes(), &0xe9u32.to_be_bytes(), &0x110000u32.to_be_bytes()])), "\"\\ud83d\\ude00\\u00e9\\ufffd\"");
+    assert_eq!(
+        json(
+            "<2u",
+            &le(&[&0x41u16.to_le_bytes(), &0xd800u16.to_le_bytes()])
+        ),
+        "\"A\\ud800\""
+    );
+    assert_eq!(
+        json(
+            ">3w",
+            &le(&[
+                &0x1f600u32.to_be_bytes(),
+                &0xe9u32.to_be_bytes(),
+                &0x110000u32.to_be_bytes()
+            ])
+        ),
+        "\"\\ud83d\\ude00\\u00e9\\ufffd\""
+    );
     assert_eq!(json("<12t", &0xfabcu16.to_le_bytes()), "2748");
     assert_eq!(json("P", &8usize.to_ne_bytes()), "8");
     assert_eq!(json("4B", &[1, 2, 3, 4]), "[1, 2, 3, 4]");
@@ -591,20 +882,37 @@ fn json_every_type() {
     assert_eq!(json("BB", &[1, 2]), "[1, 2]");
     assert_eq!(json("B:a: B", &[1, 2]), "{\"a\": 1, \"f0\": 2}");
     assert_eq!(json("B B:f0:", &[1, 2]), "{\"f1\": 1, \"f0\": 2}");
-    assert_eq!(json("<T{B:x: (2)h:y:} 2s", &[1, 2, 0, 3, 0, b'o', b'k']), "[{\"x\": 1, \"y\": [2, 3]}, \"ok\"]");
-    assert_eq!(json("<T{B:x:}:s: 2s", &[1, 0, b'k']), "{\"s\": {\"x\": 1}, \"f0\": \"\\u0000k\"}");
+    assert_eq!(
+        json("<T{B:x: (2)h:y:} 2s", &[1, 2, 0, 3, 0, b'o', b'k']),
+        "[{\"x\": 1, \"y\": [2, 3]}, \"ok\"]"
+    );
+    assert_eq!(
+        json("<T{B:x:}:s: 2s", &[1, 0, b'k']),
+        "{\"s\": {\"x\": 1}, \"f0\": \"\\u0000k\"}"
+    );
     assert_eq!(json("(2)T{B:k:}", &[5, 6]), "[{\"k\": 5}, {\"k\": 6}]");
     assert_eq!(json("T{BB}", &[5, 6]), "[5, 6]");
     assert_eq!(json("", &[]), "[]");
     assert_eq!(json("3x", &[0, 0, 0]), "[]");
     assert_eq!(json("B:é:", &[9]), "{\"\\u00e9\": 9}");
     let mut s = String::new();
-    assert_eq!(write_json(&p("i"), &[0, 0], &mut s).unwrap_err().status, Status::OutOfBounds);
+    assert_eq!(
+        write_json(&p("i"), &[0, 0], &mut s).unwrap_err().status,
+        Status::OutOfBounds
+    );
     // Items that would render far more values than they have bytes are refused.
-    for f in ["(1000000000,1000000000)0s", "^99999999T{(0,3)d:t5t!y:}", "(1000)T{b (10000)T{}}"] {
+    for f in [
+        "(1000000000,1000000000)0s",
+        "^99999999T{(0,3)d:t5t!y:}",
+        "(1000)T{b (10000)T{}}",
+    ] {
         let e = write_json(&p(f), &vec![0; p(f).itemsize()], &mut s).unwrap_err();
         assert_eq!(e.status, Status::Unsupported, "{f}");
-        assert!(e.message.contains("values and arrays from"), "{}", e.message);
+        assert!(
+            e.message.contains("values and arrays from"),
+            "{}",
+            e.message
+        );
     }
     assert_eq!(json("(3)T{(0)d}", &[]), "[[[]], [[]], [[]]]");
 }

@@ -53,7 +53,8 @@
 //!
 //! Nesting (`T{`, `&`) deeper than [`MAX_DEPTH`], a sub-array of more than [`MAX_DIMS`]
 //! dimensions, a format whose flattened description needs more than [`MAX_LEAF_RUNS`]
-//! runs, and a `t` of more than 64 bits fail with `XBUF_ERR_FORMAT`; a count, extent or
+//! runs or a canonical text longer than [`MAX_CANONICAL_LEN`], and a `t` of more than 64
+//! bits fail with `XBUF_ERR_FORMAT`; a count, extent or
 //! size that does not fit `isize` fails with `XBUF_ERR_OVERFLOW`. Parsing is linear in the
 //! text and never allocates more than a small multiple of the text plus the run limit.
 //! [`write_json`] refuses (`XBUF_ERR_UNSUPPORTED`) an item that would render to more than
@@ -85,6 +86,9 @@ pub const MAX_DIMS: usize = 64;
 /// Most runs in a format's flattened leaf list ([`Format::leaves`]).
 /// cbindgen:ignore
 pub const MAX_LEAF_RUNS: usize = 65536;
+/// Longest canonical text (counting 48 bytes per run plus each pointee's text).
+/// cbindgen:ignore
+pub const MAX_CANONICAL_LEN: usize = 1 << 22;
 /// [`write_json`] refuses an item that renders to more than `16 * itemsize +
 /// JSON_NODE_SLACK` values and arrays: a format such as `(1000000000)0s` would otherwise
 /// write a billion empty strings from zero bytes.

@@ -25,6 +25,7 @@ pub fn parse_uncached(fmt: &[u8]) -> Result<Format> {
     };
     let mut leaves = Vec::with_capacity(p.weight.min(64));
     flatten(&root, 0, &mut leaves).map_err(|e| p.limit_error(e))?;
+    check_text_size(&leaves).map_err(|e| p.limit_error(e))?;
     let weight = p.weight + leaves.len();
     Ok(Format::new(root, byteorder, leaves, weight))
 }
@@ -435,6 +436,7 @@ impl<'a> Parser<'a> {
                     Some(FieldType::Struct(st)) => {
                         let mut leaves = Vec::new();
                         flatten(&st, 0, &mut leaves).map_err(|e| self.limit_error(e))?;
+                        check_text_size(&leaves).map_err(|e| self.limit_error(e))?;
                         self.weight += leaves.len();
                         format!("T{{{}}}", canonical::canonical_text(&leaves, st.size)).into()
                     }
@@ -516,6 +518,22 @@ impl<'a> Parser<'a> {
         };
         Ok(p)
     }
+}
+
+/// Refuses leaves whose canonical text would pass [`MAX_CANONICAL_LEN`] (a pointer to a
+/// large struct, repeated, would otherwise repeat that struct's text each time).
+fn check_text_size(leaves: &[Leaf]) -> Result<()> {
+    let mut n: usize = 0;
+    for l in leaves {
+        n = n.saturating_add(48 + l.scalar.pointee.as_ref().map_or(0, |p| p.len()));
+    }
+    if n > MAX_CANONICAL_LEN {
+        bail!(
+            Format,
+            "the canonical text of the item would pass {MAX_CANONICAL_LEN} bytes (the limit)"
+        );
+    }
+    Ok(())
 }
 
 /// Appends `leaf` to `out`, merging it into the last run when it continues it.

@@ -441,6 +441,12 @@ fn error_messages() {
             e.message
         );
     }
+    // A pointer to a large struct, repeated, would repeat its text in the canonical text.
+    let e = err(b"(700)25T{&T{(700)25T{&T{}2w}wwf}2w}wwf");
+    assert_eq!(e.status, Status::Format);
+    assert!(e
+        .message
+        .contains("the canonical text of the item would pass 4194304 bytes (the limit)"));
     // Nesting limits.
     let deep = format!(
         "{}i{}",

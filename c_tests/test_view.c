@@ -576,7 +576,7 @@ static void test_ndarray_errors(void) {
     CHECK_ERR(xbuf_ndarray_new(iota, 6, "<2k", 1, DIMS(1), NULL, 0, 0, &a), XBUF_ERR_FORMAT,
               "unexpected 'k' at offset 2 in format '<2k'");
     CHECK_ERR(xbuf_ndarray_new(iota, 6, "3", 1, DIMS(1), NULL, 0, 0, &a), XBUF_ERR_FORMAT,
-              "repeat count without a code at offset 0 in format '3'");
+              "a count or shape without a type at offset 0 in format '3'");
     CHECK_ERR(xbuf_ndarray_new(iota, 6, "", 1, DIMS(1), NULL, 0, 0, &a), XBUF_ERR_FORMAT,
               "format '' has item size 0");
     /* Overflowing sizes: the item count, the byte size, a stride times an extent. */

@@ -136,6 +136,58 @@
 #define XBUF_INLINE_FORMAT 16
 
 /**
+ * `xbuf_value.kind`: a signed integer (`b h i l q n`) in `i` (and `u`, two's complement).
+ */
+#define XBUF_VALUE_INT 1
+
+/**
+ * `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
+ */
+#define XBUF_VALUE_UINT 2
+
+/**
+ * `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
+ * `xbuf_format_decode`).
+ */
+#define XBUF_VALUE_FLOAT 3
+
+/**
+ * `xbuf_value.kind`: a complex number (`Ze Zf Zd Zg`) in `real` and `imag`.
+ */
+#define XBUF_VALUE_COMPLEX 4
+
+/**
+ * `xbuf_value.kind`: a bool (`?`): `u` is 0 or 1 (any non-zero byte is true).
+ */
+#define XBUF_VALUE_BOOL 5
+
+/**
+ * `xbuf_value.kind`: one byte (`c`) in `u`.
+ */
+#define XBUF_VALUE_CHAR 6
+
+/**
+ * `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
+ */
+#define XBUF_VALUE_BYTES 7
+
+/**
+ * `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
+ * in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
+ */
+#define XBUF_VALUE_TEXT 8
+
+/**
+ * `xbuf_value.kind`: an address (`P`, `O`, `&`) in `u`.
+ */
+#define XBUF_VALUE_POINTER 9
+
+/**
+ * `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
+ */
+#define XBUF_VALUE_BITS 10
+
+/**
  * Map the file read-only.
  */
 #define XBUF_MMAP_READ 0
@@ -264,6 +316,12 @@
  * One dimension's slice, with Python's semantics.
  */
 typedef struct SliceSpec SliceSpec;
+
+/**
+ * A parsed item format: opaque, immutable, shareable between threads. Made by
+ * `xbuf_format_parse`, released with `xbuf_format_free`.
+ */
+typedef struct xbuf_format xbuf_format;
 
 /**
  * An exporter or consumer object: opaque, library-allocated and atomically reference-counted.
@@ -408,6 +466,127 @@ typedef struct xbuf_type {
  * Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
  */
 typedef void (*xbuf_wrap_destructor)(void *data, size_t len, void *ctx);
+
+/**
+ * One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
+ * sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
+ * while the caller holds it.
+ */
+typedef struct xbuf_format_field_info {
+    /**
+     * Size of the caller's struct; set by the caller.
+     */
+    size_t structsize;
+    /**
+     * The field's name, or NULL for an unnamed field.
+     */
+    const char *name;
+    /**
+     * Offset of the field's first element from the start of the item.
+     */
+    ptrdiff_t offset;
+    /**
+     * Bytes from one element of the sub-array to the next.
+     */
+    ptrdiff_t stride;
+    /**
+     * A format text for one element, starting with the mode prefix in effect (`"<i"`,
+     * `"@10s"`, `"@T{b i}"`); parse it to look inside a struct field.
+     */
+    const char *format;
+    /**
+     * Number of sub-array dimensions (the `(d1,d2)` extents, then the repeat count when it
+     * is not 1); 0 for a single element.
+     */
+    int ndim;
+    /**
+     * `ndim` extents, or NULL when `ndim` is 0.
+     */
+    const ptrdiff_t *shape;
+} xbuf_format_field_info;
+
+/**
+ * One run of scalars of a parsed format (filled by `xbuf_format_leaf`): `count` elements of
+ * `size` bytes back to back from `offset`. Set `structsize` first.
+ */
+typedef struct xbuf_format_leaf_info {
+    /**
+     * Size of the caller's struct; set by the caller.
+     */
+    size_t structsize;
+    /**
+     * Offset of the first element from the start of the item.
+     */
+    ptrdiff_t offset;
+    /**
+     * Number of elements.
+     */
+    ptrdiff_t count;
+    /**
+     * Bytes of one element.
+     */
+    ptrdiff_t size;
+    /**
+     * What the elements hold: an `XBUF_VALUE_*` kind.
+     */
+    int kind;
+    /**
+     * The canonical code: `b B h H i I q Q e f d g ? c s p u w t P O &`, or `Z` for complex.
+     */
+    char code;
+    /**
+     * `'<'` or `'>'`.
+     */
+    char byteorder;
+} xbuf_format_leaf_info;
+
+/**
+ * One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
+ * kind does not use are zero.
+ */
+typedef struct xbuf_value {
+    /**
+     * Size of the caller's struct; set by the caller.
+     */
+    size_t structsize;
+    /**
+     * An `XBUF_VALUE_*` constant.
+     */
+    int kind;
+    /**
+     * `XBUF_VALUE_TEXT`: bytes per code unit (2 or 4); else 0.
+     */
+    int width;
+    /**
+     * Signed integers (also the wrapped value of unsigned ones).
+     */
+    int64_t i;
+    /**
+     * Unsigned integers, bool, char, bit fields, addresses (also signed integers, two's
+     * complement).
+     */
+    uint64_t u;
+    /**
+     * Floats; the real part of complex numbers.
+     */
+    double real;
+    /**
+     * The imaginary part of complex numbers.
+     */
+    double imag;
+    /**
+     * Bytes and text: where they start, inside the item passed in.
+     */
+    const void *data;
+    /**
+     * Bytes: their number; text: the number of code units.
+     */
+    size_t len;
+    /**
+     * Text: `'<'` or `'>'`; else 0.
+     */
+    char byteorder;
+} xbuf_value;
 
 /**
  * One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
@@ -844,6 +1023,181 @@ int xbuf_ndarray_new(const void *data, size_t len, const char *format, int ndim,
  * Thread safety: any thread.
  */
 int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, char order, int flags, struct xbuf_object **out);
+
+/**
+ * The item size of a format string: `struct.calcsize` for every struct-module format,
+ * NumPy's itemsize for `T{...}` formats; the whole PEP 3118 grammar (see README "Formats").
+ * Repeated format strings are parsed once per process (a bounded cache).
+ *
+ * Borrows: `fmt` (NUL-terminated). Writes `*itemsize` (left unchanged on failure).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_FORMAT` (the message names the offending
+ * character and its offset, e.g. "unexpected 'k' at offset 2 in format '<2k'"; also nesting
+ * deeper than 64, more than 64 sub-array dimensions, an item of more than 65536 separate
+ * runs of scalars), `XBUF_ERR_OVERFLOW` (a count, extent or the size does not fit ptrdiff_t).
+ * Thread safety: any thread.
+ */
+int xbuf_size_from_format(const char *fmt, ptrdiff_t *itemsize);
+
+/**
+ * Parses a format string into a format handle (cached: parsing the same text again returns
+ * the same handle, with one more reference).
+ *
+ * Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
+ * failure).
+ * Errors: as `xbuf_size_from_format`.
+ * Thread safety: any thread; a handle may be used from several threads at once.
+ */
+int xbuf_format_parse(const char *fmt, struct xbuf_format **out);
+
+/**
+ * Releases a format handle from `xbuf_format_parse`. NULL is ignored.
+ *
+ * Takes: the caller's reference; the handle must not be used afterwards (freeing it twice
+ * is undefined behaviour, as with `free`).
+ * Returns: nothing; never fails (a pointer that is not a live format handle is ignored when
+ * it can be recognised, with the error recorded).
+ * Thread safety: any thread.
+ */
+void xbuf_format_free(struct xbuf_format *fmt);
+
+/**
+ * The item size in bytes.
+ *
+ * Borrows: `fmt`. Returns: the size, or -1 if `fmt` is NULL or not a format (recorded for
+ * `xbuf_last_error_message`).
+ * Thread safety: any thread.
+ */
+ptrdiff_t xbuf_format_itemsize(const struct xbuf_format *fmt);
+
+/**
+ * The alignment an item needs: the least common multiple of the alignments of its `@` mode
+ * types (1 when none is in `@` mode).
+ *
+ * Borrows: `fmt`. Returns: the alignment, or -1 if `fmt` is NULL or not a format.
+ * Thread safety: any thread.
+ */
+ptrdiff_t xbuf_format_alignment(const struct xbuf_format *fmt);
+
+/**
+ * The mode all types of the format use: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` reads
+ * as `'>'`), or `'*'` when they use different ones; a format without types reports the
+ * mode its text ends in.
+ *
+ * Borrows: `fmt`. Returns: the character, or 0 if `fmt` is NULL or not a format.
+ * Thread safety: any thread.
+ */
+char xbuf_format_byteorder(const struct xbuf_format *fmt);
+
+/**
+ * The number of fields of the item: its top-level fields, or, when the whole format is one
+ * unnamed `T{...}` (as NumPy reads it), that struct's fields. Padding `x` is not a field.
+ *
+ * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
+ * Thread safety: any thread.
+ */
+ptrdiff_t xbuf_format_field_count(const struct xbuf_format *fmt);
+
+/**
+ * Describes field `index` (of the fields `xbuf_format_field_count` counts).
+ *
+ * Borrows: `fmt`, `info` (set `info->structsize` first). The strings and shape written into
+ * `info` point into `fmt` and stay valid while the caller holds `fmt`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a format; implausible
+ * structsize), `XBUF_ERR_STRUCT_TOO_OLD`, `XBUF_ERR_OUT_OF_BOUNDS` (index >= field count).
+ * On failure `info` is unchanged.
+ * Thread safety: any thread.
+ */
+int xbuf_format_field(const struct xbuf_format *fmt, size_t index, struct xbuf_format_field_info *info);
+
+/**
+ * The number of leaf runs: the item's scalars in memory order, adjacent runs of the same
+ * type merged (what copy and compare loops iterate).
+ *
+ * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
+ * Thread safety: any thread.
+ */
+ptrdiff_t xbuf_format_leaf_count(const struct xbuf_format *fmt);
+
+/**
+ * Describes leaf run `index`.
+ *
+ * Borrows: `fmt`, `info` (set `info->structsize` first).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
+ * `XBUF_ERR_OUT_OF_BOUNDS` (index >= leaf count). On failure `info` is unchanged.
+ * Thread safety: any thread.
+ */
+int xbuf_format_leaf(const struct xbuf_format *fmt, size_t index, struct xbuf_format_leaf_info *info);
+
+/**
+ * The canonical text of the format: one spelling per layout (explicit `<`/`>` and standard
+ * codes, `^` for the native-only `g Zg P O &`, padding as `x`, runs merged, names and
+ * nesting dropped). Two formats have equal canonical texts exactly when
+ * `xbuf_format_equivalent` says so, and the text parses to an equivalent format.
+ *
+ * Borrows: `fmt`, `buf` (`cap` bytes, written), `needed` (may be NULL). Writes into
+ * `*needed` the bytes the text takes with its NUL. `buf == NULL` with `cap == 0` is a pure
+ * size query (then `needed` must not be NULL).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUFFER_TOO_SMALL`
+ * (`cap < *needed`; `buf` then holds an empty string if `cap > 0`).
+ * Thread safety: any thread.
+ */
+int xbuf_format_canonical(const struct xbuf_format *fmt, char *buf, size_t cap, size_t *needed);
+
+/**
+ * Whether two formats have the same layout and the same item types: equal item sizes and
+ * the same scalars (type, size, byte order) at the same offsets. Names, nesting and how
+ * elements are grouped do not matter; `<l` and `<i` are the same type.
+ *
+ * Borrows: `a`, `b`. Returns: 1 or 0; 0 also when an argument is NULL or not a format
+ * (recorded for `xbuf_last_error_message`).
+ * Thread safety: any thread.
+ */
+int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format *b);
+
+/**
+ * Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
+ * have any alignment; the byte order is the format's. `g` (long double) is read into the
+ * nearest double: on x86-64 from the x87 80-bit format, on aarch64 from IEEE binary128.
+ *
+ * Borrows: `fmt`, `item` (`xbuf_format_itemsize(fmt)` readable bytes; may be NULL when that
+ * is 0), `out` (set `out->structsize` first). Bytes and text in `*out` point into `item`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
+ * `XBUF_ERR_OUT_OF_BOUNDS` (leaf or element index too large). On failure `out` is
+ * unchanged.
+ * Thread safety: any thread.
+ */
+int xbuf_format_decode(const struct xbuf_format *fmt, size_t leaf_index, size_t element_index, const void *item, struct xbuf_value *out);
+
+/**
+ * Renders the item at `item` as JSON text, as Python's `json.dumps` writes what
+ * `struct.unpack` gives: numbers (floats in shortest round-trip form; `NaN`, `Infinity`,
+ * `-Infinity`), `true`/`false` for `?`, strings for `c s p u w` (bytes as the characters
+ * U+0000 to U+00FF, escaped; output is ASCII), `[real, imag]` for complex, arrays for
+ * sub-arrays and structs without names, objects for structs with names (unnamed fields
+ * called `f0`, `f1`, ...); a format that is one unnamed field renders as that field.
+ *
+ * Borrows: `fmt`, `item` (`xbuf_format_itemsize(fmt)` readable bytes; may be NULL when that
+ * is 0), `buf` (`cap` bytes, written), `needed` (may be NULL; receives the bytes the text
+ * takes with its NUL). `buf == NULL` with `cap == 0` is a pure size query.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`,
+ * `XBUF_ERR_BUFFER_TOO_SMALL` (`buf` then holds an empty string if `cap > 0`),
+ * `XBUF_ERR_UNSUPPORTED` (the item would render more than `16 * itemsize + 2^20` values and
+ * arrays, as `"(1000000000)0s"` would: refused rather than writing gigabytes).
+ * Thread safety: any thread.
+ */
+int xbuf_format_to_json(const struct xbuf_format *fmt, const void *item, char *buf, size_t cap, size_t *needed);
+
+/**
+ * Whether two items are equal value by value, as Python compares the tuples `struct.unpack`
+ * gives: scalars in memory order, `1 == 1.0 == True`, NaN never equal, padding ignored;
+ * items with different numbers of values are unequal.
+ *
+ * Borrows: the formats and items (each `itemsize` readable bytes; NULL allowed when 0).
+ * Returns: 1 or 0; 0 also on a NULL or invalid argument (recorded for
+ * `xbuf_last_error_message`).
+ * Thread safety: any thread.
+ */
+int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, const struct xbuf_format *b, const void *item_b);
 
 /**
  * Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`

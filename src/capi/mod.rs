@@ -14,6 +14,7 @@ use crate::status::{self, Error, Result, Status, XBUF_OK};
 
 pub mod core;
 pub mod exporters;
+pub mod format;
 pub mod view;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

@@ -1,143 +1,461 @@
-//! Item format strings (PEP 3118 struct syntax).
+//! Item format strings: the whole PEP 3118 grammar.
 //!
-//! This module currently understands the `struct`-module subset: an optional byte-order
-//! prefix (`@ = < > !`), then codes with optional repeat counts. Native mode (`@`, the
-//! default) uses native sizes and alignment; the other prefixes use standard sizes without
-//! padding.
+//! A format string describes one item. [`parse`] turns it into a [`Format`] (cached per
+//! process), [`parse_uncached`] does the same without the cache, and [`itemsize`] is the
+//! shortcut the request checks use.
+//!
+//! # The grammar
+//!
+//! ```text
+//! format  := item*
+//! item    := prefix* [ '(' dim (',' dim)* ')' ] prefix* [count] type [ ':' name ':' ]
+//! prefix  := '@' | '=' | '<' | '>' | '!' | '^'
+//! type    := code | 'Z' ('e'|'f'|'d'|'g') | 'T{' item* '}' | '&' prefix* type
+//! code    := 'x' 'c' 'b' 'B' '?' 'h' 'H' 'i' 'I' 'l' 'L' 'q' 'Q' 'n' 'N' 'e' 'f' 'd' 'g'
+//!            's' 'p' 't' 'u' 'w' 'P' 'O'
+//! ```
+//!
+//! Whitespace may separate items (as in the struct module), but not a count from its code.
+//!
+//! # Layout rules
+//!
+//! * A prefix changes the mode of every item that follows it in the text, inside or outside
+//!   `T{...}` (PEP 3118: "byte-order specifiers ... change the byte order of subsequent
+//!   types"; NumPy reads it the same way). `!` is `>`.
+//! * `@` (the default): native sizes and alignment. Each item starts at a multiple of its
+//!   alignment, as a C compiler places a struct member; an element repeated by a count or
+//!   sub-array shape is padded to a multiple of its alignment. `^`: native sizes, no
+//!   alignment. `=`, `<`, `>`: standard sizes, no alignment.
+//! * A `T{...}` that ends in `@` mode is padded at its end to a multiple of its alignment
+//!   (the least common multiple of the alignments of its `@` items), exactly as NumPy's
+//!   PEP 3118 reader and a C compiler do. The top level is *not* padded at its end: the
+//!   struct module's rule (`struct.calcsize("ib") == 5`), so that every struct-module format
+//!   keeps its `struct.calcsize` size. NumPy pads the top level too when the format has
+//!   items outside one `T{...}` (it reads `"T{i}b"` as 8 bytes, xbuf as 5); wrap the whole
+//!   format in `T{...}` to get the C struct size.
+//! * Counts: for `s`, `p` the count is the length in bytes; for `u`, `w` the length in
+//!   characters (one text value, as NumPy reads `w`); for `t` the number of bits (1 to 64,
+//!   stored in `ceil(bits / 8)` bytes, alignment 1); for `x` the number of pad bytes. For
+//!   every other type a count other than 1 is one more (last) dimension of the field's
+//!   sub-array shape, as NumPy reads it: `4i` is one field of shape `(4)`.
+//! * `x` is padding, never a field; a name on it is accepted and ignored.
+//! * Standard sizes: `c b B ? x s p` 1, `h H e` 2, `i I l L f` 4, `q Q d` 8, `Ze` 4, `Zf` 8,
+//!   `Zd` 16, `u` 2 per character, `w` 4 per character. `n N P g Zg` have no standard size
+//!   and are refused outside `@` and `^` (the struct module refuses `n N P` the same way;
+//!   neither it nor NumPy has a standard long double).
+//! * `O` (an object pointer) and `&` (pointer to the type that follows it) are pointer sized
+//!   in every mode (NumPy accepts `O` in standard mode), and, like `P`, always in native byte
+//!   order: a pointer is only meaningful inside the process that wrote it.
+//! * `g` is the C `long double` (16 bytes, alignment 16 on x86-64 and aarch64 Linux);
+//!   `Zg` is two of them.
+//!
+//! # Limits (hostile input)
+//!
+//! Nesting (`T{`, `&`) deeper than [`MAX_DEPTH`], a sub-array of more than [`MAX_DIMS`]
+//! dimensions, a format whose flattened description needs more than [`MAX_LEAF_RUNS`]
+//! runs or a canonical text longer than [`MAX_CANONICAL_LEN`], and a `t` of more than 64
+//! bits fail with `XBUF_ERR_FORMAT`; a count, extent or
+//! size that does not fit `isize` fails with `XBUF_ERR_OVERFLOW`. Parsing is linear in the
+//! text and never allocates more than a small multiple of the text plus the run limit.
+//! [`write_json`] refuses (`XBUF_ERR_UNSUPPORTED`) an item that would render to more than
+//! `16 * itemsize + JSON_NODE_SLACK` values and arrays (`(1000000000)0s`: a billion empty
+//! strings from no bytes).
 
-use crate::layout::describe_char;
-use crate::status::{overflow, Result};
-use crate::{bail, err};
+use std::sync::Arc;
 
-/// Size and alignment of one code in native mode, or `None` if the code is not known.
-fn native(code: u8) -> Option<(usize, usize)> {
-    use std::mem::{align_of, size_of};
-    use std::os::raw::*;
-    Some(match code {
-        b'x' | b'c' | b'b' | b'B' | b'?' | b's' | b'p' => (1, 1),
-        b'h' | b'H' => (size_of::<c_short>(), align_of::<c_short>()),
-        b'i' | b'I' => (size_of::<c_int>(), align_of::<c_int>()),
-        b'l' | b'L' => (size_of::<c_long>(), align_of::<c_long>()),
-        b'q' | b'Q' => (size_of::<c_longlong>(), align_of::<c_longlong>()),
-        b'n' | b'N' => (size_of::<isize>(), align_of::<isize>()),
-        b'e' => (2, 2),
-        b'f' => (4, 4),
-        b'd' => (8, 8),
-        b'P' => (size_of::<*const u8>(), align_of::<*const u8>()),
-        _ => return None,
-    })
-}
+use crate::status::Result;
 
-/// Size of one code in standard mode, or `None` if the code has no standard size.
-fn standard(code: u8) -> Option<usize> {
-    Some(match code {
-        b'x' | b'c' | b'b' | b'B' | b'?' | b's' | b'p' => 1,
-        b'h' | b'H' | b'e' => 2,
-        b'i' | b'I' | b'l' | b'L' | b'f' => 4,
-        b'q' | b'Q' | b'd' => 8,
-        _ => return None,
-    })
-}
+mod cache;
+mod canonical;
+pub mod json;
+mod parse;
+pub mod value;
 
-/// The item size of a format string, as Python's `struct.calcsize` computes it.
+pub use cache::{cached_count, parse};
+pub use canonical::canonical_code;
+pub use json::write_json;
+pub use parse::parse_uncached;
+pub use value::{decode, items_equal, value_eq, Text, Value};
+
+/// Deepest nesting of `T{...}` and `&` accepted.
+/// cbindgen:ignore
+pub const MAX_DEPTH: usize = 64;
+/// Most dimensions in one sub-array shape (the same as a view's `ndim`).
+/// cbindgen:ignore
+pub const MAX_DIMS: usize = 64;
+/// Most runs in a format's flattened leaf list ([`Format::leaves`]).
+/// cbindgen:ignore
+pub const MAX_LEAF_RUNS: usize = 65536;
+/// Longest canonical text (counting 48 bytes per run plus each pointee's text).
+/// cbindgen:ignore
+pub const MAX_CANONICAL_LEN: usize = 1 << 22;
+/// [`write_json`] refuses an item that renders to more than `16 * itemsize +
+/// JSON_NODE_SLACK` values and arrays: a format such as `(1000000000)0s` would otherwise
+/// write a billion empty strings from zero bytes.
+/// cbindgen:ignore
+pub const JSON_NODE_SLACK: usize = 1 << 20;
+
+/// The item size of a format string (the whole grammar; `struct.calcsize` for every
+/// struct-module format). Uses the per-process cache.
 pub fn itemsize(fmt: &[u8]) -> Result<usize> {
-    let text = String::from_utf8_lossy(fmt);
-    let (native_mode, mut pos) = match fmt.first() {
-        Some(b'@') => (true, 1),
-        Some(b'=' | b'<' | b'>' | b'!') => (false, 1),
-        _ => (true, 0),
+    cache::with_format(fmt, |f| f.itemsize)
+}
+
+/// Byte order of a scalar in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl ByteOrder {
+    /// The byte order of this machine.
+    pub const NATIVE: ByteOrder = if cfg!(target_endian = "little") {
+        ByteOrder::Little
+    } else {
+        ByteOrder::Big
     };
-    let mut size: usize = 0;
-    while pos < fmt.len() {
-        let c = fmt[pos];
-        if c.is_ascii_whitespace() {
-            pos += 1;
-            continue;
+
+    /// `'<'` or `'>'`.
+    pub fn as_char(self) -> u8 {
+        match self {
+            ByteOrder::Little => b'<',
+            ByteOrder::Big => b'>',
         }
-        let start = pos;
-        let mut count: Option<usize> = None;
-        while pos < fmt.len() && fmt[pos].is_ascii_digit() {
-            let digit = (fmt[pos] - b'0') as usize;
-            count = Some(
-                count
-                    .unwrap_or(0)
-                    .checked_mul(10)
-                    .and_then(|n| n.checked_add(digit))
-                    .ok_or_else(|| {
-                        overflow(format!(
-                            "the repeat count at offset {start} in format '{text}'"
-                        ))
-                    })?,
-            );
-            pos += 1;
-        }
-        let Some(&code) = fmt.get(pos) else {
-            bail!(
-                Format,
-                "repeat count without a code at offset {start} in format '{text}'"
-            );
-        };
-        let n = count.unwrap_or(1);
-        let (unit, align) = if native_mode {
-            native(code)
-        } else {
-            standard(code).map(|s| (s, 1))
-        }
-        .ok_or_else(|| {
-            err!(
-                Format,
-                "unexpected {} at offset {pos} in format '{text}'",
-                describe_char(code)
-            )
-        })?;
-        if native_mode && align > 1 {
-            size = size
-                .checked_next_multiple_of(align)
-                .ok_or_else(|| overflow(format!("the size of format '{text}'")))?;
-        }
-        let add = if code == b's' || code == b'p' {
-            n
-        } else {
-            unit.checked_mul(n)
-                .ok_or_else(|| overflow(format!("the size of format '{text}'")))?
-        };
-        size = size
-            .checked_add(add)
-            .ok_or_else(|| overflow(format!("the size of format '{text}'")))?;
-        pos += 1;
     }
-    if size > isize::MAX as usize {
-        bail!(Overflow, "the size of format '{text}' overflows");
+}
+
+/// What a scalar holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Signed integer (`b h i l q n`).
+    Int,
+    /// Unsigned integer (`B H I L Q N`).
+    UInt,
+    /// Binary floating point (`e f d g`).
+    Float,
+    /// Two floats, real then imaginary (`Ze Zf Zd Zg`).
+    Complex,
+    /// `?`: any non-zero byte is true.
+    Bool,
+    /// `c`: one byte.
+    Char,
+    /// `s`: `len` bytes.
+    Bytes,
+    /// `p`: Pascal string: a length byte, then up to `len - 1` bytes.
+    Pascal,
+    /// `u`: `len` UCS-2 code units.
+    Ucs2,
+    /// `w`: `len` UCS-4 code points.
+    Ucs4,
+    /// `t`: `len` bits in `ceil(len / 8)` bytes.
+    Bits,
+    /// `P`: a `void *`.
+    Pointer,
+    /// `O`: an object pointer.
+    Object,
+    /// `&`: a pointer to the type in [`Scalar::pointee`].
+    Ref,
+}
+
+/// One scalar type: what one element of a leaf field is.
+#[derive(Clone, Debug)]
+pub struct Scalar {
+    /// The code as written (`'l'`, `'n'`, ...; `'Z'` for complex, `'&'` for pointers-to).
+    pub code: u8,
+    pub kind: Kind,
+    /// Bytes of one element.
+    pub size: usize,
+    /// Characters for `s p u w`, bits for `t`, else 1.
+    pub len: usize,
+    pub order: ByteOrder,
+    /// For `&`: the canonical text of the type pointed to.
+    pub pointee: Option<Arc<str>>,
+}
+
+impl Scalar {
+    /// Same item type: the same kind, size, length, byte order and pointee (the code as
+    /// written does not matter: `<l` and `<i` are the same type).
+    pub fn same_type(&self, other: &Scalar) -> bool {
+        self.kind == other.kind
+            && self.size == other.size
+            && self.len == other.len
+            && self.order == other.order
+            && self.pointee == other.pointee
     }
-    Ok(size)
+}
+
+/// A field's type: a scalar or a nested struct.
+#[derive(Clone, Debug)]
+pub enum FieldType {
+    Scalar(Scalar),
+    Struct(Struct),
+}
+
+/// A struct: the top level of a format, or a `T{...}`.
+#[derive(Clone, Debug)]
+pub struct Struct {
+    pub fields: Vec<Field>,
+    /// Size in bytes (with trailing padding for a `T{...}` ending in `@` mode).
+    pub size: usize,
+    /// Alignment: the least common multiple of the alignments of its `@` items (1 if none).
+    pub align: usize,
+    /// How many JSON values and arrays one element renders, not counting itself
+    /// (saturating).
+    pub(crate) nodes: usize,
+}
+
+/// One field (padding is not a field).
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// The element text, a NUL, then the name and a NUL if there is one (one allocation;
+    /// NUL-terminated for the C API).
+    strs: Box<str>,
+    text_len: u32,
+    named: bool,
+    /// Offset from the start of the enclosing struct.
+    pub offset: usize,
+    /// Sub-array shape (extents from `(d1,d2)` then the repeat count when it is not 1);
+    /// empty for one element.
+    pub shape: Vec<usize>,
+    /// Bytes from one element to the next (the element size, padded to its alignment in
+    /// `@` mode).
+    pub stride: usize,
+    pub ty: FieldType,
+}
+
+impl Field {
+    pub(crate) fn new(
+        text: (u8, &str),
+        name: Option<&str>,
+        offset: usize,
+        shape: Vec<usize>,
+        stride: usize,
+        ty: FieldType,
+    ) -> Field {
+        let mut strs = String::with_capacity(text.1.len() + 3 + name.map_or(0, |n| n.len() + 1));
+        strs.push(text.0 as char);
+        strs.push_str(text.1);
+        let text_len = strs.len() as u32;
+        strs.push('\0');
+        if let Some(n) = name {
+            strs.push_str(n);
+            strs.push('\0');
+        }
+        Field {
+            strs: strs.into_boxed_str(),
+            text_len,
+            named: name.is_some(),
+            offset,
+            shape,
+            stride,
+            ty,
+        }
+    }
+    /// The field's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.named
+            .then(|| &self.strs[self.text_len as usize + 1..self.strs.len() - 1])
+    }
+    pub(crate) fn name_c(&self) -> Option<&str> {
+        self.named.then(|| &self.strs[self.text_len as usize + 1..])
+    }
+    /// A format text for one element (without the sub-array shape), starting with the mode
+    /// prefix in effect: `"<i"`, `"@10s"`, `"@T{b i}"`.
+    pub fn text(&self) -> &str {
+        &self.strs[..self.text_len as usize]
+    }
+    pub(crate) fn text_c(&self) -> &str {
+        &self.strs[..self.text_len as usize + 1]
+    }
+    /// Number of elements (the product of the shape).
+    pub fn count(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A run of `count` elements of one scalar type, back to back from `offset` (stride
+/// `scalar.size`). [`Format::leaves`] lists them in memory order, adjacent equal runs merged.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    pub offset: usize,
+    pub count: usize,
+    pub scalar: Scalar,
+}
+
+impl Leaf {
+    /// Bytes this run covers.
+    pub fn bytes(&self) -> usize {
+        self.scalar.size * self.count
+    }
+}
+
+const FORMAT_MAGIC: u64 = 0x7862_7566_464d_5431; // "xbufFMT1"
+
+/// A parsed format.
+#[derive(Debug)]
+pub struct Format {
+    magic: u64,
+    pub(crate) root: Struct,
+    pub(crate) itemsize: usize,
+    pub(crate) alignment: usize,
+    pub(crate) byteorder: u8,
+    pub(crate) leaves: Vec<Leaf>,
+    /// NUL-terminated.
+    canonical: Box<str>,
+    /// Approximate memory weight, for the cache's bound.
+    pub(crate) weight: usize,
+}
+
+impl Format {
+    pub(crate) fn new(root: Struct, byteorder: u8, leaves: Vec<Leaf>, weight: usize) -> Format {
+        let mut canonical = canonical::canonical_text(&leaves, root.size);
+        canonical.push('\0');
+        let canonical: Box<str> = canonical.into();
+        Format {
+            magic: FORMAT_MAGIC,
+            itemsize: root.size,
+            alignment: root.align,
+            byteorder,
+            leaves,
+            weight: weight + canonical.len() / 16,
+            canonical,
+            root,
+        }
+    }
+
+    pub(crate) fn is_format(&self) -> bool {
+        self.magic == FORMAT_MAGIC
+    }
+
+    /// Size of one item in bytes.
+    pub fn itemsize(&self) -> usize {
+        self.itemsize
+    }
+    /// The alignment the item needs in `@` mode (1 when no item is in `@` mode).
+    pub fn alignment(&self) -> usize {
+        self.alignment
+    }
+    /// The mode of every type in the format: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` is
+    /// reported as `'>'`), or `'*'` when types use different modes. A format without types
+    /// reports the mode its text ends in.
+    pub fn byteorder(&self) -> u8 {
+        self.byteorder
+    }
+    /// The item's fields: those of the top level, or, when the format is one unnamed
+    /// `T{...}` without a shape (NumPy reads it so too), that struct's fields.
+    pub fn fields(&self) -> &[Field] {
+        &self.item_struct().fields
+    }
+    /// The struct [`fields`](Format::fields) lists.
+    pub fn item_struct(&self) -> &Struct {
+        match self.root.fields.as_slice() {
+            [f] if !f.named && f.shape.is_empty() && f.offset == 0 => match &f.ty {
+                FieldType::Struct(st) => st,
+                FieldType::Scalar(_) => &self.root,
+            },
+            _ => &self.root,
+        }
+    }
+    /// The top-level struct.
+    pub fn root(&self) -> &Struct {
+        &self.root
+    }
+    /// Every scalar in memory order as runs of equal adjacent elements.
+    pub fn leaves(&self) -> &[Leaf] {
+        &self.leaves
+    }
+    /// Number of scalar values in one item (the sum of the leaves' counts).
+    pub fn value_count(&self) -> usize {
+        self.leaves.iter().map(|l| l.count).sum()
+    }
+    /// The canonical text: one spelling per layout. Every scalar with an explicit `<` or `>`
+    /// and its standard code (`q` for an 8-byte `l`, `n` or `q`), `^` for the native-only
+    /// types (`g`, `Zg`, `P`, `O`, `&`), padding written as `x`, runs merged into counts or
+    /// sub-array shapes; names and nesting are not part of it. Two formats have the same
+    /// canonical text exactly when they are [`equivalent`](Format::equivalent).
+    pub fn canonical(&self) -> &str {
+        &self.canonical[..self.canonical.len() - 1]
+    }
+    pub(crate) fn canonical_c(&self) -> &str {
+        &self.canonical
+    }
+    /// Same layout and the same item types: equal item sizes and equal leaf lists (offset,
+    /// count, type, byte order). Names, nesting and how elements are grouped into sub-arrays
+    /// do not matter (`"ii"`, `"2i"`, `"T{i:a: i:b:}"` and `"<l<i"` on x86-64 Linux with
+    /// `"@"` sizes are all the same two 4-byte integers).
+    pub fn equivalent(&self, other: &Format) -> bool {
+        self.itemsize == other.itemsize
+            && self.leaves.len() == other.leaves.len()
+            && self.leaves.iter().zip(&other.leaves).all(|(a, b)| {
+                a.offset == b.offset && a.count == b.count && a.scalar.same_type(&b.scalar)
+            })
+    }
+}
+
+/// Checks every invariant the fuzz target checks, for one input; panics when one breaks.
+/// (Used by the fuzz target in `fuzz/` and by the tests on the kept regression inputs.)
+#[doc(hidden)]
+pub fn fuzz_check(data: &[u8]) {
+    use crate::status::Status;
+    let f = match parse_uncached(data) {
+        Ok(f) => f,
+        Err(e) => {
+            assert!(
+                matches!(e.status, Status::Format | Status::Overflow),
+                "status {:?}",
+                e.status
+            );
+            assert!(!e.message.is_empty());
+            let again = parse(data).expect_err("the cache agrees");
+            assert_eq!(again.message, e.message);
+            return;
+        }
+    };
+    assert!(f.itemsize() <= isize::MAX as usize);
+    assert!(f.alignment().is_power_of_two());
+    let cached = parse(data).expect("the cache agrees");
+    assert!(cached.equivalent(&f) && cached.canonical() == f.canonical());
+    // The canonical text reads back to the same layout.
+    let c = parse_uncached(f.canonical().as_bytes())
+        .unwrap_or_else(|e| panic!("canonical '{}' fails: {}", f.canonical(), e.message));
+    assert_eq!(c.canonical(), f.canonical());
+    assert!(c.equivalent(&f) && f.equivalent(&c));
+    assert_eq!(c.itemsize(), f.itemsize());
+    // Leaves are in order, disjoint and inside the item.
+    let mut end = 0;
+    for l in f.leaves() {
+        assert!(l.offset >= end && l.count > 0 && l.bytes() > 0);
+        end = l.offset + l.bytes();
+    }
+    assert!(end <= f.itemsize());
+    fn check_struct(st: &Struct) {
+        for fl in &st.fields {
+            assert!(fl.offset + fl.stride * fl.count() <= st.size);
+            if let FieldType::Struct(inner) = &fl.ty {
+                check_struct(inner);
+            }
+        }
+    }
+    check_struct(f.root());
+    // Render and compare an item made of the input's bytes.
+    if f.itemsize() <= 1 << 16 {
+        let item: Vec<u8> = if data.is_empty() {
+            vec![0; f.itemsize()]
+        } else {
+            data.iter().copied().cycle().take(f.itemsize()).collect()
+        };
+        let mut out = String::new();
+        match write_json(&f, &item, &mut out) {
+            Ok(()) => assert!(out.is_ascii()),
+            Err(e) => assert_eq!(e.status, Status::Unsupported, "json: {}", e.message),
+        }
+        let _ = items_equal(&f, &item, &c, &item);
+        for l in f.leaves().iter().take(64) {
+            decode(&l.scalar, &item[l.offset..]).expect("decode");
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::status::Status;
-
-    #[test]
-    fn struct_module_sizes() {
-        for (f, n) in [
-            ("B", 1),
-            ("d", 8),
-            ("<i", 4),
-            ("@bi", 8),
-            ("=bi", 5),
-            ("3h", 6),
-            ("10s", 10),
-            ("", 0),
-            ("@ci?", 9),
-        ] {
-            assert_eq!(itemsize(f.as_bytes()).unwrap(), n, "{f}");
-        }
-        let e = itemsize(b"<2k").unwrap_err();
-        assert_eq!(e.status, Status::Format);
-        assert_eq!(e.message, "unexpected 'k' at offset 2 in format '<2k'");
-        assert_eq!(
-            itemsize(b"99999999999999999999999b").unwrap_err().status,
-            Status::Overflow
-        );
-    }
-}
+mod tests;

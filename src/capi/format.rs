@@ -1,0 +1,674 @@
+//! Exported functions for item formats: sizes, parsed formats, field and leaf introspection,
+//! canonical text, equivalence, decoding values and rendering items as JSON.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::mem::size_of;
+use std::sync::Arc;
+
+use super::{guard, guard_or, nonnull, write_out};
+use crate::abi::XBUF_STRUCTSIZE_MAX;
+use crate::bail;
+use crate::format::{self, Format, Kind, Value};
+use crate::status::Result;
+
+/// A parsed item format: opaque, immutable, shareable between threads. Made by
+/// `xbuf_format_parse`, released with `xbuf_format_free`.
+pub struct xbuf_format {
+    _opaque: [u8; 0],
+}
+
+/// `xbuf_value.kind`: a signed integer (`b h i l q n`) in `i` (and `u`, two's complement).
+pub const XBUF_VALUE_INT: c_int = 1;
+/// `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
+pub const XBUF_VALUE_UINT: c_int = 2;
+/// `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
+/// `xbuf_format_decode`).
+pub const XBUF_VALUE_FLOAT: c_int = 3;
+/// `xbuf_value.kind`: a complex number (`Ze Zf Zd Zg`) in `real` and `imag`.
+pub const XBUF_VALUE_COMPLEX: c_int = 4;
+/// `xbuf_value.kind`: a bool (`?`): `u` is 0 or 1 (any non-zero byte is true).
+pub const XBUF_VALUE_BOOL: c_int = 5;
+/// `xbuf_value.kind`: one byte (`c`) in `u`.
+pub const XBUF_VALUE_CHAR: c_int = 6;
+/// `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
+pub const XBUF_VALUE_BYTES: c_int = 7;
+/// `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
+/// in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
+pub const XBUF_VALUE_TEXT: c_int = 8;
+/// `xbuf_value.kind`: an address (`P`, `O`, `&`) in `u`.
+pub const XBUF_VALUE_POINTER: c_int = 9;
+/// `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
+pub const XBUF_VALUE_BITS: c_int = 10;
+
+/// One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
+/// sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
+/// while the caller holds it.
+#[repr(C)]
+pub struct xbuf_format_field_info {
+    /// Size of the caller's struct; set by the caller.
+    pub structsize: usize,
+    /// The field's name, or NULL for an unnamed field.
+    pub name: *const c_char,
+    /// Offset of the field's first element from the start of the item.
+    pub offset: isize,
+    /// Bytes from one element of the sub-array to the next.
+    pub stride: isize,
+    /// A format text for one element, starting with the mode prefix in effect (`"<i"`,
+    /// `"@10s"`, `"@T{b i}"`); parse it to look inside a struct field.
+    pub format: *const c_char,
+    /// Number of sub-array dimensions (the `(d1,d2)` extents, then the repeat count when it
+    /// is not 1); 0 for a single element.
+    pub ndim: c_int,
+    /// `ndim` extents, or NULL when `ndim` is 0.
+    pub shape: *const isize,
+}
+
+/// One run of scalars of a parsed format (filled by `xbuf_format_leaf`): `count` elements of
+/// `size` bytes back to back from `offset`. Set `structsize` first.
+#[repr(C)]
+pub struct xbuf_format_leaf_info {
+    /// Size of the caller's struct; set by the caller.
+    pub structsize: usize,
+    /// Offset of the first element from the start of the item.
+    pub offset: isize,
+    /// Number of elements.
+    pub count: isize,
+    /// Bytes of one element.
+    pub size: isize,
+    /// What the elements hold: an `XBUF_VALUE_*` kind.
+    pub kind: c_int,
+    /// The canonical code: `b B h H i I q Q e f d g ? c s p u w t P O &`, or `Z` for complex.
+    pub code: c_char,
+    /// `'<'` or `'>'`.
+    pub byteorder: c_char,
+}
+
+/// One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
+/// kind does not use are zero.
+#[repr(C)]
+pub struct xbuf_value {
+    /// Size of the caller's struct; set by the caller.
+    pub structsize: usize,
+    /// An `XBUF_VALUE_*` constant.
+    pub kind: c_int,
+    /// `XBUF_VALUE_TEXT`: bytes per code unit (2 or 4); else 0.
+    pub width: c_int,
+    /// Signed integers (also the wrapped value of unsigned ones).
+    pub i: i64,
+    /// Unsigned integers, bool, char, bit fields, addresses (also signed integers, two's
+    /// complement).
+    pub u: u64,
+    /// Floats; the real part of complex numbers.
+    pub real: f64,
+    /// The imaginary part of complex numbers.
+    pub imag: f64,
+    /// Bytes and text: where they start, inside the item passed in.
+    pub data: *const c_void,
+    /// Bytes: their number; text: the number of code units.
+    pub len: usize,
+    /// Text: `'<'` or `'>'`; else 0.
+    pub byteorder: c_char,
+}
+
+trait StructSized {
+    const NAME: &'static str;
+    fn set_structsize(&mut self, n: usize);
+}
+impl StructSized for xbuf_format_field_info {
+    const NAME: &'static str = "xbuf_format_field_info";
+    fn set_structsize(&mut self, n: usize) {
+        self.structsize = n;
+    }
+}
+impl StructSized for xbuf_format_leaf_info {
+    const NAME: &'static str = "xbuf_format_leaf_info";
+    fn set_structsize(&mut self, n: usize) {
+        self.structsize = n;
+    }
+}
+impl StructSized for xbuf_value {
+    const NAME: &'static str = "xbuf_value";
+    fn set_structsize(&mut self, n: usize) {
+        self.structsize = n;
+    }
+}
+
+/// Checks the caller's `structsize` of an output struct (before anything is computed).
+unsafe fn out_struct<T: StructSized>(dst: *mut T, name: &str) -> Result<*mut T> {
+    let p = nonnull(dst, name)?.as_ptr();
+    let size = p.cast::<usize>().read();
+    if size < size_of::<T>() {
+        bail!(
+            StructTooOld,
+            "{}.structsize is {size}; the smallest published size is {} (set it to sizeof({}))",
+            T::NAME,
+            size_of::<T>(),
+            T::NAME
+        );
+    }
+    if size > XBUF_STRUCTSIZE_MAX {
+        bail!(
+            InvalidArgument,
+            "{}.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?",
+            T::NAME
+        );
+    }
+    Ok(p)
+}
+
+/// Writes `value` into a checked output struct, keeping its `structsize` and zeroing the tail
+/// a newer caller may have.
+unsafe fn fill_struct<T: StructSized>(p: *mut T, mut value: T) {
+    let size = p.cast::<usize>().read();
+    value.set_structsize(size);
+    p.write(value);
+    std::ptr::write_bytes(p.cast::<u8>().add(size_of::<T>()), 0, size - size_of::<T>());
+}
+
+unsafe fn format_ref<'a>(p: *const xbuf_format, name: &str) -> Result<&'a Format> {
+    let f = &*nonnull(p, name)?.as_ptr().cast::<Format>();
+    if !f.is_format() {
+        bail!(InvalidArgument, "argument '{name}' is not a parsed format");
+    }
+    Ok(f)
+}
+
+unsafe fn c_text<'a>(p: *const c_char, name: &str) -> Result<&'a [u8]> {
+    Ok(CStr::from_ptr(nonnull(p, name)?.as_ptr()).to_bytes())
+}
+
+unsafe fn item_bytes<'a>(f: &Format, item: *const c_void, name: &str) -> Result<&'a [u8]> {
+    if f.itemsize() == 0 {
+        return Ok(&[]);
+    }
+    Ok(std::slice::from_raw_parts(
+        nonnull(item, name)?.as_ptr().cast::<u8>(),
+        f.itemsize(),
+    ))
+}
+
+/// Copies `text` (NUL-terminated) to `buf` with the size-query rules of the text functions.
+unsafe fn write_text(text: &[u8], buf: *mut c_char, cap: usize, needed: *mut usize) -> Result<()> {
+    let n = text.len();
+    if !needed.is_null() {
+        needed.write(n);
+    }
+    if buf.is_null() {
+        if cap != 0 {
+            bail!(NullArgument, "argument 'buf' is NULL but 'cap' is {cap}");
+        }
+        if needed.is_null() {
+            bail!(NullArgument, "arguments 'buf' and 'needed' are both NULL");
+        }
+        return Ok(());
+    }
+    if cap < n {
+        if cap > 0 {
+            buf.write(0);
+        }
+        bail!(
+            BufferTooSmall,
+            "the text needs {n} bytes (with its NUL) and the buffer has {cap}"
+        );
+    }
+    std::ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), buf, n);
+    Ok(())
+}
+
+fn kind_code(k: Kind) -> c_int {
+    match k {
+        Kind::Int => XBUF_VALUE_INT,
+        Kind::UInt => XBUF_VALUE_UINT,
+        Kind::Float => XBUF_VALUE_FLOAT,
+        Kind::Complex => XBUF_VALUE_COMPLEX,
+        Kind::Bool => XBUF_VALUE_BOOL,
+        Kind::Char => XBUF_VALUE_CHAR,
+        Kind::Bytes | Kind::Pascal => XBUF_VALUE_BYTES,
+        Kind::Ucs2 | Kind::Ucs4 => XBUF_VALUE_TEXT,
+        Kind::Pointer | Kind::Object | Kind::Ref => XBUF_VALUE_POINTER,
+        Kind::Bits => XBUF_VALUE_BITS,
+    }
+}
+
+/// The item size of a format string: `struct.calcsize` for every struct-module format,
+/// NumPy's itemsize for `T{...}` formats; the whole PEP 3118 grammar (see README "Formats").
+/// Repeated format strings are parsed once per process (a bounded cache).
+///
+/// Borrows: `fmt` (NUL-terminated). Writes `*itemsize` (left unchanged on failure).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_FORMAT` (the message names the offending
+/// character and its offset, e.g. "unexpected 'k' at offset 2 in format '<2k'"; also nesting
+/// deeper than 64, more than 64 sub-array dimensions, an item of more than 65536 separate
+/// runs of scalars), `XBUF_ERR_OVERFLOW` (a count, extent or the size does not fit ptrdiff_t).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mut isize) -> c_int {
+    guard("xbuf_size_from_format", || {
+        let out = nonnull(itemsize, "itemsize")?;
+        let size = format::itemsize(c_text(fmt, "fmt")?)?;
+        write_out(out.as_ptr(), "itemsize", size as isize)
+    })
+}
+
+/// Parses a format string into a format handle (cached: parsing the same text again returns
+/// the same handle, with one more reference).
+///
+/// Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
+/// failure).
+/// Errors: as `xbuf_size_from_format`.
+/// Thread safety: any thread; a handle may be used from several threads at once.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_parse(
+    fmt: *const c_char,
+    out: *mut *mut xbuf_format,
+) -> c_int {
+    guard("xbuf_format_parse", || {
+        let out = nonnull(out, "out")?.as_ptr();
+        out.write(std::ptr::null_mut());
+        let f = format::parse(c_text(fmt, "fmt")?)?;
+        out.write(Arc::into_raw(f) as *mut xbuf_format);
+        Ok(())
+    })
+}
+
+/// Releases a format handle from `xbuf_format_parse`. NULL is ignored.
+///
+/// Takes: the caller's reference; the handle must not be used afterwards (freeing it twice
+/// is undefined behaviour, as with `free`).
+/// Returns: nothing; never fails (a pointer that is not a live format handle is ignored when
+/// it can be recognised, with the error recorded).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
+    guard("xbuf_format_free", || {
+        if !fmt.is_null() {
+            format_ref(fmt, "fmt")?;
+            drop(Arc::from_raw(fmt as *const Format));
+        }
+        Ok(())
+    });
+}
+
+/// The item size in bytes.
+///
+/// Borrows: `fmt`. Returns: the size, or -1 if `fmt` is NULL or not a format (recorded for
+/// `xbuf_last_error_message`).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize {
+    guard_or(
+        "xbuf_format_itemsize",
+        |_| -1,
+        || Ok(format_ref(fmt, "fmt")?.itemsize() as isize),
+    )
+}
+
+/// The alignment an item needs: the least common multiple of the alignments of its `@` mode
+/// types (1 when none is in `@` mode).
+///
+/// Borrows: `fmt`. Returns: the alignment, or -1 if `fmt` is NULL or not a format.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize {
+    guard_or(
+        "xbuf_format_alignment",
+        |_| -1,
+        || Ok(format_ref(fmt, "fmt")?.alignment() as isize),
+    )
+}
+
+/// The mode all types of the format use: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` reads
+/// as `'>'`), or `'*'` when they use different ones; a format without types reports the
+/// mode its text ends in.
+///
+/// Borrows: `fmt`. Returns: the character, or 0 if `fmt` is NULL or not a format.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_char {
+    guard_or(
+        "xbuf_format_byteorder",
+        |_| 0,
+        || Ok(format_ref(fmt, "fmt")?.byteorder() as c_char),
+    )
+}
+
+/// The number of fields of the item: its top-level fields, or, when the whole format is one
+/// unnamed `T{...}` (as NumPy reads it), that struct's fields. Padding `x` is not a field.
+///
+/// Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_field_count(fmt: *const xbuf_format) -> isize {
+    guard_or(
+        "xbuf_format_field_count",
+        |_| -1,
+        || Ok(format_ref(fmt, "fmt")?.fields().len() as isize),
+    )
+}
+
+/// Describes field `index` (of the fields `xbuf_format_field_count` counts).
+///
+/// Borrows: `fmt`, `info` (set `info->structsize` first). The strings and shape written into
+/// `info` point into `fmt` and stay valid while the caller holds `fmt`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a format; implausible
+/// structsize), `XBUF_ERR_STRUCT_TOO_OLD`, `XBUF_ERR_OUT_OF_BOUNDS` (index >= field count).
+/// On failure `info` is unchanged.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_field(
+    fmt: *const xbuf_format,
+    index: usize,
+    info: *mut xbuf_format_field_info,
+) -> c_int {
+    guard("xbuf_format_field", || {
+        let f = format_ref(fmt, "fmt")?;
+        let out = out_struct(info, "info")?;
+        let fields = f.fields();
+        let Some(field) = fields.get(index) else {
+            bail!(
+                OutOfBounds,
+                "field index {index} >= the field count {}",
+                fields.len()
+            );
+        };
+        fill_struct(
+            out,
+            xbuf_format_field_info {
+                structsize: 0,
+                name: field
+                    .name_c()
+                    .map_or(std::ptr::null(), |n| n.as_ptr().cast()),
+                offset: field.offset as isize,
+                stride: field.stride as isize,
+                format: field.text_c().as_ptr().cast(),
+                ndim: field.shape.len() as c_int,
+                shape: if field.shape.is_empty() {
+                    std::ptr::null()
+                } else {
+                    field.shape.as_ptr().cast::<isize>()
+                },
+            },
+        );
+        Ok(())
+    })
+}
+
+/// The number of leaf runs: the item's scalars in memory order, adjacent runs of the same
+/// type merged (what copy and compare loops iterate).
+///
+/// Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_leaf_count(fmt: *const xbuf_format) -> isize {
+    guard_or(
+        "xbuf_format_leaf_count",
+        |_| -1,
+        || Ok(format_ref(fmt, "fmt")?.leaves().len() as isize),
+    )
+}
+
+/// Describes leaf run `index`.
+///
+/// Borrows: `fmt`, `info` (set `info->structsize` first).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
+/// `XBUF_ERR_OUT_OF_BOUNDS` (index >= leaf count). On failure `info` is unchanged.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_leaf(
+    fmt: *const xbuf_format,
+    index: usize,
+    info: *mut xbuf_format_leaf_info,
+) -> c_int {
+    guard("xbuf_format_leaf", || {
+        let f = format_ref(fmt, "fmt")?;
+        let out = out_struct(info, "info")?;
+        let leaves = f.leaves();
+        let Some(l) = leaves.get(index) else {
+            bail!(
+                OutOfBounds,
+                "leaf index {index} >= the leaf count {}",
+                leaves.len()
+            );
+        };
+        let text = format::canonical_code(&l.scalar);
+        fill_struct(
+            out,
+            xbuf_format_leaf_info {
+                structsize: 0,
+                offset: l.offset as isize,
+                count: l.count as isize,
+                size: l.scalar.size as isize,
+                kind: kind_code(l.scalar.kind),
+                code: text as c_char,
+                byteorder: l.scalar.order.as_char() as c_char,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// The canonical text of the format: one spelling per layout (explicit `<`/`>` and standard
+/// codes, `^` for the native-only `g Zg P O &`, padding as `x`, runs merged, names and
+/// nesting dropped). Two formats have equal canonical texts exactly when
+/// `xbuf_format_equivalent` says so, and the text parses to an equivalent format.
+///
+/// Borrows: `fmt`, `buf` (`cap` bytes, written), `needed` (may be NULL). Writes into
+/// `*needed` the bytes the text takes with its NUL. `buf == NULL` with `cap == 0` is a pure
+/// size query (then `needed` must not be NULL).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUFFER_TOO_SMALL`
+/// (`cap < *needed`; `buf` then holds an empty string if `cap > 0`).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_canonical(
+    fmt: *const xbuf_format,
+    buf: *mut c_char,
+    cap: usize,
+    needed: *mut usize,
+) -> c_int {
+    guard("xbuf_format_canonical", || {
+        let f = format_ref(fmt, "fmt")?;
+        write_text(f.canonical_c().as_bytes(), buf, cap, needed)
+    })
+}
+
+/// Whether two formats have the same layout and the same item types: equal item sizes and
+/// the same scalars (type, size, byte order) at the same offsets. Names, nesting and how
+/// elements are grouped do not matter; `<l` and `<i` are the same type.
+///
+/// Borrows: `a`, `b`. Returns: 1 or 0; 0 also when an argument is NULL or not a format
+/// (recorded for `xbuf_last_error_message`).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_equivalent(
+    a: *const xbuf_format,
+    b: *const xbuf_format,
+) -> c_int {
+    guard_or(
+        "xbuf_format_equivalent",
+        |_| 0,
+        || {
+            let a = format_ref(a, "a")?;
+            let b = format_ref(b, "b")?;
+            Ok(a.equivalent(b) as c_int)
+        },
+    )
+}
+
+/// Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
+/// have any alignment; the byte order is the format's. `g` (long double) is read into the
+/// nearest double: on x86-64 from the x87 80-bit format, on aarch64 from IEEE binary128.
+///
+/// Borrows: `fmt`, `item` (`xbuf_format_itemsize(fmt)` readable bytes; may be NULL when that
+/// is 0), `out` (set `out->structsize` first). Bytes and text in `*out` point into `item`.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
+/// `XBUF_ERR_OUT_OF_BOUNDS` (leaf or element index too large). On failure `out` is
+/// unchanged.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_decode(
+    fmt: *const xbuf_format,
+    leaf_index: usize,
+    element_index: usize,
+    item: *const c_void,
+    out: *mut xbuf_value,
+) -> c_int {
+    guard("xbuf_format_decode", || {
+        let f = format_ref(fmt, "fmt")?;
+        let dst = out_struct(out, "out")?;
+        let leaves = f.leaves();
+        let Some(l) = leaves.get(leaf_index) else {
+            bail!(
+                OutOfBounds,
+                "leaf index {leaf_index} >= the leaf count {}",
+                leaves.len()
+            );
+        };
+        if element_index >= l.count {
+            bail!(
+                OutOfBounds,
+                "element index {element_index} >= the leaf's count {}",
+                l.count
+            );
+        }
+        let bytes = item_bytes(f, item, "item")?;
+        let at = l.offset + element_index * l.scalar.size;
+        let v = format::decode(&l.scalar, &bytes[at..])?;
+        let mut r = xbuf_value {
+            structsize: 0,
+            kind: kind_code(l.scalar.kind),
+            width: 0,
+            i: 0,
+            u: 0,
+            real: 0.0,
+            imag: 0.0,
+            data: std::ptr::null(),
+            len: 0,
+            byteorder: 0,
+        };
+        match v {
+            Value::Int(x) => {
+                r.i = x as i64;
+                r.u = x as u64;
+            }
+            Value::Float(x) => r.real = x,
+            Value::Complex(re, im) => {
+                r.real = re;
+                r.imag = im;
+            }
+            Value::Bool(b) => r.u = b as u64,
+            Value::Char(c) => r.u = c as u64,
+            Value::Pointer(p) => r.u = p as u64,
+            Value::Bytes(b) => {
+                r.data = b.as_ptr().cast();
+                r.len = b.len();
+            }
+            Value::Text(t) => {
+                r.data = t.units.as_ptr().cast();
+                r.len = t.units.len() / t.width;
+                r.width = t.width as c_int;
+                r.byteorder = t.order.as_char() as c_char;
+            }
+        }
+        fill_struct(dst, r);
+        Ok(())
+    })
+}
+
+/// Renders the item at `item` as JSON text, as Python's `json.dumps` writes what
+/// `struct.unpack` gives: numbers (floats in shortest round-trip form; `NaN`, `Infinity`,
+/// `-Infinity`), `true`/`false` for `?`, strings for `c s p u w` (bytes as the characters
+/// U+0000 to U+00FF, escaped; output is ASCII), `[real, imag]` for complex, arrays for
+/// sub-arrays and structs without names, objects for structs with names (unnamed fields
+/// called `f0`, `f1`, ...); a format that is one unnamed field renders as that field.
+///
+/// Borrows: `fmt`, `item` (`xbuf_format_itemsize(fmt)` readable bytes; may be NULL when that
+/// is 0), `buf` (`cap` bytes, written), `needed` (may be NULL; receives the bytes the text
+/// takes with its NUL). `buf == NULL` with `cap == 0` is a pure size query.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`,
+/// `XBUF_ERR_BUFFER_TOO_SMALL` (`buf` then holds an empty string if `cap > 0`),
+/// `XBUF_ERR_UNSUPPORTED` (the item would render more than `16 * itemsize + 2^20` values and
+/// arrays, as `"(1000000000)0s"` would: refused rather than writing gigabytes).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_to_json(
+    fmt: *const xbuf_format,
+    item: *const c_void,
+    buf: *mut c_char,
+    cap: usize,
+    needed: *mut usize,
+) -> c_int {
+    guard("xbuf_format_to_json", || {
+        let f = format_ref(fmt, "fmt")?;
+        let bytes = item_bytes(f, item, "item")?;
+        let mut text = String::new();
+        format::write_json(f, bytes, &mut text)?;
+        text.push('\0');
+        write_text(text.as_bytes(), buf, cap, needed)
+    })
+}
+
+/// Whether two items are equal value by value, as Python compares the tuples `struct.unpack`
+/// gives: scalars in memory order, `1 == 1.0 == True`, NaN never equal, padding ignored;
+/// items with different numbers of values are unequal.
+///
+/// Borrows: the formats and items (each `itemsize` readable bytes; NULL allowed when 0).
+/// Returns: 1 or 0; 0 also on a NULL or invalid argument (recorded for
+/// `xbuf_last_error_message`).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_format_items_equal(
+    a: *const xbuf_format,
+    item_a: *const c_void,
+    b: *const xbuf_format,
+    item_b: *const c_void,
+) -> c_int {
+    guard_or(
+        "xbuf_format_items_equal",
+        |_| 0,
+        || {
+            let fa = format_ref(a, "a")?;
+            let fb = format_ref(b, "b")?;
+            let ia = item_bytes(fa, item_a, "item_a")?;
+            let ib = item_bytes(fb, item_b, "item_b")?;
+            Ok(format::items_equal(fa, ia, fb, ib) as c_int)
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn published_layouts() {
+        assert_eq!(offset_of!(xbuf_format_field_info, structsize), 0);
+        assert_eq!(offset_of!(xbuf_format_field_info, name), 8);
+        assert_eq!(offset_of!(xbuf_format_field_info, offset), 16);
+        assert_eq!(offset_of!(xbuf_format_field_info, stride), 24);
+        assert_eq!(offset_of!(xbuf_format_field_info, format), 32);
+        assert_eq!(offset_of!(xbuf_format_field_info, ndim), 40);
+        assert_eq!(offset_of!(xbuf_format_field_info, shape), 48);
+        assert_eq!(size_of::<xbuf_format_field_info>(), 56);
+
+        assert_eq!(offset_of!(xbuf_format_leaf_info, offset), 8);
+        assert_eq!(offset_of!(xbuf_format_leaf_info, count), 16);
+        assert_eq!(offset_of!(xbuf_format_leaf_info, size), 24);
+        assert_eq!(offset_of!(xbuf_format_leaf_info, kind), 32);
+        assert_eq!(offset_of!(xbuf_format_leaf_info, code), 36);
+        assert_eq!(offset_of!(xbuf_format_leaf_info, byteorder), 37);
+        assert_eq!(size_of::<xbuf_format_leaf_info>(), 40);
+
+        assert_eq!(offset_of!(xbuf_value, kind), 8);
+        assert_eq!(offset_of!(xbuf_value, width), 12);
+        assert_eq!(offset_of!(xbuf_value, i), 16);
+        assert_eq!(offset_of!(xbuf_value, u), 24);
+        assert_eq!(offset_of!(xbuf_value, real), 32);
+        assert_eq!(offset_of!(xbuf_value, imag), 40);
+        assert_eq!(offset_of!(xbuf_value, data), 48);
+        assert_eq!(offset_of!(xbuf_value, len), 56);
+        assert_eq!(offset_of!(xbuf_value, byteorder), 64);
+        assert_eq!(size_of::<xbuf_value>(), 72);
+    }
+}

@@ -1,0 +1,262 @@
+//! Items as JSON text, written as Python's `json.dumps` writes the values `struct.unpack`
+//! gives (with its default `ensure_ascii=True`, so the output is ASCII).
+//!
+//! * integers in decimal; `?` as `true`/`false`; pointers as their address in decimal;
+//! * floats in Python's `repr` form (shortest text that reads back to the same double:
+//!   `0.1`, `1e+16`, `-0.0`, `1.5e-07`), and `NaN`, `Infinity`, `-Infinity` as Python's json
+//!   module writes them (not strict JSON, as there); `e`, `f` and `g` values are first
+//!   widened to double, as Python does;
+//! * complex values as `[real, imag]` (Python's json has no complex);
+//! * `c`, `s`, `p` as strings with one character per byte, the byte's value as its code point
+//!   (Latin-1), so non-ASCII bytes come out as `\u00XX` and nothing is lost; every byte of an
+//!   `s` is kept, trailing NULs included (`\u0000`), as `struct.unpack` keeps them;
+//! * `u` as one `\uXXXX` per non-ASCII code unit, `w` as characters (non-BMP ones as a
+//!   surrogate pair, as Python writes them); a `w` value above U+10FFFF, which is no
+//!   character, is written as U+FFFD;
+//! * a field with a sub-array shape as nested arrays; a struct as an object when any of its
+//!   fields has a name (unnamed ones are called `f0`, `f1`, ... as NumPy names them), else as
+//!   an array; a format that is one unnamed field (`"i"`, `"4i"`, `"T{...}"`) renders as that
+//!   field's value, not as a one-element array.
+
+use std::fmt::Write;
+
+use super::value::decode;
+use super::{Field, FieldType, Format, Struct, Value};
+use crate::bail;
+use crate::status::Result;
+
+/// Appends the JSON text of the item `item` (at least `fmt.itemsize()` bytes) to `out`.
+/// Fails with `XBUF_ERR_OUT_OF_BOUNDS` when `item` is too short.
+pub fn write_json(fmt: &Format, item: &[u8], out: &mut String) -> Result<()> {
+    if item.len() < fmt.itemsize() {
+        bail!(
+            OutOfBounds,
+            "the item has {} bytes; its format '{}' needs {}",
+            item.len(),
+            fmt.canonical(),
+            fmt.itemsize()
+        );
+    }
+    let root = fmt.root();
+    let limit = fmt
+        .itemsize()
+        .saturating_mul(16)
+        .saturating_add(super::JSON_NODE_SLACK);
+    if root.nodes > limit {
+        bail!(
+            Unsupported,
+            "format '{}' renders {} values and arrays from {} bytes, more than the limit {limit}",
+            fmt.canonical(),
+            root.nodes,
+            fmt.itemsize()
+        );
+    }
+    if root.fields.len() == 1 && root.fields[0].name().is_none() {
+        write_field(&root.fields[0], item, out)
+    } else {
+        write_struct(root, item, out)
+    }
+}
+
+fn write_struct(st: &Struct, item: &[u8], out: &mut String) -> Result<()> {
+    let named = st.fields.iter().any(|f| f.name().is_some());
+    out.push(if named { '{' } else { '[' });
+    let mut taken: Vec<String> = Vec::new();
+    for (i, f) in st.fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if named {
+            match f.name() {
+                Some(n) => write_str_chars(n.chars().map(|c| c as u32), out),
+                None => {
+                    // NumPy's rule: the first f<j> not used by any field.
+                    let mut j = 0;
+                    let name = loop {
+                        let cand = format!("f{j}");
+                        if !st.fields.iter().any(|g| g.name() == Some(cand.as_str()))
+                            && !taken.contains(&cand)
+                        {
+                            break cand;
+                        }
+                        j += 1;
+                    };
+                    write_str_chars(name.chars().map(|c| c as u32), out);
+                    taken.push(name);
+                }
+            }
+            out.push_str(": ");
+        }
+        write_field(f, &item[f.offset..], out)?;
+    }
+    out.push(if named { '}' } else { ']' });
+    Ok(())
+}
+
+fn write_field(f: &Field, item: &[u8], out: &mut String) -> Result<()> {
+    let mut index = 0usize;
+    write_dims(f, &f.shape, item, &mut index, out)
+}
+
+fn write_dims(
+    f: &Field,
+    dims: &[usize],
+    item: &[u8],
+    index: &mut usize,
+    out: &mut String,
+) -> Result<()> {
+    match dims.split_first() {
+        None => {
+            let at = *index * f.stride;
+            *index += 1;
+            let b = &item[at..];
+            match &f.ty {
+                FieldType::Scalar(s) => write_value(&decode(s, b)?, out),
+                FieldType::Struct(st) => write_struct(st, b, out)?,
+            }
+        }
+        Some((&n, rest)) => {
+            out.push('[');
+            for k in 0..n {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                write_dims(f, rest, item, index, out)?;
+            }
+            out.push(']');
+        }
+    }
+    Ok(())
+}
+
+/// Appends one value's JSON text.
+pub fn write_value(v: &Value, out: &mut String) {
+    match *v {
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Pointer(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Value::Float(f) => write_float(f, out),
+        Value::Complex(r, i) => {
+            out.push('[');
+            write_float(r, out);
+            out.push_str(", ");
+            write_float(i, out);
+            out.push(']');
+        }
+        Value::Char(c) => write_str_chars(std::iter::once(c as u32), out),
+        Value::Bytes(b) => write_str_chars(b.iter().map(|&c| c as u32), out),
+        Value::Text(t) => {
+            if t.width == 2 {
+                write_str_units(t.chars(), out)
+            } else {
+                write_str_chars(t.chars(), out)
+            }
+        }
+    }
+}
+
+/// A JSON string of UTF-16 code units, escaped as Python's json does with `ensure_ascii`.
+fn write_str_units(units: impl Iterator<Item = u32>, out: &mut String) {
+    out.push('"');
+    for u in units {
+        match u {
+            0x22 => out.push_str("\\\""),
+            0x5c => out.push_str("\\\\"),
+            0x0a => out.push_str("\\n"),
+            0x0d => out.push_str("\\r"),
+            0x09 => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            0x20..=0x7f => out.push(u as u8 as char),
+            _ => {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// A JSON string of code points (split into surrogate pairs above U+FFFF).
+fn write_str_chars(chars: impl Iterator<Item = u32>, out: &mut String) {
+    write_str_units(
+        chars
+            .flat_map(|c| {
+                let c = if c > 0x10ffff { 0xfffd } else { c };
+                if c > 0xffff {
+                    let v = c - 0x10000;
+                    [Some(0xd800 | (v >> 10)), Some(0xdc00 | (v & 0x3ff))]
+                } else {
+                    [Some(c), None]
+                }
+            })
+            .flatten(),
+        out,
+    )
+}
+
+/// Python's `repr(float)`: the shortest round-trip digits, positional for exponents from -4
+/// to 15, else scientific with a signed, at least two-digit exponent.
+pub fn write_float(x: f64, out: &mut String) {
+    if x.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if x.is_infinite() {
+        out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    if x == 0.0 {
+        out.push_str(if x.is_sign_negative() { "-0.0" } else { "0.0" });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
+    let sci = format!("{:e}", x);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    if neg {
+        out.push('-');
+    }
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                out.push_str(&digits);
+                for _ in digits.len()..int_len {
+                    out.push('0');
+                }
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            }
+        } else {
+            out.push_str("0.");
+            for _ in 0..(-exp - 1) {
+                out.push('0');
+            }
+            out.push_str(&digits);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(
+            out,
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
+    }
+}

@@ -263,7 +263,8 @@ static int check_shape(xbuf_object *view, const model *m) {
     return 1;
 }
 
-static long long n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from;
+static long long n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from, n_equal,
+    n_tolist;
 
 static void op_tobytes(sample *s) {
     check_shape(s->view, &s->m);
@@ -558,6 +559,192 @@ static void op_from_contiguous(sample *s) {
     free(data2);
 }
 
+/* ---- Values: equality and tolist ---------------------------------------------------------- */
+
+/* Whether two items of the sample's format are equal by value: doubles as doubles (NaN never
+ * equal, -0.0 == 0.0), every other format of this test byte by byte. */
+static int item_equal(const char *format, const unsigned char *a, const unsigned char *b, ptrdiff_t size) {
+    if (strcmp(format, "<d") == 0) {
+        double x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return x == y;
+    }
+    return memcmp(a, b, (size_t)size) == 0;
+}
+
+static unsigned char equal_buf[MAXITEMS * 16];
+
+/* Equality against a copy in another layout, then with one item changed. */
+static void op_equal(sample *s) {
+    xbuf_object *copy = NULL, *cv = NULL;
+    xbuf_bufferinfo d = XBUF_BUFFERINFO_INIT, src = XBUF_BUFFERINFO_INIT;
+    ptrdiff_t k;
+    int got = -1, want = 1;
+    CHECK_OK(xbuf_ndarray_zeros(s->format, s->m.ndim, s->m.shape, rnd_in(0, 1) ? 'C' : 'F', 0, &copy));
+    CHECK_OK(xbuf_get_buffer(copy, &d, XBUF_FULL));
+    CHECK_OK(xbuf_get_buffer(s->view, &src, XBUF_FULL_RO));
+    CHECK_OK(xbuf_copy(&d, &src));
+    CHECK_OK(xbuf_release(&src));
+    CHECK_OK(xbuf_view_new(copy, XBUF_FULL_RO, &cv));
+    /* Same values, unless an item is NaN (never equal, not even to itself). */
+    model_bytes(&s->m, s->data, 'C', equal_buf);
+    for (k = 0; k < s->m.count; k++) {
+        const unsigned char *item = equal_buf + k * s->m.itemsize;
+        if (!item_equal(s->format, item, item, s->m.itemsize)) want = 0;
+    }
+    CHECK_OK(xbuf_view_equal(s->view, cv, &got));
+    if (got != want) XT_FAIL("equal to its copy: %d, model %d (format %s)", got, want, s->format);
+    CHECK_OK(xbuf_view_equal(s->view, s->view, &got));
+    if (got != want) XT_FAIL("equal to itself: %d, model %d", got, want);
+    /* One byte of one item changed: unequal unless the values still compare equal. */
+    if (s->m.count > 0) {
+        ptrdiff_t victim = rnd_in(0, s->m.count - 1), byte = rnd_in(0, s->m.itemsize - 1);
+        unsigned char changed[16];
+        ptrdiff_t idx[MAXD] = {0}, rem = victim;
+        void *p = NULL;
+        int dd;
+        for (dd = s->m.ndim - 1; dd >= 0; dd--) {
+            idx[dd] = rem % s->m.shape[dd];
+            rem /= s->m.shape[dd];
+        }
+        CHECK_OK(xbuf_get_pointer(&d, idx, &p));
+        memcpy(changed, p, (size_t)s->m.itemsize);
+        changed[byte] ^= (unsigned char)(1u << rnd_in(0, 7));
+        memcpy(p, changed, (size_t)s->m.itemsize);
+        want = 1;
+        for (k = 0; k < s->m.count; k++) {
+            const unsigned char *a = equal_buf + k * s->m.itemsize;
+            const unsigned char *b = k == victim ? changed : a;
+            if (!item_equal(s->format, a, b, s->m.itemsize)) want = 0;
+        }
+        CHECK_OK(xbuf_view_equal(s->view, cv, &got));
+        if (got != want) XT_FAIL("equal after a change: %d, model %d (format %s)", got, want, s->format);
+    }
+    /* A different shape is never equal. */
+    if (s->m.ndim > 0 && s->m.shape[0] > 1) {
+        xbuf_object *part = NULL;
+        xbuf_range r = {0, 1, XBUF_SLICE_OMIT};
+        CHECK_OK(xbuf_view_slice(cv, &r, 1, &part));
+        CHECK_OK(xbuf_view_equal(s->view, part, &got));
+        CHECK_EQ(got, 0);
+        CHECK_OK(xbuf_decref(part));
+    }
+    CHECK_OK(xbuf_release(&d));
+    CHECK_OK(xbuf_decref(cv));
+    CHECK_OK(xbuf_decref(copy));
+    n_equal++;
+}
+
+/* Appends the JSON of one item of the sample's format to `out`; a double is written as '#'
+ * (compared by value below). */
+static size_t json_item(const char *format, const unsigned char *p, char *out) {
+    size_t n = 0;
+    int k;
+    if (strcmp(format, "B") == 0) return (size_t)sprintf(out, "%u", p[0]);
+    if (strcmp(format, "<h") == 0) return (size_t)sprintf(out, "%d", (int)(int16_t)(p[0] | p[1] << 8));
+    if (strcmp(format, "<i") == 0 || strcmp(format, "2i") == 0) {
+        int32_t v[2];
+        memcpy(v, p, strcmp(format, "2i") == 0 ? 8 : 4);
+        if (strcmp(format, "<i") == 0) return (size_t)sprintf(out, "%d", v[0]);
+        return (size_t)sprintf(out, "[%d, %d]", v[0], v[1]);
+    }
+    if (strcmp(format, "<Q") == 0) {
+        uint64_t v = 0;
+        for (k = 7; k >= 0; k--) v = v << 8 | p[k];
+        return (size_t)sprintf(out, "%llu", (unsigned long long)v);
+    }
+    if (strcmp(format, "<d") == 0) {
+        out[0] = '#';
+        return 1;
+    }
+    /* 3s, 16s: a string of Latin-1 code points, escaped as Python's json.dumps does. */
+    out[n++] = '"';
+    for (k = 0; k < (strcmp(format, "3s") == 0 ? 3 : 16); k++) {
+        unsigned c = p[k];
+        if (c == '"' || c == '\\') n += (size_t)sprintf(out + n, "\\%c", c);
+        else if (c == '\n') n += (size_t)sprintf(out + n, "\\n");
+        else if (c == '\r') n += (size_t)sprintf(out + n, "\\r");
+        else if (c == '\t') n += (size_t)sprintf(out + n, "\\t");
+        else if (c == '\b') n += (size_t)sprintf(out + n, "\\b");
+        else if (c == '\f') n += (size_t)sprintf(out + n, "\\f");
+        else if (c >= 0x20 && c < 0x7f) out[n++] = (char)c;
+        else n += (size_t)sprintf(out + n, "\\u%04x", c);
+    }
+    out[n++] = '"';
+    return n;
+}
+
+/* The model's JSON text of the whole view (nested lists in C order). */
+static size_t json_model(const model *m, const unsigned char *data, const char *format, int d, ptrdiff_t *k,
+                         char *out) {
+    size_t n = 0;
+    ptrdiff_t i;
+    if (d == m->ndim) {
+        n = json_item(format, data + m->off[*k], out);
+        (*k)++;
+        return n;
+    }
+    out[n++] = '[';
+    for (i = 0; i < m->shape[d]; i++) {
+        if (i > 0) {
+            out[n++] = ',';
+            out[n++] = ' ';
+        }
+        n += json_model(m, data, format, d + 1, k, out + n);
+    }
+    out[n++] = ']';
+    return n;
+}
+
+static char json_got[1 << 18], json_want[1 << 18];
+
+static void op_tolist(sample *s) {
+    size_t needed = 0, n;
+    ptrdiff_t k = 0, item = 0;
+    const char *g, *w;
+    CHECK_OK(xbuf_view_tolist(s->view, NULL, 0, &needed));
+    if (needed > sizeof json_got) {
+        XT_FAIL("tolist needs %zu bytes", needed);
+        return;
+    }
+    CHECK_OK(xbuf_view_tolist(s->view, json_got, sizeof json_got, NULL));
+    CHECK_EQ(strlen(json_got) + 1, needed);
+    n = json_model(&s->m, s->data, s->format, 0, &k, json_want);
+    json_want[n] = 0;
+    /* Walk both texts; '#' in the model is a double, read back from the text and compared. */
+    for (g = json_got, w = json_want; *w; w++) {
+        if (*w == '#' && strcmp(s->format, "<d") == 0) {
+            char *end;
+            double want_v, got_v;
+            memcpy(&want_v, s->data + s->m.off[item++], 8);
+            if (strncmp(g, "NaN", 3) == 0) {
+                end = (char *)g + 3;
+                if (want_v == want_v) XT_FAIL("tolist wrote NaN for %.17g", want_v);
+            } else if (strncmp(g, "Infinity", 8) == 0 || strncmp(g, "-Infinity", 9) == 0) {
+                got_v = g[0] == '-' ? -1.0 / 0.0 : 1.0 / 0.0;
+                end = (char *)g + (g[0] == '-' ? 9 : 8);
+                if (got_v != want_v) XT_FAIL("tolist wrote %.9s for %.17g", g, want_v);
+            } else {
+                got_v = strtod(g, &end);
+                if (end == g || memcmp(&got_v, &want_v, 8) != 0) {
+                    XT_FAIL("tolist number '%.24s' does not read back as %.17g", g, want_v);
+                    return;
+                }
+            }
+            g = end;
+            continue;
+        }
+        if (*g != *w) {
+            XT_FAIL("tolist differs from the model at offset %td: '%.40s' vs '%.40s'", g - json_got, g, w);
+            return;
+        }
+        g++;
+    }
+    if (*g) XT_FAIL("tolist has extra text: '%.40s'", g);
+    else n_tolist++;
+}
+
 static void test_random_views(void) {
     const char *env_seed = getenv("XBUF_SEED"), *env_cases = getenv("XBUF_CASES"), *env_only = getenv("XBUF_CASE");
     uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0x5eed2026ULL;
@@ -579,15 +766,17 @@ static void test_random_views(void) {
         op_permute(&s);
         op_cast(&s);
         op_copy(&s);
-        op_from_contiguous(&s);
+        op_equal(&s);
+        op_tolist(&s);
+        op_from_contiguous(&s); /* last: it overwrites the array's items */
         drop(&s);
         if (xt_failures != fails)
             fprintf(stderr, "  in case %ld (ndim %d, format %s, pil %d): replay with XBUF_SEED=0x%llx\n", c,
                     s.m.ndim, s.format, s.pil, (unsigned long long)seed);
     }
     printf("checked: tobytes %lld, contiguity %lld, slice %lld, index %lld, permute %lld, cast %lld, "
-           "copy %lld, overlapping copy %lld, from_contiguous %lld\n",
-           n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from);
+           "copy %lld, overlapping copy %lld, from_contiguous %lld, equal %lld, tolist %lld\n",
+           n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from, n_equal, n_tolist);
     if (env_only) return;
     /* Every case must have reached every check (a case without dimensions has no overlap). */
     CHECK_EQ(n_bytes, cases);
@@ -595,6 +784,8 @@ static void test_random_views(void) {
     CHECK_EQ(n_copy, cases);
     CHECK_EQ(n_from, cases);
     CHECK_EQ(n_cast, cases);
+    CHECK_EQ(n_equal, cases);
+    CHECK_EQ(n_tolist, cases);
 }
 
 XBUF_TEST_MAIN(XT_CASE(test_random_views))

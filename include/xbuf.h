@@ -1333,6 +1333,37 @@ int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t ca
 int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
 
 /**
+ * Compares two views by value, as memoryview's `==` does, for every format: `*equal` is 1
+ * when they have the same shape (`ndim` and every extent) and every pair of items at the same
+ * indices is equal by value (`1 == 1.0` across formats, NaN never equal, not even in the same
+ * view, `-0.0 == 0.0`, structs field by field), else 0. memoryview compares only formats the
+ * struct module knows; xbuf compares them all.
+ *
+ * Borrows: `a`, `b` (may be the same view). Returns: the answer in `*equal`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+ * `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
+
+/**
+ * Writes the view's items as JSON text, NUL-terminated, as memoryview's `tolist()` gives
+ * them (rendered as `json.dumps` would): nested lists, one level per dimension (a
+ * zero-dimensional view is its item); numbers, `true`/`false` for `?`, strings for
+ * `c`/`s`/`p`/`u`/`w` (bytes as Latin-1 code points, escaped), `NaN`/`Infinity`/`-Infinity`,
+ * complex numbers as `[real, imag]`, structs as objects when their fields have names.
+ *
+ * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
+ * `*needed` is set (the text is rendered to count it).
+ * Returns: in `*needed` (if not NULL) the size including the NUL.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
+ * `XBUF_ERR_FORMAT` (no format), `XBUF_ERR_UNSUPPORTED` (an item renders to unboundedly many
+ * values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread.
+ */
+int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
+
+/**
  * A hash of a read-only view: the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
  * 0x100000001b3) of its C-order bytes, for any format. The same in every process and on every
  * platform; views with equal C-order bytes hash equal.

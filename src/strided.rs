@@ -8,6 +8,7 @@ use std::ptr;
 
 use crate::abi::xbuf_bufferinfo;
 use crate::bufferinfo;
+use crate::format::Format;
 use crate::layout::{self, Order};
 use crate::status::Result;
 use crate::{bail, err};
@@ -661,6 +662,199 @@ unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
             copy_run(d, inner.d, s, inner.s, inner.n, size)
         });
     }
+}
+
+/// How the items of two views compare, chosen once per comparison from their formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compare {
+    /// Equal values exactly when the bytes are equal: integers, characters, byte strings and
+    /// pointers filling the whole item, in formats of the same layout.
+    Bytes,
+    /// One native-order 4-byte float per item in both (NaN never equal, -0.0 == 0.0).
+    F32,
+    /// One native-order 8-byte float per item in both.
+    F64,
+    /// Value by value (`format::items_equal`).
+    Values,
+}
+
+fn compare_kind(fa: &Format, fb: &Format) -> Compare {
+    use crate::format::{ByteOrder, Kind};
+    let single = |f: &Format, size: usize| match f.leaves() {
+        [l] if l.count == 1
+            && l.scalar.kind == Kind::Float
+            && l.scalar.size == size
+            && l.scalar.order == ByteOrder::NATIVE
+            && f.itemsize() == size =>
+        {
+            true
+        }
+        _ => false,
+    };
+    if single(fa, 4) && single(fb, 4) {
+        return Compare::F32;
+    }
+    if single(fa, 8) && single(fb, 8) {
+        return Compare::F64;
+    }
+    let covered: usize = fa.leaves().iter().map(|l| l.bytes()).sum();
+    let bytewise = fa.leaves().iter().all(|l| {
+        matches!(
+            l.scalar.kind,
+            Kind::Int
+                | Kind::UInt
+                | Kind::Char
+                | Kind::Bytes
+                | Kind::Pointer
+                | Kind::Object
+                | Kind::Ref
+        )
+    });
+    if fa.equivalent(fb) && bytewise && covered == fa.itemsize() {
+        Compare::Bytes
+    } else {
+        Compare::Values
+    }
+}
+
+/// Whether `n` items at `pa` (step `sa`) equal `n` items at `pb` (step `sb`).
+#[inline(always)]
+unsafe fn run_equal(
+    pa: *const u8,
+    sa: isize,
+    pb: *const u8,
+    sb: isize,
+    n: isize,
+    how: Compare,
+    (fa, fb): (&Format, &Format),
+) -> bool {
+    /// Compares in chunks without an exit per item, so that the loop vectorises.
+    #[inline(always)]
+    unsafe fn floats<T: Copy + PartialEq>(
+        pa: *const u8,
+        sa: isize,
+        pb: *const u8,
+        sb: isize,
+        n: isize,
+    ) -> bool {
+        const CHUNK: isize = 64;
+        let mut k = 0;
+        while k < n {
+            let end = (k + CHUNK).min(n);
+            let mut eq = true;
+            for i in k..end {
+                let x = (pa.wrapping_offset(i * sa) as *const T).read_unaligned();
+                let y = (pb.wrapping_offset(i * sb) as *const T).read_unaligned();
+                eq &= x == y;
+            }
+            if !eq {
+                return false;
+            }
+            k = end;
+        }
+        true
+    }
+    let size = fa.itemsize() as isize;
+    match how {
+        Compare::F32 => floats::<f32>(pa, sa, pb, sb, n),
+        Compare::F64 => floats::<f64>(pa, sa, pb, sb, n),
+        Compare::Bytes if sa == size && sb == size => {
+            let len = (n * size) as usize;
+            std::slice::from_raw_parts(pa, len) == std::slice::from_raw_parts(pb, len)
+        }
+        Compare::Bytes => (0..n).all(|i| {
+            std::slice::from_raw_parts(pa.wrapping_offset(i * sa), size as usize)
+                == std::slice::from_raw_parts(pb.wrapping_offset(i * sb), size as usize)
+        }),
+        Compare::Values => (0..n).all(|i| {
+            let x = std::slice::from_raw_parts(pa.wrapping_offset(i * sa), fa.itemsize());
+            let y = std::slice::from_raw_parts(pb.wrapping_offset(i * sb), fb.itemsize());
+            crate::format::items_equal(fa, x, fb, y)
+        }),
+    }
+}
+
+/// Whether two views are equal as memoryview's `==` defines it: the same shape, and every pair
+/// of items at the same indices equal by value (`1 == 1.0`, NaN never equal, `-0.0 == 0.0`),
+/// for any two formats.
+///
+/// # Safety
+/// Both layouts must describe readable memory (pointer tables included) holding items of
+/// their formats.
+pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
+    if a.shape != b.shape {
+        return false;
+    }
+    let how = compare_kind(fa, fb);
+    if a.suboffsets.is_some() || b.suboffsets.is_some() {
+        // Indirect layouts: item by item in C order.
+        let mut items = Vec::with_capacity(b.count());
+        b.for_each_item(|p| items.push(p as *const u8));
+        let mut it = items.into_iter();
+        let mut eq = true;
+        a.for_each_item(|p| {
+            let q = it.next().expect("same shape");
+            eq = eq && run_equal(p, 0, q, 0, 1, how, (fa, fb));
+        });
+        return eq;
+    }
+    if a.count() == 0 {
+        return true;
+    }
+    let (mut pa, mut pb) = (a.buf, b.buf as *const u8);
+    let dims = plan_dims(&a.shape, &a.strides, &b.strides, &mut pa, &mut pb);
+    let Some((&inner, outer)) = dims.split_last() else {
+        return run_equal(pa, 0, pb, 0, 1, how, (fa, fb));
+    };
+    let mut eq = true;
+    for_each_outer(outer, pa, pb, |x, y| {
+        eq = eq && run_equal(x, inner.d, y, inner.s, inner.n, how, (fa, fb));
+    });
+    eq
+}
+
+/// Appends the view's items as JSON nested lists (one level per dimension; a
+/// zero-dimensional view is its item), each item rendered by `format::write_json`.
+///
+/// # Safety
+/// The layout must describe readable memory holding items of `fmt`.
+pub unsafe fn write_list(l: &Layout, fmt: &Format, out: &mut String) -> Result<()> {
+    unsafe fn walk(
+        p: *mut u8,
+        shape: &[isize],
+        strides: &[isize],
+        subs: Option<&[isize]>,
+        fmt: &Format,
+        out: &mut String,
+    ) -> Result<()> {
+        let Some((&n, rest)) = shape.split_first() else {
+            let item = std::slice::from_raw_parts(p, fmt.itemsize());
+            return crate::format::write_json(fmt, item, out);
+        };
+        out.push('[');
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let mut q = p.wrapping_offset(i * strides[0]);
+            if let Some(s) = subs {
+                if s[0] >= 0 {
+                    q = (q as *const *mut u8).read_unaligned().wrapping_offset(s[0]);
+                }
+            }
+            walk(q, rest, &strides[1..], subs.map(|s| &s[1..]), fmt, out)?;
+        }
+        out.push(']');
+        Ok(())
+    }
+    walk(
+        l.buf,
+        &l.shape,
+        &l.strides,
+        l.suboffsets.as_deref(),
+        fmt,
+        out,
+    )
 }
 
 /// The order `'A'` resolves to for `layout`: Fortran when it is Fortran- but not C-contiguous,

@@ -551,6 +551,38 @@ pub fn hex(obj: &Object) -> Result<String> {
     })
 }
 
+/// The view's format, parsed (cached per process).
+fn parsed_format(v: &View) -> Result<std::sync::Arc<format::Format>> {
+    format::parse(v.format()?.to_bytes())
+}
+
+/// Whether two views are equal as memoryview's `==` defines it, for every format: the same
+/// shape (`ndim` and every extent) and every pair of items at the same indices equal by value
+/// (`1 == 1.0`, NaN never equal, not even to itself, `-0.0 == 0.0`; structs field by field).
+/// The formats need not be the same.
+pub fn equal(a: &Object, b: &Object) -> Result<bool> {
+    with(a, |va| {
+        with(b, |vb| {
+            let (fa, fb) = (parsed_format(va)?, parsed_format(vb)?);
+            // SAFETY: both memories are pinned by the views' exports; the library checked
+            // each item size against its format.
+            Ok(unsafe { strided::equal(&va.layout, &fa, &vb.layout, &fb) })
+        })
+    })
+}
+
+/// The view's items as JSON text: nested lists, one level per dimension (a zero-dimensional
+/// view is its item), items rendered as `format::write_json` describes.
+pub fn tolist(obj: &Object) -> Result<String> {
+    with(obj, |v| {
+        let fmt = parsed_format(v)?;
+        let mut out = String::new();
+        // SAFETY: the memory is pinned by the view's export.
+        unsafe { strided::write_list(&v.layout, &fmt, &mut out) }?;
+        Ok(out)
+    })
+}
+
 /// The 64-bit FNV-1a hash of the view's C-order bytes (offset basis 0xcbf29ce484222325, prime
 /// 0x100000001b3): the same in every process and on every platform. Only read-only views may
 /// be hashed (a writable view's contents, and so its hash, may change).

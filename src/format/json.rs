@@ -171,7 +171,7 @@ fn write_str_units(units: impl Iterator<Item = u32>, out: &mut String) {
             0x09 => out.push_str("\\t"),
             0x08 => out.push_str("\\b"),
             0x0c => out.push_str("\\f"),
-            0x20..=0x7f => out.push(u as u8 as char),
+            0x20..=0x7e => out.push(u as u8 as char),
             _ => {
                 let _ = write!(out, "\\u{u:04x}");
             }

@@ -860,7 +860,7 @@ fn json_every_type() {
     assert_eq!(json("c", &[0xe9]), "\"\\u00e9\"");
     assert_eq!(
         json("6s", b"a\\\n\x00\xff\x7f"),
-        "\"a\\\\\\n\\u0000\\u00ff\x7f\""
+        "\"a\\\\\\n\\u0000\\u00ff\\u007f\""
     );
     assert_eq!(json("4p", b"\x02hi!"), "\"hi\"");
     assert_eq!(

@@ -276,10 +276,64 @@ static void bench_copies(void) {
     }
 }
 
+/* ---- Equality -------------------------------------------------------------------------- */
+
+/* A float32 view of `n` floats at `mem` taken every `step`-th (caller memory, no destructor). */
+static xbuf_object *float_view(float *mem, ptrdiff_t n, ptrdiff_t step) {
+    xbuf_object *w, *bytes, *f, *out;
+    xbuf_range r = {XBUF_SLICE_OMIT, XBUF_SLICE_OMIT, 0};
+    must(xbuf_wrap_new(mem, (size_t)(n * step) * sizeof(float), 1, NULL, NULL, &w), "wrap");
+    must(xbuf_view_new(w, XBUF_FULL_RO, &bytes), "view");
+    must(xbuf_view_cast(bytes, "f", 0, NULL, &f), "cast");
+    r.step = step;
+    must(xbuf_view_slice(f, &r, 1, &out), "slice");
+    xbuf_decref(f);
+    xbuf_decref(bytes);
+    xbuf_decref(w);
+    return out;
+}
+
+static void bench_equality(void) {
+    ptrdiff_t n = quick ? (1 << 20) : (16 << 20), k;
+    int reps = quick ? 5 : 11, r, step, eq = 0;
+    printf("\n== equality of two float32 views (median us; ratio = memcmp time / xbuf time)\n");
+    printf("%-48s %9s %9s %9s %8s\n", "case", "KiB", "memcmp", "xbuf", "ratio");
+    for (step = 1; step <= 2; step++) {
+        float *a = (float *)malloc((size_t)(n * step) * sizeof(float));
+        float *b = (float *)malloc((size_t)(n * step) * sizeof(float));
+        double tm[64], tx[64];
+        xbuf_object *va, *vb;
+        for (k = 0; k < n * step; k++) a[k] = b[k] = (float)k * 0.5f;
+        va = float_view(a, n, step);
+        vb = float_view(b, n, step);
+        for (r = 0; r < reps; r++) {
+            double t0 = now_ns();
+            volatile int c = memcmp(a, b, (size_t)n * sizeof(float));
+            (void)c;
+            tm[r] = now_ns() - t0;
+            t0 = now_ns();
+            must(xbuf_view_equal(va, vb, &eq), "equal");
+            tx[r] = now_ns() - t0;
+            if (!eq) must(1, "views unexpectedly unequal");
+        }
+        {
+            double m = median(tm, reps), x = median(tx, reps);
+            printf("%-48s %9.0f %9.2f %9.2f %8.2f\n",
+                   step == 1 ? "16M float32, contiguous" : "16M float32, every second of 32M",
+                   (double)n * 4 / 1024.0, m / 1e3, x / 1e3, m / x);
+        }
+        xbuf_decref(va);
+        xbuf_decref(vb);
+        free(a);
+        free(b);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--quick") == 0) quick = 1;
     printf("xbuf %s benchmarks%s\n", xbuf_version_string(), quick ? " (quick)" : "");
     bench_calls();
     bench_copies();
+    bench_equality();
     return 0;
 }

@@ -728,7 +728,8 @@ unsafe fn run_equal(
     how: Compare,
     (fa, fb): (&Format, &Format),
 ) -> bool {
-    /// Compares in chunks without an exit per item, so that the loop vectorises.
+    /// Compares in chunks without an exit per item, so that the loop vectorises; unit
+    /// strides get a loop of their own (the compiler then knows the step).
     #[inline(always)]
     unsafe fn floats<T: Copy + PartialEq>(
         pa: *const u8,
@@ -737,15 +738,23 @@ unsafe fn run_equal(
         sb: isize,
         n: isize,
     ) -> bool {
-        const CHUNK: isize = 64;
+        const CHUNK: isize = 256;
+        let unit = std::mem::size_of::<T>() as isize;
         let mut k = 0;
         while k < n {
             let end = (k + CHUNK).min(n);
             let mut eq = true;
-            for i in k..end {
-                let x = (pa.wrapping_offset(i * sa) as *const T).read_unaligned();
-                let y = (pb.wrapping_offset(i * sb) as *const T).read_unaligned();
-                eq &= x == y;
+            if sa == unit && sb == unit {
+                let (a, b) = (pa as *const T, pb as *const T);
+                for i in k..end {
+                    eq &= a.offset(i).read_unaligned() == b.offset(i).read_unaligned();
+                }
+            } else {
+                for i in k..end {
+                    let x = (pa.wrapping_offset(i * sa) as *const T).read_unaligned();
+                    let y = (pb.wrapping_offset(i * sb) as *const T).read_unaligned();
+                    eq &= x == y;
+                }
             }
             if !eq {
                 return false;
@@ -803,14 +812,38 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
     }
     let (mut pa, mut pb) = (a.buf, b.buf as *const u8);
     let dims = plan_dims(&a.shape, &a.strides, &b.strides, &mut pa, &mut pb);
-    let Some((&inner, outer)) = dims.split_last() else {
+    if dims.is_empty() {
         return run_equal(pa, 0, pb, 0, 1, how, (fa, fb));
+    }
+    let rows = |dims: &[Dim], pa: *mut u8, pb: *const u8| -> bool {
+        let (inner, outer) = dims.split_last().expect("at least one dimension");
+        let mut eq = true;
+        for_each_outer(outer, pa, pb, |x, y| {
+            eq = eq && run_equal(x, inner.d, y, inner.s, inner.n, how, (fa, fb));
+        });
+        eq
     };
-    let mut eq = true;
-    for_each_outer(outer, pa, pb, |x, y| {
-        eq = eq && run_equal(x, inner.d, y, inner.s, inner.n, how, (fa, fb));
-    });
-    eq
+    if a.byte_len() >= PARALLEL_BYTES && dims[0].n >= 2 && parallelism() >= 2 {
+        // Two halves of the outermost dimension, one on a second thread (as copy_direct).
+        let first = dims[0].n / 2;
+        let (mut h0, mut h1) = (dims.clone(), dims.clone());
+        h0[0].n = first;
+        h1[0].n = dims[0].n - first;
+        let (pa2, pb2) = (
+            SendPtr(pa.wrapping_offset(first * dims[0].d)),
+            SendPtr(pb.wrapping_offset(first * dims[0].s) as *mut u8),
+        );
+        let rows = &rows;
+        return std::thread::scope(|scope| {
+            let other = scope.spawn(move || {
+                let (x, y) = (pa2, pb2);
+                rows(&h1, x.0, y.0)
+            });
+            let mine = rows(&h0, pa, pb);
+            other.join().unwrap_or(false) && mine
+        });
+    }
+    rows(&dims, pa, pb)
 }
 
 /// Appends the view's items as JSON nested lists (one level per dimension; a

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the default preset and runs every benchmark: bench_core (per-call costs and copy
-# kernels against CPython and memcpy, in C) and bench_copies.py (large copies against CPython,
-# NumPy and memcpy, through ctypes). Installs NumPy with pip when it is missing.
+# Builds the default preset and runs every benchmark: bench_core (per-call costs, copy kernels
+# and equality against CPython, memcpy and memcmp, in C), bench_copies.py (large copies against
+# CPython, NumPy and memcpy, through ctypes) and bench_format (format lookups and parses).
+# Installs NumPy with pip when it is missing.
 # Usage: bash bench/run.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,5 @@ python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
 build/default/bench_core "$@"
 echo
 XBUF_LIB=build/default/lib/libxbuf.so python3 bench/bench_copies.py "$@"
-if [ -x build/default/bench_format ]; then
-  echo
-  build/default/bench_format "$@"
-fi
+echo
+build/default/bench_format

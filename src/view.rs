@@ -299,14 +299,6 @@ pub fn release(obj: &Object) -> Result<()> {
     })
 }
 
-/// Whether the view was released.
-pub fn is_released(obj: &Object) -> Result<bool> {
-    Ok(obj
-        .downcast::<View>("view")?
-        .released
-        .load(Ordering::Acquire))
-}
-
 /// A sub-view: `slices` apply to the first dimensions (the rest are kept whole).
 pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
     derive_from(obj, |mut l, _| {

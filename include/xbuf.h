@@ -414,7 +414,10 @@ typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferi
 /**
  * Called on the releaser when a view is released (with that view, whose `internal` is what
  * the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
- * returned.
+ * returned. A releaser also receives the views of the objects that delegate to it (a slice of
+ * it, an `xbuf_view` of it, an exporter that fills `releaser` with it), which it never filled
+ * itself: their `internal` is what the filling exporter set (NULL for the library's own), so
+ * an exporter that counts its views should count them in `releasebuffer` by `internal`.
  */
 typedef void (*xbuf_releasebufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view);
 
@@ -1202,7 +1205,10 @@ int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, con
 /**
  * Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
  * (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
- * one export of `obj` until `xbuf_view_release` or until its last reference goes.
+ * one export of `obj` until `xbuf_view_release` or until its last reference goes. The view is
+ * itself an exporter: views taken of it (and views derived from it by slicing, indexing,
+ * casting or permuting) name `obj`'s releaser as theirs, so they stay valid after the view is
+ * gone, and that releaser's `releasebuffer` is called for each of them.
  *
  * Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
  * failure.

@@ -125,7 +125,10 @@ pub type xbuf_getbufferproc = Option<
 
 /// Called on the releaser when a view is released (with that view, whose `internal` is what
 /// the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
-/// returned.
+/// returned. A releaser also receives the views of the objects that delegate to it (a slice of
+/// it, an `xbuf_view` of it, an exporter that fills `releaser` with it), which it never filled
+/// itself: their `internal` is what the filling exporter set (NULL for the library's own), so
+/// an exporter that counts its views should count them in `releasebuffer` by `internal`.
 pub type xbuf_releasebufferproc =
     Option<unsafe extern "C" fn(self_: *mut xbuf_object, view: *mut xbuf_bufferinfo)>;
 

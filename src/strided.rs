@@ -592,29 +592,53 @@ unsafe fn copy_direct(dst: &Layout, src: &Layout) {
     let size = dst.itemsize;
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
     let dims = plan_dims(&dst.shape, &dst.strides, &src.strides, &mut dp, &mut sp);
-    let bytes = dst.byte_len();
-    if bytes >= PARALLEL_BYTES && dims.first().is_some_and(|d| d.n >= 2) && parallelism() >= 2 {
-        // Two halves of the outermost dimension, one on a second thread: a large copy is
-        // bound by memory latency, and two cores keep twice as many misses in flight.
-        let mut halves = [dims.clone(), dims.clone()];
-        let first = dims[0].n / 2;
-        halves[0][0].n = first;
-        halves[1][0].n = dims[0].n - first;
-        let (dp2, sp2) = (
-            SendPtr(dp.wrapping_offset(first * dims[0].d)),
-            SendPtr(sp.wrapping_offset(first * dims[0].s) as *mut u8),
-        );
-        let [h0, h1] = halves;
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let (d, s) = (dp2, sp2);
-                copy_dims(d.0, s.0, &h1, size)
-            });
-            copy_dims(dp, sp, &h0, size);
-        });
-    } else {
-        copy_dims(dp, sp, &dims, size);
+    if dst.byte_len() >= PARALLEL_BYTES {
+        if let Some(((), ())) = in_two_halves(&dims, dp, sp, |d, p, q| copy_dims(p, q, d, size)) {
+            return;
+        }
     }
+    copy_dims(dp, sp, &dims, size);
+}
+
+/// Runs `work` on the two halves of the outermost dimension of `dims` (pointers moved for the
+/// second), one on a second thread: a large copy or comparison is bound by memory latency, and
+/// two cores keep twice as many misses in flight. `None` (nothing run) when the machine has
+/// one core or the outermost dimension cannot be split; if no thread can be started, both
+/// halves run on the calling thread.
+unsafe fn in_two_halves<T: Send>(
+    dims: &[Dim],
+    pa: *mut u8,
+    pb: *const u8,
+    work: impl Fn(&[Dim], *mut u8, *const u8) -> T + Sync,
+) -> Option<(T, T)> {
+    if parallelism() < 2 || dims.first().is_none_or(|d| d.n < 2) {
+        return None;
+    }
+    let first = dims[0].n / 2;
+    let (mut h0, mut h1) = (dims.to_vec(), dims.to_vec());
+    h0[0].n = first;
+    h1[0].n = dims[0].n - first;
+    let (pa2, pb2) = (
+        SendPtr(pa.wrapping_offset(first * dims[0].d)),
+        SendPtr(pb.wrapping_offset(first * dims[0].s) as *mut u8),
+    );
+    let work = &work;
+    let h1 = &h1;
+    Some(std::thread::scope(|scope| {
+        let other = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let (x, y) = (pa2, pb2);
+            work(h1, x.0, y.0)
+        });
+        let mine = work(&h0, pa, pb);
+        let theirs = match other {
+            Ok(handle) => match handle.join() {
+                Ok(t) => t,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(_) => work(h1, pa2.0, pb2.0),
+        };
+        (mine, theirs)
+    }))
 }
 
 /// Copies of at least this many bytes use a second thread (when the machine has one).
@@ -626,11 +650,12 @@ fn parallelism() -> usize {
     *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// A pointer handed to the copy's second thread; the memory is the caller's, borrowed for the
-/// duration of the scoped thread.
+/// A pointer handed to a second thread; the memory is the caller's, borrowed for the duration
+/// of the scoped thread.
 #[derive(Clone, Copy)]
 struct SendPtr(*mut u8);
-// SAFETY: the two threads write disjoint halves of the destination and only read the source.
+// SAFETY: the two threads work on disjoint halves (a copy writes disjoint halves of its
+// destination and only reads its source; a comparison only reads).
 unsafe impl Send for SendPtr {}
 
 /// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
@@ -823,25 +848,10 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
         });
         eq
     };
-    if a.byte_len() >= PARALLEL_BYTES && dims[0].n >= 2 && parallelism() >= 2 {
-        // Two halves of the outermost dimension, one on a second thread (as copy_direct).
-        let first = dims[0].n / 2;
-        let (mut h0, mut h1) = (dims.clone(), dims.clone());
-        h0[0].n = first;
-        h1[0].n = dims[0].n - first;
-        let (pa2, pb2) = (
-            SendPtr(pa.wrapping_offset(first * dims[0].d)),
-            SendPtr(pb.wrapping_offset(first * dims[0].s) as *mut u8),
-        );
-        let rows = &rows;
-        return std::thread::scope(|scope| {
-            let other = scope.spawn(move || {
-                let (x, y) = (pa2, pb2);
-                rows(&h1, x.0, y.0)
-            });
-            let mine = rows(&h0, pa, pb);
-            other.join().unwrap_or(false) && mine
-        });
+    if a.byte_len() >= PARALLEL_BYTES {
+        if let Some((x, y)) = in_two_halves(&dims, pa, pb, |d, p, q| rows(d, p, q)) {
+            return x && y;
+        }
     }
     rows(&dims, pa, pb)
 }

@@ -24,7 +24,10 @@ pub struct xbuf_range {
 
 /// Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
 /// (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
-/// one export of `obj` until `xbuf_view_release` or until its last reference goes.
+/// one export of `obj` until `xbuf_view_release` or until its last reference goes. The view is
+/// itself an exporter: views taken of it (and views derived from it by slicing, indexing,
+/// casting or permuting) name `obj`'s releaser as theirs, so they stay valid after the view is
+/// gone, and that releaser's `releasebuffer` is called for each of them.
 ///
 /// Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
 /// failure.

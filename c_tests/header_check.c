@@ -35,6 +35,33 @@ XBUF_STATIC_CHECK(type_releasebuffer_at_24, offsetof(xbuf_type, releasebuffer) =
 XBUF_STATIC_CHECK(type_lockbuffer_at_32, offsetof(xbuf_type, lockbuffer) == 32);
 XBUF_STATIC_CHECK(type_dealloc_at_40, offsetof(xbuf_type, dealloc) == 40);
 XBUF_STATIC_CHECK(type_size_48, sizeof(xbuf_type) == 48);
+XBUF_STATIC_CHECK(field_info_name_at_8, offsetof(xbuf_format_field_info, name) == 8);
+XBUF_STATIC_CHECK(field_info_offset_at_16, offsetof(xbuf_format_field_info, offset) == 16);
+XBUF_STATIC_CHECK(field_info_stride_at_24, offsetof(xbuf_format_field_info, stride) == 24);
+XBUF_STATIC_CHECK(field_info_format_at_32, offsetof(xbuf_format_field_info, format) == 32);
+XBUF_STATIC_CHECK(field_info_ndim_at_40, offsetof(xbuf_format_field_info, ndim) == 40);
+XBUF_STATIC_CHECK(field_info_shape_at_48, offsetof(xbuf_format_field_info, shape) == 48);
+XBUF_STATIC_CHECK(field_info_size_56, sizeof(xbuf_format_field_info) == 56);
+XBUF_STATIC_CHECK(leaf_info_offset_at_8, offsetof(xbuf_format_leaf_info, offset) == 8);
+XBUF_STATIC_CHECK(leaf_info_count_at_16, offsetof(xbuf_format_leaf_info, count) == 16);
+XBUF_STATIC_CHECK(leaf_info_size_at_24, offsetof(xbuf_format_leaf_info, size) == 24);
+XBUF_STATIC_CHECK(leaf_info_kind_at_32, offsetof(xbuf_format_leaf_info, kind) == 32);
+XBUF_STATIC_CHECK(leaf_info_code_at_36, offsetof(xbuf_format_leaf_info, code) == 36);
+XBUF_STATIC_CHECK(leaf_info_byteorder_at_37, offsetof(xbuf_format_leaf_info, byteorder) == 37);
+XBUF_STATIC_CHECK(leaf_info_size_40, sizeof(xbuf_format_leaf_info) == 40);
+XBUF_STATIC_CHECK(value_kind_at_8, offsetof(xbuf_value, kind) == 8);
+XBUF_STATIC_CHECK(value_width_at_12, offsetof(xbuf_value, width) == 12);
+XBUF_STATIC_CHECK(value_i_at_16, offsetof(xbuf_value, i) == 16);
+XBUF_STATIC_CHECK(value_u_at_24, offsetof(xbuf_value, u) == 24);
+XBUF_STATIC_CHECK(value_real_at_32, offsetof(xbuf_value, real) == 32);
+XBUF_STATIC_CHECK(value_imag_at_40, offsetof(xbuf_value, imag) == 40);
+XBUF_STATIC_CHECK(value_data_at_48, offsetof(xbuf_value, data) == 48);
+XBUF_STATIC_CHECK(value_len_at_56, offsetof(xbuf_value, len) == 56);
+XBUF_STATIC_CHECK(value_byteorder_at_64, offsetof(xbuf_value, byteorder) == 64);
+XBUF_STATIC_CHECK(value_size_72, sizeof(xbuf_value) == 72);
+XBUF_STATIC_CHECK(range_stop_at_8, offsetof(xbuf_range, stop) == 8);
+XBUF_STATIC_CHECK(range_step_at_16, offsetof(xbuf_range, step) == 16);
+XBUF_STATIC_CHECK(range_size_24, sizeof(xbuf_range) == 24);
 #endif
 
 /* PEP 3118's values, so code ported from CPython reads the same. */

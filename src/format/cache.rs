@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
 use super::{parse_uncached, Format};
 use crate::status::Result;
@@ -58,7 +58,7 @@ struct Cache {
     weight: usize,
 }
 
-static CACHE: Lazy<RwLock<Cache>> = Lazy::new(|| {
+static CACHE: LazyLock<RwLock<Cache>> = LazyLock::new(|| {
     RwLock::new(Cache {
         map: HashMap::default(),
         weight: 0,

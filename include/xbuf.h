@@ -638,8 +638,8 @@ const char *xbuf_status_str(int status);
  * The message of the calling thread's last failure, naming the function, what was asked and
  * what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
  *
- * Returns: a borrowed string owned by the library, valid until the next failing call on the
- * same thread; copy it to keep it. Never NULL.
+ * Returns: a borrowed string owned by the library, valid until the next failing call,
+ * `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
  * Thread safety: per thread; each thread sees only its own failures.
  */
 const char *xbuf_last_error_message(void);
@@ -1042,8 +1042,9 @@ int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, cha
 int xbuf_size_from_format(const char *fmt, ptrdiff_t *itemsize);
 
 /**
- * Parses a format string into a format handle (cached: parsing the same text again returns
- * the same handle, with one more reference).
+ * Parses a format string into a format handle. Parses are cached per process, so parsing the
+ * same text again usually returns the same handle with one more reference; do not rely on
+ * it (long or very large formats are not cached, and the bounded cache may be emptied).
  *
  * Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
  * failure).

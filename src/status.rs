@@ -228,13 +228,24 @@ thread_local! {
     });
 }
 
-/// Records `status` and `message` as the calling thread's last error.
+/// Runs `f` on the thread's last error, or returns `gone` when the thread's storage is already
+/// destroyed (a call from a thread-exit destructor) or, which no library code does, borrowed:
+/// the library never panics for either.
+fn with_last<T>(gone: T, f: impl FnOnce(&mut LastError) -> T) -> T {
+    LAST_ERROR
+        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut last| f(&mut last)))
+        .ok()
+        .flatten()
+        .unwrap_or(gone)
+}
+
+/// Records `status` and `message` as the calling thread's last error (dropped silently when
+/// the thread is exiting and its storage is gone).
 pub fn set_last_error(status: c_int, message: &str) {
     // Interior NULs would truncate the C string; show them instead.
     let text = message.replace('\0', "\\0");
     let message = CString::new(text).unwrap_or_default();
-    LAST_ERROR.with(|cell| {
-        let mut last = cell.borrow_mut();
+    with_last((), |last| {
         last.status = status;
         last.message = message;
         last.generation = last.generation.wrapping_add(1);
@@ -249,29 +260,28 @@ pub fn record(e: &Error) -> c_int {
 
 /// The generation counter of the thread's last error (changes on every recorded failure).
 pub fn last_error_generation() -> u64 {
-    LAST_ERROR.with(|cell| cell.borrow().generation)
+    with_last(0, |last| last.generation)
 }
 
 /// The status of the thread's last recorded failure (`XBUF_OK` if none).
 pub fn last_error_status() -> c_int {
-    LAST_ERROR.with(|cell| cell.borrow().status)
+    with_last(XBUF_OK, |last| last.status)
 }
 
 /// The thread's last message, as an owned Rust string.
 pub fn last_error_string() -> String {
-    LAST_ERROR.with(|cell| cell.borrow().message.to_string_lossy().into_owned())
+    with_last(String::new(), |last| last.message.to_string_lossy().into_owned())
 }
 
 /// A pointer to the thread's last message. Valid until the next failure recorded on this
-/// thread (or until the thread ends).
+/// thread, or `xbuf_clear_error` / `xbuf_set_error` on it (or until the thread ends).
 pub fn last_error_ptr() -> *const c_char {
-    LAST_ERROR.with(|cell| cell.borrow().message.as_ptr())
+    with_last(c"".as_ptr(), |last| last.message.as_ptr())
 }
 
 /// Forgets the thread's last error.
 pub fn clear_last_error() {
-    LAST_ERROR.with(|cell| {
-        let mut last = cell.borrow_mut();
+    with_last((), |last| {
         last.status = XBUF_OK;
         last.message = CString::default();
     });

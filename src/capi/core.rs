@@ -43,8 +43,8 @@ pub extern "C" fn xbuf_status_str(status: c_int) -> *const c_char {
 /// The message of the calling thread's last failure, naming the function, what was asked and
 /// what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
 ///
-/// Returns: a borrowed string owned by the library, valid until the next failing call on the
-/// same thread; copy it to keep it. Never NULL.
+/// Returns: a borrowed string owned by the library, valid until the next failing call,
+/// `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
 /// Thread safety: per thread; each thread sees only its own failures.
 #[no_mangle]
 pub extern "C" fn xbuf_last_error_message() -> *const c_char {

@@ -251,8 +251,9 @@ pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mu
     })
 }
 
-/// Parses a format string into a format handle (cached: parsing the same text again returns
-/// the same handle, with one more reference).
+/// Parses a format string into a format handle. Parses are cached per process, so parsing the
+/// same text again usually returns the same handle with one more reference; do not rely on
+/// it (long or very large formats are not cached, and the bounded cache may be emptied).
 ///
 /// Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
 /// failure).

@@ -162,7 +162,15 @@ impl Mmap {
             };
             file.set_len(len as u64)
                 .map_err(|e| io_error("resize", &this.path, e))?;
-            let addr = map_fd(file, len, this.mode, &this.path)?;
+            let addr = match map_fd(file, len, this.mode, &this.path) {
+                Ok(addr) => addr,
+                Err(e) => {
+                    // The old mapping stays; give the file back its length so that the
+                    // mapping never reaches past the file's end.
+                    let _ = file.set_len(m.len as u64);
+                    return Err(e);
+                }
+            };
             m.unmap();
             m.addr = addr;
             m.len = len;

@@ -463,7 +463,7 @@ static void test_json(void) {
         CHECK_OK(xbuf_format_to_json(f, bytes, NULL, 0, &needed));
         CHECK_EQ(needed, strlen("\"a\\u0000\\u00ff\\\"\\\\\\n\"") + 1);
         CHECK_ERR(xbuf_format_to_json(f, bytes, small, sizeof small, &needed),
-                  XBUF_ERR_BUFFER_TOO_SMALL, "and the buffer has 4");
+                  XBUF_ERR_BUFFER_TOO_SMALL, "but the buffer holds 4");
         CHECK_ERR(xbuf_format_to_json(f, NULL, small, sizeof small, &needed),
                   XBUF_ERR_NULL_ARGUMENT, "'item'");
         CHECK_ERR(xbuf_format_to_json(NULL, bytes, small, sizeof small, &needed),

@@ -219,10 +219,15 @@ pub unsafe fn pointer_at(
             shape.len()
         );
     }
+    // Every index is checked before any pointer is followed: a layout with an empty
+    // dimension has no items, and its pointer tables may be absent.
+    for d in 0..shape.len() {
+        normalize_index(indices[d], shape[d], d)?;
+    }
     let mut p = buf;
     for d in 0..shape.len() {
         let i = normalize_index(indices[d], shape[d], d)?;
-        p = p.wrapping_offset(i * strides[d]);
+        p = p.wrapping_offset(i.wrapping_mul(strides[d]));
         if let Some(subs) = suboffsets {
             if subs[d] >= 0 {
                 p = (p as *const *mut u8)

@@ -270,7 +270,9 @@ pub fn last_error_status() -> c_int {
 
 /// The thread's last message, as an owned Rust string.
 pub fn last_error_string() -> String {
-    with_last(String::new(), |last| last.message.to_string_lossy().into_owned())
+    with_last(String::new(), |last| {
+        last.message.to_string_lossy().into_owned()
+    })
 }
 
 /// A pointer to the thread's last message. Valid until the next failure recorded on this

@@ -114,7 +114,7 @@ impl Layout {
     pub unsafe fn item_ptr(&self, indices: &[usize]) -> *mut u8 {
         let mut p = self.buf;
         for (d, &i) in indices.iter().enumerate() {
-            p = p.wrapping_offset(i as isize * self.strides[d]);
+            p = p.wrapping_offset((i as isize).wrapping_mul(self.strides[d]));
             if let Some(subs) = &self.suboffsets {
                 if subs[d] >= 0 {
                     p = (p as *const *mut u8)
@@ -146,7 +146,7 @@ impl Layout {
                 return;
             };
             for i in 0..n {
-                let mut q = p.wrapping_offset(i * strides[0]);
+                let mut q = p.wrapping_offset(i.wrapping_mul(strides[0]));
                 if let Some(s) = subs {
                     if s[0] >= 0 {
                         q = (q as *const *mut u8).read_unaligned().wrapping_offset(s[0]);
@@ -163,6 +163,54 @@ impl Layout {
             &mut f,
         );
     }
+}
+
+/// Calls `f` with the addresses of the items at the same indices of two layouts of the same
+/// shape, in C order, following either's suboffsets.
+///
+/// # Safety
+/// Both layouts must describe readable memory (pointer tables included).
+pub unsafe fn for_each_pair(a: &Layout, b: &Layout, mut f: impl FnMut(*mut u8, *mut u8)) {
+    if a.count() == 0 {
+        return;
+    }
+    struct Side<'a> {
+        strides: &'a [isize],
+        subs: Option<&'a [isize]>,
+    }
+    unsafe fn step(p: *mut u8, i: isize, side: &Side<'_>, d: usize) -> *mut u8 {
+        let q = p.wrapping_offset(i.wrapping_mul(side.strides[d]));
+        match side.subs {
+            Some(s) if s[d] >= 0 => (q as *const *mut u8).read_unaligned().wrapping_offset(s[d]),
+            _ => q,
+        }
+    }
+    unsafe fn walk(
+        pa: *mut u8,
+        pb: *mut u8,
+        shape: &[isize],
+        d: usize,
+        sides: (&Side<'_>, &Side<'_>),
+        f: &mut dyn FnMut(*mut u8, *mut u8),
+    ) {
+        if d == shape.len() {
+            f(pa, pb);
+            return;
+        }
+        for i in 0..shape[d] {
+            let (x, y) = (step(pa, i, sides.0, d), step(pb, i, sides.1, d));
+            walk(x, y, shape, d + 1, sides, f);
+        }
+    }
+    let sa = Side {
+        strides: &a.strides,
+        subs: a.suboffsets.as_deref(),
+    };
+    let sb = Side {
+        strides: &b.strides,
+        subs: b.suboffsets.as_deref(),
+    };
+    walk(a.buf, b.buf, &a.shape, 0, (&sa, &sb), &mut f);
 }
 
 /// Two layouts' items may share memory (a conservative test: their address ranges intersect,
@@ -227,15 +275,8 @@ unsafe fn copy_any(dst: &Layout, src: &Layout) {
         copy_direct(dst, src);
         return;
     }
-    // Indirect layouts: walk both in C order. `to` visits dst's items in the same order.
     let n = src.itemsize as usize;
-    let mut addrs = Vec::with_capacity(dst.count());
-    dst.for_each_item(|p| addrs.push(p));
-    let mut it = addrs.into_iter();
-    src.for_each_item(|p| {
-        let q = it.next().expect("same shape");
-        ptr::copy_nonoverlapping(p, q, n);
-    });
+    for_each_pair(dst, src, |d, s| ptr::copy_nonoverlapping(s, d, n));
 }
 
 /// One dimension of a copy: its extent and its byte strides in the destination and source.
@@ -822,12 +863,8 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
     let how = compare_kind(fa, fb);
     if a.suboffsets.is_some() || b.suboffsets.is_some() {
         // Indirect layouts: item by item in C order.
-        let mut items = Vec::with_capacity(b.count());
-        b.for_each_item(|p| items.push(p as *const u8));
-        let mut it = items.into_iter();
         let mut eq = true;
-        a.for_each_item(|p| {
-            let q = it.next().expect("same shape");
+        for_each_pair(a, b, |p, q| {
             eq = eq && run_equal(p, 0, q, 0, 1, how, (fa, fb));
         });
         return eq;
@@ -862,42 +899,63 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
 /// # Safety
 /// The layout must describe readable memory holding items of `fmt`.
 pub unsafe fn write_list(l: &Layout, fmt: &Format, out: &mut String) -> Result<()> {
+    /// Writes the list of the dimensions in `shape` whose first item is at `p`; pointers are
+    /// followed only when the layout has items (`items`).
     unsafe fn walk(
         p: *mut u8,
         shape: &[isize],
         strides: &[isize],
         subs: Option<&[isize]>,
+        items: bool,
         fmt: &Format,
         out: &mut String,
     ) -> Result<()> {
         let Some((&n, rest)) = shape.split_first() else {
             let item = std::slice::from_raw_parts(p, fmt.itemsize());
-            return crate::format::write_json(fmt, item, out);
+            // One item's text at a time, so that a huge view fails with NoMemory instead of
+            // aborting when the text cannot grow.
+            let mut text = String::new();
+            crate::format::write_json(fmt, item, &mut text)?;
+            reserve(out, text.len())?;
+            out.push_str(&text);
+            return Ok(());
         };
+        reserve(out, 2)?;
         out.push('[');
         for i in 0..n {
             if i > 0 {
+                reserve(out, 2)?;
                 out.push_str(", ");
             }
-            let mut q = p.wrapping_offset(i * strides[0]);
+            let mut q = p.wrapping_offset(i.wrapping_mul(strides[0]));
             if let Some(s) = subs {
-                if s[0] >= 0 {
+                if s[0] >= 0 && items {
                     q = (q as *const *mut u8).read_unaligned().wrapping_offset(s[0]);
                 }
             }
-            walk(q, rest, &strides[1..], subs.map(|s| &s[1..]), fmt, out)?;
+            walk(
+                q,
+                rest,
+                &strides[1..],
+                subs.map(|s| &s[1..]),
+                items,
+                fmt,
+                out,
+            )?;
         }
+        reserve(out, 1)?;
         out.push(']');
         Ok(())
     }
-    walk(
-        l.buf,
-        &l.shape,
-        &l.strides,
-        l.suboffsets.as_deref(),
-        fmt,
-        out,
-    )
+    let items = l.count() > 0;
+    let subs = l.suboffsets.as_deref();
+    walk(l.buf, &l.shape, &l.strides, subs, items, fmt, out)
+}
+
+/// Makes room for `n` more bytes of text, failing with `NoMemory` instead of aborting.
+fn reserve(out: &mut String, n: usize) -> Result<()> {
+    out.try_reserve(n)
+        .map_err(|_| err!(NoMemory, "cannot grow the text beyond {} bytes", out.len()))
 }
 
 /// The order `'A'` resolves to for `layout`: Fortran when it is Fortran- but not C-contiguous,
@@ -910,27 +968,32 @@ pub fn resolve_order(layout: &Layout, order: Order) -> Order {
     }
 }
 
-/// Copies `src`'s items into `dst` (exactly `src.byte_len()` bytes) laid out contiguously in
-/// `order`.
+/// Copies `src`'s items into the `len` bytes at `dst` (exactly `src.byte_len()` of them),
+/// laid out contiguously in `order`. `dst` may overlap `src`'s memory.
 ///
 /// # Safety
-/// `src` must describe readable memory.
-pub unsafe fn to_contiguous(dst: &mut [u8], src: &Layout, order: Order) -> Result<()> {
-    check_len(dst.len(), src)?;
+/// `src` must describe readable memory; `dst` must point at `len` writable bytes.
+pub unsafe fn to_contiguous(dst: *mut u8, len: usize, src: &Layout, order: Order) -> Result<()> {
+    check_len(len, src)?;
     let order = resolve_order(src, order);
-    let out = Layout::contiguous(dst.as_mut_ptr(), &src.shape, src.itemsize, order)?;
+    let out = Layout::contiguous(dst, &src.shape, src.itemsize, order)?;
     copy(&out, src)
 }
 
-/// Copies `data` (exactly `dst.byte_len()` bytes, laid out contiguously in `order`) into the
-/// items of `dst`.
+/// Copies the `len` bytes at `data` (exactly `dst.byte_len()` of them, laid out contiguously
+/// in `order`) into the items of `dst`. `data` may overlap `dst`'s memory.
 ///
 /// # Safety
-/// `dst` must describe writable memory.
-pub unsafe fn from_contiguous(dst: &Layout, data: &[u8], order: Order) -> Result<()> {
-    check_len(data.len(), dst)?;
+/// `dst` must describe writable memory; `data` must point at `len` readable bytes.
+pub unsafe fn from_contiguous(
+    dst: &Layout,
+    data: *const u8,
+    len: usize,
+    order: Order,
+) -> Result<()> {
+    check_len(len, dst)?;
     let order = resolve_order(dst, order);
-    let inp = Layout::contiguous(data.as_ptr() as *mut u8, &dst.shape, dst.itemsize, order)?;
+    let inp = Layout::contiguous(data as *mut u8, &dst.shape, dst.itemsize, order)?;
     copy(dst, &inp)
 }
 
@@ -972,14 +1035,14 @@ mod tests {
         let mut src: Vec<u8> = (0..6).collect(); // 2x3 C
         let s = lay(&mut src, &[3, 2], &[1, 3], 0, 1); // its transpose
         let mut out = [0u8; 6];
-        unsafe { to_contiguous(&mut out, &s, Order::C) }.unwrap();
+        unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &s, Order::C) }.unwrap();
         assert_eq!(out, [0, 3, 1, 4, 2, 5]);
-        unsafe { to_contiguous(&mut out, &s, Order::F) }.unwrap();
+        unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &s, Order::F) }.unwrap();
         assert_eq!(out, [0, 1, 2, 3, 4, 5]);
         // 'A' on a Fortran-contiguous layout means F.
-        unsafe { to_contiguous(&mut out, &s, Order::Any) }.unwrap();
+        unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &s, Order::Any) }.unwrap();
         assert_eq!(out, [0, 1, 2, 3, 4, 5]);
-        assert!(unsafe { to_contiguous(&mut out[..5], &s, Order::C) }.is_err());
+        assert!(unsafe { to_contiguous(out.as_mut_ptr(), 5, &s, Order::C) }.is_err());
     }
 
     #[test]
@@ -1036,7 +1099,7 @@ mod tests {
                     0,
                     size as isize,
                 );
-                unsafe { to_contiguous(&mut out, &s, Order::C) }.unwrap();
+                unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &s, Order::C) }.unwrap();
                 for c in 0..cols {
                     for r in 0..rows {
                         let got = &out[(c * rows + r) * size..][..size];
@@ -1060,9 +1123,9 @@ mod tests {
             suboffsets: Some(vec![0, -1]),
         };
         let mut out = [0u8; 6];
-        unsafe { to_contiguous(&mut out, &src, Order::C) }.unwrap();
+        unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &src, Order::C) }.unwrap();
         assert_eq!(out, [4, 5, 6, 1, 2, 3]);
-        unsafe { to_contiguous(&mut out, &src, Order::F) }.unwrap();
+        unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &src, Order::F) }.unwrap();
         assert_eq!(out, [4, 1, 5, 2, 6, 3]);
     }
 }

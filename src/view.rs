@@ -323,7 +323,12 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
             .any(|(d, &n)| resolved.get(d).map_or(n, |r| r.2) == 0);
         for (d, &(start, step, count)) in resolved.iter().enumerate() {
             if !empty {
-                let offset = start * l.strides[d];
+                let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
+                    overflow(format!(
+                        "start {start} times stride {} in dimension {d}",
+                        l.strides[d]
+                    ))
+                })?;
                 shift_dimension(&mut l, d, offset)?;
             }
             l.shape[d] = count;
@@ -380,10 +385,16 @@ pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
             );
         }
         for (d, &i) in indices.iter().enumerate() {
+            layout::normalize_index(i, l.shape[d], d)?;
+        }
+        // A layout without items addresses no memory (its pointer tables may be absent):
+        // only its shape changes.
+        let empty = l.shape.contains(&0);
+        for (d, &i) in indices.iter().enumerate() {
             let i = layout::normalize_index(i, l.shape[0], d)?;
-            l.buf = l.buf.wrapping_offset(i * l.strides[0]);
+            l.buf = l.buf.wrapping_offset(i.wrapping_mul(l.strides[0]));
             if let Some(subs) = &l.suboffsets {
-                if subs[0] >= 0 {
+                if subs[0] >= 0 && !empty {
                     // SAFETY: the memory (with its pointer table) is pinned by the export.
                     l.buf = unsafe { (l.buf as *const *mut u8).read_unaligned() }
                         .wrapping_offset(subs[0]);
@@ -519,27 +530,47 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
     })
 }
 
-/// Writes the view's items contiguously in `order` into `out` (exactly `len` bytes).
-pub fn tobytes(obj: &Object, order: Order, out: &mut [u8]) -> Result<()> {
+/// Writes the view's items contiguously in `order` into the `len` bytes at `out` (exactly
+/// the view's byte length).
+///
+/// # Safety
+/// `out` must point at `len` writable bytes (it may overlap the view's memory).
+pub unsafe fn tobytes(obj: &Object, order: Order, out: *mut u8, len: usize) -> Result<()> {
     // SAFETY: the memory is pinned by the view's export.
     with(obj, |v| unsafe {
-        strided::to_contiguous(out, &v.layout, order)
+        strided::to_contiguous(out, len, &v.layout, order)
     })
 }
 
-/// Lowercase hexadecimal of the C-order bytes.
-pub fn hex(obj: &Object) -> Result<String> {
+/// Writes the lowercase hexadecimal digits of the view's C-order bytes (exactly `2 * len`
+/// of them, `len` the view's byte length) at `out`, without a NUL.
+///
+/// # Safety
+/// `out` must point at `2 * len` writable bytes.
+pub unsafe fn hex(obj: &Object, out: *mut u8, len: usize) -> Result<()> {
     with(obj, |v| {
-        let mut bytes = vec![0u8; v.layout.byte_len()];
-        // SAFETY: the memory is pinned by the view's export.
-        unsafe { strided::to_contiguous(&mut bytes, &v.layout, Order::C) }?;
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            s.push(DIGITS[(b >> 4) as usize] as char);
-            s.push(DIGITS[(b & 15) as usize] as char);
+        if v.layout.byte_len() != len {
+            bail!(
+                InvalidArgument,
+                "the view holds {} bytes, not {len}",
+                v.layout.byte_len()
+            );
         }
-        Ok(s)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let n = v.layout.itemsize as usize;
+        let mut at = out;
+        // SAFETY: the memory is pinned by the view's export; `out` has room for every digit.
+        unsafe {
+            v.layout.for_each_item(|p| {
+                for k in 0..n {
+                    let b = p.add(k).read();
+                    at.write(DIGITS[(b >> 4) as usize]);
+                    at.add(1).write(DIGITS[(b & 15) as usize]);
+                    at = at.add(2);
+                }
+            })
+        };
+        Ok(())
     })
 }
 

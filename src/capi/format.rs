@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::size_of;
 use std::sync::Arc;
 
-use super::{guard, guard_or, nonnull, write_out};
+use super::{guard, guard_or, nonnull, write_out, write_text};
 use crate::abi::XBUF_STRUCTSIZE_MAX;
 use crate::bail;
 use crate::format::{self, Format, Kind, Value};
@@ -187,34 +187,6 @@ unsafe fn item_bytes<'a>(f: &Format, item: *const c_void, name: &str) -> Result<
         nonnull(item, name)?.as_ptr().cast::<u8>(),
         f.itemsize(),
     ))
-}
-
-/// Copies `text` (NUL-terminated) to `buf` with the size-query rules of the text functions.
-unsafe fn write_text(text: &[u8], buf: *mut c_char, cap: usize, needed: *mut usize) -> Result<()> {
-    let n = text.len();
-    if !needed.is_null() {
-        needed.write(n);
-    }
-    if buf.is_null() {
-        if cap != 0 {
-            bail!(NullArgument, "argument 'buf' is NULL but 'cap' is {cap}");
-        }
-        if needed.is_null() {
-            bail!(NullArgument, "arguments 'buf' and 'needed' are both NULL");
-        }
-        return Ok(());
-    }
-    if cap < n {
-        if cap > 0 {
-            buf.write(0);
-        }
-        bail!(
-            BufferTooSmall,
-            "the text needs {n} bytes (with its NUL) and the buffer has {cap}"
-        );
-    }
-    std::ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), buf, n);
-    Ok(())
 }
 
 fn kind_code(k: Kind) -> c_int {
@@ -469,7 +441,13 @@ pub unsafe extern "C" fn xbuf_format_canonical(
 ) -> c_int {
     guard("xbuf_format_canonical", || {
         let f = format_ref(fmt, "fmt")?;
-        write_text(f.canonical_c().as_bytes(), buf, cap, needed)
+        write_text(
+            f.canonical().as_bytes(),
+            (buf, "buf"),
+            cap,
+            needed,
+            "the canonical text",
+        )
     })
 }
 
@@ -604,8 +582,7 @@ pub unsafe extern "C" fn xbuf_format_to_json(
         let bytes = item_bytes(f, item, "item")?;
         let mut text = String::new();
         format::write_json(f, bytes, &mut text)?;
-        text.push('\0');
-        write_text(text.as_bytes(), buf, cap, needed)
+        write_text(text.as_bytes(), (buf, "buf"), cap, needed, "the JSON text")
     })
 }
 

@@ -127,36 +127,95 @@ pub(crate) unsafe fn bytes_arg<'a>(
     Ok(std::slice::from_raw_parts(p.cast(), len))
 }
 
-/// An output of `needed` bytes into a caller buffer `(dst, cap)`, with the size query
-/// convention of the C API: `*needed_out` (if not NULL) receives `needed` in every case;
-/// `dst == NULL` with `cap == 0` is a pure size query (`Ok(None)`); otherwise `cap` must be at
-/// least `needed`, else `BufferTooSmall` naming the size.
+/// An output of `n` bytes into a caller buffer `(dst, cap)` (`dst` named `name` in messages),
+/// with the size query convention
+/// of the C API: `*needed` (if not NULL) receives `n` in every case; `dst == NULL` with
+/// `cap == 0` is a pure size query (`Ok(None)`; `needed` must then not be NULL); otherwise
+/// `cap` must be at least `n`, else `BufferTooSmall` naming the size. Returns the destination
+/// as a raw pointer (never a Rust slice: the caller's buffer may overlap memory the library
+/// reads).
 ///
 /// # Safety
-/// A non-NULL `dst` must point at `cap` writable bytes; a non-NULL `needed_out` at a `size_t`.
-pub(crate) unsafe fn sized_out<'a>(
-    dst: *mut std::ffi::c_void,
+/// A non-NULL `dst` must point at `cap` writable bytes; a non-NULL `needed` at a `size_t`.
+pub(crate) unsafe fn output(
+    (dst, name): (*mut std::ffi::c_void, &str),
     cap: usize,
-    needed_out: *mut usize,
-    needed: usize,
+    needed: *mut usize,
+    n: usize,
     what: &str,
-) -> Result<Option<&'a mut [u8]>> {
-    if !needed_out.is_null() {
-        needed_out.write(needed);
+) -> Result<Option<*mut u8>> {
+    if !needed.is_null() {
+        needed.write(n);
     }
     if dst.is_null() {
         if cap != 0 {
-            bail!(NullArgument, "argument 'dst' is NULL but cap is {cap}");
+            bail!(NullArgument, "argument '{name}' is NULL but cap is {cap}");
+        }
+        if needed.is_null() {
+            bail!(
+                NullArgument,
+                "arguments '{name}' and 'needed' are both NULL"
+            );
         }
         return Ok(None);
     }
-    if cap < needed {
+    if cap < n {
         bail!(
             BufferTooSmall,
-            "{what} needs {needed} bytes but the buffer holds {cap}"
+            "{what} needs {n} bytes but the buffer holds {cap}"
         );
     }
-    Ok(Some(std::slice::from_raw_parts_mut(dst.cast(), needed)))
+    Ok(Some(dst.cast()))
+}
+
+/// Writes a text of `len` bytes (filled in by `fill` at the given address) and a NUL, with
+/// the convention of [`output`]; a buffer that is too small (but not empty) is left holding an
+/// empty string.
+///
+/// # Safety
+/// As [`output`]; `fill` must write at most `len` bytes.
+pub(crate) unsafe fn write_text_with(
+    len: usize,
+    (dst, name): (*mut std::ffi::c_char, &str),
+    cap: usize,
+    needed: *mut usize,
+    what: &str,
+    fill: impl FnOnce(*mut u8) -> Result<()>,
+) -> Result<()> {
+    let total = len
+        .checked_add(1)
+        .ok_or_else(|| crate::status::overflow(format!("the size of {what}")))?;
+    match output((dst.cast(), name), cap, needed, total, what) {
+        Ok(Some(out)) => {
+            fill(out)?;
+            out.add(len).write(0);
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            if !dst.is_null() && cap > 0 {
+                dst.write(0);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// [`write_text_with`] for a text already made.
+///
+/// # Safety
+/// As [`output`].
+pub(crate) unsafe fn write_text(
+    text: &[u8],
+    dst: (*mut std::ffi::c_char, &str),
+    cap: usize,
+    needed: *mut usize,
+    what: &str,
+) -> Result<()> {
+    write_text_with(text.len(), dst, cap, needed, what, |out| {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), out, text.len());
+        Ok(())
+    })
 }
 
 /// A C array argument of `n` elements (`n` from a C `int`); NULL is allowed only when `n == 0`.

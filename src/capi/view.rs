@@ -3,7 +3,9 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use super::{array_arg, bytes_arg, guard, nonnull, object, object_out, sized_out, write_out};
+use super::{
+    array_arg, guard, nonnull, object, object_out, output, write_out, write_text, write_text_with,
+};
 use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
 use crate::layout::Order;
@@ -254,8 +256,8 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
         let order = Order::from_char(order as u8)?;
         let obj = object(view, "view")?;
         let len = view::with(obj, |v| Ok(v.layout().byte_len()))?;
-        if let Some(out) = sized_out(dst, cap, needed, len, "tobytes")? {
-            view::tobytes(obj, order, out)?;
+        if let Some(out) = output((dst, "dst"), cap, needed, len, "tobytes")? {
+            view::tobytes(obj, order, out, len)?;
         }
         Ok(())
     })
@@ -278,24 +280,15 @@ pub unsafe extern "C" fn xbuf_view_hex(
     needed: *mut usize,
 ) -> c_int {
     guard("xbuf_view_hex", || {
-        let text = view::hex(object(view, "view")?)?;
-        write_text(&text, dst, cap, needed, "hex")
+        let obj = object(view, "view")?;
+        let len = view::with(obj, |v| Ok(v.layout().byte_len()))?;
+        let digits = len
+            .checked_mul(2)
+            .ok_or_else(|| crate::status::overflow("the size of the hex text"))?;
+        write_text_with(digits, (dst, "dst"), cap, needed, "hex", |out| {
+            view::hex(obj, out, len)
+        })
     })
-}
-
-/// Writes `text` and a NUL with the size query convention.
-unsafe fn write_text(
-    text: &str,
-    dst: *mut c_char,
-    cap: usize,
-    needed: *mut usize,
-    what: &str,
-) -> Result<()> {
-    if let Some(out) = sized_out(dst.cast(), cap, needed, text.len() + 1, what)? {
-        out[..text.len()].copy_from_slice(text.as_bytes());
-        out[text.len()] = 0;
-    }
-    Ok(())
 }
 
 /// Compares two views by value, as memoryview's `==` does, for every format: `*equal` is 1
@@ -343,7 +336,7 @@ pub unsafe extern "C" fn xbuf_view_tolist(
 ) -> c_int {
     guard("xbuf_view_tolist", || {
         let text = view::tolist(object(view, "view")?)?;
-        write_text(&text, dst, cap, needed, "tolist")
+        write_text(text.as_bytes(), (dst, "dst"), cap, needed, "tolist")
     })
 }
 
@@ -440,9 +433,13 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
     guard("xbuf_to_contiguous", || {
         let order = Order::from_char(order as u8)?;
         let sl = Layout::from_view(nonnull(src, "src")?.as_ptr())?;
-        let out = bytes_arg(buf, len, "buf")?;
-        let out = std::slice::from_raw_parts_mut(out.as_ptr() as *mut u8, out.len());
-        strided::to_contiguous(out, &sl, order)
+        if buf.is_null() && len != 0 {
+            bail!(
+                NullArgument,
+                "argument 'buf' is NULL but its length is {len}"
+            );
+        }
+        strided::to_contiguous(buf.cast(), len, &sl, order)
     })
 }
 
@@ -470,6 +467,12 @@ pub unsafe extern "C" fn xbuf_from_contiguous(
         if (*d).readonly != 0 {
             bail!(ReadOnly, "the destination view is read-only");
         }
-        strided::from_contiguous(&dl, bytes_arg(buf, len, "buf")?, order)
+        if buf.is_null() && len != 0 {
+            bail!(
+                NullArgument,
+                "argument 'buf' is NULL but its length is {len}"
+            );
+        }
+        strided::from_contiguous(&dl, buf.cast(), len, order)
     })
 }

@@ -377,9 +377,6 @@ impl Format {
     pub fn canonical(&self) -> &str {
         &self.canonical[..self.canonical.len() - 1]
     }
-    pub(crate) fn canonical_c(&self) -> &str {
-        &self.canonical
-    }
     /// Same layout and the same item types: equal item sizes and equal leaf lists (offset,
     /// count, type, byte order). Names, nesting and how elements are grouped into sub-arrays
     /// do not matter (`"ii"`, `"2i"`, `"T{i:a: i:b:}"` and `"<l<i"` on x86-64 Linux with

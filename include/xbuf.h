@@ -1386,7 +1386,8 @@ int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
  * Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
  * shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
  * writable `dst`. Correct when the two share memory: the source is read completely before
- * the destination is written where they may overlap.
+ * the destination is written where they may overlap. A destination whose items overlap one
+ * another is written in C order (the last write wins).
  *
  * Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),

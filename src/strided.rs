@@ -633,12 +633,36 @@ unsafe fn copy_direct(dst: &Layout, src: &Layout) {
     let size = dst.itemsize;
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
     let dims = plan_dims(&dst.shape, &dst.strides, &src.strides, &mut dp, &mut sp);
-    if dst.byte_len() >= PARALLEL_BYTES {
+    if dst.byte_len() >= PARALLEL_BYTES && halves_disjoint(&dims, size) {
         if let Some(((), ())) = in_two_halves(&dims, dp, sp, |d, p, q| copy_dims(p, q, d, size)) {
             return;
         }
     }
     copy_dims(dp, sp, &dims, size);
+}
+
+/// Whether the destination bytes of the two halves of the outermost dimension are disjoint
+/// (a destination may overlap itself, with a zero or an aliasing stride; two threads must
+/// then not write it). The planned destination strides are all non-negative.
+fn halves_disjoint(dims: &[Dim], size: isize) -> bool {
+    let Some(outer) = dims.first() else {
+        return false;
+    };
+    // The first half ends, at most, where the inner dimensions reach from its last row.
+    let inner_reach = dims[1..]
+        .iter()
+        .try_fold(size, |acc, d| acc.checked_add((d.n - 1).checked_mul(d.d)?));
+    let first = outer.n / 2;
+    match (
+        inner_reach,
+        (first - 1).checked_mul(outer.d),
+        first.checked_mul(outer.d),
+    ) {
+        (Some(reach), Some(last_row), Some(second_start)) => last_row
+            .checked_add(reach)
+            .is_some_and(|end| end <= second_start),
+        _ => false,
+    }
 }
 
 /// Runs `work` on the two halves of the outermost dimension of `dims` (pointers moved for the
@@ -1059,6 +1083,18 @@ mod tests {
         let s = lay(&mut m, &[5], &[-1], 4, 1);
         unsafe { copy(&d, &s) }.unwrap();
         assert_eq!(m, [4, 3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn only_disjoint_halves_are_split() {
+        let dim = |n, d, s| Dim { n, d, s };
+        // 4 rows of 8 four-byte items, rows 32 bytes apart: disjoint.
+        assert!(halves_disjoint(&[dim(4, 32, 32), dim(8, 4, 4)], 4));
+        // Rows 1 byte apart over 8-byte rows, and a zero stride: the halves overlap.
+        assert!(!halves_disjoint(&[dim(2, 1, 8), dim(8, 1, 1)], 1));
+        assert!(!halves_disjoint(&[dim(2, 0, 8), dim(8, 1, 1)], 1));
+        // Rows exactly back to back: disjoint.
+        assert!(halves_disjoint(&[dim(2, 8, 8), dim(8, 1, 1)], 1));
     }
 
     #[test]

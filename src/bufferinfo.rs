@@ -480,6 +480,56 @@ pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
     Ok(())
 }
 
+/// A view the library holds for itself (a view object's or a slice's export of its base): a
+/// full-size struct on the heap that never moves, released when dropped (also when a panic
+/// unwinds through its owner).
+pub struct HeldView(NonNull<xbuf_bufferinfo>);
+
+// SAFETY: the struct is owned; its fields are read by any thread that holds the owner, and it
+// is written only by `release_in_place`, whose callers exclude every reader.
+unsafe impl Send for HeldView {}
+unsafe impl Sync for HeldView {}
+
+impl HeldView {
+    /// Asks `obj` for a view for `flags`.
+    pub fn get(obj: &Object, flags: c_int) -> Result<HeldView> {
+        let p = NonNull::from(Box::leak(Box::new(xbuf_bufferinfo::empty())));
+        // SAFETY: a full-size struct that stays where it is until it is released and freed.
+        match unsafe { get_buffer(obj, p.as_ptr(), flags) } {
+            Ok(()) => Ok(HeldView(p)),
+            Err(e) => {
+                // SAFETY: made by Box::leak above, never shared.
+                drop(unsafe { Box::from_raw(p.as_ptr()) });
+                Err(e)
+            }
+        }
+    }
+
+    /// The view (empty after [`HeldView::release_in_place`]).
+    pub fn ptr(&self) -> *mut xbuf_bufferinfo {
+        self.0.as_ptr()
+    }
+
+    /// Releases the view now; the struct stays, empty, until the `HeldView` is dropped.
+    ///
+    /// # Safety
+    /// Nobody may read the view meanwhile.
+    pub unsafe fn release_in_place(&self) -> Result<()> {
+        release(self.0.as_ptr())
+    }
+}
+
+impl Drop for HeldView {
+    fn drop(&mut self) {
+        // SAFETY: filled by get_buffer (or already emptied, which release ignores); made by
+        // Box::leak in `get`.
+        unsafe {
+            let _ = release(self.0.as_ptr());
+            drop(Box::from_raw(self.0.as_ptr()));
+        }
+    }
+}
+
 /// A consumer view's layout, read for the helper functions. Missing shape means one dimension
 /// of `len / itemsize` items; missing strides mean C-contiguous.
 pub struct ViewLayout<'a> {

@@ -14,13 +14,12 @@
 //! - a second explicit release is a no-op (as memoryview's), but every other operation on a
 //!   released view fails with `XBUF_ERR_RELEASED`.
 
-use std::cell::UnsafeCell;
 use std::ffi::{c_int, CStr, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::abi::*;
-use crate::bufferinfo;
+use crate::bufferinfo::HeldView;
 use crate::exporters::any_impl;
 use crate::format;
 use crate::layout::{self, Order};
@@ -91,9 +90,9 @@ impl SliceSpec {
 
 /// The state behind an `xbuf_view` object.
 pub struct View {
-    /// The export of the base this view holds (boxed: the library's view must not move).
-    /// Emptied once, under the object's exclusive access, by [`release`].
-    base: UnsafeCell<Box<xbuf_bufferinfo>>,
+    /// The export of the base this view holds, returned when the view is freed or, once, under
+    /// the object's exclusive access, by [`release`].
+    base: HeldView,
     released: AtomicBool,
     layout: Layout,
     readonly: bool,
@@ -106,17 +105,10 @@ pub struct View {
 unsafe impl Send for View {}
 unsafe impl Sync for View {}
 
-impl Drop for View {
-    fn drop(&mut self) {
-        // SAFETY: a view filled by get_buffer, or already emptied.
-        let _ = unsafe { bufferinfo::release(&mut **self.base.get_mut()) };
-    }
-}
-
 impl View {
     fn releaser(&self) -> Result<&Object> {
         // SAFETY: read while an export on this view is counted (no release can run).
-        let base = unsafe { &**self.base.get() };
+        let base = unsafe { &*self.base.ptr() };
         match NonNull::new(base.releaser) {
             Some(r) => Ok(unsafe { r.cast::<Object>().as_ref() }),
             None => bail!(Released, "the view was released"),
@@ -207,38 +199,27 @@ fn derive(
     flags: c_int,
     change: impl FnOnce(Layout, &mut Option<CString>) -> Result<Layout>,
 ) -> Result<ObjRef> {
-    let mut base = Box::new(xbuf_bufferinfo::empty());
-    // SAFETY: a full-size struct that stays in its box until released.
-    unsafe { bufferinfo::get_buffer(obj, &mut *base, flags) }?;
-    let built = (|| {
-        // SAFETY: just filled by the library.
-        let layout = unsafe { Layout::from_view(&*base) }?;
-        let mut format = if base.format.is_null() {
-            (layout.itemsize == 1).then(|| CString::from(c"B"))
-        } else {
-            // SAFETY: the library's copy, NUL-terminated.
-            Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
-        };
-        let layout = change(layout, &mut format)?;
-        Ok((layout, format))
-    })();
-    match built {
-        Ok((layout, format)) => {
-            let readonly = base.readonly != 0;
-            Ok(ObjRef::new(Box::new(View {
-                base: UnsafeCell::new(base),
-                released: AtomicBool::new(false),
-                layout,
-                readonly,
-                format,
-            })))
-        }
-        Err(e) => {
-            // SAFETY: filled above, not moved.
-            let _ = unsafe { bufferinfo::release(&mut *base) };
-            Err(e)
-        }
-    }
+    let held = HeldView::get(obj, flags)?;
+    // SAFETY: just filled by the library; read only here, before the view is shared.
+    let base = unsafe { &*held.ptr() };
+    // SAFETY: as above.
+    let layout = unsafe { Layout::from_view(base) }?;
+    let mut format = if base.format.is_null() {
+        (layout.itemsize == 1).then(|| CString::from(c"B"))
+    } else {
+        // SAFETY: the library's copy, NUL-terminated.
+        Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
+    };
+    // On failure (or a panic) `held` returns the export when it is dropped.
+    let layout = change(layout, &mut format)?;
+    let readonly = base.readonly != 0;
+    Ok(ObjRef::new(Box::new(View {
+        base: held,
+        released: AtomicBool::new(false),
+        layout,
+        readonly,
+        format,
+    })))
 }
 
 /// A new view derived from the view `obj`: a fresh export of it (so the new view pins the
@@ -295,7 +276,7 @@ pub fn release(obj: &Object) -> Result<()> {
             return Ok(());
         }
         // SAFETY: exclusive access: no export on the view, so nobody reads `base`.
-        unsafe { bufferinfo::release(&mut **view.base.get()) }
+        unsafe { view.base.release_in_place() }
     })
 }
 

@@ -137,25 +137,26 @@ static void test_slice(void) {
     CHECK_OK(xbuf_slice_new(base, 2, 6, &s1));
     CHECK_STR(xbuf_object_type_name(s1), "slice");
     expect_bytes(s1, "cdefgh", 6, 0);
-    CHECK_EQ(xbuf_exports(base), 1);
-    CHECK_ERR(xbuf_bytearray_resize(base, 1), XBUF_ERR_BUSY, "1 export (1 of them lock)");
+    /* The slice locks its base and holds a view of it. */
+    CHECK_EQ(xbuf_exports(base), 2);
+    CHECK_ERR(xbuf_bytearray_resize(base, 1), XBUF_ERR_BUSY, "2 exports (1 of them lock)");
     /* A slice of a slice: its views also name the base. */
     CHECK_OK(xbuf_slice_new(s1, 1, 3, &s2));
     expect_bytes(s2, "def", 3, 0);
     CHECK_OK(xbuf_get_buffer(s2, &v, XBUF_SIMPLE));
     CHECK(v.releaser == base);
     CHECK_OK(xbuf_release(&v));
-    /* s2 locks s1 (forwarded to base) and base itself. */
+    /* s2 locks s1 (forwarded to base) and holds a view of s1 (whose releaser is base). */
     CHECK_EQ(xbuf_exports(s1), 1);
-    CHECK_EQ(xbuf_exports(base), 3);
+    CHECK_EQ(xbuf_exports(base), 4);
     /* A lock on a slice is forwarded to the memory's owner. */
     CHECK_OK(xbuf_lock(s1));
-    CHECK_EQ(xbuf_exports(base), 4);
+    CHECK_EQ(xbuf_exports(base), 5);
     CHECK_OK(xbuf_unlock(s1));
-    CHECK_EQ(xbuf_exports(base), 3);
+    CHECK_EQ(xbuf_exports(base), 4);
     CHECK_OK(xbuf_decref(s2));
     CHECK_EQ(xbuf_exports(s1), 0);
-    CHECK_EQ(xbuf_exports(base), 1);
+    CHECK_EQ(xbuf_exports(base), 2);
     CHECK_OK(xbuf_decref(s1));
     CHECK_EQ(xbuf_exports(base), 0);
     CHECK_OK(xbuf_bytearray_resize(base, 1));
@@ -212,5 +213,49 @@ static void test_slice_needs_contiguous_base(void) {
     CHECK_OK(xbuf_decref(obj));
 }
 
+/* An exporter that copies its bytes into fresh memory for every view and frees it when the view
+ * is released (a legitimate PEP 3118 exporter). */
+typedef struct {
+    int gets, releases;
+} fresh_state;
+
+static int fresh_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    fresh_state *st = (fresh_state *)xbuf_object_state(self);
+    char *mem = (char *)malloc(6);
+    memcpy(mem, "fresh", 6);
+    st->gets++;
+    view->internal = mem;
+    return xbuf_fill_info(view, NULL, mem, 5, 1, flags);
+}
+
+static void fresh_releasebuffer(xbuf_object *self, xbuf_bufferinfo *view) {
+    fresh_state *st = (fresh_state *)xbuf_object_state(self);
+    if (view == NULL) return;
+    st->releases++;
+    free(view->internal);
+}
+
+static void test_slice_keeps_per_view_memory(void) {
+    fresh_state st = {0, 0};
+    xbuf_type t;
+    xbuf_object *obj = NULL, *s = NULL;
+    memset(&t, 0, sizeof t);
+    t.structsize = sizeof t;
+    t.name = "fresh";
+    t.getbuffer = fresh_getbuffer;
+    t.releasebuffer = fresh_releasebuffer;
+    CHECK_OK(xbuf_object_new(&t, &st, &obj));
+    CHECK_OK(xbuf_slice_new(obj, 1, 3, &s));
+    /* The slice holds the view its window lies in: the memory is not freed under it. */
+    CHECK_EQ(st.gets, 1);
+    CHECK_EQ(st.releases, 0);
+    CHECK_OK(xbuf_decref(obj));
+    expect_bytes(s, "res", 3, 1);
+    CHECK_OK(xbuf_decref(s));
+    CHECK_EQ(st.gets, 1);
+    /* The slice's own view and the one expect_bytes took (both named obj their releaser). */
+    CHECK_EQ(st.releases, 2);
+}
+
 XBUF_TEST_MAIN(XT_CASE(test_bytes), XT_CASE(test_bytearray), XT_CASE(test_wrap), XT_CASE(test_slice),
-               XT_CASE(test_slice_needs_contiguous_base))
+               XT_CASE(test_slice_needs_contiguous_base), XT_CASE(test_slice_keeps_per_view_memory))

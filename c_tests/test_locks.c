@@ -153,52 +153,52 @@ static void test_slice_locks(void) {
     xbuf_object *base = NULL, *s = NULL, *s2 = NULL;
     CHECK_OK(xbuf_bytearray_new("0123456789", 10, &base));
     CHECK_OK(xbuf_slice_new(base, 2, 6, &s));
-    /* The slice's lock on its base is visible, and refuses a resize. */
-    CHECK_EQ(xbuf_exports(base), 1);
-    CHECK_EQ(xbuf_refcount(base), 3); /* ours, the slice's, its lock's */
+    /* The slice's lock on its base and the view it holds are visible, and refuse a resize. */
+    CHECK_EQ(xbuf_exports(base), 2);
+    CHECK_EQ(xbuf_refcount(base), 4); /* ours, the slice's, its lock's, its view's */
     CHECK_EQ(xbuf_exports(s), 0);
-    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "1 export (1 of them lock)");
+    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "2 exports (1 of them lock)");
     /* The slice holds no lock of its own to return; the base's lock is not taken from it. */
     unlock_refused(s);
-    CHECK_EQ(xbuf_exports(base), 1);
-    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "1 export (1 of them lock)");
+    CHECK_EQ(xbuf_exports(base), 2);
+    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "2 exports (1 of them lock)");
 
     /* A lock on the slice counts on the slice and is forwarded to the base. */
     CHECK_OK(xbuf_lock(s));
     CHECK_EQ(xbuf_exports(s), 1);
-    CHECK_EQ(xbuf_exports(base), 2);
-    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "2 exports (2 of them locks)");
+    CHECK_EQ(xbuf_exports(base), 3);
+    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "3 exports (2 of them locks)");
     /* Dropping the slice's reference while the lock is held: the lock keeps the slice, which
      * keeps the base locked. */
     CHECK_OK(xbuf_decref(s));
     CHECK_EQ(xbuf_exports(s), 1);
     CHECK_EQ(xbuf_refcount(s), 1);
-    CHECK_EQ(xbuf_exports(base), 2);
-    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "2 exports");
-    /* Returning the lock frees the slice, which returns its own lock on the base. */
+    CHECK_EQ(xbuf_exports(base), 3);
+    CHECK_ERR(xbuf_bytearray_resize(base, 20), XBUF_ERR_BUSY, "3 exports");
+    /* Returning the lock frees the slice, which returns its own lock and view of the base. */
     CHECK_OK(xbuf_unlock(s));
     CHECK_EQ(xbuf_exports(base), 0);
     CHECK_EQ(xbuf_refcount(base), 1);
     CHECK_OK(xbuf_bytearray_resize(base, 20));
 
-    /* A slice of a slice locks the middle slice (a lock forwarded to the base) and the base
-     * itself; a lock on it reaches the base, not the middle slice. */
+    /* A slice of a slice locks the middle slice (a lock forwarded to the base) and holds a view
+     * of it (whose releaser is the base); a lock on it reaches the base, not the middle slice. */
     CHECK_OK(xbuf_slice_new(base, 1, 15, &s));
     CHECK_OK(xbuf_slice_new(s, 2, 5, &s2));
     CHECK_EQ(xbuf_exports(s), 1);
-    CHECK_EQ(xbuf_exports(base), 3);
+    CHECK_EQ(xbuf_exports(base), 4);
     CHECK_OK(xbuf_lock(s2));
     CHECK_EQ(xbuf_exports(s2), 1);
     CHECK_EQ(xbuf_exports(s), 1);
-    CHECK_EQ(xbuf_exports(base), 4);
+    CHECK_EQ(xbuf_exports(base), 5);
     CHECK_OK(xbuf_unlock(s2));
     unlock_refused(s2);
-    CHECK_EQ(xbuf_exports(base), 3);
-    /* The middle slice's reference goes first: the inner one still holds its locks. */
+    CHECK_EQ(xbuf_exports(base), 4);
+    /* The middle slice's reference goes first: the inner one still holds its lock and view. */
     CHECK_OK(xbuf_decref(s));
     CHECK_EQ(xbuf_exports(s), 1);
-    CHECK_EQ(xbuf_exports(base), 3);
-    CHECK_ERR(xbuf_bytearray_resize(base, 1), XBUF_ERR_BUSY, "3 exports (3 of them locks)");
+    CHECK_EQ(xbuf_exports(base), 4);
+    CHECK_ERR(xbuf_bytearray_resize(base, 1), XBUF_ERR_BUSY, "4 exports (2 of them locks)");
     CHECK_OK(xbuf_decref(s2));
     CHECK_EQ(xbuf_exports(base), 0);
     CHECK_EQ(xbuf_refcount(base), 1);

@@ -460,8 +460,8 @@ static void test_shared_slice(void) {
     CHECK_EQ(sum.locks_ok, sum.iterations);
     CHECK_EQ(xbuf_exports(shared), 0);
     CHECK_EQ(xbuf_refcount(shared), 1);
-    CHECK_EQ(xbuf_exports(base), 1);  /* the shared slice's lock */
-    CHECK_EQ(xbuf_refcount(base), 3); /* ours, the shared slice's and its lock's */
+    CHECK_EQ(xbuf_exports(base), 2);  /* the shared slice's lock and view */
+    CHECK_EQ(xbuf_refcount(base), 4); /* ours, the shared slice's, its lock's and view's */
     CHECK_OK(xbuf_decref(shared));
     CHECK_EQ(xbuf_exports(base), 0);
     CHECK_EQ(xbuf_refcount(base), 1);

@@ -107,11 +107,12 @@ pub unsafe extern "C" fn xbuf_wrap_new(
 }
 
 /// Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory (the seed
-/// discussion's ByteBufferSlice). The slice locks `base` for its whole lifetime (and also
-/// `base`'s releaser when `base` delegates to one), so `base` refuses resizes meanwhile. Its
-/// views name `base`'s releaser as their releaser, so the slice can be destroyed while they
-/// live. A lock on the slice is forwarded to that releaser. The window is read-only when
-/// `base`'s memory is.
+/// discussion's ByteBufferSlice). For its whole lifetime the slice locks `base` and holds one
+/// `XBUF_SIMPLE` view of it (an export at `base`'s releaser, which keeps the memory even for
+/// exporters that hand out memory per view), so `base` refuses resizes meanwhile. Its views
+/// name `base`'s releaser as their releaser, so the slice can be destroyed while they live. A
+/// lock on the slice is forwarded to that releaser. The window is read-only when `base`'s
+/// memory is.
 ///
 /// Borrows: `base` (the slice takes its own reference).
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.

@@ -51,7 +51,8 @@
 //!
 //! # Limits (hostile input)
 //!
-//! Nesting (`T{`, `&`) deeper than [`MAX_DEPTH`], a sub-array of more than [`MAX_DIMS`]
+//! Nesting (`T{`, `&`) deeper than [`MAX_DEPTH`], structs and sub-arrays nested more than
+//! [`MAX_RENDER_DEPTH`] levels in all, a sub-array of more than [`MAX_DIMS`]
 //! dimensions, a format whose flattened description needs more than [`MAX_LEAF_RUNS`]
 //! runs or a canonical text longer than [`MAX_CANONICAL_LEN`], and a `t` of more than 64
 //! bits fail with `XBUF_ERR_FORMAT`; a count, extent or
@@ -76,6 +77,11 @@ pub use canonical::canonical_code;
 pub use json::write_json;
 pub use parse::parse_uncached;
 pub use value::{decode, items_equal, value_eq, Text, Value};
+
+/// Deepest nesting of a rendered item, counting each struct and each sub-array dimension on
+/// the way down (each is one level of recursion when the item is read or rendered).
+/// cbindgen:ignore
+pub const MAX_RENDER_DEPTH: usize = 256;
 
 /// Deepest nesting of `T{...}` and `&` accepted.
 /// cbindgen:ignore
@@ -203,6 +209,9 @@ pub struct Struct {
     /// How many JSON values and arrays one element renders, not counting itself
     /// (saturating).
     pub(crate) nodes: usize,
+    /// How deeply one element's JSON nests: one level for the struct, one per sub-array
+    /// dimension and nested struct inside (bounded by [`MAX_RENDER_DEPTH`]).
+    pub(crate) depth: usize,
 }
 
 /// One field (padding is not a field).

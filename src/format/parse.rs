@@ -192,6 +192,7 @@ impl<'a> Parser<'a> {
         let mut offset: usize = 0;
         let mut common: usize = 1;
         let mut nodes: usize = 0;
+        let mut depth: usize = 1;
         loop {
             self.skip_ws_and_prefixes();
             match (self.peek(), open) {
@@ -301,6 +302,19 @@ impl<'a> Parser<'a> {
                 nodes = nodes
                     .saturating_add(arrays)
                     .saturating_add(n.saturating_mul(each));
+                let inner = match ty {
+                    FieldType::Scalar(_) => 0,
+                    FieldType::Struct(st) => st.depth,
+                };
+                depth = depth.max(1 + shape.len() + inner);
+                if depth > MAX_RENDER_DEPTH {
+                    return Err(self.fail(
+                        item_start,
+                        format_args!(
+                            "structs and sub-arrays nested more than {MAX_RENDER_DEPTH} levels deep"
+                        ),
+                    ));
+                }
             }
             if let Some(ty) = parsed.ty {
                 let text_start = if parsed.count_is_len {
@@ -337,6 +351,7 @@ impl<'a> Parser<'a> {
             size,
             align: common,
             nodes,
+            depth,
         })
     }
 

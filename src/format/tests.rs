@@ -935,3 +935,27 @@ fn float_repr_table() {
     }
     assert!(n >= 300);
 }
+
+#[test]
+fn render_depth_is_bounded() {
+    // 63 structs, each inside a 64-dimensional sub-array of extent 1: thousands of levels of
+    // recursion to render, refused; the same nesting with one-dimensional sub-arrays is fine.
+    let dims64 = format!("({})", vec!["1"; 64].join(","));
+    let mut deep = format!("{dims64}B");
+    let mut shallow = "(1)B".to_string();
+    for _ in 0..63 {
+        deep = format!("{dims64}T{{{deep}}}");
+        shallow = format!("(1)T{{{shallow}}}");
+    }
+    let e = parse_uncached(deep.as_bytes()).unwrap_err();
+    assert_eq!(e.status, Status::Format);
+    assert!(
+        e.message.contains("nested more than 256 levels"),
+        "{}",
+        e.message
+    );
+    let f = parse_uncached(shallow.as_bytes()).unwrap();
+    let mut out = String::new();
+    write_json(&f, &[7], &mut out).unwrap();
+    assert_eq!(out.matches('7').count(), 1);
+}

@@ -191,4 +191,52 @@ static void test_slice_views_outlive_the_slice(void) {
     CHECK_OK(xbuf_decref(base));
 }
 
-XBUF_TEST_MAIN(XT_CASE(test_view_outlives_its_exporter), XT_CASE(test_slice_views_outlive_the_slice))
+/* CPython's idiom: a getbuffer that answers by asking another object for a view (here always
+ * its whole layout, read-only; the library then checks that answer against the request). */
+static int forward_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    (void)flags;
+    return xbuf_get_buffer((xbuf_object *)xbuf_object_state(self), view, XBUF_FULL_RO);
+}
+
+static void test_getbuffer_that_forwards(void) {
+    xbuf_type t;
+    xbuf_object *base = NULL, *fwd = NULL;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    memset(&t, 0, sizeof t);
+    t.structsize = sizeof t;
+    t.name = "forward";
+    t.getbuffer = forward_getbuffer;
+    CHECK_OK(xbuf_bytearray_new("abcdef", 6, &base));
+    CHECK_OK(xbuf_object_new(&t, base, &fwd));
+    CHECK_OK(xbuf_get_buffer(fwd, &v, XBUF_FULL_RO));
+    /* The consumer's view took over the forwarded view's export: one export, on the base. */
+    CHECK(v.releaser == base);
+    CHECK_EQ(xbuf_exports(base), 1);
+    CHECK_EQ(xbuf_exports(fwd), 0);
+    CHECK_EQ(xbuf_refcount(base), 2);
+    CHECK(memcmp(v.buf, "abcdef", 6) == 0);
+    CHECK_EQ(v.shape[0], 6);
+    CHECK_OK(xbuf_release(&v));
+    /* Fewer fields asked for than the forwarded view has: the consumer gets what it asked. */
+    CHECK_OK(xbuf_get_buffer(fwd, &v, XBUF_SIMPLE));
+    CHECK(v.shape == NULL && v.format == NULL);
+    CHECK_EQ(xbuf_exports(base), 1);
+    CHECK_OK(xbuf_release(&v));
+    CHECK_EQ(xbuf_exports(base), 0);
+    CHECK_EQ(xbuf_refcount(base), 1);
+    CHECK_OK(xbuf_bytearray_resize(base, 3));
+    /* A forwarded view that does not meet the request (read-only, but writable asked) is
+     * handed back, not leaked. */
+    CHECK_OK(xbuf_decref(base));
+    CHECK_OK(xbuf_bytes_new("xyz", 3, &base));
+    CHECK_OK(xbuf_decref(fwd));
+    CHECK_OK(xbuf_object_new(&t, base, &fwd));
+    CHECK_ERR(xbuf_get_buffer(fwd, &v, XBUF_WRITABLE), XBUF_ERR_READONLY, "read-only");
+    CHECK_EQ(xbuf_exports(base), 0);
+    CHECK_EQ(xbuf_refcount(base), 1);
+    CHECK_OK(xbuf_decref(fwd));
+    CHECK_OK(xbuf_decref(base));
+}
+
+XBUF_TEST_MAIN(XT_CASE(test_view_outlives_its_exporter), XT_CASE(test_slice_views_outlive_the_slice),
+               XT_CASE(test_getbuffer_that_forwards))

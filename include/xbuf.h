@@ -407,7 +407,10 @@ typedef struct xbuf_bufferinfo {
 /**
  * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
  * `xbuf_set_error` for a message). `self` is the object asked; `view` is a zeroed, full-size
- * struct owned by the library for the duration of the call.
+ * struct owned by the library for the duration of the call. A proc may also answer with
+ * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
+ * consumer's view then takes over that view's export, and it is released to `other`'s
+ * releaser.
  */
 typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view, int flags);
 

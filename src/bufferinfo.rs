@@ -411,9 +411,16 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
         }
     };
     let internal = resp.internal;
+    let nested = resp.nested;
 
     // Move the export to the releaser the exporter named, if it is another object.
     let releaser: &Object = match resp.releaser {
+        Some(r) if nested => {
+            // The scratch view's export on its releaser becomes the consumer's; the one
+            // counted on `obj` for the call is returned.
+            Object::drop_export(obj_ptr);
+            r.as_ref()
+        }
         Some(r) if r != obj_ptr => {
             let rel = match Object::check(r) {
                 Ok(rel) => rel,
@@ -443,13 +450,31 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
     let written = request::plan(&resp, flags, obj.type_name())
         .and_then(|plan| write_view(view, &plan, releaser.as_ptr().cast()));
     drop(resp);
-    if let Err(e) = written {
-        scratch.internal = internal;
-        releaser.exporter().abandon(releaser, &mut scratch);
-        Object::drop_export(NonNull::from(releaser));
-        return Err(e);
+    match written {
+        // The consumer's view holds the scratch view's export now; only its storage goes.
+        Ok(()) if nested => Block::free(scratch._private[0]),
+        Ok(()) => {}
+        Err(e) if nested => {
+            let _ = release(&mut scratch);
+            return Err(e);
+        }
+        Err(e) => {
+            scratch.internal = internal;
+            releaser.exporter().abandon(releaser, &mut scratch);
+            Object::drop_export(NonNull::from(releaser));
+            return Err(e);
+        }
     }
     Ok(())
+}
+
+/// Whether a struct holds a view filled by [`get_buffer`] (not yet released).
+///
+/// # Safety
+/// `v` must point at a readable, full-size struct.
+pub(crate) unsafe fn is_filled(v: *const xbuf_bufferinfo) -> bool {
+    let releaser = (*v).releaser;
+    !releaser.is_null() && (*v)._private[1] == seal(v, releaser, (*v)._private[0])
 }
 
 /// `xbuf_release`: hands the view back to its releaser and empties it. An empty view is a
@@ -721,5 +746,6 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
         suboffsets: arr(s.suboffsets),
         internal: s.internal,
         releaser: NonNull::new(s.releaser.cast()),
+        nested: is_filled(s),
     })
 }

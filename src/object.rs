@@ -62,6 +62,10 @@ pub struct Response<'a> {
     /// The object the view must be handed back to; `None` means the object asked. Borrowed:
     /// the library takes its own reference.
     pub releaser: Option<NonNull<Object>>,
+    /// The exporter answered by filling its scratch struct with `xbuf_get_buffer` on another
+    /// object (as CPython exporters often do): that view already holds a reference and an
+    /// export on `releaser`, which the consumer's view takes over.
+    pub nested: bool,
 }
 
 impl Default for Response<'_> {
@@ -78,6 +82,7 @@ impl Default for Response<'_> {
             suboffsets: None,
             internal: std::ptr::null_mut(),
             releaser: None,
+            nested: false,
         }
     }
 }

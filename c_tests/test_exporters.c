@@ -222,10 +222,16 @@ typedef struct {
 static int fresh_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
     fresh_state *st = (fresh_state *)xbuf_object_state(self);
     char *mem = (char *)malloc(6);
+    int rc;
     memcpy(mem, "fresh", 6);
+    rc = xbuf_fill_info(view, NULL, mem, 5, 1, flags);
+    if (rc != XBUF_OK) {
+        free(mem);
+        return rc;
+    }
     st->gets++;
-    view->internal = mem;
-    return xbuf_fill_info(view, NULL, mem, 5, 1, flags);
+    view->internal = mem; /* after xbuf_fill_info, which starts from an empty view */
+    return XBUF_OK;
 }
 
 static void fresh_releasebuffer(xbuf_object *self, xbuf_bufferinfo *view) {

@@ -838,7 +838,8 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
 /**
  * For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
  * `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
- * pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`).
+ * pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`). It starts
+ * from an empty view, so set `internal` (or anything else) after it.
  *
  * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
  * view is released), `releaser` (stored as is; NULL means the object asked).

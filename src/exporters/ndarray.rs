@@ -161,7 +161,12 @@ impl NdArray {
             // (from there to the row's first item) is non-negative, and stays so for any slice.
             let (row_lo, _) = layout::extent(&spec.shape[1..], &strides[1..], itemsize)?;
             for i in 0..table {
-                let at = spec.offset + i as isize * strides[0] + row_lo;
+                // Wrapping: an array without items may have any strides, and its row
+                // pointers are never followed.
+                let at = spec
+                    .offset
+                    .wrapping_add((i as isize).wrapping_mul(strides[0]))
+                    .wrapping_add(row_lo);
                 // SAFETY: `rows` has `table` entries; `at` is inside the data when the array
                 // has items (checked above); an array with no items has an empty table.
                 unsafe { rows.add(i).write(base.wrapping_offset(at)) };

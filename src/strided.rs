@@ -971,6 +971,8 @@ pub unsafe fn write_list(l: &Layout, fmt: &Format, out: &mut String) -> Result<(
         out.push(']');
         Ok(())
     }
+    // At least three bytes per item ("0, "): a view whose text cannot fit fails at once.
+    reserve(out, l.count().saturating_mul(3))?;
     let items = l.count() > 0;
     let subs = l.suboffsets.as_deref();
     walk(l.buf, &l.shape, &l.strides, subs, items, fmt, out)

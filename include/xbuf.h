@@ -313,11 +313,6 @@
 #define XBUF_ERR_BAD_EXPORTER 18
 
 /**
- * One dimension's slice, with Python's semantics.
- */
-typedef struct SliceSpec SliceSpec;
-
-/**
  * A parsed item format: opaque, immutable, shareable between threads. Made by
  * `xbuf_format_parse`, released with `xbuf_format_free`.
  */
@@ -604,8 +599,6 @@ typedef struct xbuf_range {
     ptrdiff_t stop;
     ptrdiff_t step;
 } xbuf_range;
-
-
 
 
 

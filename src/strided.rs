@@ -107,25 +107,6 @@ impl Layout {
         Some((base.wrapping_add_signed(lo), base.wrapping_add_signed(hi)))
     }
 
-    /// The address of the item at `indices` (already in range).
-    ///
-    /// # Safety
-    /// The layout must describe readable memory (pointer tables included).
-    pub unsafe fn item_ptr(&self, indices: &[usize]) -> *mut u8 {
-        let mut p = self.buf;
-        for (d, &i) in indices.iter().enumerate() {
-            p = p.wrapping_offset((i as isize).wrapping_mul(self.strides[d]));
-            if let Some(subs) = &self.suboffsets {
-                if subs[d] >= 0 {
-                    p = (p as *const *mut u8)
-                        .read_unaligned()
-                        .wrapping_offset(subs[d]);
-                }
-            }
-        }
-        p
-    }
-
     /// Calls `f` with the address of every item, in C order (last index fastest).
     ///
     /// # Safety

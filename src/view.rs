@@ -11,6 +11,13 @@
 //! - a cast may go from any format to any format, and from N dimensions to M, as long as the
 //!   source is C-contiguous and the byte size is preserved (memoryview: only to or from a byte
 //!   format, and only 1-D ↔ N-D);
+//! - equality compares items by value for every format, structs included (memoryview:
+//!   struct-module formats only); NaN is never equal, as there;
+//! - the hash is the FNV-1a hash of the C-order bytes, for read-only views of every format
+//!   (memoryview: `hash(tobytes())`, byte formats only);
+//! - an empty one-dimensional view is contiguous, whatever its stride (memoryview judges it by
+//!   its stride; `PyBuffer_IsContiguous` and xbuf call every empty layout contiguous);
+//! - `xbuf_from_contiguous` refuses a length that differs from the view's (CPython clamps);
 //! - a second explicit release is a no-op (as memoryview's), but every other operation on a
 //!   released view fails with `XBUF_ERR_RELEASED`.
 
@@ -42,13 +49,6 @@ pub struct SliceSpec {
 }
 
 impl SliceSpec {
-    /// The whole dimension.
-    pub const ALL: SliceSpec = SliceSpec {
-        start: XBUF_SLICE_OMIT,
-        stop: XBUF_SLICE_OMIT,
-        step: XBUF_SLICE_OMIT,
-    };
-
     /// Python's `slice.indices(n)` followed by the length of the range:
     /// `(start, step, count)`. A zero step is an error.
     pub fn resolve(self, n: isize, dim: usize) -> Result<(isize, isize, isize)> {

@@ -2044,6 +2044,59 @@ static void test_not_a_view(void) {
     drop(nd);
 }
 
+/* Equality and tolist: exact values on a known array, and every error path. */
+static void test_equal_and_tolist(void) {
+    static const int cells[6] = {1, -2, 3, 4, 5, 6};
+    static const double dcells[6] = {1, -2, 3, 4, 5, 6};
+    xbuf_object *a = make_nd(cells, sizeof cells, "i", 2, DIMS(2, 3), NULL, 0, XBUF_NDARRAY_READONLY);
+    xbuf_object *d = make_nd(dcells, sizeof dcells, "d", 2, DIMS(2, 3), NULL, 0, XBUF_NDARRAY_READONLY);
+    xbuf_object *va = make_view(a, XBUF_FULL_RO), *vd = make_view(d, XBUF_FULL_RO), *t = NULL, *rel = NULL;
+    xbuf_object *ba = make_bytearray("abc", 3);
+    char text[64], small[4] = "xyz";
+    size_t needed = 0;
+    int eq = -1;
+    /* int and double items with the same values compare equal, as 1 == 1.0 in Python. */
+    CHECK_OK(xbuf_view_equal(va, vd, &eq));
+    CHECK_EQ(eq, 1);
+    /* The transpose has another shape: unequal. */
+    CHECK_OK(xbuf_view_transpose(va, &t));
+    CHECK_OK(xbuf_view_equal(va, t, &eq));
+    CHECK_EQ(eq, 0);
+    CHECK_OK(xbuf_view_tolist(va, NULL, 0, &needed));
+    CHECK_EQ(needed, strlen("[[1, -2, 3], [4, 5, 6]]") + 1);
+    CHECK_OK(xbuf_view_tolist(va, text, sizeof text, NULL));
+    CHECK_STR(text, "[[1, -2, 3], [4, 5, 6]]");
+    CHECK_OK(xbuf_view_tolist(t, text, sizeof text, NULL));
+    CHECK_STR(text, "[[1, 4], [-2, 5], [3, 6]]");
+    CHECK_OK(xbuf_view_tolist(vd, text, sizeof text, NULL));
+    CHECK_STR(text, "[[1.0, -2.0, 3.0], [4.0, 5.0, 6.0]]");
+    /* Too small: the buffer holds an empty string and *needed the size. */
+    CHECK_ERR(xbuf_view_tolist(va, small, sizeof small, &needed), XBUF_ERR_BUFFER_TOO_SMALL, "needs 24 bytes");
+    CHECK_STR(small, "");
+    CHECK_EQ(needed, 24);
+    /* NULL arguments, objects that are not views, released views. */
+    CHECK_ERR(xbuf_view_equal(NULL, va, &eq), XBUF_ERR_NULL_ARGUMENT, "'a'");
+    CHECK_ERR(xbuf_view_equal(va, NULL, &eq), XBUF_ERR_NULL_ARGUMENT, "'b'");
+    CHECK_ERR(xbuf_view_equal(va, va, NULL), XBUF_ERR_NULL_ARGUMENT, "'equal'");
+    CHECK_ERR(xbuf_view_equal(va, ba, &eq), XBUF_ERR_INVALID_ARGUMENT, "not a 'view'");
+    CHECK_ERR(xbuf_view_tolist(NULL, text, sizeof text, NULL), XBUF_ERR_NULL_ARGUMENT, "'view'");
+    CHECK_ERR(xbuf_view_tolist(va, NULL, 0, NULL), XBUF_ERR_NULL_ARGUMENT, "'needed'");
+    CHECK_ERR(xbuf_view_tolist(va, NULL, 8, &needed), XBUF_ERR_NULL_ARGUMENT, "'dst' is NULL but cap is 8");
+    CHECK_ERR(xbuf_view_tolist(ba, text, sizeof text, NULL), XBUF_ERR_INVALID_ARGUMENT, "not a 'view'");
+    rel = make_view(a, XBUF_FULL_RO);
+    CHECK_OK(xbuf_view_release(rel));
+    CHECK_ERR(xbuf_view_equal(va, rel, &eq), XBUF_ERR_RELEASED, "released");
+    CHECK_ERR(xbuf_view_tolist(rel, text, sizeof text, NULL), XBUF_ERR_RELEASED, "released");
+    CHECK_OK(xbuf_decref(rel));
+    CHECK_OK(xbuf_decref(t));
+    CHECK_OK(xbuf_decref(va));
+    CHECK_OK(xbuf_decref(vd));
+    CHECK_OK(xbuf_decref(ba));
+    CHECK_EQ(xbuf_exports(a), 0);
+    CHECK_OK(xbuf_decref(a));
+    CHECK_OK(xbuf_decref(d));
+}
+
 XBUF_TEST_MAIN(XT_CASE(test_ndarray_c_order), XT_CASE(test_ndarray_strides_and_offsets), XT_CASE(test_ndarray_zeros),
                XT_CASE(test_ndarray_readonly), XT_CASE(test_ndarray_pil), XT_CASE(test_ndarray_errors),
                XT_CASE(test_ndarray_requests), XT_CASE(test_view_of_bytearray), XT_CASE(test_view_of_bytes),
@@ -2054,4 +2107,5 @@ XBUF_TEST_MAIN(XT_CASE(test_ndarray_c_order), XT_CASE(test_ndarray_strides_and_o
                XT_CASE(test_tobytes_and_hex), XT_CASE(test_hash), XT_CASE(test_release_refused_while_locked),
                XT_CASE(test_released_view_refuses_everything), XT_CASE(test_derived_views_survive_release),
                XT_CASE(test_copy_errors), XT_CASE(test_copy_between_layouts), XT_CASE(test_copy_overlapping),
-               XT_CASE(test_contiguous_buffers), XT_CASE(test_null_arguments), XT_CASE(test_not_a_view))
+               XT_CASE(test_contiguous_buffers), XT_CASE(test_null_arguments), XT_CASE(test_not_a_view),
+               XT_CASE(test_equal_and_tolist))

@@ -1315,7 +1315,8 @@ int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const
  * memoryview's `tobytes(order)`.
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
- * `*needed` is set.
+ * `*needed` is set (it must then not be NULL).
+ * `dst` may overlap the view's memory.
  * Returns: in `*needed` (if not NULL) the view's byte length, on success and on
  * `XBUF_ERR_BUFFER_TOO_SMALL`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, bad order),
@@ -1329,8 +1330,9 @@ int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t ca
  * NUL-terminated (as memoryview's `hex()`).
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
- * `*needed` is set.
- * Returns: in `*needed` (if not NULL) the size needed including the NUL: `2 * len + 1`.
+ * `*needed` is set (it must then not be NULL).
+ * Returns: in `*needed` (if not NULL) the size needed including the NUL: `2 * len + 1`;
+ * a buffer that is too small is left holding an empty string.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
  * Thread safety: any thread.
@@ -1360,7 +1362,8 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
  * `*needed` is set (the text is rendered to count it).
- * Returns: in `*needed` (if not NULL) the size including the NUL.
+ * Returns: in `*needed` (if not NULL) the size including the NUL; a buffer that is too small
+ * is left holding an empty string.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_FORMAT` (no format), `XBUF_ERR_UNSUPPORTED` (an item renders to unboundedly many
  * values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.

@@ -1361,7 +1361,7 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * complex numbers as `[real, imag]`, structs as objects when their fields have names.
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
- * `*needed` is set (the text is rendered to count it).
+ * `*needed` is set (it must then not be NULL; the text is rendered to count it).
  * Returns: in `*needed` (if not NULL) the size including the NUL; a buffer that is too small
  * is left holding an empty string.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),

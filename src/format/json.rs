@@ -61,7 +61,14 @@ pub fn write_json(fmt: &Format, item: &[u8], out: &mut String) -> Result<()> {
 fn write_struct(st: &Struct, item: &[u8], out: &mut String) -> Result<()> {
     let named = st.fields.iter().any(|f| f.name().is_some());
     out.push(if named { '{' } else { '[' });
-    let mut taken: Vec<String> = Vec::new();
+    // NumPy's rule for unnamed fields: the first f<j> not used by any field, nor given to an
+    // earlier unnamed one (so `j` only grows). One set lookup per candidate: linear time.
+    let used: std::collections::HashSet<&str> = if named {
+        st.fields.iter().filter_map(|f| f.name()).collect()
+    } else {
+        Default::default()
+    };
+    let mut j = 0usize;
     for (i, f) in st.fields.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
@@ -70,19 +77,14 @@ fn write_struct(st: &Struct, item: &[u8], out: &mut String) -> Result<()> {
             match f.name() {
                 Some(n) => write_str_chars(n.chars().map(|c| c as u32), out),
                 None => {
-                    // NumPy's rule: the first f<j> not used by any field.
-                    let mut j = 0;
                     let name = loop {
                         let cand = format!("f{j}");
-                        if !st.fields.iter().any(|g| g.name() == Some(cand.as_str()))
-                            && !taken.contains(&cand)
-                        {
+                        j += 1;
+                        if !used.contains(cand.as_str()) {
                             break cand;
                         }
-                        j += 1;
                     };
                     write_str_chars(name.chars().map(|c| c as u32), out);
-                    taken.push(name);
                 }
             }
             out.push_str(": ");

@@ -193,6 +193,8 @@ impl<'a> Parser<'a> {
         let mut common: usize = 1;
         let mut nodes: usize = 0;
         let mut depth: usize = 1;
+        // The names given so far, as ranges of the text (compared by their bytes).
+        let mut names = NameSet::new(self.s);
         loop {
             self.skip_ws_and_prefixes();
             match (self.peek(), open) {
@@ -251,7 +253,7 @@ impl<'a> Parser<'a> {
                     return Err(self.fail(start, "field name that is not UTF-8"));
                 };
                 if parsed.ty.is_some() {
-                    if fields.iter().any(|f| f.name() == Some(n)) {
+                    if !names.insert(start..self.pos - 1) {
                         return Err(self.fail(at, format_args!("duplicate field name '{n}'")));
                     }
                     name = Some(n);
@@ -633,4 +635,24 @@ pub(super) fn flatten(st: &Struct, base: usize, out: &mut Vec<Leaf>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Field names of one struct, as ranges of the format text: a hash set keyed by the bytes, so
+/// that checking thousands of names for duplicates stays linear.
+struct NameSet<'a> {
+    text: &'a [u8],
+    seen: std::collections::HashSet<&'a [u8]>,
+}
+
+impl<'a> NameSet<'a> {
+    fn new(text: &'a [u8]) -> NameSet<'a> {
+        NameSet {
+            text,
+            seen: std::collections::HashSet::new(),
+        }
+    }
+    /// Adds the name at `range`; false when it was already there.
+    fn insert(&mut self, range: std::ops::Range<usize>) -> bool {
+        self.seen.insert(&self.text[range])
+    }
 }

@@ -512,47 +512,31 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
 }
 
 /// Writes the view's items contiguously in `order` into the `len` bytes at `out` (exactly
-/// the view's byte length).
+/// the view's byte length). Call it inside [`with`], which pins the memory.
 ///
 /// # Safety
 /// `out` must point at `len` writable bytes (it may overlap the view's memory).
-pub unsafe fn tobytes(obj: &Object, order: Order, out: *mut u8, len: usize) -> Result<()> {
-    // SAFETY: the memory is pinned by the view's export.
-    with(obj, |v| unsafe {
-        strided::to_contiguous(out, len, &v.layout, order)
-    })
+pub unsafe fn tobytes(v: &View, order: Order, out: *mut u8, len: usize) -> Result<()> {
+    strided::to_contiguous(out, len, &v.layout, order)
 }
 
-/// Writes the lowercase hexadecimal digits of the view's C-order bytes (exactly `2 * len`
-/// of them, `len` the view's byte length) at `out`, without a NUL.
+/// Writes the lowercase hexadecimal digits of the view's C-order bytes (two per byte, no NUL)
+/// at `out`. Call it inside [`with`], which pins the memory.
 ///
 /// # Safety
-/// `out` must point at `2 * len` writable bytes.
-pub unsafe fn hex(obj: &Object, out: *mut u8, len: usize) -> Result<()> {
-    with(obj, |v| {
-        if v.layout.byte_len() != len {
-            bail!(
-                InvalidArgument,
-                "the view holds {} bytes, not {len}",
-                v.layout.byte_len()
-            );
+/// `out` must point at twice the view's byte length of writable bytes.
+pub unsafe fn hex(v: &View, out: *mut u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let n = v.layout.itemsize as usize;
+    let mut at = out;
+    v.layout.for_each_item(|p| {
+        for k in 0..n {
+            let b = p.add(k).read();
+            at.write(DIGITS[(b >> 4) as usize]);
+            at.add(1).write(DIGITS[(b & 15) as usize]);
+            at = at.add(2);
         }
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let n = v.layout.itemsize as usize;
-        let mut at = out;
-        // SAFETY: the memory is pinned by the view's export; `out` has room for every digit.
-        unsafe {
-            v.layout.for_each_item(|p| {
-                for k in 0..n {
-                    let b = p.add(k).read();
-                    at.write(DIGITS[(b >> 4) as usize]);
-                    at.add(1).write(DIGITS[(b & 15) as usize]);
-                    at = at.add(2);
-                }
-            })
-        };
-        Ok(())
-    })
+    });
 }
 
 /// The view's format, parsed (cached per process).

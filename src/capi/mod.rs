@@ -109,14 +109,26 @@ pub(crate) unsafe fn bytes_arg<'a>(
     len: usize,
     name: &str,
 ) -> Result<&'a [u8]> {
-    if p.is_null() {
-        if len != 0 {
-            bail!(
-                NullArgument,
-                "argument '{name}' is NULL but its length is {len}"
-            );
-        }
-        return Ok(&[]);
+    let p = raw_bytes_arg(p, len, name)?;
+    Ok(if p.is_null() {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p, len)
+    })
+}
+
+/// [`bytes_arg`] as a raw pointer, for memory the library reads or writes while it may also
+/// reach it through a view (no Rust slice may then cover it).
+pub(crate) fn raw_bytes_arg(
+    p: *const std::ffi::c_void,
+    len: usize,
+    name: &str,
+) -> Result<*const u8> {
+    if p.is_null() && len != 0 {
+        bail!(
+            NullArgument,
+            "argument '{name}' is NULL but its length is {len}"
+        );
     }
     if len > isize::MAX as usize {
         bail!(
@@ -124,7 +136,7 @@ pub(crate) unsafe fn bytes_arg<'a>(
             "length {len} of '{name}' exceeds the largest object size"
         );
     }
-    Ok(std::slice::from_raw_parts(p.cast(), len))
+    Ok(p.cast())
 }
 
 /// An output of `n` bytes into a caller buffer `(dst, cap)` (`dst` named `name` in messages),

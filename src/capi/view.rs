@@ -4,7 +4,8 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::{
-    array_arg, guard, nonnull, object, object_out, output, write_out, write_text, write_text_with,
+    array_arg, guard, nonnull, object, object_out, output, raw_bytes_arg, write_out, write_text,
+    write_text_with,
 };
 use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
@@ -256,11 +257,13 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
     guard("xbuf_view_tobytes", || {
         let order = Order::from_char(order as u8)?;
         let obj = object(view, "view")?;
-        let len = view::with(obj, |v| Ok(v.layout().byte_len()))?;
-        if let Some(out) = output((dst, "dst"), cap, needed, len, "tobytes")? {
-            view::tobytes(obj, order, out, len)?;
-        }
-        Ok(())
+        view::with(obj, |v| {
+            let len = v.layout().byte_len();
+            if let Some(out) = output((dst, "dst"), cap, needed, len, "tobytes")? {
+                view::tobytes(v, order, out, len)?;
+            }
+            Ok(())
+        })
     })
 }
 
@@ -283,12 +286,16 @@ pub unsafe extern "C" fn xbuf_view_hex(
 ) -> c_int {
     guard("xbuf_view_hex", || {
         let obj = object(view, "view")?;
-        let len = view::with(obj, |v| Ok(v.layout().byte_len()))?;
-        let digits = len
-            .checked_mul(2)
-            .ok_or_else(|| crate::status::overflow("the size of the hex text"))?;
-        write_text_with(digits, (dst, "dst"), cap, needed, "hex", |out| {
-            view::hex(obj, out, len)
+        view::with(obj, |v| {
+            let digits = v
+                .layout()
+                .byte_len()
+                .checked_mul(2)
+                .ok_or_else(|| crate::status::overflow("the size of the hex text"))?;
+            write_text_with(digits, (dst, "dst"), cap, needed, "hex", |out| {
+                view::hex(v, out);
+                Ok(())
+            })
         })
     })
 }
@@ -437,13 +444,8 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
     guard("xbuf_to_contiguous", || {
         let order = Order::from_char(order as u8)?;
         let sl = Layout::from_view(nonnull(src, "src")?.as_ptr())?;
-        if buf.is_null() && len != 0 {
-            bail!(
-                NullArgument,
-                "argument 'buf' is NULL but its length is {len}"
-            );
-        }
-        strided::to_contiguous(buf.cast(), len, &sl, order)
+        let buf = raw_bytes_arg(buf, len, "buf")?;
+        strided::to_contiguous(buf as *mut u8, len, &sl, order)
     })
 }
 
@@ -471,12 +473,7 @@ pub unsafe extern "C" fn xbuf_from_contiguous(
         if (*d).readonly != 0 {
             bail!(ReadOnly, "the destination view is read-only");
         }
-        if buf.is_null() && len != 0 {
-            bail!(
-                NullArgument,
-                "argument 'buf' is NULL but its length is {len}"
-            );
-        }
-        strided::from_contiguous(&dl, buf.cast(), len, order)
+        let buf = raw_bytes_arg(buf, len, "buf")?;
+        strided::from_contiguous(&dl, buf, len, order)
     })
 }

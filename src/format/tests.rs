@@ -959,3 +959,40 @@ fn render_depth_is_bounded() {
     write_json(&f, &[7], &mut out).unwrap();
     assert_eq!(out.matches('7').count(), 1);
 }
+
+#[test]
+fn non_canonical_x87_encodings_are_nan() {
+    let x = |mant: u64, se: u16| {
+        let mut b = [0u8; 10];
+        b[..8].copy_from_slice(&mant.to_le_bytes());
+        b[8..].copy_from_slice(&se.to_le_bytes());
+        x87_to_f64(&b)
+    };
+    // Unnormals (integer bit clear, exponent neither 0 nor all ones), pseudo-infinities and
+    // pseudo-NaNs: the x87 refuses them as operands and converts them to NaN.
+    assert!(x(0x4000_0000_0000_0000, 0x3fff).is_nan());
+    assert!(x(0, 0x3fff).is_nan());
+    assert!(x(0, 0xbfff).is_nan());
+    assert!(x(1, 0x0001).is_nan());
+    assert!(x(0, 0x7fff).is_nan());
+    assert!(x(0, 0xffff).is_nan());
+    assert!(x(1, 0x7fff).is_nan());
+    assert!(x(0x4000_0000_0000_0000, 0x7fff).is_nan());
+    // Canonical encodings keep their values; pseudo-denormals are tiny numbers (zero in f64).
+    assert_eq!(x(0x8000_0000_0000_0000, 0x7fff), f64::INFINITY);
+    assert_eq!(x(0x8000_0000_0000_0000, 0xffff), f64::NEG_INFINITY);
+    assert!(x(0xc000_0000_0000_0000, 0x7fff).is_nan());
+    assert_eq!(x(0x8000_0000_0000_0000, 0x3fff), 1.0);
+    let pd = x(0x8000_0000_0000_0000, 0x0000);
+    assert!(pd == 0.0 && pd.is_sign_positive());
+    let pd = x(0x8000_0000_0000_0001, 0x8000);
+    assert!(pd == 0.0 && pd.is_sign_negative());
+    assert_eq!(x(0, 0x8000).to_bits(), (-0.0f64).to_bits());
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut item = [0u8; 16];
+        item[..8].copy_from_slice(&0x4000_0000_0000_0000u64.to_le_bytes());
+        item[8..10].copy_from_slice(&0x3fffu16.to_le_bytes());
+        assert_eq!(json("g", &item), "NaN");
+    }
+}

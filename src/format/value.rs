@@ -30,8 +30,10 @@ pub enum Value<'a> {
     /// Every integer code (`b B h H i I l L q Q n N`) and `t` bit fields.
     Int(i128),
     /// `e f d g`. `g` (long double) is read into the nearest `f64`: on x86-64 from the x87
-    /// 80-bit extended format (the low 10 of its 16 bytes), on aarch64 from IEEE binary128;
-    /// values outside `f64`'s range become infinities, precision beyond 53 bits is rounded.
+    /// 80-bit extended format (the low 10 of its 16 bytes; the encodings the x87 refuses,
+    /// unnormals, pseudo-infinities and pseudo-NaNs, are NaN, as the hardware converts
+    /// them), on aarch64 from IEEE binary128; values outside `f64`'s range become
+    /// infinities, precision beyond 53 bits is rounded.
     Float(f64),
     /// `Ze Zf Zd Zg`: real, imaginary.
     Complex(f64, f64),
@@ -79,13 +81,17 @@ pub(crate) fn half_to_f64(h: u16) -> f64 {
 }
 
 /// x87 80-bit extended (sign+exponent in bits 64..80, explicit integer bit) to the nearest
-/// f64.
+/// f64, as the x87 converts it: the encodings it refuses as operands (an exponent other
+/// than 0 with the integer bit clear: unnormals, pseudo-infinities, pseudo-NaNs) are NaN;
+/// pseudo-denormals (exponent 0, integer bit set) are the tiny numbers they encode.
 pub(crate) fn x87_to_f64(b: &[u8; 10]) -> f64 {
     let mant = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
     let se = u16::from_le_bytes([b[8], b[9]]);
     let neg = se & 0x8000 != 0;
     let exp = (se & 0x7fff) as i32;
-    let v = if exp == 0x7fff {
+    let v = if exp != 0 && mant >> 63 == 0 {
+        f64::NAN
+    } else if exp == 0x7fff {
         if mant << 1 == 0 {
             f64::INFINITY
         } else {
@@ -94,9 +100,8 @@ pub(crate) fn x87_to_f64(b: &[u8; 10]) -> f64 {
     } else if mant == 0 {
         0.0
     } else {
-        // value = mant * 2^(exp - 16383 - 63); split the mantissa so each part converts
-        // exactly, then scale (rounding once per step is exact unless subnormal).
-        scale(mant, exp - 16383 - 63)
+        // value = mant * 2^(exp - 16383 - 63), exponent 0 read as 1 (denormals).
+        scale(mant, exp.max(1) - 16383 - 63)
     };
     if neg {
         -v

@@ -2,10 +2,11 @@
 //! gives (with its default `ensure_ascii=True`, so the output is ASCII).
 //!
 //! * integers in decimal; `?` as `true`/`false`; pointers as their address in decimal;
-//! * floats in Python's `repr` form (shortest text that reads back to the same double:
-//!   `0.1`, `1e+16`, `-0.0`, `1.5e-07`), and `NaN`, `Infinity`, `-Infinity` as Python's json
-//!   module writes them (not strict JSON, as there); `e`, `f` and `g` values are first
-//!   widened to double, as Python does;
+//! * floats exactly as Python's `repr` writes them (the shortest text that reads back to the
+//!   same double, a tie between two such texts going to the even last digit: `0.1`,
+//!   `1e+16`, `-0.0`, `1.5e-07`, `1957509573526577.2`), and `NaN`, `Infinity`,
+//!   `-Infinity` as Python's json module writes them (not strict JSON, as there); `e`, `f`
+//!   and `g` values are first widened to double, as Python does;
 //! * complex values as `[real, imag]` (Python's json has no complex);
 //! * `c`, `s`, `p` as strings with one character per byte, the byte's value as its code point
 //!   (Latin-1), so non-ASCII bytes come out as `\u00XX` and nothing is lost; every byte of an
@@ -200,8 +201,10 @@ fn write_str_chars(chars: impl Iterator<Item = u32>, out: &mut String) {
     )
 }
 
-/// Python's `repr(float)`: the shortest round-trip digits, positional for exponents from -4
-/// to 15, else scientific with a signed, at least two-digit exponent.
+/// Python's `repr(float)`: the shortest digits that read back to `x` (of two such digit
+/// strings equally close to `x`, the one ending in an even digit, as Python's correctly
+/// rounded conversion chooses), positional for exponents from -4 to 15, else scientific
+/// with a signed, at least two-digit exponent.
 pub fn write_float(x: f64, out: &mut String) {
     if x.is_nan() {
         out.push_str("NaN");
@@ -215,15 +218,7 @@ pub fn write_float(x: f64, out: &mut String) {
         out.push_str(if x.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
-    let sci = format!("{:e}", x);
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (neg, mant) = match mant.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mant),
-    };
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let (neg, digits, exp) = shortest_digits(x);
     if neg {
         out.push('-');
     }
@@ -261,4 +256,78 @@ pub fn write_float(x: f64, out: &mut String) {
             exp.unsigned_abs()
         );
     }
+}
+
+/// Splits Rust's `{:e}` text (`"-1.2345e-7"`) into the sign, the digits and the exponent.
+fn split_sci(sci: &str) -> (bool, String, i32) {
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    (neg, mant.chars().filter(|c| *c != '.').collect(), exp)
+}
+
+/// The sign, the shortest round-trip digits and the decimal exponent of the first digit of
+/// the finite, non-zero `x`, ties between two shortest candidates going to the even one.
+///
+/// Rust's `{:e}` gives the shortest digit count and, among the candidates of that length
+/// that read back to `x`, the nearest one; but when two are equally near it takes the upper
+/// one, where Python takes the even one. Two candidates of `n` digits are equally near only
+/// when `x` itself is exactly `n + 1` significant digits ending in 5; only then is `x` also
+/// rounded to `n` digits with `{:.N e}` (exact, half to even), and that text is used when it
+/// reads back to `x`.
+fn shortest_digits(x: f64) -> (bool, String, i32) {
+    let short = split_sci(&format!("{x:e}"));
+    if exact_digits(x) == Some((short.1.len() + 1, 5)) {
+        let even = format!("{:.*e}", short.1.len() - 1, x);
+        if even.parse::<f64>() == Ok(x) {
+            return split_sci(&even);
+        }
+    }
+    short
+}
+
+/// The number of significant decimal digits of the finite, non-zero `x`'s exact value and
+/// its last significant digit; `None` for some values that have more than 19 significant
+/// digits or end in an even digit (neither can be such a tie).
+fn exact_digits(x: f64) -> Option<(usize, u8)> {
+    let bits = x.abs().to_bits();
+    let (biased, frac) = ((bits >> 52) as i32, bits & ((1u64 << 52) - 1));
+    let (mut m, mut e) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return None;
+    }
+    let tz = m.trailing_zeros();
+    m >>= tz;
+    e += tz as i32;
+    // |x| = m * 2^e with m odd (m < 2^53).
+    let mut d: u128 = if e >= 0 {
+        // m * 2^e ends in an even digit unless e is at most the number of fives in m (< 23).
+        if e > 64 {
+            return None;
+        }
+        u128::from(m) << e
+    } else {
+        // m * 2^e = m * 5^-e / 10^-e; from 5^28 on that has more than 19 digits.
+        if -e > 27 {
+            return None;
+        }
+        u128::from(m) * 5u128.pow((-e) as u32)
+    };
+    while d % 10 == 0 {
+        d /= 10;
+    }
+    let last = (d % 10) as u8;
+    let mut n = 0;
+    while d > 0 {
+        d /= 10;
+        n += 1;
+    }
+    Some((n, last))
 }

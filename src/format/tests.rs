@@ -996,3 +996,30 @@ fn non_canonical_x87_encodings_are_nan() {
         assert_eq!(json("g", &item), "NaN");
     }
 }
+
+#[test]
+// The literals are the exact values of the doubles (each a tie at one digit fewer).
+#[allow(clippy::excessive_precision)]
+fn float_text_ties_round_to_even_as_python_repr() {
+    let f = |x: f64| {
+        let mut s = String::new();
+        write_float(x, &mut s);
+        s
+    };
+    assert_eq!(f(1957509573526577.25), "1957509573526577.2");
+    assert_eq!(f(1957509573526577.75), "1957509573526577.8");
+    assert_eq!(f(0.50196075439453125), "0.5019607543945312");
+    assert_eq!(f(-9.5844268798828125e-05), "-9.584426879882812e-05");
+    assert_eq!(
+        json("<f", &0x3f00_8080u32.to_le_bytes()),
+        "0.5019607543945312"
+    );
+    assert_eq!(
+        json("<e", &0x8648u16.to_le_bytes()),
+        "-9.584426879882812e-05"
+    );
+    assert_eq!(
+        json("<d", &1957509573526577.25f64.to_le_bytes()),
+        "1957509573526577.2"
+    );
+}

@@ -1092,7 +1092,8 @@ char xbuf_format_byteorder(const struct xbuf_format *fmt);
 
 /**
  * The number of fields of the item: its top-level fields, or, when the whole format is one
- * unnamed `T{...}` (as NumPy reads it), that struct's fields. Padding `x` is not a field.
+ * unnamed `T{...}` at offset 0 spanning the whole item (no padding before or after it: the
+ * case NumPy reads as that struct), that struct's fields. Padding `x` is not a field.
  *
  * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
@@ -1159,7 +1160,10 @@ int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format
 /**
  * Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
  * have any alignment; the byte order is the format's. `g` (long double) is read into the
- * nearest double: on x86-64 from the x87 80-bit format, on aarch64 from IEEE binary128.
+ * nearest double: on x86-64 from the x87 80-bit format (the encodings the x87 refuses,
+ * unnormals, pseudo-infinities and pseudo-NaNs, are NaN, as the hardware converts them), on
+ * aarch64 from IEEE binary128. Leaf elements are the item's scalars in memory order, as
+ * stored; how they group into values is `xbuf_format_to_json`'s rule.
  *
  * Borrows: `fmt`, `item` (`xbuf_format_itemsize(fmt)` readable bytes; may be NULL when that
  * is 0), `out` (set `out->structsize` first). Bytes and text in `*out` point into `item`.
@@ -1171,12 +1175,30 @@ int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format
 int xbuf_format_decode(const struct xbuf_format *fmt, size_t leaf_index, size_t element_index, const void *item, struct xbuf_value *out);
 
 /**
- * Renders the item at `item` as JSON text, as Python's `json.dumps` writes what
- * `struct.unpack` gives: numbers (floats in shortest round-trip form; `NaN`, `Infinity`,
- * `-Infinity`), `true`/`false` for `?`, strings for `c s p u w` (bytes as the characters
- * U+0000 to U+00FF, escaped; output is ASCII), `[real, imag]` for complex, arrays for
- * sub-arrays and structs without names, objects for structs with names (unnamed fields
- * called `f0`, `f1`, ...); a format that is one unnamed field renders as that field.
+ * Renders the item at `item` as JSON text, exactly as Python's `json.dumps` writes its
+ * values. The values (the one rule every renderer of items follows, `xbuf_view_tolist`
+ * too):
+ * - where Python's struct module parses the format (at most one prefix `@ = < > !`, as the
+ *   first character, then only counts, the codes `x c b B ? h H i I l L q Q n N e f d s p
+ *   P` and whitespace), exactly `struct.unpack`'s tuple: counts flattened (`"<2hi"` gives
+ *   `[1, 2, 3]`), a `0` count contributing nothing (`"<ii0h"` gives `[131073, 3]`), padding
+ *   skipped wherever it is; a tuple of one value is that value (`"xB"` over `01 02` gives
+ *   `2`), any other a list (`""` gives `[]`); `s` keeps every byte, NULs included;
+ * - elsewhere (`T{...}`, names, `(shape)`, `^`, a prefix after the first character, `g Z u
+ *   w t O &`), NumPy's reading, `np.frombuffer(data, <its PEP 3118 dtype>).tolist()`: the
+ *   top level is one value only when it is one unnamed field at offset 0 spanning the whole
+ *   item (else a struct: `"2xT{i:a:}"` gives `[{"a": ...}]`); sub-array dimensions and
+ *   counts are nested lists (a zero extent `[]`); `s c u w` values end at their trailing
+ *   NULs (NumPy's `S` and `U`); a struct is an object when any field has a name (unnamed
+ *   fields called `f0`, `f1`, ... as NumPy names them), else an array; the codes NumPy
+ *   lacks (`p u t & P n N O Ze`) keep the values `xbuf_format_decode` gives, and a named `x`
+ *   is still padding.
+ *
+ * The text: integers in decimal; floats exactly as Python's `repr` (shortest round trip, a
+ * tie between two shortest texts to the even digit; `e f g` widened to double; `NaN`,
+ * `Infinity`, `-Infinity`); `true`/`false` for `?`; pointers as integers; strings for `c s
+ * p u w` (bytes as the characters U+0000 to U+00FF, escaped; output is ASCII); `[real,
+ * imag]` for complex.
  *
  * Borrows: `fmt`, `item` (`xbuf_format_itemsize(fmt)` readable bytes; may be NULL when that
  * is 0), `buf` (`cap` bytes, written), `needed` (may be NULL; receives the bytes the text
@@ -1354,11 +1376,11 @@ int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *neede
 int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
 
 /**
- * Writes the view's items as JSON text, NUL-terminated, as memoryview's `tolist()` gives
- * them (rendered as `json.dumps` would): nested lists, one level per dimension (a
- * zero-dimensional view is its item); numbers, `true`/`false` for `?`, strings for
- * `c`/`s`/`p`/`u`/`w` (bytes as Latin-1 code points, escaped), `NaN`/`Infinity`/`-Infinity`,
- * complex numbers as `[real, imag]`, structs as objects when their fields have names.
+ * Writes the view's items as JSON text, NUL-terminated, as `json.dumps(m.tolist())` writes
+ * a memoryview's: nested lists, one level per dimension (a zero-dimensional view is its
+ * item), each item's values by the rule `xbuf_format_to_json` states (`struct.unpack`'s
+ * values where the struct module parses the format, one value unwrapped; NumPy's reading
+ * elsewhere) and written as it writes them.
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
  * `*needed` is set (it must then not be NULL; the text is rendered to count it).

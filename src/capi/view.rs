@@ -323,11 +323,11 @@ pub unsafe extern "C" fn xbuf_view_equal(
     })
 }
 
-/// Writes the view's items as JSON text, NUL-terminated, as memoryview's `tolist()` gives
-/// them (rendered as `json.dumps` would): nested lists, one level per dimension (a
-/// zero-dimensional view is its item); numbers, `true`/`false` for `?`, strings for
-/// `c`/`s`/`p`/`u`/`w` (bytes as Latin-1 code points, escaped), `NaN`/`Infinity`/`-Infinity`,
-/// complex numbers as `[real, imag]`, structs as objects when their fields have names.
+/// Writes the view's items as JSON text, NUL-terminated, as `json.dumps(m.tolist())` writes
+/// a memoryview's: nested lists, one level per dimension (a zero-dimensional view is its
+/// item), each item's values by the rule `xbuf_format_to_json` states (`struct.unpack`'s
+/// values where the struct module parses the format, one value unwrapped; NumPy's reading
+/// elsewhere) and written as it writes them.
 ///
 /// Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
 /// `*needed` is set (it must then not be NULL; the text is rendered to count it).

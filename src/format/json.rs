@@ -1,43 +1,34 @@
-//! Items as JSON text, written as Python's `json.dumps` writes the values `struct.unpack`
-//! gives (with its default `ensure_ascii=True`, so the output is ASCII).
+//! Items as JSON text: the values the value rule gives (see "Values" in the [module
+//! docs](super): `struct.unpack`'s tuple where the struct module parses the format, a single
+//! value unwrapped; NumPy's reading elsewhere), written exactly as Python's `json.dumps`
+//! writes them, with its default `ensure_ascii=True`, so the output is ASCII:
 //!
 //! * integers in decimal; `?` as `true`/`false`; pointers as their address in decimal;
 //! * floats exactly as Python's `repr` writes them (the shortest text that reads back to the
 //!   same double, a tie between two such texts going to the even last digit: `0.1`,
-//!   `1e+16`, `-0.0`, `1.5e-07`, `1957509573526577.2`), and `NaN`, `Infinity`,
-//!   `-Infinity` as Python's json module writes them (not strict JSON, as there); `e`, `f`
-//!   and `g` values are first widened to double, as Python does;
+//!   `1e+16`, `-0.0`, `1.5e-07`, `1957509573526577.2`), and `NaN`, `Infinity`, `-Infinity`
+//!   as Python's json module writes them (not strict JSON, as there); `e`, `f` and `g`
+//!   values are first widened to double, as Python does;
 //! * complex values as `[real, imag]` (Python's json has no complex);
 //! * `c`, `s`, `p` as strings with one character per byte, the byte's value as its code point
-//!   (Latin-1), so non-ASCII bytes come out as `\u00XX` and nothing is lost; every byte of an
-//!   `s` is kept, trailing NULs included (`\u0000`), as `struct.unpack` keeps them;
+//!   (Latin-1), so non-ASCII bytes come out as `\u00XX` (NULs as `\u0000`);
 //! * `u` as one `\uXXXX` per non-ASCII code unit, `w` as characters (non-BMP ones as a
 //!   surrogate pair, as Python writes them); a `w` value above U+10FFFF, which is no
 //!   character, is written as U+FFFD;
-//! * a field with a sub-array shape as nested arrays; a struct as an object when any of its
-//!   fields has a name (unnamed ones are called `f0`, `f1`, ... as NumPy names them), else as
-//!   an array; a format that is one unnamed field (`"i"`, `"4i"`, `"T{...}"`) renders as that
-//!   field's value, not as a one-element array.
+//! * lists as arrays, records (structs with names) as objects.
 
 use std::fmt::Write;
 
-use super::value::decode;
-use super::{Field, FieldType, Format, Struct, Value};
+use super::item::{walk, Visit};
+use super::{Format, Value};
 use crate::bail;
 use crate::status::Result;
 
 /// Appends the JSON text of the item `item` (at least `fmt.itemsize()` bytes) to `out`.
-/// Fails with `XBUF_ERR_OUT_OF_BOUNDS` when `item` is too short.
+/// Fails with `XBUF_ERR_OUT_OF_BOUNDS` when `item` is too short, and with
+/// `XBUF_ERR_UNSUPPORTED` when the format renders more than `16 * itemsize +`
+/// [`JSON_NODE_SLACK`](super::JSON_NODE_SLACK) values and arrays.
 pub fn write_json(fmt: &Format, item: &[u8], out: &mut String) -> Result<()> {
-    if item.len() < fmt.itemsize() {
-        bail!(
-            OutOfBounds,
-            "the item has {} bytes; its format '{}' needs {}",
-            item.len(),
-            fmt.canonical(),
-            fmt.itemsize()
-        );
-    }
     let root = fmt.root();
     let limit = fmt
         .itemsize()
@@ -52,84 +43,60 @@ pub fn write_json(fmt: &Format, item: &[u8], out: &mut String) -> Result<()> {
             fmt.itemsize()
         );
     }
-    if root.fields.len() == 1 && root.fields[0].name().is_none() {
-        write_field(&root.fields[0], item, out)
-    } else {
-        write_struct(root, item, out)
+    walk(fmt, item, &mut Json { out, first: true })
+}
+
+/// The JSON writer: `first` is true right after an opening bracket or a key, where the next
+/// element takes no separator.
+struct Json<'o> {
+    out: &'o mut String,
+    first: bool,
+}
+
+impl Json<'_> {
+    fn sep(&mut self) {
+        if !self.first {
+            self.out.push_str(", ");
+        }
     }
 }
 
-fn write_struct(st: &Struct, item: &[u8], out: &mut String) -> Result<()> {
-    let named = st.fields.iter().any(|f| f.name().is_some());
-    out.push(if named { '{' } else { '[' });
-    // NumPy's rule for unnamed fields: the first f<j> not used by any field, nor given to an
-    // earlier unnamed one (so `j` only grows). One set lookup per candidate: linear time.
-    let used: std::collections::HashSet<&str> = if named {
-        st.fields.iter().filter_map(|f| f.name()).collect()
-    } else {
-        Default::default()
-    };
-    let mut j = 0usize;
-    for (i, f) in st.fields.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        if named {
-            match f.name() {
-                Some(n) => write_str_chars(n.chars().map(|c| c as u32), out),
-                None => {
-                    let name = loop {
-                        let cand = format!("f{j}");
-                        j += 1;
-                        if !used.contains(cand.as_str()) {
-                            break cand;
-                        }
-                    };
-                    write_str_chars(name.chars().map(|c| c as u32), out);
-                }
-            }
-            out.push_str(": ");
-        }
-        write_field(f, &item[f.offset..], out)?;
+impl<'a> Visit<'a> for Json<'_> {
+    fn value(&mut self, v: Value<'a>) -> Result<()> {
+        self.sep();
+        write_value(&v, self.out);
+        self.first = false;
+        Ok(())
     }
-    out.push(if named { '}' } else { ']' });
-    Ok(())
-}
-
-fn write_field(f: &Field, item: &[u8], out: &mut String) -> Result<()> {
-    let mut index = 0usize;
-    write_dims(f, &f.shape, item, &mut index, out)
-}
-
-fn write_dims(
-    f: &Field,
-    dims: &[usize],
-    item: &[u8],
-    index: &mut usize,
-    out: &mut String,
-) -> Result<()> {
-    match dims.split_first() {
-        None => {
-            let at = *index * f.stride;
-            *index += 1;
-            let b = &item[at..];
-            match &f.ty {
-                FieldType::Scalar(s) => write_value(&decode(s, b)?, out),
-                FieldType::Struct(st) => write_struct(st, b, out)?,
-            }
-        }
-        Some((&n, rest)) => {
-            out.push('[');
-            for k in 0..n {
-                if k > 0 {
-                    out.push_str(", ");
-                }
-                write_dims(f, rest, item, index, out)?;
-            }
-            out.push(']');
-        }
+    fn begin_list(&mut self) -> Result<()> {
+        self.sep();
+        self.out.push('[');
+        self.first = true;
+        Ok(())
     }
-    Ok(())
+    fn end_list(&mut self) -> Result<()> {
+        self.out.push(']');
+        self.first = false;
+        Ok(())
+    }
+    fn begin_record(&mut self) -> Result<()> {
+        self.sep();
+        self.out.push('{');
+        self.first = true;
+        Ok(())
+    }
+    fn key(&mut self, name: &str) -> Result<()> {
+        self.sep();
+        write_str_chars(name.chars().map(|c| c as u32), self.out);
+        self.out.push_str(": ");
+        self.first = true;
+        Ok(())
+    }
+    fn end_record(&mut self) -> Result<()> {
+        self.out.push('}');
+        self.first = false;
+        Ok(())
+    }
 }
 
 /// Appends one value's JSON text.

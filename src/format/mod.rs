@@ -37,7 +37,9 @@
 //!   characters (one text value, as NumPy reads `w`); for `t` the number of bits (1 to 64,
 //!   stored in `ceil(bits / 8)` bytes, alignment 1); for `x` the number of pad bytes. For
 //!   every other type a count other than 1 is one more (last) dimension of the field's
-//!   sub-array shape, as NumPy reads it: `4i` is one field of shape `(4)`.
+//!   sub-array shape, as NumPy reads it: `4i` is one field of shape `(4)`. (That is the
+//!   field table's description; how the values of a struct-module format are grouped is
+//!   the value rule's, below.)
 //! * `x` is padding, never a field; a name on it is accepted and ignored.
 //! * Standard sizes: `c b B ? x s p` 1, `h H e` 2, `i I l L f` 4, `q Q d` 8, `Ze` 4, `Zf` 8,
 //!   `Zd` 16, `u` 2 per character, `w` 4 per character. `n N P g Zg` have no standard size
@@ -48,6 +50,41 @@
 //!   order: a pointer is only meaningful inside the process that wrote it.
 //! * `g` is the C `long double` (16 bytes, alignment 16 on x86-64 and aarch64 Linux);
 //!   `Zg` is two of them.
+//!
+//! # Values
+//!
+//! One rule says what values an item has and how they nest; every renderer follows it
+//! ([`write_json`] for an item, `tolist` for a view, indexed items), through
+//! [`item::walk`]:
+//!
+//! * **Where the struct module parses the format** ([`Format::struct_module`]: at most one
+//!   prefix `@ = < > !`, as the first character, then only counts, the codes `x c b B ? h H
+//!   i I l L q Q n N e f d s p P` and whitespace between items), an item's values are
+//!   exactly `struct.unpack`'s tuple: repeat counts are flattened into it (`<2hi` has the
+//!   values 1, 2, 3), a `0` count contributes nothing (`<ii0h` has two values, `0s` one
+//!   empty string), padding is skipped wherever it stands (`xB` over `01 02` is 2); `s` is
+//!   every byte (NULs included), `p` the bytes its length byte names, `c` one byte. A tuple
+//!   of one value is that value (`xB` renders `2`, as `memoryview.tolist` gives a scalar for
+//!   a one-value format); any other number of values is a list (`""`, `"3x"` and `"0i"` are
+//!   `[]`).
+//! * **Everywhere else** (`T{}`, names, `(shape)`, `^`, a prefix after the first character,
+//!   and the codes struct lacks: `g Z u w t O &`), NumPy's reading:
+//!   `np.frombuffer(data, np.dtype(<its PEP 3118 parse>)).tolist()`. The top level is one
+//!   value only when it is one unnamed field at offset 0 spanning the whole item (then that
+//!   field's value: `^i` a number, `^2i` a list of two, `T{i:a:}` the struct); with padding
+//!   on either side of it, a name on it, or more fields, it is a struct (`^xB` is `[2]`;
+//!   `2xT{i:a:}` and `T{i:a:}2x` are `[{"a": ...}]`). A field with a sub-array shape or a
+//!   count is nested lists, one level per dimension, a zero extent an empty list (`^ii0h` is
+//!   `[1, 2, []]`). `s`, `c`, `u` and `w` values end at their trailing NULs, as NumPy's `S`
+//!   and `U` types read them (`T{4s}` over `ab\0\0` is `["ab"]`). A struct is a record with
+//!   its field names when any field has a name (unnamed fields are called `f0`, `f1`, ... as
+//!   NumPy names them), else a list of its fields' values. The types NumPy cannot read (`p u
+//!   t & P n N O Ze`) have the values [`decode`] gives; a named `x` is still padding (NumPy
+//!   would make it a field of raw bytes).
+//!
+//! Scalars are [`decode`]d; `e`, `f` and `g` are widened to double, as Python does. The
+//! field table ([`Format::fields`]) describes the same layout with counts as sub-array
+//! dimensions, and unwraps the top level exactly when NumPy does ([`Format::top_field`]).
 //!
 //! # Limits (hostile input)
 //!
@@ -68,6 +105,7 @@ use crate::status::Result;
 
 mod cache;
 mod canonical;
+pub mod item;
 pub mod json;
 mod parse;
 pub mod value;
@@ -314,6 +352,8 @@ pub struct Format {
     canonical: Box<str>,
     /// Approximate memory weight, for the cache's bound.
     pub(crate) weight: usize,
+    /// Whether Python's struct module parses the text (see [`Format::struct_module`]).
+    pub(crate) struct_module: bool,
 }
 
 impl Format {
@@ -330,6 +370,7 @@ impl Format {
             weight: weight + canonical.len() / 16,
             canonical,
             root,
+            struct_module: false,
         }
     }
 
@@ -351,19 +392,44 @@ impl Format {
     pub fn byteorder(&self) -> u8 {
         self.byteorder
     }
-    /// The item's fields: those of the top level, or, when the format is one unnamed
-    /// `T{...}` without a shape (NumPy reads it so too), that struct's fields.
+    /// Whether Python's struct module parses the format's text: at most one prefix
+    /// (`@ = < > !`) as its first character, then only counts, the codes `x c b B ? h H i I
+    /// l L q Q n N e f d s p P` and whitespace between items. For these formats an item's
+    /// values are `struct.unpack`'s tuple; for all others NumPy's reading (see "Values" in
+    /// the [module docs](crate::format)).
+    pub fn struct_module(&self) -> bool {
+        self.struct_module
+    }
+    /// The item's fields: those of the top level, or, when NumPy's PEP 3118 reader unwraps
+    /// the top level to one unnamed `T{...}` (see [`top_field`](Format::top_field)), that
+    /// struct's fields.
     pub fn fields(&self) -> &[Field] {
         &self.item_struct().fields
     }
     /// The struct [`fields`](Format::fields) lists.
     pub fn item_struct(&self) -> &Struct {
-        match self.root.fields.as_slice() {
-            [f] if !f.named && f.shape.is_empty() && f.offset == 0 => match &f.ty {
-                FieldType::Struct(st) => st,
-                FieldType::Scalar(_) => &self.root,
-            },
+        match self.top_field() {
+            Some(Field {
+                ty: FieldType::Struct(st),
+                shape,
+                ..
+            }) if shape.is_empty() => st,
             _ => &self.root,
+        }
+    }
+    /// The top level's one field, when NumPy's PEP 3118 reader unwraps it: the top level
+    /// has exactly one field, without a name, at offset 0, spanning the whole item (no
+    /// padding before or after it). NumPy then reads the item as that field's type rather
+    /// than as a struct of one field.
+    pub fn top_field(&self) -> Option<&Field> {
+        match self.root.fields.as_slice() {
+            [f] if !f.named
+                && f.offset == 0
+                && f.stride.checked_mul(f.count()) == Some(self.itemsize) =>
+            {
+                Some(f)
+            }
+            _ => None,
         }
     }
     /// The top-level struct.

@@ -16,6 +16,7 @@ pub fn parse_uncached(fmt: &[u8]) -> Result<Format> {
         depth: 0,
         modes: 0,
         weight: fmt.len() / 16 + 1,
+        struct_module: true,
     };
     let root = p.parse_struct(None)?;
     let byteorder = match p.modes.count_ones() {
@@ -27,7 +28,9 @@ pub fn parse_uncached(fmt: &[u8]) -> Result<Format> {
     flatten(&root, 0, &mut leaves).map_err(|e| p.limit_error(e))?;
     check_text_size(&leaves).map_err(|e| p.limit_error(e))?;
     let weight = p.weight + leaves.len();
-    Ok(Format::new(root, byteorder, leaves, weight))
+    let mut f = Format::new(root, byteorder, leaves, weight);
+    f.struct_module = p.struct_module;
+    Ok(f)
 }
 
 const MODES: [u8; 5] = [b'@', b'^', b'=', b'<', b'>'];
@@ -45,6 +48,10 @@ struct Parser<'a> {
     /// Bit set of the modes types were parsed in.
     modes: u8,
     weight: usize,
+    /// Whether the text read so far is in the struct module's grammar: at most one prefix
+    /// (`@ = < > !`) as its first character, then counts, the codes `x c b B ? h H i I l L
+    /// q Q n N e f d s p P` and whitespace between items.
+    struct_module: bool,
 }
 
 /// A parsed type before it is placed: its field type (None for padding), element size,
@@ -125,8 +132,13 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Some(c) if c.is_ascii_whitespace() => {}
-                Some(b'@' | b'^' | b'=' | b'<' | b'>') => self.mode = self.s[self.pos],
-                Some(b'!') => self.mode = b'>',
+                Some(c @ (b'@' | b'^' | b'=' | b'<' | b'>' | b'!')) => {
+                    // The struct module takes one prefix, as the first character.
+                    if self.pos != 0 || c == b'^' {
+                        self.struct_module = false;
+                    }
+                    self.mode = if c == b'!' { b'>' } else { c };
+                }
                 _ => return,
             }
             self.pos += 1;
@@ -210,6 +222,7 @@ impl<'a> Parser<'a> {
             }
             let item_start = self.pos;
             let mut shape = if self.peek() == Some(b'(') {
+                self.struct_module = false;
                 self.parse_shape()?
             } else {
                 Vec::new()
@@ -229,6 +242,7 @@ impl<'a> Parser<'a> {
             self.skip_ws();
             let mut name = None;
             if self.peek() == Some(b':') {
+                self.struct_module = false;
                 let at = self.pos;
                 self.pos += 1;
                 let start = self.pos;
@@ -399,6 +413,9 @@ impl<'a> Parser<'a> {
             (std::mem::size_of::<T>(), std::mem::align_of::<T>())
         }
         let int = |std: usize, nat: (usize, usize)| if native { nat } else { (std, 1) };
+        if !b"xcbB?hHiIlLqQnNefdspP".contains(&c) {
+            self.struct_module = false;
+        }
         self.pos += 1;
         let p = match c {
             b'T' => {

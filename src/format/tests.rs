@@ -961,6 +961,109 @@ fn render_depth_is_bounded() {
 }
 
 #[test]
+fn struct_module_formats_render_as_struct_unpack() {
+    // Repeat counts are flattened into the one tuple; a zero count contributes nothing.
+    assert_eq!(json("<2hi", &[1, 0, 2, 0, 3, 0, 0, 0]), "[1, 2, 3]");
+    assert_eq!(json("<ii0h", &[1, 0, 2, 0, 3, 0, 0, 0]), "[131073, 3]");
+    assert_eq!(
+        json("<2i2i", &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]),
+        "[1, 2, 3, 4]"
+    );
+    assert_eq!(json("<0i", &[]), "[]");
+    assert_eq!(json("0i0h", &[]), "[]");
+    // A single value is unwrapped, wherever padding puts it.
+    assert_eq!(json("xB", &[1, 2]), "2");
+    assert_eq!(json("=xI", &[0xff, 1, 0, 0, 0]), "1");
+    assert_eq!(json("<3xh0i", &[9, 9, 9, 5, 0]), "5");
+    assert_eq!(json("@bi", &[1, 9, 9, 9, 2, 0, 0, 0]), "[1, 2]");
+    assert_eq!(json("0s", &[]), "\"\"");
+    assert_eq!(json("0s0si", &[7, 0, 0, 0]), "[\"\", \"\", 7]");
+    assert_eq!(json("1i", &[7, 0, 0, 0]), "7");
+    assert_eq!(json("< 2h ", &[7, 0, 8, 0]), "[7, 8]");
+    // Every byte of s, the bytes a p names, c as one byte: as struct.unpack gives them.
+    assert_eq!(json("3s", b"a\0\0"), "\"a\\u0000\\u0000\"");
+    assert_eq!(json("c", &[0]), "\"\\u0000\"");
+    assert_eq!(json("3pc", b"\x05ab\0"), "[\"ab\", \"\\u0000\"]");
+    for f in ["<2hi", "xB", "=xI", "0s", "< 2h ", "!Q", "@nNP", "i2p3s?e"] {
+        assert!(p(f).struct_module(), "{f}");
+    }
+    // Not the struct module's grammar: NumPy's reading.
+    for f in [
+        "^i", "<i>i", " <i", "T{i}", "i:a:", "(2)i", "g", "Zf", "2u", "w", "3t", "O", "&i",
+    ] {
+        assert!(!p(f).struct_module(), "{f}");
+    }
+}
+
+#[test]
+fn other_formats_render_as_numpy_reads_them() {
+    // NumPy unwraps the top level only when it is one unnamed field at offset 0 that spans
+    // the whole item: padding on either side keeps the enclosing struct.
+    assert_eq!(json("^xB", &[1, 2]), "[2]");
+    assert_eq!(json("^B", &[2]), "2");
+    assert_eq!(json("^2B", &[2, 3]), "[2, 3]");
+    assert_eq!(json("2xT{<i:a:}", &[9, 9, 5, 0, 0, 0]), "[{\"a\": 5}]");
+    assert_eq!(json("<T{<i:a:}2x", &[5, 0, 0, 0, 9, 9]), "[{\"a\": 5}]");
+    assert_eq!(json("T{<i:a:}", &[5, 0, 0, 0]), "{\"a\": 5}");
+    let mut z = Vec::new();
+    for k in 0..6 {
+        z.extend((k as f64).to_be_bytes());
+    }
+    z.extend([0, 0, 0, 0, 0]);
+    assert_eq!(
+        json("<T{!3Zd:a5:}2x", &z[..50]),
+        "[{\"a5\": [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]}]"
+    );
+    // Sub-arrays keep their shape, counts included; a zero extent is an empty list.
+    assert_eq!(json("^2B3B", &[1, 2, 3, 4, 5]), "[[1, 2], [3, 4, 5]]");
+    assert_eq!(json("^ii0h", &[1, 0, 0, 0, 2, 0, 0, 0]), "[1, 2, []]");
+    assert_eq!(
+        json("T{<i:a: 0h:b:}", &[1, 0, 0, 0]),
+        "{\"a\": 1, \"b\": []}"
+    );
+    // NumPy's S and U values end at their trailing NULs.
+    assert_eq!(json("T{4s}", b"ab\0\0"), "[\"ab\"]");
+    assert_eq!(json("^4s", b"\0b\0\0"), "\"\\u0000b\"");
+    assert_eq!(json("^c", &[0]), "\"\"");
+    assert_eq!(
+        json("<3w", &[0x41, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        "\"A\""
+    );
+    assert_eq!(json("<2u", &[0x41, 0, 0, 0]), "\"A\"");
+    // The field table reads the same way: the struct is unwrapped only when NumPy does.
+    assert_eq!(p("T{i:a: i:b:}").fields().len(), 2);
+    assert_eq!(p("<T{i:a: i:b:}2x").fields().len(), 1);
+    assert_eq!(p("2xT{i:a: i:b:}").fields().len(), 1);
+}
+
+#[test]
+// The literals are the exact values of the doubles (each a tie at one digit fewer).
+#[allow(clippy::excessive_precision)]
+fn float_text_ties_round_to_even_as_python_repr() {
+    let f = |x: f64| {
+        let mut s = String::new();
+        write_float(x, &mut s);
+        s
+    };
+    assert_eq!(f(1957509573526577.25), "1957509573526577.2");
+    assert_eq!(f(1957509573526577.75), "1957509573526577.8");
+    assert_eq!(f(0.50196075439453125), "0.5019607543945312");
+    assert_eq!(f(-9.5844268798828125e-05), "-9.584426879882812e-05");
+    assert_eq!(
+        json("<f", &0x3f00_8080u32.to_le_bytes()),
+        "0.5019607543945312"
+    );
+    assert_eq!(
+        json("<e", &0x8648u16.to_le_bytes()),
+        "-9.584426879882812e-05"
+    );
+    assert_eq!(
+        json("<d", &1957509573526577.25f64.to_le_bytes()),
+        "1957509573526577.2"
+    );
+}
+
+#[test]
 fn non_canonical_x87_encodings_are_nan() {
     let x = |mant: u64, se: u16| {
         let mut b = [0u8; 10];
@@ -995,31 +1098,4 @@ fn non_canonical_x87_encodings_are_nan() {
         item[8..10].copy_from_slice(&0x3fffu16.to_le_bytes());
         assert_eq!(json("g", &item), "NaN");
     }
-}
-
-#[test]
-// The literals are the exact values of the doubles (each a tie at one digit fewer).
-#[allow(clippy::excessive_precision)]
-fn float_text_ties_round_to_even_as_python_repr() {
-    let f = |x: f64| {
-        let mut s = String::new();
-        write_float(x, &mut s);
-        s
-    };
-    assert_eq!(f(1957509573526577.25), "1957509573526577.2");
-    assert_eq!(f(1957509573526577.75), "1957509573526577.8");
-    assert_eq!(f(0.50196075439453125), "0.5019607543945312");
-    assert_eq!(f(-9.5844268798828125e-05), "-9.584426879882812e-05");
-    assert_eq!(
-        json("<f", &0x3f00_8080u32.to_le_bytes()),
-        "0.5019607543945312"
-    );
-    assert_eq!(
-        json("<e", &0x8648u16.to_le_bytes()),
-        "-9.584426879882812e-05"
-    );
-    assert_eq!(
-        json("<d", &1957509573526577.25f64.to_le_bytes()),
-        "1957509573526577.2"
-    );
 }

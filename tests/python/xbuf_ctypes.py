@@ -95,6 +95,70 @@ if hasattr(lib, "xbuf_view_equal"):
     _sig("xbuf_view_equal", c_void_p, c_void_p, POINTER(c_int))
 
 
+_sig("xbuf_format_parse", c_char_p, POINTER(c_void_p))
+lib.xbuf_format_free.argtypes = [c_void_p]
+lib.xbuf_format_free.restype = None
+lib.xbuf_format_itemsize.argtypes = [c_void_p]
+lib.xbuf_format_itemsize.restype = c_ssize_t
+lib.xbuf_format_leaf_count.argtypes = [c_void_p]
+lib.xbuf_format_leaf_count.restype = c_ssize_t
+_sig("xbuf_format_to_json", c_void_p, c_void_p, c_char_p, c_size_t, POINTER(c_size_t))
+
+
+class LeafInfo(Structure):
+    _fields_ = [
+        ("structsize", c_size_t),
+        ("offset", c_ssize_t),
+        ("count", c_ssize_t),
+        ("size", c_ssize_t),
+        ("kind", c_int),
+        ("code", c_char),
+        ("byteorder", c_char),
+    ]
+
+
+_sig("xbuf_format_leaf", c_void_p, c_size_t, POINTER(LeafInfo))
+
+
+class Format:
+    """An owned format handle: item size, leaf runs and the JSON text of an item."""
+
+    def __init__(self, text):
+        out = c_void_p()
+        check(lib.xbuf_format_parse(text.encode() if isinstance(text, str) else text, byref(out)))
+        self.ptr = out.value
+
+    def close(self):
+        if self.ptr:
+            lib.xbuf_format_free(self.ptr)
+            self.ptr = None
+
+    def __del__(self):
+        self.close()
+
+    def itemsize(self):
+        return lib.xbuf_format_itemsize(self.ptr)
+
+    def leaves(self):
+        """[(offset, count, size, code, byteorder)] in memory order."""
+        out = []
+        for k in range(lib.xbuf_format_leaf_count(self.ptr)):
+            info = LeafInfo(structsize=ctypes.sizeof(LeafInfo))
+            check(lib.xbuf_format_leaf(self.ptr, k, byref(info)))
+            out.append((info.offset, info.count, info.size, info.code.decode(),
+                        info.byteorder.decode()))
+        return out
+
+    def to_json(self, item):
+        """The JSON text of one item (bytes of at least itemsize())."""
+        buf = ctypes.create_string_buffer(bytes(item), max(len(item), 1))
+        needed = c_size_t()
+        check(lib.xbuf_format_to_json(self.ptr, buf, None, 0, byref(needed)))
+        out = ctypes.create_string_buffer(needed.value)
+        check(lib.xbuf_format_to_json(self.ptr, buf, out, needed.value, None))
+        return out.value.decode()
+
+
 def _ssize_array(values):
     values = list(values)
     return (c_ssize_t * max(len(values), 1))(*values)

@@ -314,7 +314,10 @@
 
 /**
  * A parsed item format: opaque, immutable, shareable between threads. Made by
- * `xbuf_format_parse`, released with `xbuf_format_free`.
+ * `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+ * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
+ * bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
+ * readable bytes) is undefined, as with `free`.
  */
 typedef struct xbuf_format xbuf_format;
 

@@ -70,9 +70,139 @@ static void test_views_far_larger_than_their_memory(void) {
     CHECK_EQ(needed, ((size_t)1 << 41) + 1);
     CHECK_OK(xbuf_view_tobytes(v, 'C', NULL, 0, &needed));
     CHECK_EQ(needed, (size_t)1 << 40);
-    CHECK_ERR(xbuf_view_tolist(v, NULL, 0, &needed), XBUF_ERR_NO_MEMORY, "cannot grow the text");
+    CHECK_ERR(xbuf_view_tolist(v, NULL, 0, &needed), XBUF_ERR_NO_MEMORY, "cannot hold the text");
     CHECK_OK(xbuf_decref(v));
     CHECK_OK(xbuf_decref(a));
+}
+
+/* The text of a view without items, from its shape alone: "[]" nested, and its size query
+ * answers at once (the shape {2^40, 0} used to render 2^40 "[]" before failing). */
+static void test_tolist_of_views_without_items(void) {
+    static const struct {
+        int ndim;
+        ptrdiff_t shape[4];
+        size_t needed; /* with the NUL */
+        const char *text;  /* when short enough to write out */
+    } cases[] = {
+        {1, {0}, 3, "[]"},
+        {2, {3, 0}, 13, "[[], [], []]"},
+        {2, {0, 5}, 3, "[]"},
+        {3, {1, 2, 0}, 11, "[[[], []]]"},
+        {4, {2, 1, 0, 7}, 13, "[[[]], [[]]]"},
+        /* 2^40 "[]" joined by ", " in one list: 4 * 2^40 bytes and a NUL. */
+        {2, {(ptrdiff_t)1 << 40, 0}, ((size_t)4 << 40) + 1, NULL},
+        /* Three of those: 2 + 3 * 4 * 2^40 + 2 * 2 bytes and a NUL. */
+        {3, {3, (ptrdiff_t)1 << 40, 0}, ((size_t)12 << 40) + 7, NULL},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xbuf_object *a = NULL, *v = NULL;
+        size_t needed = 0;
+        char text[64];
+        CHECK_OK(xbuf_ndarray_new(NULL, 0, "<d", cases[i].ndim, cases[i].shape, NULL, 0, 0, &a));
+        CHECK_OK(xbuf_view_new(a, XBUF_FULL_RO, &v));
+        CHECK_OK(xbuf_view_tolist(v, NULL, 0, &needed));
+        CHECK_EQ(needed, cases[i].needed);
+        /* A buffer too small is told the same size and left holding "". */
+        needed = 0;
+        memset(text, 'x', sizeof text);
+        CHECK_ERR(xbuf_view_tolist(v, text, 2, &needed), XBUF_ERR_BUFFER_TOO_SMALL, "needs");
+        CHECK_EQ(needed, cases[i].needed);
+        CHECK_STR(text, "");
+        if (cases[i].text != NULL) {
+            needed = 0;
+            CHECK_OK(xbuf_view_tolist(v, text, cases[i].needed, &needed));
+            CHECK_STR(text, cases[i].text);
+            CHECK_EQ(needed, strlen(cases[i].text) + 1);
+        }
+        CHECK_OK(xbuf_decref(v));
+        CHECK_OK(xbuf_decref(a));
+    }
+    {
+        /* A text longer than any size (4 * 2^62 bytes): refused, not wrapped. */
+        ptrdiff_t shape[2] = {(ptrdiff_t)1 << 62, 0};
+        xbuf_object *a = NULL, *v = NULL;
+        size_t needed = 7;
+        CHECK_OK(xbuf_ndarray_new(NULL, 0, "B", 2, shape, NULL, 0, 0, &a));
+        CHECK_OK(xbuf_view_new(a, XBUF_FULL_RO, &v));
+        CHECK_ERR(xbuf_view_tolist(v, NULL, 0, &needed), XBUF_ERR_OVERFLOW, "overflows");
+        CHECK_EQ(needed, 7);
+        CHECK_OK(xbuf_decref(v));
+        CHECK_OK(xbuf_decref(a));
+    }
+}
+
+/* A size query is measured, not stored: it must equal the length of the text itself on every
+ * kind of layout and format. Also checks the buffer-too-small path on each. */
+static void test_tolist_size_equals_text(void) {
+    static const char *formats[] = {"B", "b", "<h", ">H", "i", "<q", "?", "c", "e", "<f", ">d", "3s", "2p",
+                                    "Zf", "<Zd", "<2hi", "xB", "T{<i:a:>d:b:}", "T{B:x:2h:y:}", "(2,2)B", "<u",
+                                    "2w", "T{i:a:(2)T{h:b:c:c:}:s:}", "=xI", "P"};
+    static const struct {
+        int ndim;
+        ptrdiff_t shape[3];
+        int negative, pil, fortran;
+    } layouts[] = {
+        {0, {0}, 0, 0, 0}, {1, {1}, 0, 0, 0}, {1, {7}, 0, 0, 0}, {1, {7}, 1, 0, 0}, {2, {3, 4}, 0, 0, 0},
+        {2, {3, 4}, 0, 0, 1}, {2, {3, 4}, 1, 0, 0}, {2, {3, 4}, 0, 1, 0}, {3, {2, 3, 2}, 0, 1, 0},
+        {3, {2, 1, 3}, 1, 0, 1},
+    };
+    unsigned char data[4096];
+    unsigned state = 12345;
+    size_t f, l, k;
+    for (k = 0; k < sizeof data; k++) {
+        state = state * 1103515245u + 12345u;
+        data[k] = (unsigned char)(state >> 16);
+    }
+    for (f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        ptrdiff_t itemsize = 0;
+        CHECK_OK(xbuf_size_from_format(formats[f], &itemsize));
+        for (l = 0; l < sizeof layouts / sizeof layouts[0]; l++) {
+            int ndim = layouts[l].ndim, d;
+            ptrdiff_t strides[3], offset = 0, step = itemsize;
+            xbuf_object *a = NULL, *v = NULL;
+            size_t needed = 0, again = 0;
+            char *text;
+            /* Contiguous strides in C or F order, optionally every one negated. */
+            for (d = 0; d < ndim; d++) {
+                int at = layouts[l].fortran ? d : ndim - 1 - d;
+                strides[at] = step;
+                step *= layouts[l].shape[at];
+            }
+            if (layouts[l].negative) {
+                for (d = 0; d < ndim; d++) {
+                    offset += (layouts[l].shape[d] - 1) * strides[d];
+                    strides[d] = -strides[d];
+                }
+            }
+            CHECK_OK(xbuf_ndarray_new(data, sizeof data, formats[f], ndim, layouts[l].shape, strides, offset,
+                                      layouts[l].pil ? XBUF_NDARRAY_PIL : 0, &a));
+            CHECK_OK(xbuf_view_new(a, XBUF_FULL_RO, &v));
+            CHECK_OK(xbuf_view_tolist(v, NULL, 0, &needed));
+            CHECK(needed > 1);
+            text = (char *)malloc(needed + 16);
+            CHECK(text != NULL);
+            if (text == NULL) return;
+            /* Exactly the size told: the whole text, whose length agrees. */
+            memset(text, 'x', needed + 16);
+            CHECK_OK(xbuf_view_tolist(v, text, needed, &again));
+            CHECK_EQ(again, needed);
+            CHECK_EQ(strlen(text) + 1, needed);
+            CHECK(text[needed] == 'x');
+            if (strlen(text) + 1 != needed)
+                printf("format %s layout %zu: told %zu, text (%zu) %s\n", formats[f], l, needed, strlen(text), text);
+            /* One byte less: too small, told the same size, left holding "". */
+            again = 0;
+            memset(text, 'x', needed + 16);
+            CHECK_ERR(xbuf_view_tolist(v, text, needed - 1, &again), XBUF_ERR_BUFFER_TOO_SMALL, "needs");
+            CHECK_EQ(again, needed);
+            CHECK_EQ(text[0], 0);
+            CHECK(text[needed - 1] == 'x');
+            free(text);
+            CHECK_OK(xbuf_decref(v));
+            CHECK_OK(xbuf_decref(a));
+        }
+    }
 }
 
 static void test_overflowing_strides_without_items(void) {
@@ -127,4 +257,5 @@ static void test_calls_from_an_exiting_thread(void) {
 }
 
 XBUF_TEST_MAIN(XT_CASE(test_empty_indirect_layout), XT_CASE(test_views_far_larger_than_their_memory),
+               XT_CASE(test_tolist_of_views_without_items), XT_CASE(test_tolist_size_equals_text),
                XT_CASE(test_overflowing_strides_without_items), XT_CASE(test_calls_from_an_exiting_thread))

@@ -1374,12 +1374,19 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * complex numbers as `[real, imag]`, structs as objects when their fields have names.
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
- * `*needed` is set (it must then not be NULL; the text is rendered to count it).
- * Returns: in `*needed` (if not NULL) the size including the NUL; a buffer that is too small
- * is left holding an empty string.
+ * `*needed` is set (it must then not be NULL). The text is measured while it is rendered, one
+ * item at a time, and never stored whole: a size query or a buffer that is too small costs
+ * time in proportion to the items but no memory for the text. A view without items (an
+ * extent 0, as in shape `{2^40, 0}`) is measured from its shape alone, at once.
+ * Returns: in `*needed` (if not NULL) the size including the NUL, whenever the text could be
+ * measured (also when the buffer is too small); a buffer that is too small, or a failure,
+ * leaves an empty string in `dst` (if `cap` > 0).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_FORMAT` (no format), `XBUF_ERR_UNSUPPORTED` (an item renders to unboundedly many
- * values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_OVERFLOW` (the size
+ * does not fit `size_t`), `XBUF_ERR_NO_MEMORY` (the text could never be held: at least 3
+ * bytes per item cannot be allocated, reported at once without measuring, unless `cap`
+ * already holds that much; `*needed` is then not set).
  * Thread safety: any thread.
  */
 int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);

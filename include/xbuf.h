@@ -409,6 +409,13 @@ typedef struct xbuf_bufferinfo {
  * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
  * consumer's view then takes over that view's export, and it is released to `other`'s
  * releaser.
+ *
+ * An answer the library refuses is handed back through a `releasebuffer` call, so that what
+ * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
+ * trusted at all (`ndim` out of range, or a `releaser` that is not a live object: the
+ * library keeps a registry of live objects and recognises such a pointer without reading
+ * it), else to the releaser the answer names (also when that releaser refuses the export
+ * because exclusive access to it is held).
  */
 typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view, int flags);
 
@@ -761,9 +768,13 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
  * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits),
  * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
- * `XBUF_ERR_BUSY` (exclusive change in progress), `XBUF_ERR_UNSUPPORTED` (no getbuffer),
- * `XBUF_ERR_BAD_EXPORTER`, `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure
- * the view is left empty and owes no release.
+ * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
+ * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
+ * or a `releaser` that is not a live object, such as a freed one: it is recognised without
+ * being read, and the answer goes back to the exporter's `releasebuffer`),
+ * `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
+ * owes no release; an answer the exporter gave is handed back to it as
+ * `xbuf_getbufferproc` describes.
  * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
  * to one thread at a time.
  */

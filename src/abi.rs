@@ -118,6 +118,13 @@ pub struct xbuf_bufferinfo {
 /// `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
 /// consumer's view then takes over that view's export, and it is released to `other`'s
 /// releaser.
+///
+/// An answer the library refuses is handed back through a `releasebuffer` call, so that what
+/// the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
+/// trusted at all (`ndim` out of range, or a `releaser` that is not a live object: the
+/// library keeps a registry of live objects and recognises such a pointer without reading
+/// it), else to the releaser the answer names (also when that releaser refuses the export
+/// because exclusive access to it is held).
 pub type xbuf_getbufferproc = Option<
     unsafe extern "C" fn(
         self_: *mut xbuf_object,

@@ -9,7 +9,7 @@ use std::ptr::{self, addr_of_mut, NonNull};
 
 use crate::abi::*;
 use crate::layout::{self, Order};
-use crate::object::{Object, Response};
+use crate::object::{ObjRef, Object, Response};
 use crate::request::{self, Flags, Plan};
 use crate::status::Result;
 use crate::{bail, err};
@@ -413,6 +413,9 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
     let internal = resp.internal;
     let nested = resp.nested;
 
+    // A releaser named by a C exporter, held (once found among the live objects) until the
+    // view's own export on it is counted.
+    let named: ObjRef;
     // Move the export to the releaser the exporter named, if it is another object.
     let releaser: &Object = match resp.releaser {
         Some(r) if nested => {
@@ -422,16 +425,36 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
             r.as_ref()
         }
         Some(r) if r != obj_ptr => {
-            let rel = match Object::check(r) {
+            let found = if resp.releaser_from_c {
+                match ObjRef::acquire_live(r) {
+                    Some(held) => {
+                        named = held;
+                        Ok(&*named)
+                    }
+                    None => Err(err!(
+                        InvalidArgument,
+                        "pointer {:p} is not a live xbuf object",
+                        r
+                    )),
+                }
+            } else {
+                Object::check(r)
+            };
+            let rel = match found {
                 Ok(rel) => rel,
                 Err(e) => {
-                    Object::drop_export(obj_ptr);
-                    bail!(
-                        BadExporter,
-                        "exporter '{}' named a releaser that is not a live object: {}",
-                        obj.type_name().to_string_lossy(),
+                    // Nothing to hand the view to but the exporter itself, so that whatever
+                    // it set up for the view is undone.
+                    let type_name = obj.type_name().to_string_lossy();
+                    let message = format!(
+                        "exporter '{type_name}' named a releaser that is not a live object: {}",
                         e.message
                     );
+                    drop(resp);
+                    scratch.internal = internal;
+                    obj.exporter().abandon(obj, &mut scratch);
+                    Object::drop_export(obj_ptr);
+                    bail!(BadExporter, "{message}");
                 }
             };
             if let Err(e) = rel.add_export() {
@@ -747,5 +770,6 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
         internal: s.internal,
         releaser: NonNull::new(s.releaser.cast()),
         nested: is_filled(s),
+        releaser_from_c: true,
     })
 }

@@ -216,9 +216,13 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
 /// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits),
 /// `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
-/// `XBUF_ERR_BUSY` (exclusive change in progress), `XBUF_ERR_UNSUPPORTED` (no getbuffer),
-/// `XBUF_ERR_BAD_EXPORTER`, `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure
-/// the view is left empty and owes no release.
+/// `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
+/// names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
+/// or a `releaser` that is not a live object, such as a freed one: it is recognised without
+/// being read, and the answer goes back to the exporter's `releasebuffer`),
+/// `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
+/// owes no release; an answer the exporter gave is handed back to it as
+/// `xbuf_getbufferproc` describes.
 /// Thread safety: any thread, concurrently with others on the same object; one `view` belongs
 /// to one thread at a time.
 #[no_mangle]

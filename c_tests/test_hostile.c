@@ -2,7 +2,9 @@
  * Inputs at the edges of what the protocol allows, each of which once crashed, aborted or
  * leaked: layouts without items whose pointer tables are absent, views far larger than their
  * memory, failing calls from a thread that is exiting, and strides that overflow when
- * multiplied by an index.
+ * multiplied by an index; size queries of tolist; and misuse: a released view written back
+ * and released again, a get into a view still filled, an exporter changing the structsize of
+ * the library's view, exclusive access ended by another thread.
  */
 #include <pthread.h>
 
@@ -226,6 +228,188 @@ static void test_overflowing_strides_without_items(void) {
     CHECK_OK(xbuf_decref(a));
 }
 
+/* ---- Misuse of views and exclusive access ------------------------------------------------- */
+
+/* An exporter of 4 bytes that counts its releasebuffer calls and can misbehave with the
+ * library's view: change its structsize, then fill it (with fill_info or by asking `other`). */
+typedef struct {
+    unsigned char data[4];
+    int releases;
+    size_t set_structsize;  /* if not 0, written into view->structsize first */
+    xbuf_object *other;     /* if not NULL, answered with xbuf_get_buffer(other, ...) */
+    int inner_status;       /* what fill_info / the nested get returned */
+} misuse_state;
+
+static int misuse_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    misuse_state *st = (misuse_state *)xbuf_object_state(self);
+    if (st->set_structsize != 0) view->structsize = st->set_structsize;
+    if (st->other != NULL)
+        st->inner_status = xbuf_get_buffer(st->other, view, flags);
+    else
+        st->inner_status = xbuf_fill_info(view, NULL, st->data, sizeof st->data, 1, flags);
+    return st->inner_status;
+}
+
+static void misuse_releasebuffer(xbuf_object *self, xbuf_bufferinfo *view) {
+    misuse_state *st = (misuse_state *)xbuf_object_state(self);
+    if (view != NULL) st->releases++;
+}
+
+static xbuf_object *misuse_new(misuse_state *st) {
+    xbuf_type t;
+    xbuf_object *obj = NULL;
+    memset(&t, 0, sizeof t);
+    t.structsize = sizeof t;
+    t.name = "misuse";
+    t.getbuffer = misuse_getbuffer;
+    t.releasebuffer = misuse_releasebuffer;
+    memset(st, 0, sizeof *st);
+    memcpy(st->data, "wxyz", 4);
+    CHECK_OK(xbuf_object_new(&t, st, &obj));
+    return obj;
+}
+
+/* The saved bytes of a released view, written back at the same address, are refused: the
+ * releaser's releasebuffer does not run again, the layout block is not freed twice and the
+ * export count never wraps. */
+static void test_restored_view_is_not_released_twice(void) {
+    misuse_state st;
+    xbuf_object *obj = misuse_new(&st), *nd = NULL;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT, saved;
+    ptrdiff_t shape[4] = {1, 2, 1, 2};
+    unsigned char data[4] = {1, 2, 3, 4};
+    CHECK_OK(xbuf_get_buffer(obj, &v, XBUF_FULL_RO));
+    memcpy(&saved, &v, sizeof v);
+    CHECK_OK(xbuf_release(&v));
+    CHECK_EQ(st.releases, 1);
+    memcpy(&v, &saved, sizeof v);
+    CHECK_ERR(xbuf_release(&v), XBUF_ERR_INVALID_ARGUMENT, "already released");
+    CHECK_EQ(st.releases, 1);
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_EQ(xbuf_refcount(obj), 1);
+    /* A lock's export is not taken for the view's either. */
+    CHECK_OK(xbuf_lock(obj));
+    memcpy(&v, &saved, sizeof v);
+    CHECK_ERR(xbuf_release(&v), XBUF_ERR_INVALID_ARGUMENT, "already released");
+    CHECK_EQ(st.releases, 1);
+    CHECK_EQ(xbuf_exports(obj), 1);
+    CHECK_OK(xbuf_unlock(obj));
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_EQ(xbuf_refcount(obj), 1);
+    /* A view whose layout lives on the heap (4 dimensions): its block is not freed twice. */
+    CHECK_OK(xbuf_ndarray_new(data, sizeof data, "B", 4, shape, NULL, 0, 0, &nd));
+    memset(&v, 0, sizeof v);
+    v.structsize = sizeof v;
+    CHECK_OK(xbuf_get_buffer(nd, &v, XBUF_FULL_RO));
+    CHECK(v._private[0] != 0); /* a heap block */
+    memcpy(&saved, &v, sizeof v);
+    CHECK_OK(xbuf_release(&v));
+    memcpy(&v, &saved, sizeof v);
+    CHECK_ERR(xbuf_release(&v), XBUF_ERR_INVALID_ARGUMENT, "already released");
+    CHECK_EQ(xbuf_exports(nd), 0);
+    CHECK_EQ(xbuf_refcount(nd), 1);
+    memset(&v, 0, sizeof v);
+    CHECK_OK(xbuf_decref(nd));
+    CHECK_OK(xbuf_decref(obj));
+}
+
+/* Getting into a view that is still filled is refused and leaves that view as it was (it used
+ * to be overwritten, losing its export for ever). */
+static void test_get_into_a_filled_view_is_refused(void) {
+    misuse_state st;
+    xbuf_object *obj = misuse_new(&st), *ba = NULL;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    CHECK_OK(xbuf_bytearray_new("abc", 3, &ba));
+    CHECK_OK(xbuf_get_buffer(obj, &v, XBUF_SIMPLE));
+    CHECK_ERR(xbuf_get_buffer(obj, &v, XBUF_SIMPLE), XBUF_ERR_INVALID_ARGUMENT, "still holds a view");
+    CHECK_ERR(xbuf_get_buffer(ba, &v, XBUF_FULL_RO), XBUF_ERR_INVALID_ARGUMENT, "release it first");
+    CHECK(v.releaser == obj);
+    CHECK(v.buf == st.data);
+    CHECK_EQ(v.len, 4);
+    CHECK_EQ(xbuf_exports(obj), 1);
+    CHECK_EQ(xbuf_exports(ba), 0);
+    CHECK_OK(xbuf_release(&v));
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_EQ(st.releases, 1);
+    /* Released: the struct takes a new view. */
+    CHECK_OK(xbuf_get_buffer(ba, &v, XBUF_FULL_RO));
+    CHECK_OK(xbuf_release(&v));
+    CHECK_OK(xbuf_decref(ba));
+    CHECK_OK(xbuf_decref(obj));
+}
+
+/* An exporter that changes the structsize of the library's view cannot make the library write
+ * past it (the library's own storage), and its answer is refused and handed back. */
+static void test_exporter_changing_structsize(void) {
+    static const size_t sizes[] = {4096, sizeof(xbuf_bufferinfo) + 8, 104};
+    misuse_state st;
+    xbuf_object *obj = misuse_new(&st), *ba = NULL;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    size_t i;
+    int nested;
+    CHECK_OK(xbuf_bytearray_new("abc", 3, &ba));
+    for (nested = 0; nested < 2; nested++) {
+        for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            st.set_structsize = sizes[i];
+            st.other = nested ? ba : NULL;
+            st.releases = 0;
+            st.inner_status = -1;
+            CHECK(xbuf_get_buffer(obj, &v, XBUF_FULL_RO) != XBUF_OK);
+            if (sizes[i] > sizeof(xbuf_bufferinfo)) {
+                /* Growing it: fill_info and get_buffer refuse to write past the real struct. */
+                CHECK_EQ(st.inner_status, XBUF_ERR_INVALID_ARGUMENT);
+            } else {
+                /* Shrinking it: the filling works, the answer is refused. */
+                CHECK_EQ(st.inner_status, XBUF_OK);
+                CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_BAD_EXPORTER);
+                CHECK(strstr(xbuf_last_error_message(), "structsize") != NULL);
+                /* What it set up goes back: to the exporter, or to the object it asked. */
+                CHECK_EQ(st.releases, nested ? 0 : 1);
+            }
+            CHECK(v.releaser == NULL && v.buf == NULL);
+            CHECK_EQ(v.structsize, sizeof v);
+            CHECK_EQ(xbuf_exports(obj), 0);
+            CHECK_EQ(xbuf_exports(ba), 0);
+            CHECK_EQ(xbuf_refcount(ba), 1);
+        }
+    }
+    /* Behaving again, it works. */
+    st.set_structsize = 0;
+    st.other = NULL;
+    CHECK_OK(xbuf_get_buffer(obj, &v, XBUF_FULL_RO));
+    CHECK_OK(xbuf_release(&v));
+    CHECK_OK(xbuf_decref(ba));
+    CHECK_OK(xbuf_decref(obj));
+}
+
+static void *end_exclusive_elsewhere(void *arg) {
+    static int status;
+    status = xbuf_exclusive_end((xbuf_object *)arg);
+    if (status != XBUF_OK && strstr(xbuf_last_error_message(), "another thread") == NULL) status = -1;
+    return &status;
+}
+
+/* Exclusive access is ended only by the thread that took it. */
+static void test_exclusive_end_checks_the_owner(void) {
+    xbuf_object *ba = NULL;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    pthread_t t;
+    void *result = NULL;
+    CHECK_OK(xbuf_bytearray_new("abc", 3, &ba));
+    CHECK_OK(xbuf_exclusive_begin(ba));
+    CHECK_EQ(pthread_create(&t, NULL, end_exclusive_elsewhere, ba), 0);
+    CHECK_EQ(pthread_join(t, &result), 0);
+    CHECK_EQ(*(int *)result, XBUF_ERR_INVALID_ARGUMENT);
+    /* Still held: exports are refused until the owner ends it. */
+    CHECK_ERR(xbuf_get_buffer(ba, &v, XBUF_SIMPLE), XBUF_ERR_BUSY, "exclusive access is held");
+    CHECK_ERR(xbuf_bytearray_resize(ba, 8), XBUF_ERR_BUSY, "already being changed");
+    CHECK_OK(xbuf_exclusive_end(ba));
+    CHECK_ERR(xbuf_exclusive_end(ba), XBUF_ERR_INVALID_ARGUMENT, "not held exclusively");
+    CHECK_OK(xbuf_get_buffer(ba, &v, XBUF_SIMPLE));
+    CHECK_OK(xbuf_release(&v));
+    CHECK_OK(xbuf_decref(ba));
+}
+
 /* A thread-exit destructor that calls the library after the thread's own storage is gone. */
 static pthread_key_t late_key;
 static int late_status = -1;
@@ -258,4 +442,6 @@ static void test_calls_from_an_exiting_thread(void) {
 
 XBUF_TEST_MAIN(XT_CASE(test_empty_indirect_layout), XT_CASE(test_views_far_larger_than_their_memory),
                XT_CASE(test_tolist_of_views_without_items), XT_CASE(test_tolist_size_equals_text),
-               XT_CASE(test_overflowing_strides_without_items), XT_CASE(test_calls_from_an_exiting_thread))
+               XT_CASE(test_overflowing_strides_without_items), XT_CASE(test_restored_view_is_not_released_twice),
+               XT_CASE(test_get_into_a_filled_view_is_refused), XT_CASE(test_exporter_changing_structsize),
+               XT_CASE(test_exclusive_end_checks_the_owner), XT_CASE(test_calls_from_an_exiting_thread))

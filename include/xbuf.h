@@ -405,17 +405,20 @@ typedef struct xbuf_bufferinfo {
 /**
  * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
  * `xbuf_set_error` for a message). `self` is the object asked; `view` is a zeroed, full-size
- * struct owned by the library for the duration of the call. A proc may also answer with
+ * struct owned by the library for the duration of the call; the proc must not change its
+ * `structsize` (`xbuf_fill_info` and `xbuf_get_buffer` refuse to write past the struct, and
+ * the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
  * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
  * consumer's view then takes over that view's export, and it is released to `other`'s
  * releaser.
  *
  * An answer the library refuses is handed back through a `releasebuffer` call, so that what
  * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
- * trusted at all (`ndim` out of range, or a `releaser` that is not a live object: the
- * library keeps a registry of live objects and recognises such a pointer without reading
- * it), else to the releaser the answer names (also when that releaser refuses the export
- * because exclusive access to it is held).
+ * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
+ * live object: the library keeps a registry of live objects and recognises such a pointer
+ * without reading it), else to the releaser the answer names (also when that releaser
+ * refuses the export because exclusive access to it is held). A view the proc filled with
+ * `xbuf_get_buffer` is released instead.
  */
 typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view, int flags);
 
@@ -762,11 +765,14 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * valid even if the exporter goes away. On success the view's `releaser` holds one reference
  * and one export.
  *
- * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first).
+ * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
+ * never filled, or released).
  * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
  * not be moved or copied while it holds the view.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits),
+ * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+ * still holds a view, which is then left as it was, its export kept: release it first; a
+ * `structsize` larger than the struct the library lent to the exporter calling),
  * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
  * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
  * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
@@ -786,10 +792,16 @@ int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int f
  * an empty view (never filled, already released, or after a failed get) is a no-op, so a
  * double release is harmless.
  *
+ * The saved bytes of a view written back into the struct after its release are refused
+ * (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
+ * holds no export for a view (only locks, or none); the export count never wraps below
+ * zero. Releasing such an image while the releaser is freed, or while it has other views,
+ * cannot be told from a real view and is undefined, as calling `free` twice is.
+ *
  * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled (not a copy).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
  * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
- * moved, copied or overwritten; nothing is released then).
+ * moved, copied or overwritten, or was released already; nothing is released then).
  * Thread safety: any thread; not concurrently with other uses of the same view.
  */
 int xbuf_release(struct xbuf_bufferinfo *view);
@@ -828,17 +840,20 @@ int xbuf_unlock(struct xbuf_object *obj);
  * Borrows: `obj`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
  * names the export count, or says another change holds it).
- * Thread safety: any thread (atomic); not re-entrant.
+ * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
+ * thread: only it can end it.
  */
 int xbuf_exclusive_begin(struct xbuf_object *obj);
 
 /**
- * Ends exclusive access taken with `xbuf_exclusive_begin`.
+ * Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
+ * access held by another thread (another caller's, or a built-in resize running there) is
+ * not ended: the call fails and the access stays held.
  *
  * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or not
- * held exclusively).
- * Thread safety: any thread (atomic).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
+ * held exclusively, or held by another thread).
+ * Thread safety: any thread (atomic); only the thread that began the access ends it.
  */
 int xbuf_exclusive_end(struct xbuf_object *obj);
 
@@ -851,7 +866,9 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
  * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
  * view is released), `releaser` (stored as is; NULL means the object asked).
  * Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
- * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags),
+ * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
+ * `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
+ * is written then),
  * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
  * Thread safety: any thread; the view belongs to the caller.
  */

@@ -362,6 +362,18 @@ unsafe fn publish_bytes(
 pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
+    if size > XBUF_BUFFERINFO_SIZE {
+        check_not_scratch(view, size)?;
+    }
+    if is_filled(view) {
+        // Refused before anything is written: the view and its export stay as they were.
+        bail!(
+            InvalidArgument,
+            "the view at {:p} still holds a view (of the object at {:p}); release it first",
+            view,
+            (*view).releaser
+        );
+    }
     let result = fill(obj, view, flags);
     if result.is_err() {
         make_empty(view, size);
@@ -491,6 +503,57 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
     Ok(())
 }
 
+thread_local! {
+    /// The innermost of the views the library lent to C exporters' `getbuffer` calls running
+    /// on this thread (each frame links to the one it interrupted).
+    static SCRATCH: std::cell::Cell<*const ScratchFrame> = const { std::cell::Cell::new(ptr::null()) };
+}
+
+/// A view the library lends to a C exporter's `getbuffer` call, registered for the call's
+/// duration so that the functions an exporter calls on it can tell it from a consumer's view.
+pub(crate) struct ScratchFrame {
+    view: *const xbuf_bufferinfo,
+    outer: *const ScratchFrame,
+}
+
+impl ScratchFrame {
+    /// Runs `call` with `view` registered as a library-owned view of full size.
+    pub(crate) fn lend<T>(view: *const xbuf_bufferinfo, call: impl FnOnce() -> T) -> T {
+        struct Pop(*const ScratchFrame);
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                let _ = SCRATCH.try_with(|s| s.set(self.0));
+            }
+        }
+        let outer = SCRATCH.with(|s| s.get());
+        let frame = ScratchFrame { view, outer };
+        SCRATCH.with(|s| s.set(&frame));
+        let _pop = Pop(outer);
+        call()
+    }
+}
+
+/// Refuses to treat a view the library lent to an exporter as larger than it is: an exporter
+/// that grew its `structsize` would make the library write past its own storage.
+///
+/// # Safety
+/// Only reads the thread's chain of frames, which live on the stack of running calls.
+#[cold]
+#[inline(never)]
+unsafe fn check_not_scratch(view: *const xbuf_bufferinfo, size: usize) -> Result<()> {
+    let mut f = SCRATCH.try_with(|s| s.get()).unwrap_or(ptr::null());
+    while let Some(frame) = f.as_ref() {
+        if frame.view == view {
+            bail!(
+                InvalidArgument,
+                "the view at {view:p} is the library's, of {XBUF_BUFFERINFO_SIZE} bytes, but its structsize says {size}: an exporter must not change it"
+            );
+        }
+        f = frame.outer;
+    }
+    Ok(())
+}
+
 /// Whether a struct holds a view filled by [`get_buffer`] (not yet released).
 ///
 /// # Safety
@@ -521,11 +584,31 @@ pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
         );
     }
     let rel = Object::check(rel_ptr.cast())?;
+    // A view's export is one that is not a lock: a releaser holding none has no view left to
+    // release, so this one was (an image of a view) released already.
+    if rel.exports() <= rel.locks() as u64 {
+        return Err(already_released(view, rel));
+    }
     rel.exporter().release_buffer(rel, view);
     Block::free(block);
     clear(view);
-    Object::drop_export(rel_ptr.cast());
+    if !Object::drop_view_export(rel_ptr.cast()) {
+        // Only a release racing with another release of the same view gets here: the count
+        // is left as it is rather than wrapped.
+        return Err(already_released(view, rel));
+    }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn already_released(view: *const xbuf_bufferinfo, rel: &Object) -> crate::status::Error {
+    err!(
+        InvalidArgument,
+        "the view at {:p} was already released: its releaser '{}' holds no view's export (the struct's bytes were written back after its release)",
+        view,
+        rel.type_name().to_string_lossy()
+    )
 }
 
 /// A view the library holds for itself (a view object's or a slice's export of its base): a
@@ -697,6 +780,9 @@ pub unsafe fn fill_info(
 ) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
+    if size > XBUF_BUFFERINFO_SIZE {
+        check_not_scratch(view, size)?;
+    }
     let flags = Flags::new(flags)?;
     if len < 0 {
         bail!(InvalidArgument, "len is {len}; it must not be negative");

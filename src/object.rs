@@ -270,7 +270,21 @@ pub struct Object {
     /// How many of the exports are locks taken with `xbuf_lock` (so that an unlock without a
     /// lock is an error, not a stolen export).
     locks: AtomicUsize,
+    /// The thread holding exclusive access ([`thread_token`]), 0 when none (or while the
+    /// holder is still between taking the bit and writing its token).
+    exclusive_owner: AtomicUsize,
     exporter: Box<dyn Exporter>,
+}
+
+/// A non-zero number identifying the calling thread among the running ones.
+fn thread_token() -> usize {
+    thread_local! {
+        static ANCHOR: u8 = const { 0 };
+    }
+    // A thread that is exiting has no storage left; it gets a token no thread has.
+    ANCHOR
+        .try_with(|a| a as *const u8 as usize)
+        .unwrap_or(usize::MAX)
 }
 
 // `Object::check` relies on it.
@@ -290,6 +304,7 @@ impl ObjRef {
             magic: AtomicU64::new(MAGIC_LIVE),
             word: AtomicU64::new(REF_ONE),
             locks: AtomicUsize::new(0),
+            exclusive_owner: AtomicUsize::new(0),
             exporter,
         });
         let p = NonNull::from(Box::leak(obj));
@@ -510,6 +525,36 @@ impl Object {
         Object::sub(p, EXPORT_ONE | REF_ONE);
     }
 
+    /// Drops the export and the reference of a view being released, unless the object holds
+    /// no export at all: then nothing changes and the answer is `false` (the count never
+    /// wraps, whatever a caller does with copies of a view).
+    ///
+    /// # Safety
+    /// `p` must be live; after a `true` answer the object may be freed.
+    #[inline]
+    pub unsafe fn drop_view_export(p: NonNull<Object>) -> bool {
+        let word = &p.as_ref().word;
+        let mut cur = word.load(Ordering::Relaxed);
+        loop {
+            if cur & EXPORT_MASK == 0 {
+                return false;
+            }
+            match word.compare_exchange_weak(
+                cur,
+                cur - (EXPORT_ONE | REF_ONE),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        if cur - (EXPORT_ONE | REF_ONE) == 0 {
+            Object::free(p);
+        }
+        true
+    }
+
     #[inline]
     unsafe fn sub(p: NonNull<Object>, amount: u64) {
         let old = p.as_ref().word.fetch_sub(amount, Ordering::Release);
@@ -559,14 +604,35 @@ impl Object {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.exclusive_owner
+                        .store(thread_token(), Ordering::Release);
+                    return Ok(());
+                }
                 Err(now) => cur = now,
             }
         }
     }
 
-    /// Ends exclusive access taken with [`Object::begin_exclusive`].
+    /// Ends exclusive access taken with [`Object::begin_exclusive`] on the calling thread.
     pub fn end_exclusive(&self) -> Result<()> {
+        let me = thread_token();
+        if self.exclusive_owner.load(Ordering::Acquire) != me {
+            if self.is_exclusive() {
+                bail!(
+                    InvalidArgument,
+                    "exclusive access to '{}' is held by another thread; only the thread that took it may end it",
+                    self.type_name().to_string_lossy()
+                );
+            }
+            bail!(
+                InvalidArgument,
+                "'{}' is not held exclusively",
+                self.type_name().to_string_lossy()
+            );
+        }
+        // Only this thread can change the owner now.
+        self.exclusive_owner.store(0, Ordering::Relaxed);
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
             if cur & EXCLUSIVE == 0 {

@@ -238,11 +238,15 @@ typedef struct {
     size_t set_structsize;  /* if not 0, written into view->structsize first */
     xbuf_object *other;     /* if not NULL, answered with xbuf_get_buffer(other, ...) */
     int inner_status;       /* what fill_info / the nested get returned */
+    int read_status;        /* the status xbuf_is_contiguous left, reading the view first */
 } misuse_state;
 
 static int misuse_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
     misuse_state *st = (misuse_state *)xbuf_object_state(self);
     if (st->set_structsize != 0) view->structsize = st->set_structsize;
+    xbuf_clear_error();
+    (void)xbuf_is_contiguous(view, 'C');
+    st->read_status = xbuf_last_error_status();
     if (st->other != NULL)
         st->inner_status = xbuf_get_buffer(st->other, view, flags);
     else
@@ -356,11 +360,14 @@ static void test_exporter_changing_structsize(void) {
             st.inner_status = -1;
             CHECK(xbuf_get_buffer(obj, &v, XBUF_FULL_RO) != XBUF_OK);
             if (sizes[i] > sizeof(xbuf_bufferinfo)) {
-                /* Growing it: fill_info and get_buffer refuse to write past the real struct. */
+                /* Growing it: fill_info and get_buffer refuse to write past the real struct,
+                 * and reading it refuses to read past it. */
                 CHECK_EQ(st.inner_status, XBUF_ERR_INVALID_ARGUMENT);
+                CHECK_EQ(st.read_status, XBUF_ERR_INVALID_ARGUMENT);
             } else {
                 /* Shrinking it: the filling works, the answer is refused. */
                 CHECK_EQ(st.inner_status, XBUF_OK);
+                CHECK_EQ(st.read_status, XBUF_ERR_RELEASED); /* an empty view */
                 CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_BAD_EXPORTER);
                 CHECK(strstr(xbuf_last_error_message(), "structsize") != NULL);
                 /* What it set up goes back: to the exporter, or to the object it asked. */

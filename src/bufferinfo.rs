@@ -534,7 +534,7 @@ impl ScratchFrame {
 }
 
 /// Refuses to treat a view the library lent to an exporter as larger than it is: an exporter
-/// that grew its `structsize` would make the library write past its own storage.
+/// that grew its `structsize` would make the library read or write past its own storage.
 ///
 /// # Safety
 /// Only reads the thread's chain of frames, which live on the stack of running calls.
@@ -692,6 +692,9 @@ impl ViewLayout<'_> {
 pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'a>> {
     let size = (*view).structsize;
     check_structsize(size)?;
+    if size > XBUF_BUFFERINFO_SIZE {
+        check_not_scratch(view, size)?;
+    }
     check_unknown_tail("xbuf_bufferinfo", view.cast(), size, XBUF_BUFFERINFO_SIZE)?;
     let v = &read_prefix(view);
     if v.itemsize == 0 && v.releaser.is_null() && v.buf.is_null() {

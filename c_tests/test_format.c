@@ -188,6 +188,19 @@ static void test_parse_and_fields(void) {
         CHECK_EQ(xbuf_format_itemsize((const xbuf_format *)(void *)junk), -1);
         CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_INVALID_ARGUMENT);
     }
+    {
+        /* A heap block smaller than any format: only its first 8 bytes may be read to refuse
+         * it (valgrind and AddressSanitizer see any read past its 16 bytes). */
+        void *small = calloc(1, 16);
+        CHECK(small != NULL);
+        CHECK_EQ(xbuf_format_itemsize((const xbuf_format *)small), -1);
+        CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_INVALID_ARGUMENT);
+        CHECK_EQ(xbuf_format_field_count((const xbuf_format *)small), -1);
+        CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_INVALID_ARGUMENT);
+        xbuf_format_free((xbuf_format *)small);
+        CHECK_EQ(xbuf_last_error_status(), XBUF_ERR_INVALID_ARGUMENT);
+        free(small);
+    }
     xbuf_format_free(NULL);
     xbuf_format_free(inner);
     xbuf_format_free(f);

@@ -3,11 +3,18 @@
  * mode (seen by stdio after a flush, after close and after the last reference) and never in
  * XBUF_MMAP_COPY mode; XBUF_MMAP_READ refuses writable views; close and resize are refused
  * while the object is exported or locked and allowed after; resize grows (new bytes zero) and
- * shrinks the file; a closed mapping refuses everything; and every error path (missing file,
- * directory, unreadable file, bad mode, NULL arguments, objects of another kind). Files live
- * in a fresh mkdtemp directory that is removed at the end.
+ * shrinks the file, and a resize that fails (forced with RLIMIT_AS in a child process)
+ * changes neither the file nor the mapping; a closed mapping refuses everything; only regular
+ * files are opened (a FIFO is refused at once, in a child that an alarm would kill if it
+ * blocked); and every error path (missing file, directory, unreadable file, bad mode, NULL
+ * arguments, objects of another kind). Files live in a fresh mkdtemp directory that is
+ * removed at the end.
  */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "xbuf_test.h"
@@ -403,6 +410,136 @@ static void test_open_errors(void) {
     CHECK_EQ(rmdir(sub), 0);
 }
 
+/* ---- A resize that fails changes nothing --------------------------------------------------------- */
+
+#define BIG_LEN ((size_t)64 << 20)
+#define SHRUNK_LEN ((size_t)32 << 20)
+#define GROWN_LEN ((size_t)128 << 20)
+static const size_t marks[] = {0, SHRUNK_LEN, SHRUNK_LEN + 4096, BIG_LEN - TEXT_LEN};
+
+/* The process's current address-space size in bytes, or 0. */
+static size_t vm_size(void) {
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) return 0;
+    if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+    fclose(f);
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Checks that the file and the object's mapping are still BIG_LEN bytes with every mark. */
+static void check_unchanged(const char *path, xbuf_object *obj) {
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    char back[TEXT_LEN];
+    size_t i;
+    int fd;
+    CHECK_EQ(file_size(path), BIG_LEN);
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_OK(xbuf_get_buffer(obj, &v, XBUF_SIMPLE));
+    CHECK_EQ(v.len, BIG_LEN);
+    for (i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        CHECK_EQ(pread(fd, back, TEXT_LEN, (off_t)marks[i]), TEXT_LEN);
+        CHECK(memcmp(back, text, TEXT_LEN) == 0);
+        if (v.buf != NULL && (size_t)v.len == BIG_LEN) CHECK(memcmp((char *)v.buf + marks[i], text, TEXT_LEN) == 0);
+    }
+    CHECK_OK(xbuf_release(&v));
+    if (fd >= 0) close(fd);
+}
+
+/* The child: maps the file, forbids any new mapping of SHRUNK_LEN bytes with RLIMIT_AS, and
+ * resizes. Returns its number of failed checks. */
+static int failed_resize_child(const char *path) {
+    xbuf_object *obj = NULL;
+    struct rlimit lim;
+    size_t vm;
+    int rc;
+    CHECK_OK(xbuf_mmap_open(path, XBUF_MMAP_WRITE, &obj));
+    if (obj == NULL) return xt_failures;
+    check_unchanged(path, obj);
+    vm = vm_size();
+    CHECK(vm > 0);
+    lim.rlim_cur = lim.rlim_max = (rlim_t)(vm + ((size_t)16 << 20));
+    CHECK_EQ(setrlimit(RLIMIT_AS, &lim), 0);
+    /* A shrink must map the new size before it cuts the file: refused, it changes nothing. */
+    rc = xbuf_mmap_resize(obj, SHRUNK_LEN);
+    CHECK_EQ(rc, XBUF_ERR_IO);
+    if (rc == XBUF_ERR_IO) CHECK(strstr(xbuf_last_error_message(), "cannot map") != NULL);
+    check_unchanged(path, obj);
+    /* So does a refused grow. */
+    CHECK_EQ(xbuf_mmap_resize(obj, GROWN_LEN), XBUF_ERR_IO);
+    check_unchanged(path, obj);
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_OK(xbuf_decref(obj));
+    return xt_failures;
+}
+
+static void test_failed_resize_changes_nothing(void) {
+    const char *path;
+    size_t i;
+    int fd, status = 0;
+    pid_t pid;
+    make_dir();
+    path = path_of("failed-resize");
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    CHECK_EQ(ftruncate(fd, (off_t)BIG_LEN), 0);
+    for (i = 0; i < sizeof marks / sizeof marks[0]; i++) CHECK_EQ(pwrite(fd, text, TEXT_LEN, (off_t)marks[i]), TEXT_LEN);
+    CHECK_EQ(close(fd), 0);
+    fflush(NULL);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) _exit(failed_resize_child(path) == 0 ? 0 : 1);
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ(unlink(path), 0);
+}
+
+/* ---- Only regular files are opened ------------------------------------------------------------- */
+
+/* The child: every mode refuses the FIFO at once (a regression would block in open(2) until
+ * the alarm kills the child). */
+static int fifo_child(const char *fifo) {
+    xbuf_object *obj = NULL;
+    int mode;
+    alarm(30);
+    for (mode = XBUF_MMAP_READ; mode <= XBUF_MMAP_COPY; mode++) {
+        CHECK_ERR(xbuf_mmap_open(fifo, mode, &obj), XBUF_ERR_IO, "not a regular file");
+        CHECK(strstr(xbuf_last_error_message(), fifo) != NULL);
+        CHECK(obj == NULL);
+    }
+    return xt_failures;
+}
+
+static void test_only_regular_files(void) {
+    const char *fifo;
+    const char *devices[] = {"/dev/null", "/dev/zero"};
+    xbuf_object *obj = NULL;
+    int status = 0, mode;
+    size_t i;
+    pid_t pid;
+    make_dir();
+    fifo = path_of("fifo");
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    fflush(NULL);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) _exit(fifo_child(fifo) == 0 ? 0 : 1);
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (WIFSIGNALED(status)) printf("the child opening a FIFO was killed by signal %d\n", WTERMSIG(status));
+    CHECK_EQ(unlink(fifo), 0);
+    /* Device nodes are refused too, in every mode. */
+    for (i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        if (access(devices[i], R_OK) != 0) continue;
+        for (mode = XBUF_MMAP_READ; mode <= XBUF_MMAP_COPY; mode++) {
+            CHECK_ERR(xbuf_mmap_open(devices[i], mode, &obj), XBUF_ERR_IO, "not a regular file");
+            CHECK(obj == NULL);
+        }
+    }
+}
+
 static void test_other_objects_refused(void) {
     xbuf_object *obj = NULL;
     CHECK_OK(xbuf_bytearray_new("abc", 3, &obj));
@@ -473,4 +610,5 @@ static void test_cleanup(void) {
 XBUF_TEST_MAIN(XT_CASE(test_read_mode), XT_CASE(test_empty_file), XT_CASE(test_write_mode_reaches_the_file),
                XT_CASE(test_copy_mode_leaves_the_file), XT_CASE(test_resize), XT_CASE(test_close),
                XT_CASE(test_open_errors), XT_CASE(test_other_objects_refused), XT_CASE(test_raw_byte_path),
-               XT_CASE(test_slice_of_mmap), XT_CASE(test_cleanup))
+               XT_CASE(test_slice_of_mmap), XT_CASE(test_failed_resize_changes_nothing),
+               XT_CASE(test_only_regular_files), XT_CASE(test_cleanup))

@@ -314,7 +314,10 @@
 
 /**
  * A parsed item format: opaque, immutable, shareable between threads. Made by
- * `xbuf_format_parse`, released with `xbuf_format_free`.
+ * `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+ * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
+ * bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
+ * readable bytes) is undefined, as with `free`.
  */
 typedef struct xbuf_format xbuf_format;
 
@@ -329,8 +332,10 @@ typedef struct xbuf_object xbuf_object;
  * A view of an object's memory: what `xbuf_get_buffer` fills and `xbuf_release` empties.
  *
  * The consumer allocates it (on the stack is fine), sets `structsize` to
- * `sizeof(xbuf_bufferinfo)` (or uses `XBUF_BUFFERINFO_INIT`) and must not move or copy it
- * while it holds a view: `shape`, `strides` and `format` may point into the struct itself.
+ * `sizeof(xbuf_bufferinfo)` and the rest to zero (`XBUF_BUFFERINFO_INIT` does both) and must
+ * not move or copy it while it holds a view: `shape`, `strides` and `format` may point into
+ * the struct itself. A struct holds one view at a time: `xbuf_get_buffer` tells a struct
+ * that still holds one by its `releaser` and private words, and refuses it.
  * Fields from `structsize` to `_private` (`XBUF_BUFFERINFO_SIZE_MIN` bytes) are the first
  * published layout; a struct that ends there still works, the library then keeps every
  * layout on the heap. One `xbuf_bufferinfo` belongs to one thread at a time.
@@ -402,10 +407,21 @@ typedef struct xbuf_bufferinfo {
 /**
  * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
  * `xbuf_set_error` for a message). `self` is the object asked; `view` is a zeroed, full-size
- * struct owned by the library for the duration of the call. A proc may also answer with
+ * struct owned by the library for the duration of the call; the proc must not change its
+ * `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
+ * refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
+ * the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
  * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
  * consumer's view then takes over that view's export, and it is released to `other`'s
  * releaser.
+ *
+ * An answer the library refuses is handed back through a `releasebuffer` call, so that what
+ * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
+ * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
+ * live object: the library keeps a registry of live objects and recognises such a pointer
+ * without reading it), else to the releaser the answer names (also when that releaser
+ * refuses the export because exclusive access to it is held). A view the proc filled with
+ * `xbuf_get_buffer` is released instead.
  */
 typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view, int flags);
 
@@ -752,15 +768,22 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * valid even if the exporter goes away. On success the view's `releaser` holds one reference
  * and one export.
  *
- * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first).
+ * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
+ * never filled, or released).
  * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
  * not be moved or copied while it holds the view.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits),
+ * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+ * still holds a view, which is then left as it was, its export kept: release it first; a
+ * `structsize` larger than the struct the library lent to the exporter calling),
  * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
- * `XBUF_ERR_BUSY` (exclusive change in progress), `XBUF_ERR_UNSUPPORTED` (no getbuffer),
- * `XBUF_ERR_BAD_EXPORTER`, `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure
- * the view is left empty and owes no release.
+ * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
+ * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
+ * or a `releaser` that is not a live object, such as a freed one: it is recognised without
+ * being read, and the answer goes back to the exporter's `releasebuffer`),
+ * `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
+ * owes no release; an answer the exporter gave is handed back to it as
+ * `xbuf_getbufferproc` describes.
  * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
  * to one thread at a time.
  */
@@ -772,10 +795,16 @@ int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int f
  * an empty view (never filled, already released, or after a failed get) is a no-op, so a
  * double release is harmless.
  *
+ * The saved bytes of a view written back into the struct after its release are refused
+ * (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
+ * holds no export for a view (only locks, or none); the export count never wraps below
+ * zero. Releasing such an image while the releaser is freed, or while it has other views,
+ * cannot be told from a real view and is undefined, as calling `free` twice is.
+ *
  * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled (not a copy).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
  * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
- * moved, copied or overwritten; nothing is released then).
+ * moved, copied or overwritten, or was released already; nothing is released then).
  * Thread safety: any thread; not concurrently with other uses of the same view.
  */
 int xbuf_release(struct xbuf_bufferinfo *view);
@@ -814,17 +843,20 @@ int xbuf_unlock(struct xbuf_object *obj);
  * Borrows: `obj`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
  * names the export count, or says another change holds it).
- * Thread safety: any thread (atomic); not re-entrant.
+ * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
+ * thread: only it can end it.
  */
 int xbuf_exclusive_begin(struct xbuf_object *obj);
 
 /**
- * Ends exclusive access taken with `xbuf_exclusive_begin`.
+ * Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
+ * access held by another thread (another caller's, or a built-in resize running there) is
+ * not ended: the call fails and the access stays held.
  *
  * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or not
- * held exclusively).
- * Thread safety: any thread (atomic).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
+ * held exclusively, or held by another thread).
+ * Thread safety: any thread (atomic); only the thread that began the access ends it.
  */
 int xbuf_exclusive_end(struct xbuf_object *obj);
 
@@ -837,7 +869,9 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
  * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
  * view is released), `releaser` (stored as is; NULL means the object asked).
  * Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
- * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags),
+ * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
+ * `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
+ * is written then),
  * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
  * Thread safety: any thread; the view belongs to the caller.
  */
@@ -950,13 +984,17 @@ int xbuf_slice_new(struct xbuf_object *base, size_t offset, size_t length, struc
 /**
  * Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
  * `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
- * views; the file never changes). An empty file gives empty views.
+ * views; the file never changes). An empty file gives empty views. Only a regular file (or a
+ * symbolic link to one) is mapped: anything else (a FIFO, a device, a directory, a socket) is
+ * refused before it is opened, so the call never blocks and never acts on a device; the
+ * file is opened with `O_NONBLOCK | O_NOCTTY | O_CLOEXEC` and checked again once open.
  *
  * Borrows: `path` (a NUL-terminated file name, used as raw bytes).
  * Returns: in `*out` an owned reference (release with `xbuf_decref`, which unmaps and closes
  * once no view is left); NULL on failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (mode), `XBUF_ERR_IO` (the
- * message names the path and the OS error), `XBUF_ERR_OVERFLOW`.
+ * message names the path and the OS error, or says "not a regular file"),
+ * `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread. Another process truncating the file while it is mapped makes
  * reads past the new end fault (SIGBUS); that is the nature of shared mappings.
  */
@@ -964,12 +1002,18 @@ int xbuf_mmap_open(const char *path, int mode, struct xbuf_object **out);
 
 /**
  * Resizes a read-write mapping's file to `len` bytes and remaps it (new bytes are zero; the
- * memory may move).
+ * memory may move). A shrink maps the new size before it cuts the file, a grow extends the
+ * file before it maps the new size, so a resize that fails (`XBUF_ERR_IO`: the new mapping
+ * or the new length refused, for instance under an address-space limit) changes nothing: the
+ * file keeps its length and every byte, and views taken afterwards see the old mapping
+ * (only if a failed grow cannot give the file its length back do zeros stay added at its
+ * end).
  *
  * Borrows: `obj`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
  * `XBUF_ERR_READONLY` (mapped read-only or copy-on-write), `XBUF_ERR_BUSY` while the object
- * has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO`, `XBUF_ERR_OVERFLOW`.
+ * has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO` (nothing changed),
+ * `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
  */
 int xbuf_mmap_resize(struct xbuf_object *obj, size_t len);
@@ -1383,12 +1427,19 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * elsewhere) and written as it writes them.
  *
  * Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
- * `*needed` is set (it must then not be NULL; the text is rendered to count it).
- * Returns: in `*needed` (if not NULL) the size including the NUL; a buffer that is too small
- * is left holding an empty string.
+ * `*needed` is set (it must then not be NULL). The text is measured while it is rendered, one
+ * item at a time, and never stored whole: a size query or a buffer that is too small costs
+ * time in proportion to the items but no memory for the text. A view without items (an
+ * extent 0, as in shape `{2^40, 0}`) is measured from its shape alone, at once.
+ * Returns: in `*needed` (if not NULL) the size including the NUL, whenever the text could be
+ * measured (also when the buffer is too small); a buffer that is too small, or a failure,
+ * leaves an empty string in `dst` (if `cap` > 0).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_FORMAT` (no format), `XBUF_ERR_UNSUPPORTED` (an item renders to unboundedly many
- * values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_OVERFLOW` (the size
+ * does not fit `size_t`), `XBUF_ERR_NO_MEMORY` (the text could never be held: at least 3
+ * bytes per item cannot be allocated, reported at once without measuring, unless `cap`
+ * already holds that much; `*needed` is then not set).
  * Thread safety: any thread.
  */
 int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);

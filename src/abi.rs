@@ -71,8 +71,10 @@ pub struct xbuf_object {
 /// A view of an object's memory: what `xbuf_get_buffer` fills and `xbuf_release` empties.
 ///
 /// The consumer allocates it (on the stack is fine), sets `structsize` to
-/// `sizeof(xbuf_bufferinfo)` (or uses `XBUF_BUFFERINFO_INIT`) and must not move or copy it
-/// while it holds a view: `shape`, `strides` and `format` may point into the struct itself.
+/// `sizeof(xbuf_bufferinfo)` and the rest to zero (`XBUF_BUFFERINFO_INIT` does both) and must
+/// not move or copy it while it holds a view: `shape`, `strides` and `format` may point into
+/// the struct itself. A struct holds one view at a time: `xbuf_get_buffer` tells a struct
+/// that still holds one by its `releaser` and private words, and refuses it.
 /// Fields from `structsize` to `_private` (`XBUF_BUFFERINFO_SIZE_MIN` bytes) are the first
 /// published layout; a struct that ends there still works, the library then keeps every
 /// layout on the heap. One `xbuf_bufferinfo` belongs to one thread at a time.
@@ -114,10 +116,21 @@ pub struct xbuf_bufferinfo {
 
 /// Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
 /// `xbuf_set_error` for a message). `self` is the object asked; `view` is a zeroed, full-size
-/// struct owned by the library for the duration of the call. A proc may also answer with
+/// struct owned by the library for the duration of the call; the proc must not change its
+/// `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
+/// refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
+/// the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
 /// `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
 /// consumer's view then takes over that view's export, and it is released to `other`'s
 /// releaser.
+///
+/// An answer the library refuses is handed back through a `releasebuffer` call, so that what
+/// the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
+/// trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
+/// live object: the library keeps a registry of live objects and recognises such a pointer
+/// without reading it), else to the releaser the answer names (also when that releaser
+/// refuses the export because exclusive access to it is held). A view the proc filled with
+/// `xbuf_get_buffer` is released instead.
 pub type xbuf_getbufferproc = Option<
     unsafe extern "C" fn(
         self_: *mut xbuf_object,

@@ -9,7 +9,7 @@ use std::ptr::{self, addr_of_mut, NonNull};
 
 use crate::abi::*;
 use crate::layout::{self, Order};
-use crate::object::{Object, Response};
+use crate::object::{ObjRef, Object, Response};
 use crate::request::{self, Flags, Plan};
 use crate::status::Result;
 use crate::{bail, err};
@@ -362,6 +362,18 @@ unsafe fn publish_bytes(
 pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
+    if size > XBUF_BUFFERINFO_SIZE {
+        check_not_scratch(view, size)?;
+    }
+    if is_filled(view) {
+        // Refused before anything is written: the view and its export stay as they were.
+        bail!(
+            InvalidArgument,
+            "the view at {:p} still holds a view (of the object at {:p}); release it first",
+            view,
+            (*view).releaser
+        );
+    }
     let result = fill(obj, view, flags);
     if result.is_err() {
         make_empty(view, size);
@@ -413,6 +425,9 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
     let internal = resp.internal;
     let nested = resp.nested;
 
+    // A releaser named by a C exporter, held (once found among the live objects) until the
+    // view's own export on it is counted.
+    let named: ObjRef;
     // Move the export to the releaser the exporter named, if it is another object.
     let releaser: &Object = match resp.releaser {
         Some(r) if nested => {
@@ -422,16 +437,36 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
             r.as_ref()
         }
         Some(r) if r != obj_ptr => {
-            let rel = match Object::check(r) {
+            let found = if resp.releaser_from_c {
+                match ObjRef::acquire_live(r) {
+                    Some(held) => {
+                        named = held;
+                        Ok(&*named)
+                    }
+                    None => Err(err!(
+                        InvalidArgument,
+                        "pointer {:p} is not a live xbuf object",
+                        r
+                    )),
+                }
+            } else {
+                Object::check(r)
+            };
+            let rel = match found {
                 Ok(rel) => rel,
                 Err(e) => {
-                    Object::drop_export(obj_ptr);
-                    bail!(
-                        BadExporter,
-                        "exporter '{}' named a releaser that is not a live object: {}",
-                        obj.type_name().to_string_lossy(),
+                    // Nothing to hand the view to but the exporter itself, so that whatever
+                    // it set up for the view is undone.
+                    let type_name = obj.type_name().to_string_lossy();
+                    let message = format!(
+                        "exporter '{type_name}' named a releaser that is not a live object: {}",
                         e.message
                     );
+                    drop(resp);
+                    scratch.internal = internal;
+                    obj.exporter().abandon(obj, &mut scratch);
+                    Object::drop_export(obj_ptr);
+                    bail!(BadExporter, "{message}");
                 }
             };
             if let Err(e) = rel.add_export() {
@@ -468,6 +503,57 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
     Ok(())
 }
 
+thread_local! {
+    /// The innermost of the views the library lent to C exporters' `getbuffer` calls running
+    /// on this thread (each frame links to the one it interrupted).
+    static SCRATCH: std::cell::Cell<*const ScratchFrame> = const { std::cell::Cell::new(ptr::null()) };
+}
+
+/// A view the library lends to a C exporter's `getbuffer` call, registered for the call's
+/// duration so that the functions an exporter calls on it can tell it from a consumer's view.
+pub(crate) struct ScratchFrame {
+    view: *const xbuf_bufferinfo,
+    outer: *const ScratchFrame,
+}
+
+impl ScratchFrame {
+    /// Runs `call` with `view` registered as a library-owned view of full size.
+    pub(crate) fn lend<T>(view: *const xbuf_bufferinfo, call: impl FnOnce() -> T) -> T {
+        struct Pop(*const ScratchFrame);
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                let _ = SCRATCH.try_with(|s| s.set(self.0));
+            }
+        }
+        let outer = SCRATCH.with(|s| s.get());
+        let frame = ScratchFrame { view, outer };
+        SCRATCH.with(|s| s.set(&frame));
+        let _pop = Pop(outer);
+        call()
+    }
+}
+
+/// Refuses to treat a view the library lent to an exporter as larger than it is: an exporter
+/// that grew its `structsize` would make the library read or write past its own storage.
+///
+/// # Safety
+/// Only reads the thread's chain of frames, which live on the stack of running calls.
+#[cold]
+#[inline(never)]
+unsafe fn check_not_scratch(view: *const xbuf_bufferinfo, size: usize) -> Result<()> {
+    let mut f = SCRATCH.try_with(|s| s.get()).unwrap_or(ptr::null());
+    while let Some(frame) = f.as_ref() {
+        if frame.view == view {
+            bail!(
+                InvalidArgument,
+                "the view at {view:p} is the library's, of {XBUF_BUFFERINFO_SIZE} bytes, but its structsize says {size}: an exporter must not change it"
+            );
+        }
+        f = frame.outer;
+    }
+    Ok(())
+}
+
 /// Whether a struct holds a view filled by [`get_buffer`] (not yet released).
 ///
 /// # Safety
@@ -498,11 +584,31 @@ pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
         );
     }
     let rel = Object::check(rel_ptr.cast())?;
+    // A view's export is one that is not a lock: a releaser holding none has no view left to
+    // release, so this one was (an image of a view) released already.
+    if rel.exports() <= rel.locks() as u64 {
+        return Err(already_released(view, rel));
+    }
     rel.exporter().release_buffer(rel, view);
     Block::free(block);
     clear(view);
-    Object::drop_export(rel_ptr.cast());
+    if !Object::drop_view_export(rel_ptr.cast()) {
+        // Only a release racing with another release of the same view gets here: the count
+        // is left as it is rather than wrapped.
+        return Err(already_released(view, rel));
+    }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn already_released(view: *const xbuf_bufferinfo, rel: &Object) -> crate::status::Error {
+    err!(
+        InvalidArgument,
+        "the view at {:p} was already released: its releaser '{}' holds no view's export (the struct's bytes were written back after its release)",
+        view,
+        rel.type_name().to_string_lossy()
+    )
 }
 
 /// A view the library holds for itself (a view object's or a slice's export of its base): a
@@ -586,6 +692,9 @@ impl ViewLayout<'_> {
 pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'a>> {
     let size = (*view).structsize;
     check_structsize(size)?;
+    if size > XBUF_BUFFERINFO_SIZE {
+        check_not_scratch(view, size)?;
+    }
     check_unknown_tail("xbuf_bufferinfo", view.cast(), size, XBUF_BUFFERINFO_SIZE)?;
     let v = &read_prefix(view);
     if v.itemsize == 0 && v.releaser.is_null() && v.buf.is_null() {
@@ -674,6 +783,9 @@ pub unsafe fn fill_info(
 ) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
+    if size > XBUF_BUFFERINFO_SIZE {
+        check_not_scratch(view, size)?;
+    }
     let flags = Flags::new(flags)?;
     if len < 0 {
         bail!(InvalidArgument, "len is {len}; it must not be negative");
@@ -747,5 +859,6 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
         internal: s.internal,
         releaser: NonNull::new(s.releaser.cast()),
         nested: is_filled(s),
+        releaser_from_c: true,
     })
 }

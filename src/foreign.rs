@@ -5,7 +5,7 @@ use std::any::Any;
 use std::ffi::{c_int, c_void, CStr, CString};
 
 use crate::abi::*;
-use crate::bufferinfo::response_from_scratch;
+use crate::bufferinfo::{is_filled, release, response_from_scratch, ScratchFrame};
 use crate::object::{Exporter, Object, Response};
 use crate::status::{self, Result, Status};
 use crate::{bail, err};
@@ -94,8 +94,31 @@ impl Exporter for Foreign {
             );
         };
         let before = status::last_error_generation();
+        let view: *mut xbuf_bufferinfo = scratch;
         // SAFETY: the exporter's contract: it fills the scratch struct for `flags`.
-        let code = unsafe { getbuffer(this.as_ptr().cast(), scratch, flags) };
+        let code = ScratchFrame::lend(view, || unsafe {
+            getbuffer(this.as_ptr().cast(), view, flags)
+        });
+        if scratch.structsize != XBUF_BUFFERINFO_SIZE {
+            // The struct is the library's: whatever the exporter did with it is undone at its
+            // real size.
+            let found = scratch.structsize;
+            scratch.structsize = XBUF_BUFFERINFO_SIZE;
+            if code == 0 {
+                // SAFETY: the scratch struct, filled by the library or by the exporter.
+                if unsafe { is_filled(scratch) } {
+                    let _ = unsafe { release(scratch) };
+                } else {
+                    self.abandon(this, scratch);
+                }
+            }
+            bail!(
+                BadExporter,
+                "exporter '{}' changed the structsize of the library's view from {} to {found}",
+                self.name.to_string_lossy(),
+                XBUF_BUFFERINFO_SIZE
+            );
+        }
         if code != 0 {
             return Err(from_callback(
                 code,

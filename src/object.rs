@@ -14,9 +14,11 @@
 //! reaches zero: no references and no exports.
 
 use std::any::Any;
+use std::collections::HashSet;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::abi::xbuf_bufferinfo;
 use crate::status::Result;
@@ -66,6 +68,10 @@ pub struct Response<'a> {
     /// object (as CPython exporters often do): that view already holds a reference and an
     /// export on `releaser`, which the consumer's view takes over.
     pub nested: bool,
+    /// `releaser` was named by code outside the library (a C exporter), which may name
+    /// anything: it is looked up among the live objects ([`ObjRef::acquire_live`]) before
+    /// it is read. A built-in exporter's releaser is an object it holds.
+    pub releaser_from_c: bool,
 }
 
 impl Default for Response<'_> {
@@ -83,6 +89,7 @@ impl Default for Response<'_> {
             internal: std::ptr::null_mut(),
             releaser: None,
             nested: false,
+            releaser_from_c: false,
         }
     }
 }
@@ -163,6 +170,95 @@ pub trait Exporter: Any + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// The addresses of every live object, so that a pointer named by code outside the library
+/// (a C exporter's `releaser`) is recognised without being read: a freed or foreign pointer is
+/// simply absent. Sharded by address so that objects made and freed on different threads
+/// rarely meet on a lock; only making and freeing an object and looking up such a pointer
+/// touch it, never getting or releasing a view.
+mod registry {
+    use super::*;
+
+    const SHARDS: usize = 64;
+
+    /// Addresses are already spread; one multiplication mixes their high bits down.
+    #[derive(Default)]
+    pub(super) struct AddrHasher(u64);
+
+    impl std::hash::Hasher for AddrHasher {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        fn write_usize(&mut self, n: usize) {
+            self.0 = (n as u64 >> 4)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(26);
+        }
+    }
+
+    /// cbindgen:ignore
+    type Set = HashSet<usize, std::hash::BuildHasherDefault<AddrHasher>>;
+
+    static LIVE: [Mutex<Option<Set>>; SHARDS] = [const { Mutex::new(None) }; SHARDS];
+
+    fn shard(addr: usize) -> std::sync::MutexGuard<'static, Option<Set>> {
+        // Fibonacci hashing of the address without its alignment bits.
+        let i = ((addr >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize)
+            >> (usize::BITS - SHARDS.trailing_zeros())) as usize;
+        // Nothing panics while a shard is locked; a poisoned lock still holds a sound set.
+        LIVE[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn insert(p: *const Object) {
+        shard(p as usize)
+            .get_or_insert_with(Set::default)
+            .insert(p as usize);
+    }
+
+    pub(super) fn remove(p: *const Object) {
+        if let Some(set) = shard(p as usize).as_mut() {
+            set.remove(&(p as usize));
+        }
+    }
+
+    /// A new reference to the object at `p` if it is registered and still referenced, taken
+    /// while its shard is locked (so that it cannot be freed meanwhile: `free` unregisters
+    /// under the same lock before the memory goes).
+    pub(super) fn acquire(p: *const Object) -> Option<ObjRef> {
+        let guard = shard(p as usize);
+        if !guard
+            .as_ref()
+            .is_some_and(|set| set.contains(&(p as usize)))
+        {
+            return None;
+        }
+        // SAFETY: registered, so not yet freed (see above).
+        let obj = unsafe { &*p };
+        let mut cur = obj.word.load(Ordering::Relaxed);
+        loop {
+            // No reference left: its last owner is about to free it.
+            if cur & REF_MASK == 0 || cur & REF_MASK >= REF_LIMIT {
+                return None;
+            }
+            match obj.word.compare_exchange_weak(
+                cur,
+                cur + REF_ONE,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        drop(guard);
+        Some(ObjRef(NonNull::from(obj)))
+    }
+}
+
 /// cbindgen:ignore
 /// The library-allocated object. C sees it as the opaque `xbuf_object`. `repr(C)` keeps
 /// `magic` at offset 0, so checking a foreign pointer reads only its first 8 bytes.
@@ -174,8 +270,25 @@ pub struct Object {
     /// How many of the exports are locks taken with `xbuf_lock` (so that an unlock without a
     /// lock is an error, not a stolen export).
     locks: AtomicUsize,
+    /// The thread holding exclusive access ([`thread_token`]), 0 when none (or while the
+    /// holder is still between taking the bit and writing its token).
+    exclusive_owner: AtomicUsize,
     exporter: Box<dyn Exporter>,
 }
+
+/// A non-zero number identifying the calling thread among the running ones.
+fn thread_token() -> usize {
+    thread_local! {
+        static ANCHOR: u8 = const { 0 };
+    }
+    // A thread that is exiting has no storage left; it gets a token no thread has.
+    ANCHOR
+        .try_with(|a| a as *const u8 as usize)
+        .unwrap_or(usize::MAX)
+}
+
+// `Object::check` relies on it.
+const _: () = assert!(std::mem::offset_of!(Object, magic) == 0);
 
 /// An owned reference to an object: dropping it drops the reference.
 pub struct ObjRef(NonNull<Object>);
@@ -191,9 +304,19 @@ impl ObjRef {
             magic: AtomicU64::new(MAGIC_LIVE),
             word: AtomicU64::new(REF_ONE),
             locks: AtomicUsize::new(0),
+            exclusive_owner: AtomicUsize::new(0),
             exporter,
         });
-        ObjRef(NonNull::from(Box::leak(obj)))
+        let p = NonNull::from(Box::leak(obj));
+        registry::insert(p.as_ptr());
+        ObjRef(p)
+    }
+
+    /// A new reference to the object at `p` if `p` is a live object; `None` for anything else
+    /// (a freed object, memory that never was one), recognised without reading `p`. Costs
+    /// one lock of a shard of the registry of live objects.
+    pub fn acquire_live(p: NonNull<Object>) -> Option<ObjRef> {
+        registry::acquire(p.as_ptr())
     }
 
     /// Gives the reference to the caller as a raw pointer (for C).
@@ -259,15 +382,16 @@ impl Object {
     /// `p` must be NULL-checked and point at readable memory of at least an object's size;
     /// the caller must hold a reference (or export) for the borrow's duration.
     pub unsafe fn check<'a>(p: NonNull<Object>) -> Result<&'a Object> {
-        let obj = p.as_ref();
-        if obj.magic.load(Ordering::Relaxed) != MAGIC_LIVE {
+        // Only the tag at offset 0 is read before the pointer is known to be an object.
+        let aligned = p.as_ptr() as usize % std::mem::align_of::<Object>() == 0;
+        if !aligned || p.cast::<AtomicU64>().as_ref().load(Ordering::Relaxed) != MAGIC_LIVE {
             bail!(
                 InvalidArgument,
                 "pointer {:p} is not a live xbuf object",
                 p.as_ptr()
             );
         }
-        Ok(obj)
+        Ok(p.as_ref())
     }
 
     pub fn exporter(&self) -> &dyn Exporter {
@@ -401,6 +525,36 @@ impl Object {
         Object::sub(p, EXPORT_ONE | REF_ONE);
     }
 
+    /// Drops the export and the reference of a view being released, unless the object holds
+    /// no export at all: then nothing changes and the answer is `false` (the count never
+    /// wraps, whatever a caller does with copies of a view).
+    ///
+    /// # Safety
+    /// `p` must be live; after a `true` answer the object may be freed.
+    #[inline]
+    pub unsafe fn drop_view_export(p: NonNull<Object>) -> bool {
+        let word = &p.as_ref().word;
+        let mut cur = word.load(Ordering::Relaxed);
+        loop {
+            if cur & EXPORT_MASK == 0 {
+                return false;
+            }
+            match word.compare_exchange_weak(
+                cur,
+                cur - (EXPORT_ONE | REF_ONE),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        if cur - (EXPORT_ONE | REF_ONE) == 0 {
+            Object::free(p);
+        }
+        true
+    }
+
     #[inline]
     unsafe fn sub(p: NonNull<Object>, amount: u64) {
         let old = p.as_ref().word.fetch_sub(amount, Ordering::Release);
@@ -414,6 +568,7 @@ impl Object {
         // Pairs with the Release decrements: everything other threads did before dropping
         // their last reference happens before the exporter is dropped.
         std::sync::atomic::fence(Ordering::Acquire);
+        registry::remove(p.as_ptr());
         p.as_ref().magic.store(MAGIC_DEAD, Ordering::Relaxed);
         drop(Box::from_raw(p.as_ptr()));
     }
@@ -449,14 +604,35 @@ impl Object {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.exclusive_owner
+                        .store(thread_token(), Ordering::Release);
+                    return Ok(());
+                }
                 Err(now) => cur = now,
             }
         }
     }
 
-    /// Ends exclusive access taken with [`Object::begin_exclusive`].
+    /// Ends exclusive access taken with [`Object::begin_exclusive`] on the calling thread.
     pub fn end_exclusive(&self) -> Result<()> {
+        let me = thread_token();
+        if self.exclusive_owner.load(Ordering::Acquire) != me {
+            if self.is_exclusive() {
+                bail!(
+                    InvalidArgument,
+                    "exclusive access to '{}' is held by another thread; only the thread that took it may end it",
+                    self.type_name().to_string_lossy()
+                );
+            }
+            bail!(
+                InvalidArgument,
+                "'{}' is not held exclusively",
+                self.type_name().to_string_lossy()
+            );
+        }
+        // Only this thread can change the owner now.
+        self.exclusive_owner.store(0, Ordering::Relaxed);
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
             if cur & EXCLUSIVE == 0 {
@@ -614,6 +790,59 @@ pub(crate) mod tests {
             Object::drop_export(p);
         }
         assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn live_objects_are_found_and_others_are_not() {
+        let (obj, dropped) = probe();
+        let p = NonNull::new(obj.as_ptr()).unwrap();
+        let held = ObjRef::acquire_live(p).unwrap();
+        assert_eq!(held.as_ptr(), obj.as_ptr());
+        assert_eq!(obj.refcount(), 2);
+        drop(obj);
+        assert!(!dropped.load(Ordering::SeqCst));
+        drop(held);
+        assert!(dropped.load(Ordering::SeqCst));
+        // Freed: absent from the registry (its memory is not read).
+        assert!(ObjRef::acquire_live(p).is_none());
+        // Memory that never was an object, even with the right tag at offset 0.
+        let fake = Box::new([MAGIC_LIVE, REF_ONE, 0, 0, 0, 0]);
+        assert!(ObjRef::acquire_live(NonNull::from(&*fake).cast()).is_none());
+        // The cheap check of an argument sees only the tag.
+        assert!(unsafe { Object::check(NonNull::from(&*fake).cast()) }.is_ok());
+    }
+
+    #[test]
+    fn acquiring_races_with_freeing() {
+        use std::sync::atomic::AtomicPtr;
+        let slot = Arc::new(AtomicPtr::new(std::ptr::null_mut::<Object>()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let found = Arc::new(AtomicUsize::new(0));
+        let finder = {
+            let (slot, stop, found) = (slot.clone(), stop.clone(), found.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(p) = NonNull::new(slot.load(Ordering::Relaxed)) {
+                        if let Some(o) = ObjRef::acquire_live(p) {
+                            // Whatever object lives there now, it is alive and whole.
+                            assert!(o.refcount() >= 1);
+                            assert_eq!(o.type_name(), c"probe");
+                            found.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        };
+        for _ in 0..20000 {
+            let (obj, _) = probe();
+            slot.store(obj.as_ptr(), Ordering::Relaxed);
+            drop(obj);
+        }
+        stop.store(true, Ordering::Relaxed);
+        finder.join().unwrap();
+        // The last one was freed: nothing is found any more.
+        let p = NonNull::new(slot.load(Ordering::Relaxed)).unwrap();
+        assert!(ObjRef::acquire_live(p).is_none());
     }
 
     #[test]

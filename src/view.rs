@@ -565,9 +565,57 @@ pub fn tolist(obj: &Object) -> Result<String> {
     with(obj, |v| {
         let fmt = parsed_format(v)?;
         let mut out = String::new();
+        // At least three bytes per item ("0, "): a view whose text cannot fit fails at once.
+        let least = v.layout.count().saturating_mul(3);
+        out.try_reserve(least).map_err(|_| {
+            err!(
+                NoMemory,
+                "cannot hold the text of the view's {} items (at least {least} bytes)",
+                v.layout.count()
+            )
+        })?;
         // SAFETY: the memory is pinned by the view's export.
         unsafe { strided::write_list(&v.layout, &fmt, &mut out) }?;
         Ok(out)
+    })
+}
+
+/// [`tolist`] into a caller's buffer: writes the text at `dst` if it fits in `room` bytes,
+/// and returns its length in every case, measured while it is written (one pass; nothing but
+/// one item's text is held). A view without items is measured from its shape alone; a view
+/// whose text could not be held in memory (at least three bytes per item) fails at once with
+/// `NoMemory` unless `room` already holds that much.
+///
+/// # Safety
+/// `dst` must point at `room` writable bytes (it may be NULL when `room` is 0).
+pub unsafe fn tolist_into(obj: &Object, dst: *mut u8, room: usize) -> Result<usize> {
+    with(obj, |v| {
+        let fmt = parsed_format(v)?;
+        let mut out = strided::BoundedText::new(dst, room);
+        if let Some(n) = strided::empty_list_len(&v.layout)? {
+            if n <= room {
+                // No item is read; the text is at most `room` bytes long.
+                strided::write_list(&v.layout, &fmt, &mut out)?;
+                debug_assert_eq!(out.len, n);
+            }
+            return Ok(n);
+        }
+        let count = v.layout.count();
+        let least = count.saturating_mul(3) - 2;
+        if room < least {
+            // Measuring means rendering every item; refuse at once a text that could never be
+            // held (the probe reserves address space only, it touches no page).
+            let mut probe: Vec<u8> = Vec::new();
+            probe.try_reserve_exact(least).map_err(|_| {
+                err!(
+                    NoMemory,
+                    "cannot hold the text of the view's {count} items (at least {least} bytes)"
+                )
+            })?;
+        }
+        // SAFETY: the memory is pinned by the view's export.
+        strided::write_list(&v.layout, &fmt, &mut out)?;
+        Ok(out.len)
     })
 }
 

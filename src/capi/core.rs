@@ -210,15 +210,22 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
 /// valid even if the exporter goes away. On success the view's `releaser` holds one reference
 /// and one export.
 ///
-/// Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first).
+/// Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
+/// never filled, or released).
 /// Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
 /// not be moved or copied while it holds the view.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
-/// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits),
+/// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+/// still holds a view, which is then left as it was, its export kept: release it first; a
+/// `structsize` larger than the struct the library lent to the exporter calling),
 /// `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
-/// `XBUF_ERR_BUSY` (exclusive change in progress), `XBUF_ERR_UNSUPPORTED` (no getbuffer),
-/// `XBUF_ERR_BAD_EXPORTER`, `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure
-/// the view is left empty and owes no release.
+/// `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
+/// names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
+/// or a `releaser` that is not a live object, such as a freed one: it is recognised without
+/// being read, and the answer goes back to the exporter's `releasebuffer`),
+/// `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
+/// owes no release; an answer the exporter gave is handed back to it as
+/// `xbuf_getbufferproc` describes.
 /// Thread safety: any thread, concurrently with others on the same object; one `view` belongs
 /// to one thread at a time.
 #[no_mangle]
@@ -239,10 +246,16 @@ pub unsafe extern "C" fn xbuf_get_buffer(
 /// an empty view (never filled, already released, or after a failed get) is a no-op, so a
 /// double release is harmless.
 ///
+/// The saved bytes of a view written back into the struct after its release are refused
+/// (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
+/// holds no export for a view (only locks, or none); the export count never wraps below
+/// zero. Releasing such an image while the releaser is freed, or while it has other views,
+/// cannot be told from a real view and is undefined, as calling `free` twice is.
+///
 /// Borrows: `view`, which must be the struct `xbuf_get_buffer` filled (not a copy).
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
 /// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
-/// moved, copied or overwritten; nothing is released then).
+/// moved, copied or overwritten, or was released already; nothing is released then).
 /// Thread safety: any thread; not concurrently with other uses of the same view.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
@@ -289,7 +302,8 @@ pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
 /// Borrows: `obj`.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
 /// names the export count, or says another change holds it).
-/// Thread safety: any thread (atomic); not re-entrant.
+/// Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
+/// thread: only it can end it.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
     guard("xbuf_exclusive_begin", || {
@@ -297,12 +311,14 @@ pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
     })
 }
 
-/// Ends exclusive access taken with `xbuf_exclusive_begin`.
+/// Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
+/// access held by another thread (another caller's, or a built-in resize running there) is
+/// not ended: the call fails and the access stays held.
 ///
 /// Borrows: `obj`.
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or not
-/// held exclusively).
-/// Thread safety: any thread (atomic).
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
+/// held exclusively, or held by another thread).
+/// Thread safety: any thread (atomic); only the thread that began the access ends it.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exclusive_end(obj: *mut xbuf_object) -> c_int {
     guard("xbuf_exclusive_end", || object(obj, "obj")?.end_exclusive())
@@ -316,7 +332,9 @@ pub unsafe extern "C" fn xbuf_exclusive_end(obj: *mut xbuf_object) -> c_int {
 /// Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
 /// view is released), `releaser` (stored as is; NULL means the object asked).
 /// Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
-/// `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags),
+/// `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
+/// `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
+/// is written then),
 /// `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
 /// Thread safety: any thread; the view belongs to the caller.
 #[no_mangle]

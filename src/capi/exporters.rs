@@ -138,13 +138,17 @@ pub unsafe extern "C" fn xbuf_slice_new(
 
 /// Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
 /// `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
-/// views; the file never changes). An empty file gives empty views.
+/// views; the file never changes). An empty file gives empty views. Only a regular file (or a
+/// symbolic link to one) is mapped: anything else (a FIFO, a device, a directory, a socket) is
+/// refused before it is opened, so the call never blocks and never acts on a device; the
+/// file is opened with `O_NONBLOCK | O_NOCTTY | O_CLOEXEC` and checked again once open.
 ///
 /// Borrows: `path` (a NUL-terminated file name, used as raw bytes).
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`, which unmaps and closes
 /// once no view is left); NULL on failure.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (mode), `XBUF_ERR_IO` (the
-/// message names the path and the OS error), `XBUF_ERR_OVERFLOW`.
+/// message names the path and the OS error, or says "not a regular file"),
+/// `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread. Another process truncating the file while it is mapped makes
 /// reads past the new end fault (SIGBUS); that is the nature of shared mappings.
 #[no_mangle]
@@ -164,12 +168,18 @@ pub unsafe extern "C" fn xbuf_mmap_open(
 }
 
 /// Resizes a read-write mapping's file to `len` bytes and remaps it (new bytes are zero; the
-/// memory may move).
+/// memory may move). A shrink maps the new size before it cuts the file, a grow extends the
+/// file before it maps the new size, so a resize that fails (`XBUF_ERR_IO`: the new mapping
+/// or the new length refused, for instance under an address-space limit) changes nothing: the
+/// file keeps its length and every byte, and views taken afterwards see the old mapping
+/// (only if a failed grow cannot give the file its length back do zeros stay added at its
+/// end).
 ///
 /// Borrows: `obj`.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
 /// `XBUF_ERR_READONLY` (mapped read-only or copy-on-write), `XBUF_ERR_BUSY` while the object
-/// has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO`, `XBUF_ERR_OVERFLOW`.
+/// has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO` (nothing changed),
+/// `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_resize(obj: *mut xbuf_object, len: usize) -> c_int {

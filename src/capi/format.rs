@@ -14,7 +14,10 @@ use crate::format::{self, Format, Kind, Value};
 use crate::status::Result;
 
 /// A parsed item format: opaque, immutable, shareable between threads. Made by
-/// `xbuf_format_parse`, released with `xbuf_format_free`.
+/// `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+/// refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
+/// bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
+/// readable bytes) is undefined, as with `free`.
 pub struct xbuf_format {
     _opaque: [u8; 0],
 }
@@ -167,12 +170,14 @@ unsafe fn fill_struct<T: StructSized>(p: *mut T, mut value: T) {
     std::ptr::write_bytes(p.cast::<u8>().add(size_of::<T>()), 0, size - size_of::<T>());
 }
 
+/// A format handle argument. Only the tag at offset 0 is read before the pointer is known to
+/// be a format, so junk smaller than a format is refused without reading past its 8th byte.
 unsafe fn format_ref<'a>(p: *const xbuf_format, name: &str) -> Result<&'a Format> {
-    let f = &*nonnull(p, name)?.as_ptr().cast::<Format>();
-    if !f.is_format() {
+    let f = nonnull(p, name)?.as_ptr().cast::<Format>();
+    if !Format::is_format_ptr(f) {
         bail!(InvalidArgument, "argument '{name}' is not a parsed format");
     }
-    Ok(f)
+    Ok(&*f)
 }
 
 unsafe fn c_text<'a>(p: *const c_char, name: &str) -> Result<&'a [u8]> {

@@ -213,6 +213,65 @@ pub(crate) unsafe fn write_text_with(
     }
 }
 
+/// Writes a text that is measured while it is rendered, with the conventions of [`output`]
+/// (`*needed`, if not NULL, receives the size with the NUL whenever the text could be
+/// measured; a buffer that is too small, or a failure, leaves an empty string).
+/// `render(at, room)` writes at most `room` bytes of the text at `at` (`room` is 0 and `at`
+/// may be NULL for a pure size query) and returns the text's whole length.
+///
+/// # Safety
+/// As [`output`].
+pub(crate) unsafe fn write_measured_text(
+    (dst, name): (*mut std::ffi::c_char, &str),
+    cap: usize,
+    needed: *mut usize,
+    what: &str,
+    render: impl FnOnce(*mut u8, usize) -> Result<usize>,
+) -> Result<()> {
+    if dst.is_null() {
+        if cap != 0 {
+            bail!(NullArgument, "argument '{name}' is NULL but cap is {cap}");
+        }
+        if needed.is_null() {
+            bail!(
+                NullArgument,
+                "arguments '{name}' and 'needed' are both NULL"
+            );
+        }
+    }
+    let blank = || {
+        if !dst.is_null() && cap > 0 {
+            dst.write(0);
+        }
+    };
+    let total = render(dst.cast(), cap.saturating_sub(1)).and_then(|n| {
+        n.checked_add(1)
+            .ok_or_else(|| crate::status::overflow(format!("the size of {what}")))
+    });
+    let total = match total {
+        Ok(t) => t,
+        Err(e) => {
+            blank();
+            return Err(e);
+        }
+    };
+    if !needed.is_null() {
+        needed.write(total);
+    }
+    if dst.is_null() {
+        return Ok(());
+    }
+    if cap < total {
+        blank();
+        bail!(
+            BufferTooSmall,
+            "{what} needs {total} bytes but the buffer holds {cap}"
+        );
+    }
+    dst.add(total - 1).write(0);
+    Ok(())
+}
+
 /// [`write_text_with`] for a text already made.
 ///
 /// # Safety

@@ -4,8 +4,8 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::{
-    array_arg, guard, nonnull, object, object_out, output, raw_bytes_arg, write_out, write_text,
-    write_text_with,
+    array_arg, guard, nonnull, object, object_out, output, raw_bytes_arg, write_measured_text,
+    write_out, write_text_with,
 };
 use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
@@ -330,12 +330,19 @@ pub unsafe extern "C" fn xbuf_view_equal(
 /// elsewhere) and written as it writes them.
 ///
 /// Borrows: `view`, `dst` (`cap` bytes, written). Size query: with `dst` NULL and `cap` 0 only
-/// `*needed` is set (it must then not be NULL; the text is rendered to count it).
-/// Returns: in `*needed` (if not NULL) the size including the NUL; a buffer that is too small
-/// is left holding an empty string.
+/// `*needed` is set (it must then not be NULL). The text is measured while it is rendered, one
+/// item at a time, and never stored whole: a size query or a buffer that is too small costs
+/// time in proportion to the items but no memory for the text. A view without items (an
+/// extent 0, as in shape `{2^40, 0}`) is measured from its shape alone, at once.
+/// Returns: in `*needed` (if not NULL) the size including the NUL, whenever the text could be
+/// measured (also when the buffer is too small); a buffer that is too small, or a failure,
+/// leaves an empty string in `dst` (if `cap` > 0).
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
 /// `XBUF_ERR_FORMAT` (no format), `XBUF_ERR_UNSUPPORTED` (an item renders to unboundedly many
-/// values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+/// values), `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_OVERFLOW` (the size
+/// does not fit `size_t`), `XBUF_ERR_NO_MEMORY` (the text could never be held: at least 3
+/// bytes per item cannot be allocated, reported at once without measuring, unless `cap`
+/// already holds that much; `*needed` is then not set).
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tolist(
@@ -345,8 +352,10 @@ pub unsafe extern "C" fn xbuf_view_tolist(
     needed: *mut usize,
 ) -> c_int {
     guard("xbuf_view_tolist", || {
-        let text = view::tolist(object(view, "view")?)?;
-        write_text(text.as_bytes(), (dst, "dst"), cap, needed, "tolist")
+        let obj = object(view, "view")?;
+        write_measured_text((dst, "dst"), cap, needed, "tolist", |at, room| {
+            view::tolist_into(obj, at, room)
+        })
     })
 }
 

@@ -6,6 +6,7 @@ use std::cell::UnsafeCell;
 use std::ffi::{c_int, CStr, OsStr};
 use std::fs::{File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 
@@ -105,17 +106,28 @@ unsafe impl Send for Mmap {}
 unsafe impl Sync for Mmap {}
 
 impl Mmap {
-    /// Opens and maps `path` (raw bytes of a file name).
+    /// Opens and maps `path` (raw bytes of a file name). Only a regular file is opened: the
+    /// path is checked before `open(2)` (opening a FIFO blocks until a writer comes, opening
+    /// a device can act on it), and the open file again (the path may have changed between
+    /// the two), with `O_NONBLOCK` so that a FIFO put there meanwhile cannot block either.
     pub fn open(path: &[u8], mode: Mode) -> Result<ObjRef> {
         let path = PathBuf::from(OsStr::from_bytes(path));
+        let not_regular = || err!(Io, "cannot map '{}': not a regular file", path.display());
+        let meta = std::fs::metadata(&path).map_err(|e| io_error("open", &path, e))?;
+        if !meta.is_file() {
+            return Err(not_regular());
+        }
+        // `O_CLOEXEC` is added by the standard library. `O_NONBLOCK` changes nothing for a
+        // regular file that is only mapped and resized.
         let file = OpenOptions::new()
             .read(true)
             .write(mode == Mode::Write)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(&path)
             .map_err(|e| io_error("open", &path, e))?;
         let meta = file.metadata().map_err(|e| io_error("stat", &path, e))?;
         if !meta.is_file() {
-            bail!(Io, "cannot map '{}': not a regular file", path.display());
+            return Err(not_regular());
         }
         let len = usize::try_from(meta.len())
             .ok()
@@ -137,6 +149,12 @@ impl Mmap {
     }
 
     /// Resizes the file and its mapping (read-write mode only); new bytes are zero.
+    ///
+    /// The mapping never reaches past the file's end, and a resize that fails changes
+    /// nothing: a grow extends the file, then maps the new size (on failure the file gets
+    /// its length back; the bytes it had are untouched); a shrink maps the new size while the
+    /// file still has all its bytes and cuts the file only after (on failure the new mapping
+    /// goes and the old one stays).
     pub fn resize(obj: &Object, len: usize) -> Result<()> {
         let this = obj.downcast::<Mmap>("mmap")?;
         if this.mode != Mode::Write {
@@ -160,16 +178,30 @@ impl Mmap {
             let Some(file) = m.file.as_ref() else {
                 bail!(Released, "'{}' was closed", this.path.display());
             };
-            file.set_len(len as u64)
-                .map_err(|e| io_error("resize", &this.path, e))?;
-            let addr = match map_fd(file, len, this.mode, &this.path) {
-                Ok(addr) => addr,
-                Err(e) => {
-                    // The old mapping stays; give the file back its length so that the
-                    // mapping never reaches past the file's end.
-                    let _ = file.set_len(m.len as u64);
-                    return Err(e);
+            let addr = if len >= m.len {
+                file.set_len(len as u64)
+                    .map_err(|e| io_error("resize", &this.path, e))?;
+                match map_fd(file, len, this.mode, &this.path) {
+                    Ok(addr) => addr,
+                    Err(e) => {
+                        // The old mapping stays; the file gets back its length (cutting
+                        // only the zeros just added).
+                        let _ = file.set_len(m.len as u64);
+                        return Err(e);
+                    }
                 }
+            } else {
+                let addr = map_fd(file, len, this.mode, &this.path)?;
+                if let Err(e) = file.set_len(len as u64) {
+                    let mut fresh = Mapping {
+                        file: None,
+                        addr,
+                        len,
+                    };
+                    fresh.unmap();
+                    return Err(io_error("resize", &this.path, e));
+                }
+                addr
             };
             m.unmap();
             m.addr = addr;

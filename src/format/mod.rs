@@ -339,8 +339,10 @@ impl Leaf {
 
 const FORMAT_MAGIC: u64 = 0x7862_7566_464d_5431; // "xbufFMT1"
 
-/// A parsed format.
+/// A parsed format. `repr(C)` keeps `magic` at offset 0, so checking whether a foreign
+/// pointer is a format handle reads only its first 8 bytes ([`Format::is_format_ptr`]).
 #[derive(Debug)]
+#[repr(C)]
 pub struct Format {
     magic: u64,
     pub(crate) root: Struct,
@@ -355,6 +357,9 @@ pub struct Format {
     /// Whether Python's struct module parses the text (see [`Format::struct_module`]).
     pub(crate) struct_module: bool,
 }
+
+// The handle check relies on it.
+const _: () = assert!(std::mem::offset_of!(Format, magic) == 0);
 
 impl Format {
     pub(crate) fn new(root: Struct, byteorder: u8, leaves: Vec<Leaf>, weight: usize) -> Format {
@@ -374,8 +379,12 @@ impl Format {
         }
     }
 
-    pub(crate) fn is_format(&self) -> bool {
-        self.magic == FORMAT_MAGIC
+    /// Whether `p` points at a format: reads the 8 bytes at `p` and nothing else.
+    ///
+    /// # Safety
+    /// `p` must point at 8 readable bytes (any alignment).
+    pub(crate) unsafe fn is_format_ptr(p: *const Format) -> bool {
+        p.cast::<u64>().read_unaligned() == FORMAT_MAGIC
     }
 
     /// Size of one item in bytes.

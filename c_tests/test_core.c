@@ -803,6 +803,13 @@ static void test_fill_contiguous_strides(void) {
     strides[0] = 5;
     CHECK_ERR(xbuf_fill_contiguous_strides(2, huge, 8, strides, 'C'), XBUF_ERR_OVERFLOW, "overflows");
     CHECK_EQ(strides[0], 5); /* unchanged on failure */
+    /* Without items the strides are never used: beside a zero extent an overflowing one is
+     * PTRDIFF_MAX instead of an error. */
+    {
+        ptrdiff_t empty[3] = {0, PTRDIFF_MAX, 1};
+        CHECK_OK(xbuf_fill_contiguous_strides(3, empty, 8, strides, 'C'));
+        CHECK(strides[0] == PTRDIFF_MAX && strides[1] == 8 && strides[2] == 8);
+    }
     shape[1] = -3;
     CHECK_ERR(xbuf_fill_contiguous_strides(3, shape, 8, strides, 'C'), XBUF_ERR_INVALID_ARGUMENT, "shape[1] is -3");
 }

@@ -13,6 +13,9 @@
  * 2. Several threads create slices (and slices of slices) of one base, read through them and
  *    drop them in either order, while another thread tries to resize the base.
  * 3. Several threads slice and lock one shared slice.
+ * 4. Several threads slice a PIL-style view where each slice needs a row-pointer table of its
+ *    own, read views taken of those slices after the slices are gone, and read views of one
+ *    shared such slice (whose table every view copies).
  * Each ends with every export returned and the reference counts back where they started.
  */
 #include <pthread.h>
@@ -469,5 +472,115 @@ static void test_shared_slice(void) {
     CHECK_OK(xbuf_decref(base));
 }
 
+/* ---- Scenario 4: slices of a PIL-style view that need row-pointer tables of their own -------- */
+
+/* ROWS rows of 4 bytes read backwards: row pointer i points at byte 4i + 3, the row's first
+ * item and highest address, so item (i, j) is byte 4i + 3 - j. Slicing the columns from 1 on
+ * needs a suboffset below 0: such slices get a table of their own. */
+#define ROWS 16
+
+typedef struct {
+    unsigned char data[4 * ROWS];
+    unsigned char *rows[ROWS];
+    ptrdiff_t shape[2], strides[2], suboffsets[2];
+} backward_rows;
+
+static int backward_rows_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    backward_rows *r = (backward_rows *)xbuf_object_state(self);
+    (void)flags;
+    view->buf = r->rows;
+    view->len = 4 * ROWS;
+    view->itemsize = 1;
+    view->readonly = 1;
+    view->ndim = 2;
+    view->format = "B";
+    view->shape = r->shape;
+    view->strides = r->strides;
+    view->suboffsets = r->suboffsets;
+    return XBUF_OK;
+}
+
+/* The bytes of rows r0.. and columns c0.. of the array, in C order, read through `v`
+ * (a filled view); the number of wrong bytes. */
+static long check_rows(const xbuf_bufferinfo *v, ptrdiff_t r0, ptrdiff_t c0) {
+    unsigned char out[4 * ROWS];
+    ptrdiff_t i, j, n = 0;
+    long bad = 0;
+    size_t len = (size_t)((ROWS - r0) * (4 - c0));
+    if (xbuf_to_contiguous(out, len, v, 'C') != XBUF_OK) return 1;
+    for (i = r0; i < ROWS; i++)
+        for (j = c0; j < 4; j++) bad += out[n++] != (unsigned char)(4 * i + 3 - j);
+    return bad;
+}
+
+/* Slices the shared view (each slice builds a table), reads them and views taken of them after
+ * the slice is gone; and reads the shared slice made by main, whose table every thread copies. */
+static void *pil_slicer_main(void *arg) {
+    worker *w = (worker *)arg;
+    xbuf_object *shared = w->base; /* main's v[:, 1:] */
+    while (keep_going(w)) {
+        ptrdiff_t r0 = (ptrdiff_t)(next_rand(&w->seed) % ROWS), c0 = 1 + (ptrdiff_t)(next_rand(&w->seed) % 3);
+        xbuf_range r[2] = {{r0, XBUF_SLICE_OMIT, XBUF_SLICE_OMIT}, {c0, XBUF_SLICE_OMIT, XBUF_SLICE_OMIT}};
+        xbuf_object *s = NULL;
+        xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT, t = XBUF_BUFFERINFO_INIT;
+        if (xbuf_view_slice(w->obj, r, 2, &s) != XBUF_OK) {
+            w->bad_status++;
+            continue;
+        }
+        w->slices_ok++;
+        if (xbuf_get_buffer(s, &v, XBUF_FULL_RO) != XBUF_OK || xbuf_get_buffer(shared, &t, XBUF_FULL_RO) != XBUF_OK) {
+            w->bad_status++;
+        } else {
+            w->views++;
+            if (xbuf_decref(s) != XBUF_OK) w->bad_status++;
+            s = NULL;
+            w->torn += check_rows(&v, r0, c0) + check_rows(&t, 0, 1);
+        }
+        if (xbuf_release(&v) != XBUF_OK || xbuf_release(&t) != XBUF_OK) w->bad_status++;
+        if (s != NULL && xbuf_decref(s) != XBUF_OK) w->bad_status++;
+    }
+    return NULL;
+}
+
+static void test_pil_slices(void) {
+    enum { N = SLICERS };
+    static backward_rows r;
+    const xbuf_type type = {sizeof(xbuf_type), "backward_rows", backward_rows_getbuffer, NULL, NULL, NULL};
+    xbuf_range cols = {1, XBUF_SLICE_OMIT, XBUF_SLICE_OMIT}, all = {XBUF_SLICE_OMIT, XBUF_SLICE_OMIT, XBUF_SLICE_OMIT};
+    xbuf_range both[2];
+    worker ws[N], sum;
+    thread_fn fns[N];
+    xbuf_object *obj = NULL, *v = NULL, *shared = NULL;
+    int i;
+    double t0 = now();
+    for (i = 0; i < 4 * ROWS; i++) r.data[i] = (unsigned char)i;
+    for (i = 0; i < ROWS; i++) r.rows[i] = r.data + 4 * i + 3;
+    r.shape[0] = ROWS;
+    r.shape[1] = 4;
+    r.strides[0] = (ptrdiff_t)sizeof(void *);
+    r.strides[1] = -1;
+    r.suboffsets[0] = 0;
+    r.suboffsets[1] = -1;
+    CHECK_OK(xbuf_object_new(&type, &r, &obj));
+    CHECK_OK(xbuf_view_new(obj, XBUF_FULL_RO, &v));
+    both[0] = all;
+    both[1] = cols;
+    CHECK_OK(xbuf_view_slice(v, both, 2, &shared));
+    init_workers(ws, N, v, shared, 0.4, 50000);
+    for (i = 0; i < N; i++) fns[i] = pil_slicer_main;
+    run_workers(ws, fns, N, &sum);
+    printf("slices of a PIL-style view with tables of their own: %ld iterations in %.2f s, %ld views\n",
+           sum.iterations, now() - t0, sum.views);
+    CHECK_EQ(sum.bad_status, 0);
+    CHECK_EQ(sum.torn, 0);
+    CHECK_EQ(sum.slices_ok, sum.iterations);
+    CHECK_EQ(sum.views, sum.iterations);
+    CHECK_OK(xbuf_decref(shared));
+    CHECK_OK(xbuf_decref(v));
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_EQ(xbuf_refcount(obj), 1);
+    CHECK_OK(xbuf_decref(obj));
+}
+
 XBUF_TEST_MAIN(XT_CASE(test_views_resize_locks_refs), XT_CASE(test_concurrent_slices),
-               XT_CASE(test_shared_slice))
+               XT_CASE(test_shared_slice), XT_CASE(test_pil_slices))

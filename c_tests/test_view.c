@@ -1121,6 +1121,121 @@ static void test_slice_pil(void) {
     drop(a);
 }
 
+/* A PIL-style exporter whose row pointers point at each row's first item, which is its highest
+ * address: 3 rows of 4 bytes read backwards, item (i, j) = byte 4i + 3 - j of `data`. */
+typedef struct {
+    unsigned char data[12];
+    unsigned char *rows[3];
+    ptrdiff_t shape[2], strides[2], suboffsets[2];
+    int releases;
+} backward_rows;
+
+static int backward_rows_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    backward_rows *r = (backward_rows *)xbuf_object_state(self);
+    (void)flags;
+    view->buf = r->rows;
+    view->len = 12;
+    view->itemsize = 1;
+    view->readonly = 1;
+    view->ndim = 2;
+    view->format = "B";
+    view->shape = r->shape;
+    view->strides = r->strides;
+    view->suboffsets = r->suboffsets;
+    return XBUF_OK;
+}
+
+static void backward_rows_release(xbuf_object *self, xbuf_bufferinfo *view) {
+    if (view) ((backward_rows *)xbuf_object_state(self))->releases++;
+}
+
+/* An exporter that answers with a view of another object, as CPython exporters often do. */
+static int forward_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    return xbuf_get_buffer((xbuf_object *)xbuf_object_state(self), view, flags);
+}
+
+static void test_slice_pil_own_table(void) {
+    backward_rows r;
+    xbuf_type type = {sizeof(xbuf_type), "backward_rows", backward_rows_getbuffer, backward_rows_release, NULL, NULL};
+    xbuf_type fwd_type = {sizeof(xbuf_type), "forward", forward_getbuffer, NULL, NULL, NULL};
+    xbuf_object *obj = NULL, *fwd = NULL, *v, *s, *t, *u;
+    xbuf_bufferinfo info = XBUF_BUFFERINFO_INIT, nested = XBUF_BUFFERINFO_INIT;
+    unsigned char out[9];
+    void *p = NULL;
+    int k;
+    for (k = 0; k < 12; k++) r.data[k] = (unsigned char)k;
+    for (k = 0; k < 3; k++) r.rows[k] = r.data + 4 * k + 3;
+    r.shape[0] = 3;
+    r.shape[1] = 4;
+    r.strides[0] = (ptrdiff_t)sizeof(void *);
+    r.strides[1] = -1;
+    r.suboffsets[0] = 0;
+    r.suboffsets[1] = -1;
+    r.releases = 0;
+    CHECK_OK(xbuf_object_new(&type, &r, &obj));
+    v = make_view(obj, XBUF_FULL_RO);
+    CHECK_BYTES(v, 'C', 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8);
+
+    /* a[:, 1:] starts each row one byte below its pointer: suboffsets[0] would be -1, which
+     * means "no indirection" (memoryview reads the pointer table's bytes as items there). The
+     * slice gets a table of its own instead. */
+    s = slice_of(v, RANGES({OM, OM, OM}, {1, OM, OM}), 2);
+    CHECK_BYTES(s, 'C', 2, 1, 0, 6, 5, 4, 10, 9, 8);
+    CHECK_BYTES(s, 'F', 2, 6, 10, 1, 5, 9, 0, 4, 8);
+    CHECK_OK(xbuf_get_buffer(s, &info, XBUF_FULL_RO));
+    CHECK(info.buf != (void *)r.rows);
+    CHECK(info.releaser == obj);
+    CHECK(info.shape[0] == 3 && info.shape[1] == 3);
+    CHECK(info.strides[0] == (ptrdiff_t)sizeof(void *) && info.strides[1] == -1);
+    /* One pointer per row, each its row's lowest address; suboffsets[0] leads to item (i, 0). */
+    CHECK(info.suboffsets != NULL && info.suboffsets[0] == 2 && info.suboffsets[1] == -1);
+    CHECK(((unsigned char **)info.buf)[0] == r.data && ((unsigned char **)info.buf)[2] == r.data + 8);
+    CHECK_OK(xbuf_get_pointer(&info, DIMS(2, 0), &p));
+    CHECK(p == r.data + 10);
+
+    /* Slices of it: reversed rows and columns, then a row. */
+    t = slice_of(s, RANGES({OM, OM, -1}, {OM, OM, -1}), 2);
+    CHECK_BYTES(t, 'C', 8, 9, 10, 4, 5, 6, 0, 1, 2);
+    u = index_of(t, DIMS(1), 1);
+    CHECK_BYTES(u, 'C', 4, 5, 6);
+    CHECK_OK(xbuf_decref(u));
+
+    /* An exporter that answers with a view of the slice: its consumer's view gets a copy of
+     * the table too (the one in the exporter's answer goes when the get returns). */
+    CHECK_OK(xbuf_object_new(&fwd_type, t, &fwd));
+    CHECK_OK(xbuf_get_buffer(fwd, &nested, XBUF_FULL_RO));
+    CHECK(nested.releaser == obj);
+    CHECK_OK(xbuf_decref(fwd));
+
+    /* Every view object goes; the views taken of them still read the right items, each from
+     * its own copy of the table (the sanitize and memcheck presets would see a stale one). */
+    CHECK_OK(xbuf_decref(t));
+    CHECK_OK(xbuf_decref(s));
+    CHECK_OK(xbuf_decref(v));
+    CHECK_EQ(xbuf_exports(obj), 2);
+    CHECK_OK(xbuf_to_contiguous(out, 9, &info, 'C'));
+    CHECK(memcmp(out, "\x02\x01\x00\x06\x05\x04\x0a\x09\x08", 9) == 0);
+    CHECK_OK(xbuf_to_contiguous(out, 9, &nested, 'C'));
+    CHECK(memcmp(out, "\x08\x09\x0a\x04\x05\x06\x00\x01\x02", 9) == 0);
+    CHECK_OK(xbuf_release(&info));
+    CHECK_OK(xbuf_release(&nested));
+    CHECK_EQ(r.releases, 6); /* info, nested, and the exports v, s, t and u held */
+
+    /* Requests without XBUF_INDIRECT are refused, as for any indirect layout. */
+    v = make_view(obj, XBUF_FULL_RO);
+    s = slice_of(v, RANGES({OM, OM, OM}, {1, OM, OM}), 2);
+    CHECK_ERR(xbuf_get_buffer(s, &info, XBUF_RECORDS_RO), XBUF_ERR_REQUEST, "lacks XBUF_INDIRECT");
+    /* An empty slice needs no table; its buf stays where the sliced view's was. */
+    t = slice_of(v, RANGES({OM, OM, OM}, {4, OM, OM}), 2);
+    CHECK_OK(xbuf_get_buffer(t, &info, XBUF_FULL_RO));
+    CHECK(info.buf == (void *)r.rows && info.shape[1] == 0);
+    CHECK_OK(xbuf_release(&info));
+    CHECK_OK(xbuf_decref(t));
+    CHECK_OK(xbuf_decref(s));
+    CHECK_OK(xbuf_decref(v));
+    drop(obj);
+}
+
 /* ---- Indexing and item pointers ------------------------------------------------------------- */
 
 static void test_index_and_item_pointer(void) {
@@ -2102,7 +2217,7 @@ XBUF_TEST_MAIN(XT_CASE(test_ndarray_c_order), XT_CASE(test_ndarray_strides_and_o
                XT_CASE(test_ndarray_requests), XT_CASE(test_view_of_bytearray), XT_CASE(test_view_of_bytes),
                XT_CASE(test_view_of_c_exporter), XT_CASE(test_views_of_views), XT_CASE(test_view_without_format),
                XT_CASE(test_slice_1d),
-               XT_CASE(test_slice_2d), XT_CASE(test_slice_3d), XT_CASE(test_slice_pil),
+               XT_CASE(test_slice_2d), XT_CASE(test_slice_3d), XT_CASE(test_slice_pil), XT_CASE(test_slice_pil_own_table),
                XT_CASE(test_index_and_item_pointer), XT_CASE(test_transpose_and_permute), XT_CASE(test_cast),
                XT_CASE(test_tobytes_and_hex), XT_CASE(test_hash), XT_CASE(test_release_refused_while_locked),
                XT_CASE(test_released_view_refuses_everything), XT_CASE(test_derived_views_survive_release),

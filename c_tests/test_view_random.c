@@ -2,7 +2,8 @@
  * Randomized tests of xbuf_view against a reference model written here, as CPython's
  * test_buffer checks memoryview against nested lists. Each case draws a random layout
  * (ndim 0..5, zero-length dimensions, gaps, negative strides, Fortran order, PIL-style
- * suboffsets, item sizes 1 to 16) over bytes whose values say where they came from, then checks
+ * suboffsets, with row pointers at each row's lowest address or at its first item, item sizes 1
+ * to 16) over bytes whose values say where they came from, then checks
  * against the model: tobytes in C, F and A order, contiguity, slicing, indexing, permutation,
  * cast, copies between views (overlapping ones included) and from_contiguous.
  *
@@ -131,6 +132,7 @@ static const ptrdiff_t format_sizes[] = {1, 2, 4, 8, 3, 8, 16, 8};
 
 typedef struct {
     xbuf_object *array; /* the ndarray */
+    xbuf_object *rows;  /* NULL, or the array re-exported with its row pointers at first items */
     xbuf_object *view;  /* a view of it */
     model m;
     unsigned char *data; /* a copy of the ndarray's data as it was made */
@@ -138,6 +140,56 @@ typedef struct {
     int pil;
     const char *format;
 } sample;
+
+/* A PIL-style ndarray re-exported with each row pointer at its row's first item and
+ * suboffsets[0] = 0 (the ndarray's point at the row's lowest address): a row that runs
+ * backwards then lies below its pointer, and slicing it needs a suboffset below 0, which a
+ * view answers with a row-pointer table of its own. */
+typedef struct {
+    xbuf_bufferinfo base; /* the ndarray's view, held until dealloc */
+    unsigned char **table;
+    ptrdiff_t suboffsets[MAXD];
+} first_item_rows;
+
+static int first_item_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    first_item_rows *r = (first_item_rows *)xbuf_object_state(self);
+    (void)flags;
+    view->buf = r->table;
+    view->len = r->base.len;
+    view->itemsize = r->base.itemsize;
+    view->readonly = r->base.readonly;
+    view->ndim = r->base.ndim;
+    view->format = r->base.format;
+    view->shape = r->base.shape;
+    view->strides = r->base.strides;
+    view->suboffsets = r->suboffsets;
+    return XBUF_OK;
+}
+
+static void first_item_dealloc(void *state) {
+    first_item_rows *r = (first_item_rows *)state;
+    CHECK_OK(xbuf_release(&r->base));
+    free(r->table);
+    free(r);
+}
+
+static xbuf_object *first_item_rows_of(xbuf_object *array) {
+    static const xbuf_type type = {sizeof(xbuf_type), "first_item_rows", first_item_getbuffer, NULL, NULL,
+                                   first_item_dealloc};
+    first_item_rows *r = (first_item_rows *)calloc(1, sizeof *r);
+    xbuf_object *obj = NULL;
+    ptrdiff_t i;
+    int d;
+    r->base.structsize = sizeof r->base;
+    CHECK_OK(xbuf_get_buffer(array, &r->base, XBUF_FULL));
+    r->table = (unsigned char **)malloc(sizeof(void *) * (size_t)(r->base.shape[0] + 1));
+    for (i = 0; i < r->base.shape[0]; i++)
+        r->table[i] = (unsigned char *)((uintptr_t)((unsigned char **)r->base.buf)[i] + (uintptr_t)r->base.suboffsets[0]);
+    for (d = 0; d < r->base.ndim; d++) r->suboffsets[d] = r->base.suboffsets[d];
+    r->suboffsets[0] = 0;
+    CHECK_OK(xbuf_object_new(&type, r, &obj));
+    return obj;
+}
 
 /* Draws a random layout and builds the ndarray, its view and the model. */
 static int draw(sample *s) {
@@ -197,7 +249,8 @@ static int draw(sample *s) {
         XT_FAIL("ndarray_new: %s", xbuf_last_error_message());
         return 0;
     }
-    if (xbuf_view_new(s->array, XBUF_FULL, &s->view) != XBUF_OK) {
+    if (s->pil && rnd_in(0, 1)) s->rows = first_item_rows_of(s->array);
+    if (xbuf_view_new(s->rows ? s->rows : s->array, XBUF_FULL, &s->view) != XBUF_OK) {
         XT_FAIL("view_new: %s", xbuf_last_error_message());
         return 0;
     }
@@ -206,6 +259,10 @@ static int draw(sample *s) {
 
 static void drop(sample *s) {
     CHECK_OK(xbuf_decref(s->view));
+    if (s->rows) {
+        CHECK_EQ(xbuf_exports(s->rows), 0);
+        CHECK_OK(xbuf_decref(s->rows));
+    }
     CHECK_EQ(xbuf_exports(s->array), 0);
     CHECK_OK(xbuf_decref(s->array));
     free(s->data);
@@ -263,7 +320,7 @@ static int check_shape(xbuf_object *view, const model *m) {
     return 1;
 }
 
-static long long n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from, n_equal,
+static long long n_own_table, n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from, n_equal,
     n_tolist;
 
 static void op_tobytes(sample *s) {
@@ -336,6 +393,15 @@ static void op_slice(sample *s) {
     }
     if (check_shape(v, &sub) && check_bytes(v, &sub, s->data, 'C') && check_bytes(v, &sub, s->data, 'F'))
         n_slice++;
+    /* Count the slices that needed a row-pointer table of their own. */
+    if (s->rows) {
+        const first_item_rows *r = (const first_item_rows *)xbuf_object_state(s->rows);
+        xbuf_bufferinfo info = XBUF_BUFFERINFO_INIT;
+        CHECK_OK(xbuf_get_buffer(v, &info, XBUF_FULL_RO));
+        uintptr_t at = (uintptr_t)info.buf, table = (uintptr_t)r->table;
+        if (at < table || at >= table + sizeof(void *) * (size_t)r->base.shape[0]) n_own_table++;
+        CHECK_OK(xbuf_release(&info));
+    }
     /* A slice of a slice: slicing the result whole again changes nothing. */
     {
         xbuf_object *w = NULL;
@@ -774,9 +840,11 @@ static void test_random_views(void) {
             fprintf(stderr, "  in case %ld (ndim %d, format %s, pil %d): replay with XBUF_SEED=0x%llx\n", c,
                     s.m.ndim, s.format, s.pil, (unsigned long long)seed);
     }
-    printf("checked: tobytes %lld, contiguity %lld, slice %lld, index %lld, permute %lld, cast %lld, "
-           "copy %lld, overlapping copy %lld, from_contiguous %lld, equal %lld, tolist %lld\n",
-           n_bytes, n_contig, n_slice, n_index, n_permute, n_cast, n_copy, n_overlap, n_from, n_equal, n_tolist);
+    printf("checked: tobytes %lld, contiguity %lld, slice %lld (%lld with a row-pointer table of their own), "
+           "index %lld, permute %lld, cast %lld, copy %lld, overlapping copy %lld, from_contiguous %lld, "
+           "equal %lld, tolist %lld\n",
+           n_bytes, n_contig, n_slice, n_own_table, n_index, n_permute, n_cast, n_copy, n_overlap, n_from, n_equal,
+           n_tolist);
     if (env_only) return;
     /* Every case must have reached every check (a case without dimensions has no overlap). */
     CHECK_EQ(n_bytes, cases);
@@ -786,6 +854,7 @@ static void test_random_views(void) {
     CHECK_EQ(n_cast, cases);
     CHECK_EQ(n_equal, cases);
     CHECK_EQ(n_tolist, cases);
+    if (cases >= 1000) CHECK(n_own_table > 0);
 }
 
 XBUF_TEST_MAIN(XT_CASE(test_random_views))

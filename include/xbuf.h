@@ -346,7 +346,10 @@ typedef struct xbuf_bufferinfo {
      */
     size_t structsize;
     /**
-     * Start of the memory: the address of the item with all indices 0.
+     * Start of the memory: the address of the item with all indices 0. With suboffsets, where
+     * the first dimension's pointers are read: the exporter's memory or, for some slices of
+     * `xbuf_view`s (see `xbuf_view_slice`), a row-pointer table in the view's own layout
+     * storage, valid until `xbuf_release` like `shape`.
      */
     void *buf;
     /**
@@ -891,12 +894,15 @@ int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
 
 /**
  * Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
- * `order` (`'C'`, or `'F'`; `'A'` means `'C'`).
+ * `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
+ * extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`
+ * (`(0, PTRDIFF_MAX, 1)` with 8-byte items gives `PTRDIFF_MAX, 8, 8`).
  *
  * Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
  * NULL when `ndim` is 0.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
- * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW`. On failure `strides` is unchanged.
+ * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
+ * overflows). On failure `strides` is unchanged.
  * Thread safety: any thread.
  */
 int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, ptrdiff_t *strides, char order);
@@ -1302,11 +1308,32 @@ int xbuf_view_release(struct xbuf_object *view);
  * `k < nslices`; later dimensions are kept whole. Works in every dimension and with
  * suboffsets.
  *
+ * A slice without items (some extent 0) addresses no memory: its `buf` stays where the
+ * sliced view's was (memoryview moves it to where the first item would be).
+ *
+ * With suboffsets, slicing a dimension that lies behind an indirect dimension `k` moves
+ * `suboffsets[k]` (the step from each row pointer to its row's first item). When the
+ * exporter's row pointers are not the lowest address of their rows (say, each points at its
+ * row's first item and the row runs backwards), that suboffset would have to become negative,
+ * which PEP 3118 reads as "no indirection" (memoryview reads the wrong items there). The
+ * result then gets a row-pointer table of its own, and is an ordinary PIL layout again: its
+ * `buf` is that table, holding one pointer per index `(i0, ..., ik)` of the result's
+ * dimensions 0 to `k` (in C order, each the lowest address its row reaches, read from the
+ * view's pointers when the slice is made); dimensions 0 to `k - 1` step over the table with
+ * suboffset -1, dimension `k` steps over it by `sizeof(void *)` with a suboffset >= 0, and
+ * later dimensions are as usual.
+ * Every view taken of the result (`xbuf_get_buffer`, or views derived from it) gets its own
+ * copy of the table in its layout storage, so it stays valid after the result is gone, as any
+ * view of a view does; the copy is freed by `xbuf_release`. The table is a snapshot: the
+ * exporter must not change its row pointers while it is exported (no exporter may move
+ * exported memory).
+ *
  * Borrows: `view`, `slices` (`nslices` entries; NULL when `nslices` is 0).
  * Returns: in `*out` an owned reference to the new view; NULL on failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more slices than
- * dimensions, a zero step), `XBUF_ERR_RELEASED`.
- * Thread safety: any thread.
+ * dimensions, a zero step), `XBUF_ERR_OVERFLOW` (a start or stride beyond the address space),
+ * `XBUF_ERR_NO_MEMORY` (a row-pointer table), `XBUF_ERR_RELEASED`.
+ * Thread safety: any thread; the result is immutable and may be shared between threads.
  */
 int xbuf_view_slice(struct xbuf_object *view, const struct xbuf_range *slices, int nslices, struct xbuf_object **out);
 
@@ -1365,6 +1392,12 @@ int xbuf_view_permute(struct xbuf_object *view, const int *axes, int n, struct x
  * ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
  * preserved; any format may become any other (memoryview allows only casts to or from byte
  * formats, and only 1-D ↔ N-D).
+ *
+ * A view without items (an extent 0, say shape `(0, 5)`) is C-contiguous unless it has
+ * suboffsets, so it casts like any other: to every shape whose byte size is 0 (`(0,)` when
+ * `shape` is NULL, `(5, 0)`, `(0, 0, 3)`, ...), in any format. The result has no items either,
+ * and its `buf` is the source's. memoryview refuses every cast with a zero in the source's or
+ * the result's shape.
  *
  * Borrows: `view`, `format` (copied), `shape` (`ndim` entries).
  * Returns: in `*out` an owned reference to the new view; NULL on failure.

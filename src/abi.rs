@@ -83,7 +83,10 @@ pub struct xbuf_object {
 pub struct xbuf_bufferinfo {
     /// Size of the caller's struct in bytes; set by the caller, never changed by the library.
     pub structsize: usize,
-    /// Start of the memory: the address of the item with all indices 0.
+    /// Start of the memory: the address of the item with all indices 0. With suboffsets, where
+    /// the first dimension's pointers are read: the exporter's memory or, for some slices of
+    /// `xbuf_view`s (see `xbuf_view_slice`), a row-pointer table in the view's own layout
+    /// storage, valid until `xbuf_release` like `shape`.
     pub buf: *mut c_void,
     /// The object this view must be handed back to; owns one reference and one export that
     /// `xbuf_release` drops. NULL in an empty view.

@@ -96,30 +96,42 @@ unsafe fn read_prefix(view: *const xbuf_bufferinfo) -> xbuf_bufferinfo {
     }
 }
 
-/// A heap block holding a view's layout and format: `[words, shape.., strides.., subs.., fmt..]`.
+/// A heap block holding a view's layout and format:
+/// `[words, table words, table.., shape.., strides.., subs.., fmt..]`. The table is the copy of
+/// an exporter's own row-pointer table (`Response::table`) that the view's `buf` points into.
 struct Block {
     ptr: *mut isize,
 }
 
+/// Words before a block's data.
+const BLOCK_HEADER: usize = 2;
+
 impl Block {
-    fn alloc(words: usize) -> Result<Block> {
-        let total = words + 1;
+    fn alloc(table: usize, words: usize) -> Result<Block> {
+        let total = BLOCK_HEADER + table + words;
         let mut v: Vec<isize> = Vec::new();
         v.try_reserve_exact(total).map_err(|_| {
             err!(
                 NoMemory,
                 "cannot allocate {} bytes for a view's layout",
-                total * 8
+                total * std::mem::size_of::<isize>()
             )
         })?;
         v.resize(total, 0);
         v[0] = total as isize;
+        v[1] = table as isize;
         let ptr = Box::into_raw(v.into_boxed_slice()) as *mut isize;
         Ok(Block { ptr })
     }
+    /// The table's first word.
+    fn table(&self) -> *mut isize {
+        // SAFETY: the block has its header.
+        unsafe { self.ptr.add(BLOCK_HEADER) }
+    }
+    /// The first word after the table.
     fn data(&self) -> *mut isize {
-        // SAFETY: the block has at least one word past the header.
-        unsafe { self.ptr.add(1) }
+        // SAFETY: the block holds the table.
+        unsafe { self.table().add(*self.ptr.add(1) as usize) }
     }
     /// Frees a block stored in a view's `_private[0]`.
     ///
@@ -133,6 +145,23 @@ impl Block {
         let total = *ptr as usize;
         drop(Box::from_raw(ptr::slice_from_raw_parts_mut(ptr, total)));
     }
+}
+
+/// The copy of an exporter's row-pointer table that a view filled by [`get_buffer`] keeps in
+/// its layout storage (`buf` points into it), if it has one. Valid until the view is released.
+///
+/// # Safety
+/// `view` must hold a view filled by [`get_buffer`] and not yet released.
+pub(crate) unsafe fn owned_table<'a>(view: *const xbuf_bufferinfo) -> Option<&'a [*mut u8]> {
+    let block = (*view)._private[0] as *const isize;
+    if block.is_null() || *block.add(1) == 0 {
+        return None;
+    }
+    let n = *block.add(1) as usize;
+    Some(std::slice::from_raw_parts(
+        block.add(BLOCK_HEADER) as *const *mut u8,
+        n,
+    ))
 }
 
 static FORMAT_B: [c_char; 2] = [b'B' as c_char, 0];
@@ -165,11 +194,21 @@ unsafe fn write_view(
         } else {
             fmt.len() / 8 + 1
         };
+    let table_words = plan.table.map_or(0, <[_]>::len);
 
-    let block = if heap_words > 0 {
-        Some(Block::alloc(heap_words)?)
+    let block = if heap_words + table_words > 0 {
+        Some(Block::alloc(table_words, heap_words)?)
     } else {
         None
+    };
+    // `buf` at the same entry of the view's own copy of the exporter's table.
+    let buf = match (plan.table, &block) {
+        (Some(t), Some(b)) => {
+            ptr::copy_nonoverlapping(t.as_ptr(), b.table() as *mut *mut u8, t.len());
+            let at = plan.buf as usize - t.as_ptr() as usize;
+            (b.table() as *mut u8).add(at)
+        }
+        _ => plan.buf,
     };
     let mut words: *mut isize = match &block {
         Some(b) if !layout_inline => b.data(),
@@ -244,7 +283,7 @@ unsafe fn write_view(
     publish(
         view,
         Header {
-            buf: plan.buf,
+            buf,
             releaser,
             len: plan.len,
             itemsize: plan.itemsize,
@@ -842,6 +881,7 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
             Some(std::slice::from_raw_parts(p as *const isize, n))
         }
     };
+    let nested = is_filled(s);
     Ok(Response {
         buf: s.buf.cast(),
         len: s.len,
@@ -856,9 +896,12 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
         shape: arr(s.shape),
         strides: arr(s.strides),
         suboffsets: arr(s.suboffsets),
+        // A view filled by the library may point into its own copy of a row-pointer table,
+        // which goes with the scratch struct: the consumer's view gets a copy of it.
+        table: if nested { owned_table(s) } else { None },
         internal: s.internal,
         releaser: NonNull::new(s.releaser.cast()),
-        nested: is_filled(s),
+        nested,
         releaser_from_c: true,
     })
 }

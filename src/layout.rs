@@ -69,7 +69,9 @@ pub fn byte_len(shape: &[isize], itemsize: isize) -> Result<isize> {
 }
 
 /// Writes the strides of a contiguous layout of `shape` in `order` (`Any` means C).
-/// Fails on overflow.
+/// Fails on overflow, which only a shape with items can meet: the strides of a layout without
+/// items are never used, so beside a zero extent a step that would overflow stays at
+/// `isize::MAX` (the layout `(0, isize::MAX, 1)` of 8-byte items is valid and has no items).
 pub fn contiguous_strides(
     shape: &[isize],
     itemsize: isize,
@@ -78,12 +80,15 @@ pub fn contiguous_strides(
 ) -> Result<()> {
     debug_assert_eq!(shape.len(), strides.len());
     let mut step = itemsize;
+    let empty = shape.contains(&0);
     let mut set = |d: usize, step: &mut isize| -> Result<()> {
         strides[d] = *step;
         // A zero extent makes every later stride irrelevant; keep them finite anyway.
-        *step = step
-            .checked_mul(shape[d].max(1))
-            .ok_or_else(|| overflow(format!("the strides of shape {shape:?}")))?;
+        *step = match step.checked_mul(shape[d].max(1)) {
+            Some(s) => s,
+            None if empty => isize::MAX,
+            None => return Err(overflow(format!("the strides of shape {shape:?}"))),
+        };
         Ok(())
     };
     match order {
@@ -280,6 +285,11 @@ mod tests {
                 .status,
             Status::Overflow
         );
+        // Without items the strides are never used: they stay finite instead of failing.
+        contiguous_strides(&[0, isize::MAX, 1], 8, Order::C, &mut s).unwrap();
+        assert_eq!(s, [isize::MAX, 8, 8]);
+        contiguous_strides(&[3, isize::MAX, 0], 8, Order::F, &mut s).unwrap();
+        assert_eq!(s, [8, 24, isize::MAX]);
     }
 
     #[test]

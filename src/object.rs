@@ -60,6 +60,11 @@ pub struct Response<'a> {
     pub strides: Option<&'a [isize]>,
     /// `None`: no indirection.
     pub suboffsets: Option<&'a [isize]>,
+    /// A table of row pointers that `buf` points into (at any entry), kept by the exporter
+    /// apart from the memory it lends (a view's rebased PIL table): every view gets a copy of
+    /// it in its own layout storage, with `buf` at the same entry of the copy, so the view
+    /// does not depend on the exporter's table. `None`: `buf` is the lent memory itself.
+    pub table: Option<&'a [*mut u8]>,
     pub internal: *mut c_void,
     /// The object the view must be handed back to; `None` means the object asked. Borrowed:
     /// the library takes its own reference.
@@ -86,6 +91,7 @@ impl Default for Response<'_> {
             shape: None,
             strides: None,
             suboffsets: None,
+            table: None,
             internal: std::ptr::null_mut(),
             releaser: None,
             nested: false,

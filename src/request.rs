@@ -137,6 +137,9 @@ pub struct Plan<'a> {
     pub strides: Option<&'a [isize]>,
     /// Suboffsets, only when some entry is non-negative.
     pub suboffsets: Option<&'a [isize]>,
+    /// The exporter's own row-pointer table that `buf` points into (see `Response::table`),
+    /// copied into the view's storage; only with suboffsets, and only when `buf` lies in it.
+    pub table: Option<&'a [*mut u8]>,
     /// Format text without NUL (`b"B"` when the exporter gave none).
     pub format: &'a [u8],
     /// Which fields the consumer receives.
@@ -271,6 +274,30 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
         );
     }
 
+    // A table of the exporter's own is copied only when the layout reads it: `buf` lies in
+    // it and the layout has suboffsets (a layout without them reads its items at `buf`).
+    let table = r.table.filter(|t| {
+        suboffsets.is_some()
+            && r.strides.is_some()
+            && t.as_ptr_range()
+                .contains(&(r.buf as *mut *mut u8).cast_const())
+    });
+    if let (Some(t), Some(subs), Some(strides)) = (table, suboffsets, r.strides) {
+        // Every pointer the layout reads before its first indirection lies in the table.
+        let first = subs.iter().position(|&x| x >= 0).unwrap_or(0);
+        let unit = std::mem::size_of::<*const u8>() as isize;
+        let (lo, hi) = layout::extent(&shape_for_check[..=first], &strides[..=first], unit)
+            .map_err(|e| bad(e.message.clone()))?;
+        let at = (r.buf as usize - t.as_ptr() as usize) as i128;
+        let size = std::mem::size_of_val(t);
+        let (lo, hi) = (at + lo as i128, at + hi as i128);
+        if lo < 0 || hi > size as i128 {
+            return Err(bad(format!(
+                "describes pointers at bytes {lo}..{hi} of its {size}-byte row-pointer table"
+            )));
+        }
+    }
+
     // The memory the layout reaches must be addressable.
     if let Some(strides) = r.strides {
         let first_indirect = suboffsets.and_then(|s| s.iter().position(|&x| x >= 0));
@@ -363,6 +390,7 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
         ndim: r.ndim,
         strides: r.strides,
         suboffsets,
+        table,
         format,
         give_shape: flags.nd() && !opaque,
         give_strides: flags.strides() && !opaque,

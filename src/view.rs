@@ -95,9 +95,25 @@ pub struct View {
     base: HeldView,
     released: AtomicBool,
     layout: Layout,
+    /// The row-pointer table the layout's `buf` points into when it is not the base's memory:
+    /// see [`Table`].
+    table: Table,
     readonly: bool,
     /// `None`: the base gave no format and items are wider than one byte.
     format: Option<CString>,
+}
+
+/// A table of row pointers that belongs to a view rather than to the memory it describes: made
+/// by a slice that needs its own table (see [`slice`]), or the copy of such a table in the
+/// layout storage of the export a derived view holds. Immutable once made; every view taken of
+/// the view gets a copy of it (`Response::table`), so that views outliving the view object
+/// never point into it.
+enum Table {
+    None,
+    /// Made by this view.
+    Own(Box<[*mut u8]>),
+    /// In the layout storage of `View::base`, valid while that export is held.
+    Held(*const *mut u8, usize),
 }
 
 // SAFETY: `base` is written only under exclusive access (no export counted, so no reader);
@@ -117,6 +133,16 @@ impl View {
 
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+    /// The view's own row-pointer table, if it has one.
+    fn table(&self) -> Option<&[*mut u8]> {
+        match &self.table {
+            Table::None => None,
+            Table::Own(t) => Some(t),
+            // SAFETY: read while an export on this view is counted, so the base's export (in
+            // whose layout storage the table lies) is held.
+            Table::Held(p, n) => Some(unsafe { std::slice::from_raw_parts(*p, *n) }),
+        }
     }
     pub fn readonly(&self) -> bool {
         self.readonly
@@ -164,6 +190,7 @@ impl Exporter for View {
             shape: Some(&l.shape),
             strides: Some(&l.strides),
             suboffsets: l.suboffsets.as_deref(),
+            table: self.table(),
             releaser: Some(NonNull::from(self.releaser()?)),
             ..Response::default()
         })
@@ -192,33 +219,53 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
     derive(obj, flags, |l, _| Ok(l))
 }
 
+/// What a derived view may bring besides its layout.
+struct Extra {
+    /// The format (the base's, unless the change replaces it).
+    format: Option<CString>,
+    /// A row-pointer table of the view's own, which the layout's `buf` points into.
+    table: Option<Box<[*mut u8]>>,
+}
+
 /// Gets a fresh export of `obj` for `flags`, lets `change` turn its layout into the new view's,
 /// and wraps the result in a new view object. On failure the export is returned.
 fn derive(
     obj: &Object,
     flags: c_int,
-    change: impl FnOnce(Layout, &mut Option<CString>) -> Result<Layout>,
+    change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
 ) -> Result<ObjRef> {
     let held = HeldView::get(obj, flags)?;
     // SAFETY: just filled by the library; read only here, before the view is shared.
     let base = unsafe { &*held.ptr() };
     // SAFETY: as above.
     let layout = unsafe { Layout::from_view(base) }?;
-    let mut format = if base.format.is_null() {
+    let format = if base.format.is_null() {
         (layout.itemsize == 1).then(|| CString::from(c"B"))
     } else {
         // SAFETY: the library's copy, NUL-terminated.
         Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
     };
+    // SAFETY: filled by the library and held as long as the new view.
+    let held_table = unsafe { crate::bufferinfo::owned_table(held.ptr()) };
+    let mut extra = Extra {
+        format,
+        table: None,
+    };
     // On failure (or a panic) `held` returns the export when it is dropped.
-    let layout = change(layout, &mut format)?;
+    let layout = change(layout, &mut extra)?;
+    let table = match (extra.table, held_table) {
+        (Some(t), _) => Table::Own(t),
+        (None, Some(t)) => Table::Held(t.as_ptr(), t.len()),
+        (None, None) => Table::None,
+    };
     let readonly = base.readonly != 0;
     Ok(ObjRef::new(Box::new(View {
         base: held,
         released: AtomicBool::new(false),
         layout,
+        table,
         readonly,
-        format,
+        format: extra.format,
     })))
 }
 
@@ -226,7 +273,7 @@ fn derive(
 /// memory on its own) whose layout `change` transforms.
 fn derive_from(
     obj: &Object,
-    change: impl FnOnce(Layout, &mut Option<CString>) -> Result<Layout>,
+    change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
 ) -> Result<ObjRef> {
     with(obj, |v| {
         // A view without a format is re-exported without one.
@@ -281,8 +328,15 @@ pub fn release(obj: &Object) -> Result<()> {
 }
 
 /// A sub-view: `slices` apply to the first dimensions (the rest are kept whole).
+///
+/// Slicing dimension `d` moves its start: on `buf` when no earlier dimension is indirect, else
+/// on the suboffset of the nearest earlier indirect dimension `k` (the pointers read there lead
+/// to dimension `d`'s rows). When the exporter's row pointers are not the lowest address of
+/// their rows, that suboffset would have to become negative, which PEP 3118 reads as "no
+/// indirection" (memoryview then reads the wrong bytes). The result then gets a row-pointer
+/// table of its own, made here from the source's pointers (see [`rebase`]).
 pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
-    derive_from(obj, |mut l, _| {
+    derive_from(obj, |l, extra| {
         if slices.len() > l.ndim() {
             bail!(
                 InvalidArgument,
@@ -296,26 +350,12 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
             .enumerate()
             .map(|(d, s)| s.resolve(l.shape[d], d))
             .collect::<Result<Vec<_>>>()?;
-        // A result without items addresses no memory: its start is left where it is.
-        let empty = l
-            .shape
-            .iter()
-            .enumerate()
-            .any(|(d, &n)| resolved.get(d).map_or(n, |r| r.2) == 0);
-        for (d, &(start, step, count)) in resolved.iter().enumerate() {
-            if !empty {
-                let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
-                    overflow(format!(
-                        "start {start} times stride {} in dimension {d}",
-                        l.strides[d]
-                    ))
-                })?;
-                shift_dimension(&mut l, d, offset)?;
-            }
-            l.shape[d] = count;
+        let mut out = l.clone();
+        for (d, &(_, step, count)) in resolved.iter().enumerate() {
+            out.shape[d] = count;
             // Python allows any step, so one far beyond the extent can overflow the new stride;
             // that happens only when fewer than two items remain, whose stride is never used.
-            l.strides[d] = match l.strides[d].checked_mul(step) {
+            out.strides[d] = match l.strides[d].checked_mul(step) {
                 Some(s) => s,
                 None if count < 2 => l.strides[d],
                 None => {
@@ -326,31 +366,131 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
                 }
             };
         }
-        Ok(l)
+        // A result without items addresses no memory: its start is left where it is.
+        if out.shape.contains(&0) {
+            return Ok(out);
+        }
+        // Where each dimension's start moves (see above): `None` for `buf`, else the indirect
+        // dimension whose suboffset moves. Summed exactly; applied with wrapping arithmetic,
+        // since each sum lands inside the memory the source reaches.
+        let target = |d: usize| {
+            l.suboffsets
+                .as_ref()
+                .and_then(|subs| (0..d).rev().find(|&k| subs[k] >= 0))
+        };
+        let mut shift = vec![0i128; l.ndim()];
+        let mut buf_shift = 0isize;
+        for (d, &(start, _, _)) in resolved.iter().enumerate() {
+            let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
+                overflow(format!(
+                    "start {start} times stride {} in dimension {d}",
+                    l.strides[d]
+                ))
+            })?;
+            match target(d) {
+                Some(k) => shift[k] += offset as i128,
+                None => buf_shift = buf_shift.wrapping_add(offset),
+            }
+        }
+        out.buf = l.buf.wrapping_offset(buf_shift);
+        let mut below = None;
+        if let Some(subs) = &mut out.suboffsets {
+            for k in 0..subs.len() {
+                if subs[k] < 0 {
+                    continue;
+                }
+                let moved = subs[k] as i128 + shift[k];
+                if moved < 0 {
+                    below = Some(k);
+                } else {
+                    subs[k] = isize::try_from(moved)
+                        .map_err(|_| overflow(format!("suboffsets[{k}] moved to {moved}")))?;
+                }
+            }
+        }
+        if let Some(k) = below {
+            extra.table = Some(rebase(&l, &resolved, &mut out, k, shift[k])?);
+        }
+        Ok(out)
     })
 }
 
-/// Moves the start of dimension `d` by `offset` bytes: on `buf` when no earlier dimension is
-/// indirect, else on the suboffset of the nearest earlier indirect dimension (where the
-/// pointer to this dimension's data is read). A suboffset cannot become negative (that would
-/// mean "no indirection"), so such a slice is refused.
-fn shift_dimension(l: &mut Layout, d: usize, offset: isize) -> Result<()> {
-    if let Some(subs) = &mut l.suboffsets {
-        if let Some(k) = (0..d).rev().find(|&k| subs[k] >= 0) {
-            match subs[k].checked_add(offset) {
-                Some(s) if s >= 0 => subs[k] = s,
-                _ => bail!(
-                    Unsupported,
-                    "slicing dimension {d} would move suboffsets[{k}] from {} to {}, below 0 (the exporter's row pointers do not point at the lowest address of their rows)",
-                    subs[k],
-                    subs[k] as i128 + offset as i128
-                ),
+/// Gives the non-empty slice `out` of `src` a row-pointer table of its own for the dimensions
+/// `0..=k` (`k` the last indirect dimension whose suboffset would become negative, `shift` the
+/// bytes its rows' starts move): one pointer per row, in C order of the result's indices,
+/// each the lowest address its row reaches (as the ndarray exporter's are), read from the
+/// source's pointers now. In the result, dimensions `0..k` step C-contiguously over the table
+/// (suboffset -1), dimension `k` steps over it by a pointer with suboffset
+/// `first item - row pointer >= 0`, and later dimensions are unchanged. Returns the table,
+/// which `out.buf` points at.
+fn rebase(
+    src: &Layout,
+    resolved: &[(isize, isize, isize)],
+    out: &mut Layout,
+    k: usize,
+    shift: i128,
+) -> Result<Box<[*mut u8]>> {
+    let ptr_size = std::mem::size_of::<*mut u8>() as isize;
+    let src_subs = src.suboffsets.as_deref().expect("an indirect layout");
+    let rows_shape = &out.shape[..=k];
+    let rows = layout::item_count(rows_shape)?;
+    layout::byte_len(rows_shape, ptr_size)?;
+    let mut table: Vec<*mut u8> = Vec::new();
+    table.try_reserve_exact(rows as usize).map_err(|_| {
+        err!(
+            NoMemory,
+            "cannot allocate {} row pointers for a slice of an indirect view",
+            rows
+        )
+    })?;
+    // The row of dimension k: the dimensions after it up to and including the next indirect
+    // one (whose pointers lie in the row). Its lowest address, relative to its first item:
+    let end = (k + 1..out.ndim())
+        .find(|&j| src_subs[j] >= 0)
+        .map_or(out.ndim(), |j| j + 1);
+    let (lo, _) = layout::extent(&out.shape[k + 1..end], &out.strides[k + 1..end], 1)?;
+    // The move from the pointer read in dimension k to the row's first item, wrapping (the
+    // sum is exact in `shift`; the address it leads to lies in the memory).
+    let to_first = (src_subs[k] as i128 + shift) as isize;
+    let mut idx = vec![0isize; k + 1];
+    'rows: loop {
+        let mut p = src.buf;
+        for (j, &i) in idx.iter().enumerate() {
+            let at = match resolved.get(j) {
+                Some(&(start, step, _)) => start.wrapping_add(i.wrapping_mul(step)),
+                None => i,
+            };
+            p = p.wrapping_offset(at.wrapping_mul(src.strides[j]));
+            if src_subs[j] >= 0 {
+                // SAFETY: `at` is a valid index of a layout with items, whose pointer tables
+                // are pinned by the export the caller holds.
+                let row = unsafe { (p as *const *mut u8).read_unaligned() };
+                p = row.wrapping_offset(if j == k { to_first } else { src_subs[j] });
             }
-            return Ok(());
         }
+        table.push(p.wrapping_offset(lo));
+        for j in (0..=k).rev() {
+            idx[j] += 1;
+            if idx[j] < rows_shape[j] {
+                continue 'rows;
+            }
+            idx[j] = 0;
+        }
+        break;
     }
-    l.buf = l.buf.wrapping_offset(offset);
-    Ok(())
+    let table = table.into_boxed_slice();
+    out.buf = table.as_ptr() as *mut u8;
+    let subs = out.suboffsets.as_mut().expect("an indirect layout");
+    let mut step = ptr_size;
+    for j in (0..=k).rev() {
+        out.strides[j] = step;
+        subs[j] = -1;
+        step *= out.shape[j];
+    }
+    subs[k] = lo
+        .checked_neg()
+        .ok_or_else(|| overflow("the lowest address of a row"))?;
+    Ok(table)
 }
 
 /// Indexes the first `indices.len()` dimensions: the sub-view of the remaining dimensions
@@ -504,8 +644,8 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
             }
         };
         // The cast brings its own format, so none is asked of the view.
-        derive(obj, XBUF_INDIRECT, |l, format| {
-            *format = Some(text);
+        derive(obj, XBUF_INDIRECT, |l, extra| {
+            extra.format = Some(text);
             Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
         })
     })
@@ -647,6 +787,187 @@ pub fn hash(obj: &Object) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bufferinfo;
+
+    /// A PIL-style exporter over memory it owns, with row pointers wherever the test puts them
+    /// (here: at each row's first item, which is not its lowest address).
+    struct Rows {
+        _data: Vec<u8>,
+        /// Pointer tables: level 0 first (what `buf` points at), then deeper levels.
+        tables: Vec<Box<[*mut u8]>>,
+        shape: Vec<isize>,
+        strides: Vec<isize>,
+        subs: Vec<isize>,
+        len: isize,
+    }
+    unsafe impl Send for Rows {}
+    unsafe impl Sync for Rows {}
+    impl Exporter for Rows {
+        fn type_name(&self) -> &CStr {
+            c"rows"
+        }
+        fn get_buffer<'a>(
+            &'a self,
+            _: &'a Object,
+            _: c_int,
+            _: &'a mut xbuf_bufferinfo,
+        ) -> Result<Response<'a>> {
+            Ok(Response {
+                buf: self.tables[0].as_ptr() as *mut u8,
+                len: self.len,
+                format: Some(c"B"),
+                ndim: self.shape.len(),
+                shape: Some(&self.shape),
+                strides: Some(&self.strides),
+                suboffsets: Some(&self.subs),
+                ..Response::default()
+            })
+        }
+        any_impl!();
+    }
+
+    /// 3 rows of 4 bytes, `data[4i..4i + 4] = 4i..4i + 4`, read backwards: item (i, j) is
+    /// `4i + 3 - j`; row pointer i points at item (i, 0), the row's highest address.
+    fn backward_rows() -> ObjRef {
+        let mut data: Vec<u8> = (0..12).collect();
+        let base = data.as_mut_ptr();
+        let table: Box<[*mut u8]> = (0..3).map(|i| base.wrapping_add(4 * i + 3)).collect();
+        let p = std::mem::size_of::<*mut u8>() as isize;
+        ObjRef::new(Box::new(Rows {
+            _data: data,
+            tables: vec![table],
+            shape: vec![3, 4],
+            strides: vec![p, -1],
+            subs: vec![0, -1],
+            len: 12,
+        }))
+    }
+
+    fn c_bytes(obj: &Object) -> Vec<u8> {
+        with(obj, |v| {
+            let mut out = vec![0u8; v.len() as usize];
+            unsafe { tobytes(v, Order::C, out.as_mut_ptr(), out.len()) }?;
+            Ok(out)
+        })
+        .unwrap()
+    }
+
+    fn range(start: isize, stop: isize, step: isize) -> SliceSpec {
+        SliceSpec { start, stop, step }
+    }
+    const O: isize = XBUF_SLICE_OMIT;
+
+    #[test]
+    fn slices_needing_a_negative_suboffset_get_their_own_table() {
+        let rows = backward_rows();
+        let v = new(&rows, XBUF_FULL_RO).unwrap();
+        assert_eq!(c_bytes(&v), [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8]);
+        // a[:, 1:] moves each row's start one byte down, below its row pointer.
+        let s = slice(&v, &[range(O, O, O), range(1, O, O)]).unwrap();
+        assert_eq!(c_bytes(&s), [2, 1, 0, 6, 5, 4, 10, 9, 8]);
+        // Its layout: its own table, each pointer the lowest address of its row.
+        let mut info = xbuf_bufferinfo::empty();
+        unsafe { bufferinfo::get_buffer(&s, &mut info, XBUF_FULL_RO) }.unwrap();
+        let p = std::mem::size_of::<*mut u8>() as isize;
+        unsafe {
+            assert_eq!(std::slice::from_raw_parts(info.shape, 2), [3, 3]);
+            assert_eq!(std::slice::from_raw_parts(info.strides, 2), [p, -1]);
+            assert_eq!(std::slice::from_raw_parts(info.suboffsets, 2), [2, -1]);
+            let table = bufferinfo::owned_table(&info).expect("a table of the view's own");
+            assert_eq!(table.len(), 3);
+            assert_eq!(info.buf as *const *mut u8, table.as_ptr());
+            assert_eq!(*table[1], 4);
+        }
+        // The export outlives both view objects: its table is its own copy.
+        drop(s);
+        drop(v);
+        let l = unsafe { Layout::from_view(&info) }.unwrap();
+        let mut out = [0u8; 9];
+        unsafe { strided::to_contiguous(out.as_mut_ptr(), 9, &l, Order::C) }.unwrap();
+        assert_eq!(out, [2, 1, 0, 6, 5, 4, 10, 9, 8]);
+        unsafe { bufferinfo::release(&mut info) }.unwrap();
+        assert_eq!(rows.exports(), 0);
+    }
+
+    #[test]
+    fn views_of_a_rebased_view_keep_reading_the_right_items() {
+        let rows = backward_rows();
+        let v = new(&rows, XBUF_FULL_RO).unwrap();
+        // a[::-1, 2:0:-1]: rows 2, 1, 0; items 1, 2 of each (stride +1 after the reversal).
+        let s = slice(&v, &[range(O, O, -1), range(2, 0, -1)]).unwrap();
+        assert_eq!(c_bytes(&s), [9, 10, 5, 6, 1, 2]);
+        // Slices of it share nothing with it: a[1:, ::-1] of that is rows 1, 0 reversed.
+        let t = slice(&s, &[range(1, O, O), range(O, O, -1)]).unwrap();
+        assert_eq!(c_bytes(&t), [6, 5, 2, 1]);
+        // The new row pointers are their rows' lowest addresses: slicing further only moves
+        // suboffsets up. [:, 1:]:
+        let u = slice(&t, &[range(O, O, O), range(1, O, O)]).unwrap();
+        assert_eq!(c_bytes(&u), [5, 1]);
+        // Indexing follows the table; a view of a view copies it.
+        let w = index(&s, &[2]).unwrap();
+        assert_eq!(c_bytes(&w), [1, 2]);
+        let x = new(&s, XBUF_FULL_RO).unwrap();
+        drop(s);
+        assert_eq!(c_bytes(&x), [9, 10, 5, 6, 1, 2]);
+        assert_eq!(item_pointer(&x, &[1, 1]).map(|p| unsafe { *p }).unwrap(), 6);
+        assert_eq!(tolist(&x).unwrap(), "[[9, 10], [5, 6], [1, 2]]");
+        // Empty results keep their start and need no table.
+        let e = slice(&v, &[range(O, O, O), range(4, O, O)]).unwrap();
+        assert_eq!(c_bytes(&e), []);
+        drop((v, t, u, w, x, e));
+        assert_eq!(rows.exports(), 0);
+    }
+
+    #[test]
+    fn a_second_level_of_rows_is_rebased_through_the_first() {
+        // 2 x 2 x 3 bytes with two levels of pointers: level 0 holds 2 pointers to level-1
+        // tables of 2 pointers each, which point at the last byte of 3-byte rows (strides -1).
+        let mut data: Vec<u8> = (0..12).collect();
+        let base = data.as_mut_ptr();
+        let level1: Vec<Box<[*mut u8]>> = (0..2)
+            .map(|i| {
+                (0..2)
+                    .map(|j| base.wrapping_add(6 * i + 3 * j + 2))
+                    .collect()
+            })
+            .collect();
+        let level0: Box<[*mut u8]> = level1.iter().map(|t| t.as_ptr() as *mut u8).collect();
+        let p = std::mem::size_of::<*mut u8>() as isize;
+        let mut tables = vec![level0];
+        tables.extend(level1);
+        let rows = ObjRef::new(Box::new(Rows {
+            _data: data,
+            tables,
+            shape: vec![2, 2, 3],
+            strides: vec![p, p, -1],
+            subs: vec![0, 0, -1],
+            len: 12,
+        }));
+        let v = new(&rows, XBUF_FULL_RO).unwrap();
+        assert_eq!(c_bytes(&v), [2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9]);
+        // a[1:, ::-1, 1:]: dimension 2's start moves suboffsets[1] below 0; dimension 1's
+        // reversal moves suboffsets[0] up, which stays valid.
+        let s = slice(&v, &[range(1, O, O), range(O, O, -1), range(1, O, O)]).unwrap();
+        assert_eq!(c_bytes(&s), [10, 9, 7, 6]);
+        let mut info = xbuf_bufferinfo::empty();
+        unsafe { bufferinfo::get_buffer(&s, &mut info, XBUF_FULL_RO) }.unwrap();
+        unsafe {
+            // Dimension 0 steps over the table, dimension 1 reads it.
+            assert_eq!(std::slice::from_raw_parts(info.strides, 3), [2 * p, p, -1]);
+            assert_eq!(std::slice::from_raw_parts(info.suboffsets, 3), [-1, 1, -1]);
+            assert_eq!(bufferinfo::owned_table(&info).map(<[_]>::len), Some(2));
+            bufferinfo::release(&mut info).unwrap();
+        }
+        // Requests without XBUF_INDIRECT are refused, as for any indirect layout.
+        assert_eq!(
+            unsafe { bufferinfo::get_buffer(&s, &mut info, XBUF_RECORDS_RO) }
+                .unwrap_err()
+                .status,
+            crate::status::Status::Request
+        );
+        drop((s, v));
+        assert_eq!(rows.exports(), 0);
+    }
 
     fn indices(n: isize, start: isize, stop: isize, step: isize) -> Vec<isize> {
         let (s, st, c) = SliceSpec { start, stop, step }.resolve(n, 0).unwrap();
@@ -655,7 +976,6 @@ mod tests {
 
     #[test]
     fn python_slice_semantics() {
-        const O: isize = XBUF_SLICE_OMIT;
         assert_eq!(indices(5, O, O, O), [0, 1, 2, 3, 4]);
         assert_eq!(indices(5, 1, 4, 2), [1, 3]);
         assert_eq!(indices(5, O, O, -1), [4, 3, 2, 1, 0]);

@@ -387,12 +387,15 @@ pub unsafe extern "C" fn xbuf_is_contiguous(view: *const xbuf_bufferinfo, order:
 }
 
 /// Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
-/// `order` (`'C'`, or `'F'`; `'A'` means `'C'`).
+/// `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
+/// extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`
+/// (`(0, PTRDIFF_MAX, 1)` with 8-byte items gives `PTRDIFF_MAX, 8, 8`).
 ///
 /// Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
 /// NULL when `ndim` is 0.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
-/// extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW`. On failure `strides` is unchanged.
+/// extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
+/// overflows). On failure `strides` is unchanged.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_fill_contiguous_strides(

@@ -69,11 +69,32 @@ pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
 /// `k < nslices`; later dimensions are kept whole. Works in every dimension and with
 /// suboffsets.
 ///
+/// A slice without items (some extent 0) addresses no memory: its `buf` stays where the
+/// sliced view's was (memoryview moves it to where the first item would be).
+///
+/// With suboffsets, slicing a dimension that lies behind an indirect dimension `k` moves
+/// `suboffsets[k]` (the step from each row pointer to its row's first item). When the
+/// exporter's row pointers are not the lowest address of their rows (say, each points at its
+/// row's first item and the row runs backwards), that suboffset would have to become negative,
+/// which PEP 3118 reads as "no indirection" (memoryview reads the wrong items there). The
+/// result then gets a row-pointer table of its own, and is an ordinary PIL layout again: its
+/// `buf` is that table, holding one pointer per index `(i0, ..., ik)` of the result's
+/// dimensions 0 to `k` (in C order, each the lowest address its row reaches, read from the
+/// view's pointers when the slice is made); dimensions 0 to `k - 1` step over the table with
+/// suboffset -1, dimension `k` steps over it by `sizeof(void *)` with a suboffset >= 0, and
+/// later dimensions are as usual.
+/// Every view taken of the result (`xbuf_get_buffer`, or views derived from it) gets its own
+/// copy of the table in its layout storage, so it stays valid after the result is gone, as any
+/// view of a view does; the copy is freed by `xbuf_release`. The table is a snapshot: the
+/// exporter must not change its row pointers while it is exported (no exporter may move
+/// exported memory).
+///
 /// Borrows: `view`, `slices` (`nslices` entries; NULL when `nslices` is 0).
 /// Returns: in `*out` an owned reference to the new view; NULL on failure.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more slices than
-/// dimensions, a zero step), `XBUF_ERR_RELEASED`.
-/// Thread safety: any thread.
+/// dimensions, a zero step), `XBUF_ERR_OVERFLOW` (a start or stride beyond the address space),
+/// `XBUF_ERR_NO_MEMORY` (a row-pointer table), `XBUF_ERR_RELEASED`.
+/// Thread safety: any thread; the result is immutable and may be shared between threads.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_slice(
     view: *mut xbuf_object,
@@ -204,6 +225,12 @@ pub unsafe extern "C" fn xbuf_view_permute(
 /// ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
 /// preserved; any format may become any other (memoryview allows only casts to or from byte
 /// formats, and only 1-D ↔ N-D).
+///
+/// A view without items (an extent 0, say shape `(0, 5)`) is C-contiguous unless it has
+/// suboffsets, so it casts like any other: to every shape whose byte size is 0 (`(0,)` when
+/// `shape` is NULL, `(5, 0)`, `(0, 0, 3)`, ...), in any format. The result has no items either,
+/// and its `buf` is the source's. memoryview refuses every cast with a zero in the source's or
+/// the result's shape.
 ///
 /// Borrows: `view`, `format` (copied), `shape` (`ndim` entries).
 /// Returns: in `*out` an owned reference to the new view; NULL on failure.

@@ -72,7 +72,8 @@ pub struct xbuf_object {
 ///
 /// The consumer allocates it (on the stack is fine), sets `structsize` to
 /// `sizeof(xbuf_bufferinfo)` (or uses `XBUF_BUFFERINFO_INIT`) and must not move or copy it
-/// while it holds a view: `shape`, `strides` and `format` may point into the struct itself.
+/// while it holds a view: `shape`, `strides` and `format` may point into the struct itself
+/// (`xbuf_bufferinfo_move` relocates a view to another struct).
 /// Fields from `structsize` to `_private` (`XBUF_BUFFERINFO_SIZE_MIN` bytes) are the first
 /// published layout; a struct that ends there still works, the library then keeps every
 /// layout on the heap. One `xbuf_bufferinfo` belongs to one thread at a time.

@@ -1,29 +1,51 @@
-# Extracts the C block that follows "<!-- quickstart -->" in README.md, compiles it against the
-# build tree's header and library, and runs it (its output is checked by the CTest test).
-foreach(var README WORK_DIR C_COMPILER INCLUDE_DIR LIB_DIR)
+# Extracts the code block that follows a marker in README.md, compiles it against the build
+# tree's header and library, and runs it (its output is checked by the CTest test):
+#   C   (the default): the ```c block after "<!-- quickstart -->", built with -DC_COMPILER as C99;
+#   C++ (-DLANGUAGE=cpp): the ```cpp block after "<!-- quickstart-cpp -->", built with
+#       -DCXX_COMPILER as C++17.
+foreach(var README WORK_DIR INCLUDE_DIR LIB_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "readme_quickstart.cmake needs -D${var}=...")
   endif()
 endforeach()
+if(LANGUAGE STREQUAL "cpp")
+  set(marker "<!-- quickstart-cpp -->")
+  set(fence "```cpp\n")
+  set(source "${WORK_DIR}/quickstart.cpp")
+  set(compiler "${CXX_COMPILER}")
+  set(std -std=c++17)
+else()
+  set(marker "<!-- quickstart -->")
+  set(fence "```c\n")
+  set(source "${WORK_DIR}/quickstart.c")
+  set(compiler "${C_COMPILER}")
+  set(std -std=c99)
+endif()
+if(NOT compiler)
+  message(FATAL_ERROR "readme_quickstart.cmake needs -DC_COMPILER=... (or -DCXX_COMPILER=... for C++)")
+endif()
 
 file(READ "${README}" text)
-string(FIND "${text}" "<!-- quickstart -->" at)
+string(FIND "${text}" "${marker}" at)
 if(at EQUAL -1)
-  message(FATAL_ERROR "README.md has no <!-- quickstart --> marker")
+  message(FATAL_ERROR "README.md has no ${marker} marker")
 endif()
 string(SUBSTRING "${text}" ${at} -1 text)
-string(FIND "${text}" "```c\n" start)
+string(FIND "${text}" "${fence}" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "README.md has no code block after ${marker}")
+endif()
 string(SUBSTRING "${text}" ${start} -1 text)
-string(LENGTH "```c\n" skip)
+string(LENGTH "${fence}" skip)
 string(SUBSTRING "${text}" ${skip} -1 text)
 string(FIND "${text}" "```" end)
 string(SUBSTRING "${text}" 0 ${end} code)
 
 file(MAKE_DIRECTORY "${WORK_DIR}")
-file(WRITE "${WORK_DIR}/quickstart.c" "${code}")
+file(WRITE "${source}" "${code}")
 execute_process(
-  COMMAND "${C_COMPILER}" -std=c99 -Wall -Wextra -Wpedantic -Werror "-I${INCLUDE_DIR}"
-          "${WORK_DIR}/quickstart.c" "-L${LIB_DIR}" -lxbuf "-Wl,-rpath,${LIB_DIR}" -o "${WORK_DIR}/quickstart"
+  COMMAND "${compiler}" ${std} -Wall -Wextra -Wpedantic -Werror "-I${INCLUDE_DIR}"
+          "${source}" "-L${LIB_DIR}" -lxbuf "-Wl,-rpath,${LIB_DIR}" -o "${WORK_DIR}/quickstart"
   RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the README quick start does not compile:\n${err}")

@@ -334,8 +334,9 @@ typedef struct xbuf_object xbuf_object;
  * The consumer allocates it (on the stack is fine), sets `structsize` to
  * `sizeof(xbuf_bufferinfo)` and the rest to zero (`XBUF_BUFFERINFO_INIT` does both) and must
  * not move or copy it while it holds a view: `shape`, `strides` and `format` may point into
- * the struct itself. A struct holds one view at a time: `xbuf_get_buffer` tells a struct
- * that still holds one by its `releaser` and private words, and refuses it.
+ * the struct itself (`xbuf_bufferinfo_move` relocates a view to another struct). A struct
+ * holds one view at a time: `xbuf_get_buffer` tells a struct that still holds one by its
+ * `releaser` and private words, and refuses it.
  * Fields from `structsize` to `_private` (`XBUF_BUFFERINFO_SIZE_MIN` bytes) are the first
  * published layout; a struct that ends there still works, the library then keeps every
  * layout on the heap. One `xbuf_bufferinfo` belongs to one thread at a time.
@@ -774,7 +775,7 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
  * never filled, or released).
  * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
- * not be moved or copied while it holds the view.
+ * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
  * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
  * still holds a view, which is then left as it was, its export kept: release it first; a
@@ -804,13 +805,40 @@ int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int f
  * zero. Releasing such an image while the releaser is freed, or while it has other views,
  * cannot be told from a real view and is undefined, as calling `free` twice is.
  *
- * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled (not a copy).
+ * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled or the one
+ * `xbuf_bufferinfo_move` moved it to (not a copy).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
  * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
  * moved, copied or overwritten, or was released already; nothing is released then).
  * Thread safety: any thread; not concurrently with other uses of the same view.
  */
 int xbuf_release(struct xbuf_bufferinfo *view);
+
+/**
+ * Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
+ * address (a C++ or Rust value that holds one can be moved): the layout pointers that point
+ * into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
+ * places in `dst`, the inline storage is copied, the view is sealed for its new address, and
+ * `src` is left empty (every field zero but `structsize`). Nothing is allocated and the
+ * releaser's reference and export counts do not change: the view in `dst` holds what the
+ * view in `src` held and is released with `xbuf_release(dst)`. An empty `src` (never filled,
+ * released, or moved from) makes `dst` empty. `dst == src` is a no-op. An exporter's
+ * `releasebuffer` later receives `dst`, so exporters must not identify views by their
+ * address (use `internal`).
+ *
+ * Borrows: `dst` (set `structsize`; its other fields may hold anything but a live view),
+ * `src` (a view filled by `xbuf_get_buffer`, possibly moved since, or an empty view).
+ * Returns: on success, `dst` owns the view; `src` owes no release.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`; `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (a `structsize` out of range); `XBUF_ERR_INVALID_ARGUMENT` when `src` was not filled by
+ * the library (or was copied or overwritten), when `dst` holds a live view (release it
+ * first: it would leak), or when the two structs overlap; `XBUF_ERR_STRUCT_TOO_OLD` when
+ * `src` keeps its layout in the inline storage and `dst` is shorter than
+ * `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
+ * library knows and its unknown tail is not zero. On failure neither struct changes.
+ * Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
+ */
+int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *src);
 
 /**
  * Takes an export lock on `obj` without a view: counts one export (and holds one reference),

@@ -73,8 +73,9 @@ pub struct xbuf_object {
 /// The consumer allocates it (on the stack is fine), sets `structsize` to
 /// `sizeof(xbuf_bufferinfo)` and the rest to zero (`XBUF_BUFFERINFO_INIT` does both) and must
 /// not move or copy it while it holds a view: `shape`, `strides` and `format` may point into
-/// the struct itself. A struct holds one view at a time: `xbuf_get_buffer` tells a struct
-/// that still holds one by its `releaser` and private words, and refuses it.
+/// the struct itself (`xbuf_bufferinfo_move` relocates a view to another struct). A struct
+/// holds one view at a time: `xbuf_get_buffer` tells a struct that still holds one by its
+/// `releaser` and private words, and refuses it.
 /// Fields from `structsize` to `_private` (`XBUF_BUFFERINFO_SIZE_MIN` bytes) are the first
 /// published layout; a struct that ends there still works, the library then keeps every
 /// layout on the heap. One `xbuf_bufferinfo` belongs to one thread at a time.

@@ -650,6 +650,123 @@ fn already_released(view: *const xbuf_bufferinfo, rel: &Object) -> crate::status
     )
 }
 
+/// `xbuf_bufferinfo_move`: relocates the view in `src` into `dst` and empties `src`.
+///
+/// A filled view's `shape`, `strides`, `suboffsets` and `format` may point into its own struct
+/// (at `len` and `itemsize`, or into the inline storage); those are re-pointed at the same
+/// places in `dst`, the inline storage is copied, and the view is sealed for its new address.
+/// Layout kept on the heap moves with the view (its block changes owner, nothing is
+/// allocated). The releaser's counts do not change. An empty `src` (releaser NULL) makes `dst`
+/// empty. On failure neither struct changes.
+///
+/// # Safety
+/// `dst` and `src` must each point at a struct of at least its `structsize` bytes, readable and
+/// writable.
+pub unsafe fn move_view(dst: *mut xbuf_bufferinfo, src: *mut xbuf_bufferinfo) -> Result<()> {
+    let src_size = (*src).structsize;
+    check_structsize(src_size)?;
+    let releaser = (*src).releaser;
+    let filled = !releaser.is_null();
+    if filled && !is_filled(src) {
+        bail!(
+            InvalidArgument,
+            "src at {:p} was not filled by xbuf_get_buffer, or was moved, copied or overwritten since",
+            src
+        );
+    }
+    if dst == src {
+        return Ok(());
+    }
+    let dst_size = (*dst).structsize;
+    check_structsize(dst_size)?;
+    let (d, s) = (dst as usize, src as usize);
+    if d < s + src_size && s < d + dst_size {
+        bail!(
+            InvalidArgument,
+            "dst ({:p}, {} bytes) and src ({:p}, {} bytes) overlap",
+            dst,
+            dst_size,
+            src,
+            src_size
+        );
+    }
+    if is_filled(dst) {
+        bail!(
+            InvalidArgument,
+            "dst at {:p} holds a view; release it before moving another one into it",
+            dst
+        );
+    }
+    if !filled {
+        make_empty(dst, dst_size);
+        make_empty(src, src_size);
+        return Ok(());
+    }
+    check_unknown_tail(
+        "xbuf_bufferinfo",
+        src.cast(),
+        src_size,
+        XBUF_BUFFERINFO_SIZE,
+    )?;
+
+    // Where each layout pointer goes: into `dst` at the same offset when it points into `src`
+    // (the inline storage only exists in a full-size `dst`), elsewhere unchanged.
+    let src_end = s + src_size.min(XBUF_BUFFERINFO_SIZE);
+    let base = dst as *mut u8;
+    let relocate = |p: *const u8| -> Result<*mut u8> {
+        let a = p as usize;
+        if a < s || a >= src_end {
+            return Ok(p.cast_mut());
+        }
+        let off = a - s;
+        if off >= XBUF_BUFFERINFO_SIZE_MIN && dst_size < XBUF_BUFFERINFO_SIZE {
+            bail!(
+                StructTooOld,
+                "src keeps its layout in its inline storage, which dst (structsize {}) lacks; dst needs structsize {} (sizeof(xbuf_bufferinfo))",
+                dst_size,
+                XBUF_BUFFERINFO_SIZE
+            );
+        }
+        Ok(base.add(off))
+    };
+    let v = read_prefix(src);
+    let shape = relocate(v.shape.cast())?;
+    let strides = relocate(v.strides.cast())?;
+    let suboffsets = relocate(v.suboffsets.cast())?;
+    let format = relocate(v.format.cast())?;
+
+    // The inline storage: copied when both structs have it, else zero in `dst`.
+    if dst_size >= XBUF_BUFFERINFO_SIZE && src_size >= XBUF_BUFFERINFO_SIZE {
+        ptr::copy_nonoverlapping(
+            (src as *const u8).add(XBUF_BUFFERINFO_SIZE_MIN),
+            base.add(XBUF_BUFFERINFO_SIZE_MIN),
+            XBUF_BUFFERINFO_SIZE - XBUF_BUFFERINFO_SIZE_MIN,
+        );
+    } else {
+        let n = dst_size.min(XBUF_BUFFERINFO_SIZE) - XBUF_BUFFERINFO_SIZE_MIN;
+        ptr::write_bytes(base.add(XBUF_BUFFERINFO_SIZE_MIN), 0, n);
+    }
+    publish(
+        dst,
+        Header {
+            buf: v.buf.cast(),
+            releaser,
+            len: v.len,
+            itemsize: v.itemsize,
+            readonly: v.readonly != 0,
+            ndim: v.ndim,
+            format: format as *const c_char,
+            shape: shape.cast(),
+            strides: strides.cast(),
+            suboffsets: suboffsets.cast(),
+            internal: v.internal,
+            block: v._private[0],
+        },
+    );
+    make_empty(src, src_size);
+    Ok(())
+}
+
 /// A view the library holds for itself (a view object's or a slice's export of its base): a
 /// full-size struct on the heap that never moves, released when dropped (also when a panic
 /// unwinds through its owner).
@@ -904,4 +1021,63 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
         nested,
         releaser_from_c: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exporters::ndarray::NdArray;
+    use crate::status::Status;
+    use std::ffi::CStr;
+
+    fn addr_in(p: *const u8, v: *const xbuf_bufferinfo) -> bool {
+        let (p, v) = (p as usize, v as usize);
+        (v..v + XBUF_BUFFERINFO_SIZE).contains(&p)
+    }
+
+    #[test]
+    fn move_relocates_inline_layout_and_keeps_the_export() {
+        let obj = NdArray::zeros(b"<h", &[2, 3], Order::C, 0).unwrap();
+        let mut a = Box::new(xbuf_bufferinfo::empty());
+        let mut b = Box::new(xbuf_bufferinfo::empty());
+        let (pa, pb): (*mut xbuf_bufferinfo, *mut xbuf_bufferinfo) = (&mut *a, &mut *b);
+        unsafe {
+            get_buffer(&obj, pa, XBUF_FULL_RO).unwrap();
+            assert!(addr_in(a.shape.cast(), pa) && addr_in(a.format.cast(), pa));
+            move_view(pb, pa).unwrap();
+            assert_eq!(obj.exports(), 1);
+            assert!(is_filled(pb) && !is_filled(pa));
+            assert!(addr_in(b.shape.cast(), pb) && addr_in(b.strides.cast(), pb));
+            assert!(addr_in(b.format.cast(), pb));
+            assert_eq!(std::slice::from_raw_parts(b.shape, 2), &[2, 3]);
+            assert_eq!(std::slice::from_raw_parts(b.strides, 2), &[6, 2]);
+            assert_eq!(CStr::from_ptr(b.format).to_bytes(), b"<h");
+            // The source is all zeros but its structsize.
+            let bytes = std::slice::from_raw_parts(pa as *const u8, XBUF_BUFFERINFO_SIZE);
+            assert!(bytes[8..].iter().all(|&x| x == 0));
+            release(pb).unwrap();
+        }
+        assert_eq!(obj.exports(), 0);
+    }
+
+    #[test]
+    fn move_refuses_a_short_dst_for_inline_layout_and_changes_nothing() {
+        let obj = NdArray::zeros(b"<h", &[2, 3], Order::C, 0).unwrap();
+        let mut a = Box::new(xbuf_bufferinfo::empty());
+        let mut b = Box::new(xbuf_bufferinfo::empty());
+        b.structsize = XBUF_BUFFERINFO_SIZE_MIN;
+        let (pa, pb): (*mut xbuf_bufferinfo, *mut xbuf_bufferinfo) = (&mut *a, &mut *b);
+        unsafe {
+            get_buffer(&obj, pa, XBUF_FULL_RO).unwrap();
+            let e = move_view(pb, pa).unwrap_err();
+            assert_eq!(e.status, Status::StructTooOld);
+            assert!(is_filled(pa) && b.releaser.is_null());
+            // Moving it back and forth between full-size structs still works afterwards.
+            b.structsize = XBUF_BUFFERINFO_SIZE;
+            move_view(pb, pa).unwrap();
+            move_view(pa, pb).unwrap();
+            release(pa).unwrap();
+        }
+        assert_eq!(obj.exports(), 0);
+    }
 }

@@ -213,7 +213,7 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
 /// Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
 /// never filled, or released).
 /// Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
-/// not be moved or copied while it holds the view.
+/// not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
 /// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
 /// still holds a view, which is then left as it was, its export kept: release it first; a
@@ -252,7 +252,8 @@ pub unsafe extern "C" fn xbuf_get_buffer(
 /// zero. Releasing such an image while the releaser is freed, or while it has other views,
 /// cannot be told from a real view and is undefined, as calling `free` twice is.
 ///
-/// Borrows: `view`, which must be the struct `xbuf_get_buffer` filled (not a copy).
+/// Borrows: `view`, which must be the struct `xbuf_get_buffer` filled or the one
+/// `xbuf_bufferinfo_move` moved it to (not a copy).
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
 /// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
 /// moved, copied or overwritten, or was released already; nothing is released then).
@@ -261,6 +262,40 @@ pub unsafe extern "C" fn xbuf_get_buffer(
 pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
     guard("xbuf_release", || {
         bufferinfo::release(nonnull(view, "view")?.as_ptr())
+    })
+}
+
+/// Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
+/// address (a C++ or Rust value that holds one can be moved): the layout pointers that point
+/// into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
+/// places in `dst`, the inline storage is copied, the view is sealed for its new address, and
+/// `src` is left empty (every field zero but `structsize`). Nothing is allocated and the
+/// releaser's reference and export counts do not change: the view in `dst` holds what the
+/// view in `src` held and is released with `xbuf_release(dst)`. An empty `src` (never filled,
+/// released, or moved from) makes `dst` empty. `dst == src` is a no-op. An exporter's
+/// `releasebuffer` later receives `dst`, so exporters must not identify views by their
+/// address (use `internal`).
+///
+/// Borrows: `dst` (set `structsize`; its other fields may hold anything but a live view),
+/// `src` (a view filled by `xbuf_get_buffer`, possibly moved since, or an empty view).
+/// Returns: on success, `dst` owns the view; `src` owes no release.
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`; `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+/// (a `structsize` out of range); `XBUF_ERR_INVALID_ARGUMENT` when `src` was not filled by
+/// the library (or was copied or overwritten), when `dst` holds a live view (release it
+/// first: it would leak), or when the two structs overlap; `XBUF_ERR_STRUCT_TOO_OLD` when
+/// `src` keeps its layout in the inline storage and `dst` is shorter than
+/// `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
+/// library knows and its unknown tail is not zero. On failure neither struct changes.
+/// Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
+#[no_mangle]
+pub unsafe extern "C" fn xbuf_bufferinfo_move(
+    dst: *mut xbuf_bufferinfo,
+    src: *mut xbuf_bufferinfo,
+) -> c_int {
+    guard("xbuf_bufferinfo_move", || {
+        let dst = nonnull(dst, "dst")?;
+        let src = nonnull(src, "src")?;
+        bufferinfo::move_view(dst.as_ptr(), src.as_ptr())
     })
 }
 

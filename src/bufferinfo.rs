@@ -462,7 +462,6 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
                         "exporter '{type_name}' named a releaser that is not a live object: {}",
                         e.message
                     );
-                    drop(resp);
                     scratch.internal = internal;
                     obj.exporter().abandon(obj, &mut scratch);
                     Object::drop_export(obj_ptr);

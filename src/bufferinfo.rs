@@ -501,7 +501,6 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
                         "exporter '{type_name}' named a releaser that is not a live object: {}",
                         e.message
                     );
-                    drop(resp);
                     scratch.internal = internal;
                     obj.exporter().abandon(obj, &mut scratch);
                     Object::drop_export(obj_ptr);
@@ -558,17 +557,24 @@ pub(crate) struct ScratchFrame {
 impl ScratchFrame {
     /// Runs `call` with `view` registered as a library-owned view of full size.
     pub(crate) fn lend<T>(view: *const xbuf_bufferinfo, call: impl FnOnce() -> T) -> T {
-        struct Pop(*const ScratchFrame);
-        impl Drop for Pop {
+        type Top = std::cell::Cell<*const ScratchFrame>;
+        /// Puts the interrupted frame back, also if `call` unwinds.
+        struct Pop<'a>(&'a Top, *const ScratchFrame);
+        impl Drop for Pop<'_> {
             fn drop(&mut self) {
-                let _ = SCRATCH.try_with(|s| s.set(self.0));
+                self.0.set(self.1);
             }
         }
-        let outer = SCRATCH.with(|s| s.get());
-        let frame = ScratchFrame { view, outer };
-        SCRATCH.with(|s| s.set(&frame));
-        let _pop = Pop(outer);
-        call()
+        // One access to the thread-local (a call into the dynamic loader in a shared library).
+        SCRATCH.with(|top| {
+            let mut frame = ScratchFrame {
+                view,
+                outer: ptr::null(),
+            };
+            frame.outer = top.replace(&frame);
+            let _pop = Pop(top, frame.outer);
+            call()
+        })
     }
 }
 

@@ -213,8 +213,8 @@ mod registry {
 
     fn shard(addr: usize) -> std::sync::MutexGuard<'static, Option<Set>> {
         // Fibonacci hashing of the address without its alignment bits.
-        let i = ((addr >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize)
-            >> (usize::BITS - SHARDS.trailing_zeros())) as usize;
+        let i = (addr >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize)
+            >> (usize::BITS - SHARDS.trailing_zeros());
         // Nothing panics while a shard is locked; a poisoned lock still holds a sound set.
         LIVE[i].lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,5 +1,7 @@
 # Extracts the C block that follows "<!-- quickstart -->" in README.md, compiles it against the
 # build tree's header and library, and runs it (its output is checked by the CTest test).
+# C_FLAGS (optional, separated by spaces) is added to the compile and link command: the
+# sanitizer flags in sanitizer builds, whose library needs the sanitizer runtime in the program.
 foreach(var README WORK_DIR C_COMPILER INCLUDE_DIR LIB_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "readme_quickstart.cmake needs -D${var}=...")
@@ -19,10 +21,11 @@ string(SUBSTRING "${text}" ${skip} -1 text)
 string(FIND "${text}" "```" end)
 string(SUBSTRING "${text}" 0 ${end} code)
 
+separate_arguments(C_FLAGS UNIX_COMMAND "${C_FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 file(WRITE "${WORK_DIR}/quickstart.c" "${code}")
 execute_process(
-  COMMAND "${C_COMPILER}" -std=c99 -Wall -Wextra -Wpedantic -Werror "-I${INCLUDE_DIR}"
+  COMMAND "${C_COMPILER}" -std=c99 -Wall -Wextra -Wpedantic -Werror ${C_FLAGS} "-I${INCLUDE_DIR}"
           "${WORK_DIR}/quickstart.c" "-L${LIB_DIR}" -lxbuf "-Wl,-rpath,${LIB_DIR}" -o "${WORK_DIR}/quickstart"
   RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

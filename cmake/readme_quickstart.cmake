@@ -3,6 +3,8 @@
 #   C   (the default): the ```c block after "<!-- quickstart -->", built with -DC_COMPILER as C99;
 #   C++ (-DLANGUAGE=cpp): the ```cpp block after "<!-- quickstart-cpp -->", built with
 #       -DCXX_COMPILER as C++17.
+# C_FLAGS (optional, separated by spaces) is added to the compile and link command: the
+# sanitizer flags in sanitizer builds, whose library needs the sanitizer runtime in the program.
 foreach(var README WORK_DIR INCLUDE_DIR LIB_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "readme_quickstart.cmake needs -D${var}=...")
@@ -41,10 +43,11 @@ string(SUBSTRING "${text}" ${skip} -1 text)
 string(FIND "${text}" "```" end)
 string(SUBSTRING "${text}" 0 ${end} code)
 
+separate_arguments(C_FLAGS UNIX_COMMAND "${C_FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 file(WRITE "${source}" "${code}")
 execute_process(
-  COMMAND "${compiler}" ${std} -Wall -Wextra -Wpedantic -Werror "-I${INCLUDE_DIR}"
+  COMMAND "${compiler}" ${std} -Wall -Wextra -Wpedantic -Werror ${C_FLAGS} "-I${INCLUDE_DIR}"
           "${source}" "-L${LIB_DIR}" -lxbuf "-Wl,-rpath,${LIB_DIR}" -o "${WORK_DIR}/quickstart"
   RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

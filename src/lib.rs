@@ -14,6 +14,7 @@ pub mod object;
 pub mod request;
 pub mod status;
 pub mod strided;
+pub(crate) mod sync;
 pub mod view;
 
 /// `MAJOR * 10000 + MINOR * 100 + PATCH` of this crate.

@@ -10,12 +10,11 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, RwLock};
-
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use super::{parse_uncached, Format};
 use crate::status::Result;
+use crate::sync::RwLock;
 
 /// Longest format text that is cached.
 /// cbindgen:ignore
@@ -69,7 +68,7 @@ fn lookup<T>(fmt: &[u8], f: impl FnOnce(&Arc<Format>) -> T) -> Option<T> {
     if fmt.len() > MAX_KEY {
         return None;
     }
-    let cache = CACHE.read().unwrap_or_else(|e| e.into_inner());
+    let cache = CACHE.read();
     cache.map.get(fmt).map(f)
 }
 
@@ -78,7 +77,7 @@ fn insert(fmt: &[u8], parsed: Format) -> Arc<Format> {
     if fmt.len() > MAX_KEY || parsed.weight > MAX_ENTRY_WEIGHT {
         return parsed;
     }
-    let mut cache = CACHE.write().unwrap_or_else(|e| e.into_inner());
+    let mut cache = CACHE.write();
     if let Some(f) = cache.map.get(fmt) {
         return f.clone();
     }
@@ -111,5 +110,5 @@ pub(crate) fn with_format<T>(fmt: &[u8], f: impl FnOnce(&Format) -> T) -> Result
 
 /// How many formats the cache holds now (for tests and diagnostics).
 pub fn cached_count() -> usize {
-    CACHE.read().unwrap_or_else(|e| e.into_inner()).map.len()
+    CACHE.read().map.len()
 }

@@ -16,18 +16,21 @@
 static int xt_failures = 0;
 static int xt_checks = 0;
 
+/* Checks may run on several threads at once (the thread tests), so the counts are atomic. */
+#define XT_COUNT(counter) __atomic_fetch_add(&(counter), 1, __ATOMIC_RELAXED)
+
 #define XT_FAIL(...)                                                                  \
     do {                                                                              \
         fprintf(stderr, "%s:%d: check failed: ", __FILE__, __LINE__);                 \
         fprintf(stderr, __VA_ARGS__);                                                 \
         fprintf(stderr, "\n");                                                        \
-        xt_failures++;                                                                \
+        XT_COUNT(xt_failures);                                                        \
     } while (0)
 
 /* A boolean condition. */
 #define CHECK(cond)                                                                   \
     do {                                                                              \
-        xt_checks++;                                                                  \
+        XT_COUNT(xt_checks);                                                          \
         if (!(cond)) XT_FAIL("%s", #cond);                                            \
     } while (0)
 
@@ -35,7 +38,7 @@ static int xt_checks = 0;
 #define CHECK_EQ(a, b)                                                                \
     do {                                                                              \
         long long xt_a = (long long)(a), xt_b = (long long)(b);                       \
-        xt_checks++;                                                                  \
+        XT_COUNT(xt_checks);                                                          \
         if (xt_a != xt_b) XT_FAIL("%s == %s (%lld != %lld)", #a, #b, xt_a, xt_b);     \
     } while (0)
 
@@ -43,7 +46,7 @@ static int xt_checks = 0;
 #define CHECK_STR(a, b)                                                               \
     do {                                                                              \
         const char *xt_a = (a), *xt_b = (b);                                          \
-        xt_checks++;                                                                  \
+        XT_COUNT(xt_checks);                                                          \
         if (!((xt_a == NULL && xt_b == NULL) ||                                       \
               (xt_a != NULL && xt_b != NULL && strcmp(xt_a, xt_b) == 0)))             \
             XT_FAIL("%s == %s (\"%s\" != \"%s\")", #a, #b, xt_a ? xt_a : "(null)",     \
@@ -54,7 +57,7 @@ static int xt_checks = 0;
 #define CHECK_OK(call)                                                                \
     do {                                                                              \
         int xt_rc = (call);                                                           \
-        xt_checks++;                                                                  \
+        XT_COUNT(xt_checks);                                                          \
         if (xt_rc != XBUF_OK)                                                         \
             XT_FAIL("%s returned %s: %s", #call, xbuf_status_str(xt_rc),              \
                     xbuf_last_error_message());                                       \
@@ -64,7 +67,7 @@ static int xt_checks = 0;
 #define CHECK_ERR(call, status, needle)                                               \
     do {                                                                              \
         int xt_rc = (call);                                                           \
-        xt_checks++;                                                                  \
+        XT_COUNT(xt_checks);                                                          \
         if (xt_rc != (status))                                                        \
             XT_FAIL("%s returned %s, expected %s (message: %s)", #call,               \
                     xbuf_status_str(xt_rc), xbuf_status_str(status),                  \

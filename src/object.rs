@@ -13,12 +13,12 @@
 //! An object is freed (its exporter dropped, which runs a C exporter's `dealloc`) when the word
 //! reaches zero: no references and no exports.
 
+use crate::sync::{RwLock, WriteGuard};
 use std::any::Any;
 use std::collections::HashSet;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use crate::abi::xbuf_bufferinfo;
 use crate::status::Result;
@@ -209,14 +209,15 @@ mod registry {
     /// cbindgen:ignore
     type Set = HashSet<usize, std::hash::BuildHasherDefault<AddrHasher>>;
 
-    static LIVE: [Mutex<Option<Set>>; SHARDS] = [const { Mutex::new(None) }; SHARDS];
+    /// The lock is the one ThreadSanitizer sees through (see `crate::sync`).
+    static LIVE: [RwLock<Option<Set>>; SHARDS] = [const { RwLock::new(None) }; SHARDS];
 
-    fn shard(addr: usize) -> std::sync::MutexGuard<'static, Option<Set>> {
+    fn shard(addr: usize) -> WriteGuard<'static, Option<Set>> {
         // Fibonacci hashing of the address without its alignment bits.
         let i = (addr >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize)
             >> (usize::BITS - SHARDS.trailing_zeros());
         // Nothing panics while a shard is locked; a poisoned lock still holds a sound set.
-        LIVE[i].lock().unwrap_or_else(|e| e.into_inner())
+        LIVE[i].write()
     }
 
     pub(super) fn insert(p: *const Object) {

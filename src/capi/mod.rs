@@ -139,6 +139,20 @@ pub(crate) fn raw_bytes_arg(
     Ok(p.cast())
 }
 
+/// A NULL output buffer is a pure size query: its `cap` must be 0 and `needed` not NULL.
+fn check_size_query(name: &str, cap: usize, needed: *mut usize) -> Result<()> {
+    if cap != 0 {
+        bail!(NullArgument, "argument '{name}' is NULL but cap is {cap}");
+    }
+    if needed.is_null() {
+        bail!(
+            NullArgument,
+            "arguments '{name}' and 'needed' are both NULL"
+        );
+    }
+    Ok(())
+}
+
 /// An output of `n` bytes into a caller buffer `(dst, cap)` (`dst` named `name` in messages),
 /// with the size query convention
 /// of the C API: `*needed` (if not NULL) receives `n` in every case; `dst == NULL` with
@@ -160,15 +174,7 @@ pub(crate) unsafe fn output(
         needed.write(n);
     }
     if dst.is_null() {
-        if cap != 0 {
-            bail!(NullArgument, "argument '{name}' is NULL but cap is {cap}");
-        }
-        if needed.is_null() {
-            bail!(
-                NullArgument,
-                "arguments '{name}' and 'needed' are both NULL"
-            );
-        }
+        check_size_query(name, cap, needed)?;
         return Ok(None);
     }
     if cap < n {
@@ -229,15 +235,7 @@ pub(crate) unsafe fn write_measured_text(
     render: impl FnOnce(*mut u8, usize) -> Result<usize>,
 ) -> Result<()> {
     if dst.is_null() {
-        if cap != 0 {
-            bail!(NullArgument, "argument '{name}' is NULL but cap is {cap}");
-        }
-        if needed.is_null() {
-            bail!(
-                NullArgument,
-                "arguments '{name}' and 'needed' are both NULL"
-            );
-        }
+        check_size_query(name, cap, needed)?;
     }
     let blank = || {
         if !dst.is_null() && cap > 0 {

@@ -1,6 +1,7 @@
 """Copies of large strided arrays to C order, measured in one run on the same arrays:
 
-  xbuf     xbuf_to_contiguous (through ctypes; the call overhead is microseconds)
+  xbuf     xbuf_to_contiguous (through ctypes; the call overhead is microseconds), with the
+           default thread cap (xbuf_get_max_threads; bench_core prints the scaling by threads)
   CPython  PyBuffer_ToContiguous (through ctypes.pythonapi) and memoryview.tobytes()
   NumPy    np.copyto into a preallocated C-ordered array
   memcpy   of the same number of bytes (ctypes.memmove)
@@ -108,7 +109,8 @@ def main():
     big = 1024 if QUICK else 4096
     cube = 128 if QUICK else 256
     rng = np.random.default_rng(1)
-    print(f"xbuf {ctypes.string_at(xb.lib.xbuf_version_string()).decode()}, "
+    print(f"xbuf {ctypes.string_at(xb.lib.xbuf_version_string()).decode()} (up to "
+          f"{xb.lib.xbuf_get_max_threads()} threads per large copy), "
           f"NumPy {np.__version__}, Python {sys.version.split()[0]}; medians of {REPS}")
     print("throughput in GB/s (bytes of the result per second); ratios = other's time / xbuf's time")
     print(f"{'case':<40} {'MiB':>5} {'memcpy':>7} {'xbuf':>7} {'NumPy':>7} {'CPython':>7} {'tobytes':>7} "

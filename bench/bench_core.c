@@ -6,8 +6,12 @@
  *     PyBuffer_Release on a bytearray and a memoryview when built with Python embedded;
  *   - copies: transposes, gathers, permutations, negative strides and small arrays through
  *     xbuf_to_contiguous and xbuf_copy, against memcpy of the same bytes; equality against
- *     memcmp.
- * Not a test: it never fails on slowness. Usage: bench_core [--quick]
+ *     memcmp;
+ *   - thread scaling: the large copies and the large comparison with the thread cap
+ *     (xbuf_set_max_threads) at 1, 2, ... up to the default cap, against single-thread memcpy
+ *     and memcmp of the same bytes, every configuration timed in turn within each repetition.
+ * Not a test: it never fails on slowness. Usage: bench_core [--quick] [--scaling]
+ * (--scaling: the thread-scaling table only)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -329,11 +333,128 @@ static void bench_equality(void) {
     }
 }
 
+/* ---- Thread scaling --------------------------------------------------------------------- */
+
+/* The thread caps of the scaling table: 1, 2, ... up to `most` (at least 1 and 2), every
+ * count up to 8, then 12, 16, 24, 32, 48, ... and `most` itself. Returns how many. */
+static int scaling_caps(int most, int *caps, int room) {
+    int n = 0, c = 1;
+    if (most < 2) most = 2;
+    while (c <= most && n < room - 1) {
+        caps[n++] = c;
+        if (c < 8) c++;
+        else if ((c & (c - 1)) == 0) c += c / 2;
+        else c = c / 3 * 4;
+    }
+    if (caps[n - 1] != most) caps[n++] = most;
+    return n;
+}
+
+enum { SCALE_CONTIGUOUS, SCALE_TRANSPOSE, SCALE_EVERY_SECOND, SCALE_EQUAL, SCALE_CASES };
+
+static void bench_scaling(void) {
+    ptrdiff_t big = quick ? 1024 : 4096, n = big * big;
+    size_t bytes = (size_t)n * sizeof(float);
+    int reps = quick ? 5 : 11, r, c, k, ncaps, caps[40], most, eq = 0;
+    float *src = (float *)aligned_alloc(64, bytes), *dst = (float *)aligned_alloc(64, bytes);
+    float *wide = (float *)aligned_alloc(64, 2 * bytes), *same = (float *)aligned_alloc(64, bytes);
+    ptrdiff_t cshape[1], cstrides[1] = {4}, tshape[2], tstrides[2], wshape[2], wstrides[2];
+    xbuf_bufferinfo contiguous, transposed, every_second;
+    xbuf_object *va, *vb;
+    double *t[SCALE_CASES], tm[64], tc[64], memcpy_ns, memcmp_ns;
+    static const char *names[SCALE_CASES] = {"contiguous", "transpose", "every 2nd", "equality"};
+    ptrdiff_t k2;
+    for (k2 = 0; k2 < n; k2++) src[k2] = same[k2] = (float)k2 * 0.5f;
+    for (k2 = 0; k2 < 2 * n; k2++) wide[k2] = (float)k2;
+    memset(dst, 0, bytes);
+    cshape[0] = n;
+    contiguous = describe(src, "f", 4, 1, cshape, cstrides);
+    tshape[0] = tshape[1] = big;
+    tstrides[0] = 4;
+    tstrides[1] = big * 4;
+    transposed = describe(src, "f", 4, 2, tshape, tstrides);
+    wshape[0] = wshape[1] = big;
+    wstrides[0] = big * 2 * 4;
+    wstrides[1] = 8;
+    every_second = describe(wide, "f", 4, 2, wshape, wstrides);
+    va = float_view(src, n, 1);
+    vb = float_view(same, n, 1);
+
+    must(xbuf_set_max_threads(0), "set_max_threads");
+    most = xbuf_get_max_threads();
+    ncaps = scaling_caps(most, caps, 40);
+    for (k = 0; k < SCALE_CASES; k++) t[k] = (double *)calloc((size_t)(ncaps * reps), sizeof(double));
+    for (r = 0; r < reps; r++) {
+        double t0 = now_ns();
+        memcpy(dst, src, bytes);
+        __asm__ __volatile__("" : : "r"(dst) : "memory");
+        tm[r] = now_ns() - t0;
+        t0 = now_ns();
+        {
+            volatile int d = memcmp(src, same, bytes);
+            (void)d;
+        }
+        tc[r] = now_ns() - t0;
+        for (c = 0; c < ncaps; c++) {
+            must(xbuf_set_max_threads(caps[c]), "set_max_threads");
+            t0 = now_ns();
+            must(xbuf_to_contiguous(dst, bytes, &contiguous, 'C'), "contiguous");
+            t[SCALE_CONTIGUOUS][c * reps + r] = now_ns() - t0;
+            t0 = now_ns();
+            must(xbuf_to_contiguous(dst, bytes, &transposed, 'C'), "transpose");
+            t[SCALE_TRANSPOSE][c * reps + r] = now_ns() - t0;
+            t0 = now_ns();
+            must(xbuf_to_contiguous(dst, bytes, &every_second, 'C'), "every second");
+            t[SCALE_EVERY_SECOND][c * reps + r] = now_ns() - t0;
+            t0 = now_ns();
+            must(xbuf_view_equal(va, vb, &eq), "equal");
+            t[SCALE_EQUAL][c * reps + r] = now_ns() - t0;
+            if (!eq) must(1, "views unexpectedly unequal");
+        }
+    }
+    must(xbuf_set_max_threads(0), "set_max_threads");
+    memcpy_ns = median(tm, reps);
+    memcmp_ns = median(tc, reps);
+    printf("\n== thread scaling (GB/s of result bytes, medians of %d; the default cap here is %d threads)\n", reps,
+           most);
+    printf("%.0f MiB each: contiguous float32 copy, %tdx%td float32 transpose to C order, every second float32\n",
+           (double)bytes / (1 << 20), big, big);
+    printf("of %tdx%td, equality of two %tdM float32 views; (x) = memcpy (memcmp) time / xbuf time\n", big,
+           2 * big, n >> 20);
+    printf("%-12s", "threads");
+    for (k = 0; k < SCALE_CASES; k++) printf(" %17s", names[k]);
+    printf("\n%-12s %9.2f (1.00) %9.2f (1.00) %9.2f (1.00) %9.2f (1.00)\n", "memcpy/cmp 1",
+           (double)bytes / memcpy_ns, (double)bytes / memcpy_ns, (double)bytes / memcpy_ns,
+           (double)bytes / memcmp_ns);
+    for (c = 0; c < ncaps; c++) {
+        printf("xbuf %-7d", caps[c]);
+        for (k = 0; k < SCALE_CASES; k++) {
+            double m = median(t[k] + c * reps, reps), base = k == SCALE_EQUAL ? memcmp_ns : memcpy_ns;
+            printf(" %9.2f (%4.2f)", (double)bytes / m, base / m);
+        }
+        printf("\n");
+    }
+    for (k = 0; k < SCALE_CASES; k++) free(t[k]);
+    xbuf_decref(va);
+    xbuf_decref(vb);
+    free(src);
+    free(dst);
+    free(wide);
+    free(same);
+}
+
 int main(int argc, char **argv) {
-    if (argc > 1 && strcmp(argv[1], "--quick") == 0) quick = 1;
+    int k, only_scaling = 0;
+    for (k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[k], "--scaling") == 0) only_scaling = 1;
+    }
     printf("xbuf %s benchmarks%s\n", xbuf_version_string(), quick ? " (quick)" : "");
-    bench_calls();
-    bench_copies();
-    bench_equality();
+    if (!only_scaling) {
+        bench_calls();
+        bench_copies();
+        bench_equality();
+    }
+    bench_scaling();
     return 0;
 }

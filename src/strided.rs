@@ -2,7 +2,7 @@
 //! item or run by run, and copying between two layouts — correct for overlapping memory and for
 //! PIL-style suboffsets, fast for the common cases (contiguous runs become `memcpy`, adjacent
 //! dimensions that are contiguous with each other are merged, inner loops are specialised by
-//! item size).
+//! item size, large copies and comparisons are split over threads: [`in_parallel`]).
 
 use std::ptr;
 
@@ -614,95 +614,207 @@ unsafe fn copy_direct(dst: &Layout, src: &Layout) {
     let size = dst.itemsize;
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
     let dims = plan_dims(&dst.shape, &dst.strides, &src.strides, &mut dp, &mut sp);
-    if dst.byte_len() >= PARALLEL_BYTES && halves_disjoint(&dims, size) {
-        if let Some(((), ())) = in_two_halves(&dims, dp, sp, |d, p, q| copy_dims(p, q, d, size)) {
-            return;
-        }
+    let bytes = dst.byte_len();
+    if bytes >= 2 * BYTES_PER_THREAD
+        && rows_disjoint(&dims, size)
+        && in_parallel(&dims, dp, sp, bytes, max_threads(), |d, p, q| {
+            copy_dims(p, q, d, size)
+        })
+        .is_some()
+    {
+        return;
     }
     copy_dims(dp, sp, &dims, size);
 }
 
-/// Whether the destination bytes of the two halves of the outermost dimension are disjoint
-/// (a destination may overlap itself, with a zero or an aliasing stride; two threads must
-/// then not write it). The planned destination strides are all non-negative.
-fn halves_disjoint(dims: &[Dim], size: isize) -> bool {
-    let Some(outer) = dims.first() else {
+/// Whether the destination bytes of different indices of the outermost dimension are disjoint,
+/// so that its index ranges may be written by different threads (a destination may overlap
+/// itself, with a zero or an aliasing stride; it is then written by one thread in C order).
+/// The planned destination strides are all non-negative and the outermost is the largest: one
+/// outer index writes `[i * d, i * d + reach)`, where `reach` is how far the inner dimensions
+/// reach, so the ranges are disjoint exactly when `reach <= d`.
+fn rows_disjoint(dims: &[Dim], size: isize) -> bool {
+    let Some((outer, inner)) = dims.split_first() else {
         return false;
     };
-    // The first half ends, at most, where the inner dimensions reach from its last row.
-    let inner_reach = dims[1..]
+    inner
         .iter()
-        .try_fold(size, |acc, d| acc.checked_add((d.n - 1).checked_mul(d.d)?));
-    let first = outer.n / 2;
-    match (
-        inner_reach,
-        (first - 1).checked_mul(outer.d),
-        first.checked_mul(outer.d),
-    ) {
-        (Some(reach), Some(last_row), Some(second_start)) => last_row
-            .checked_add(reach)
-            .is_some_and(|end| end <= second_start),
-        _ => false,
+        .try_fold(size, |acc, d| acc.checked_add((d.n - 1).checked_mul(d.d)?))
+        .is_some_and(|reach| reach <= outer.d)
+}
+
+/// Each thread of a large copy or comparison gets at least this many bytes (of the
+/// destination, or of the first view compared): below that, starting a thread costs a
+/// noticeable part of what it saves, and a job of less than twice this stays on the calling
+/// thread.
+pub(crate) const BYTES_PER_THREAD: usize = 4 << 20;
+
+/// Split points of the outermost dimension are multiples of this many indices when every
+/// piece keeps the minimum that way: the pieces of a contiguous copy then start on cache-line
+/// boundaries and those of a transpose on whole tiles.
+const SPLIT_GRANULE: isize = 64;
+
+/// The index ranges `[start, end)` of an outermost dimension of extent `n` that the threads of
+/// a job of `bytes` bytes (spread evenly over the indices) take, in order: consecutive, covering
+/// `0..n`, none empty; as many as `cap` allows with at least [`BYTES_PER_THREAD`] bytes each
+/// (one range, the whole dimension, when the job is too small to split).
+pub(crate) fn split_ranges(n: isize, bytes: usize, cap: usize) -> Vec<(isize, isize)> {
+    let n = n.max(0);
+    // Whether `rows` consecutive indices hold at least the minimum.
+    let enough = |rows: isize| bytes as u128 * rows as u128 >= BYTES_PER_THREAD as u128 * n as u128;
+    let mut threads = cap.min(n as usize).min(bytes / BYTES_PER_THREAD).max(1);
+    // An even split's smallest piece has n / threads indices.
+    while threads > 1 && !enough(n / threads as isize) {
+        threads -= 1;
+    }
+    let split = |granule: isize| -> Vec<(isize, isize)> {
+        let cut = |k: usize| (n as i128 * k as i128 / threads as i128) as isize / granule * granule;
+        (0..threads)
+            .map(|k| (cut(k), if k + 1 == threads { n } else { cut(k + 1) }))
+            .collect()
+    };
+    if threads > 1 && n / threads as isize >= SPLIT_GRANULE {
+        let ranges = split(SPLIT_GRANULE);
+        if ranges.iter().all(|&(lo, hi)| enough(hi - lo)) {
+            return ranges;
+        }
+    }
+    split(1)
+}
+
+/// The cap set by `xbuf_set_max_threads`; 0 when none is set.
+static MAX_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The environment variable that sets the default thread cap.
+const NUM_THREADS_VAR: &str = "XBUF_NUM_THREADS";
+
+/// Sets the process-wide cap on the threads of one copy or comparison: `n >= 1` caps, 0 goes
+/// back to the default ([`default_max_threads`]); a negative `n` is refused.
+pub fn set_max_threads(n: i64) -> Result<()> {
+    let Ok(n) = usize::try_from(n) else {
+        bail!(
+            InvalidArgument,
+            "the thread cap must be at least 1, or 0 for the default; got {n}"
+        );
+    };
+    MAX_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// The cap on the threads of one copy or comparison now in force: the one set with
+/// [`set_max_threads`], else the default.
+pub fn max_threads() -> usize {
+    match MAX_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => default_max_threads(),
+        n => n,
     }
 }
 
-/// Runs `work` on the two halves of the outermost dimension of `dims` (pointers moved for the
-/// second), one on a second thread: a large copy or comparison is bound by memory latency, and
-/// two cores keep twice as many misses in flight. `None` (nothing run) when the machine has
-/// one core or the outermost dimension cannot be split; if no thread can be started, both
-/// halves run on the calling thread.
-unsafe fn in_two_halves<T: Send>(
+/// The default cap, decided once per process: `XBUF_NUM_THREADS` when it holds a valid count
+/// (see [`parse_num_threads`]), else the number of threads the machine can run at once
+/// (`std::thread::available_parallelism`: the CPUs this process may use, after affinity masks
+/// and cgroup quotas), else 1.
+pub fn default_max_threads() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        let var = std::env::var_os(NUM_THREADS_VAR);
+        parse_num_threads(var.as_deref().and_then(|v| v.to_str()))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
+/// The thread count an `XBUF_NUM_THREADS` value asks for: decimal digits (spaces around them
+/// allowed) giving a number from 1 to `INT_MAX`. Anything else (unset, empty, 0, a sign, other
+/// characters, too large) asks for nothing, and the default stays in force.
+pub(crate) fn parse_num_threads(value: Option<&str>) -> Option<usize> {
+    let digits = value?.trim_matches(|c: char| c.is_ascii_whitespace());
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match digits.parse::<std::ffi::c_int>() {
+        Ok(n) if n >= 1 => usize::try_from(n).ok(),
+        _ => None,
+    }
+}
+
+/// One thread's share of a job: the planned dimensions with the outermost cut to its range,
+/// and both start pointers moved to the range's first index.
+struct Piece {
+    dims: Vec<Dim>,
+    pa: SendPtr,
+    pb: SendPtr,
+}
+
+/// Runs `work` on pieces of the outermost dimension of `dims` of a job of `bytes` bytes, one
+/// piece per thread, at most `cap` threads (the calling thread takes the first piece; see
+/// [`split_ranges`]), and returns the pieces' results in order: a large copy or comparison is
+/// bound by memory latency, and more cores keep more misses in flight. Every thread is joined
+/// before it returns (a panic in one is resumed here). `None` (nothing run) when the job gets
+/// one thread; a piece whose thread cannot be started runs on the calling thread.
+///
+/// # Safety
+/// `work` must be safe to run on the pieces at the same time: when it writes through `pa`, the
+/// outermost dimension's indices must write disjoint bytes ([`rows_disjoint`]).
+unsafe fn in_parallel<T: Send>(
     dims: &[Dim],
     pa: *mut u8,
     pb: *const u8,
+    bytes: usize,
+    cap: usize,
     work: impl Fn(&[Dim], *mut u8, *const u8) -> T + Sync,
-) -> Option<(T, T)> {
-    if parallelism() < 2 || dims.first().is_none_or(|d| d.n < 2) {
+) -> Option<Vec<T>> {
+    let outer = *dims.first()?;
+    let ranges = split_ranges(outer.n, bytes, cap);
+    if ranges.len() < 2 {
         return None;
     }
-    let first = dims[0].n / 2;
-    let (mut h0, mut h1) = (dims.to_vec(), dims.to_vec());
-    h0[0].n = first;
-    h1[0].n = dims[0].n - first;
-    let (pa2, pb2) = (
-        SendPtr(pa.wrapping_offset(first * dims[0].d)),
-        SendPtr(pb.wrapping_offset(first * dims[0].s) as *mut u8),
-    );
-    let work = &work;
-    let h1 = &h1;
+    let pieces: Vec<Piece> = ranges
+        .iter()
+        .map(|&(lo, hi)| {
+            let mut d = dims.to_vec();
+            d[0].n = hi - lo;
+            Piece {
+                dims: d,
+                pa: SendPtr(pa.wrapping_offset(lo * outer.d)),
+                pb: SendPtr(pb.wrapping_offset(lo * outer.s) as *mut u8),
+            }
+        })
+        .collect();
+    let run = |p: &Piece| work(&p.dims, p.pa.0, p.pb.0);
+    let run = &run;
     Some(std::thread::scope(|scope| {
-        let other = std::thread::Builder::new().spawn_scoped(scope, move || {
-            let (x, y) = (pa2, pb2);
-            work(h1, x.0, y.0)
-        });
-        let mine = work(&h0, pa, pb);
-        let theirs = match other {
-            Ok(handle) => match handle.join() {
-                Ok(t) => t,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
-            Err(_) => work(h1, pa2.0, pb2.0),
-        };
-        (mine, theirs)
+        let (first, rest) = pieces.split_first().expect("at least two pieces");
+        let others: Vec<_> = rest
+            .iter()
+            .map(|p| {
+                let spawned = std::thread::Builder::new().spawn_scoped(scope, move || run(p));
+                (p, spawned)
+            })
+            .collect();
+        let mut results = Vec::with_capacity(pieces.len());
+        results.push(run(first));
+        for (p, spawned) in others {
+            results.push(match spawned {
+                Ok(handle) => match handle.join() {
+                    Ok(t) => t,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(_) => run(p),
+            });
+        }
+        results
     }))
 }
 
-/// Copies of at least this many bytes use a second thread (when the machine has one).
-const PARALLEL_BYTES: usize = 4 << 20;
-
-/// The number of threads that may run at once, asked once.
-fn parallelism() -> usize {
-    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// A pointer handed to a second thread; the memory is the caller's, borrowed for the duration
-/// of the scoped thread.
+/// A pointer handed to other threads; the memory is the caller's, borrowed for the duration
+/// of the scoped threads.
 #[derive(Clone, Copy)]
 struct SendPtr(*mut u8);
-// SAFETY: the two threads work on disjoint halves (a copy writes disjoint halves of its
-// destination and only reads its source; a comparison only reads).
+// SAFETY: the threads work on disjoint pieces (a copy writes disjoint index ranges of its
+// destination and only reads its source; a comparison only reads), and all of them are joined
+// before the memory's borrow ends.
 unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
 
 /// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
 unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
@@ -890,9 +1002,10 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
         });
         eq
     };
-    if a.byte_len() >= PARALLEL_BYTES {
-        if let Some((x, y)) = in_two_halves(&dims, pa, pb, |d, p, q| rows(d, p, q)) {
-            return x && y;
+    let bytes = a.byte_len();
+    if bytes >= 2 * BYTES_PER_THREAD {
+        if let Some(pieces) = in_parallel(&dims, pa, pb, bytes, max_threads(), rows) {
+            return pieces.into_iter().all(|eq| eq);
         }
     }
     rows(&dims, pa, pb)
@@ -1184,15 +1297,217 @@ mod tests {
     }
 
     #[test]
-    fn only_disjoint_halves_are_split() {
+    fn only_disjoint_rows_are_split() {
         let dim = |n, d, s| Dim { n, d, s };
         // 4 rows of 8 four-byte items, rows 32 bytes apart: disjoint.
-        assert!(halves_disjoint(&[dim(4, 32, 32), dim(8, 4, 4)], 4));
-        // Rows 1 byte apart over 8-byte rows, and a zero stride: the halves overlap.
-        assert!(!halves_disjoint(&[dim(2, 1, 8), dim(8, 1, 1)], 1));
-        assert!(!halves_disjoint(&[dim(2, 0, 8), dim(8, 1, 1)], 1));
+        assert!(rows_disjoint(&[dim(4, 32, 32), dim(8, 4, 4)], 4));
+        // Rows 1 byte apart over 8-byte rows, and a zero stride: the rows overlap.
+        assert!(!rows_disjoint(&[dim(2, 1, 8), dim(8, 1, 1)], 1));
+        assert!(!rows_disjoint(&[dim(2, 0, 8), dim(8, 1, 1)], 1));
         // Rows exactly back to back: disjoint.
-        assert!(halves_disjoint(&[dim(2, 8, 8), dim(8, 1, 1)], 1));
+        assert!(rows_disjoint(&[dim(2, 8, 8), dim(8, 1, 1)], 1));
+        // One byte short of that: the last item of a row overlaps the next row's first.
+        assert!(!rows_disjoint(&[dim(3, 7, 8), dim(8, 1, 1)], 1));
+        // One dimension: disjoint when items do not overlap; no dimension: nothing to split.
+        assert!(rows_disjoint(&[dim(100, 4, 4)], 4));
+        assert!(!rows_disjoint(&[dim(100, 2, 4)], 4));
+        assert!(!rows_disjoint(&[], 4));
+        // A reach that overflows is not split.
+        assert!(!rows_disjoint(
+            &[dim(2, isize::MAX, 1), dim(4, isize::MAX / 2, 1)],
+            1
+        ));
+    }
+
+    /// Checks the invariants of one split and returns its piece lengths.
+    fn check_split(n: isize, bytes: usize, cap: usize) -> Vec<isize> {
+        let ranges = split_ranges(n, bytes, cap);
+        let what = format!("n {n}, bytes {bytes}, cap {cap}: {ranges:?}");
+        assert!(!ranges.is_empty(), "{what}");
+        assert!(
+            ranges.len() <= cap.max(1),
+            "more pieces than the cap: {what}"
+        );
+        // Consecutive, covering 0..n, none empty (so disjoint).
+        assert_eq!(ranges[0].0, 0, "{what}");
+        assert_eq!(ranges[ranges.len() - 1].1, n, "{what}");
+        for w in ranges.windows(2) {
+            assert_eq!(w[0].1, w[1].0, "{what}");
+        }
+        if ranges.len() > 1 {
+            for &(lo, hi) in &ranges {
+                assert!(hi > lo, "empty piece: {what}");
+                let piece = bytes as u128 * (hi - lo) as u128 / n as u128;
+                assert!(
+                    piece >= BYTES_PER_THREAD as u128,
+                    "piece below the minimum: {what}"
+                );
+            }
+            // Cut on whole granules when every piece has that many indices, unless moving the
+            // cuts down to granules would leave a piece below the minimum.
+            if n / ranges.len() as isize >= SPLIT_GRANULE
+                && ranges[1..].iter().any(|r| r.0 % SPLIT_GRANULE != 0)
+            {
+                let mut cuts: Vec<isize> = ranges
+                    .iter()
+                    .map(|r| r.0 / SPLIT_GRANULE * SPLIT_GRANULE)
+                    .collect();
+                cuts.push(n);
+                assert!(
+                    cuts.windows(2)
+                        .any(|w| (bytes as u128 * (w[1] - w[0]) as u128)
+                            < BYTES_PER_THREAD as u128 * n as u128),
+                    "not cut on granules: {what}"
+                );
+            }
+        }
+        ranges.iter().map(|r| r.1 - r.0).collect()
+    }
+
+    #[test]
+    fn splits_are_disjoint_covering_and_capped() {
+        const MIB: usize = 1 << 20;
+        // A 4096x4096 float32 transpose (64 MiB) over 1, 2, 16 and "more than enough" threads:
+        // at most one piece per 4 MiB.
+        assert_eq!(check_split(4096, 64 * MIB, 1), vec![4096]);
+        assert_eq!(check_split(4096, 64 * MIB, 2), vec![2048, 2048]);
+        assert_eq!(check_split(4096, 64 * MIB, 16), vec![256; 16]);
+        assert_eq!(check_split(4096, 64 * MIB, 1000), vec![256; 16]);
+        // A contiguous copy of 16M floats (one merged dimension) over 3 threads: granule cuts.
+        assert_eq!(check_split(16 << 20, 64 * MIB, 3).len(), 3);
+        // Below twice the minimum: one piece, whatever the cap.
+        assert_eq!(check_split(1 << 20, 8 * MIB - 1, 64), vec![1 << 20]);
+        assert_eq!(check_split(1 << 20, 8 * MIB, 64), vec![1 << 19, 1 << 19]);
+        // Fewer indices than threads: one index per piece at most.
+        assert_eq!(check_split(3, 64 * MIB, 8), vec![1, 1, 1]);
+        assert_eq!(check_split(1, 64 * MIB, 8), vec![1]);
+        // 5 rows of 1.8 MiB: two pieces would leave one with 2 rows (3.6 MiB), so one piece.
+        assert_eq!(check_split(5, 9 * MIB, 8), vec![5]);
+        // 7 rows of 2 MiB and a cap of 3: the smallest pieces have 2 rows, the minimum exactly.
+        assert_eq!(check_split(7, 14 * MIB, 3), vec![2, 2, 3]);
+        // No indices or no bytes: one (empty) piece.
+        assert_eq!(check_split(0, 0, 8), vec![0]);
+        assert_eq!(check_split(100, 0, 8), vec![100]);
+        // Every small combination keeps the invariants and uses as many threads as it may:
+        // the most for which an even split's smallest piece (n / threads indices) still holds
+        // the minimum.
+        for n in [
+            1isize,
+            2,
+            3,
+            5,
+            63,
+            64,
+            65,
+            127,
+            128,
+            129,
+            1000,
+            4097,
+            1 << 24,
+        ] {
+            for mib in [0usize, 1, 4, 7, 8, 9, 12, 16, 33, 64, 256, 1024] {
+                for cap in [1usize, 2, 3, 4, 5, 7, 8, 16, 64, 4096] {
+                    let bytes = mib * MIB + if n > 64 { n as usize } else { 0 };
+                    let pieces = check_split(n, bytes, cap).len();
+                    let enough = |t: usize| {
+                        let rows = (n / t as isize) as u128;
+                        bytes as u128 * rows >= (BYTES_PER_THREAD as u128) * n as u128
+                    };
+                    let most = (1..=cap.min(n as usize))
+                        .rev()
+                        .find(|&t| t == 1 || enough(t))
+                        .unwrap_or(1);
+                    assert_eq!(pieces, most, "n {n}, bytes {bytes}, cap {cap}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_run_on_threads_of_their_own() {
+        // A 4096x4096 float32 transpose planned (never run: the pointers are not touched).
+        let dims = [
+            Dim {
+                n: 4096,
+                d: 16384,
+                s: 4,
+            },
+            Dim {
+                n: 4096,
+                d: 4,
+                s: 16384,
+            },
+        ];
+        let (pa, pb) = (0x100000 as *mut u8, 0x200000 as *const u8);
+        let bytes = 64 << 20;
+        let seen = |cap: usize| unsafe {
+            in_parallel(&dims, pa, pb, bytes, cap, |d, p, q| {
+                (
+                    std::thread::current().id(),
+                    d.to_vec(),
+                    p as usize,
+                    q as usize,
+                )
+            })
+        };
+        assert!(
+            seen(1).is_none(),
+            "one thread: the caller runs the job itself"
+        );
+        for cap in [2usize, 3, 5, 16] {
+            let got = seen(cap).expect("split");
+            assert_eq!(got.len(), cap);
+            assert_eq!(got[0].0, std::thread::current().id());
+            let ids: std::collections::HashSet<_> = got.iter().map(|g| g.0).collect();
+            assert_eq!(ids.len(), cap, "a thread per piece");
+            // The pieces follow each other: pointers moved by the rows before them, the inner
+            // dimension untouched.
+            let mut row = 0isize;
+            for (_, d, p, q) in &got {
+                assert_eq!(d[1], dims[1]);
+                assert_eq!(*p, 0x100000 + (row * 16384) as usize);
+                assert_eq!(*q, 0x200000 + (row * 4) as usize);
+                row += d[0].n;
+            }
+            assert_eq!(row, 4096);
+        }
+        // Too small a job, or a dimension of one index: nothing split.
+        assert!(unsafe { in_parallel(&dims, pa, pb, (8 << 20) - 1, 8, |_, _, _| ()) }.is_none());
+        let one = [Dim { n: 1, d: 4, s: 4 }];
+        assert!(unsafe { in_parallel(&one, pa, pb, 64 << 20, 8, |_, _, _| ()) }.is_none());
+    }
+
+    #[test]
+    fn thread_counts_from_the_environment() {
+        assert_eq!(parse_num_threads(Some("4")), Some(4));
+        assert_eq!(parse_num_threads(Some(" 12\n")), Some(12));
+        assert_eq!(parse_num_threads(Some("007")), Some(7));
+        assert_eq!(parse_num_threads(Some("2147483647")), Some(2147483647));
+        for bad in [
+            "",
+            " ",
+            "0",
+            "00",
+            "-1",
+            "+3",
+            "3x",
+            "x3",
+            "1.5",
+            "2147483648",
+            "1e3",
+            "4 4",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_num_threads(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(parse_num_threads(None), None);
+        // A negative cap is refused and changes nothing; the cap in force is at least 1.
+        let before = max_threads();
+        assert!(set_max_threads(-1).is_err());
+        assert!(set_max_threads(i64::MIN).is_err());
+        assert_eq!(max_threads(), before);
+        assert!(max_threads() >= 1 && default_max_threads() >= 1);
     }
 
     #[test]

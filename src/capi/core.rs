@@ -12,6 +12,7 @@ use crate::foreign::Foreign;
 use crate::layout::{self, Order};
 use crate::object::{ObjRef, Object};
 use crate::status;
+use crate::strided;
 
 /// The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
 /// XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
@@ -86,6 +87,50 @@ pub unsafe extern "C" fn xbuf_set_error(status: c_int, message: *const c_char) -
     };
     status::set_last_error(status, &text);
     status
+}
+
+/// Caps the number of threads one large copy or comparison may use (`xbuf_copy`,
+/// `xbuf_to_contiguous`, `xbuf_from_contiguous`, `xbuf_view_tobytes`, `xbuf_view_equal` and
+/// the other calls that copy or compare items), as the thread settings of BLAS libraries do.
+/// A copy of at least 8 MiB splits its destination into disjoint pieces of at least 4 MiB,
+/// one per thread, up to the cap; a comparison splits likewise. The calling thread takes one
+/// piece, the others run on threads started for the call and joined before it returns (no
+/// thread outlives a call; there is no pool; a piece whose thread the system refuses runs on
+/// the calling thread). A destination that overlaps itself, and anything
+/// smaller, is done on the calling thread alone. The results are the same for every cap.
+///
+/// `n >= 1` sets the cap to `n` (it may exceed the number of cores; 1 keeps every copy on the
+/// calling thread). `n == 0` removes the cap set here, restoring the default: the value of the
+/// environment variable `XBUF_NUM_THREADS` when it holds a whole number from 1 to `INT_MAX`
+/// (spaces around it allowed), else the number of threads the process can run at once (its
+/// CPUs after affinity masks and cgroup quotas). The variable is read once per process, the
+/// first time the default is needed; an unset, empty, zero, signed, non-numeric or too large
+/// value is ignored. A cap set here always wins over the variable.
+///
+/// Returns: `XBUF_OK`.
+/// Errors: `XBUF_ERR_INVALID_ARGUMENT` (`n` negative; the cap is then unchanged).
+/// Thread safety: any thread; the cap is process-wide and atomic. A copy already running keeps
+/// the thread count it started with.
+#[no_mangle]
+pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
+    guard("xbuf_set_max_threads", || {
+        strided::set_max_threads(i64::from(n))
+    })
+}
+
+/// The cap on the threads of one large copy or comparison now in force (see
+/// `xbuf_set_max_threads`): the last `n >= 1` given to `xbuf_set_max_threads`, else
+/// `XBUF_NUM_THREADS` when valid, else the number of threads the process can run at once.
+///
+/// Returns: the cap, at least 1 (`INT_MAX` if larger). Never fails.
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn xbuf_get_max_threads() -> c_int {
+    guard_or(
+        "xbuf_get_max_threads",
+        |_| 1,
+        || Ok(c_int::try_from(strided::max_threads()).unwrap_or(c_int::MAX)),
+    )
 }
 
 /// Creates an object for an exporter written in C: `ty` is its vtable, `state` its data.

@@ -156,7 +156,7 @@ static void test_gathers(void) {
 }
 
 static void test_large_copies(void) {
-    /* Large enough (8 MiB and more) that the kernels split them across two threads. */
+    /* Large enough (8 MiB and more) that the kernels split them across threads. */
     ptrdiff_t square[2] = {1024, 1024 + 3}, rows[2] = {2048, 1024};
     int t[2] = {1, 0}, c[2] = {0, 1}, plus[2] = {1, 1}, minus[2] = {1, -1};
     long before = cases;

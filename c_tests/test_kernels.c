@@ -6,23 +6,6 @@
  */
 #include "xbuf_test.h"
 
-/* A consumer-described view of memory the test owns. */
-static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim, ptrdiff_t *shape,
-                                ptrdiff_t *strides) {
-    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
-    ptrdiff_t n = itemsize;
-    int d;
-    for (d = 0; d < ndim; d++) n *= shape[d];
-    v.buf = buf;
-    v.len = n;
-    v.itemsize = itemsize;
-    v.ndim = ndim;
-    v.format = fmt;
-    v.shape = shape;
-    v.strides = strides;
-    return v;
-}
-
 static const char *format_of(ptrdiff_t size) {
     switch (size) {
     case 1: return "B";

@@ -50,22 +50,6 @@ static void test_set_and_get(void) {
 
 /* ---- Large copies ------------------------------------------------------------------------ */
 
-static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim, ptrdiff_t *shape,
-                                ptrdiff_t *strides) {
-    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
-    ptrdiff_t n = itemsize;
-    int d;
-    for (d = 0; d < ndim; d++) n *= shape[d];
-    v.buf = buf;
-    v.len = n;
-    v.itemsize = itemsize;
-    v.ndim = ndim;
-    v.format = fmt;
-    v.shape = shape;
-    v.strides = strides;
-    return v;
-}
-
 /* Copies `sv` (float32, 1-D or 2-D) into C order under the caps in `mask`, with
  * xbuf_to_contiguous or (`into_view`) with xbuf_copy into a C-ordered view, and compares every
  * result with `want`. */

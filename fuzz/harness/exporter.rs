@@ -205,20 +205,8 @@ unsafe extern "C" fn plain(
     _flags: c_int,
 ) -> c_int {
     let c = ctx(obj);
-    let h = &c.honest;
     let v = &mut *view;
-    v.buf = h.buf().cast();
-    v.len = h.len();
-    v.itemsize = h.itemsize;
-    v.readonly = 0;
-    v.ndim = h.shape.len() as c_int;
-    v.format = c.format.as_ptr();
-    v.shape = h.shape.as_ptr() as *mut isize;
-    v.strides = h.strides.as_ptr() as *mut isize;
-    v.suboffsets = h
-        .suboffsets
-        .as_ref()
-        .map_or(null_mut(), |s| s.as_ptr() as *mut isize);
+    c.honest.fill(v, c.format.as_ptr());
     let t = c.token();
     v.internal = t as *mut c_void;
     c.issued.borrow_mut().push(t);

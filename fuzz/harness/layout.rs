@@ -91,6 +91,22 @@ pub struct Honest {
 }
 
 impl Honest {
+    /// Fills `v` with this layout as a C exporter answers it (writable, `format` as given).
+    pub fn fill(&self, v: &mut xbuf::abi::xbuf_bufferinfo, format: *const std::ffi::c_char) {
+        v.buf = self.buf().cast();
+        v.len = self.len();
+        v.itemsize = self.itemsize;
+        v.readonly = 0;
+        v.ndim = self.shape.len() as std::ffi::c_int;
+        v.format = format;
+        v.shape = self.shape.as_ptr() as *mut isize;
+        v.strides = self.strides.as_ptr() as *mut isize;
+        v.suboffsets = self
+            .suboffsets
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |s| s.as_ptr() as *mut isize);
+    }
+
     pub fn buf(&self) -> *mut u8 {
         self.arena.ptr().wrapping_add(self.buf_at)
     }

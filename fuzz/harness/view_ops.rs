@@ -35,20 +35,7 @@ unsafe extern "C" fn lend(
     _flags: c_int,
 ) -> c_int {
     let s = &*(xbuf_object_state(obj) as *const Shared);
-    let h = &s.honest;
-    let v = &mut *view;
-    v.buf = h.buf().cast();
-    v.len = h.len();
-    v.itemsize = h.itemsize;
-    v.readonly = 0;
-    v.ndim = h.shape.len() as c_int;
-    v.format = s.format.as_ptr();
-    v.shape = h.shape.as_ptr() as *mut isize;
-    v.strides = h.strides.as_ptr() as *mut isize;
-    v.suboffsets = h
-        .suboffsets
-        .as_ref()
-        .map_or(null_mut(), |x| x.as_ptr() as *mut isize);
+    s.honest.fill(&mut *view, s.format.as_ptr());
     XBUF_OK
 }
 

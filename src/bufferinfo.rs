@@ -631,7 +631,7 @@ pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
     let rel = Object::check(rel_ptr.cast())?;
     // A view's export is one that is not a lock: a releaser holding none has no view left to
     // release, so this one was (an image of a view) released already.
-    if rel.exports() <= rel.locks() as u64 {
+    if !rel.holds_view_export() {
         return Err(already_released(view, rel));
     }
     rel.exporter().release_buffer(rel, view);

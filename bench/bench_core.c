@@ -1,17 +1,21 @@
 /*
  * Benchmarks of the protocol core and the copy kernels, as medians and as ratios against
  * baselines measured in the same run:
- *   - per-call costs: get + release (SIMPLE on a bytearray, FULL_RO on a 2-D ndarray, through
- *     an xbuf_view, two threads on one object), against CPython's PyObject_GetBuffer +
- *     PyBuffer_Release on a bytearray and a memoryview when built with Python embedded;
+ *   - per-call costs: get + release (SIMPLE on a bytearray, FULL_RO on a strided 2-D ndarray and
+ *     through an xbuf_view of it, two threads on one object), slicing a 2-D view, 8x8 and
+ *     64-item copies, against CPython's PyObject_GetBuffer + PyBuffer_Release on a bytearray
+ *     and on the equivalent NumPy array, and memoryview's m[1:30:2], when built with Python
+ *     embedded (NumPy from the site directory of the Python CMake found);
  *   - copies: transposes, gathers, permutations, negative strides and small arrays through
  *     xbuf_to_contiguous and xbuf_copy, against memcpy of the same bytes; equality against
  *     memcmp;
  *   - thread scaling: the large copies and the large comparison with the thread cap
  *     (xbuf_set_max_threads) at 1, 2, ... up to the default cap, against single-thread memcpy
  *     and memcmp of the same bytes, every configuration timed in turn within each repetition.
- * Not a test: it never fails on slowness. Usage: bench_core [--quick] [--scaling]
- * (--scaling: the thread-scaling table only)
+ * Not a test: it never fails on slowness. Usage: bench_core [--quick] [--scaling | --calls]
+ * (--scaling: the thread-scaling table only; --calls: the per-call costs only), or bench_core --case NAME N: N calls of one
+ * per-call case and nothing else, for instruction counts under callgrind (NAME: simple, full,
+ * view_full, slice, t8x8, copy64, cpy_simple, cpy_full, cpy_slice, cpy_mv_simple).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -52,108 +56,6 @@ static void must(int rc, const char *what) {
     }
 }
 
-/* ---- Per-call costs -------------------------------------------------------------------- */
-
-/* Median ns per get + release over `samples` batches of `iters` round trips. */
-static double round_trip(xbuf_object *obj, int flags, int samples, int iters) {
-    double t[64];
-    int s, i;
-    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
-    for (s = 0; s < samples; s++) {
-        double t0 = now_ns();
-        for (i = 0; i < iters; i++) {
-            if (xbuf_get_buffer(obj, &v, flags) != XBUF_OK) must(1, "get_buffer");
-            xbuf_release(&v);
-        }
-        t[s] = (now_ns() - t0) / iters;
-    }
-    return median(t, samples);
-}
-
-typedef struct {
-    xbuf_object *obj;
-    int iters;
-    double ns;
-} thread_arg;
-
-static void *thread_round_trip(void *p) {
-    thread_arg *a = (thread_arg *)p;
-    a->ns = round_trip(a->obj, XBUF_SIMPLE, 9, a->iters);
-    return NULL;
-}
-
-#ifdef XBUF_BENCH_CPYTHON
-static double cpython_round_trip(PyObject *obj, int samples, int iters) {
-    double t[64];
-    int s, i;
-    Py_buffer v;
-    for (s = 0; s < samples; s++) {
-        double t0 = now_ns();
-        for (i = 0; i < iters; i++) {
-            if (PyObject_GetBuffer(obj, &v, PyBUF_SIMPLE) != 0) exit(1);
-            PyBuffer_Release(&v);
-        }
-        t[s] = (now_ns() - t0) / iters;
-    }
-    return median(t, samples);
-}
-#endif
-
-static void bench_calls(void) {
-    xbuf_object *ba, *nd, *view;
-    ptrdiff_t shape[2] = {64, 64};
-    int iters = quick ? 100000 : 1000000, samples = quick ? 5 : 15;
-    double simple, full, through_view, cpy_ba = 0, cpy_mv = 0;
-    pthread_t th[2];
-    thread_arg args[2];
-    int k;
-    must(xbuf_bytearray_new(NULL, 4096, &ba), "bytearray");
-    must(xbuf_ndarray_zeros("f", 2, shape, 'C', 0, &nd), "ndarray");
-    must(xbuf_view_new(nd, XBUF_FULL_RO, &view), "view");
-    simple = round_trip(ba, XBUF_SIMPLE, samples, iters);
-    full = round_trip(nd, XBUF_FULL_RO, samples, iters);
-    through_view = round_trip(view, XBUF_FULL_RO, samples, iters);
-    for (k = 0; k < 2; k++) {
-        args[k].obj = ba;
-        args[k].iters = iters;
-        pthread_create(&th[k], NULL, thread_round_trip, &args[k]);
-    }
-    for (k = 0; k < 2; k++) pthread_join(th[k], NULL);
-#ifdef XBUF_BENCH_CPYTHON
-    Py_Initialize();
-    {
-        PyObject *pba = PyByteArray_FromStringAndSize(NULL, 4096);
-        PyObject *pmv = PyMemoryView_FromObject(pba);
-        cpy_ba = cpython_round_trip(pba, samples, iters);
-        cpy_mv = cpython_round_trip(pmv, samples, iters);
-        Py_DECREF(pmv);
-        Py_DECREF(pba);
-    }
-#endif
-    printf("\n== get + release round trip (median ns per call)\n");
-    printf("%-44s %10s %10s\n", "case", "ns", "vs CPython");
-    if (cpy_ba > 0) {
-        printf("%-44s %10.1f %10s\n", "CPython bytearray, PyBUF_SIMPLE", cpy_ba, "1.00");
-        printf("%-44s %10.1f %10s\n", "CPython memoryview, PyBUF_SIMPLE", cpy_mv, "-");
-    }
-#define ROW(name, v)                                                                      \
-    if (cpy_ba > 0)                                                                       \
-        printf("%-44s %10.1f %9.2fx\n", name, v, (v) / cpy_ba);                           \
-    else                                                                                  \
-        printf("%-44s %10.1f %10s\n", name, v, "-");
-    ROW("xbuf bytearray, XBUF_SIMPLE", simple);
-    ROW("xbuf 2-D ndarray, XBUF_FULL_RO", full);
-    ROW("xbuf view of the ndarray, XBUF_FULL_RO", through_view);
-    ROW("xbuf bytearray, 2 threads at once (thread 1)", args[0].ns);
-    ROW("xbuf bytearray, 2 threads at once (thread 2)", args[1].ns);
-#undef ROW
-    must(xbuf_decref(view), "decref");
-    must(xbuf_decref(nd), "decref");
-    must(xbuf_decref(ba), "decref");
-}
-
-/* ---- Copies ------------------------------------------------------------------------------ */
-
 /* A consumer-described view of memory the benchmark owns. */
 static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim, ptrdiff_t *shape,
                                 ptrdiff_t *strides) {
@@ -170,6 +72,321 @@ static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, 
     v.strides = strides;
     return v;
 }
+
+/* ---- Per-call costs -------------------------------------------------------------------- */
+
+/* One per-call case: `run(ctx, iters)` performs `iters` calls. */
+typedef struct {
+    const char *name;
+    void (*run)(void *ctx, int iters);
+    void *ctx;
+} call_case;
+
+/* Median ns per call of each case over `samples` rounds; every round times each case once, in
+ * turn (interleaved), so that a slow phase of the machine falls on all of them alike. */
+static void time_interleaved(call_case *cases, int ncases, double *out, int samples, int iters) {
+    static double t[16][64];
+    int s, c;
+    for (s = 0; s < samples; s++)
+        for (c = 0; c < ncases; c++) {
+            double t0 = now_ns();
+            cases[c].run(cases[c].ctx, iters);
+            t[c][s] = (now_ns() - t0) / iters;
+        }
+    for (c = 0; c < ncases; c++) out[c] = median(t[c], samples);
+}
+
+typedef struct {
+    xbuf_object *obj;
+    int flags;
+} get_ctx;
+
+static void run_get_release(void *p, int iters) {
+    get_ctx *g = (get_ctx *)p;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    int i;
+    for (i = 0; i < iters; i++) {
+        if (xbuf_get_buffer(g->obj, &v, g->flags) != XBUF_OK) must(1, "get_buffer");
+        xbuf_release(&v);
+    }
+}
+
+typedef struct {
+    xbuf_object *view;
+    xbuf_range range;
+} slice_ctx;
+
+static void run_slice(void *p, int iters) {
+    slice_ctx *c = (slice_ctx *)p;
+    xbuf_object *out;
+    int i;
+    for (i = 0; i < iters; i++) {
+        if (xbuf_view_slice(c->view, &c->range, 1, &out) != XBUF_OK) must(1, "slice");
+        xbuf_decref(out);
+    }
+}
+
+typedef struct {
+    void *dst;
+    size_t len;
+    xbuf_bufferinfo src;
+} copy_ctx;
+
+static void run_to_contiguous(void *p, int iters) {
+    copy_ctx *c = (copy_ctx *)p;
+    int i;
+    for (i = 0; i < iters; i++)
+        if (xbuf_to_contiguous(c->dst, c->len, &c->src, 'C') != XBUF_OK) must(1, "to_contiguous");
+}
+
+typedef struct {
+    xbuf_object *obj;
+    int iters;
+    double ns;
+} thread_arg;
+
+static void *thread_round_trip(void *p) {
+    thread_arg *a = (thread_arg *)p;
+    get_ctx g;
+    call_case c;
+    g.obj = a->obj;
+    g.flags = XBUF_SIMPLE;
+    c.name = "thread";
+    c.run = run_get_release;
+    c.ctx = &g;
+    time_interleaved(&c, 1, &a->ns, 9, a->iters);
+    return NULL;
+}
+
+#ifdef XBUF_BENCH_CPYTHON
+typedef struct {
+    PyObject *obj;
+    int flags;
+} cpy_get_ctx;
+
+static void run_cpy_get_release(void *p, int iters) {
+    cpy_get_ctx *g = (cpy_get_ctx *)p;
+    Py_buffer v;
+    int i;
+    for (i = 0; i < iters; i++) {
+        if (PyObject_GetBuffer(g->obj, &v, g->flags) != 0) exit(1);
+        PyBuffer_Release(&v);
+    }
+}
+
+typedef struct {
+    PyObject *mv;
+    PyObject *key;
+} cpy_slice_ctx;
+
+static void run_cpy_slice(void *p, int iters) {
+    cpy_slice_ctx *c = (cpy_slice_ctx *)p;
+    int i;
+    for (i = 0; i < iters; i++) {
+        PyObject *r = PyObject_GetItem(c->mv, c->key);
+        if (!r) exit(1);
+        Py_DECREF(r);
+    }
+}
+
+/* The interpreter with the site directory of the Python CMake found (a virtual environment's,
+ * with NumPy), so that NumPy's own exporter can be measured. NULL when NumPy is missing. */
+static PyObject *numpy_strided(void) {
+    PyObject *r;
+    Py_Initialize();
+#ifdef XBUF_BENCH_SITEARCH
+    {
+        PyObject *site = PyImport_ImportModule("site");
+        if (site) {
+            PyObject *x = PyObject_CallMethod(site, "addsitedir", "s", XBUF_BENCH_SITEARCH);
+            Py_XDECREF(x);
+            Py_DECREF(site);
+        }
+        PyErr_Clear();
+    }
+#endif
+    {
+        PyObject *np = PyImport_ImportModule("numpy"), *zeros, *key;
+        if (!np) {
+            PyErr_Clear();
+            return NULL;
+        }
+        /* (64, 128) float64, every second column: shape (64, 64), strides (1024, 16). */
+        zeros = PyObject_CallMethod(np, "zeros", "((ii))", 64, 128);
+        key = Py_BuildValue("(NN)", PySlice_New(NULL, NULL, NULL),
+                            PySlice_New(NULL, NULL, PyLong_FromLong(2)));
+        r = PyObject_GetItem(zeros, key);
+        Py_DECREF(key);
+        Py_DECREF(zeros);
+        Py_DECREF(np);
+    }
+    return r;
+}
+#endif
+
+enum {
+    CASE_SIMPLE,
+    CASE_FULL,
+    CASE_VIEW_FULL,
+    CASE_SLICE,
+    CASE_T8X8,
+    CASE_COPY64,
+    XBUF_CASES,
+    CASE_CPY_SIMPLE = XBUF_CASES,
+    CASE_CPY_FULL,
+    CASE_CPY_SLICE,
+    CASE_CPY_MV_SIMPLE,
+    ALL_CASES
+};
+static const char *case_names[ALL_CASES] = {"simple", "full", "view_full", "slice", "t8x8", "copy64",
+                                            "cpy_simple", "cpy_full", "cpy_slice", "cpy_mv_simple"};
+
+/* The per-call cases, made once. */
+typedef struct {
+    xbuf_object *ba, *nd, *view;
+    get_ctx simple, full, view_full;
+    slice_ctx slice;
+    copy_ctx t8x8, copy64;
+    float src[64], dst[64];
+    ptrdiff_t t_shape[2], t_strides[2], c_shape[1], c_strides[1];
+    call_case cases[ALL_CASES];
+    int ncases;
+#ifdef XBUF_BENCH_CPYTHON
+    PyObject *pba, *pmv, *pnd, *pndmv;
+    cpy_get_ctx cpy_simple, cpy_full, cpy_mv_simple;
+    cpy_slice_ctx cpy_slice;
+#endif
+} call_cases;
+
+static void make_cases(call_cases *k, int with_python) {
+    /* (64, 128) float64, every second column: shape (64, 64), strides (1024, 16). */
+    ptrdiff_t shape[2] = {64, 64}, strides[2] = {128 * 8, 16};
+    int c;
+    (void)with_python;
+    memset(k, 0, sizeof *k);
+    must(xbuf_bytearray_new(NULL, 4096, &k->ba), "bytearray");
+    {
+        static double zeros[64 * 128];
+        must(xbuf_ndarray_new(zeros, sizeof zeros, "d", 2, shape, strides, 0, 0, &k->nd), "ndarray");
+    }
+    must(xbuf_view_new(k->nd, XBUF_FULL_RO, &k->view), "view");
+    k->simple.obj = k->ba;
+    k->simple.flags = XBUF_SIMPLE;
+    k->full.obj = k->nd;
+    k->full.flags = XBUF_FULL_RO;
+    k->view_full.obj = k->view;
+    k->view_full.flags = XBUF_FULL_RO;
+    k->slice.view = k->view;
+    k->slice.range.start = 1;
+    k->slice.range.stop = 30;
+    k->slice.range.step = 2;
+    k->t_shape[0] = k->t_shape[1] = 8;
+    k->t_strides[0] = 4;
+    k->t_strides[1] = 32;
+    k->t8x8.dst = k->dst;
+    k->t8x8.len = sizeof k->dst;
+    k->t8x8.src = describe(k->src, "f", 4, 2, k->t_shape, k->t_strides);
+    k->c_shape[0] = 64;
+    k->c_strides[0] = 4;
+    k->copy64.dst = k->dst;
+    k->copy64.len = sizeof k->dst;
+    k->copy64.src = describe(k->src, "f", 4, 1, k->c_shape, k->c_strides);
+    k->cases[CASE_SIMPLE] = (call_case){"xbuf bytearray, XBUF_SIMPLE", run_get_release, &k->simple};
+    k->cases[CASE_FULL] = (call_case){"xbuf strided 2-D float64, XBUF_FULL_RO", run_get_release, &k->full};
+    k->cases[CASE_VIEW_FULL] = (call_case){"xbuf view of it, XBUF_FULL_RO", run_get_release, &k->view_full};
+    k->cases[CASE_SLICE] = (call_case){"xbuf view [1:30:2], new view + drop", run_slice, &k->slice};
+    k->cases[CASE_T8X8] = (call_case){"xbuf 8x8 float32 transpose, to C order", run_to_contiguous, &k->t8x8};
+    k->cases[CASE_COPY64] = (call_case){"xbuf 64 float32 contiguous, to C order", run_to_contiguous, &k->copy64};
+    k->ncases = XBUF_CASES;
+#ifdef XBUF_BENCH_CPYTHON
+    if (with_python) {
+        k->pnd = numpy_strided();
+        k->pba = PyByteArray_FromStringAndSize(NULL, 4096);
+        k->pmv = PyMemoryView_FromObject(k->pba);
+        k->cpy_simple.obj = k->pba;
+        k->cpy_simple.flags = PyBUF_SIMPLE;
+        k->cpy_mv_simple.obj = k->pmv;
+        k->cpy_mv_simple.flags = PyBUF_SIMPLE;
+        k->cases[CASE_CPY_SIMPLE] = (call_case){"CPython bytearray, PyBUF_SIMPLE", run_cpy_get_release, &k->cpy_simple};
+        k->cases[CASE_CPY_MV_SIMPLE] =
+            (call_case){"CPython memoryview, PyBUF_SIMPLE", run_cpy_get_release, &k->cpy_mv_simple};
+        if (k->pnd) {
+            k->pndmv = PyMemoryView_FromObject(k->pnd);
+            k->cpy_full.obj = k->pnd;
+            k->cpy_full.flags = PyBUF_FULL_RO;
+            k->cpy_slice.mv = k->pndmv;
+            k->cpy_slice.key = PySlice_New(PyLong_FromLong(1), PyLong_FromLong(30), PyLong_FromLong(2));
+            k->cases[CASE_CPY_FULL] =
+                (call_case){"NumPy strided 2-D float64, PyBUF_FULL_RO", run_cpy_get_release, &k->cpy_full};
+            k->cases[CASE_CPY_SLICE] =
+                (call_case){"memoryview of it, m[1:30:2] (PyObject_GetItem)", run_cpy_slice, &k->cpy_slice};
+        }
+        k->ncases = ALL_CASES;
+    }
+#endif
+    for (c = 0; c < ALL_CASES; c++)
+        if (!k->cases[c].run) k->cases[c].name = NULL;
+}
+
+static void free_cases(call_cases *k) {
+    must(xbuf_decref(k->view), "decref");
+    must(xbuf_decref(k->nd), "decref");
+    must(xbuf_decref(k->ba), "decref");
+}
+
+/* `bench_core --case NAME N`: one case, N calls, nothing else (for callgrind). */
+static int run_one_case(const char *name, int iters) {
+    call_cases k;
+    int c;
+    make_cases(&k, strncmp(name, "cpy_", 4) == 0);
+    for (c = 0; c < ALL_CASES; c++)
+        if (strcmp(case_names[c], name) == 0 && k.cases[c].run) {
+            k.cases[c].run(k.cases[c].ctx, iters);
+            free_cases(&k);
+            return 0;
+        }
+    fprintf(stderr, "unknown or unavailable case '%s'\n", name);
+    return 2;
+}
+
+static void bench_calls(void) {
+    static const int pairs[][2] = {
+        {CASE_SIMPLE, CASE_CPY_SIMPLE}, {CASE_FULL, CASE_CPY_FULL}, {CASE_VIEW_FULL, CASE_CPY_FULL},
+        {CASE_SLICE, CASE_CPY_SLICE},   {CASE_T8X8, -1},             {CASE_COPY64, -1},
+    };
+    int iters = quick ? 100000 : 1000000, samples = quick ? 5 : 15;
+    double ns[ALL_CASES];
+    call_cases k;
+    pthread_t th[2];
+    thread_arg args[2];
+    int c, j;
+    make_cases(&k, 1);
+    time_interleaved(k.cases, k.ncases, ns, samples, iters);
+    for (c = 0; c < 2; c++) {
+        args[c].obj = k.ba;
+        args[c].iters = iters;
+        pthread_create(&th[c], NULL, thread_round_trip, &args[c]);
+    }
+    for (c = 0; c < 2; c++) pthread_join(th[c], NULL);
+
+    printf("\n== per-call costs (median ns per call; baselines measured in the same rounds)\n");
+    printf("%-46s %8s   %-48s %8s %7s\n", "case", "ns", "baseline", "ns", "ratio");
+    for (j = 0; j < (int)(sizeof pairs / sizeof pairs[0]); j++) {
+        int a = pairs[j][0], b = pairs[j][1];
+        if (b >= 0 && b < k.ncases && k.cases[b].name)
+            printf("%-46s %8.1f   %-48s %8.1f %6.2fx\n", k.cases[a].name, ns[a], k.cases[b].name, ns[b],
+                   ns[a] / ns[b]);
+        else
+            printf("%-46s %8.1f   %-48s %8s %7s\n", k.cases[a].name, ns[a], "-", "-", "-");
+    }
+    if (k.ncases > CASE_CPY_MV_SIMPLE && k.cases[CASE_CPY_MV_SIMPLE].name)
+        printf("%-46s %8s   %-48s %8.1f\n", "", "", k.cases[CASE_CPY_MV_SIMPLE].name, ns[CASE_CPY_MV_SIMPLE]);
+    printf("%-46s %8.1f\n", "xbuf bytearray, 2 threads at once (thread 1)", args[0].ns);
+    printf("%-46s %8.1f\n", "xbuf bytearray, 2 threads at once (thread 2)", args[1].ns);
+    free_cases(&k);
+}
+
+/* ---- Copies ------------------------------------------------------------------------------ */
 
 /* Median ns of one memcpy of n bytes (batches of `inner` copies for small sizes). */
 static double time_memcpy(void *dst, const void *src, size_t n, int reps, int inner) {
@@ -444,12 +661,18 @@ static void bench_scaling(void) {
 }
 
 int main(int argc, char **argv) {
-    int k, only_scaling = 0;
+    int k, only_scaling = 0, only_calls = 0;
     for (k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--case") == 0 && k + 2 < argc) return run_one_case(argv[k + 1], atoi(argv[k + 2]));
         if (strcmp(argv[k], "--quick") == 0) quick = 1;
         else if (strcmp(argv[k], "--scaling") == 0) only_scaling = 1;
+        else if (strcmp(argv[k], "--calls") == 0) only_calls = 1;
     }
     printf("xbuf %s benchmarks%s\n", xbuf_version_string(), quick ? " (quick)" : "");
+    if (only_calls) {
+        bench_calls();
+        return 0;
+    }
     if (!only_scaling) {
         bench_calls();
         bench_copies();

@@ -823,6 +823,53 @@ impl Drop for HeldView {
     }
 }
 
+/// A view the library holds inside one of its own objects (a derived view's export): a
+/// full-size struct that is filled in place, once the object holding it is at its final
+/// address, and released when dropped.
+pub struct HeldInfo(std::cell::UnsafeCell<xbuf_bufferinfo>);
+
+// SAFETY: as for `HeldView`.
+unsafe impl Send for HeldInfo {}
+unsafe impl Sync for HeldInfo {}
+
+impl HeldInfo {
+    /// An empty view (nothing to release).
+    pub fn empty() -> HeldInfo {
+        HeldInfo(std::cell::UnsafeCell::new(xbuf_bufferinfo::empty()))
+    }
+
+    /// The struct.
+    pub fn ptr(&self) -> *mut xbuf_bufferinfo {
+        self.0.get()
+    }
+
+    /// Fills the (empty) struct with a layout the library made itself, handing it to
+    /// `releaser`, which must already count the export this view takes over. The request
+    /// rules are not applied again: the struct describes the whole layout. On failure nothing
+    /// was written and the export is still the caller's.
+    ///
+    /// # Safety
+    /// The struct must stay where it is until it is released (the `HeldInfo` is not moved).
+    pub unsafe fn fill_derived(&self, releaser: &Object, plan: &Plan<'_>) -> Result<()> {
+        write_view(self.ptr(), plan, releaser.as_ptr().cast())
+    }
+
+    /// Releases the view now; the struct stays, empty.
+    ///
+    /// # Safety
+    /// Nobody may read the view meanwhile.
+    pub unsafe fn release_in_place(&self) -> Result<()> {
+        release(self.ptr())
+    }
+}
+
+impl Drop for HeldInfo {
+    fn drop(&mut self) {
+        // SAFETY: filled in place by `fill_derived` or `get_buffer`, or empty (a no-op).
+        let _ = unsafe { release(self.ptr()) };
+    }
+}
+
 /// A consumer view's layout, read for the helper functions. Missing shape means one dimension
 /// of `len / itemsize` items; missing strides mean C-contiguous.
 pub struct ViewLayout<'a> {

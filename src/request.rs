@@ -185,6 +185,43 @@ impl<'a> Plan<'a> {
     }
 }
 
+impl<'a> Plan<'a> {
+    /// The whole of a layout the library made itself (a derived view's), for a view the
+    /// library keeps: shape, strides, suboffsets (when indirect) and the format (when known),
+    /// without re-checking what the library produced.
+    pub(crate) fn of_layout(
+        l: &'a crate::strided::Layout,
+        readonly: bool,
+        format: Option<&'a CStr>,
+        table: Option<&'a [*mut u8]>,
+    ) -> Plan<'a> {
+        let suboffsets = l.suboffsets.as_deref();
+        let table = table.filter(|t| {
+            suboffsets.is_some()
+                && t.as_ptr_range()
+                    .contains(&(l.buf as *mut *mut u8).cast_const())
+        });
+        Plan {
+            buf: l.buf,
+            len: l.byte_len() as isize,
+            itemsize: l.itemsize,
+            readonly,
+            internal: std::ptr::null_mut(),
+            shape: Some(&l.shape),
+            one: 0,
+            ndim: l.ndim(),
+            strides: Some(&l.strides),
+            suboffsets,
+            table,
+            format: format.map_or(b"B", CStr::to_bytes),
+            give_shape: true,
+            give_strides: true,
+            give_format: format.is_some(),
+            opaque: false,
+        }
+    }
+}
+
 /// Checks an exporter's answer to `flags` and decides what the consumer receives.
 /// `who` names the exporter in messages.
 pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> {

@@ -9,7 +9,7 @@ use std::ptr;
 use crate::abi::xbuf_bufferinfo;
 use crate::bufferinfo;
 use crate::format::Format;
-use crate::layout::{self, Order};
+use crate::layout::{self, Dims, Order};
 use crate::status::Result;
 use crate::{bail, err};
 
@@ -19,10 +19,10 @@ use crate::{bail, err};
 pub struct Layout {
     pub buf: *mut u8,
     pub itemsize: isize,
-    pub shape: Vec<isize>,
-    pub strides: Vec<isize>,
+    pub shape: Dims,
+    pub strides: Dims,
     /// Present only when some dimension really is indirect (an entry `>= 0`).
-    pub suboffsets: Option<Vec<isize>>,
+    pub suboffsets: Option<Dims>,
 }
 
 impl Layout {
@@ -33,12 +33,12 @@ impl Layout {
         itemsize: isize,
         order: Order,
     ) -> Result<Layout> {
-        let mut strides = vec![0; shape.len()];
+        let mut strides = Dims::zeros(shape.len());
         layout::contiguous_strides(shape, itemsize, order, &mut strides)?;
         Ok(Layout {
             buf,
             itemsize,
-            shape: shape.to_vec(),
+            shape: Dims::from_slice(shape),
             strides,
             suboffsets: None,
         })
@@ -51,11 +51,11 @@ impl Layout {
     /// As [`bufferinfo::read_view`].
     pub unsafe fn from_view(view: *const xbuf_bufferinfo) -> Result<Layout> {
         let v = bufferinfo::read_view(view)?;
-        let shape = v.shape().to_vec();
+        let shape = Dims::from_slice(v.shape());
         let strides = match v.strides {
-            Some(s) => s.to_vec(),
+            Some(s) => Dims::from_slice(s),
             None => {
-                let mut s = vec![0; shape.len()];
+                let mut s = Dims::zeros(shape.len());
                 layout::contiguous_strides(&shape, v.itemsize, Order::C, &mut s)?;
                 s
             }
@@ -63,7 +63,7 @@ impl Layout {
         let suboffsets = v
             .suboffsets
             .filter(|s| s.iter().any(|&x| x >= 0))
-            .map(|s| s.to_vec());
+            .map(Dims::from_slice);
         Ok(Layout {
             buf: v.buf,
             itemsize: v.itemsize,
@@ -1210,8 +1210,8 @@ mod tests {
         Layout {
             buf: buf.as_mut_ptr().wrapping_offset(offset),
             itemsize,
-            shape: shape.to_vec(),
-            strides: strides.to_vec(),
+            shape: Dims::from_slice(shape),
+            strides: Dims::from_slice(strides),
             suboffsets: None,
         }
     }
@@ -1567,9 +1567,9 @@ mod tests {
         let src = Layout {
             buf: ptrs.as_ptr() as *mut u8,
             itemsize: 1,
-            shape: vec![2, 3],
-            strides: vec![std::mem::size_of::<*const u8>() as isize, 1],
-            suboffsets: Some(vec![0, -1]),
+            shape: vec![2, 3].into(),
+            strides: vec![std::mem::size_of::<*const u8>() as isize, 1].into(),
+            suboffsets: Some(vec![0, -1].into()),
         };
         let mut out = [0u8; 6];
         unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &src, Order::C) }.unwrap();

@@ -24,13 +24,15 @@
 use std::ffi::{c_int, CStr, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::abi::*;
-use crate::bufferinfo::HeldView;
+use crate::bufferinfo::{HeldInfo, HeldView};
 use crate::exporters::any_impl;
 use crate::format;
 use crate::layout::{self, Order};
 use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::request::Plan;
 use crate::status::{overflow, Result};
 use crate::strided::{self, Layout};
 use crate::{bail, err};
@@ -41,7 +43,7 @@ use crate::{bail, err};
 pub const XBUF_SLICE_OMIT: isize = isize::MIN;
 
 /// One dimension's slice, with Python's semantics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SliceSpec {
     pub start: isize,
     pub stop: isize,
@@ -89,67 +91,96 @@ impl SliceSpec {
 }
 
 /// The state behind an `xbuf_view` object.
+///
+/// A view made from an object ([`new`]) asks it once for a view (a real `get_buffer`); the
+/// answer's layout, format and row-pointer table become a snapshot ([`Shared`]) that every view
+/// derived from it (slice, index, permute, cast, and their descendants) shares. A derived view
+/// transforms its parent's layout in safe Rust and never asks an exporter again.
+///
+/// Exports: every view, made or derived, counts one export of its own on the object that owns
+/// the memory (the releaser the first answer named), so `xbuf_exports` of that object counts
+/// one per live, unreleased view, as many as the views that pin the memory; an explicit
+/// [`release`] returns exactly that view's export. The views hold no other reference to it:
+/// its handle in the snapshot is used only while the view at hand holds its export.
 pub struct View {
-    /// The export of the base this view holds, returned when the view is freed or, once, under
-    /// the object's exclusive access, by [`release`].
-    base: HeldView,
+    /// The export this view holds, returned when the view is freed or, once, under the
+    /// object's exclusive access, by [`release`].
+    export: Export,
     released: AtomicBool,
     layout: Layout,
-    /// The row-pointer table the layout's `buf` points into when it is not the base's memory:
-    /// see [`Table`].
-    table: Table,
+    shared: Arc<Shared>,
     readonly: bool,
+}
+
+/// The export a view holds: the first answer of the exporter for a view made from an object,
+/// a library-filled view of the derived layout for a derived view (both handed back through
+/// the releaser's `releasebuffer` when released).
+enum Export {
+    Made(HeldView),
+    Derived(HeldInfo),
+}
+
+impl Export {
+    /// # Safety
+    /// Nobody may read the view meanwhile.
+    unsafe fn release_in_place(&self) -> Result<()> {
+        match self {
+            Export::Made(h) => h.release_in_place(),
+            Export::Derived(h) => h.release_in_place(),
+        }
+    }
+}
+
+/// What the views sharing one snapshot have in common: the object that owns the memory (the
+/// releaser of the first answer), the format, and the row-pointer table the layouts' `buf`
+/// points into when it is not the memory itself. Immutable once made.
+struct Shared {
+    /// Live while a view sharing this holds its export (see [`View::owner`]).
+    releaser: NonNull<Object>,
     /// `None`: the base gave no format and items are wider than one byte.
     format: Option<CString>,
+    /// A table of row pointers that belongs to the views rather than to the memory they
+    /// describe: the copy of an exporter's own table (which the first answer kept in its
+    /// layout storage), or one made by a slice that needs its own (see [`slice`]). Every view
+    /// taken of a view gets a copy of it (`Response::table`), so that views outliving the
+    /// view objects never point into it.
+    table: Option<Box<[*mut u8]>>,
 }
 
-/// A table of row pointers that belongs to a view rather than to the memory it describes: made
-/// by a slice that needs its own table (see [`slice`]), or the copy of such a table in the
-/// layout storage of the export a derived view holds. Immutable once made; every view taken of
-/// the view gets a copy of it (`Response::table`), so that views outliving the view object
-/// never point into it.
-enum Table {
-    None,
-    /// Made by this view.
-    Own(Box<[*mut u8]>),
-    /// In the layout storage of `View::base`, valid while that export is held.
-    Held(*const *mut u8, usize),
-}
-
-// SAFETY: `base` is written only under exclusive access (no export counted, so no reader);
-// everything else is immutable after construction.
+// SAFETY: `export` is written only under exclusive access (no export counted, so no reader);
+// everything else is immutable after construction; the table's pointers are only read.
 unsafe impl Send for View {}
 unsafe impl Sync for View {}
 
 impl View {
     fn releaser(&self) -> Result<&Object> {
-        // SAFETY: read while an export on this view is counted (no release can run).
-        let base = unsafe { &*self.base.ptr() };
-        match NonNull::new(base.releaser) {
-            Some(r) => Ok(unsafe { r.cast::<Object>().as_ref() }),
-            None => bail!(Released, "the view was released"),
+        if self.released.load(Ordering::Acquire) {
+            bail!(Released, "the view was released");
         }
+        Ok(self.owner())
+    }
+
+    /// The object that owns the memory. Valid while this view holds its export: call it only
+    /// with an export counted on the view object (which keeps a release away) before the
+    /// view was released.
+    fn owner(&self) -> &Object {
+        // SAFETY: see above: the view's own export keeps the object alive.
+        unsafe { self.shared.releaser.as_ref() }
     }
 
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
-    /// The view's own row-pointer table, if it has one.
+    /// The views' own row-pointer table, if they have one.
     fn table(&self) -> Option<&[*mut u8]> {
-        match &self.table {
-            Table::None => None,
-            Table::Own(t) => Some(t),
-            // SAFETY: read while an export on this view is counted, so the base's export (in
-            // whose layout storage the table lies) is held.
-            Table::Held(p, n) => Some(unsafe { std::slice::from_raw_parts(*p, *n) }),
-        }
+        self.shared.table.as_deref()
     }
     pub fn readonly(&self) -> bool {
         self.readonly
     }
     /// The format text (`"B"` when the base gave none for one-byte items).
     pub fn format(&self) -> Result<&CStr> {
-        self.format.as_deref().ok_or_else(|| {
+        self.shared.format.as_deref().ok_or_else(|| {
             err!(
                 Format,
                 "the view has items of {} bytes but no format (its base was asked without XBUF_FORMAT)",
@@ -172,9 +203,7 @@ impl Exporter for View {
         flags: c_int,
         _: &'a mut xbuf_bufferinfo,
     ) -> Result<Response<'a>> {
-        if self.released.load(Ordering::Acquire) {
-            bail!(Released, "the view was released");
-        }
+        let releaser = self.releaser()?;
         // A view whose base gave no format for items wider than a byte cannot name one.
         if flags & XBUF_FORMAT != 0 {
             self.format()?;
@@ -185,105 +214,150 @@ impl Exporter for View {
             len: self.len(),
             itemsize: l.itemsize,
             readonly: self.readonly,
-            format: self.format.as_deref(),
+            format: self.shared.format.as_deref(),
             ndim: l.ndim(),
             shape: Some(&l.shape),
             strides: Some(&l.strides),
             suboffsets: l.suboffsets.as_deref(),
             table: self.table(),
-            releaser: Some(NonNull::from(self.releaser()?)),
+            releaser: Some(NonNull::from(releaser)),
             ..Response::default()
         })
     }
     /// A lock on the view is forwarded to the object that owns the memory.
     fn lock_buffer(&self, _: &Object) -> Result<()> {
-        if self.released.load(Ordering::Acquire) {
-            bail!(Released, "the view was released");
-        }
         self.releaser()?.lock()
     }
     fn release_buffer(&self, _: &Object, view: *mut xbuf_bufferinfo) {
         if view.is_null() {
-            if let Ok(r) = self.releaser() {
-                // SAFETY: paired with the lock taken in lock_buffer (the view cannot be
-                // released while that lock is counted on it).
-                let _ = unsafe { Object::unlock(NonNull::from(r)) };
-            }
+            // SAFETY: paired with the lock taken in lock_buffer (the view cannot be released
+            // while that lock is counted on it); the shared reference keeps the object.
+            let _ = unsafe { Object::unlock(self.shared.releaser) };
         }
     }
     any_impl!();
 }
 
-/// Makes a view of `obj` from a `flags` request.
+/// Makes a view of `obj` from a `flags` request: the one `get_buffer` of a family of views.
 pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
-    derive(obj, flags, |l, _| Ok(l))
-}
-
-/// What a derived view may bring besides its layout.
-struct Extra {
-    /// The format (the base's, unless the change replaces it).
-    format: Option<CString>,
-    /// A row-pointer table of the view's own, which the layout's `buf` points into.
-    table: Option<Box<[*mut u8]>>,
-}
-
-/// Gets a fresh export of `obj` for `flags`, lets `change` turn its layout into the new view's,
-/// and wraps the result in a new view object. On failure the export is returned.
-fn derive(
-    obj: &Object,
-    flags: c_int,
-    change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
-) -> Result<ObjRef> {
     let held = HeldView::get(obj, flags)?;
     // SAFETY: just filled by the library; read only here, before the view is shared.
     let base = unsafe { &*held.ptr() };
     // SAFETY: as above.
-    let layout = unsafe { Layout::from_view(base) }?;
+    let mut layout = unsafe { Layout::from_view(base) }?;
     let format = if base.format.is_null() {
         (layout.itemsize == 1).then(|| CString::from(c"B"))
     } else {
         // SAFETY: the library's copy, NUL-terminated.
         Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
     };
-    // SAFETY: filled by the library and held as long as the new view.
-    let held_table = unsafe { crate::bufferinfo::owned_table(held.ptr()) };
-    let mut extra = Extra {
-        format,
-        table: None,
+    // The table the answer's layout storage holds goes with the struct: the views get a copy
+    // of their own, with `buf` at the same entry.
+    // SAFETY: filled by the library, read before the view is shared.
+    let table = match unsafe { crate::bufferinfo::owned_table(held.ptr()) } {
+        Some(t) => {
+            let mut copy: Vec<*mut u8> = Vec::new();
+            copy.try_reserve_exact(t.len()).map_err(|_| {
+                err!(
+                    NoMemory,
+                    "cannot allocate {} row pointers for a view",
+                    t.len()
+                )
+            })?;
+            copy.extend_from_slice(t);
+            let copy = copy.into_boxed_slice();
+            let at = layout.buf as usize - t.as_ptr() as usize;
+            layout.buf = (copy.as_ptr() as *mut u8).wrapping_add(at);
+            Some(copy)
+        }
+        None => None,
     };
-    // On failure (or a panic) `held` returns the export when it is dropped.
-    let layout = change(layout, &mut extra)?;
-    let table = match (extra.table, held_table) {
-        (Some(t), _) => Table::Own(t),
-        (None, Some(t)) => Table::Held(t.as_ptr(), t.len()),
-        (None, None) => Table::None,
-    };
+    let releaser = NonNull::new(base.releaser)
+        .expect("a filled view has a releaser")
+        .cast();
     let readonly = base.readonly != 0;
     Ok(ObjRef::new(Box::new(View {
-        base: held,
+        export: Export::Made(held),
         released: AtomicBool::new(false),
         layout,
-        table,
+        shared: Arc::new(Shared {
+            releaser,
+            format,
+            table,
+        }),
         readonly,
-        format: extra.format,
     })))
 }
 
-/// A new view derived from the view `obj`: a fresh export of it (so the new view pins the
-/// memory on its own) whose layout `change` transforms.
+/// What a derived view may bring besides its layout.
+#[derive(Default)]
+struct Extra {
+    /// A format of its own (a cast); `None` keeps the parent's.
+    format: Option<CString>,
+    /// A row-pointer table of the view's own, which the layout's `buf` points into.
+    table: Option<Box<[*mut u8]>>,
+}
+
+/// The export a derived view is about to take over, returned if it never gets there.
+struct PendingExport<'a>(&'a Object);
+
+impl Drop for PendingExport<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the export counted in `derive_from`; the parent's keeps the object.
+        unsafe { Object::drop_export(NonNull::from(self.0)) };
+    }
+}
+
+/// A new view derived from the view `obj`: `change` transforms its layout, in Rust, and the
+/// result shares `obj`'s snapshot (or a new one when `change` brings a format or table of its
+/// own). The new view counts its own export on the object that owns the memory while the
+/// parent, pinned by [`with`], still holds its own, and gives it back on failure.
 fn derive_from(
     obj: &Object,
     change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
 ) -> Result<ObjRef> {
-    with(obj, |v| {
-        // A view without a format is re-exported without one.
-        let flags = if v.format.is_some() {
-            XBUF_FULL_RO
-        } else {
-            XBUF_INDIRECT
-        };
-        derive(obj, flags, change)
-    })
+    with(obj, |parent| derive(parent, change))
+}
+
+/// [`derive_from`] on a pinned parent.
+fn derive(
+    parent: &View,
+    change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
+) -> Result<ObjRef> {
+    let owner = parent.owner();
+    owner.add_export()?;
+    let pending = PendingExport(owner);
+    let mut extra = Extra::default();
+    let layout = change(parent.layout.clone(), &mut extra)?;
+    let shared = if extra.format.is_none() && extra.table.is_none() {
+        parent.shared.clone()
+    } else {
+        Arc::new(Shared {
+            releaser: parent.shared.releaser.clone(),
+            format: extra.format.or_else(|| parent.shared.format.clone()),
+            table: extra.table,
+        })
+    };
+    let view = Box::new(View {
+        export: Export::Derived(HeldInfo::empty()),
+        released: AtomicBool::new(false),
+        layout,
+        shared,
+        readonly: parent.readonly,
+    });
+    if let Export::Derived(info) = &view.export {
+        let plan = Plan::of_layout(
+            &view.layout,
+            view.readonly,
+            view.shared.format.as_deref(),
+            view.shared.table.as_deref(),
+        );
+        // SAFETY: the view is boxed: the struct stays where it is for the view's life.
+        unsafe { info.fill_derived(owner, &plan) }?;
+    }
+    // The filled struct holds the export now.
+    std::mem::forget(pending);
+    Ok(ObjRef::new(view))
 }
 
 /// Runs `op` on the view behind `obj` with a transient export counted, so that no release can
@@ -322,8 +396,8 @@ pub fn release(obj: &Object) -> Result<()> {
         if view.released.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        // SAFETY: exclusive access: no export on the view, so nobody reads `base`.
-        unsafe { view.base.release_in_place() }
+        // SAFETY: exclusive access: no export on the view, so nobody reads the export.
+        unsafe { view.export.release_in_place() }
     })
 }
 
@@ -345,11 +419,19 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
                 l.ndim()
             );
         }
-        let resolved = slices
-            .iter()
-            .enumerate()
-            .map(|(d, s)| s.resolve(l.shape[d], d))
-            .collect::<Result<Vec<_>>>()?;
+        // On the stack for the common ranks.
+        let mut few = [(0isize, 0isize, 0isize); layout::INLINE];
+        let mut many = Vec::new();
+        let resolved: &mut [(isize, isize, isize)] = if slices.len() <= layout::INLINE {
+            &mut few[..slices.len()]
+        } else {
+            many.resize(slices.len(), (0, 0, 0));
+            &mut many
+        };
+        for (d, s) in slices.iter().enumerate() {
+            resolved[d] = s.resolve(l.shape[d], d)?;
+        }
+        let resolved = &*resolved;
         let mut out = l.clone();
         for (d, &(_, step, count)) in resolved.iter().enumerate() {
             out.shape[d] = count;
@@ -378,7 +460,12 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
                 .as_ref()
                 .and_then(|subs| (0..d).rev().find(|&k| subs[k] >= 0))
         };
-        let mut shift = vec![0i128; l.ndim()];
+        // Only an indirect layout moves suboffsets.
+        let mut shift = if l.suboffsets.is_some() {
+            vec![0i128; l.ndim()]
+        } else {
+            Vec::new()
+        };
         let mut buf_shift = 0isize;
         for (d, &(start, _, _)) in resolved.iter().enumerate() {
             let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
@@ -409,7 +496,7 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
             }
         }
         if let Some(k) = below {
-            extra.table = Some(rebase(&l, &resolved, &mut out, k, shift[k])?);
+            extra.table = Some(rebase(&l, resolved, &mut out, k, shift[k])?);
         }
         Ok(out)
     })
@@ -604,16 +691,17 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
         );
     }
     let text = CString::new(fmt).map_err(|_| err!(Format, "the format contains a NUL byte"))?;
-    with(obj, |v| {
-        if !v.layout.is_contiguous(Order::C) {
+    // The cast brings its own format, so none is asked of the view.
+    derive_from(obj, |l, extra| {
+        if !l.is_contiguous(Order::C) {
             bail!(
                 NotContiguous,
                 "cannot cast a view that is not C-contiguous (shape {:?}, strides {:?})",
-                v.layout.shape,
-                v.layout.strides
+                l.shape,
+                l.strides
             );
         }
-        let len = v.len();
+        let len = l.byte_len() as isize;
         let new_shape = match shape {
             Some(s) => {
                 if s.len() > XBUF_MAX_NDIM as usize {
@@ -643,11 +731,8 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
                 vec![len / itemsize]
             }
         };
-        // The cast brings its own format, so none is asked of the view.
-        derive(obj, XBUF_INDIRECT, |l, extra| {
-            extra.format = Some(text);
-            Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
-        })
+        extra.format = Some(text);
+        Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
     })
 }
 

@@ -104,17 +104,25 @@ pub unsafe extern "C" fn xbuf_view_slice(
 ) -> c_int {
     guard("xbuf_view_slice", || {
         let out = object_out(out, "out")?;
-        let specs: Vec<SliceSpec> = array_arg(slices, nslices, "slices")?
-            .iter()
-            .map(|s| SliceSpec {
-                start: s.start,
-                stop: s.stop,
-                step: s.step,
-            })
-            .collect();
-        *out = view::slice(object(view, "view")?, &specs)?
-            .into_raw()
-            .cast();
+        let ranges = array_arg(slices, nslices, "slices")?;
+        let spec = |s: &xbuf_range| SliceSpec {
+            start: s.start,
+            stop: s.stop,
+            step: s.step,
+        };
+        // On the stack for the common ranks.
+        let mut few = [SliceSpec::default(); crate::layout::INLINE];
+        let many: Vec<SliceSpec>;
+        let specs: &[SliceSpec] = if ranges.len() <= few.len() {
+            for (d, r) in ranges.iter().enumerate() {
+                few[d] = spec(r);
+            }
+            &few[..ranges.len()]
+        } else {
+            many = ranges.iter().map(spec).collect();
+            &many
+        };
+        *out = view::slice(object(view, "view")?, specs)?.into_raw().cast();
         Ok(())
     })
 }

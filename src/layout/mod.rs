@@ -2,6 +2,9 @@
 //! strides, contiguity tests, the byte range a layout reaches and pointer lookup. Written once
 //! here and used by every request check and view operation.
 
+mod dims;
+pub use dims::{Dims, INLINE};
+
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 

@@ -273,14 +273,16 @@ struct Dim {
 /// to the last item), so that the destination is written forwards; sorted by destination
 /// stride, largest first (the innermost dimension writes the closest bytes); neighbours that
 /// are contiguous with each other in both layouts merged into one.
+#[inline(always)]
 fn plan_dims(
     shape: &[isize],
     ds: &[isize],
     ss: &[isize],
     dp: &mut *mut u8,
     sp: &mut *const u8,
-) -> Vec<Dim> {
-    let mut dims: Vec<Dim> = Vec::with_capacity(shape.len());
+    dims: &mut DimList,
+) {
+    dims.len = 0;
     for k in 0..shape.len() {
         if shape[k] == 1 {
             continue;
@@ -299,19 +301,70 @@ fn plan_dims(
         dims.push(dim);
     }
     dims.sort_by(|a, b| b.d.cmp(&a.d));
-    let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
-    for dim in dims {
-        match merged.last_mut() {
+    // Merged in place: entry `kept - 1` is the last dimension kept so far.
+    let mut kept: usize = 0;
+    for i in 0..dims.len() {
+        let dim = dims[i];
+        match kept.checked_sub(1).map(|k| &mut dims[k]) {
             // The outer dimension steps over exactly this whole dimension, in both layouts.
             Some(outer) if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n => {
                 outer.n *= dim.n;
                 outer.d = dim.d;
                 outer.s = dim.s;
             }
-            _ => merged.push(dim),
+            _ => {
+                dims[kept] = dim;
+                kept += 1;
+            }
         }
     }
-    merged
+    dims.len = kept;
+}
+
+/// The planned dimensions of a copy, on the stack (a layout has at most `XBUF_MAX_NDIM`).
+struct DimList {
+    len: usize,
+    items: [std::mem::MaybeUninit<Dim>; crate::abi::XBUF_MAX_NDIM as usize],
+}
+
+impl DimList {
+    fn new() -> DimList {
+        DimList {
+            len: 0,
+            items: [std::mem::MaybeUninit::uninit(); crate::abi::XBUF_MAX_NDIM as usize],
+        }
+    }
+    fn push(&mut self, d: Dim) {
+        self.items[self.len].write(d);
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for DimList {
+    type Target = [Dim];
+    fn deref(&self) -> &[Dim] {
+        // SAFETY: the first `len` entries were written by `push`.
+        unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for DimList {
+    fn deref_mut(&mut self) -> &mut [Dim] {
+        // SAFETY: as in `deref`.
+        unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+impl std::fmt::Debug for DimList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl PartialEq<Vec<Dim>> for DimList {
+    fn eq(&self, other: &Vec<Dim>) -> bool {
+        **self == other[..]
+    }
 }
 
 /// Copies `n` items of `size` bytes from `src` (step `ss`) to `dst` (step `ds`).
@@ -613,7 +666,15 @@ unsafe fn for_each_outer(
 unsafe fn copy_direct(dst: &Layout, src: &Layout) {
     let size = dst.itemsize;
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
-    let dims = plan_dims(&dst.shape, &dst.strides, &src.strides, &mut dp, &mut sp);
+    let mut dims = DimList::new();
+    plan_dims(
+        &dst.shape,
+        &dst.strides,
+        &src.strides,
+        &mut dp,
+        &mut sp,
+        &mut dims,
+    );
     let bytes = dst.byte_len();
     if bytes >= 2 * BYTES_PER_THREAD
         && rows_disjoint(&dims, size)
@@ -990,7 +1051,10 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
         return true;
     }
     let (mut pa, mut pb) = (a.buf, b.buf as *const u8);
-    let dims = plan_dims(&a.shape, &a.strides, &b.strides, &mut pa, &mut pb);
+    let mut dims = DimList::new();
+    plan_dims(
+        &a.shape, &a.strides, &b.strides, &mut pa, &mut pb, &mut dims,
+    );
     if dims.is_empty() {
         return run_equal(pa, 0, pb, 0, 1, how, (fa, fb));
     }
@@ -1515,20 +1579,22 @@ mod tests {
         let dim = |n, d, s| Dim { n, d, s };
         let (mut dp, mut sp) = (0x10000 as *mut u8, 0x20000 as *const u8);
         // dst 2x1x3x4 C-contiguous (4-byte items), src contiguous bytes: all merge into one.
-        let dims = plan_dims(
+        let mut dims = DimList::new();
+        plan_dims(
             &[2, 1, 3, 4],
             &[48, 7, 16, 4],
             &[12, 99, 4, 1],
             &mut dp,
             &mut sp,
+            &mut dims,
         );
         assert_eq!(dims, vec![dim(24, 4, 1)]);
         // A transpose stays two dimensions, sorted by destination stride.
-        let dims = plan_dims(&[3, 2], &[4, 12], &[8, 4], &mut dp, &mut sp);
+        plan_dims(&[3, 2], &[4, 12], &[8, 4], &mut dp, &mut sp, &mut dims);
         assert_eq!(dims, vec![dim(2, 12, 4), dim(3, 4, 8)]);
         // A reversed destination is walked forwards from its last item.
         let (mut dp, mut sp) = (0x10000 as *mut u8, 0x20000 as *const u8);
-        let dims = plan_dims(&[5], &[-4], &[4], &mut dp, &mut sp);
+        plan_dims(&[5], &[-4], &[4], &mut dp, &mut sp, &mut dims);
         assert_eq!(dims, vec![dim(5, 4, -4)]);
         assert_eq!((dp as usize, sp as usize), (0x10000 - 16, 0x20000 + 16));
     }

@@ -153,6 +153,15 @@ pub trait Exporter: Any + Send + Sync {
         None
     }
 
+    /// Whether [`Exporter::get_buffer`] answers with a layout the library made itself and
+    /// checked when it made it (a built-in array's, a view's): the library then applies only
+    /// the request's rules to the answer (`request::grant`), not the checks of an exporter's
+    /// answer. The answer must give its shape and strides, and name a releaser only that is
+    /// a live object it holds.
+    fn trusted(&self) -> bool {
+        false
+    }
+
     /// Called on the releaser when a view is released (the consumer's struct, which may be an
     /// older, shorter one: only its published prefix may be touched) or a lock returned (NULL).
     fn release_buffer(&self, _this: &Object, _view: *mut xbuf_bufferinfo) {}

@@ -302,14 +302,8 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
     }
 
     // Suboffsets: keep only when some dimension really is indirect.
-    let suboffsets = r.suboffsets.filter(|s| s.iter().any(|&x| x >= 0));
-    if suboffsets.is_some() && !flags.indirect() {
-        bail!(
-            Request,
-            "exporter '{who}' has an indirect (suboffsets) layout but the request 0x{:x} lacks XBUF_INDIRECT",
-            flags.0
-        );
-    }
+    let suboffsets = indirect_part(r.suboffsets);
+    require_indirect(suboffsets.is_some(), flags, &who)?;
 
     // A table of the exporter's own is copied only when the layout reads it: `buf` lies in
     // it and the layout has suboffsets (a layout without them reads its items at `buf`).
@@ -383,38 +377,15 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
         }
     }
 
-    if flags.writable() && r.readonly {
-        bail!(
-            ReadOnly,
-            "exporter '{who}' has read-only memory but the request 0x{:x} asks for XBUF_WRITABLE",
-            flags.0
-        );
-    }
-    let has_subs = suboffsets.is_some();
-    if !flags.strides()
-        && !layout::is_contiguous(shape_for_check, r.strides, has_subs, r.itemsize, Order::C)
-    {
-        bail!(
-            NotContiguous,
-            "exporter '{who}' has a non-C-contiguous layout but the request 0x{:x} lacks XBUF_STRIDES",
-            flags.0
-        );
-    }
-    for (order, name) in flags.contiguity() {
-        if !layout::is_contiguous(shape_for_check, r.strides, has_subs, r.itemsize, order) {
-            bail!(
-                NotContiguous,
-                "exporter '{who}' has a layout that is not {} (shape {:?}, strides {:?}) but the request asks for {name}",
-                match order {
-                    Order::C => "C-contiguous",
-                    Order::F => "Fortran-contiguous",
-                    Order::Any => "contiguous in either order",
-                },
-                shape_for_check,
-                r.strides.unwrap_or(&[])
-            );
-        }
-    }
+    require_access(
+        shape_for_check,
+        r.strides,
+        suboffsets.is_some(),
+        r.itemsize,
+        r.readonly,
+        flags,
+        &who,
+    )?;
 
     Ok(Plan {
         buf: r.buf,
@@ -436,10 +407,186 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
     })
 }
 
+/// Suboffsets only when some dimension really is indirect.
+fn indirect_part(subs: Option<&[isize]>) -> Option<&[isize]> {
+    subs.filter(|s| s.iter().any(|&x| x >= 0))
+}
+
+/// The INDIRECT rule: an indirect layout only for a request with `XBUF_INDIRECT`.
+fn require_indirect(indirect: bool, flags: Flags, who: &Who<'_>) -> Result<()> {
+    if indirect && !flags.indirect() {
+        bail!(
+            Request,
+            "exporter '{who}' has an indirect (suboffsets) layout but the request 0x{:x} lacks XBUF_INDIRECT",
+            flags.0
+        );
+    }
+    Ok(())
+}
+
+/// The rules of WRITABLE, STRIDES and the CONTIGUOUS flags, for a layout of `shape` with
+/// `strides` (`None`: C-contiguous).
+fn require_access(
+    shape: &[isize],
+    strides: Option<&[isize]>,
+    indirect: bool,
+    itemsize: isize,
+    readonly: bool,
+    flags: Flags,
+    who: &Who<'_>,
+) -> Result<()> {
+    if flags.writable() && readonly {
+        bail!(
+            ReadOnly,
+            "exporter '{who}' has read-only memory but the request 0x{:x} asks for XBUF_WRITABLE",
+            flags.0
+        );
+    }
+    if !flags.strides() && !layout::is_contiguous(shape, strides, indirect, itemsize, Order::C) {
+        bail!(
+            NotContiguous,
+            "exporter '{who}' has a non-C-contiguous layout but the request 0x{:x} lacks XBUF_STRIDES",
+            flags.0
+        );
+    }
+    for (order, name) in flags.contiguity() {
+        if !layout::is_contiguous(shape, strides, indirect, itemsize, order) {
+            bail!(
+                NotContiguous,
+                "exporter '{who}' has a layout that is not {} (shape {:?}, strides {:?}) but the request asks for {name}",
+                match order {
+                    Order::C => "C-contiguous",
+                    Order::F => "Fortran-contiguous",
+                    Order::Any => "contiguous in either order",
+                },
+                shape,
+                strides.unwrap_or(&[])
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Decides what the consumer receives for an answer the library made itself from a layout it
+/// checked when it made it (a built-in exporter's, a view's: `Exporter::trusted`): only the
+/// request's rules are applied, in the order [`plan`] applies them, none of the checks of an
+/// exporter's answer. The answer gives its shape and strides.
+pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> {
+    let who = Who(who);
+    let shape = r.shape.unwrap_or(&[]);
+    debug_assert!(r.shape.is_some() && r.strides.is_some() && r.ndim == shape.len());
+    let suboffsets = indirect_part(r.suboffsets);
+    require_indirect(suboffsets.is_some(), flags, &who)?;
+    require_access(
+        shape,
+        r.strides,
+        suboffsets.is_some(),
+        r.itemsize,
+        r.readonly,
+        flags,
+        &who,
+    )?;
+    let table = r.table.filter(|t| {
+        suboffsets.is_some()
+            && t.as_ptr_range()
+                .contains(&(r.buf as *mut *mut u8).cast_const())
+    });
+    Ok(Plan {
+        buf: r.buf,
+        len: r.len,
+        itemsize: r.itemsize,
+        readonly: r.readonly,
+        internal: r.internal,
+        shape: r.shape,
+        one: 0,
+        ndim: r.ndim,
+        strides: r.strides,
+        suboffsets,
+        table,
+        format: r.format.map_or(b"B", CStr::to_bytes),
+        give_shape: flags.nd(),
+        give_strides: flags.strides(),
+        give_format: flags.format(),
+        opaque: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::status::Status;
+
+    /// `grant` decides every request on a library-made answer exactly as `plan` does: the same
+    /// error status, or the same fields for the consumer.
+    #[test]
+    fn grant_agrees_with_plan_on_checked_answers() {
+        let subs = [0isize, -1];
+        let cases: [(&[isize], &[isize], Option<&[isize]>, bool); 7] = [
+            (&[2, 3], &[12, 4], None, false),
+            (&[2, 3], &[4, 8], None, true),
+            (&[2, 3], &[24, 8], None, false),
+            (&[3], &[-4], None, true),
+            (&[0, 5], &[20, 4], None, false),
+            (&[4, 1], &[4, 99], None, false),
+            (&[2, 3], &[8, 4], Some(&subs), false),
+        ];
+        let requests = [
+            XBUF_SIMPLE,
+            XBUF_WRITABLE,
+            XBUF_FORMAT,
+            XBUF_ND,
+            XBUF_STRIDES,
+            XBUF_C_CONTIGUOUS,
+            XBUF_F_CONTIGUOUS,
+            XBUF_ANY_CONTIGUOUS,
+            XBUF_INDIRECT,
+            XBUF_CONTIG,
+            XBUF_CONTIG_RO,
+            XBUF_STRIDED,
+            XBUF_STRIDED_RO,
+            XBUF_RECORDS,
+            XBUF_RECORDS_RO,
+            XBUF_FULL,
+            XBUF_FULL_RO,
+        ];
+        let mut granted = 0;
+        for (shape, strides, suboffsets, readonly) in cases {
+            let mut r = resp(shape, Some(strides), 4);
+            r.suboffsets = suboffsets;
+            r.readonly = readonly;
+            for flags in requests {
+                let flags = Flags::new(flags).unwrap();
+                let (p, g) = (plan(&r, flags, c"t"), grant(&r, flags, c"t"));
+                match (p, g) {
+                    (Ok(p), Ok(g)) => {
+                        granted += 1;
+                        assert_eq!(
+                            (p.give_shape, p.give_strides, p.give_format, p.format),
+                            (g.give_shape, g.give_strides, g.give_format, g.format)
+                        );
+                        assert_eq!(
+                            (p.shape(), p.strides, p.suboffsets),
+                            (g.shape(), g.strides, g.suboffsets)
+                        );
+                        assert_eq!(
+                            (p.ndim_out(), p.len, p.readonly),
+                            (g.ndim_out(), g.len, g.readonly)
+                        );
+                    }
+                    (Err(p), Err(g)) => {
+                        assert_eq!(
+                            (p.status, &p.message),
+                            (g.status, &g.message),
+                            "{shape:?} {strides:?} {flags:?}"
+                        )
+                    }
+                    (p, g) => panic!("{shape:?} {strides:?} {flags:?}: plan {p:?}, grant {g:?}"),
+                }
+            }
+        }
+        // Both outcomes were met.
+        assert!(granted > 20 && granted < 7 * requests.len(), "{granted}");
+    }
 
     fn resp<'a>(shape: &'a [isize], strides: Option<&'a [isize]>, itemsize: isize) -> Response<'a> {
         Response {

@@ -141,6 +141,10 @@ impl Exporter for Foreign {
         unsafe { response_from_scratch(scratch) }
     }
 
+    fn releases_views(&self) -> bool {
+        self.releasebuffer.is_some()
+    }
+
     fn release_buffer(&self, this: &Object, view: *mut xbuf_bufferinfo) {
         if let Some(release) = self.releasebuffer {
             // SAFETY: the exporter's contract.

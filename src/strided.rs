@@ -300,7 +300,7 @@ fn plan_dims(
         }
         dims.push(dim);
     }
-    dims.sort_by(|a, b| b.d.cmp(&a.d));
+    dims.sort_by_key(|d| std::cmp::Reverse(d.d));
     // Merged in place: entry `kept - 1` is the last dimension kept so far.
     let mut kept: usize = 0;
     for i in 0..dims.len() {

@@ -23,7 +23,7 @@
 
 use std::ffi::{c_int, CStr, CString};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::abi::*;
@@ -112,12 +112,13 @@ pub struct View {
     readonly: bool,
 }
 
-/// The export a view holds: the first answer of the exporter for a view made from an object,
-/// a library-filled view of the derived layout for a derived view (both handed back through
-/// the releaser's `releasebuffer` when released).
+/// The export a view holds: the first answer of the exporter for a view made from an object;
+/// for a derived view, a library-filled view of its layout when the owner's `releasebuffer`
+/// wants views (both handed back through it when released), else a bare export.
 enum Export {
     Made(HeldView),
     Derived(HeldInfo),
+    Bare(BareExport),
 }
 
 impl Export {
@@ -127,7 +128,29 @@ impl Export {
         match self {
             Export::Made(h) => h.release_in_place(),
             Export::Derived(h) => h.release_in_place(),
+            Export::Bare(b) => {
+                b.release();
+                Ok(())
+            }
         }
+    }
+}
+
+/// One export counted on an object, returned once: by an explicit release or when dropped.
+struct BareExport(AtomicPtr<Object>);
+
+impl BareExport {
+    fn release(&self) {
+        if let Some(p) = NonNull::new(self.0.swap(std::ptr::null_mut(), Ordering::AcqRel)) {
+            // SAFETY: the export counted when this was made, returned only here.
+            unsafe { Object::drop_export(p) };
+        }
+    }
+}
+
+impl Drop for BareExport {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -151,6 +174,9 @@ struct Shared {
 // everything else is immutable after construction; the table's pointers are only read.
 unsafe impl Send for View {}
 unsafe impl Sync for View {}
+// SAFETY: immutable once made; the object it names has atomic counts and a `Sync` exporter.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
 
 impl View {
     fn releaser(&self) -> Result<&Object> {
@@ -281,7 +307,7 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
         .expect("a filled view has a releaser")
         .cast();
     let readonly = base.readonly != 0;
-    Ok(ObjRef::new(Box::new(View {
+    Ok(ObjRef::new(View {
         export: Export::Made(held),
         released: AtomicBool::new(false),
         layout,
@@ -291,7 +317,7 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
             table,
         }),
         readonly,
-    })))
+    }))
 }
 
 /// What a derived view may bring besides its layout.
@@ -319,7 +345,7 @@ impl Drop for PendingExport<'_> {
 /// parent, pinned by [`with`], still holds its own, and gives it back on failure.
 fn derive_from(
     obj: &Object,
-    change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
+    change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
 ) -> Result<ObjRef> {
     with(obj, |parent| derive(parent, change))
 }
@@ -327,29 +353,36 @@ fn derive_from(
 /// [`derive_from`] on a pinned parent.
 fn derive(
     parent: &View,
-    change: impl FnOnce(Layout, &mut Extra) -> Result<Layout>,
+    change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
 ) -> Result<ObjRef> {
     let owner = parent.owner();
     owner.add_export()?;
     let pending = PendingExport(owner);
     let mut extra = Extra::default();
-    let layout = change(parent.layout.clone(), &mut extra)?;
+    let layout = change(&parent.layout, &mut extra)?;
     let shared = if extra.format.is_none() && extra.table.is_none() {
         parent.shared.clone()
     } else {
         Arc::new(Shared {
-            releaser: parent.shared.releaser.clone(),
+            releaser: parent.shared.releaser,
             format: extra.format.or_else(|| parent.shared.format.clone()),
             table: extra.table,
         })
     };
-    let view = Box::new(View {
-        export: Export::Derived(HeldInfo::empty()),
+    let readonly = parent.readonly;
+    let export = if owner.exporter().releases_views() {
+        Export::Derived(HeldInfo::empty())
+    } else {
+        Export::Bare(BareExport(AtomicPtr::new(owner.as_ptr())))
+    };
+    let obj = ObjRef::new(View {
+        export,
         released: AtomicBool::new(false),
         layout,
         shared,
-        readonly: parent.readonly,
+        readonly,
     });
+    let view = obj.downcast::<View>("view")?;
     if let Export::Derived(info) = &view.export {
         let plan = Plan::of_layout(
             &view.layout,
@@ -357,12 +390,13 @@ fn derive(
             view.shared.format.as_deref(),
             view.shared.table.as_deref(),
         );
-        // SAFETY: the view is boxed: the struct stays where it is for the view's life.
+        // SAFETY: the view lives in its object, which does not move; the struct is filled
+        // before the object is shared. On failure the object goes with an empty struct.
         unsafe { info.fill_derived(owner, &plan) }?;
     }
     // The filled struct holds the export now.
     std::mem::forget(pending);
-    Ok(ObjRef::new(view))
+    Ok(obj)
 }
 
 /// Runs `op` on the view behind `obj` with a transient export counted, so that no release can
@@ -501,7 +535,7 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
             }
         }
         if let Some(k) = below {
-            extra.table = Some(rebase(&l, resolved, &mut out, k, shift[k])?);
+            extra.table = Some(rebase(l, resolved, &mut out, k, shift[k])?);
         }
         Ok(out)
     })
@@ -588,7 +622,8 @@ fn rebase(
 /// Indexes the first `indices.len()` dimensions: the sub-view of the remaining dimensions
 /// (zero-dimensional when every dimension is indexed).
 pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
-    derive_from(obj, |mut l, _| {
+    derive_from(obj, |l, _| {
+        let mut l = l.clone();
         if indices.len() > l.ndim() {
             bail!(
                 InvalidArgument,
@@ -678,7 +713,7 @@ pub fn permute(obj: &Object, axes: Option<&[usize]>) -> Result<ObjRef> {
         Ok(Layout {
             shape: axes.iter().map(|&a| l.shape[a]).collect(),
             strides: axes.iter().map(|&a| l.strides[a]).collect(),
-            ..l
+            ..l.clone()
         })
     })
 }
@@ -923,14 +958,14 @@ mod tests {
         let base = data.as_mut_ptr();
         let table: Box<[*mut u8]> = (0..3).map(|i| base.wrapping_add(4 * i + 3)).collect();
         let p = std::mem::size_of::<*mut u8>() as isize;
-        ObjRef::new(Box::new(Rows {
+        ObjRef::new(Rows {
             _data: data,
             tables: vec![table],
             shape: vec![3, 4],
             strides: vec![p, -1],
             subs: vec![0, -1],
             len: 12,
-        }))
+        })
     }
 
     fn c_bytes(obj: &Object) -> Vec<u8> {
@@ -1025,14 +1060,14 @@ mod tests {
         let p = std::mem::size_of::<*mut u8>() as isize;
         let mut tables = vec![level0];
         tables.extend(level1);
-        let rows = ObjRef::new(Box::new(Rows {
+        let rows = ObjRef::new(Rows {
             _data: data,
             tables,
             shape: vec![2, 2, 3],
             strides: vec![p, p, -1],
             subs: vec![0, 0, -1],
             len: 12,
-        }));
+        });
         let v = new(&rows, XBUF_FULL_RO).unwrap();
         assert_eq!(c_bytes(&v), [2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9]);
         // a[1:, ::-1, 1:]: dimension 2's start moves suboffsets[1] below 0; dimension 1's

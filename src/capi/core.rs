@@ -156,7 +156,7 @@ pub unsafe extern "C" fn xbuf_object_new(
         let out = object_out(out, "out")?;
         let ty = nonnull(ty, "ty")?;
         let exporter = Foreign::new(ty.as_ptr(), state)?;
-        *out = ObjRef::new(Box::new(exporter)).into_raw().cast();
+        *out = ObjRef::new(exporter).into_raw().cast();
         Ok(())
     })
 }

@@ -27,11 +27,11 @@ unsafe impl Sync for ByteArray {}
 impl ByteArray {
     fn from_vec(mut v: Vec<u8>) -> ObjRef {
         let (ptr, len) = (v.as_mut_ptr(), v.len());
-        ObjRef::new(Box::new(ByteArray {
+        ObjRef::new(ByteArray {
             data: UnsafeCell::new(v),
             ptr: AtomicPtr::new(ptr),
             len: AtomicUsize::new(len),
-        }))
+        })
     }
 
     /// A new object holding a copy of `data`.

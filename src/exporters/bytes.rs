@@ -14,7 +14,7 @@ impl Bytes {
     /// A new object holding a copy of `data`.
     pub fn new_object(data: &[u8]) -> Result<ObjRef> {
         let data = copy_bytes(data, "bytes object")?.into_boxed_slice();
-        Ok(ObjRef::new(Box::new(Bytes { data })))
+        Ok(ObjRef::new(Bytes { data }))
     }
 }
 

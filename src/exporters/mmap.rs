@@ -141,11 +141,11 @@ impl Mmap {
                 )
             })?;
         let map = Mapping::map(file, len, mode, &path)?;
-        Ok(ObjRef::new(Box::new(Mmap {
+        Ok(ObjRef::new(Mmap {
             path,
             mode,
             map: UnsafeCell::new(map),
-        })))
+        }))
     }
 
     /// Resizes the file and its mapping (read-write mode only); new bytes are zero.

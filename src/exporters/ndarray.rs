@@ -180,7 +180,7 @@ impl NdArray {
         };
         let format = CString::new(spec.format)
             .map_err(|_| err!(Format, "the format contains a NUL byte"))?;
-        Ok(ObjRef::new(Box::new(NdArray {
+        Ok(ObjRef::new(NdArray {
             _memory: memory,
             buf,
             len,
@@ -190,7 +190,7 @@ impl NdArray {
             shape: spec.shape.to_vec(),
             strides,
             suboffsets,
-        })))
+        }))
     }
 
     /// A zero-filled array of `shape` laid out contiguously in `order` (`C` or `F`).

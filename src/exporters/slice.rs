@@ -57,14 +57,14 @@ impl Slice {
         // The lock of the seed discussion's ByteBufferSlice: the base refuses changes while
         // the slice lives.
         base.lock()?;
-        Ok(ObjRef::new(Box::new(Slice {
+        Ok(ObjRef::new(Slice {
             base: base_ref,
             view,
             // SAFETY: offset <= len, checked above.
             buf: unsafe { buf.add(offset) },
             len: length,
             readonly,
-        })))
+        }))
     }
 
     /// The object that owns the memory: the releaser of the held view.

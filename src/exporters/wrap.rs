@@ -40,13 +40,13 @@ impl Wrap {
         if len > isize::MAX as usize {
             bail!(Overflow, "len {len} exceeds the largest view size");
         }
-        Ok(ObjRef::new(Box::new(Wrap {
+        Ok(ObjRef::new(Wrap {
             data,
             len,
             readonly,
             destructor,
             ctx,
-        })))
+        }))
     }
 }
 

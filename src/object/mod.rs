@@ -13,9 +13,7 @@
 //! An object is freed (its exporter dropped, which runs a C exporter's `dealloc`) when the word
 //! reaches zero: no references and no exports.
 
-use crate::sync::{RwLock, WriteGuard};
 use std::any::Any;
-use std::collections::HashSet;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -162,6 +160,13 @@ pub trait Exporter: Any + Send + Sync {
         false
     }
 
+    /// Whether [`Exporter::release_buffer`] does anything with a view (not only with NULL, a
+    /// returned lock). When it does not, a view the library derives for itself from another
+    /// view holds a bare export instead of a filled struct to hand back.
+    fn releases_views(&self) -> bool {
+        false
+    }
+
     /// Called on the releaser when a view is released (the consumer's struct, which may be an
     /// older, shorter one: only its published prefix may be touched) or a lock returned (NULL).
     fn release_buffer(&self, _this: &Object, _view: *mut xbuf_bufferinfo) {}
@@ -185,93 +190,32 @@ pub trait Exporter: Any + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
-/// The addresses of every live object, so that a pointer named by code outside the library
-/// (a C exporter's `releaser`) is recognised without being read: a freed or foreign pointer is
-/// simply absent. Sharded by address so that objects made and freed on different threads
-/// rarely meet on a lock; only making and freeing an object and looking up such a pointer
-/// touch it, never getting or releasing a view.
-mod registry {
-    use super::*;
+mod slab;
 
-    const SHARDS: usize = 64;
-
-    /// Addresses are already spread; one multiplication mixes their high bits down.
-    #[derive(Default)]
-    pub(super) struct AddrHasher(u64);
-
-    impl std::hash::Hasher for AddrHasher {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for &b in bytes {
-                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-            }
-        }
-        fn write_usize(&mut self, n: usize) {
-            self.0 = (n as u64 >> 4)
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                .rotate_left(26);
-        }
-    }
-
-    /// cbindgen:ignore
-    type Set = HashSet<usize, std::hash::BuildHasherDefault<AddrHasher>>;
-
-    /// The lock is the one ThreadSanitizer sees through (see `crate::sync`).
-    static LIVE: [RwLock<Option<Set>>; SHARDS] = [const { RwLock::new(None) }; SHARDS];
-
-    fn shard(addr: usize) -> WriteGuard<'static, Option<Set>> {
-        // Fibonacci hashing of the address without its alignment bits.
-        let i = (addr >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize)
-            >> (usize::BITS - SHARDS.trailing_zeros());
-        // Nothing panics while a shard is locked; a poisoned lock still holds a sound set.
-        LIVE[i].write()
-    }
-
-    pub(super) fn insert(p: *const Object) {
-        shard(p as usize)
-            .get_or_insert_with(Set::default)
-            .insert(p as usize);
-    }
-
-    pub(super) fn remove(p: *const Object) {
-        if let Some(set) = shard(p as usize).as_mut() {
-            set.remove(&(p as usize));
-        }
-    }
-
-    /// A new reference to the object at `p` if it is registered and still referenced, taken
-    /// while its shard is locked (so that it cannot be freed meanwhile: `free` unregisters
-    /// under the same lock before the memory goes).
-    pub(super) fn acquire(p: *const Object) -> Option<ObjRef> {
-        let guard = shard(p as usize);
-        if !guard
-            .as_ref()
-            .is_some_and(|set| set.contains(&(p as usize)))
-        {
+/// A new reference to the object at `p` if an object lives there and is still referenced:
+/// `p` is first recognised as an object slot by its address alone ([`slab::find`]), then its
+/// count is raised from a non-zero value only, so that an object being freed is never
+/// revived. Whatever object lives in the slot at that moment is the one found.
+fn acquire_slot(p: *const Object) -> Option<ObjRef> {
+    let slot = slab::find(p as usize)?;
+    // SAFETY: a slot of a chunk the library never frees; only its atomic count is read until
+    // the count shows a live object and is raised.
+    let obj = unsafe { slot.as_ref() };
+    let mut cur = obj.word.load(Ordering::Relaxed);
+    loop {
+        // No reference left: no object, or its last owner is freeing it.
+        if cur & REF_MASK == 0 || cur & REF_MASK >= REF_LIMIT {
             return None;
         }
-        // SAFETY: registered, so not yet freed (see above).
-        let obj = unsafe { &*p };
-        let mut cur = obj.word.load(Ordering::Relaxed);
-        loop {
-            // No reference left: its last owner is about to free it.
-            if cur & REF_MASK == 0 || cur & REF_MASK >= REF_LIMIT {
-                return None;
-            }
-            match obj.word.compare_exchange_weak(
-                cur,
-                cur + REF_ONE,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => cur = now,
-            }
+        match obj.word.compare_exchange_weak(
+            cur,
+            cur + REF_ONE,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Some(ObjRef(slot)),
+            Err(now) => cur = now,
         }
-        drop(guard);
-        Some(ObjRef(NonNull::from(obj)))
     }
 }
 
@@ -289,8 +233,20 @@ pub struct Object {
     /// The thread holding exclusive access ([`thread_token`]), 0 when none (or while the
     /// holder is still between taking the bit and writing its token).
     exclusive_owner: AtomicUsize,
-    exporter: Box<dyn Exporter>,
+    /// While the slot is free: the next free slot of its class (see [`slab`]).
+    link: AtomicUsize,
+    /// Whether the exporter lives in the slot after this header (else in a box of its own).
+    inline: bool,
+    /// The exporter: in the slot or boxed; set before the object's count is published.
+    exporter: *mut dyn Exporter,
 }
+
+/// Bytes of a slot before an exporter kept in it.
+const HEADER: usize = std::mem::size_of::<Object>().next_multiple_of(16);
+
+// SAFETY: the counts are atomic, and the exporter (`Send + Sync`) is immutable once published.
+unsafe impl Send for Object {}
+unsafe impl Sync for Object {}
 
 /// A non-zero number identifying the calling thread among the running ones.
 fn thread_token() -> usize {
@@ -314,25 +270,55 @@ unsafe impl Send for ObjRef {}
 unsafe impl Sync for ObjRef {}
 
 impl ObjRef {
-    /// Allocates an object with one reference.
-    pub fn new(exporter: Box<dyn Exporter>) -> ObjRef {
-        let obj = Box::new(Object {
-            magic: AtomicU64::new(MAGIC_LIVE),
-            word: AtomicU64::new(REF_ONE),
-            locks: AtomicUsize::new(0),
-            exclusive_owner: AtomicUsize::new(0),
-            exporter,
-        });
-        let p = NonNull::from(Box::leak(obj));
-        registry::insert(p.as_ptr());
-        ObjRef(p)
+    /// Makes an object with one reference, its exporter kept in the object's own slot when it
+    /// fits (one allocation, from the library's object memory), else in a box.
+    pub fn new<E: Exporter>(exporter: E) -> ObjRef {
+        let fits = std::mem::align_of::<E>() <= 16;
+        match slab::class_for(HEADER + std::mem::size_of::<E>()).filter(|_| fits) {
+            Some(class) => {
+                let slot = slab::alloc(class);
+                // SAFETY: a free slot of at least HEADER + size_of::<E>() bytes, 16-aligned
+                // after the header; nothing reads its exporter before the count is published.
+                unsafe {
+                    let at = (slot.as_ptr() as *mut u8).add(HEADER) as *mut E;
+                    at.write(exporter);
+                    ObjRef::publish(slot, at as *mut dyn Exporter, true)
+                }
+            }
+            None => ObjRef::new_boxed(Box::new(exporter)),
+        }
+    }
+
+    /// Makes an object with one reference around an exporter in a box.
+    pub fn new_boxed(exporter: Box<dyn Exporter>) -> ObjRef {
+        let slot = slab::alloc(0);
+        // SAFETY: a free slot; nothing reads its exporter before the count is published.
+        unsafe { ObjRef::publish(slot, Box::into_raw(exporter), false) }
+    }
+
+    /// Fills the header of a free slot and publishes the object (its count becomes one).
+    ///
+    /// # Safety
+    /// `slot` must be a free slot given by `slab::alloc`; `exporter` must be valid (in the slot
+    /// when `inline`, else a box's).
+    unsafe fn publish(slot: NonNull<Object>, exporter: *mut dyn Exporter, inline: bool) -> ObjRef {
+        let p = slot.as_ptr();
+        std::ptr::addr_of_mut!((*p).exporter).write(exporter);
+        std::ptr::addr_of_mut!((*p).inline).write(inline);
+        let obj = slot.as_ref();
+        obj.locks.store(0, Ordering::Relaxed);
+        obj.exclusive_owner.store(0, Ordering::Relaxed);
+        obj.magic.store(MAGIC_LIVE, Ordering::Relaxed);
+        // Publishes the fields above to whoever raises the count from here on (`acquire_slot`).
+        obj.word.store(REF_ONE, Ordering::Release);
+        ObjRef(slot)
     }
 
     /// A new reference to the object at `p` if `p` is a live object; `None` for anything else
-    /// (a freed object, memory that never was one), recognised without reading `p`. Costs
-    /// one lock of a shard of the registry of live objects.
+    /// (a freed object, memory that never was one), recognised by its address before it is
+    /// read. Costs a shared lock of the table of the library's object memory.
     pub fn acquire_live(p: NonNull<Object>) -> Option<ObjRef> {
-        registry::acquire(p.as_ptr())
+        acquire_slot(p.as_ptr())
     }
 
     /// Gives the reference to the caller as a raw pointer (for C).
@@ -411,16 +397,17 @@ impl Object {
     }
 
     pub fn exporter(&self) -> &dyn Exporter {
-        &*self.exporter
+        // SAFETY: set before the object was published, valid until it is freed.
+        unsafe { &*self.exporter }
     }
 
     pub fn type_name(&self) -> &CStr {
-        self.exporter.type_name()
+        self.exporter().type_name()
     }
 
     /// The exporter as a concrete built-in type, or `InvalidArgument` naming what it is.
     pub fn downcast<T: Exporter>(&self, wanted: &str) -> Result<&T> {
-        self.exporter.as_any().downcast_ref::<T>().ok_or_else(|| {
+        self.exporter().as_any().downcast_ref::<T>().ok_or_else(|| {
             err!(
                 InvalidArgument,
                 "object is a '{}', not a '{}'",
@@ -600,10 +587,23 @@ impl Object {
         // Pairs with the Release decrements: everything other threads did before dropping
         // their last reference happens before the exporter is dropped.
         // (An acquire load rather than a fence: ThreadSanitizer understands loads, not fences.)
-        p.as_ref().word.load(Ordering::Acquire);
-        registry::remove(p.as_ptr());
-        p.as_ref().magic.store(MAGIC_DEAD, Ordering::Relaxed);
-        drop(Box::from_raw(p.as_ptr()));
+        let obj = p.as_ref();
+        obj.word.load(Ordering::Acquire);
+        obj.magic.store(MAGIC_DEAD, Ordering::Relaxed);
+        /// Returns the slot when the exporter is gone, also if its drop unwinds.
+        struct Slot(NonNull<Object>);
+        impl Drop for Slot {
+            fn drop(&mut self) {
+                // SAFETY: the object's count is zero and its exporter dropped.
+                unsafe { slab::free(self.0) };
+            }
+        }
+        let _slot = Slot(p);
+        if obj.inline {
+            std::ptr::drop_in_place(obj.exporter);
+        } else {
+            drop(Box::from_raw(obj.exporter));
+        }
     }
 
     /// Takes exclusive access for a change of the memory. Succeeds only while there are no
@@ -705,7 +705,7 @@ impl Object {
     pub fn lock(&self) -> Result<()> {
         self.add_export()?;
         self.locks.fetch_add(1, Ordering::AcqRel);
-        if let Err(e) = self.exporter.lock_buffer(self) {
+        if let Err(e) = self.exporter().lock_buffer(self) {
             self.locks.fetch_sub(1, Ordering::AcqRel);
             // SAFETY: we own the export just added; the caller holds its own reference, so the
             // object outlives this call.
@@ -738,7 +738,7 @@ impl Object {
                 Err(now) => cur = now,
             }
         }
-        obj.exporter.release_buffer(obj, std::ptr::null_mut());
+        obj.exporter().release_buffer(obj, std::ptr::null_mut());
         Object::drop_export(p);
         Ok(())
     }
@@ -785,10 +785,10 @@ pub(crate) mod tests {
 
     pub fn probe() -> (ObjRef, Arc<AtomicBool>) {
         let dropped = Arc::new(AtomicBool::new(false));
-        let obj = ObjRef::new(Box::new(Probe {
+        let obj = ObjRef::new(Probe {
             dropped: dropped.clone(),
             data: vec![1, 2, 3],
-        }));
+        });
         (obj, dropped)
     }
 
@@ -836,7 +836,7 @@ pub(crate) mod tests {
         assert!(!dropped.load(Ordering::SeqCst));
         drop(held);
         assert!(dropped.load(Ordering::SeqCst));
-        // Freed: absent from the registry (its memory is not read).
+        // Freed: its slot holds no object (only the slot's count is read).
         assert!(ObjRef::acquire_live(p).is_none());
         // Memory that never was an object, even with the right tag at offset 0.
         let fake = Box::new([MAGIC_LIVE, REF_ONE, 0, 0, 0, 0]);

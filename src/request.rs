@@ -190,7 +190,7 @@ impl<'a> Plan<'a> {
     /// library keeps: shape, strides, suboffsets (when indirect) and the format (when known),
     /// without re-checking what the library produced.
     pub(crate) fn of_layout(
-        l: &'a crate::strided::Layout,
+        l: &'a crate::layout::Layout,
         readonly: bool,
         format: Option<&'a CStr>,
         table: Option<&'a [*mut u8]>,

@@ -30,11 +30,13 @@ use crate::abi::*;
 use crate::bufferinfo::{HeldInfo, HeldView};
 use crate::exporters::any_impl;
 use crate::format;
+use crate::format::list::{self, BoundedText};
+use crate::kernels;
+use crate::layout::Layout;
 use crate::layout::{self, Order};
 use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::request::Plan;
 use crate::status::{overflow, Result};
-use crate::strided::{self, Layout};
 use crate::{bail, err};
 
 /// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:
@@ -782,7 +784,7 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
 /// # Safety
 /// `out` must point at `len` writable bytes (it may overlap the view's memory).
 pub unsafe fn tobytes(v: &View, order: Order, out: *mut u8, len: usize) -> Result<()> {
-    strided::to_contiguous(out, len, &v.layout, order)
+    kernels::to_contiguous(out, len, &v.layout, order)
 }
 
 /// Writes the lowercase hexadecimal digits of the view's C-order bytes (two per byte, no NUL)
@@ -819,7 +821,7 @@ pub fn equal(a: &Object, b: &Object) -> Result<bool> {
             let (fa, fb) = (parsed_format(va)?, parsed_format(vb)?);
             // SAFETY: both memories are pinned by the views' exports; the library checked
             // each item size against its format.
-            Ok(unsafe { strided::equal(&va.layout, &fa, &vb.layout, &fb) })
+            Ok(unsafe { kernels::equal(&va.layout, &fa, &vb.layout, &fb) })
         })
     })
 }
@@ -840,7 +842,7 @@ pub fn tolist(obj: &Object) -> Result<String> {
             )
         })?;
         // SAFETY: the memory is pinned by the view's export.
-        unsafe { strided::write_list(&v.layout, &fmt, &mut out) }?;
+        unsafe { list::write_list(&v.layout, &fmt, &mut out) }?;
         Ok(out)
     })
 }
@@ -856,11 +858,11 @@ pub fn tolist(obj: &Object) -> Result<String> {
 pub unsafe fn tolist_into(obj: &Object, dst: *mut u8, room: usize) -> Result<usize> {
     with(obj, |v| {
         let fmt = parsed_format(v)?;
-        let mut out = strided::BoundedText::new(dst, room);
-        if let Some(n) = strided::empty_list_len(&v.layout)? {
+        let mut out = BoundedText::new(dst, room);
+        if let Some(n) = list::empty_list_len(&v.layout)? {
             if n <= room {
                 // No item is read; the text is at most `room` bytes long.
-                strided::write_list(&v.layout, &fmt, &mut out)?;
+                list::write_list(&v.layout, &fmt, &mut out)?;
                 debug_assert_eq!(out.len, n);
             }
             return Ok(n);
@@ -879,7 +881,7 @@ pub unsafe fn tolist_into(obj: &Object, dst: *mut u8, room: usize) -> Result<usi
             })?;
         }
         // SAFETY: the memory is pinned by the view's export.
-        strided::write_list(&v.layout, &fmt, &mut out)?;
+        list::write_list(&v.layout, &fmt, &mut out)?;
         Ok(out.len)
     })
 }
@@ -1008,7 +1010,7 @@ mod tests {
         drop(v);
         let l = unsafe { Layout::from_view(&info) }.unwrap();
         let mut out = [0u8; 9];
-        unsafe { strided::to_contiguous(out.as_mut_ptr(), 9, &l, Order::C) }.unwrap();
+        unsafe { kernels::to_contiguous(out.as_mut_ptr(), 9, &l, Order::C) }.unwrap();
         assert_eq!(out, [2, 1, 0, 6, 5, 4, 10, 9, 8]);
         unsafe { bufferinfo::release(&mut info) }.unwrap();
         assert_eq!(rows.exports(), 0);

@@ -9,10 +9,10 @@ use crate::abi::*;
 use crate::bail;
 use crate::bufferinfo;
 use crate::foreign::Foreign;
+use crate::kernels;
 use crate::layout::{self, Order};
 use crate::object::{ObjRef, Object};
 use crate::status;
-use crate::strided;
 
 /// The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
 /// XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn xbuf_set_error(status: c_int, message: *const c_char) -
 #[no_mangle]
 pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
     guard("xbuf_set_max_threads", || {
-        strided::set_max_threads(i64::from(n))
+        kernels::set_max_threads(i64::from(n))
     })
 }
 
@@ -129,7 +129,7 @@ pub extern "C" fn xbuf_get_max_threads() -> c_int {
     guard_or(
         "xbuf_get_max_threads",
         |_| 1,
-        || Ok(c_int::try_from(strided::max_threads()).unwrap_or(c_int::MAX)),
+        || Ok(c_int::try_from(kernels::max_threads()).unwrap_or(c_int::MAX)),
     )
 }
 

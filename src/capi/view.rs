@@ -9,9 +9,10 @@ use super::{
 };
 use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
+use crate::kernels;
+use crate::layout::Layout;
 use crate::layout::Order;
 use crate::status::Result;
-use crate::strided::{self, Layout};
 use crate::view::{self, SliceSpec};
 
 /// One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
@@ -452,7 +453,7 @@ pub unsafe extern "C" fn xbuf_copy(
                 String::from_utf8_lossy(sf)
             );
         }
-        strided::copy(&dl, &sl)
+        kernels::copy(&dl, &sl)
     })
 }
 
@@ -489,7 +490,7 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
         let order = Order::from_char(order as u8)?;
         let sl = Layout::from_view(nonnull(src, "src")?.as_ptr())?;
         let buf = raw_bytes_arg(buf, len, "buf")?;
-        strided::to_contiguous(buf as *mut u8, len, &sl, order)
+        kernels::to_contiguous(buf as *mut u8, len, &sl, order)
     })
 }
 
@@ -518,6 +519,6 @@ pub unsafe extern "C" fn xbuf_from_contiguous(
             bail!(ReadOnly, "the destination view is read-only");
         }
         let buf = raw_bytes_arg(buf, len, "buf")?;
-        strided::from_contiguous(&dl, buf, len, order)
+        kernels::from_contiguous(&dl, buf, len, order)
     })
 }

@@ -107,6 +107,7 @@ mod cache;
 mod canonical;
 pub mod item;
 pub mod json;
+pub mod list;
 mod parse;
 pub mod value;
 

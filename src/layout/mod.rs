@@ -3,7 +3,9 @@
 //! here and used by every request check and view operation.
 
 mod dims;
+mod owned;
 pub use dims::{Dims, INLINE};
+pub use owned::{for_each_pair, Layout};
 
 use crate::status::{overflow, Result};
 use crate::{bail, err};

@@ -1,0 +1,381 @@
+//! Copy kernels: copying between two layouts — correct for overlapping memory and for
+//! PIL-style suboffsets, fast for the common cases (contiguous runs become `memcpy`, adjacent
+//! dimensions that are contiguous with each other are merged, inner loops are specialised by
+//! item size, transposes go through tiles and vector registers ([`transpose`]), large copies
+//! and comparisons are split over threads ([`parallel`])) — and value comparison
+//! ([`compare`]).
+
+use std::ptr;
+
+use crate::layout::{for_each_pair, Layout, Order};
+use crate::status::Result;
+use crate::{bail, err};
+
+mod compare;
+mod parallel;
+mod transpose;
+
+pub use compare::equal;
+pub(crate) use parallel::*;
+pub use parallel::{default_max_threads, max_threads, set_max_threads};
+use transpose::copy_tiled;
+
+/// Two layouts' items may share memory (a conservative test: their address ranges intersect,
+/// or either is indirect).
+pub(crate) fn may_overlap(a: &Layout, b: &Layout) -> bool {
+    if a.count() == 0 || b.count() == 0 {
+        return false;
+    }
+    match (a.address_range(), b.address_range()) {
+        (Some((alo, ahi)), Some((blo, bhi))) => alo < bhi && blo < ahi,
+        _ => true,
+    }
+}
+
+/// Copies every item of `src` to the same position in `dst`. Both must have the same shape
+/// and item size. Correct when the two overlap (the source is read completely first).
+///
+/// # Safety
+/// `src` must describe readable and `dst` writable memory.
+pub unsafe fn copy(dst: &Layout, src: &Layout) -> Result<()> {
+    if dst.shape != src.shape {
+        bail!(
+            InvalidArgument,
+            "shapes differ: destination {:?}, source {:?}",
+            dst.shape,
+            src.shape
+        );
+    }
+    if dst.itemsize != src.itemsize {
+        bail!(
+            InvalidArgument,
+            "item sizes differ: destination {}, source {}",
+            dst.itemsize,
+            src.itemsize
+        );
+    }
+    if dst.count() == 0 {
+        return Ok(());
+    }
+    if dst.suboffsets.is_none() && src.suboffsets.is_none() && !may_overlap(dst, src) {
+        copy_direct(dst, src);
+        return Ok(());
+    }
+    // Through a contiguous buffer: gather the source completely, then scatter.
+    let mut tmp = Vec::new();
+    tmp.try_reserve_exact(src.byte_len()).map_err(|_| {
+        err!(
+            NoMemory,
+            "cannot allocate {} bytes to copy overlapping memory",
+            src.byte_len()
+        )
+    })?;
+    let tmp_layout = Layout::contiguous(tmp.as_mut_ptr(), &src.shape, src.itemsize, Order::C)?;
+    copy_any(&tmp_layout, src);
+    copy_any(dst, &tmp_layout);
+    Ok(())
+}
+
+/// Copies between layouts that do not overlap; either may be indirect.
+pub(crate) unsafe fn copy_any(dst: &Layout, src: &Layout) {
+    if dst.suboffsets.is_none() && src.suboffsets.is_none() {
+        copy_direct(dst, src);
+        return;
+    }
+    let n = src.itemsize as usize;
+    for_each_pair(dst, src, |d, s| ptr::copy_nonoverlapping(s, d, n));
+}
+
+/// One dimension of a copy: its extent and its byte strides in the destination and source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Dim {
+    pub(crate) n: isize,
+    pub(crate) d: isize,
+    pub(crate) s: isize,
+}
+
+/// The dimensions of a copy in the order the kernels want them: extent-1 dimensions dropped;
+/// dimensions with a negative destination stride walked backwards (both start pointers moved
+/// to the last item), so that the destination is written forwards; sorted by destination
+/// stride, largest first (the innermost dimension writes the closest bytes); neighbours that
+/// are contiguous with each other in both layouts merged into one.
+#[inline(always)]
+pub(crate) fn plan_dims(
+    shape: &[isize],
+    ds: &[isize],
+    ss: &[isize],
+    dp: &mut *mut u8,
+    sp: &mut *const u8,
+    dims: &mut DimList,
+) {
+    dims.len = 0;
+    for k in 0..shape.len() {
+        if shape[k] == 1 {
+            continue;
+        }
+        let mut dim = Dim {
+            n: shape[k],
+            d: ds[k],
+            s: ss[k],
+        };
+        if dim.d < 0 {
+            *dp = dp.wrapping_offset(dim.d * (dim.n - 1));
+            *sp = sp.wrapping_offset(dim.s * (dim.n - 1));
+            dim.d = -dim.d;
+            dim.s = -dim.s;
+        }
+        dims.push(dim);
+    }
+    dims.sort_by_key(|d| std::cmp::Reverse(d.d));
+    // Merged in place: entry `kept - 1` is the last dimension kept so far.
+    let mut kept: usize = 0;
+    for i in 0..dims.len() {
+        let dim = dims[i];
+        match kept.checked_sub(1).map(|k| &mut dims[k]) {
+            // The outer dimension steps over exactly this whole dimension, in both layouts.
+            Some(outer) if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n => {
+                outer.n *= dim.n;
+                outer.d = dim.d;
+                outer.s = dim.s;
+            }
+            _ => {
+                dims[kept] = dim;
+                kept += 1;
+            }
+        }
+    }
+    dims.len = kept;
+}
+
+/// The planned dimensions of a copy, on the stack (a layout has at most `XBUF_MAX_NDIM`).
+pub(crate) struct DimList {
+    len: usize,
+    items: [std::mem::MaybeUninit<Dim>; crate::abi::XBUF_MAX_NDIM as usize],
+}
+
+impl DimList {
+    fn new() -> DimList {
+        DimList {
+            len: 0,
+            items: [std::mem::MaybeUninit::uninit(); crate::abi::XBUF_MAX_NDIM as usize],
+        }
+    }
+    fn push(&mut self, d: Dim) {
+        self.items[self.len].write(d);
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for DimList {
+    type Target = [Dim];
+    fn deref(&self) -> &[Dim] {
+        // SAFETY: the first `len` entries were written by `push`.
+        unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for DimList {
+    fn deref_mut(&mut self) -> &mut [Dim] {
+        // SAFETY: as in `deref`.
+        unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+impl std::fmt::Debug for DimList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl PartialEq<Vec<Dim>> for DimList {
+    fn eq(&self, other: &Vec<Dim>) -> bool {
+        **self == other[..]
+    }
+}
+
+/// Copies `n` items of `size` bytes from `src` (step `ss`) to `dst` (step `ds`).
+#[inline(always)]
+pub(crate) unsafe fn copy_run(
+    dst: *mut u8,
+    ds: isize,
+    src: *const u8,
+    ss: isize,
+    n: isize,
+    size: isize,
+) {
+    #[inline(always)]
+    unsafe fn typed<T: Copy>(dst: *mut u8, ds: isize, src: *const u8, ss: isize, n: isize) {
+        let (mut d, mut s) = (dst, src);
+        for _ in 0..n {
+            (d as *mut T).write_unaligned((s as *const T).read_unaligned());
+            d = d.wrapping_offset(ds);
+            s = s.wrapping_offset(ss);
+        }
+    }
+    if ds == size && ss == size {
+        ptr::copy_nonoverlapping(src, dst, (n * size) as usize);
+        return;
+    }
+    match size {
+        1 => typed::<u8>(dst, ds, src, ss, n),
+        2 => typed::<u16>(dst, ds, src, ss, n),
+        4 => typed::<u32>(dst, ds, src, ss, n),
+        8 => typed::<u64>(dst, ds, src, ss, n),
+        16 => typed::<u128>(dst, ds, src, ss, n),
+        _ => {
+            let (mut d, mut s) = (dst, src);
+            for _ in 0..n {
+                ptr::copy_nonoverlapping(s, d, size as usize);
+                d = d.wrapping_offset(ds);
+                s = s.wrapping_offset(ss);
+            }
+        }
+    }
+}
+
+/// Calls `f(dst, src)` at every combination of indices of `outer`, advancing both pointers
+/// by the dimensions' strides (an odometer: no per-position index arithmetic).
+#[inline(always)]
+pub(crate) unsafe fn for_each_outer(
+    outer: &[Dim],
+    dp: *mut u8,
+    sp: *const u8,
+    mut f: impl FnMut(*mut u8, *const u8),
+) {
+    if outer.iter().any(|d| d.n == 0) {
+        return;
+    }
+    let mut idx = [0isize; 64];
+    let (mut d, mut s) = (dp, sp);
+    loop {
+        f(d, s);
+        let mut k = outer.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            idx[k] += 1;
+            d = d.wrapping_offset(outer[k].d);
+            s = s.wrapping_offset(outer[k].s);
+            if idx[k] < outer[k].n {
+                break;
+            }
+            d = d.wrapping_offset(-outer[k].d * outer[k].n);
+            s = s.wrapping_offset(-outer[k].s * outer[k].n);
+            idx[k] = 0;
+        }
+    }
+}
+
+/// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
+pub(crate) unsafe fn copy_direct(dst: &Layout, src: &Layout) {
+    let size = dst.itemsize;
+    let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
+    let mut dims = DimList::new();
+    plan_dims(
+        &dst.shape,
+        &dst.strides,
+        &src.strides,
+        &mut dp,
+        &mut sp,
+        &mut dims,
+    );
+    let bytes = dst.byte_len();
+    if bytes >= 2 * BYTES_PER_THREAD
+        && rows_disjoint(&dims, size)
+        && in_parallel(&dims, dp, sp, bytes, max_threads(), |d, p, q| {
+            copy_dims(p, q, d, size)
+        })
+        .is_some()
+    {
+        return;
+    }
+    copy_dims(dp, sp, &dims, size);
+}
+
+/// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
+pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
+    let Some((&inner, outer)) = dims.split_last() else {
+        ptr::copy_nonoverlapping(sp, dp, size as usize);
+        return;
+    };
+    // The dimension the source reads closest together; when it is not the innermost one, the
+    // copy is a transpose of those two and goes in tiles.
+    let t = (0..dims.len())
+        .min_by_key(|&k| dims[k].s.unsigned_abs())
+        .expect("at least one dimension");
+    let tiled = t != dims.len() - 1
+        && dims[t].s.unsigned_abs() < inner.s.unsigned_abs()
+        && dims[t].n >= 4
+        && inner.n >= 4;
+    if tiled {
+        let b = dims[t];
+        let rest: Vec<Dim> = outer
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != t)
+            .map(|(_, d)| *d)
+            .collect();
+        for_each_outer(&rest, dp, sp, |d, s| copy_tiled(d, s, inner, b, size));
+    } else {
+        for_each_outer(outer, dp, sp, |d, s| {
+            copy_run(d, inner.d, s, inner.s, inner.n, size)
+        });
+    }
+}
+
+/// The order `'A'` resolves to for `layout`: Fortran when it is Fortran- but not C-contiguous,
+/// else C (CPython's rule for `tobytes('A')` and `PyBuffer_ToContiguous`).
+pub fn resolve_order(layout: &Layout, order: Order) -> Order {
+    match order {
+        Order::Any if layout.is_contiguous(Order::F) && !layout.is_contiguous(Order::C) => Order::F,
+        Order::Any => Order::C,
+        o => o,
+    }
+}
+
+/// Copies `src`'s items into the `len` bytes at `dst` (exactly `src.byte_len()` of them),
+/// laid out contiguously in `order`. `dst` may overlap `src`'s memory.
+///
+/// # Safety
+/// `src` must describe readable memory; `dst` must point at `len` writable bytes.
+pub unsafe fn to_contiguous(dst: *mut u8, len: usize, src: &Layout, order: Order) -> Result<()> {
+    check_len(len, src)?;
+    let order = resolve_order(src, order);
+    let out = Layout::contiguous(dst, &src.shape, src.itemsize, order)?;
+    copy(&out, src)
+}
+
+/// Copies the `len` bytes at `data` (exactly `dst.byte_len()` of them, laid out contiguously
+/// in `order`) into the items of `dst`. `data` may overlap `dst`'s memory.
+///
+/// # Safety
+/// `dst` must describe writable memory; `data` must point at `len` readable bytes.
+pub unsafe fn from_contiguous(
+    dst: &Layout,
+    data: *const u8,
+    len: usize,
+    order: Order,
+) -> Result<()> {
+    check_len(len, dst)?;
+    let order = resolve_order(dst, order);
+    let inp = Layout::contiguous(data as *mut u8, &dst.shape, dst.itemsize, order)?;
+    copy(dst, &inp)
+}
+
+pub(crate) fn check_len(len: usize, layout: &Layout) -> Result<()> {
+    if len != layout.byte_len() {
+        bail!(
+            InvalidArgument,
+            "the contiguous buffer has {len} bytes but the view holds {} ({} items of {} bytes)",
+            layout.byte_len(),
+            layout.count(),
+            layout.itemsize
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,385 @@
+//! The views derived from a view: slices and indexing in every dimension (with their own
+//! row-pointer tables when an indirect layout needs them), permutations and casts. Each
+//! transforms its parent's layout in Rust; none asks an exporter again.
+
+use std::ffi::CString;
+
+use super::derive_from;
+use crate::abi::XBUF_MAX_NDIM;
+use crate::format;
+use crate::layout::{self, Layout, Order};
+use crate::object::{ObjRef, Object};
+use crate::status::{overflow, Result};
+use crate::{bail, err};
+
+/// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:
+/// `XBUF_SLICE_OMIT`, `PTRDIFF_MIN`).
+/// cbindgen:ignore
+pub const XBUF_SLICE_OMIT: isize = isize::MIN;
+
+/// One dimension's slice, with Python's semantics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SliceSpec {
+    pub start: isize,
+    pub stop: isize,
+    pub step: isize,
+}
+
+impl SliceSpec {
+    /// Python's `slice.indices(n)` followed by the length of the range:
+    /// `(start, step, count)`. A zero step is an error.
+    pub fn resolve(self, n: isize, dim: usize) -> Result<(isize, isize, isize)> {
+        let step = if self.step == XBUF_SLICE_OMIT {
+            1
+        } else {
+            self.step
+        };
+        if step == 0 {
+            bail!(InvalidArgument, "slice step is zero in dimension {dim}");
+        }
+        // Bounds are clamped to [0, n] for positive steps and [-1, n-1] for negative ones.
+        let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
+        let clamp = |v: isize, omitted: isize| -> isize {
+            if v == XBUF_SLICE_OMIT {
+                omitted
+            } else if v < 0 {
+                v.saturating_add(n).max(lower)
+            } else {
+                v.min(upper)
+            }
+        };
+        let start = clamp(self.start, if step > 0 { lower } else { upper });
+        let stop = clamp(self.stop, if step > 0 { upper } else { lower });
+        let count = if step > 0 {
+            if stop > start {
+                (stop - start - 1) / step + 1
+            } else {
+                0
+            }
+        } else if start > stop {
+            (start - stop - 1) / (-step) + 1
+        } else {
+            0
+        };
+        Ok((start, step, count))
+    }
+}
+
+/// A sub-view: `slices` apply to the first dimensions (the rest are kept whole).
+///
+/// Slicing dimension `d` moves its start: on `buf` when no earlier dimension is indirect, else
+/// on the suboffset of the nearest earlier indirect dimension `k` (the pointers read there lead
+/// to dimension `d`'s rows). When the exporter's row pointers are not the lowest address of
+/// their rows, that suboffset would have to become negative, which PEP 3118 reads as "no
+/// indirection" (memoryview then reads the wrong bytes). The result then gets a row-pointer
+/// table of its own, made here from the source's pointers (see [`rebase`]).
+pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
+    derive_from(obj, |l, extra| {
+        if slices.len() > l.ndim() {
+            bail!(
+                InvalidArgument,
+                "{} slices given for a view of {} dimensions",
+                slices.len(),
+                l.ndim()
+            );
+        }
+        // On the stack for the common ranks.
+        let mut few = [(0isize, 0isize, 0isize); layout::INLINE];
+        let mut many = Vec::new();
+        let resolved: &mut [(isize, isize, isize)] = if slices.len() <= layout::INLINE {
+            &mut few[..slices.len()]
+        } else {
+            many.resize(slices.len(), (0, 0, 0));
+            &mut many
+        };
+        for (d, s) in slices.iter().enumerate() {
+            resolved[d] = s.resolve(l.shape[d], d)?;
+        }
+        let resolved = &*resolved;
+        let mut out = l.clone();
+        for (d, &(_, step, count)) in resolved.iter().enumerate() {
+            out.shape[d] = count;
+            // Python allows any step, so one far beyond the extent can overflow the new stride;
+            // that happens only when fewer than two items remain, whose stride is never used.
+            out.strides[d] = match l.strides[d].checked_mul(step) {
+                Some(s) => s,
+                None if count < 2 => l.strides[d],
+                None => {
+                    return Err(overflow(format!(
+                        "stride {} times step {step} in dimension {d}",
+                        l.strides[d]
+                    )))
+                }
+            };
+        }
+        // A result without items addresses no memory: its start is left where it is.
+        if out.shape.contains(&0) {
+            return Ok(out);
+        }
+        // Where each dimension's start moves (see above): `None` for `buf`, else the indirect
+        // dimension whose suboffset moves. Summed exactly; applied with wrapping arithmetic,
+        // since each sum lands inside the memory the source reaches.
+        let target = |d: usize| {
+            l.suboffsets
+                .as_ref()
+                .and_then(|subs| (0..d).rev().find(|&k| subs[k] >= 0))
+        };
+        // Only an indirect layout moves suboffsets.
+        let mut shift = if l.suboffsets.is_some() {
+            vec![0i128; l.ndim()]
+        } else {
+            Vec::new()
+        };
+        let mut buf_shift = 0isize;
+        for (d, &(start, _, _)) in resolved.iter().enumerate() {
+            let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
+                overflow(format!(
+                    "start {start} times stride {} in dimension {d}",
+                    l.strides[d]
+                ))
+            })?;
+            match target(d) {
+                Some(k) => shift[k] += offset as i128,
+                None => buf_shift = buf_shift.wrapping_add(offset),
+            }
+        }
+        out.buf = l.buf.wrapping_offset(buf_shift);
+        let mut below = None;
+        if let Some(subs) = &mut out.suboffsets {
+            for k in 0..subs.len() {
+                if subs[k] < 0 {
+                    continue;
+                }
+                let moved = subs[k] as i128 + shift[k];
+                if moved < 0 {
+                    below = Some(k);
+                } else {
+                    subs[k] = isize::try_from(moved)
+                        .map_err(|_| overflow(format!("suboffsets[{k}] moved to {moved}")))?;
+                }
+            }
+        }
+        if let Some(k) = below {
+            extra.table = Some(rebase(l, resolved, &mut out, k, shift[k])?);
+        }
+        Ok(out)
+    })
+}
+
+/// Gives the non-empty slice `out` of `src` a row-pointer table of its own for the dimensions
+/// `0..=k` (`k` the last indirect dimension whose suboffset would become negative, `shift` the
+/// bytes its rows' starts move): one pointer per row, in C order of the result's indices,
+/// each the lowest address its row reaches (as the ndarray exporter's are), read from the
+/// source's pointers now. In the result, dimensions `0..k` step C-contiguously over the table
+/// (suboffset -1), dimension `k` steps over it by a pointer with suboffset
+/// `first item - row pointer >= 0`, and later dimensions are unchanged. Returns the table,
+/// which `out.buf` points at.
+fn rebase(
+    src: &Layout,
+    resolved: &[(isize, isize, isize)],
+    out: &mut Layout,
+    k: usize,
+    shift: i128,
+) -> Result<Box<[*mut u8]>> {
+    let ptr_size = std::mem::size_of::<*mut u8>() as isize;
+    let src_subs = src.suboffsets.as_deref().expect("an indirect layout");
+    let rows_shape = &out.shape[..=k];
+    let rows = layout::item_count(rows_shape)?;
+    layout::byte_len(rows_shape, ptr_size)?;
+    let mut table: Vec<*mut u8> = Vec::new();
+    table.try_reserve_exact(rows as usize).map_err(|_| {
+        err!(
+            NoMemory,
+            "cannot allocate {} row pointers for a slice of an indirect view",
+            rows
+        )
+    })?;
+    // The row of dimension k: the dimensions after it up to and including the next indirect
+    // one (whose pointers lie in the row). Its lowest address, relative to its first item:
+    let end = (k + 1..out.ndim())
+        .find(|&j| src_subs[j] >= 0)
+        .map_or(out.ndim(), |j| j + 1);
+    let (lo, _) = layout::extent(&out.shape[k + 1..end], &out.strides[k + 1..end], 1)?;
+    // The move from the pointer read in dimension k to the row's first item, wrapping (the
+    // sum is exact in `shift`; the address it leads to lies in the memory).
+    let to_first = (src_subs[k] as i128 + shift) as isize;
+    let mut idx = vec![0isize; k + 1];
+    'rows: loop {
+        let mut p = src.buf;
+        for (j, &i) in idx.iter().enumerate() {
+            let at = match resolved.get(j) {
+                Some(&(start, step, _)) => start.wrapping_add(i.wrapping_mul(step)),
+                None => i,
+            };
+            p = p.wrapping_offset(at.wrapping_mul(src.strides[j]));
+            if src_subs[j] >= 0 {
+                // SAFETY: `at` is a valid index of a layout with items, whose pointer tables
+                // are pinned by the export the caller holds.
+                let row = unsafe { (p as *const *mut u8).read_unaligned() };
+                p = row.wrapping_offset(if j == k { to_first } else { src_subs[j] });
+            }
+        }
+        table.push(p.wrapping_offset(lo));
+        for j in (0..=k).rev() {
+            idx[j] += 1;
+            if idx[j] < rows_shape[j] {
+                continue 'rows;
+            }
+            idx[j] = 0;
+        }
+        break;
+    }
+    let table = table.into_boxed_slice();
+    out.buf = table.as_ptr() as *mut u8;
+    let subs = out.suboffsets.as_mut().expect("an indirect layout");
+    let mut step = ptr_size;
+    for j in (0..=k).rev() {
+        out.strides[j] = step;
+        subs[j] = -1;
+        step *= out.shape[j];
+    }
+    subs[k] = lo
+        .checked_neg()
+        .ok_or_else(|| overflow("the lowest address of a row"))?;
+    Ok(table)
+}
+
+/// Indexes the first `indices.len()` dimensions: the sub-view of the remaining dimensions
+/// (zero-dimensional when every dimension is indexed).
+pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
+    derive_from(obj, |l, _| {
+        let mut l = l.clone();
+        if indices.len() > l.ndim() {
+            bail!(
+                InvalidArgument,
+                "{} indices given for a view of {} dimensions",
+                indices.len(),
+                l.ndim()
+            );
+        }
+        for (d, &i) in indices.iter().enumerate() {
+            layout::normalize_index(i, l.shape[d], d)?;
+        }
+        // A layout without items addresses no memory (its pointer tables may be absent):
+        // only its shape changes.
+        let empty = l.shape.contains(&0);
+        for (d, &i) in indices.iter().enumerate() {
+            let i = layout::normalize_index(i, l.shape[0], d)?;
+            l.buf = l.buf.wrapping_offset(i.wrapping_mul(l.strides[0]));
+            if let Some(subs) = &l.suboffsets {
+                if subs[0] >= 0 && !empty {
+                    // SAFETY: the memory (with its pointer table) is pinned by the export.
+                    l.buf = unsafe { (l.buf as *const *mut u8).read_unaligned() }
+                        .wrapping_offset(subs[0]);
+                }
+            }
+            l.shape.remove(0);
+            l.strides.remove(0);
+            if let Some(subs) = &mut l.suboffsets {
+                subs.remove(0);
+            }
+        }
+        if l.suboffsets
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|&x| x < 0))
+        {
+            l.suboffsets = None;
+        }
+        Ok(l)
+    })
+}
+
+/// The view with its dimensions reordered: dimension `k` of the result is dimension `axes[k]`
+/// of the source. Indirect views are refused (their pointer tables fix the dimension order).
+pub fn permute(obj: &Object, axes: Option<&[usize]>) -> Result<ObjRef> {
+    derive_from(obj, |l, _| {
+        let n = l.ndim();
+        let reversed: Vec<usize> = (0..n).rev().collect();
+        let axes = axes.unwrap_or(&reversed);
+        if axes.len() != n {
+            bail!(
+                InvalidArgument,
+                "{} axes given for a view of {n} dimensions",
+                axes.len()
+            );
+        }
+        let mut seen = vec![false; n];
+        for &a in axes {
+            if a >= n || std::mem::replace(&mut seen[a], true) {
+                bail!(
+                    InvalidArgument,
+                    "axes {axes:?} are not a permutation of 0..{n}"
+                );
+            }
+        }
+        if l.suboffsets.is_some() {
+            bail!(
+                Unsupported,
+                "cannot permute the dimensions of an indirect (suboffsets) view"
+            );
+        }
+        Ok(Layout {
+            shape: axes.iter().map(|&a| l.shape[a]).collect(),
+            strides: axes.iter().map(|&a| l.strides[a]).collect(),
+            ..l.clone()
+        })
+    })
+}
+
+/// The view's memory read as items of `fmt` in `shape` (`None`: one dimension of as many items
+/// as fit). Rules: the source must be C-contiguous (so it has no suboffsets); the byte size is
+/// preserved (`product(shape) * itemsize(fmt) == len`); any format may become any other.
+pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef> {
+    let itemsize = format::itemsize(fmt)? as isize;
+    if itemsize < 1 {
+        bail!(
+            Format,
+            "cannot cast to format '{}': its items have no bytes",
+            String::from_utf8_lossy(fmt)
+        );
+    }
+    let text = CString::new(fmt).map_err(|_| err!(Format, "the format contains a NUL byte"))?;
+    // The cast brings its own format, so none is asked of the view.
+    derive_from(obj, |l, extra| {
+        if !l.is_contiguous(Order::C) {
+            bail!(
+                NotContiguous,
+                "cannot cast a view that is not C-contiguous (shape {:?}, strides {:?})",
+                l.shape,
+                l.strides
+            );
+        }
+        let len = l.byte_len() as isize;
+        let new_shape = match shape {
+            Some(s) => {
+                if s.len() > XBUF_MAX_NDIM as usize {
+                    bail!(
+                        InvalidArgument,
+                        "cast to {} dimensions (0 to {XBUF_MAX_NDIM} allowed)",
+                        s.len()
+                    );
+                }
+                let bytes = layout::byte_len(s, itemsize)?;
+                if bytes != len {
+                    bail!(
+                        InvalidArgument,
+                        "cast to shape {s:?} of {itemsize}-byte items needs {bytes} bytes but the view has {len}"
+                    );
+                }
+                s.to_vec()
+            }
+            None => {
+                if len % itemsize != 0 {
+                    bail!(
+                        InvalidArgument,
+                        "the view's {len} bytes are not a whole number of {itemsize}-byte items of format '{}'",
+                        String::from_utf8_lossy(fmt)
+                    );
+                }
+                vec![len / itemsize]
+            }
+        };
+        extra.format = Some(text);
+        Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
+    })
+}

@@ -1,0 +1,394 @@
+//! `xbuf_view`, the memoryview of C: an object made from any exporter that holds one export of
+//! it, describes a (possibly sliced, indexed, cast or permuted) layout of that memory, and is
+//! itself an exporter whose views name the base's releaser.
+//!
+//! Every operation on a view counts a transient export on the view object while it runs, so an
+//! explicit [`release`] (which needs exclusive access) can never free the memory under a
+//! running operation; after a release every operation fails with `XBUF_ERR_RELEASED`.
+//!
+//! Rules that differ from CPython's memoryview, on purpose:
+//! - slicing and indexing work in every dimension (memoryview: one dimension only);
+//! - a cast may go from any format to any format, and from N dimensions to M, as long as the
+//!   source is C-contiguous and the byte size is preserved (memoryview: only to or from a byte
+//!   format, and only 1-D ↔ N-D);
+//! - equality compares items by value for every format, structs included (memoryview:
+//!   struct-module formats only); NaN is never equal, as there;
+//! - the hash is the FNV-1a hash of the C-order bytes, for read-only views of every format
+//!   (memoryview: `hash(tobytes())`, byte formats only);
+//! - an empty one-dimensional view is contiguous, whatever its stride (memoryview judges it by
+//!   its stride; `PyBuffer_IsContiguous` and xbuf call every empty layout contiguous);
+//! - `xbuf_from_contiguous` refuses a length that differs from the view's (CPython clamps);
+//! - a second explicit release is a no-op (as memoryview's), but every other operation on a
+//!   released view fails with `XBUF_ERR_RELEASED`.
+
+use std::ffi::{c_int, CStr, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
+
+use crate::abi::*;
+use crate::bufferinfo::{HeldInfo, HeldView};
+use crate::exporters::any_impl;
+use crate::layout::Layout;
+use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::request::Plan;
+use crate::status::Result;
+use crate::{bail, err};
+
+mod derive;
+mod items;
+#[cfg(test)]
+mod tests;
+
+pub use derive::*;
+pub use items::*;
+
+/// The state behind an `xbuf_view` object.
+///
+/// A view made from an object ([`new`]) asks it once for a view (a real `get_buffer`); the
+/// answer's layout, format and row-pointer table become a snapshot ([`Shared`]) that every view
+/// derived from it (slice, index, permute, cast, and their descendants) shares. A derived view
+/// transforms its parent's layout in safe Rust and never asks an exporter again.
+///
+/// Exports: every view, made or derived, counts one export of its own on the object that owns
+/// the memory (the releaser the first answer named), so `xbuf_exports` of that object counts
+/// one per live, unreleased view, as many as the views that pin the memory; an explicit
+/// [`release`] returns exactly that view's export. The views hold no other reference to it:
+/// its handle in the snapshot is used only while the view at hand holds its export.
+pub struct View {
+    /// The export this view holds, returned when the view is freed or, once, under the
+    /// object's exclusive access, by [`release`].
+    export: Export,
+    released: AtomicBool,
+    layout: Layout,
+    shared: Arc<Shared>,
+    readonly: bool,
+}
+
+/// The export a view holds: the first answer of the exporter for a view made from an object;
+/// for a derived view, a library-filled view of its layout when the owner's `releasebuffer`
+/// wants views (both handed back through it when released), else a bare export.
+enum Export {
+    Made(HeldView),
+    Derived(HeldInfo),
+    Bare(BareExport),
+}
+
+impl Export {
+    /// # Safety
+    /// Nobody may read the view meanwhile.
+    unsafe fn release_in_place(&self) -> Result<()> {
+        match self {
+            Export::Made(h) => h.release_in_place(),
+            Export::Derived(h) => h.release_in_place(),
+            Export::Bare(b) => {
+                b.release();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One export counted on an object, returned once: by an explicit release or when dropped.
+struct BareExport(AtomicPtr<Object>);
+
+impl BareExport {
+    fn release(&self) {
+        if let Some(p) = NonNull::new(self.0.swap(std::ptr::null_mut(), Ordering::AcqRel)) {
+            // SAFETY: the export counted when this was made, returned only here.
+            unsafe { Object::drop_export(p) };
+        }
+    }
+}
+
+impl Drop for BareExport {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// What the views sharing one snapshot have in common: the object that owns the memory (the
+/// releaser of the first answer), the format, and the row-pointer table the layouts' `buf`
+/// points into when it is not the memory itself. Immutable once made.
+struct Shared {
+    /// Live while a view sharing this holds its export (see [`View::owner`]).
+    releaser: NonNull<Object>,
+    /// `None`: the base gave no format and items are wider than one byte.
+    format: Option<CString>,
+    /// A table of row pointers that belongs to the views rather than to the memory they
+    /// describe: the copy of an exporter's own table (which the first answer kept in its
+    /// layout storage), or one made by a slice that needs its own (see [`slice`]). Every view
+    /// taken of a view gets a copy of it (`Response::table`), so that views outliving the
+    /// view objects never point into it.
+    table: Option<Box<[*mut u8]>>,
+}
+
+// SAFETY: `export` is written only under exclusive access (no export counted, so no reader);
+// everything else is immutable after construction; the table's pointers are only read.
+unsafe impl Send for View {}
+unsafe impl Sync for View {}
+// SAFETY: immutable once made; the object it names has atomic counts and a `Sync` exporter.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl View {
+    fn releaser(&self) -> Result<&Object> {
+        if self.released.load(Ordering::Acquire) {
+            bail!(Released, "the view was released");
+        }
+        Ok(self.owner())
+    }
+
+    /// The object that owns the memory. Valid while this view holds its export: call it only
+    /// with an export counted on the view object (which keeps a release away) before the
+    /// view was released.
+    fn owner(&self) -> &Object {
+        // SAFETY: see above: the view's own export keeps the object alive.
+        unsafe { self.shared.releaser.as_ref() }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    /// The views' own row-pointer table, if they have one.
+    fn table(&self) -> Option<&[*mut u8]> {
+        self.shared.table.as_deref()
+    }
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+    /// The format text (`"B"` when the base gave none for one-byte items).
+    pub fn format(&self) -> Result<&CStr> {
+        self.shared.format.as_deref().ok_or_else(|| {
+            err!(
+                Format,
+                "the view has items of {} bytes but no format (its base was asked without XBUF_FORMAT)",
+                self.layout.itemsize
+            )
+        })
+    }
+    pub fn len(&self) -> isize {
+        self.layout.byte_len() as isize
+    }
+}
+
+impl Exporter for View {
+    fn type_name(&self) -> &CStr {
+        c"view"
+    }
+    fn get_buffer<'a>(
+        &'a self,
+        _: &'a Object,
+        flags: c_int,
+        _: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        let releaser = self.releaser()?;
+        // A view whose base gave no format for items wider than a byte cannot name one.
+        if flags & XBUF_FORMAT != 0 {
+            self.format()?;
+        }
+        let l = &self.layout;
+        Ok(Response {
+            buf: l.buf,
+            len: self.len(),
+            itemsize: l.itemsize,
+            readonly: self.readonly,
+            format: self.shared.format.as_deref(),
+            ndim: l.ndim(),
+            shape: Some(&l.shape),
+            strides: Some(&l.strides),
+            suboffsets: l.suboffsets.as_deref(),
+            table: self.table(),
+            releaser: Some(NonNull::from(releaser)),
+            ..Response::default()
+        })
+    }
+    /// The layout was checked when the first view of the family was made, and every derived
+    /// layout is the library's.
+    fn trusted(&self) -> bool {
+        true
+    }
+    /// A lock on the view is forwarded to the object that owns the memory.
+    fn lock_buffer(&self, _: &Object) -> Result<()> {
+        self.releaser()?.lock()
+    }
+    fn release_buffer(&self, _: &Object, view: *mut xbuf_bufferinfo) {
+        if view.is_null() {
+            // SAFETY: paired with the lock taken in lock_buffer (the view cannot be released
+            // while that lock is counted on it); the shared reference keeps the object.
+            let _ = unsafe { Object::unlock(self.shared.releaser) };
+        }
+    }
+    any_impl!();
+}
+
+/// Makes a view of `obj` from a `flags` request: the one `get_buffer` of a family of views.
+pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
+    let held = HeldView::get(obj, flags)?;
+    // SAFETY: just filled by the library; read only here, before the view is shared.
+    let base = unsafe { &*held.ptr() };
+    // SAFETY: as above.
+    let mut layout = unsafe { Layout::from_view(base) }?;
+    let format = if base.format.is_null() {
+        (layout.itemsize == 1).then(|| CString::from(c"B"))
+    } else {
+        // SAFETY: the library's copy, NUL-terminated.
+        Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
+    };
+    // The table the answer's layout storage holds goes with the struct: the views get a copy
+    // of their own, with `buf` at the same entry.
+    // SAFETY: filled by the library, read before the view is shared.
+    let table = match unsafe { crate::bufferinfo::owned_table(held.ptr()) } {
+        Some(t) => {
+            let mut copy: Vec<*mut u8> = Vec::new();
+            copy.try_reserve_exact(t.len()).map_err(|_| {
+                err!(
+                    NoMemory,
+                    "cannot allocate {} row pointers for a view",
+                    t.len()
+                )
+            })?;
+            copy.extend_from_slice(t);
+            let copy = copy.into_boxed_slice();
+            let at = layout.buf as usize - t.as_ptr() as usize;
+            layout.buf = (copy.as_ptr() as *mut u8).wrapping_add(at);
+            Some(copy)
+        }
+        None => None,
+    };
+    let releaser = NonNull::new(base.releaser)
+        .expect("a filled view has a releaser")
+        .cast();
+    let readonly = base.readonly != 0;
+    Ok(ObjRef::new(View {
+        export: Export::Made(held),
+        released: AtomicBool::new(false),
+        layout,
+        shared: Arc::new(Shared {
+            releaser,
+            format,
+            table,
+        }),
+        readonly,
+    }))
+}
+
+/// What a derived view may bring besides its layout.
+#[derive(Default)]
+struct Extra {
+    /// A format of its own (a cast); `None` keeps the parent's.
+    format: Option<CString>,
+    /// A row-pointer table of the view's own, which the layout's `buf` points into.
+    table: Option<Box<[*mut u8]>>,
+}
+
+/// The export a derived view is about to take over, returned if it never gets there.
+struct PendingExport<'a>(&'a Object);
+
+impl Drop for PendingExport<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the export counted in `derive_from`; the parent's keeps the object.
+        unsafe { Object::drop_export(NonNull::from(self.0)) };
+    }
+}
+
+/// A new view derived from the view `obj`: `change` transforms its layout, in Rust, and the
+/// result shares `obj`'s snapshot (or a new one when `change` brings a format or table of its
+/// own). The new view counts its own export on the object that owns the memory while the
+/// parent, pinned by [`with`], still holds its own, and gives it back on failure.
+fn derive_from(
+    obj: &Object,
+    change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
+) -> Result<ObjRef> {
+    with(obj, |parent| derive(parent, change))
+}
+
+/// [`derive_from`] on a pinned parent.
+fn derive(
+    parent: &View,
+    change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
+) -> Result<ObjRef> {
+    let owner = parent.owner();
+    owner.add_export()?;
+    let pending = PendingExport(owner);
+    let mut extra = Extra::default();
+    let layout = change(&parent.layout, &mut extra)?;
+    let shared = if extra.format.is_none() && extra.table.is_none() {
+        parent.shared.clone()
+    } else {
+        Arc::new(Shared {
+            releaser: parent.shared.releaser,
+            format: extra.format.or_else(|| parent.shared.format.clone()),
+            table: extra.table,
+        })
+    };
+    let readonly = parent.readonly;
+    let export = if owner.exporter().releases_views() {
+        Export::Derived(HeldInfo::empty())
+    } else {
+        Export::Bare(BareExport(AtomicPtr::new(owner.as_ptr())))
+    };
+    let obj = ObjRef::new(View {
+        export,
+        released: AtomicBool::new(false),
+        layout,
+        shared,
+        readonly,
+    });
+    let view = obj.downcast::<View>("view")?;
+    if let Export::Derived(info) = &view.export {
+        let plan = Plan::of_layout(
+            &view.layout,
+            view.readonly,
+            view.shared.format.as_deref(),
+            view.shared.table.as_deref(),
+        );
+        // SAFETY: the view lives in its object, which does not move; the struct is filled
+        // before the object is shared. On failure the object goes with an empty struct.
+        unsafe { info.fill_derived(owner, &plan) }?;
+    }
+    // The filled struct holds the export now.
+    std::mem::forget(pending);
+    Ok(obj)
+}
+
+/// Runs `op` on the view behind `obj` with a transient export counted, so that no release can
+/// run meanwhile. Fails with `Released` after a release.
+pub fn with<T>(obj: &Object, op: impl FnOnce(&View) -> Result<T>) -> Result<T> {
+    let view = obj.downcast::<View>("view")?;
+    obj.add_export().map_err(|e| {
+        if view.released.load(Ordering::Acquire) {
+            err!(Released, "the view was released")
+        } else {
+            e
+        }
+    })?;
+    struct Done<'a>(&'a Object);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            // SAFETY: the export counted above; the caller holds a reference.
+            unsafe { Object::drop_export(NonNull::from(self.0)) };
+        }
+    }
+    let _done = Done(obj);
+    if view.released.load(Ordering::Acquire) {
+        bail!(Released, "the view was released");
+    }
+    op(view)
+}
+
+/// Hands the view's export back to its base. Refused with `Busy` while the view's own exports
+/// (locks, running operations) live; a second release is a no-op.
+pub fn release(obj: &Object) -> Result<()> {
+    let view = obj.downcast::<View>("view")?;
+    if view.released.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    obj.with_exclusive(|| {
+        if view.released.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // SAFETY: exclusive access: no export on the view, so nobody reads the export.
+        unsafe { view.export.release_in_place() }
+    })
+}

@@ -311,12 +311,12 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
         && inner.n >= 4;
     if tiled {
         let b = dims[t];
-        let rest: Vec<Dim> = outer
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| k != t)
-            .map(|(_, d)| *d)
-            .collect();
+        let mut rest = DimList::new();
+        for (k, d) in outer.iter().enumerate() {
+            if k != t {
+                rest.push(*d);
+            }
+        }
         for_each_outer(&rest, dp, sp, |d, s| copy_tiled(d, s, inner, b, size));
     } else {
         for_each_outer(outer, dp, sp, |d, s| {
@@ -343,6 +343,13 @@ pub fn resolve_order(layout: &Layout, order: Order) -> Order {
 pub unsafe fn to_contiguous(dst: *mut u8, len: usize, src: &Layout, order: Order) -> Result<()> {
     check_len(len, src)?;
     let order = resolve_order(src, order);
+    // Already laid out as asked: the bytes as they are (a move: they may overlap `dst`).
+    if src.is_contiguous(order) {
+        if len > 0 {
+            ptr::copy(src.buf, dst, len);
+        }
+        return Ok(());
+    }
     let out = Layout::contiguous(dst, &src.shape, src.itemsize, order)?;
     copy(&out, src)
 }
@@ -360,6 +367,13 @@ pub unsafe fn from_contiguous(
 ) -> Result<()> {
     check_len(len, dst)?;
     let order = resolve_order(dst, order);
+    // Laid out as the bytes are: a move (they may overlap).
+    if dst.is_contiguous(order) {
+        if len > 0 {
+            ptr::copy(data, dst.buf, len);
+        }
+        return Ok(());
+    }
     let inp = Layout::contiguous(data as *mut u8, &dst.shape, dst.itemsize, order)?;
     copy(dst, &inp)
 }

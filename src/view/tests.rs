@@ -212,3 +212,77 @@ fn python_slice_semantics() {
     assert_eq!(e.status, crate::status::Status::InvalidArgument);
     assert!(e.message.contains("dimension 2"));
 }
+
+/// A 4x6 grid of bytes that counts its `get_buffer` calls and the views handed back to it.
+struct Counting {
+    data: Vec<u8>,
+    gets: std::sync::atomic::AtomicUsize,
+    releases: std::sync::atomic::AtomicUsize,
+    wants_views: bool,
+}
+impl Exporter for Counting {
+    fn type_name(&self) -> &CStr {
+        c"counting"
+    }
+    fn get_buffer<'a>(
+        &'a self,
+        _: &'a Object,
+        _: c_int,
+        _: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        Ok(Response {
+            buf: self.data.as_ptr() as *mut u8,
+            len: 24,
+            format: Some(c"B"),
+            ndim: 2,
+            shape: Some(&[4, 6]),
+            strides: Some(&[6, 1]),
+            ..Response::default()
+        })
+    }
+    fn releases_views(&self) -> bool {
+        self.wants_views
+    }
+    fn release_buffer(&self, _: &Object, view: *mut xbuf_bufferinfo) {
+        if !view.is_null() {
+            self.releases.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    any_impl!();
+}
+
+#[test]
+fn derived_views_never_ask_the_exporter_and_count_one_export_each() {
+    for wants_views in [false, true] {
+        let grid = ObjRef::new(Counting {
+            data: (0..24).collect(),
+            gets: Default::default(),
+            releases: Default::default(),
+            wants_views,
+        });
+        let c = grid.downcast::<Counting>("counting").unwrap();
+        let v = new(&grid, XBUF_FULL_RO).unwrap();
+        let s = slice(&v, &[range(1, O, 2), range(O, O, -1)]).unwrap();
+        let i = index(&s, &[1]).unwrap();
+        let p = permute(&v, None).unwrap();
+        let k = cast(&v, b"<H", None).unwrap();
+        // Only the first view asked; every view counts one export on the grid.
+        assert_eq!(c.gets.load(Ordering::SeqCst), 1);
+        assert_eq!(grid.exports(), 5);
+        assert_eq!(c_bytes(&s), [11, 10, 9, 8, 7, 6, 23, 22, 21, 20, 19, 18]);
+        assert_eq!(c_bytes(&i), [23, 22, 21, 20, 19, 18]);
+        assert_eq!(&c_bytes(&p)[..4], [0, 6, 12, 18]);
+        assert_eq!(c_bytes(&k), c_bytes(&v));
+        // An explicit release returns that view's export only; its children keep theirs.
+        release(&s).unwrap();
+        assert_eq!(grid.exports(), 4);
+        assert_eq!(c_bytes(&i), [23, 22, 21, 20, 19, 18]);
+        drop((v, s, i, p, k));
+        assert_eq!(grid.exports(), 0);
+        // The first view's answer always goes back to the exporter; a derived view's only
+        // when the exporter wants views.
+        let expect = if wants_views { 5 } else { 1 };
+        assert_eq!(c.releases.load(Ordering::SeqCst), expect);
+    }
+}

@@ -140,7 +140,11 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(parse_shape("2,3", 6, 24).unwrap(), [2, 3]);
-        assert_eq!(parse_shape("-1, 3", 7, 28).unwrap(), [2, 3]);
+        assert_eq!(parse_shape("-1, 3", 6, 24).unwrap(), [2, 3]);
+        assert!(parse_shape("-1, 3", 7, 28)
+            .unwrap_err()
+            .0
+            .contains("7 items do not divide into rows of 3"));
         assert_eq!(parse_shape("2,3", 10, 40).unwrap(), [2, 3]);
         assert!(parse_shape("2,x", 6, 24)
             .unwrap_err()

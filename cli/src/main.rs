@@ -143,10 +143,16 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 };
             }
-            // clap's first line names the problem; the rest is usage, which --help shows.
+            // clap's first paragraph names the problem (over one or more lines); the rest is
+            // usage, which --help shows.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let first: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                .collect();
+            let first = first.join(" ");
+            let first = first.strip_prefix("error: ").unwrap_or(&first);
             eprintln!("xbuf: {first} (see xbuf --help)");
             return ExitCode::from(2);
         }

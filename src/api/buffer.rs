@@ -253,7 +253,9 @@ impl<'a> Buffer<'a> {
     fn check_element<T: Element>(&self) -> Result<()> {
         let want = Format::parse(T::FORMAT)?;
         let have = self.parsed_format()?;
-        if !have.equivalent(&want) || self.itemsize() != size_of::<T>() {
+        // Without a format the memory is bytes ("B"), whatever the item size.
+        let size_ok = self.itemsize() == size_of::<T>() || self.info.format.is_null();
+        if !have.equivalent(&want) || !size_ok {
             return Err(Error::new(
                 Status::Format,
                 format!(
@@ -311,11 +313,12 @@ impl<'a> Buffer<'a> {
     }
 
     /// The items of a C-contiguous buffer as `&[T]`, in C order; the format must be `T`'s
-    /// (an equivalent spelling such as `<f` for `f32` on a little-endian machine counts).
+    /// (an equivalent spelling such as `<f` for `f32` on a little-endian machine counts). A
+    /// buffer asked for without [`Request::FORMAT`] holds bytes: read it as `&[u8]`.
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
         self.check_contiguous()?;
         self.check_element::<T>()?;
-        let n = self.item_count();
+        let n = self.info.len as usize / size_of::<T>();
         if n == 0 {
             return Ok(&[]);
         }
@@ -348,7 +351,7 @@ impl<'a> Buffer<'a> {
         }
         self.check_contiguous()?;
         self.check_element::<T>()?;
-        let n = self.item_count();
+        let n = self.info.len as usize / size_of::<T>();
         if n == 0 {
             return Ok(&mut []);
         }

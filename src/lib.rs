@@ -77,7 +77,28 @@ pub use api::*;
 pub mod test_support {
     /// The format parser and item rendering.
     pub mod format {
-        pub use crate::format::{fuzz_check, items_equal, parse, write_json, Format};
+        /// A format as the parser holds it.
+        pub struct Format(std::sync::Arc<crate::format::Format>);
+
+        /// Parses (through the library's cache); `None` for a malformed format.
+        pub fn parse(text: &[u8]) -> Option<Format> {
+            crate::format::parse(text).ok().map(Format)
+        }
+
+        /// Appends one item (`itemsize` bytes) as JSON to `out`.
+        pub fn write_json(fmt: &Format, item: &[u8], out: &mut String) -> Option<()> {
+            crate::format::write_json(&fmt.0, item, out).ok()
+        }
+
+        /// Whether two items are equal by value.
+        pub fn items_equal(a: &Format, item_a: &[u8], b: &Format, item_b: &[u8]) -> bool {
+            crate::format::items_equal(&a.0, item_a, &b.0, item_b)
+        }
+
+        /// Parses `data` as a format and checks the parser's invariants (panics on a break).
+        pub fn fuzz_check(data: &[u8]) {
+            crate::format::fuzz_check(data)
+        }
     }
 }
 

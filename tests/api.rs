@@ -1,6 +1,5 @@
 //! The safe Rust API from outside the crate, as a dependent uses it.
 
-use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -264,7 +263,7 @@ unsafe impl Exporter for Column {
             // The last row's element: the item with index 0.
             buf: self.data[self.data.len() - 3..].as_ptr() as *mut u8,
             readonly: true,
-            format: CStr::from_bytes_with_nul(b"q\0").unwrap(),
+            format: c"q",
             itemsize: 8,
             shape: &self.shape,
             strides: &self.strides,
@@ -399,7 +398,7 @@ mod with_ndarray {
             ExportLayout {
                 buf: self.0.as_ptr() as *mut u8,
                 readonly: true,
-                format: CStr::from_bytes_with_nul(b"=H\0").unwrap(),
+                format: c"=H",
                 itemsize: 2,
                 shape: &[3],
                 strides: &[5],

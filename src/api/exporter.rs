@@ -39,7 +39,6 @@ pub struct ExportLayout<'a> {
 /// that is never resized, a boxed slice) keeps those promises.
 ///
 /// ```
-/// use std::ffi::CStr;
 /// use xbuf::{ExportLayout, Exporter, Object, Request};
 ///
 /// /// Eight bytes, lent read-only as two little-endian u32s.
@@ -51,7 +50,7 @@ pub struct ExportLayout<'a> {
 ///         ExportLayout {
 ///             buf: self.0.as_ptr() as *mut u8,
 ///             readonly: true,
-///             format: CStr::from_bytes_with_nul(b"<I\0").unwrap(),
+///             format: c"<I",
 ///             itemsize: 4,
 ///             shape: &self.1,
 ///             strides: &self.2,

@@ -11,7 +11,8 @@
 //!   the format through [`Element`]) or item by item in any layout;
 //! - [`View`]: memoryview's operations (N-d slicing, indexing, transpose, cast, `tobytes`,
 //!   `tolist`, equality, hash);
-//! - [`Format`]: parsed PEP 3118 item formats;
+//! - [`Format`]: parsed PEP 3118 item formats, their fields and scalars, items decoded,
+//!   rendered as JSON or walked value by value ([`Format::walk`], [`Visit`]);
 //! - [`Error`] with its [`Status`], and [`Result`];
 //! - with the `ndarray` feature, `Buffer::as_array` and `Object::from_array`;
 //! - [`ffi`]: the raw C ABI by its C names, for what the safe API does not cover.

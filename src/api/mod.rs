@@ -11,6 +11,7 @@ pub(crate) mod ndarray;
 pub(crate) mod object;
 pub(crate) mod request;
 pub(crate) mod view;
+pub(crate) mod walk;
 
 pub use buffer::{Buffer, Items};
 pub use element::Element;
@@ -20,3 +21,4 @@ pub use format::{Field, Format, Leaf, Value, ValueKind};
 pub use object::{MmapMode, Object};
 pub use request::Request;
 pub use view::{Order, Slice, View};
+pub use walk::{Scalar, Visit};

@@ -54,6 +54,12 @@ fn generate(dir: &Path) -> Result<Vec<u8>, String> {
     let after_include = format!(
         "\n#define XBUF_VERSION_MAJOR {major}\n#define XBUF_VERSION_MINOR {minor}\n#define XBUF_VERSION_PATCH {patch}\n#define XBUF_VERSION_STRING \"{version}\"\n"
     );
+    // The version macros first, then cbindgen.toml's own `after_includes` (which the builder's
+    // setting would otherwise replace).
+    let after_include = format!(
+        "{after_include}{}",
+        config.after_includes.clone().unwrap_or_default()
+    );
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir.join("src/lib.rs"))

@@ -76,6 +76,31 @@ fn typed_access_is_checked_against_the_format() {
 }
 
 #[test]
+fn misaligned_items_are_not_a_slice() {
+    let obj = Object::bytearray(&[0u8; 12]).unwrap();
+    // An offset that puts the floats at an address that is not a multiple of 4.
+    let base = obj.buffer(Request::SIMPLE).unwrap().as_raw().buf as usize;
+    let k = (1..4).find(|k| (base + k) % 4 != 0).unwrap();
+    {
+        let mut w = obj.buffer(Request::CONTIG).unwrap();
+        let bytes = w.as_mut_slice::<u8>().unwrap();
+        bytes[k..k + 4].copy_from_slice(&1.5f32.to_ne_bytes());
+        bytes[k + 4..k + 8].copy_from_slice(&2.5f32.to_ne_bytes());
+    }
+    let view = View::new(&obj, Request::FULL_RO).unwrap();
+    let odd = view
+        .slice(&[Slice::new(Some(k as isize), Some(k as isize + 8), None)])
+        .unwrap();
+    let odd = odd.cast("f", None).unwrap();
+    let buf = odd.buffer(Request::FULL_RO).unwrap();
+    let e = buf.as_slice::<f32>().unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("not aligned"), "{e}");
+    // Item by item works at any address.
+    assert_eq!(buf.iter::<f32>().unwrap().collect::<Vec<_>>(), [1.5, 2.5]);
+}
+
+#[test]
 fn strided_views_iterate_in_c_order() {
     let obj = grid();
     let view = View::new(&obj, Request::FULL_RO).unwrap();

@@ -266,7 +266,7 @@ impl<'a> Buffer<'a> {
                 ),
             ));
         }
-        if (self.info.buf as usize) % align_of::<T>() != 0 {
+        if self.info.len > 0 && (self.info.buf as usize) % align_of::<T>() != 0 {
             return Err(Error::new(
                 Status::InvalidArgument,
                 format!(

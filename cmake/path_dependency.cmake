@@ -1,5 +1,5 @@
 # Builds the xbuf crate as a path dependency of a small crate (tests/path_dependency) from a
-# read-only copy of its sources, offline, and runs it: the build needs no cbindgen and writes
+# read-only copy of its sources, offline (after `cargo fetch`), and runs it: the build needs no cbindgen and writes
 # nothing into the dependency's tree (checked by comparing every file's content and time, and
 # the list of files, before and after; chmod a-w alone does not stop root).
 # Run by CTest as: cmake -DSOURCE_DIR=... -DWORK_DIR=... -DCARGO=... -P path_dependency.cmake
@@ -55,8 +55,14 @@ file(COPY "${SOURCE_DIR}/tests/path_dependency/src" DESTINATION "${crate}")
 # this crate does not use), so that the offline build finds them in cargo's cache.
 file(COPY "${SOURCE_DIR}/Cargo.lock" DESTINATION "${crate}")
 
-snapshot("${copy}" before)
 set(ENV{CARGO_TARGET_DIR} "${WORK_DIR}/target")
+# Downloads what cargo's cache lacks (on a fresh machine this test may run before anything
+# else asked for ndarray); the build itself is offline.
+run("${CARGO}" fetch --manifest-path "${crate}/Cargo.toml")
+# xbuf itself is always compiled anew (the copy keeps the sources' times), its dependencies
+# come from earlier runs.
+run("${CARGO}" clean --offline -p xbuf --manifest-path "${crate}/Cargo.toml")
+snapshot("${copy}" before)
 run("${CARGO}" build --offline --manifest-path "${crate}/Cargo.toml")
 run("${CARGO}" run --offline --quiet --manifest-path "${crate}/Cargo.toml")
 message(STATUS "${RUN_OUTPUT}")

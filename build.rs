@@ -24,10 +24,15 @@ fn main() {
         env::var("CARGO_PKG_VERSION_PATCH").unwrap(),
         env::var("CARGO_PKG_VERSION").unwrap(),
     );
+    // The version macros first, then cbindgen.toml's own `after_includes`.
+    let after = format!(
+        "{version}{}",
+        config.after_includes.clone().unwrap_or_default()
+    );
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir.join("src/lib.rs"))
-        .with_after_include(version)
+        .with_after_include(after)
         .generate()
         .expect("generate include/xbuf.h");
     // Writes only when the text changed, so an unchanged header keeps its timestamp.

@@ -24,6 +24,9 @@
 #define XBUF_VERSION_MINOR 1
 #define XBUF_VERSION_PATCH 0
 #define XBUF_VERSION_STRING "0.1.0"
+/* DLPack's tensor structs, declared only: include your own dlpack.h to use them. */
+struct DLManagedTensorVersioned;
+struct DLManagedTensor;
 
 
 /**
@@ -83,6 +86,16 @@
 #define XBUF_CONTIG_RO XBUF_ND
 
 /**
+ * Request flag: the consumer can handle memory on any device (GPU memory, for example),
+ * reads `device_type`/`device_id` and never dereferences `buf` unless `device_type` is
+ * `XBUF_DEVICE_CPU`. Without it, an exporter of memory on another device refuses the request
+ * (`XBUF_ERR_REQUEST`), so a consumer that does not know about devices only ever receives
+ * memory the CPU can read. A request with it from a struct whose `structsize` ends before
+ * `device_type` is refused with `XBUF_ERR_STRUCT_TOO_OLD`. A bit no PEP 3118 flag uses.
+ */
+#define XBUF_DEVICE 65536
+
+/**
  * Compound request: writable, strided.
  */
 #define XBUF_STRIDED (XBUF_STRIDES | XBUF_WRITABLE)
@@ -111,6 +124,12 @@
  * Compound request: everything, suboffsets allowed.
  */
 #define XBUF_FULL_RO (XBUF_INDIRECT | XBUF_FORMAT)
+
+/**
+ * `device_type` of memory the CPU reads and writes directly (DLPack's `kDLCPU`). A view whose
+ * `device_type` is 0 (filled by code that predates the device fields) is CPU memory too.
+ */
+#define XBUF_DEVICE_CPU 1
 
 /**
  * The largest `ndim` a view may have.
@@ -406,6 +425,18 @@ typedef struct xbuf_bufferinfo {
      * Library-private: inline storage for short format strings.
      */
     char _inline_format[XBUF_INLINE_FORMAT];
+    /**
+     * Where the memory lives, as a DLPack `DLDeviceType` code: `XBUF_DEVICE_CPU` (1) for
+     * ordinary memory (also 0, in a view filled before this field existed), e.g. 2 for CUDA
+     * device memory, whose `buf` the CPU must never dereference. A filled view holds another
+     * device only when the request had `XBUF_DEVICE`. Added after the first published layout:
+     * a struct whose `structsize` ends before it never receives memory of another device.
+     */
+    int32_t device_type;
+    /**
+     * Which device of that type (DLPack's `device_id`; 0 for the CPU).
+     */
+    int32_t device_id;
 } xbuf_bufferinfo;
 
 /**
@@ -812,11 +843,17 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * never filled, or released).
  * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
  * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
+ * Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
+ * the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
+ * the CPU, and such a request from a struct that ends before `device_type` is refused.
+ *
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+ * (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
+ * `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
  * still holds a view, which is then left as it was, its export kept: release it first; a
  * `structsize` larger than the struct the library lent to the exporter calling),
- * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
+ * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
+ * without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
  * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
  * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
  * or a `releaser` that is not a live object, such as a freed one: it is recognised without
@@ -1345,6 +1382,10 @@ int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, con
  * casting or permuting) name `obj`'s releaser as theirs, so they stay valid after the view is
  * gone, and that releaser's `releasebuffer` is called for each of them.
  *
+ * With `XBUF_DEVICE` in `flags` the view may describe memory on another device (see
+ * `XBUF_DEVICE`); slicing, indexing, permuting, transposing and casting keep its device, and
+ * the operations that read or write items refuse it with `XBUF_ERR_UNSUPPORTED`.
+ *
  * Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
  * failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
@@ -1484,6 +1525,7 @@ int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const
  * `XBUF_ERR_BUFFER_TOO_SMALL`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, bad order),
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t cap, size_t *needed);
@@ -1498,6 +1540,7 @@ int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t ca
  * a buffer that is too small is left holding an empty string.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
@@ -1512,6 +1555,7 @@ int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *neede
  * Borrows: `a`, `b` (may be the same view). Returns: the answer in `*equal`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
@@ -1537,6 +1581,7 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * does not fit `size_t`), `XBUF_ERR_NO_MEMORY` (the text could never be held: at least 3
  * bytes per item cannot be allocated, reported at once without measuring, unless `cap`
  * already holds that much; `*needed` is then not set).
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
@@ -1549,6 +1594,7 @@ int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *ne
  * Borrows: `view`. Returns: the hash in `*out`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
@@ -1564,6 +1610,7 @@ int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
  * `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
  * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
  */
 int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
@@ -1576,6 +1623,7 @@ int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *s
  * Borrows: `buf` (`len` bytes, written), `src` (a filled view).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
  * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
@@ -1590,6 +1638,7 @@ int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src,
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
  * `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
  * `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
  */
 int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
@@ -1610,6 +1659,11 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
 
 /** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
 #define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
+/**
+ * Size of the xbuf_bufferinfo published before device_type/device_id: a caller whose
+ * structsize is smaller never receives memory of a device other than the CPU.
+ */
+#define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
 /** Size of the first published xbuf_type; a smaller structsize is rejected. */
 #define XBUF_TYPE_SIZE_MIN (sizeof(xbuf_type))
 
@@ -1619,4 +1673,4 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  */
 #define XBUF_BUFFERINFO_INIT                                                             \
     { sizeof(xbuf_bufferinfo), NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, \
-      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 } }
+      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 }, 0, 0 }

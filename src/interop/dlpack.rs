@@ -598,7 +598,11 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Imported> {
         .ok_or_else(|| crate::status::overflow("data + byte_offset"))?;
     let (lo, hi) = layout::extent(shape, strides, itemsize)?;
     if len != 0 {
-        layout::check_address_range(buf, lo, hi)?;
+        layout::check_address_range(buf, lo, hi).map_err(|_| {
+            crate::status::overflow(format!(
+                "the tensor's items at bytes {lo}..{hi} from address {buf:#x} (data + byte_offset)"
+            ))
+        })?;
     }
     // The address is data + byte_offset, kept with the tensor's provenance.
     out.buf = t.data.cast::<u8>().wrapping_add(offset as usize);

@@ -314,14 +314,48 @@ pub(crate) struct Exported<T> {
     /// Filled by the library; never moves (the block is boxed before it is filled). Dropping
     /// the block releases it (a no-op while it is empty).
     view: xbuf_bufferinfo,
-    inline: [i64; 2 * INLINE_DIMS],
-    heap: Vec<i64>,
+    /// Shape and strides of up to `INLINE_DIMS` dimensions (written before they are used).
+    inline: [std::mem::MaybeUninit<i64>; 2 * INLINE_DIMS],
+    /// Shape and strides of more than `INLINE_DIMS` dimensions: a boxed slice of `heap_len`
+    /// entries, or NULL.
+    heap: *mut i64,
+    heap_len: usize,
+}
+
+impl<T: Managed> Exported<T> {
+    /// A block on the heap: a zeroed tensor, an empty full-size view, no heap dimensions.
+    /// Written in place (the block is a few hundred bytes; nothing is built on the stack).
+    fn new_boxed() -> Result<Box<Exported<T>>> {
+        let layout = std::alloc::Layout::new::<Exported<T>>();
+        // SAFETY: the layout is not zero-sized.
+        let raw = unsafe { std::alloc::alloc(layout) }.cast::<Exported<T>>();
+        if raw.is_null() {
+            bail!(
+                NoMemory,
+                "cannot allocate {} bytes for a DLPack tensor",
+                layout.size()
+            );
+        }
+        // SAFETY: every field but the `MaybeUninit` array is written before the box is made;
+        // an all-zero tensor struct is valid (NULL pointers, no deleter, zero numbers).
+        unsafe {
+            ptr::addr_of_mut!((*raw).tensor).write_bytes(0, 1);
+            ptr::addr_of_mut!((*raw).view).write(xbuf_bufferinfo::empty());
+            ptr::addr_of_mut!((*raw).heap).write(ptr::null_mut());
+            ptr::addr_of_mut!((*raw).heap_len).write(0);
+            Ok(Box::from_raw(raw))
+        }
+    }
 }
 
 impl<T> Drop for Exported<T> {
     fn drop(&mut self) {
         // SAFETY: empty, or filled by `get_buffer` at this address.
         let _ = unsafe { bufferinfo::release(&mut self.view) };
+        if !self.heap.is_null() {
+            // SAFETY: made from a boxed slice of `heap_len` entries in `export`.
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(self.heap, self.heap_len)) });
+        }
     }
 }
 
@@ -343,14 +377,7 @@ pub(crate) fn export<T: Managed>(obj: &Object, flags: c_int, legacy: bool) -> Re
     let own = if legacy { UNMARKED_READONLY } else { 0 };
     // A tensor carries its device: XBUF_DEVICE is implied (and allowed).
     let request = Flags::new(flags & !own)?.0;
-    // SAFETY: an all-zero tensor struct is valid (NULL pointers, `None` deleter).
-    let tensor: T = unsafe { std::mem::zeroed() };
-    let mut block = Box::new(Exported {
-        tensor,
-        view: xbuf_bufferinfo::empty(),
-        inline: [0; 2 * INLINE_DIMS],
-        heap: Vec::new(),
-    });
+    let mut block = Exported::<T>::new_boxed()?;
     // SAFETY: a full-size struct that stays where it is (boxed) until the block is dropped.
     unsafe { bufferinfo::get_buffer(obj, &mut block.view, request | XBUF_FULL_RO | XBUF_DEVICE)? };
     // On failure below, dropping `block` releases the view.
@@ -390,16 +417,19 @@ pub(crate) fn export<T: Managed>(obj: &Object, flags: c_int, legacy: bool) -> Re
     let (device_type, device_id) = unsafe { read_device(v) };
     let data = v.buf;
     let dims: *mut i64 = if n <= INLINE_DIMS {
-        block.inline.as_mut_ptr()
+        block.inline.as_mut_ptr().cast::<i64>()
     } else {
-        block.heap.try_reserve_exact(2 * n).map_err(|_| {
+        let mut v: Vec<i64> = Vec::new();
+        v.try_reserve_exact(2 * n).map_err(|_| {
             err!(
                 NoMemory,
                 "cannot allocate the shape and strides of {n} dimensions"
             )
         })?;
-        block.heap.resize(2 * n, 0);
-        block.heap.as_mut_ptr()
+        v.resize(2 * n, 0);
+        block.heap_len = 2 * n;
+        block.heap = Box::into_raw(v.into_boxed_slice()).cast::<i64>();
+        block.heap
     };
     // SAFETY: `dims` holds 2n entries, owned by the block.
     unsafe {

@@ -556,7 +556,7 @@ impl Drop for Imported {
 ///
 /// # Safety
 /// `t` must be a valid `DLTensor` whose non-NULL `shape` and `strides` hold `ndim` entries.
-unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Imported> {
+unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Box<Imported>> {
     if !(0..=XBUF_MAX_NDIM).contains(&t.ndim) {
         bail!(
             InvalidArgument,
@@ -570,7 +570,8 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Imported> {
     if n > 0 && t.shape.is_null() {
         bail!(InvalidArgument, "the tensor's shape is NULL with ndim {n}");
     }
-    let mut out = Imported {
+    // Boxed at once: the object keeps this box, nothing is moved afterwards.
+    let mut out = Box::new(Imported {
         deleter: Deleter::None,
         buf: ptr::null_mut(),
         len: 0,
@@ -581,17 +582,18 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Imported> {
         inline: [0; 2 * INLINE_DIMS],
         heap: Vec::new(),
         device: (t.device.device_type, t.device.device_id),
-    };
+    });
     if n > INLINE_DIMS {
         out.heap
             .try_reserve_exact(2 * n)
             .map_err(|_| err!(NoMemory, "cannot allocate the layout of {n} dimensions"))?;
         out.heap.resize(2 * n, 0);
     }
+    let out_ref = &mut *out;
     let dims: &mut [isize] = if n <= INLINE_DIMS {
-        &mut out.inline[..2 * n]
+        &mut out_ref.inline[..2 * n]
     } else {
-        &mut out.heap
+        &mut out_ref.heap
     };
     let (shape, strides) = dims.split_at_mut(n);
     for (k, e) in shape.iter_mut().enumerate() {
@@ -660,7 +662,7 @@ pub(crate) unsafe fn import(t: *mut DLManagedTensorVersioned) -> Result<ObjRef> 
         Some(d) => Deleter::Versioned(d, t),
         None => Deleter::None,
     };
-    Ok(ObjRef::new(Box::new(imported)))
+    Ok(ObjRef::new(imported))
 }
 
 /// `xbuf_dlpack_import_unversioned`: as [`import`]; the object is read-only (the legacy struct
@@ -675,7 +677,7 @@ pub(crate) unsafe fn import_unversioned(t: *mut DLManagedTensor) -> Result<ObjRe
         Some(d) => Deleter::Legacy(d, t),
         None => Deleter::None,
     };
-    Ok(ObjRef::new(Box::new(imported)))
+    Ok(ObjRef::new(imported))
 }
 
 #[cfg(test)]

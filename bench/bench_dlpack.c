@@ -1,8 +1,10 @@
 /*
- * DLPack per-call costs, as medians of batches, with baselines measured in the same run:
+ * DLPack per-call costs, as medians of batches, with baselines measured in the same run (every
+ * case timed in turn within each repetition):
  *   - export + import + release: xbuf_dlpack_export of an object, xbuf_dlpack_import of the
  *     tensor, xbuf_decref of the new object (which runs the tensor's deleter, which hands the
- *     export back): the whole exchange, for the versioned and the legacy structs;
+ *     export back): the whole exchange, for a 1-D bytearray and, with the versioned and the
+ *     legacy structs, a 2-D float32 ndarray;
  *   - its parts: export + deleter, and import + decref of a producer's tensor;
  *   - baselines: xbuf_get_buffer + xbuf_release of the same object (XBUF_FULL_RO), malloc +
  *     free of the 80 bytes a managed tensor takes, and memcpy of those 80 bytes.
@@ -20,6 +22,7 @@
 #include "xbuf.h"
 
 static int quick = 0;
+static xbuf_object *bytes_obj; /* a 4096-byte bytearray */
 
 static double now_ns(void) {
     struct timespec ts;
@@ -44,7 +47,7 @@ static void must(int rc, const char *what) {
     }
 }
 
-typedef enum { ROUND_TRIP, ROUND_TRIP_LEGACY, EXPORT_DELETE, IMPORT_DECREF, GET_RELEASE, MALLOC_FREE, MEMCPY } bench_case;
+typedef enum { ROUND_TRIP_BYTES, ROUND_TRIP, ROUND_TRIP_LEGACY, EXPORT_DELETE, IMPORT_DECREF, GET_RELEASE, MALLOC_FREE, MEMCPY } bench_case;
 
 static DLManagedTensorVersioned producer;
 static int64_t producer_shape[2] = {64, 64};
@@ -56,13 +59,12 @@ static void producer_delete(DLManagedTensorVersioned *t) {
     producer_deleted++;
 }
 
-/* Median ns per call of `c` on `obj`. */
-static double run(bench_case c, xbuf_object *obj, int samples, int iters) {
-    double t[64];
-    int s, i;
+/* ns per call of `c` on `obj`, over one batch of `iters` calls. */
+static double run(bench_case c, xbuf_object *obj, int iters) {
+    int i;
     unsigned char src[80], dst[80];
     memset(src, 1, sizeof src);
-    for (s = 0; s < samples; s++) {
+    {
         double t0 = now_ns();
         for (i = 0; i < iters; i++) {
             DLManagedTensorVersioned *vt;
@@ -71,6 +73,11 @@ static double run(bench_case c, xbuf_object *obj, int samples, int iters) {
             xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
             void *p;
             switch (c) {
+            case ROUND_TRIP_BYTES:
+                if (xbuf_dlpack_export(bytes_obj, 0, &vt) != XBUF_OK) must(1, "export");
+                if (xbuf_dlpack_import(vt, &back) != XBUF_OK) must(1, "import");
+                xbuf_decref(back);
+                break;
             case ROUND_TRIP:
                 if (xbuf_dlpack_export(obj, 0, &vt) != XBUF_OK) must(1, "export");
                 if (xbuf_dlpack_import(vt, &back) != XBUF_OK) must(1, "import");
@@ -104,9 +111,8 @@ static double run(bench_case c, xbuf_object *obj, int samples, int iters) {
                 break;
             }
         }
-        t[s] = (now_ns() - t0) / iters;
+        return (now_ns() - t0) / iters;
     }
-    return median(t, samples);
 }
 
 int main(int argc, char **argv) {
@@ -117,6 +123,7 @@ int main(int argc, char **argv) {
         const char *name;
         bench_case c;
     } rows[] = {
+        {"export + import + release, 4 KiB bytearray", ROUND_TRIP_BYTES},
         {"export + import + release (versioned)", ROUND_TRIP},
         {"export + import + release (legacy)", ROUND_TRIP_LEGACY},
         {"export + deleter", EXPORT_DELETE},
@@ -125,7 +132,9 @@ int main(int argc, char **argv) {
         {"baseline: malloc + free of 80 bytes", MALLOC_FREE},
         {"baseline: memcpy of 80 bytes", MEMCPY},
     };
-    double ns[sizeof rows / sizeof rows[0]];
+    enum { ROWS = sizeof rows / sizeof rows[0] };
+    double ns[ROWS], t[ROWS][64];
+    int s;
     for (k = 1; k < argc; k++)
         if (strcmp(argv[k], "--quick") == 0) quick = 1;
     iters = quick ? 100000 : 1000000;
@@ -134,6 +143,7 @@ int main(int argc, char **argv) {
     for (k = 1; k < argc; k++)
         if (strcmp(argv[k], "--profile") == 0) iters = 1000, samples = 1;
     must(xbuf_ndarray_zeros("f", 2, shape, 'C', 0, &nd), "ndarray");
+    must(xbuf_bytearray_new(NULL, 4096, &bytes_obj), "bytearray");
     producer.version.major = 1;
     producer.deleter = producer_delete;
     producer.dl_tensor.data = producer_data;
@@ -143,17 +153,21 @@ int main(int argc, char **argv) {
     producer.dl_tensor.dtype.bits = 32;
     producer.dl_tensor.dtype.lanes = 1;
     producer.dl_tensor.shape = producer_shape;
-    for (k = 0; k < (int)(sizeof rows / sizeof rows[0]); k++) ns[k] = run(rows[k].c, nd, samples, iters);
-    printf("xbuf %s DLPack benchmarks%s (2-D float32 64x64)\n", xbuf_version_string(), quick ? " (quick)" : "");
+    /* Every case in turn within each repetition, so that a slow moment hits them all. */
+    for (s = 0; s < samples; s++)
+        for (k = 0; k < ROWS; k++) t[k][s] = run(rows[k].c, nd, iters);
+    for (k = 0; k < ROWS; k++) ns[k] = median(t[k], samples);
+    printf("xbuf %s DLPack benchmarks%s (2-D float32 64x64 ndarray unless said)\n", xbuf_version_string(), quick ? " (quick)" : "");
     printf("\n== DLPack per call (median ns)\n");
     printf("%-44s %10s %12s\n", "case", "ns", "vs get+rel");
-    for (k = 0; k < (int)(sizeof rows / sizeof rows[0]); k++)
-        printf("%-44s %10.1f %11.2fx\n", rows[k].name, ns[k], ns[k] / ns[4]);
+    for (k = 0; k < ROWS; k++)
+        printf("%-44s %10.1f %11.2fx\n", rows[k].name, ns[k], ns[k] / ns[ROWS - 3]);
     if (xbuf_exports(nd) != 0 || producer_deleted != (long)samples * iters) {
         fprintf(stderr, "bench_dlpack: exports %ld, deleter calls %ld (expected 0 and %ld)\n",
                 (long)xbuf_exports(nd), producer_deleted, (long)samples * iters);
         return 1;
     }
     must(xbuf_decref(nd), "decref");
+    must(xbuf_decref(bytes_obj), "decref");
     return 0;
 }

@@ -334,6 +334,16 @@ static void test_hand_described_views(void) {
     xbuf_bufferinfo v = describe(untouchable + 64, "B", 1, 1, shape, strides);
     v.device_type = kDLROCM;
     CHECK_ERR(xbuf_to_contiguous(out, 4, &v, 'C'), XBUF_ERR_UNSUPPORTED, "device 10");
+    /* Following suboffsets would read the memory; plain pointer arithmetic does not. */
+    {
+        ptrdiff_t subs[1] = {0}, at[1] = {2};
+        void *p = NULL;
+        CHECK_OK(xbuf_get_pointer(&v, at, &p));
+        CHECK(p == untouchable + 66);
+        v.suboffsets = subs;
+        CHECK_ERR(xbuf_get_pointer(&v, at, &p), XBUF_ERR_UNSUPPORTED, "following suboffsets");
+        CHECK(p == NULL);
+    }
     /* device_type 0: CPU memory, read. */
     v = describe((void *)"pqrs", "B", 1, 1, shape, strides);
     CHECK_OK(xbuf_to_contiguous(out, 4, &v, 'C'));

@@ -1055,7 +1055,8 @@ int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t ite
  * failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
  * `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
- * its dimension).
+ * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
+ * CPU: following them would read that memory; without suboffsets the address is computed).
  * Thread safety: any thread.
  */
 int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);

@@ -527,7 +527,8 @@ pub unsafe extern "C" fn xbuf_fill_contiguous_strides(
 /// failure.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
 /// `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
-/// its dimension).
+/// its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
+/// CPU: following them would read that memory; without suboffsets the address is computed).
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_get_pointer(
@@ -539,6 +540,9 @@ pub unsafe extern "C" fn xbuf_get_pointer(
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
+        if v.has_suboffsets() {
+            v.check_cpu("following suboffsets")?;
+        }
         let shape = v.shape();
         let n = shape.len();
         let idx: &[isize] = if n == 0 {

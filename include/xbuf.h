@@ -488,6 +488,11 @@ typedef struct xbuf_bufferinfo {
  * consumer's view then takes over that view's export, and it is released to `other`'s
  * releaser.
  *
+ * Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
+ * memory is the CPU's) and may answer whatever the request; the library gives such memory
+ * only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
+ * back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
+ *
  * An answer the library refuses is handed back through a `releasebuffer` call, so that what
  * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
  * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a

@@ -241,37 +241,6 @@ struct DLManagedTensor;
  */
 #define XBUF_DLPACK_UNMARKED_READONLY 131072
 
-#define INT 0
-
-#define UINT 1
-
-#define FLOAT 2
-
-#define OPAQUE_HANDLE 3
-
-#define BFLOAT 4
-
-#define COMPLEX 5
-
-#define BOOL 6
-
-#define CPU 1
-
-#define OPENCL 4
-
-#define VULKAN 7
-
-#define METAL 8
-
-#define EXT_DEV 12
-
-#define WEBGPU 15
-
-/**
- * The highest device code of DLPack 1.1 (`kDLMAIA`).
- */
-#define LAST_KNOWN 17
-
 /**
  * Success.
  */

@@ -28,25 +28,25 @@ pub(crate) const FLAG_READ_ONLY: u64 = 1 << 0;
 
 /// `DLDataTypeCode` values (`DLDataType.code`).
 pub(crate) mod code {
-    pub const INT: u8 = 0;
-    pub const UINT: u8 = 1;
-    pub const FLOAT: u8 = 2;
-    pub const OPAQUE_HANDLE: u8 = 3;
-    pub const BFLOAT: u8 = 4;
-    pub const COMPLEX: u8 = 5;
-    pub const BOOL: u8 = 6;
+    pub(crate) const INT: u8 = 0;
+    pub(crate) const UINT: u8 = 1;
+    pub(crate) const FLOAT: u8 = 2;
+    pub(crate) const OPAQUE_HANDLE: u8 = 3;
+    pub(crate) const BFLOAT: u8 = 4;
+    pub(crate) const COMPLEX: u8 = 5;
+    pub(crate) const BOOL: u8 = 6;
 }
 
 /// `DLDeviceType` values this module names.
 pub(crate) mod device {
-    pub const CPU: i32 = 1;
-    pub const OPENCL: i32 = 4;
-    pub const VULKAN: i32 = 7;
-    pub const METAL: i32 = 8;
-    pub const EXT_DEV: i32 = 12;
-    pub const WEBGPU: i32 = 15;
+    pub(crate) const CPU: i32 = 1;
+    pub(crate) const OPENCL: i32 = 4;
+    pub(crate) const VULKAN: i32 = 7;
+    pub(crate) const METAL: i32 = 8;
+    pub(crate) const EXT_DEV: i32 = 12;
+    pub(crate) const WEBGPU: i32 = 15;
     /// The highest device code of DLPack 1.1 (`kDLMAIA`).
-    pub const LAST_KNOWN: i32 = 17;
+    pub(crate) const LAST_KNOWN: i32 = 17;
 }
 
 /// `DLDevice`.

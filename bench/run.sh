@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the default preset and runs every benchmark: bench_core (per-call costs, copy kernels
 # and equality against CPython, memcpy and memcmp, in C), bench_copies.py (large copies against
-# CPython, NumPy and memcpy, through ctypes) and bench_format (format lookups and parses).
+# CPython, NumPy and memcpy, through ctypes), bench_format (format lookups and parses) and
+# bench_dlpack (DLPack export + import + release per call, against get + release and memcpy).
 # Installs NumPy with pip when it is missing.
 # Usage: bash bench/run.sh [--quick]
 set -euo pipefail
@@ -14,3 +15,5 @@ echo
 XBUF_LIB=build/default/lib/libxbuf.so python3 bench/bench_copies.py "$@"
 echo
 build/default/bench_format
+echo
+build/default/bench_dlpack "$@"

@@ -99,6 +99,9 @@ impl Flags {
     pub fn indirect(self) -> bool {
         self.has(XBUF_INDIRECT)
     }
+    pub fn device(self) -> bool {
+        self.has(XBUF_DEVICE)
+    }
     /// The contiguity the request demands, strictest first.
     pub fn contiguity(self) -> impl Iterator<Item = (Order, &'static str)> {
         [
@@ -149,6 +152,8 @@ pub struct Plan<'a> {
     /// Whether the layout is known only as `len` contiguous bytes (no `XBUF_ND` request and no
     /// shape from the exporter).
     opaque: bool,
+    /// `(device_type, device_id)`, the CPU's as `(XBUF_DEVICE_CPU, 0)`.
+    pub device: (i32, i32),
 }
 
 impl<'a> Plan<'a> {
@@ -194,6 +199,7 @@ impl<'a> Plan<'a> {
         readonly: bool,
         format: Option<&'a CStr>,
         table: Option<&'a [*mut u8]>,
+        device: (i32, i32),
     ) -> Plan<'a> {
         let suboffsets = l.suboffsets.as_deref();
         let table = table.filter(|t| {
@@ -218,6 +224,7 @@ impl<'a> Plan<'a> {
             give_strides: true,
             give_format: format.is_some(),
             opaque: false,
+            device,
         }
     }
 }
@@ -233,6 +240,7 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
             r.ndim, XBUF_MAX_NDIM
         )));
     }
+    let device = answer_device(r, flags, &who)?;
     if r.itemsize < 1 {
         return Err(bad(format!(
             "returned itemsize {} (it must be at least 1)",
@@ -404,6 +412,7 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
         give_strides: flags.strides() && !opaque,
         give_format: flags.format(),
         opaque,
+        device,
     })
 }
 
@@ -473,6 +482,7 @@ fn require_access(
 /// exporter's answer. The answer gives its shape and strides.
 pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> {
     let who = Who(who);
+    let device = answer_device(r, flags, &who)?;
     let shape = r.shape.unwrap_or(&[]);
     debug_assert!(r.shape.is_some() && r.strides.is_some() && r.ndim == shape.len());
     let suboffsets = indirect_part(r.suboffsets);
@@ -508,7 +518,51 @@ pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>>
         give_strides: flags.strides(),
         give_format: flags.format(),
         opaque: false,
+        device,
     })
+}
+
+/// The answer's device (`(0, _)`, an answer that named none, is the CPU's), checked by
+/// [`check_device`] when it is not the CPU.
+fn answer_device(r: &Response<'_>, flags: Flags, who: &Who<'_>) -> Result<(i32, i32)> {
+    let device = match r.device {
+        (0, _) => (XBUF_DEVICE_CPU, 0),
+        d => d,
+    };
+    if device.0 != XBUF_DEVICE_CPU {
+        check_device(r, flags, device, who)?;
+    }
+    Ok(device)
+}
+
+/// The rules for memory on a device other than the CPU: only a request with `XBUF_DEVICE`
+/// receives it, and never with suboffsets (the pointer tables would have to be read).
+#[cold]
+fn check_device(r: &Response<'_>, flags: Flags, device: (i32, i32), who: &Who<'_>) -> Result<()> {
+    if device.0 < 0 {
+        bail!(
+            BadExporter,
+            "exporter '{who}' returned device_type {} (DLPack device codes are positive)",
+            device.0
+        );
+    }
+    if !flags.device() {
+        bail!(
+            Request,
+            "exporter '{who}' has memory on device {} (id {}), not the CPU, but the request 0x{:x} lacks XBUF_DEVICE",
+            device.0,
+            device.1,
+            flags.0
+        );
+    }
+    if r.suboffsets.is_some_and(|s| s.iter().any(|&x| x >= 0)) {
+        bail!(
+            BadExporter,
+            "exporter '{who}' returned suboffsets for memory on device {}: indirect layouts are CPU memory only",
+            device.0
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ pub fn item_pointer(obj: &Object, indices: &[isize]) -> Result<*mut u8> {
 /// # Safety
 /// `out` must point at `len` writable bytes (it may overlap the view's memory).
 pub unsafe fn tobytes(v: &View, order: Order, out: *mut u8, len: usize) -> Result<()> {
+    v.check_cpu("tobytes")?;
     kernels::to_contiguous(out, len, &v.layout, order)
 }
 
@@ -57,6 +58,7 @@ pub unsafe fn hex(v: &View, out: *mut u8) {
 
 /// The view's format, parsed (cached per process).
 fn parsed_format(v: &View) -> Result<std::sync::Arc<format::Format>> {
+    v.check_cpu("an item operation (equal, tolist)")?;
     format::parse(v.format()?.to_bytes())
 }
 
@@ -146,6 +148,7 @@ pub fn hash(obj: &Object) -> Result<u64> {
                 "cannot hash a writable view (its contents may change)"
             );
         }
+        v.check_cpu("hash")?;
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let n = v.layout.itemsize as usize;
         // SAFETY: the memory is pinned by the view's export.

@@ -121,6 +121,8 @@ struct Shared {
     /// taken of a view gets a copy of it (`Response::table`), so that views outliving the
     /// view objects never point into it.
     table: Option<Box<[*mut u8]>>,
+    /// The base's `(device_type, device_id)`, kept by every derived view.
+    device: (i32, i32),
 }
 
 // SAFETY: `export` is written only under exclusive access (no export counted, so no reader);
@@ -170,6 +172,15 @@ impl View {
     pub fn len(&self) -> isize {
         self.layout.byte_len() as isize
     }
+    /// `(device_type, device_id)` of the memory; the CPU's is `(XBUF_DEVICE_CPU, 0)`.
+    pub fn device(&self) -> (i32, i32) {
+        self.shared.device
+    }
+    /// Refuses a view of memory on another device than the CPU, for an operation (`what`)
+    /// that reads or writes its items.
+    pub fn check_cpu(&self, what: &str) -> Result<()> {
+        crate::bufferinfo::check_cpu(self.shared.device, what)
+    }
 }
 
 impl Exporter for View {
@@ -200,6 +211,7 @@ impl Exporter for View {
             suboffsets: l.suboffsets.as_deref(),
             table: self.table(),
             releaser: Some(NonNull::from(releaser)),
+            device: self.shared.device,
             ..Response::default()
         })
     }
@@ -260,6 +272,8 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
         .expect("a filled view has a releaser")
         .cast();
     let readonly = base.readonly != 0;
+    // SAFETY: a full-size struct filled by the library.
+    let device = unsafe { crate::bufferinfo::read_device(base) };
     Ok(ObjRef::new(View {
         export: Export::Made(held),
         released: AtomicBool::new(false),
@@ -268,6 +282,7 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
             releaser,
             format,
             table,
+            device,
         }),
         readonly,
     }))
@@ -280,6 +295,8 @@ struct Extra {
     format: Option<CString>,
     /// A row-pointer table of the view's own, which the layout's `buf` points into.
     table: Option<Box<[*mut u8]>>,
+    /// The base's `(device_type, device_id)`, kept by every derived view.
+    device: (i32, i32),
 }
 
 /// The export a derived view is about to take over, returned if it never gets there.
@@ -320,6 +337,7 @@ fn derive(
             releaser: parent.shared.releaser,
             format: extra.format.or_else(|| parent.shared.format.clone()),
             table: extra.table,
+            device: parent.shared.device,
         })
     };
     let readonly = parent.readonly;
@@ -342,6 +360,7 @@ fn derive(
             view.readonly,
             view.shared.format.as_deref(),
             view.shared.table.as_deref(),
+            view.shared.device,
         );
         // SAFETY: the view lives in its object, which does not move; the struct is filled
         // before the object is shared. On failure the object goes with an empty struct.

@@ -202,11 +202,7 @@ impl<'a> Plan<'a> {
         device: (i32, i32),
     ) -> Plan<'a> {
         let suboffsets = l.suboffsets.as_deref();
-        let table = table.filter(|t| {
-            suboffsets.is_some()
-                && t.as_ptr_range()
-                    .contains(&(l.buf as *mut *mut u8).cast_const())
-        });
+        let table = table_read(table, suboffsets.is_some(), l.buf);
         Plan {
             buf: l.buf,
             len: l.byte_len() as isize,
@@ -315,12 +311,7 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
 
     // A table of the exporter's own is copied only when the layout reads it: `buf` lies in
     // it and the layout has suboffsets (a layout without them reads its items at `buf`).
-    let table = r.table.filter(|t| {
-        suboffsets.is_some()
-            && r.strides.is_some()
-            && t.as_ptr_range()
-                .contains(&(r.buf as *mut *mut u8).cast_const())
-    });
+    let table = table_read(r.table, suboffsets.is_some() && r.strides.is_some(), r.buf);
     if let (Some(t), Some(subs), Some(strides)) = (table, suboffsets, r.strides) {
         // Every pointer the layout reads before its first indirection lies in the table.
         let first = subs.iter().position(|&x| x >= 0).unwrap_or(0);
@@ -416,6 +407,17 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
     })
 }
 
+/// A row-pointer table of the exporter's own, kept only when the layout reads it: it is
+/// indirect (`indirect`) and `buf` lies in the table (a layout without suboffsets reads its
+/// items at `buf`).
+fn table_read(table: Option<&[*mut u8]>, indirect: bool, buf: *mut u8) -> Option<&[*mut u8]> {
+    table.filter(|t| {
+        indirect
+            && t.as_ptr_range()
+                .contains(&(buf as *mut *mut u8).cast_const())
+    })
+}
+
 /// Suboffsets only when some dimension really is indirect.
 fn indirect_part(subs: Option<&[isize]>) -> Option<&[isize]> {
     subs.filter(|s| s.iter().any(|&x| x >= 0))
@@ -496,11 +498,7 @@ pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>>
         flags,
         &who,
     )?;
-    let table = r.table.filter(|t| {
-        suboffsets.is_some()
-            && t.as_ptr_range()
-                .contains(&(r.buf as *mut *mut u8).cast_const())
-    });
+    let table = table_read(r.table, suboffsets.is_some(), r.buf);
     Ok(Plan {
         buf: r.buf,
         len: r.len,

@@ -144,23 +144,7 @@ pub unsafe fn write_list(l: &Layout, fmt: &Format, out: &mut impl TextSink) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::Dims;
-
-    fn lay(
-        buf: &mut [u8],
-        shape: &[isize],
-        strides: &[isize],
-        offset: isize,
-        itemsize: isize,
-    ) -> Layout {
-        Layout {
-            buf: buf.as_mut_ptr().wrapping_offset(offset),
-            itemsize,
-            shape: Dims::from_slice(shape),
-            strides: Dims::from_slice(strides),
-            suboffsets: None,
-        }
-    }
+    use crate::layout::over_bytes as lay;
 
     #[test]
     fn list_lengths_of_layouts_without_items_match_their_text() {

@@ -1,23 +1,7 @@
 //! Tests of the copy kernels and the thread split.
 
 use super::*;
-use crate::layout::Dims;
-
-fn lay(
-    buf: &mut [u8],
-    shape: &[isize],
-    strides: &[isize],
-    offset: isize,
-    itemsize: isize,
-) -> Layout {
-    Layout {
-        buf: buf.as_mut_ptr().wrapping_offset(offset),
-        itemsize,
-        shape: Dims::from_slice(shape),
-        strides: Dims::from_slice(strides),
-        suboffsets: None,
-    }
-}
+use crate::layout::over_bytes as lay;
 
 #[test]
 fn transpose_to_c_order() {

@@ -5,6 +5,8 @@
 mod dims;
 mod owned;
 pub use dims::{Dims, INLINE};
+#[cfg(test)]
+pub(crate) use owned::over_bytes;
 pub use owned::{for_each_pair, Layout};
 
 use crate::status::{overflow, Result};

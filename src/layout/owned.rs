@@ -187,3 +187,22 @@ pub unsafe fn for_each_pair(a: &Layout, b: &Layout, mut f: impl FnMut(*mut u8, *
     };
     walk(a.buf, b.buf, &a.shape, 0, (&sa, &sb), &mut f);
 }
+
+/// A direct layout over `buf` (test helper): items of `itemsize` bytes in `shape` with
+/// `strides`, the first at byte `offset`.
+#[cfg(test)]
+pub(crate) fn over_bytes(
+    buf: &mut [u8],
+    shape: &[isize],
+    strides: &[isize],
+    offset: isize,
+    itemsize: isize,
+) -> Layout {
+    Layout {
+        buf: buf.as_mut_ptr().wrapping_offset(offset),
+        itemsize,
+        shape: Dims::from_slice(shape),
+        strides: Dims::from_slice(strides),
+        suboffsets: None,
+    }
+}

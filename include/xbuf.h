@@ -465,8 +465,8 @@ typedef struct xbuf_bufferinfo {
  * An answer the library refuses is handed back through a `releasebuffer` call, so that what
  * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
  * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
- * live object: the library keeps a registry of live objects and recognises such a pointer
- * without reading it), else to the releaser the answer names (also when that releaser
+ * live object: objects live in memory the library owns, and such a pointer is recognised by
+ * its address before anything is read through it), else to the releaser the answer names (also when that releaser
  * refuses the export because exclusive access to it is held). A view the proc filled with
  * `xbuf_get_buffer` is released instead.
  */

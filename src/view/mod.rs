@@ -341,9 +341,13 @@ fn derive(
         })
     };
     let readonly = parent.readonly;
-    let export = if owner.exporter().releases_views() {
+    let wants_view = owner.exporter().releases_views();
+    let mut pending = Some(pending);
+    let export = if wants_view {
         Export::Derived(HeldInfo::empty())
     } else {
+        // The bare export takes the pending one over at once.
+        std::mem::forget(pending.take());
         Export::Bare(BareExport(AtomicPtr::new(owner.as_ptr())))
     };
     let obj = ObjRef::new(View {
@@ -353,21 +357,24 @@ fn derive(
         shared,
         readonly,
     });
-    let view = obj.downcast::<View>("view")?;
-    if let Export::Derived(info) = &view.export {
-        let plan = Plan::of_layout(
-            &view.layout,
-            view.readonly,
-            view.shared.format.as_deref(),
-            view.shared.table.as_deref(),
-            view.shared.device,
-        );
-        // SAFETY: the view lives in its object, which does not move; the struct is filled
-        // before the object is shared. On failure the object goes with an empty struct.
-        unsafe { info.fill_derived(owner, &plan) }?;
+    if wants_view {
+        let view = obj.downcast::<View>("view")?;
+        if let Export::Derived(info) = &view.export {
+            let plan = Plan::of_layout(
+                &view.layout,
+                view.readonly,
+                view.shared.format.as_deref(),
+                view.shared.table.as_deref(),
+                view.shared.device,
+            );
+            // SAFETY: the view lives in its object, which does not move; the struct is filled
+            // before the object is shared. On failure the object goes with an empty struct and
+            // the pending export is returned.
+            unsafe { info.fill_derived(owner, &plan) }?;
+        }
+        // The filled struct holds the export now.
+        std::mem::forget(pending.take());
     }
-    // The filled struct holds the export now.
-    std::mem::forget(pending);
     Ok(obj)
 }
 

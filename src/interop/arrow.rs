@@ -420,6 +420,13 @@ pub fn item_type(fmt: Option<&[u8]>, itemsize: usize) -> Result<ItemType> {
             ItemType::Binary(itemsize)
         });
     };
+    // One native code, as most views have: no parse needed (the request already checked
+    // that `itemsize` is the code's size).
+    if let [code] | [b'@', code] = fmt {
+        if let Some(t) = native_code(*code, itemsize) {
+            return Ok(t);
+        }
+    }
     let f = format::parse(fmt)?;
     let scalar = match f.top_field() {
         Some(field) if field.shape.is_empty() && f.itemsize() == itemsize => match &field.ty {
@@ -432,25 +439,43 @@ pub fn item_type(fmt: Option<&[u8]>, itemsize: usize) -> Result<ItemType> {
         return Ok(ItemType::Binary(itemsize));
     };
     let native = s.size == 1 || s.order == ByteOrder::NATIVE;
-    let code = match (s.kind, s.size) {
-        _ if !native => None,
-        (Kind::Int, 1) => Some(c"c"),
-        (Kind::Int, 2) => Some(c"s"),
-        (Kind::Int, 4) => Some(c"i"),
-        (Kind::Int, 8) => Some(c"l"),
-        (Kind::UInt, 1) => Some(c"C"),
-        (Kind::UInt, 2) => Some(c"S"),
-        (Kind::UInt, 4) => Some(c"I"),
-        (Kind::UInt, 8) => Some(c"L"),
-        (Kind::Float, 2) => Some(c"e"),
-        (Kind::Float, 4) => Some(c"f"),
-        (Kind::Float, 8) => Some(c"g"),
-        (Kind::Bool, 1) => return Ok(ItemType::Bool8),
-        _ => None,
-    };
-    Ok(match code {
+    if native && s.kind == Kind::Bool && s.size == 1 {
+        return Ok(ItemType::Bool8);
+    }
+    Ok(match primitive(s.kind, s.size).filter(|_| native) {
         Some(c) => ItemType::Primitive(c),
         None => ItemType::Binary(itemsize),
+    })
+}
+
+/// The Arrow type of a lone native struct code whose size is `size`; `None` for the codes that
+/// need the full parse.
+fn native_code(code: u8, size: usize) -> Option<ItemType> {
+    let kind = match code {
+        b'b' | b'h' | b'i' | b'l' | b'q' | b'n' => Kind::Int,
+        b'B' | b'H' | b'I' | b'L' | b'Q' | b'N' => Kind::UInt,
+        b'e' | b'f' | b'd' => Kind::Float,
+        b'?' if size == 1 => return Some(ItemType::Bool8),
+        _ => return None,
+    };
+    primitive(kind, size).map(ItemType::Primitive)
+}
+
+/// The Arrow format of a native scalar.
+fn primitive(kind: Kind, size: usize) -> Option<&'static CStr> {
+    Some(match (kind, size) {
+        (Kind::Int, 1) => c"c",
+        (Kind::Int, 2) => c"s",
+        (Kind::Int, 4) => c"i",
+        (Kind::Int, 8) => c"l",
+        (Kind::UInt, 1) => c"C",
+        (Kind::UInt, 2) => c"S",
+        (Kind::UInt, 4) => c"I",
+        (Kind::UInt, 8) => c"L",
+        (Kind::Float, 2) => c"e",
+        (Kind::Float, 4) => c"f",
+        (Kind::Float, 8) => c"g",
+        _ => return None,
     })
 }
 
@@ -565,15 +590,23 @@ fn layout_contiguous_any(shape: &[isize], strides: &[isize], itemsize: isize) ->
     true
 }
 
-/// The view an export holds: released when the last array struct that shares it is.
+/// The view an export holds, released when dropped.
 struct Shared {
     view: UnsafeCell<xbuf_bufferinfo>,
 }
 
-// SAFETY: the view is written only by `get_buffer` before the value is shared and by `Drop`
-// after the last owner is gone; in between it is only read.
+// SAFETY: the view is written only by `get_buffer`/`move_view` before the value is shared and
+// by `Drop` after the last owner is gone; in between it is only read.
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn empty() -> Shared {
+        Shared {
+            view: UnsafeCell::new(xbuf_bufferinfo::empty()),
+        }
+    }
+}
 
 impl Drop for Shared {
     fn drop(&mut self) {
@@ -582,9 +615,17 @@ impl Drop for Shared {
     }
 }
 
+/// How an exported array holds the export: a flat array alone, in its own `private_data` (one
+/// allocation per export); a tensor array and its child together, so that either may be
+/// released first.
+enum Hold {
+    Own(Shared),
+    Shared(#[allow(dead_code)] Arc<Shared>),
+}
+
 /// An exported array's `private_data`.
 struct ArrayPrivate {
-    _shared: Arc<Shared>,
+    hold: Hold,
     buffers: [*const c_void; 2],
     children: [*mut RawArray; 1],
     child: Option<Box<RawArray>>,
@@ -717,13 +758,21 @@ pub unsafe fn export(obj: &Object, schema: *mut RawSchema, array: *mut RawArray)
 }
 
 fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
-    let shared = Arc::new(Shared {
-        view: UnsafeCell::new(xbuf_bufferinfo::empty()),
+    let mut top = Box::new(ArrayPrivate {
+        hold: Hold::Own(Shared::empty()),
+        buffers: [std::ptr::null(); 2],
+        children: [std::ptr::null_mut()],
+        child: None,
     });
-    // SAFETY: a full-size struct that stays where it is until `Shared` is dropped.
-    unsafe { bufferinfo::get_buffer(obj, shared.view.get(), XBUF_FULL_RO) }?;
-    // SAFETY: filled above, read only from now on.
-    let v = unsafe { bufferinfo::read_view(shared.view.get())? };
+    let view = match &top.hold {
+        Hold::Own(s) => s.view.get(),
+        Hold::Shared(_) => unreachable!(),
+    };
+    // SAFETY: a full-size struct in its final place (the box never moves its contents) until
+    // the array is released or the view is moved out below; dropping `top` releases it.
+    unsafe { bufferinfo::get_buffer(obj, view, XBUF_FULL_RO) }?;
+    // SAFETY: filled above.
+    let v = unsafe { bufferinfo::read_view(view)? };
     if v.has_suboffsets() {
         bail!(
             NotContiguous,
@@ -732,9 +781,9 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
             obj.type_name().to_string_lossy()
         );
     }
-    // SAFETY: as above; a non-NULL format is NUL-terminated for the view's life.
+    // SAFETY: as above; a non-NULL format is NUL-terminated while the view is where it is.
     let fmt = unsafe {
-        let f = (*shared.view.get()).format;
+        let f = (*view).format;
         (!f.is_null()).then(|| CStr::from_ptr(f).to_bytes())
     };
     let itemsize = v.itemsize;
@@ -745,25 +794,29 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
     } else {
         v.buf.cast_const().cast()
     };
-    let leaf = |shared: Arc<Shared>, length: isize| -> RawArray {
+    let array = |p: Box<ArrayPrivate>, length: isize, n_buffers: i64| -> RawArray {
         let mut a = RawArray::released();
         a.length = length as i64;
-        a.n_buffers = 2;
+        a.n_buffers = n_buffers;
         a.release = Some(release_array);
-        let mut p = Box::new(ArrayPrivate {
-            _shared: shared,
-            buffers: [std::ptr::null(), data],
-            children: [std::ptr::null_mut()],
-            child: None,
-        });
-        a.buffers = p.buffers.as_mut_ptr();
-        a.private_data = Box::into_raw(p).cast();
+        let p = Box::into_raw(p);
+        // SAFETY: just made; the pointers go to the heap block, which never moves.
+        unsafe {
+            a.buffers = (*p).buffers.as_mut_ptr();
+            if let Some(c) = (*p).child.as_deref_mut() {
+                (*p).children[0] = c;
+                a.n_children = 1;
+                a.children = (*p).children.as_mut_ptr();
+            }
+        }
+        a.private_data = p.cast();
         a
     };
     match plan {
         Plan::Flat(length) => {
             let schema = item_schema(&ty, fmt, None)?;
-            Ok((schema, leaf(shared, length)))
+            top.buffers[1] = data;
+            Ok((schema, array(top, length, 2)))
         }
         Plan::Tensor {
             length,
@@ -775,31 +828,27 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
             let json = tensor_meta_json(&shape, permutation.as_deref());
-            let meta =
-                encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())])?;
-            let child_schema = Box::new(item_schema(&ty, fmt, Some(c"item"))?);
+            let meta = encode_metadata(&[
+                (EXT_NAME, TENSOR.as_bytes()),
+                (EXT_META, json.as_bytes()),
+            ])?;
+            // The format may live in the view's struct: copied before the view moves.
+            let fmt = fmt.map(<[u8]>::to_vec);
+            let shared = Arc::new(Shared::empty());
+            // SAFETY: both full-size structs; the new place never moves.
+            unsafe { bufferinfo::move_view(shared.view.get(), view) }?;
+            let child_schema = Box::new(item_schema(&ty, fmt.as_deref(), Some(c"item"))?);
             let format = CString::new(format!("+w:{k}")).expect("no NUL");
             let schema = make_schema(Cow::Owned(format), None, Some(meta), Some(child_schema));
-            let child = Box::new(leaf(shared.clone(), child_len));
-            let mut a = RawArray::released();
-            a.length = length as i64;
-            a.n_buffers = 1;
-            a.n_children = 1;
-            a.release = Some(release_array);
-            let mut p = Box::new(ArrayPrivate {
-                _shared: shared,
-                buffers: [std::ptr::null(); 2],
+            let child = Box::new(ArrayPrivate {
+                hold: Hold::Shared(shared.clone()),
+                buffers: [std::ptr::null(), data],
                 children: [std::ptr::null_mut()],
-                child: Some(child),
+                child: None,
             });
-            p.children[0] = p
-                .child
-                .as_deref_mut()
-                .map_or(std::ptr::null_mut(), |c| c as *mut _);
-            a.buffers = p.buffers.as_mut_ptr();
-            a.children = p.children.as_mut_ptr();
-            a.private_data = Box::into_raw(p).cast();
-            Ok((schema, a))
+            top.hold = Hold::Shared(shared);
+            top.child = Some(Box::new(array(child, child_len, 2)));
+            Ok((schema, array(top, length, 1)))
         }
     }
 }
@@ -999,8 +1048,42 @@ pub struct ArrowImport {
     len: isize,
     itemsize: isize,
     format: Cow<'static, CStr>,
-    shape: Vec<isize>,
-    strides: Vec<isize>,
+    /// The shape, then the strides.
+    dims: Dims,
+}
+
+/// Shape and strides: inline up to four dimensions (no allocation), else on the heap.
+enum Dims {
+    Inline(usize, [isize; 8]),
+    Heap(Vec<isize>),
+}
+
+impl Dims {
+    fn new(shape: &[isize], strides: &[isize]) -> Dims {
+        let n = shape.len();
+        if n <= 4 {
+            let mut a = [0isize; 8];
+            a[..n].copy_from_slice(shape);
+            a[n..2 * n].copy_from_slice(strides);
+            Dims::Inline(n, a)
+        } else {
+            Dims::Heap([shape, strides].concat())
+        }
+    }
+    fn all(&self) -> &[isize] {
+        match self {
+            Dims::Inline(n, a) => &a[..2 * n],
+            Dims::Heap(v) => v,
+        }
+    }
+    fn shape(&self) -> &[isize] {
+        let a = self.all();
+        &a[..a.len() / 2]
+    }
+    fn strides(&self) -> &[isize] {
+        let a = self.all();
+        &a[a.len() / 2..]
+    }
 }
 
 // SAFETY: the array's memory is immutable while the object lives (Arrow arrays are); its
@@ -1025,9 +1108,9 @@ impl Exporter for ArrowImport {
             itemsize: self.itemsize,
             readonly: true,
             format: Some(&self.format),
-            ndim: self.shape.len(),
-            shape: Some(&self.shape),
-            strides: Some(&self.strides),
+            ndim: self.dims.shape().len(),
+            shape: Some(self.dims.shape()),
+            strides: Some(self.dims.strides()),
             ..Response::default()
         })
     }
@@ -1205,36 +1288,33 @@ pub unsafe fn import(
     } else {
         data.cast::<u8>().cast_mut().wrapping_add(byte_off)
     };
-    // Shape and strides: the length, then each level's logical axes.
-    let mut shape = vec![count as isize];
-    let mut strides = vec![0isize];
+    // Shape and strides: the length, then each level's logical axes, built inside out.
+    let ndim = 1 + desc.levels.iter().map(|l| l.physical.len()).sum::<usize>();
+    let mut shape = [0isize; XBUF_MAX_NDIM as usize];
+    let mut strides = [0isize; XBUF_MAX_NDIM as usize];
     let mut inner = itemsize;
-    let mut level_strides: Vec<Vec<isize>> = Vec::with_capacity(desc.levels.len());
+    let mut end = ndim;
     for level in desc.levels.iter().rev() {
         let n = level.physical.len();
-        let mut phys_strides = vec![0isize; n];
+        let mut phys = [0isize; XBUF_MAX_NDIM as usize];
         crate::layout::contiguous_strides(
             &level.physical,
             inner,
             crate::layout::Order::C,
-            &mut phys_strides,
+            &mut phys[..n],
         )?;
-        level_strides.push(phys_strides);
+        for i in 0..n {
+            let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
+            shape[end - n + i] = level.physical[p];
+            strides[end - n + i] = phys[p];
+        }
+        end -= n;
         inner = inner
             .checked_mul(level.size)
             .ok_or_else(|| overflow("the tensor byte size"))?;
     }
+    shape[0] = count as isize;
     strides[0] = inner;
-    for (level, phys_strides) in desc.levels.iter().zip(level_strides.iter().rev()) {
-        for i in 0..level.physical.len() {
-            let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
-            shape.push(level.physical[p]);
-            strides.push(phys_strides[p]);
-        }
-    }
-    if desc.levels.is_empty() && count == 0 {
-        strides[0] = itemsize;
-    }
     let moved = std::ptr::read(array);
     let obj = ObjRef::new(Box::new(ArrowImport {
         array: moved,
@@ -1242,8 +1322,7 @@ pub unsafe fn import(
         len,
         itemsize,
         format: desc.format,
-        shape,
-        strides,
+        dims: Dims::new(&shape[..ndim], &strides[..ndim]),
     }));
     (*array).release = None;
     Ok(obj)

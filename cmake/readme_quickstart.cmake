@@ -2,7 +2,9 @@
 # tree's header and library, and runs it (its output is checked by the CTest test):
 #   C   (the default): the ```c block after "<!-- quickstart -->", built with -DC_COMPILER as C99;
 #   C++ (-DLANGUAGE=cpp): the ```cpp block after "<!-- quickstart-cpp -->", built with
-#       -DCXX_COMPILER as C++17.
+#       -DCXX_COMPILER as C++17;
+#   Arrow (-DLANGUAGE=arrow): the ```c block after "<!-- quickstart-arrow -->", as C99, with
+#       -DEXTRA_INCLUDE (the directory of the Arrow C Data Interface header) on the include path.
 # C_FLAGS (optional, separated by spaces) is added to the compile and link command: the
 # sanitizer flags in sanitizer builds, whose library needs the sanitizer runtime in the program.
 foreach(var README WORK_DIR INCLUDE_DIR LIB_DIR)
@@ -16,6 +18,12 @@ if(LANGUAGE STREQUAL "cpp")
   set(source "${WORK_DIR}/quickstart.cpp")
   set(compiler "${CXX_COMPILER}")
   set(std -std=c++17)
+elseif(LANGUAGE STREQUAL "arrow")
+  set(marker "<!-- quickstart-arrow -->")
+  set(fence "```c\n")
+  set(source "${WORK_DIR}/quickstart_arrow.c")
+  set(compiler "${C_COMPILER}")
+  set(std -std=c99)
 else()
   set(marker "<!-- quickstart -->")
   set(fence "```c\n")
@@ -44,6 +52,9 @@ string(FIND "${text}" "```" end)
 string(SUBSTRING "${text}" 0 ${end} code)
 
 separate_arguments(C_FLAGS UNIX_COMMAND "${C_FLAGS}")
+if(DEFINED EXTRA_INCLUDE)
+  list(APPEND C_FLAGS "-I${EXTRA_INCLUDE}")
+endif()
 file(MAKE_DIRECTORY "${WORK_DIR}")
 file(WRITE "${source}" "${code}")
 execute_process(

@@ -828,10 +828,8 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
             let json = tensor_meta_json(&shape, permutation.as_deref());
-            let meta = encode_metadata(&[
-                (EXT_NAME, TENSOR.as_bytes()),
-                (EXT_META, json.as_bytes()),
-            ])?;
+            let meta =
+                encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())])?;
             // The format may live in the view's struct: copied before the view moves.
             let fmt = fmt.map(<[u8]>::to_vec);
             let shared = Arc::new(Shared::empty());

@@ -771,9 +771,25 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
     // SAFETY: a full-size struct in its final place (the box never moves its contents) until
     // the array is released or the view is moved out below; dropping `top` releases it.
     unsafe { bufferinfo::get_buffer(obj, view, XBUF_FULL_RO) }?;
-    // SAFETY: filled above.
-    let v = unsafe { bufferinfo::read_view(view)? };
-    if v.has_suboffsets() {
+    // SAFETY: filled above by the library for `XBUF_FULL_RO`, so checked: `ndim` in range,
+    // `shape` and `strides` present with `ndim` entries, `suboffsets` NULL or `ndim` entries,
+    // `format` present and NUL-terminated, all valid while the view stays where it is.
+    let (buf, itemsize, shape, strides, indirect, fmt) = unsafe {
+        let v = &*view;
+        let n = v.ndim as usize;
+        let arr = |p: *mut isize| std::slice::from_raw_parts(p.cast_const(), n);
+        let indirect = !v.suboffsets.is_null() && arr(v.suboffsets).iter().any(|&x| x >= 0);
+        let fmt = (!v.format.is_null()).then(|| CStr::from_ptr(v.format).to_bytes());
+        (
+            v.buf,
+            v.itemsize,
+            arr(v.shape),
+            arr(v.strides),
+            indirect,
+            fmt,
+        )
+    };
+    if indirect {
         bail!(
             NotContiguous,
             "the '{}' view has suboffsets (an indirect layout): an Arrow array needs \
@@ -781,18 +797,12 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
             obj.type_name().to_string_lossy()
         );
     }
-    // SAFETY: as above; a non-NULL format is NUL-terminated while the view is where it is.
-    let fmt = unsafe {
-        let f = (*view).format;
-        (!f.is_null()).then(|| CStr::from_ptr(f).to_bytes())
-    };
-    let itemsize = v.itemsize;
     let ty = item_type(fmt, itemsize as usize)?;
-    let plan = plan(v.shape(), v.strides, itemsize)?;
-    let data: *const c_void = if v.buf.is_null() {
+    let plan = plan(shape, Some(strides), itemsize)?;
+    let data: *const c_void = if buf.is_null() {
         std::ptr::addr_of!(EMPTY).cast()
     } else {
-        v.buf.cast_const().cast()
+        buf.cast_const().cast()
     };
     let array = |p: Box<ArrayPrivate>, length: isize, n_buffers: i64| -> RawArray {
         let mut a = RawArray::released();
@@ -1214,6 +1224,38 @@ unsafe fn check_level(
     Ok(phys)
 }
 
+/// Shape and strides of nested fixed-size lists: the length, then each level's logical axes,
+/// built inside out.
+fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
+    let ndim = 1 + desc.levels.iter().map(|l| l.physical.len()).sum::<usize>();
+    let mut shape = vec![0isize; ndim];
+    let mut strides = vec![0isize; ndim];
+    let mut inner = itemsize;
+    let mut end = ndim;
+    for level in desc.levels.iter().rev() {
+        let n = level.physical.len();
+        let mut phys = vec![0isize; n];
+        crate::layout::contiguous_strides(
+            &level.physical,
+            inner,
+            crate::layout::Order::C,
+            &mut phys,
+        )?;
+        for i in 0..n {
+            let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
+            shape[end - n + i] = level.physical[p];
+            strides[end - n + i] = phys[p];
+        }
+        end -= n;
+        inner = inner
+            .checked_mul(level.size)
+            .ok_or_else(|| overflow("the tensor byte size"))?;
+    }
+    shape[0] = count as isize;
+    strides[0] = inner;
+    Ok(Dims::new(&shape, &strides))
+}
+
 /// Makes an object of an Arrow array (see the module docs). On success the array is moved in
 /// (`(*array).release` is set to NULL); on failure nothing is changed.
 ///
@@ -1286,33 +1328,14 @@ pub unsafe fn import(
     } else {
         data.cast::<u8>().cast_mut().wrapping_add(byte_off)
     };
-    // Shape and strides: the length, then each level's logical axes, built inside out.
-    let ndim = 1 + desc.levels.iter().map(|l| l.physical.len()).sum::<usize>();
-    let mut shape = [0isize; XBUF_MAX_NDIM as usize];
-    let mut strides = [0isize; XBUF_MAX_NDIM as usize];
-    let mut inner = itemsize;
-    let mut end = ndim;
-    for level in desc.levels.iter().rev() {
-        let n = level.physical.len();
-        let mut phys = [0isize; XBUF_MAX_NDIM as usize];
-        crate::layout::contiguous_strides(
-            &level.physical,
-            inner,
-            crate::layout::Order::C,
-            &mut phys[..n],
-        )?;
-        for i in 0..n {
-            let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
-            shape[end - n + i] = level.physical[p];
-            strides[end - n + i] = phys[p];
-        }
-        end -= n;
-        inner = inner
-            .checked_mul(level.size)
-            .ok_or_else(|| overflow("the tensor byte size"))?;
-    }
-    shape[0] = count as isize;
-    strides[0] = inner;
+    let dims = if desc.levels.is_empty() {
+        let mut a = [0isize; 8];
+        a[0] = count as isize;
+        a[1] = itemsize;
+        Dims::Inline(1, a)
+    } else {
+        tensor_dims(&desc, count, itemsize)?
+    };
     let moved = std::ptr::read(array);
     let obj = ObjRef::new(Box::new(ArrowImport {
         array: moved,
@@ -1320,7 +1343,7 @@ pub unsafe fn import(
         len,
         itemsize,
         format: desc.format,
-        dims: Dims::new(&shape[..ndim], &strides[..ndim]),
+        dims,
     }));
     (*array).release = None;
     Ok(obj)

@@ -4,6 +4,8 @@
  * with its format metadata, move semantics, and every refusal with its ownership rule (what
  * was released, and how often, counted).
  */
+#include <pthread.h>
+
 #include "../tests/c/arrow/arrow_c_data.h"
 #include "xbuf_test.h"
 
@@ -590,6 +592,125 @@ static void test_import_refusals(void) {
     }
 }
 
+
+/* ---- hostile sizes, empty arrays, threads ---------------------------------------------- */
+
+static void test_import_sizes_and_depth(void) {
+    const void *buffers[2] = {NULL, ints};
+    const void *nodata[2] = {NULL, NULL};
+    const void *list_buffers[1] = {NULL};
+    struct ArrowSchema s, levels[70], *links[70];
+    struct ArrowArray a;
+    xbuf_object *obj = NULL;
+    char meta[256];
+    const char *huge[] = {"ARROW:extension:name", "arrow.fixed_shape_tensor",
+                          "ARROW:extension:metadata",
+                          "{\"shape\":[4294967296,4294967296,4294967296]}"};
+    const char *negative = "\xff\xff\xff\xff";
+    int i;
+    array_releases = 0;
+
+    /* 2^40 items of 2^31 - 1 bytes: the byte size overflows. */
+    s = make_schema("w:2147483647", NULL);
+    a = make_array(INT64_C(1) << 40, 0, buffers);
+    expect_refused(&s, &a, 0, XBUF_ERR_OVERFLOW, "byte size");
+    s = make_schema("i", NULL);
+    a = make_array(4, INT64_MAX, buffers);
+    expect_refused(&s, &a, 0, XBUF_ERR_OVERFLOW, "");
+    /* A tensor shape whose item count overflows. */
+    s = make_schema("+w:8", meta_make(meta, 2, huge));
+    levels[0] = make_schema("i", NULL);
+    links[0] = &levels[0];
+    s.n_children = 1;
+    s.children = links;
+    a = make_array(1, 0, list_buffers);
+    a.n_buffers = 1;
+    expect_refused(&s, &a, 0, XBUF_ERR_OVERFLOW, "");
+    /* Metadata with a negative count. */
+    s = make_schema("i", negative);
+    a = make_array(4, 0, buffers);
+    expect_refused(&s, &a, 0, XBUF_ERR_INVALID_ARGUMENT, "negative length");
+    /* 65 nested fixed-size lists: more dimensions than a view may have. */
+    for (i = 0; i < 65; i++) {
+        levels[i] = make_schema("+w:1", NULL);
+        links[i] = &levels[i + 1];
+        levels[i].n_children = 1;
+        levels[i].children = &links[i];
+    }
+    levels[65] = make_schema("i", NULL);
+    a = make_array(1, 0, list_buffers);
+    a.n_buffers = 1;
+    expect_refused(&levels[0], &a, 0, XBUF_ERR_UNSUPPORTED, "more than 64 dimensions");
+    /* Empty arrays: a NULL data buffer is fine without items. */
+    s = make_schema("g", NULL);
+    a = make_array(0, 0, nodata);
+    CHECK_OK(xbuf_arrow_import(&s, &a, &obj));
+    {
+        ptrdiff_t shape[1] = {0}, strides[1] = {8};
+        check_layout(obj, "d", 1, shape, strides, NULL);
+    }
+    CHECK_OK(xbuf_decref(obj));
+    CHECK_EQ(array_releases, 1);
+}
+
+static void test_export_empty(void) {
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    ptrdiff_t shape1[1] = {0}, shape3[3] = {2, 0, 3};
+    xbuf_object *obj = ndarray(NULL, 0, "i", 1, shape1, NULL, 0);
+    CHECK_OK(xbuf_arrow_export(obj, &s, &a));
+    CHECK_EQ(a.length, 0);
+    CHECK(a.buffers[1] != NULL);
+    a.release(&a);
+    s.release(&s);
+    CHECK_OK(xbuf_decref(obj));
+    obj = ndarray(NULL, 0, "i", 3, shape3, NULL, 0);
+    CHECK_OK(xbuf_arrow_export(obj, &s, &a));
+    CHECK_STR(s.format, "+w:0");
+    CHECK_EQ(a.length, 2);
+    CHECK_EQ(a.children[0]->length, 0);
+    a.release(&a);
+    s.release(&s);
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_OK(xbuf_decref(obj));
+}
+
+static struct ArrowArray thread_array;
+static xbuf_object *thread_obj;
+static void *release_elsewhere(void *arg) {
+    (void)arg;
+    if (thread_array.release) thread_array.release(&thread_array);
+    if (thread_obj) xbuf_decref(thread_obj);
+    return NULL;
+}
+
+/* The release callbacks and the last reference may be dropped on another thread. */
+static void test_release_on_another_thread(void) {
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    const void *buffers[2] = {NULL, ints};
+    pthread_t t;
+    ptrdiff_t n[1] = {24};
+    xbuf_object *obj = ndarray(ints, sizeof ints, "i", 1, n, NULL, 0);
+    CHECK_OK(xbuf_arrow_export(obj, &s, &thread_array));
+    s.release(&s);
+    thread_obj = NULL;
+    CHECK_EQ(pthread_create(&t, NULL, release_elsewhere, NULL), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK(thread_array.release == NULL);
+    CHECK_EQ(xbuf_exports(obj), 0);
+    CHECK_OK(xbuf_decref(obj));
+
+    array_releases = 0;
+    s = make_schema("i", NULL);
+    a = make_array(24, 0, buffers);
+    CHECK_OK(xbuf_arrow_import(&s, &a, &thread_obj));
+    CHECK_EQ(pthread_create(&t, NULL, release_elsewhere, NULL), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(array_releases, 1);
+    thread_obj = NULL;
+}
+
 /* ---- round trips ---------------------------------------------------------------------- */
 
 static void test_round_trip(void) {
@@ -647,4 +768,6 @@ static void test_round_trip(void) {
 XBUF_TEST_MAIN(XT_CASE(test_export_primitive_and_lifetime), XT_CASE(test_export_formats),
                XT_CASE(test_export_tensor), XT_CASE(test_export_refusals),
                XT_CASE(test_import_primitives), XT_CASE(test_import_extensions_and_lists),
-               XT_CASE(test_import_refusals), XT_CASE(test_round_trip))
+               XT_CASE(test_import_refusals), XT_CASE(test_import_sizes_and_depth),
+               XT_CASE(test_export_empty), XT_CASE(test_release_on_another_thread),
+               XT_CASE(test_round_trip))

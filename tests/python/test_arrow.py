@@ -348,6 +348,18 @@ def test_export_bool8_tensor_binary():
     check(counter.calls == 1, "binary released once")
 
 
+def test_empty_both_ways():
+    view, counter = from_pyarrow(pa.array([], type=pa.float64()))
+    check(view.info()["shape"] == (0,) and view.tobytes() == b"", f"empty: {view.info()}")
+    view.close()
+    check(counter.calls == 1, "empty released once")
+    arr, _ = to_pyarrow(xb.ndarray(b"", "i", (0,)))
+    check(arr.type == pa.int32() and len(arr) == 0, f"empty export: {arr.type}")
+    arr, _ = to_pyarrow(xb.ndarray(b"", "h", (3, 0, 2)))
+    check(isinstance(arr, pa.FixedShapeTensorArray) and len(arr) == 3
+          and arr.type.shape == [0, 2], f"empty tensors: {arr.type}")
+
+
 def main():
     tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
     failed = 0

@@ -47,8 +47,8 @@ pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 /// and `array->release(array)` once each (the export is handed back when the array, and any
 /// child the consumer moved out of it, are all released). Both follow the specification's move
 /// semantics: they hold no pointer into themselves, so they may be moved by copying their bytes
-/// and marking the source released. On failure both structs are written released (all zero:
-/// `release` is NULL).
+/// and marking the source released. On failure the structs are written released (all zero:
+/// `release` is NULL), unless a pointer is NULL or both are the same: then nothing is written.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an object, or `schema ==
 /// array`), `XBUF_ERR_NOT_CONTIGUOUS` (items not contiguous in any order, axis 0 not the
 /// outermost axis, or suboffsets: copy the view first), the status of `obj`'s exporter for the

@@ -145,7 +145,11 @@ pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
             .map(i32::to_ne_bytes)
             .map_err(|_| overflow("a metadata length"))
     };
-    let mut out = Vec::new();
+    let size = 4 + pairs
+        .iter()
+        .map(|(k, v)| 8 + k.len() + v.len())
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&len32(pairs.len())?);
     for (k, v) in pairs {
         out.extend_from_slice(&len32(k.len())?);
@@ -381,16 +385,20 @@ pub fn parse_tensor_meta(s: &[u8]) -> Result<TensorMeta> {
 
 /// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`).
 pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> String {
-    let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
-    let mut s = format!(
-        "{{\"shape\":[{}]",
-        list(&mut shape.iter().map(|x| x.to_string()))
-    );
+    use std::fmt::Write;
+    let mut s = String::with_capacity(16 + 24 * shape.len());
+    let list = |s: &mut String, key: &str, v: &mut dyn Iterator<Item = usize>| {
+        let _ = write!(s, "\"{key}\":[");
+        for (i, x) in v.enumerate() {
+            let _ = write!(s, "{}{x}", if i > 0 { "," } else { "" });
+        }
+        s.push(']');
+    };
+    s.push('{');
+    list(&mut s, "shape", &mut shape.iter().map(|&x| x as usize));
     if let Some(p) = permutation {
-        s += &format!(
-            ",\"permutation\":[{}]",
-            list(&mut p.iter().map(|x| x.to_string()))
-        );
+        s.push(',');
+        list(&mut s, "permutation", &mut p.iter().copied());
     }
     s.push('}');
     s

@@ -45,6 +45,7 @@ use crate::abi::{xbuf_bufferinfo, XBUF_FULL_RO, XBUF_MAX_NDIM};
 use crate::bufferinfo;
 use crate::exporters::any_impl;
 use crate::format::{self, ByteOrder, FieldType, Kind};
+use crate::layout::Order;
 use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
@@ -534,6 +535,13 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
             permutation: None,
         });
     }
+    if crate::layout::is_contiguous(shape, Some(strides), false, itemsize, Order::C) {
+        return Ok(Plan::Tensor {
+            length: shape[0],
+            shape: shape[1..].to_vec(),
+            permutation: None,
+        });
+    }
     // The tensor axes of extent > 1 from the outermost (largest stride) in; then those of
     // extent 1 (whose strides never matter) each before the first axis after it in logical
     // order, so that a C-contiguous layout gets the identity.
@@ -543,14 +551,7 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
         let at = order.iter().position(|&e| e > d).unwrap_or(order.len());
         order.insert(at, d);
     }
-    if !layout_contiguous_any(shape, strides, itemsize) {
-        bail!(
-            NotContiguous,
-            "shape {shape:?} with strides {strides:?} is not contiguous in any order of the \
-             axes (copy the view first)"
-        );
-    }
-    // Contiguous in some order: Arrow needs axis 0 outermost, so that each tensor is one run.
+    // Arrow needs axis 0 outermost, so that each tensor is one contiguous run.
     let mut step = itemsize;
     let mut runs = true;
     for &d in order.iter().rev() {
@@ -561,6 +562,13 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
         step = step.saturating_mul(shape[d]);
     }
     if !runs || (shape[0] > 1 && strides[0] != step) {
+        if !layout_contiguous_any(shape, strides, itemsize) {
+            bail!(
+                NotContiguous,
+                "shape {shape:?} with strides {strides:?} is not contiguous in any order of \
+                 the axes (copy the view first)"
+            );
+        }
         bail!(
             NotContiguous,
             "shape {shape:?} with strides {strides:?}: axis 0 is not the outermost axis, but \
@@ -848,12 +856,16 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
             let json = tensor_meta_json(&shape, permutation.as_deref());
             let meta =
                 encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())])?;
-            // The format may live in the view's struct: copied before the view moves.
-            let fmt = fmt.map(<[u8]>::to_vec);
+            // The child's schema copies the format, which may live in the view's struct,
+            // before the view moves.
+            let mut child_schema = Box::new(item_schema(&ty, fmt, Some(c"item"))?);
             let shared = Arc::new(Shared::empty());
             // SAFETY: both full-size structs; the new place never moves.
-            unsafe { bufferinfo::move_view(shared.view.get(), view) }?;
-            let child_schema = Box::new(item_schema(&ty, fmt.as_deref(), Some(c"item"))?);
+            if let Err(e) = unsafe { bufferinfo::move_view(shared.view.get(), view) } {
+                // SAFETY: made above, released once.
+                unsafe { release_schema(&mut *child_schema) };
+                return Err(e);
+            }
             let format = CString::new(format!("+w:{k}")).expect("no NUL");
             let schema = make_schema(Cow::Owned(format), None, Some(meta), Some(child_schema));
             let child = Box::new(ArrayPrivate {
@@ -1243,12 +1255,7 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     for level in desc.levels.iter().rev() {
         let n = level.physical.len();
         let mut phys = vec![0isize; n];
-        crate::layout::contiguous_strides(
-            &level.physical,
-            inner,
-            crate::layout::Order::C,
-            &mut phys,
-        )?;
+        crate::layout::contiguous_strides(&level.physical, inner, Order::C, &mut phys)?;
         for i in 0..n {
             let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
             shape[end - n + i] = level.physical[p];

@@ -570,6 +570,8 @@ static void test_import_refusals(void) {
     CHECK_ERR(xbuf_arrow_import(NULL, &a, &obj), XBUF_ERR_NULL_ARGUMENT, "schema");
     CHECK_ERR(xbuf_arrow_import(&s, NULL, &obj), XBUF_ERR_NULL_ARGUMENT, "array");
     CHECK_ERR(xbuf_arrow_import(&s, &a, NULL), XBUF_ERR_NULL_ARGUMENT, "out");
+    CHECK_ERR(xbuf_arrow_import(&s, (struct ArrowArray *)(void *)&s, &obj), XBUF_ERR_INVALID_ARGUMENT,
+              "same address");
     CHECK(a.release != NULL);
     CHECK_EQ(array_releases, 0);
     CHECK_EQ(schema_releases, 0);

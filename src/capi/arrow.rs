@@ -107,8 +107,8 @@ pub unsafe extern "C" fn xbuf_arrow_import(
 /// reference and last export are gone, on the thread that drops them. On failure nothing is
 /// taken: `array` is unchanged and still the caller's to release.
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flags, an array that
-/// does not match its schema, null slots, a malformed tensor extension), `XBUF_ERR_RELEASED`
+/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flags, `schema ==
+/// array`, an array that does not match its schema, null slots, a malformed tensor extension), `XBUF_ERR_RELEASED`
 /// (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
 /// `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the array's release callback must be callable from any thread.
@@ -134,6 +134,9 @@ unsafe fn import(
         let out = object_out(out, "out")?;
         let schema = nonnull(schema, "schema")?.as_ptr().cast::<RawSchema>();
         let array = nonnull(array, "array")?.as_ptr().cast::<RawArray>();
+        if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
+            bail!(InvalidArgument, "'schema' and 'array' are the same address");
+        }
         *out = imp::import(schema, array, flags)?.into_raw().cast();
         Ok(())
     })

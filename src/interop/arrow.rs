@@ -1154,16 +1154,27 @@ impl Drop for ArrowImport {
     }
 }
 
-/// Counts the zero bits of `bitmap` in `[start, start + count)`.
+/// Counts the zero bits of `bitmap` (least significant bit first, as Arrow numbers them) in
+/// `[start, start + count)`: the head and tail bit by bit, whole bytes in between.
 ///
 /// # Safety
 /// The bitmap must cover those bits.
-unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) -> usize {
+pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) -> usize {
+    let end = start + count;
+    let bit = |i: usize| *bitmap.add(i / 8) >> (i % 8) & 1;
     let mut nulls = 0;
-    for i in start..start + count {
-        if *bitmap.add(i / 8) >> (i % 8) & 1 == 0 {
-            nulls += 1;
-        }
+    let mut i = start;
+    while i < end && i % 8 != 0 {
+        nulls += usize::from(bit(i) == 0);
+        i += 1;
+    }
+    while i + 8 <= end {
+        nulls += (*bitmap.add(i / 8)).count_zeros() as usize;
+        i += 8;
+    }
+    while i < end {
+        nulls += usize::from(bit(i) == 0);
+        i += 1;
     }
     nulls
 }

@@ -388,3 +388,26 @@ fn permuted_layouts_round_trip() {
     }
     assert_eq!(cases, 3 * (1 + 2 + 6 + 24));
 }
+
+#[test]
+fn null_counts() {
+    let bitmap: Vec<u8> = (0..40u32)
+        .map(|i| (i.wrapping_mul(0x9d) ^ (i >> 1)) as u8)
+        .collect();
+    let naive = |start: usize, count: usize| {
+        (start..start + count)
+            .filter(|&i| bitmap[i / 8] >> (i % 8) & 1 == 0)
+            .count()
+    };
+    for start in 0..40 {
+        for count in [0, 1, 3, 7, 8, 9, 15, 16, 17, 64, 100, 200, 319 - start] {
+            if start + count <= 320 {
+                assert_eq!(
+                    unsafe { count_nulls(bitmap.as_ptr(), start, count) },
+                    naive(start, count),
+                    "{start} {count}"
+                );
+            }
+        }
+    }
+}

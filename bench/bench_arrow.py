@@ -32,16 +32,20 @@ QUICK = "--quick" in sys.argv
 SAMPLES, ITERS = (11, 2000) if QUICK else (31, 10000)
 
 
-def median_us(fn):
-    for _ in range(ITERS // 10):
-        fn()
-    times = []
-    for _ in range(SAMPLES):
-        t0 = time.perf_counter_ns()
-        for _ in range(ITERS):
+def medians_us(fns):
+    """Median us per call of each function, all timed in turn within each repetition, so that
+    a busy machine slows them alike."""
+    for fn in fns:
+        for _ in range(ITERS // 10):
             fn()
-        times.append((time.perf_counter_ns() - t0) / ITERS / 1000)
-    return statistics.median(times)
+    times = [[] for _ in fns]
+    for _ in range(SAMPLES):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter_ns()
+            for _ in range(ITERS):
+                fn()
+            times[k].append((time.perf_counter_ns() - t0) / ITERS / 1000)
+    return [statistics.median(t) for t in times]
 
 
 def main():
@@ -75,10 +79,12 @@ def main():
         import_(vfixed, va, pout)
         decref(out)
 
-    rows = [("pyarrow alone (_export_to_c + _import_from_c)", median_us(pyarrow_alone)),
-            ("xbuf_arrow_export + pa.Array._import_from_c", median_us(xbuf_to_pyarrow)),
-            ("pyarrow alone, type object for the schema", median_us(pyarrow_alone_type)),
-            ("_export_to_c + xbuf_arrow_import + decref", median_us(pyarrow_to_xbuf))]
+    names = ["pyarrow alone (_export_to_c + _import_from_c)",
+             "xbuf_arrow_export + pa.Array._import_from_c",
+             "pyarrow alone, type object for the schema",
+             "_export_to_c + xbuf_arrow_import + decref"]
+    rows = list(zip(names, medians_us([pyarrow_alone, xbuf_to_pyarrow, pyarrow_alone_type,
+                                       pyarrow_to_xbuf])))
     print(f"Arrow exchange of 4096 float32 from Python, median us ({SAMPLES} batches of {ITERS})")
     for k, (name, t) in enumerate(rows):
         base = rows[0 if k < 2 else 2][1]

@@ -18,10 +18,11 @@
 //! Anything else (strides with gaps, overlaps, negative steps, suboffsets, axis 0 not the
 //! outermost) is refused with `XBUF_ERR_NOT_CONTIGUOUS`: the caller copies first.
 //!
-//! The array's `private_data` holds the export, shared by the array and its child, so that a
-//! consumer may move the child out and release it on its own (as the specification allows);
-//! the export is handed back when the last of them is released. Neither struct points into
-//! itself, so both may be moved by copying their bytes.
+//! The array's `private_data` holds the export (the view, in one allocation with the buffer
+//! list); a tensor array shares it with its child, so that a consumer may move the child out
+//! and release it on its own (as the specification allows), and the export is handed back
+//! when the last of them is released. Neither struct points into itself, so both may be moved
+//! by copying their bytes.
 //!
 //! **Import** ([`import`]): an array and its (borrowed) schema become a read-only object whose
 //! views read the array's memory; the array is moved into the object, and its `release` runs
@@ -849,7 +850,7 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
             shape,
             permutation,
         } => {
-            let k = layout_count(&shape)?;
+            let k = crate::layout::item_count(&shape)?;
             let child_len = k
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
@@ -879,10 +880,6 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
             Ok((schema, array(top, length, 1)))
         }
     }
-}
-
-fn layout_count(shape: &[isize]) -> Result<isize> {
-    crate::layout::item_count(shape)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ pub mod capi;
 pub mod exporters;
 pub mod foreign;
 pub mod format;
-pub mod interop;
+pub(crate) mod interop;
 pub mod layout;
 pub mod object;
 pub mod request;

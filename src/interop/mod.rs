@@ -1,3 +1,3 @@
-//! Exchange formats of other array libraries, both ways, zero-copy.
+//! Exchange formats of other array libraries, both directions, zero-copy.
 
-pub mod arrow;
+pub(crate) mod arrow;

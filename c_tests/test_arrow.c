@@ -374,6 +374,16 @@ static void test_import_extensions_and_lists(void) {
     }
     CHECK_OK(xbuf_decref(obj));
 
+    {
+        const char *other[] = {"ARROW:extension:name", "example.unknown",
+                                "ARROW:extension:metadata", "anything"};
+        ptrdiff_t shape[1] = {2}, strides[1] = {2};
+        s = make_schema("S", meta_make(meta, 2, other));
+        a = make_array(2, 0, buffers);
+        CHECK_OK(xbuf_arrow_import(&s, &a, &obj));
+        check_layout(obj, "H", 1, shape, strides, ints);
+        CHECK_OK(xbuf_decref(obj));
+    }
     s = make_schema("w:8", meta_make(meta, 1, fmt));
     a = make_array(3, 1, buffers);
     CHECK_OK(xbuf_arrow_import(&s, &a, &obj));
@@ -451,7 +461,7 @@ static void test_import_extensions_and_lists(void) {
         }
         CHECK_OK(xbuf_decref(obj));
     }
-    CHECK_EQ(array_releases, 4);
+    CHECK_EQ(array_releases, 5);
     CHECK_EQ(schema_releases, 0);
 }
 
@@ -566,6 +576,31 @@ static void test_import_refusals(void) {
     ca.release = NULL;
     expect_refused(&s, &a, 0, XBUF_ERR_RELEASED, "child array at depth 1 is released");
     ca.release = release_array;
+    /* A NULL child array, a NULL child schema, malformed tensor metadata. */
+    achildren[0] = NULL;
+    expect_refused(&s, &a, 0, XBUF_ERR_INVALID_ARGUMENT, "NULL child");
+    achildren[0] = &ca;
+    schildren[0] = NULL;
+    expect_refused(&s, &a, 0, XBUF_ERR_INVALID_ARGUMENT, "NULL child schema");
+    schildren[0] = &cs;
+    {
+        const char *bad_json[] = {"ARROW:extension:name", "arrow.fixed_shape_tensor",
+                                  "ARROW:extension:metadata", "{\"shape\": [3, 4"};
+        s.metadata = meta_make(meta, 2, bad_json);
+        expect_refused(&s, &a, 0, XBUF_ERR_INVALID_ARGUMENT, "metadata is not valid");
+        s.metadata = NULL;
+    }
+    /* An array with a dictionary its schema does not have; NULL buffers. */
+    {
+        struct ArrowArray d = make_array(1, 0, buffers);
+        struct ArrowSchema ps = make_schema("i", NULL);
+        struct ArrowArray pa_ = make_array(4, 0, buffers);
+        pa_.dictionary = &d;
+        expect_refused(&ps, &pa_, 0, XBUF_ERR_INVALID_ARGUMENT, "dictionary its schema");
+        pa_.dictionary = NULL;
+        pa_.buffers = NULL;
+        expect_refused(&ps, &pa_, 0, XBUF_ERR_INVALID_ARGUMENT, "NULL buffers");
+    }
     /* NULL arguments. */
     CHECK_ERR(xbuf_arrow_import(NULL, &a, &obj), XBUF_ERR_NULL_ARGUMENT, "schema");
     CHECK_ERR(xbuf_arrow_import(&s, NULL, &obj), XBUF_ERR_NULL_ARGUMENT, "array");

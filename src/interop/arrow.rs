@@ -984,12 +984,19 @@ unsafe fn describe(schema: *const RawSchema, dims: usize) -> Result<Desc> {
         }
         _ if f.starts_with(b"+w:") => {
             let n = parse_size(&f[3..], f)? as isize;
-            if s.n_children != 1 || s.children.is_null() || (*s.children).is_null() {
+            if s.n_children != 1 {
                 bail!(
                     InvalidArgument,
                     "the fixed-size list schema '{}' has {} children (1 expected)",
                     type_name(f),
                     s.n_children
+                );
+            }
+            if s.children.is_null() || (*s.children).is_null() {
+                bail!(
+                    InvalidArgument,
+                    "the fixed-size list schema '{}' has a NULL child schema",
+                    type_name(f)
                 );
             }
             let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {

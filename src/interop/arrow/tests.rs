@@ -411,3 +411,32 @@ fn null_counts() {
         }
     }
 }
+
+/// Random texts made of JSON's characters never panic the tensor metadata reader, and whatever
+/// it accepts has a valid permutation.
+#[test]
+fn tensor_json_hostile() {
+    let alphabet = br#"{}[],:" \shapermutation0123456789-.eEtrufnl"#;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..20000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 48) as usize;
+        let mut text = b"{\"shape\":[2,3],".to_vec();
+        let mut x = seed;
+        for _ in 0..len {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+        }
+        if let Ok(m) = parse_tensor_meta(&text) {
+            if let Some(p) = &m.permutation {
+                let mut sorted = p.clone();
+                sorted.sort_unstable();
+                assert_eq!(sorted, (0..m.shape.len()).collect::<Vec<_>>());
+            }
+        }
+    }
+}

@@ -27,6 +27,10 @@
 /* DLPack's tensor structs, declared only: include your own dlpack.h to use them. */
 struct DLManagedTensorVersioned;
 struct DLManagedTensor;
+/* The Arrow C Data Interface's structs, declared only: include your Arrow implementation's
+ * header (nanoarrow.h, arrow/c/abi.h) to use them. */
+struct ArrowSchema;
+struct ArrowArray;
 
 
 /**
@@ -344,18 +348,6 @@ struct DLManagedTensor;
  * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
  */
 #define XBUF_ERR_BAD_EXPORTER 18
-
-/**
- * `struct ArrowArray` of the Arrow C Data Interface. Only declared here: include the
- * interface's header for its fields.
- */
-typedef struct ArrowArray ArrowArray;
-
-/**
- * `struct ArrowSchema` of the Arrow C Data Interface. Only declared here: include the
- * interface's header (`arrow/c/abi.h`, nanoarrow's `nanoarrow.h`, ...) for its fields.
- */
-typedef struct ArrowSchema ArrowSchema;
 
 /**
  * A parsed item format: opaque, immutable, shareable between threads. Made by

@@ -5,19 +5,7 @@ use std::ffi::c_int;
 use super::{guard, nonnull, object, object_out};
 use crate::abi::xbuf_object;
 use crate::bail;
-use crate::interop::arrow::{self as imp, RawArray, RawSchema};
-
-/// `struct ArrowSchema` of the Arrow C Data Interface. Only declared here: include the
-/// interface's header (`arrow/c/abi.h`, nanoarrow's `nanoarrow.h`, ...) for its fields.
-pub struct ArrowSchema {
-    _opaque: [u8; 0],
-}
-
-/// `struct ArrowArray` of the Arrow C Data Interface. Only declared here: include the
-/// interface's header for its fields.
-pub struct ArrowArray {
-    _opaque: [u8; 0],
-}
+use crate::interop::arrow::{self as imp, ArrowArray, ArrowSchema};
 
 /// `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
 /// that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
@@ -61,13 +49,13 @@ pub unsafe extern "C" fn xbuf_arrow_export(
     array: *mut ArrowArray,
 ) -> c_int {
     guard("xbuf_arrow_export", || {
-        let schema = nonnull(schema, "schema")?.as_ptr().cast::<RawSchema>();
-        let array = nonnull(array, "array")?.as_ptr().cast::<RawArray>();
+        let schema = nonnull(schema, "schema")?.as_ptr();
+        let array = nonnull(array, "array")?.as_ptr();
         if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
             bail!(InvalidArgument, "'schema' and 'array' are the same address");
         }
-        schema.write(RawSchema::released());
-        array.write(RawArray::released());
+        schema.write(ArrowSchema::released());
+        array.write(ArrowArray::released());
         imp::export(object(obj, "obj")?, schema, array)
     })
 }
@@ -132,8 +120,8 @@ unsafe fn import(
 ) -> c_int {
     guard(func, || {
         let out = object_out(out, "out")?;
-        let schema = nonnull(schema, "schema")?.as_ptr().cast::<RawSchema>();
-        let array = nonnull(array, "array")?.as_ptr().cast::<RawArray>();
+        let schema = nonnull(schema, "schema")?.as_ptr();
+        let array = nonnull(array, "array")?.as_ptr();
         if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
             bail!(InvalidArgument, "'schema' and 'array' are the same address");
         }

@@ -73,38 +73,38 @@ const IMPORT_FLAGS: c_int = IGNORE_VALIDITY;
 /// `struct ArrowSchema` of the Arrow C Data Interface.
 #[repr(C)]
 #[derive(Debug)]
-pub struct RawSchema {
+pub struct ArrowSchema {
     pub format: *const c_char,
     pub name: *const c_char,
     pub metadata: *const c_char,
     pub flags: i64,
     pub n_children: i64,
-    pub children: *mut *mut RawSchema,
-    pub dictionary: *mut RawSchema,
-    pub release: Option<unsafe extern "C" fn(*mut RawSchema)>,
+    pub children: *mut *mut ArrowSchema,
+    pub dictionary: *mut ArrowSchema,
+    pub release: Option<unsafe extern "C" fn(*mut ArrowSchema)>,
     pub private_data: *mut c_void,
 }
 
 /// `struct ArrowArray` of the Arrow C Data Interface.
 #[repr(C)]
 #[derive(Debug)]
-pub struct RawArray {
+pub struct ArrowArray {
     pub length: i64,
     pub null_count: i64,
     pub offset: i64,
     pub n_buffers: i64,
     pub n_children: i64,
     pub buffers: *mut *const c_void,
-    pub children: *mut *mut RawArray,
-    pub dictionary: *mut RawArray,
-    pub release: Option<unsafe extern "C" fn(*mut RawArray)>,
+    pub children: *mut *mut ArrowArray,
+    pub dictionary: *mut ArrowArray,
+    pub release: Option<unsafe extern "C" fn(*mut ArrowArray)>,
     pub private_data: *mut c_void,
 }
 
-impl RawSchema {
+impl ArrowSchema {
     /// A released (all-zero) schema.
-    pub fn released() -> RawSchema {
-        RawSchema {
+    pub fn released() -> ArrowSchema {
+        ArrowSchema {
             format: std::ptr::null(),
             name: std::ptr::null(),
             metadata: std::ptr::null(),
@@ -118,10 +118,10 @@ impl RawSchema {
     }
 }
 
-impl RawArray {
+impl ArrowArray {
     /// A released (all-zero) array.
-    pub fn released() -> RawArray {
-        RawArray {
+    pub fn released() -> ArrowArray {
+        ArrowArray {
             length: 0,
             null_count: 0,
             offset: 0,
@@ -644,19 +644,19 @@ enum Hold {
 struct ArrayPrivate {
     hold: Hold,
     buffers: [*const c_void; 2],
-    children: [*mut RawArray; 1],
-    child: Option<Box<RawArray>>,
+    children: [*mut ArrowArray; 1],
+    child: Option<Box<ArrowArray>>,
 }
 
 /// An exported schema's `private_data` (schemas of primitive types without metadata have none).
 struct SchemaPrivate {
     _format: Cow<'static, CStr>,
     _metadata: Option<Vec<u8>>,
-    children: [*mut RawSchema; 1],
-    child: Option<Box<RawSchema>>,
+    children: [*mut ArrowSchema; 1],
+    child: Option<Box<ArrowSchema>>,
 }
 
-unsafe extern "C" fn release_array(a: *mut RawArray) {
+unsafe extern "C" fn release_array(a: *mut ArrowArray) {
     if a.is_null() || (*a).release.is_none() {
         return;
     }
@@ -677,7 +677,7 @@ unsafe extern "C" fn release_array(a: *mut RawArray) {
     }
 }
 
-unsafe extern "C" fn release_schema(s: *mut RawSchema) {
+unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
     if s.is_null() || (*s).release.is_none() {
         return;
     }
@@ -701,9 +701,9 @@ fn make_schema(
     format: Cow<'static, CStr>,
     name: Option<&'static CStr>,
     metadata: Option<Vec<u8>>,
-    child: Option<Box<RawSchema>>,
-) -> RawSchema {
-    let mut s = RawSchema::released();
+    child: Option<Box<ArrowSchema>>,
+) -> ArrowSchema {
+    let mut s = ArrowSchema::released();
     s.format = format.as_ptr();
     s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
     s.flags = FLAG_NULLABLE;
@@ -734,7 +734,7 @@ fn item_schema(
     ty: &ItemType,
     fmt: Option<&[u8]>,
     name: Option<&'static CStr>,
-) -> Result<RawSchema> {
+) -> Result<ArrowSchema> {
     Ok(match ty {
         ItemType::Primitive(code) => make_schema(Cow::Borrowed(code), name, None, None),
         ItemType::Bool8 => make_schema(
@@ -767,14 +767,14 @@ static EMPTY: u64 = 0;
 /// # Safety
 /// `schema` and `array` must point at writable structs; on failure they are left released
 /// (all zero).
-pub unsafe fn export(obj: &Object, schema: *mut RawSchema, array: *mut RawArray) -> Result<()> {
+pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowArray) -> Result<()> {
     let (s, a) = build(obj)?;
     schema.write(s);
     array.write(a);
     Ok(())
 }
 
-fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
+fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
     let mut top = Box::new(ArrayPrivate {
         hold: Hold::Own(Shared::empty()),
         buffers: [std::ptr::null(); 2],
@@ -821,8 +821,8 @@ fn build(obj: &Object) -> Result<(RawSchema, RawArray)> {
     } else {
         buf.cast_const().cast()
     };
-    let array = |p: Box<ArrayPrivate>, length: isize, n_buffers: i64| -> RawArray {
-        let mut a = RawArray::released();
+    let array = |p: Box<ArrayPrivate>, length: isize, n_buffers: i64| -> ArrowArray {
+        let mut a = ArrowArray::released();
         a.length = length as i64;
         a.n_buffers = n_buffers;
         a.release = Some(release_array);
@@ -914,7 +914,7 @@ fn type_name(format: &[u8]) -> String {
 ///
 /// # Safety
 /// `schema` must point at a valid schema (its strings NUL-terminated, its children valid).
-unsafe fn describe(schema: *const RawSchema, dims: usize) -> Result<Desc> {
+unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
     let s = &*schema;
     if s.release.is_none() {
         bail!(Released, "the ArrowSchema is released");
@@ -1075,7 +1075,7 @@ fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
 
 /// An object whose views read an imported Arrow array.
 pub struct ArrowImport {
-    array: RawArray,
+    array: ArrowArray,
     buf: *mut u8,
     len: isize,
     itemsize: isize,
@@ -1189,7 +1189,7 @@ pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) 
 /// # Safety
 /// `a` must point at a valid array.
 unsafe fn check_level(
-    a: &RawArray,
+    a: &ArrowArray,
     what: &str,
     n_buffers: i64,
     n_children: i64,
@@ -1292,8 +1292,8 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
 /// # Safety
 /// `schema` and `array` must point at valid, matching structs of the C Data Interface.
 pub unsafe fn import(
-    schema: *const RawSchema,
-    array: *mut RawArray,
+    schema: *const ArrowSchema,
+    array: *mut ArrowArray,
     flags: c_int,
 ) -> Result<ObjRef> {
     if flags & !IMPORT_FLAGS != 0 {

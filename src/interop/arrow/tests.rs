@@ -186,8 +186,8 @@ fn round_trips() {
     for &(fmt, shape, strides, want) in cases {
         let obj = ndarray(fmt, shape, strides, &data);
         let (_, _, want_strides, _, want_buf) = layout_of(&obj);
-        let mut s = RawSchema::released();
-        let mut a = RawArray::released();
+        let mut s = ArrowSchema::released();
+        let mut a = ArrowArray::released();
         unsafe { export(&obj, &mut s, &mut a) }.unwrap();
         drop(obj);
         let back = unsafe { import(&s, &mut a, 0) }.unwrap();
@@ -228,8 +228,8 @@ impl HeldViewErr {
 fn export_refusals_leave_released_structs() {
     let data = [0u8; 64];
     let obj = ndarray(b"i", &[2, 3], Some(&[4, 8]), &data);
-    let mut s = RawSchema::released();
-    let mut a = RawArray::released();
+    let mut s = ArrowSchema::released();
+    let mut a = ArrowArray::released();
     let e = unsafe { export(&obj, &mut s, &mut a) }.unwrap_err();
     assert_eq!(e.status, Status::NotContiguous);
     assert!(s.release.is_none() && a.release.is_none());
@@ -237,7 +237,7 @@ fn export_refusals_leave_released_structs() {
 }
 
 static RELEASED: AtomicUsize = AtomicUsize::new(0);
-unsafe extern "C" fn count_release(a: *mut RawArray) {
+unsafe extern "C" fn count_release(a: *mut ArrowArray) {
     RELEASED.fetch_add(1, Ordering::SeqCst);
     (*a).release = None;
 }
@@ -248,15 +248,15 @@ fn import_checks_and_ownership() {
     // Slot 3 is null (bit 3 clear).
     let validity = [0b1111_0111u8];
     let mut buffers: [*const c_void; 2] = [validity.as_ptr().cast(), data.as_ptr().cast()];
-    let mut schema = RawSchema::released();
+    let mut schema = ArrowSchema::released();
     schema.format = c"i".as_ptr();
     schema.release = Some({
-        unsafe extern "C" fn r(s: *mut RawSchema) {
+        unsafe extern "C" fn r(s: *mut ArrowSchema) {
             (*s).release = None;
         }
         r
     });
-    let mk = |buffers: &mut [*const c_void; 2]| RawArray {
+    let mk = |buffers: &mut [*const c_void; 2]| ArrowArray {
         length: 4,
         null_count: 0,
         offset: 2,
@@ -364,8 +364,8 @@ fn permuted_layouts_round_trip() {
                 let data = vec![0u8; (step * length) as usize];
                 let obj = ndarray(b"<h", &shape, Some(&strides), &data);
                 let (_, _, _, _, buf) = layout_of(&obj);
-                let mut s = RawSchema::released();
-                let mut a = RawArray::released();
+                let mut s = ArrowSchema::released();
+                let mut a = ArrowArray::released();
                 unsafe { export(&obj, &mut s, &mut a) }.unwrap();
                 let back = unsafe { import(&s, &mut a, 0) }.unwrap();
                 unsafe { (s.release.unwrap())(&mut s) };

@@ -70,34 +70,55 @@ const FLAG_NULLABLE: i64 = 2;
 pub const IGNORE_VALIDITY: c_int = crate::capi::arrow::XBUF_ARROW_IGNORE_VALIDITY;
 const IMPORT_FLAGS: c_int = IGNORE_VALIDITY;
 
-/// `struct ArrowSchema` of the Arrow C Data Interface.
+/// `struct ArrowSchema` of the Arrow C Data Interface: a type description. The C header only
+/// declares it; C users take the definition from their Arrow implementation.
 #[repr(C)]
 #[derive(Debug)]
 pub struct ArrowSchema {
+    /// The type's format string (`"i"`, `"w:16"`, `"+w:4"`, ...), NUL-terminated.
     pub format: *const c_char,
+    /// The field's name, or NULL.
     pub name: *const c_char,
+    /// The field's metadata (count and length-prefixed key/value pairs), or NULL.
     pub metadata: *const c_char,
+    /// `ARROW_FLAG_*` bits (2: nullable).
     pub flags: i64,
+    /// Number of children.
     pub n_children: i64,
+    /// `n_children` child schemas.
     pub children: *mut *mut ArrowSchema,
+    /// The dictionary's value type for dictionary-encoded arrays, else NULL.
     pub dictionary: *mut ArrowSchema,
+    /// Releases the schema (and its children); NULL once released.
     pub release: Option<unsafe extern "C" fn(*mut ArrowSchema)>,
+    /// The producer's data.
     pub private_data: *mut c_void,
 }
 
-/// `struct ArrowArray` of the Arrow C Data Interface.
+/// `struct ArrowArray` of the Arrow C Data Interface: the data of one array. The C header only
+/// declares it; C users take the definition from their Arrow implementation.
 #[repr(C)]
 #[derive(Debug)]
 pub struct ArrowArray {
+    /// Number of slots.
     pub length: i64,
+    /// Number of null slots, or -1 when not computed.
     pub null_count: i64,
+    /// Slots to skip at the start of every buffer.
     pub offset: i64,
+    /// Number of buffers (for the primitive types: validity bitmap and data).
     pub n_buffers: i64,
+    /// Number of children.
     pub n_children: i64,
+    /// `n_buffers` buffer addresses (a validity bitmap may be NULL when there are no nulls).
     pub buffers: *mut *const c_void,
+    /// `n_children` child arrays.
     pub children: *mut *mut ArrowArray,
+    /// The dictionary of a dictionary-encoded array, else NULL.
     pub dictionary: *mut ArrowArray,
+    /// Releases the array (and its children); NULL once released.
     pub release: Option<unsafe extern "C" fn(*mut ArrowArray)>,
+    /// The producer's data.
     pub private_data: *mut c_void,
 }
 

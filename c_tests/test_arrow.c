@@ -748,6 +748,66 @@ static void test_release_on_another_thread(void) {
     thread_obj = NULL;
 }
 
+/* ---- device memory: Arrow's C Data Interface is CPU memory -------------------------------- */
+
+static int dev_gets, dev_releases;
+static ptrdiff_t dev_shape[1] = {16};
+static ptrdiff_t dev_strides[1] = {4};
+
+/* Answers 16 floats on device 2 of kind 2 (CUDA in DLPack's codes) at an address that must
+ * never be read. */
+static int dev_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    (void)self;
+    (void)flags;
+    dev_gets++;
+    view->buf = (void *)(uintptr_t)0x1000;
+    view->len = 64;
+    view->itemsize = 4;
+    view->readonly = 1;
+    view->ndim = 1;
+    view->format = "f";
+    view->shape = dev_shape;
+    view->strides = dev_strides;
+    view->device_type = 2;
+    view->device_id = 2;
+    view->internal = &dev_gets;
+    return XBUF_OK;
+}
+
+static void dev_releasebuffer(xbuf_object *self, xbuf_bufferinfo *view) {
+    (void)self;
+    if (view != NULL && view->internal == &dev_gets) dev_releases++;
+}
+
+static void test_export_refuses_device_memory(void) {
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    xbuf_type t;
+    xbuf_object *dev = NULL, *view = NULL;
+    memset(&t, 0, sizeof t);
+    t.structsize = sizeof t;
+    t.name = "device";
+    t.getbuffer = dev_getbuffer;
+    t.releasebuffer = dev_releasebuffer;
+    CHECK_OK(xbuf_object_new(&t, NULL, &dev));
+    dev_gets = dev_releases = 0;
+    /* The export asks without XBUF_DEVICE: the device answer is refused and handed back. */
+    CHECK_ERR(xbuf_arrow_export(dev, &s, &a), XBUF_ERR_REQUEST, "XBUF_DEVICE");
+    CHECK(s.release == NULL && a.release == NULL);
+    CHECK_EQ(dev_gets, 1);
+    CHECK_EQ(dev_releases, 1);
+    CHECK_EQ(xbuf_exports(dev), 0);
+    /* A view that keeps the device refuses the same way. */
+    CHECK_OK(xbuf_view_new(dev, XBUF_FULL_RO | XBUF_DEVICE, &view));
+    CHECK_ERR(xbuf_arrow_export(view, &s, &a), XBUF_ERR_REQUEST, "XBUF_DEVICE");
+    CHECK(s.release == NULL && a.release == NULL);
+    CHECK_EQ(xbuf_exports(view), 0);
+    CHECK_OK(xbuf_decref(view));
+    CHECK_EQ(xbuf_exports(dev), 0);
+    CHECK_EQ(dev_releases, dev_gets);
+    CHECK_OK(xbuf_decref(dev));
+}
+
 /* ---- round trips ---------------------------------------------------------------------- */
 
 static void test_round_trip(void) {
@@ -807,4 +867,5 @@ XBUF_TEST_MAIN(XT_CASE(test_export_primitive_and_lifetime), XT_CASE(test_export_
                XT_CASE(test_import_primitives), XT_CASE(test_import_extensions_and_lists),
                XT_CASE(test_import_refusals), XT_CASE(test_import_sizes_and_depth),
                XT_CASE(test_export_empty), XT_CASE(test_release_on_another_thread),
+               XT_CASE(test_export_refuses_device_memory),
                XT_CASE(test_round_trip))

@@ -1755,7 +1755,9 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  * Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
  * `schema` and `array`.
  *
- * The view is asked for with `XBUF_FULL_RO`. One dimension of contiguous items of a native
+ * The view is asked for with `XBUF_FULL_RO`, without `XBUF_DEVICE`: the C Data Interface
+ * describes CPU memory, so an exporter of memory on another device refuses (`XBUF_ERR_REQUEST`).
+ * One dimension of contiguous items of a native
  * primitive format becomes the primitive array (`b h i q` → `c s i l`, `B H I Q` → `C S I L`,
  * `e f d` → `e f g`, with the native sizes of `l L n N`); `?` becomes the canonical extension
  * `arrow.bool8` (storage `c`); a view of no dimensions an array of one item. Any other item
@@ -1779,8 +1781,8 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  * `release` is NULL), unless a pointer is NULL or both are the same: then nothing is written.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an object, or `schema ==
  * array`), `XBUF_ERR_NOT_CONTIGUOUS` (items not contiguous in any order, axis 0 not the
- * outermost axis, or suboffsets: copy the view first), the status of `obj`'s exporter for the
- * request, `XBUF_ERR_OVERFLOW`.
+ * outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
+ * device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; the release callbacks may be called from any thread.
  */
 int xbuf_arrow_export(struct xbuf_object *obj, struct ArrowSchema *schema, struct ArrowArray *array);

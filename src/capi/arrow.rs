@@ -15,7 +15,9 @@ pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 /// Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
 /// `schema` and `array`.
 ///
-/// The view is asked for with `XBUF_FULL_RO`. One dimension of contiguous items of a native
+/// The view is asked for with `XBUF_FULL_RO`, without `XBUF_DEVICE`: the C Data Interface
+/// describes CPU memory, so an exporter of memory on another device refuses (`XBUF_ERR_REQUEST`).
+/// One dimension of contiguous items of a native
 /// primitive format becomes the primitive array (`b h i q` → `c s i l`, `B H I Q` → `C S I L`,
 /// `e f d` → `e f g`, with the native sizes of `l L n N`); `?` becomes the canonical extension
 /// `arrow.bool8` (storage `c`); a view of no dimensions an array of one item. Any other item
@@ -39,8 +41,8 @@ pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 /// `release` is NULL), unless a pointer is NULL or both are the same: then nothing is written.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an object, or `schema ==
 /// array`), `XBUF_ERR_NOT_CONTIGUOUS` (items not contiguous in any order, axis 0 not the
-/// outermost axis, or suboffsets: copy the view first), the status of `obj`'s exporter for the
-/// request, `XBUF_ERR_OVERFLOW`.
+/// outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
+/// device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the release callbacks may be called from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_export(

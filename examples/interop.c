@@ -1,19 +1,22 @@
 /*
- * A NumPy-style tensor in, a slice, an Arrow array out: a batch of four 3x2 float32 images in
- * C order, the middle two taken and each transposed (all without copying), handed to Arrow as
- * an arrow.fixed_shape_tensor whose permutation records the transposition, read back through
- * the Arrow structs, then imported again and compared with the slice. A slice with gaps is
- * refused (xbuf never copies silently); copying it first makes it exportable.
+ * A NumPy-style tensor in, a slice, an Arrow array out: a batch of four 3x2 float32 images
+ * arrives as a DLPack tensor (as NumPy's __dlpack__ hands one over), the middle two images are
+ * taken and each transposed (all without copying), handed to Arrow as an
+ * arrow.fixed_shape_tensor whose permutation records the transposition, read back through the
+ * Arrow structs, then imported again and compared with the slice. A slice with gaps is refused
+ * (xbuf never copies silently); copying it first makes it exportable. The producer's deleter
+ * runs once, when the last view of its memory is gone.
  *
  * Build and run:  cmake --preset default && cmake --build --preset default && build/default/interop
- * A program of your own includes the Arrow C Data Interface header of its Arrow library
- * (nanoarrow.h, arrow/c/abi.h); this one uses the copy of the structs the tests use.
+ * A program of your own includes DLPack's dlpack.h and the Arrow C Data Interface header of its
+ * Arrow library (nanoarrow.h, arrow/c/abi.h); this one uses the copies the tests use.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrow_c_data.h"
+#include "dlpack.h"
 #include "xbuf.h"
 
 #define MUST(call)                                                                       \
@@ -44,9 +47,20 @@ static void print_metadata(const char *meta, const char *key) {
     }
 }
 
+static float pixels[24];
+static int64_t batch_shape[3] = {4, 3, 2};
+static int producer_deletes = 0;
+
+static void producer_deleter(DLManagedTensorVersioned *self) {
+    (void)self;
+    producer_deletes++;
+}
+
 int main(void) {
-    float pixels[24];
-    ptrdiff_t shape[3] = {4, 3, 2};
+    /* The producer's tensor: C order (strides NULL), read-only to the consumer or not. */
+    DLManagedTensorVersioned tensor = {{1, 0}, NULL, producer_deleter, 0,
+                                       {pixels, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, batch_shape,
+                                        NULL, 0}};
     int axes[3] = {0, 2, 1}, i, equal = 0;
     xbuf_range middle[1] = {{1, 3, 1}}, gaps[2] = {{XBUF_SLICE_OMIT, XBUF_SLICE_OMIT, 1}, {0, 3, 2}};
     xbuf_object *batch, *view, *two, *images, *gappy, *back, *back_view;
@@ -57,9 +71,9 @@ int main(void) {
     size_t needed = 0;
 
     for (i = 0; i < 24; i++) pixels[i] = (float)i;
-    /* The tensor in: any exporter does (an ndarray here, a DLPack import, a NumPy array
-     * through the Python package); xbuf_view slices and transposes it without copying. */
-    MUST(xbuf_ndarray_new(pixels, sizeof pixels, "f", 3, shape, NULL, 0, 0, &batch));
+    /* The tensor in: the object owns it now; xbuf_view slices and transposes it without
+     * copying. */
+    MUST(xbuf_dlpack_import(&tensor, &batch));
     MUST(xbuf_view_new(batch, XBUF_FULL_RO, &view));
     MUST(xbuf_view_slice(view, middle, 1, &two));
     MUST(xbuf_view_permute(two, axes, 3, &images));
@@ -73,6 +87,7 @@ int main(void) {
            (long long)array.children[0]->length / array.length);
     print_metadata(schema.metadata, "ARROW:extension:name");
     print_metadata(schema.metadata, "ARROW:extension:metadata");
+    printf("  producer's deleter calls while the array lives: %d\n", producer_deletes);
     values = (const float *)array.children[0]->buffers[1];
     printf("  first item %g, last item %g\n", values[0], values[array.children[0]->length - 1]);
 
@@ -106,6 +121,7 @@ int main(void) {
     MUST(xbuf_decref(gappy));
     MUST(xbuf_decref(images));
     MUST(xbuf_decref(two));
+    printf("producer's deleter calls: %d\n", producer_deletes);
     printf("interop tour complete\n");
-    return equal ? 0 : 1;
+    return equal && producer_deletes == 1 ? 0 : 1;
 }

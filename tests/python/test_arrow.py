@@ -60,6 +60,7 @@ xb._sig("xbuf_arrow_import", POINTER(ArrowSchema), POINTER(ArrowArray), POINTER(
 xb._sig("xbuf_arrow_import_flags", POINTER(ArrowSchema), POINTER(ArrowArray), c_int,
         POINTER(c_void_p))
 xb._sig("xbuf_wrap_new", c_void_p, c_size_t, c_int, DESTRUCTOR, c_void_p, POINTER(c_void_p))
+xb._sig("xbuf_view_permute", c_void_p, POINTER(c_int), c_int, POINTER(c_void_p))
 IGNORE_VALIDITY = 1
 
 failures = []
@@ -351,6 +352,39 @@ def test_export_bool8_tensor_binary():
     check(view.tolist_json() == '[{"a": 1, "b": 2.5}, {"a": -3, "b": 4.0}]', view.tolist_json())
     view.close()
     check(counter.calls == 1, "binary released once")
+
+
+def test_numpy_through_dlpack_to_arrow():
+    """A NumPy tensor in through DLPack, a slice with each image transposed, an Arrow tensor
+    array out: pyarrow reads NumPy's memory, and NumPy's array lives until the last of them
+    is gone."""
+    import weakref
+
+    import test_dlpack as td  # the capsule helpers of the DLPack peer test
+
+    x = np.arange(4 * 3 * 2, dtype=np.float32).reshape(4, 3, 2)
+    want = x[1:3].transpose(0, 2, 1)
+    alive = weakref.ref(x)
+    obj = td.import_capsule(x.__dlpack__(max_version=(1, 0)))
+    del x
+    part = xb.View.of(obj).slice(slice(1, 3))
+    obj.close()
+    out = c_void_p()
+    xb.check(lib.xbuf_view_permute(part.ptr, (c_int * 3)(0, 2, 1), 3, byref(out)))
+    images = xb.View(out.value)
+    part.close()
+    arr, _ = to_pyarrow(images)
+    images.close()
+    check(arr.type.shape == [3, 2] and arr.type.permutation == [1, 0], f"{arr.type}")
+    nd = arr.to_numpy_ndarray()
+    check(np.array_equal(nd, want) and nd.strides == want.strides, f"{nd.strides}")
+    check(arr.storage.values.buffers()[1].address == want.ctypes.data, "zero-copy from NumPy")
+    del want, nd
+    gc.collect()
+    check(alive() is not None, "NumPy's array lives while pyarrow's does")
+    del arr
+    gc.collect()
+    check(alive() is None, "NumPy's array freed with the last consumer")
 
 
 def test_empty_both_ways():

@@ -18,9 +18,11 @@ use crate::view::{copy_views, View, ViewIter};
 /// large copies.
 #[pyfunction]
 fn copy(py: Python<'_>, dst: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResult<()> {
-    let d = View::new_from(py, dst, true)?;
     let s = View::new_from(py, src, false)?;
-    copy_views(py, &d, &s)
+    match dst.cast::<View>() {
+        Ok(d) => copy_views(py, d.get(), &s),
+        Err(_) => copy_views(py, &View::new_from(py, dst, true)?, &s),
+    }
 }
 
 /// Called at interpreter exit: Python exports still held by the library are leaked from then
@@ -37,23 +39,30 @@ fn _python_exports() -> (usize, usize) {
     pyexport::counters()
 }
 
-/// Drops the reference a capsule from ``View._to_object_capsule()`` holds on a new native
-/// thread (not a Python thread, not holding the GIL), waiting for it with the GIL released:
-/// the last reference of a Python-backed object is then dropped there. For tests.
+/// Takes the reference a capsule from ``View._to_object_capsule()`` holds (the capsule is
+/// renamed ``"xbuf.object(taken)"`` and no longer drops it) and drops it on a new native thread
+/// (not a Python thread, holding no GIL), waiting with the GIL released. When it is the last
+/// reference of a Python-backed object, its Python export is handed back there. For tests.
 #[pyfunction]
 fn _decref_on_native_thread(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: the GIL is held.
     let p = unsafe {
         pyo3::ffi::PyCapsule_GetPointer(capsule.as_ptr(), sources::CAPSULE_NAME.as_ptr())
     };
     if p.is_null() {
         return Err(PyErr::fetch(py));
     }
-    // The capsule's own reference stays; take one for the thread to drop.
-    error::check(unsafe { sys::xbuf_incref(p.cast()) })?;
+    // SAFETY: a capsule; the new name is static.
+    if unsafe { pyo3::ffi::PyCapsule_SetName(capsule.as_ptr(), c"xbuf.object(taken)".as_ptr()) }
+        != 0
+    {
+        return Err(PyErr::fetch(py));
+    }
     let addr = p as usize;
     py.detach(move || {
-        std::thread::spawn(move || unsafe {
-            sys::xbuf_decref(addr as *mut sys::xbuf_object);
+        std::thread::spawn(move || {
+            // SAFETY: the reference the capsule held, now ours.
+            unsafe { sys::xbuf_decref(addr as *mut sys::xbuf_object) };
         })
         .join()
     })
@@ -67,6 +76,7 @@ fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(copy, m)?)?;
     m.add_function(wrap_pyfunction!(sources::bytearray, m)?)?;
     m.add_function(wrap_pyfunction!(sources::open_file, m)?)?;
+    m.add_function(wrap_pyfunction!(sources::ndarray, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(_python_exports, m)?)?;
     m.add_function(wrap_pyfunction!(_decref_on_native_thread, m)?)?;

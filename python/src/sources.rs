@@ -129,3 +129,49 @@ pub fn view_from_capsule(capsule: &Bound<'_, PyAny>, writable: bool) -> PyResult
     // The library refuses a pointer that is not one of its live objects.
     View::of_object(p.cast(), writable)
 }
+
+/// ``_ndarray(data, format, shape, strides=None, offset=0, readonly=False, pil=False)``: a View
+/// of the library's ``ndarray`` exporter (a copy of ``data`` read as ``format`` items in
+/// ``shape`` with ``strides``, the first item at byte ``offset``; ``pil`` makes the first
+/// dimension a table of row pointers described by suboffsets). The layouts no Python exporter
+/// in the standard library makes, for tests.
+#[pyfunction]
+#[pyo3(name = "_ndarray", signature = (data, format, shape, strides = None, offset = 0, readonly = false, pil = false))]
+#[allow(clippy::too_many_arguments)]
+pub fn ndarray(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    format: &str,
+    shape: Vec<isize>,
+    strides: Option<Vec<isize>>,
+    offset: isize,
+    readonly: bool,
+    pil: bool,
+) -> PyResult<View> {
+    let bytes = View::new_from(py, data, false)?.tobytes_impl(py, 'C')?;
+    let f = CString::new(format).map_err(|_| PyValueError::new_err("format contains NUL"))?;
+    if let Some(s) = &strides {
+        if s.len() != shape.len() {
+            return Err(PyValueError::new_err("strides and shape differ in length"));
+        }
+    }
+    let flags =
+        if readonly { XBUF_NDARRAY_READONLY } else { 0 } | if pil { XBUF_NDARRAY_PIL } else { 0 };
+    let mut out = std::ptr::null_mut();
+    // SAFETY: every array has `shape.len()` entries; `out` is written.
+    check(unsafe {
+        xbuf_ndarray_new(
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            f.as_ptr(),
+            shape.len() as std::ffi::c_int,
+            shape.as_ptr(),
+            strides.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            offset,
+            flags,
+            &mut out,
+        )
+    })?;
+    let base = Obj::from_owned(out);
+    View::of_object(base.ptr(), !readonly)
+}

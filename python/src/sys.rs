@@ -7,13 +7,14 @@ pub use xbuf::capi::core::{
     xbuf_decref, xbuf_exports, xbuf_get_buffer, xbuf_incref, xbuf_is_contiguous,
     xbuf_last_error_message, xbuf_object_new, xbuf_object_state, xbuf_refcount, xbuf_release,
 };
-pub use xbuf::capi::exporters::{xbuf_bytearray_new, xbuf_mmap_open};
+pub use xbuf::capi::exporters::{xbuf_bytearray_new, xbuf_mmap_open, xbuf_ndarray_new};
 pub use xbuf::capi::view::{
     xbuf_copy, xbuf_range, xbuf_view_cast, xbuf_view_equal, xbuf_view_hash, xbuf_view_hex,
     xbuf_view_index, xbuf_view_item_pointer, xbuf_view_new, xbuf_view_permute, xbuf_view_release,
     xbuf_view_slice, xbuf_view_tobytes, xbuf_view_tolist, xbuf_view_transpose,
 };
 pub use xbuf::exporters::mmap::{XBUF_MMAP_COPY, XBUF_MMAP_READ, XBUF_MMAP_WRITE};
+pub use xbuf::exporters::ndarray::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 pub use xbuf::status::{
     XBUF_ERR_BAD_EXPORTER, XBUF_ERR_BUFFER_TOO_SMALL, XBUF_ERR_BUSY, XBUF_ERR_FORMAT,
     XBUF_ERR_INVALID_ARGUMENT, XBUF_ERR_IO, XBUF_ERR_NOT_CONTIGUOUS, XBUF_ERR_NO_MEMORY,

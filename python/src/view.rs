@@ -450,17 +450,15 @@ fn pack(py: Python<'_>, m: &Meta, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>>
             }
             pack.call1(PyTuple::new(py, args)?)
         };
+        // As memoryview: TypeError for a value of the wrong type, ValueError for one out of
+        // the format's range.
         let packed = packed.map_err(|e| {
-            if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(py)
-                || e.is_instance_of::<pyo3::exceptions::PyTypeError>(py)
-            {
-                e
+            let text = e.value(py).to_string();
+            let msg = format!("xbuf.View: invalid value for format '{}': {text}", m.format);
+            if e.is_instance_of::<PyTypeError>(py) || text.contains("required argument is not") {
+                PyTypeError::new_err(msg)
             } else {
-                PyValueError::new_err(format!(
-                    "xbuf.View: invalid value for format '{}': {}",
-                    m.format,
-                    e.value(py)
-                ))
+                PyValueError::new_err(msg)
             }
         })?;
         let b: Vec<u8> = packed.extract()?;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the default preset and runs every benchmark: bench_core (per-call costs, copy kernels
 # and equality against CPython, memcpy and memcmp, in C), bench_copies.py (large copies against
-# CPython, NumPy and memcpy, through ctypes) and bench_format (format lookups and parses).
+# CPython, NumPy and memcpy, through ctypes), bench_format (format lookups and parses) and
+# bench_python.py (the Python package against memoryview and NumPy).
 # Installs NumPy with pip when it is missing.
 # Usage: bash bench/run.sh [--quick]
 set -euo pipefail
@@ -14,3 +15,13 @@ echo
 XBUF_LIB=build/default/lib/libxbuf.so python3 bench/bench_copies.py "$@"
 echo
 build/default/bench_format
+echo
+# The Python package, built and installed into the repository's environment (.venv) by the
+# default preset's python.package test; skipped with the reason when it is not installed.
+py=.venv/bin/python3
+[ -x "$py" ] || py=python3
+if "$py" -c "import xbuf" 2>/dev/null; then
+  "$py" bench/bench_python.py "$@"
+else
+  echo "bench_python.py skipped: the xbuf package is not installed for $py (ctest --preset default -R python.package installs it)"
+fi

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyIndexError, PyNotImplementedError, PyTypeError, PyValueError};
@@ -59,8 +59,10 @@ impl Drop for Obj {
 /// holds a view.
 pub struct Info(Box<xbuf_bufferinfo>);
 
-// SAFETY: a filled view may be released on any thread; it is used by one thread at a time.
+// SAFETY: a filled view may be released on any thread; after it is filled it is only read
+// (its fields, by any thread) until it is released, once, by its last owner.
 unsafe impl Send for Info {}
+unsafe impl Sync for Info {}
 
 impl Info {
     pub fn get(obj: *mut xbuf_object, flags: c_int) -> PyResult<Info> {
@@ -71,16 +73,6 @@ impl Info {
     }
     pub fn raw(&self) -> *const xbuf_bufferinfo {
         &*self.0
-    }
-    fn into_raw(self) -> *mut xbuf_bufferinfo {
-        let p = Box::into_raw(unsafe { std::ptr::read(&self.0) });
-        std::mem::forget(self);
-        p
-    }
-    /// # Safety
-    /// `p` must come from [`Info::into_raw`] and be used once.
-    unsafe fn from_raw(p: *mut xbuf_bufferinfo) -> Info {
-        Info(Box::from_raw(p))
     }
 }
 
@@ -165,6 +157,10 @@ pub struct View {
     /// writable View, ``toreadonly()``, and every view made from such a view).
     lent_readonly: bool,
     released: AtomicBool,
+    /// One export with the whole layout (`XBUF_FULL_RO`, or `XBUF_FULL` for a writable view),
+    /// taken at the first Python request for it and shared by every Python consumer whose
+    /// request it answers exactly (see `__getbuffer__`); each holds one `Arc` reference.
+    shared: Mutex<Option<Arc<Info>>>,
 }
 
 impl View {
@@ -175,6 +171,7 @@ impl View {
             source,
             lent_readonly: false,
             released: AtomicBool::new(false),
+            shared: Mutex::new(None),
         }
     }
 
@@ -837,6 +834,8 @@ impl View {
         // SAFETY: a live view object.
         check(unsafe { xbuf_view_release(self.obj.ptr()) })?;
         self.released.store(true, Ordering::Release);
+        // Python consumers of the shared export keep their references to it.
+        drop(self.shared.lock().unwrap_or_else(|p| p.into_inner()).take());
         Ok(())
     }
 
@@ -1022,41 +1021,66 @@ impl View {
         flags: c_int,
     ) -> PyResult<()> {
         let this = slf.get();
-        this.live()
-            .map_err(|e| pyo3::exceptions::PyBufferError::new_err(e.to_string()))?;
-        if this.lent_readonly && flags & ffi::PyBUF_WRITABLE != 0 {
+        let buffer_error = |e: PyErr| {
+            let msg = e.value(slf.py()).to_string();
+            pyo3::exceptions::PyBufferError::new_err(msg)
+        };
+        let m = this.meta().map_err(buffer_error)?;
+        let readonly = this.lent_readonly || m.readonly;
+        if readonly && flags & ffi::PyBUF_WRITABLE != 0 {
             return Err(pyo3::exceptions::PyBufferError::new_err(
                 "xbuf.View: the view is read-only; a writable buffer was requested",
             ));
         }
-        let info = match Info::get(this.obj.ptr(), flags) {
-            Ok(i) => i,
-            Err(e) => {
-                let py = slf.py();
-                let msg = e.value(py).to_string();
-                return Err(pyo3::exceptions::PyBufferError::new_err(msg));
+        // The requests memoryview and NumPy make are answered from one shared export: the
+        // whole layout (PyBUF_FULL, PyBUF_FULL_RO; PyBUF_RECORDS(_RO) without suboffsets), or
+        // a C-contiguous view as bytes (PyBUF_SIMPLE, with PyBUF_WRITABLE). Anything else asks
+        // the library, which applies every rule of the request.
+        let request = flags & !ffi::PyBUF_WRITABLE;
+        let whole = request == ffi::PyBUF_FULL_RO
+            || (request == ffi::PyBUF_RECORDS_RO && m.suboffsets.is_none());
+        let simple = request == ffi::PyBUF_SIMPLE && m.c_contiguous;
+        let info = if whole || simple {
+            let mut shared = this.shared.lock().unwrap_or_else(|p| p.into_inner());
+            match &*shared {
+                Some(i) => i.clone(),
+                None => {
+                    let f = if readonly { XBUF_FULL_RO } else { XBUF_FULL };
+                    let i = Arc::new(Info::get(this.obj.ptr(), f).map_err(buffer_error)?);
+                    *shared = Some(i.clone());
+                    i
+                }
             }
+        } else {
+            Arc::new(Info::get(this.obj.ptr(), flags).map_err(buffer_error)?)
         };
         let v = &*info.0;
         let pb = &mut *view;
         pb.buf = v.buf;
         pb.len = v.len;
         pb.itemsize = v.itemsize;
-        pb.readonly = c_int::from(v.readonly != 0 || this.lent_readonly);
-        pb.ndim = v.ndim;
-        pb.format = v.format as *mut c_char;
-        pb.shape = v.shape;
-        pb.strides = v.strides;
+        pb.readonly = c_int::from(readonly);
+        if simple {
+            pb.ndim = 1;
+            pb.format = std::ptr::null_mut();
+            pb.shape = std::ptr::null_mut();
+            pb.strides = std::ptr::null_mut();
+        } else {
+            pb.ndim = v.ndim;
+            pb.format = v.format as *mut c_char;
+            pb.shape = v.shape;
+            pb.strides = v.strides;
+        }
         pb.suboffsets = v.suboffsets;
-        pb.internal = info.into_raw().cast();
+        pb.internal = Arc::into_raw(info) as *mut std::ffi::c_void;
         pb.obj = slf.into_any().into_ptr();
         Ok(())
     }
 
     unsafe fn __releasebuffer__(_slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
-        let p = (*view).internal.cast::<xbuf_bufferinfo>();
+        let p = (*view).internal as *const Info;
         if !p.is_null() {
-            drop(Info::from_raw(p));
+            drop(Arc::from_raw(p));
             (*view).internal = std::ptr::null_mut();
         }
     }

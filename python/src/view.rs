@@ -55,6 +55,30 @@ impl Drop for Obj {
     }
 }
 
+/// A library view object shared by the View that is it (its owner) and the slices of that
+/// View not made yet (see `View::pending_slice`).
+pub struct Held {
+    obj: Obj,
+    /// The Python object whose memory this is, when it came from one.
+    source: Option<Py<PyAny>>,
+    /// The owner was released while pending slices shared the object: the last of them to go
+    /// while the owner lives hands the export back (`xbuf_view_release`).
+    owner_released: AtomicBool,
+}
+
+impl Held {
+    fn new(obj: Obj, source: Option<Py<PyAny>>) -> Held {
+        Held {
+            obj,
+            source,
+            owner_released: AtomicBool::new(false),
+        }
+    }
+    pub fn ptr(&self) -> *mut xbuf_object {
+        self.obj.ptr()
+    }
+}
+
 /// A filled `xbuf_bufferinfo`, released when dropped. Boxed: the struct must not move while it
 /// holds a view.
 pub struct Info(Box<xbuf_bufferinfo>);
@@ -149,10 +173,14 @@ impl Meta {
 /// format, shape, strides and suboffsets.
 #[pyclass(frozen, module = "xbuf", name = "View", weakref)]
 pub struct View {
-    obj: Obj,
-    meta: OnceLock<Meta>,
-    /// The Python object whose memory this is, when it came from one.
-    source: Option<Py<PyAny>>,
+    /// The library's view object this view is, or, for a slice not yet used, the one it was
+    /// sliced from.
+    base: Arc<Held>,
+    /// A slice of `base` made only when the view is first used (see `__getitem__`).
+    pending: Option<Specs>,
+    /// The library's view object of a pending slice, once made.
+    made: OnceLock<Arc<Held>>,
+    meta: OnceLock<Box<Meta>>,
     /// Read-only although the memory may be writable (``View(v, writable=False)`` of a
     /// writable View, ``toreadonly()``, and every view made from such a view).
     lent_readonly: bool,
@@ -166,9 +194,10 @@ pub struct View {
 impl View {
     pub fn wrap(obj: Obj, source: Option<Py<PyAny>>) -> View {
         View {
-            obj,
+            base: Arc::new(Held::new(obj, source)),
+            pending: None,
+            made: OnceLock::new(),
             meta: OnceLock::new(),
-            source,
             lent_readonly: false,
             released: AtomicBool::new(false),
             shared: Mutex::new(None),
@@ -185,8 +214,106 @@ impl View {
         Ok(self.lent_readonly || self.meta()?.readonly)
     }
 
-    pub fn obj_ptr(&self) -> *mut xbuf_object {
-        self.obj.ptr()
+    /// The library's view object, made now for a pending slice.
+    pub fn xobj(&self) -> PyResult<*mut xbuf_object> {
+        let Some(specs) = &self.pending else {
+            return Ok(self.base.ptr());
+        };
+        let specs = specs.as_slice();
+        if let Some(o) = self.made.get() {
+            return Ok(o.ptr());
+        }
+        let mut out = std::ptr::null_mut();
+        // SAFETY: `specs` has `len` entries; `out` is written.
+        check(unsafe {
+            xbuf_view_slice(
+                self.base.ptr(),
+                specs.as_ptr(),
+                specs.len() as c_int,
+                &mut out,
+            )
+        })?;
+        let o = Arc::new(Held::new(Obj::from_owned(out), None));
+        // Another thread may have made it meanwhile: its object is kept, this one dropped.
+        Ok(self.made.get_or_init(|| o).ptr())
+    }
+
+    /// The object this View is, when it exists (not for a pending slice not made yet).
+    fn own_held(&self) -> Option<&Arc<Held>> {
+        if self.pending.is_none() {
+            Some(&self.base)
+        } else {
+            self.made.get()
+        }
+    }
+
+    /// The library's view object as a shared reference (made now for a pending slice).
+    fn shared_obj(&self) -> PyResult<&Arc<Held>> {
+        if self.pending.is_none() {
+            return Ok(&self.base);
+        }
+        self.xobj()?;
+        Ok(self.made.get().expect("made above"))
+    }
+
+    /// A slice made when it is first used: `specs` (at most one per dimension, of a view
+    /// without suboffsets, whose slices only fail on a released view or an address overflow)
+    /// are applied then.
+    fn pending_slice(&self, specs: Specs) -> PyResult<View> {
+        Ok(View {
+            base: self.shared_obj()?.clone(),
+            pending: Some(specs),
+            made: OnceLock::new(),
+            meta: OnceLock::new(),
+            lent_readonly: self.lent_readonly,
+            released: AtomicBool::new(false),
+            shared: Mutex::new(None),
+        })
+    }
+
+    /// `key` as one slice per dimension when it is a slice or a tuple of slices of a view
+    /// whose slices can be made later; `None` otherwise.
+    fn lazy_specs(&self, key: &Bound<'_, PyAny>) -> PyResult<Option<Specs>> {
+        let m = self.meta()?;
+        if m.suboffsets.is_some() {
+            return Ok(None);
+        }
+        let specs = if key.is_instance_of::<PySlice>() {
+            if m.shape.is_empty() {
+                return Ok(None);
+            }
+            Specs::one(unpack_slice(key)?)
+        } else if let Ok(t) = key.cast::<PyTuple>() {
+            if t.len() > m.shape.len() || t.is_empty() {
+                return Ok(None);
+            }
+            let n = t.len();
+            let mut inline = [ALL; 2];
+            let mut heap = Vec::new();
+            for (k, item) in t.iter().enumerate() {
+                if !item.is_instance_of::<PySlice>() {
+                    return Ok(None);
+                }
+                let s = unpack_slice(&item)?;
+                if n <= 2 {
+                    inline[k] = s;
+                } else {
+                    heap.push(s);
+                }
+            }
+            if n <= 2 {
+                Specs {
+                    len: n,
+                    inline,
+                    heap: None,
+                }
+            } else {
+                Specs::from(heap)
+            }
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(specs))
     }
 
     fn live(&self) -> PyResult<()> {
@@ -203,14 +330,14 @@ impl View {
         if let Some(m) = self.meta.get() {
             return Ok(m);
         }
-        let m = Meta::read(self.obj.ptr())?;
-        Ok(self.meta.get_or_init(|| m))
+        let m = Meta::read(self.xobj()?)?;
+        Ok(self.meta.get_or_init(|| Box::new(m)))
     }
 
     fn derived(&self, py: Python<'_>, p: *mut xbuf_object) -> View {
         View::wrap(
             Obj::from_owned(p),
-            self.source.as_ref().map(|s| s.clone_ref(py)),
+            self.base.source.as_ref().map(|s| s.clone_ref(py)),
         )
         .readonly_view(self.lent_readonly)
     }
@@ -222,7 +349,7 @@ impl View {
         op: impl FnOnce(*mut xbuf_object, *mut *mut xbuf_object) -> c_int,
     ) -> PyResult<View> {
         let mut out = std::ptr::null_mut();
-        check(op(self.obj.ptr(), &mut out))?;
+        check(op(self.xobj()?, &mut out))?;
         Ok(self.derived(py, out))
     }
 
@@ -252,7 +379,7 @@ impl View {
         let mut p = std::ptr::null_mut();
         // SAFETY: `idx` has `len` entries; `p` is written.
         check(unsafe {
-            xbuf_view_item_pointer(self.obj.ptr(), idx.as_ptr(), idx.len() as c_int, &mut p)
+            xbuf_view_item_pointer(self.xobj()?, idx.as_ptr(), idx.len() as c_int, &mut p)
         })?;
         Ok(p.cast())
     }
@@ -391,6 +518,69 @@ impl View {
     }
 }
 
+impl Drop for View {
+    fn drop(&mut self) {
+        // Runs with the GIL held (the Python object's deallocation), as do all the methods
+        // that read or change the counts and flags used here.
+        if let Some(own) = self.own_held() {
+            // The owner is gone: its pending slices keep the export until they go.
+            own.owner_released.store(false, Ordering::Release);
+        }
+        if self.pending.is_some()
+            && self.base.owner_released.load(Ordering::Acquire)
+            && Arc::strong_count(&self.base) == 2
+        {
+            // The last pending slice of a released owner that still lives.
+            // SAFETY: a live view object.
+            unsafe { xbuf_view_release(self.base.ptr()) };
+            self.base.owner_released.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The slices of a pending slice: up to two without an allocation.
+pub struct Specs {
+    len: usize,
+    inline: [xbuf_range; 2],
+    heap: Option<Box<[xbuf_range]>>,
+}
+
+impl Specs {
+    fn one(s: xbuf_range) -> Specs {
+        Specs {
+            len: 1,
+            inline: [s, ALL],
+            heap: None,
+        }
+    }
+    fn as_slice(&self) -> &[xbuf_range] {
+        match &self.heap {
+            Some(h) => h,
+            None => &self.inline[..self.len],
+        }
+    }
+}
+
+impl From<Vec<xbuf_range>> for Specs {
+    fn from(v: Vec<xbuf_range>) -> Specs {
+        if v.len() <= 2 {
+            let mut inline = [ALL; 2];
+            inline[..v.len()].copy_from_slice(&v);
+            Specs {
+                len: v.len(),
+                inline,
+                heap: None,
+            }
+        } else {
+            Specs {
+                len: v.len(),
+                inline: [ALL; 2],
+                heap: Some(v.into_boxed_slice()),
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Key {
     Index(isize),
@@ -493,7 +683,7 @@ impl View {
                     "xbuf.View: the view is read-only; a writable view of it was requested",
                 ));
             }
-            check(unsafe { xbuf_view_new(other.obj.ptr(), flags, &mut out) })
+            check(unsafe { xbuf_view_new(other.xobj()?, flags, &mut out) })
                 .map_err(as_buffer_error)?;
             return Ok(other.derived(py, out).readonly_view(!writable));
         }
@@ -517,7 +707,7 @@ impl View {
         let m = self.meta()?;
         let len = m.nbytes as usize;
         let mut out = vec![0u8; len];
-        let obj = SendPtr(self.obj.ptr());
+        let obj = SendPtr(self.xobj()?);
         let dst = SendPtr(out.as_mut_ptr());
         let rc = self.detach_if_large(py, m.nbytes, move || {
             let (obj, dst) = (obj, dst);
@@ -651,7 +841,8 @@ impl View {
     #[getter]
     fn obj(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.live()?;
-        Ok(self.source.as_ref().map(|s| s.clone_ref(py)))
+        // A pending slice's base is the view it was sliced from: the same memory.
+        Ok(self.base.source.as_ref().map(|s| s.clone_ref(py)))
     }
     /// The transpose: the dimensions in reverse order.
     #[getter(T)]
@@ -727,7 +918,7 @@ impl View {
         };
         let m = self.meta()?;
         let len = m.nbytes as usize;
-        let obj = SendPtr(self.obj.ptr());
+        let obj = SendPtr(self.xobj()?);
         let mut rc = XBUF_OK;
         let b = PyBytes::new_with(py, len, |buf: &mut [u8]| {
             let dst = SendPtr(buf.as_mut_ptr());
@@ -768,7 +959,7 @@ impl View {
         // SAFETY: `out` has `cap` bytes.
         check(unsafe {
             xbuf_view_hex(
-                self.obj.ptr(),
+                self.xobj()?,
                 out.as_mut_ptr().cast(),
                 cap,
                 std::ptr::null_mut(),
@@ -790,7 +981,7 @@ impl View {
     /// The items as JSON text, as the library renders it (``xbuf_view_tolist``).
     fn tojson(&self, py: Python<'_>) -> PyResult<String> {
         self.live()?;
-        let obj = SendPtr(self.obj.ptr());
+        let obj = SendPtr(self.xobj()?);
         let (rc, text) = py.detach(move || {
             let obj = obj;
             let mut needed = 0usize;
@@ -831,8 +1022,17 @@ impl View {
         if self.released.load(Ordering::Acquire) {
             return Ok(());
         }
-        // SAFETY: a live view object.
-        check(unsafe { xbuf_view_release(self.obj.ptr()) })?;
+        // A pending slice holds no export of its own; a view whose object pending slices of
+        // it still share hands its export back when they are gone (each would hold an
+        // export of the same memory if it had been made already).
+        if let Some(obj) = self.own_held() {
+            if Arc::strong_count(obj) == 1 {
+                // SAFETY: a live view object.
+                check(unsafe { xbuf_view_release(obj.ptr()) })?;
+            } else {
+                obj.owner_released.store(true, Ordering::Release);
+            }
+        }
         self.released.store(true, Ordering::Release);
         // Python consumers of the shared export keep their references to it.
         drop(self.shared.lock().unwrap_or_else(|p| p.into_inner()).take());
@@ -863,11 +1063,9 @@ impl View {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        // The common cases first: one slice, one integer.
-        if key.is_instance_of::<PySlice>() {
-            self.live()?;
-            let s = unpack_slice(key)?;
-            return Ok(Bound::new(py, self.slice_view(py, &[s])?)?.into_any());
+        // Slices of every dimension given: made when the result is first used.
+        if let Some(specs) = self.lazy_specs(key)? {
+            return Ok(Bound::new(py, self.pending_slice(specs)?)?.into_any());
         }
         match self.select(py, key)? {
             Selected::Item(idx) => self.item_at(py, &idx),
@@ -934,7 +1132,7 @@ impl View {
                 .unbind());
         }
         let nbytes = self.meta()?.nbytes.max(o.meta()?.nbytes);
-        let (a, b) = (SendPtr(self.obj.ptr()), SendPtr(o.obj.ptr()));
+        let (a, b) = (SendPtr(self.xobj()?), SendPtr(o.xobj()?));
         let (rc, equal) = self.detach_if_large(py, nbytes, move || {
             let (a, b) = (a, b);
             let mut equal = 0;
@@ -955,7 +1153,7 @@ impl View {
         if !self.is_readonly()? {
             return Err(PyValueError::new_err("cannot hash a writable xbuf.View"));
         }
-        let obj = SendPtr(self.obj.ptr());
+        let obj = SendPtr(self.xobj()?);
         let (rc, h) = self.detach_if_large(py, m.nbytes, move || {
             let obj = obj;
             let mut h = 0u64;
@@ -997,14 +1195,14 @@ impl View {
     /// count, for tests of lifetimes.
     fn _counts(&self) -> PyResult<(isize, isize)> {
         // SAFETY: the view object is live while `self` holds it.
-        unsafe { Ok((xbuf_exports(self.obj.ptr()), xbuf_refcount(self.obj.ptr()))) }
+        unsafe { Ok((xbuf_exports(self.xobj()?), xbuf_refcount(self.xobj()?))) }
     }
 
     /// A PyCapsule named ``"xbuf.object"`` holding one reference to the view's xbuf object
     /// (an ``xbuf_object *``), dropped when the capsule is destroyed.
     fn _to_object_capsule(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.live()?;
-        crate::sources::object_capsule(py, self.obj.ptr())
+        crate::sources::object_capsule(py, self.xobj()?)
     }
 
     /// A View of the ``xbuf_object *`` in a PyCapsule named ``"xbuf.object"`` (as C extensions
@@ -1046,13 +1244,13 @@ impl View {
                 Some(i) => i.clone(),
                 None => {
                     let f = if readonly { XBUF_FULL_RO } else { XBUF_FULL };
-                    let i = Arc::new(Info::get(this.obj.ptr(), f).map_err(buffer_error)?);
+                    let i = Arc::new(Info::get(this.xobj()?, f).map_err(buffer_error)?);
                     *shared = Some(i.clone());
                     i
                 }
             }
         } else {
-            Arc::new(Info::get(this.obj.ptr(), flags).map_err(buffer_error)?)
+            Arc::new(Info::get(this.xobj()?, flags).map_err(buffer_error)?)
         };
         let v = &*info.0;
         let pb = &mut *view;
@@ -1092,8 +1290,8 @@ pub fn copy_views(py: Python<'_>, dst: &View, src: &View) -> PyResult<()> {
     if dst.is_readonly()? {
         return Err(PyTypeError::new_err("cannot modify read-only memory"));
     }
-    let d = Info::get(dst.obj.ptr(), XBUF_FULL)?;
-    let s = Info::get(src.obj.ptr(), XBUF_FULL_RO)?;
+    let d = Info::get(dst.xobj()?, XBUF_FULL)?;
+    let s = Info::get(src.xobj()?, XBUF_FULL_RO)?;
     let nbytes = src.meta()?.nbytes;
     let (dp, sp) = (
         SendPtr(d.raw() as *mut xbuf_bufferinfo),

@@ -609,3 +609,35 @@ def test_copy():
         xbuf.copy(np.zeros(3, "<i8"), np.zeros(3, "<f8"))
     with pytest.raises(BufferError):
         xbuf.copy(b"abc", b"abc")
+
+
+def test_release_with_slices_not_used_yet():
+    # Slices are made when first used; the export a released view still shares with such
+    # slices goes back when the last of them is gone, as if each held its own.
+    ba = bytearray(b"abcdef")
+    v = xbuf.View(ba)
+    s1, s2 = v[1:], v[2:]
+    v.release()
+    with pytest.raises(ValueError):
+        v[1:]
+    del s1
+    with pytest.raises(BufferError):
+        ba.append(0)
+    assert bytes(s2) == b"cdef"
+    del s2
+    ba.append(0x67)
+    ba.pop()
+    v = xbuf.View(ba)
+    s = v[::2]
+    v.release()
+    del v
+    with pytest.raises(BufferError):
+        ba.append(0)
+    assert s.tolist() == [97, 99, 101]
+    m = memoryview(s)
+    del s
+    with pytest.raises(BufferError):
+        ba.append(0)
+    m.release()
+    ba.append(0x67)
+    assert bytes(ba) == b"abcdefg"

@@ -69,6 +69,8 @@ fn _decref_on_native_thread(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyRes
     .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("the native thread panicked"))
 }
 
+/// The compiled part of the ``xbuf`` package: ``View`` and the package's functions, on the
+/// same Rust code as the xbuf C library.
 #[pymodule]
 fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<View>()?;

@@ -1050,6 +1050,7 @@ impl View {
         Ok(false)
     }
 
+    /// The extent of the first dimension (``TypeError`` for a zero-dimensional view).
     fn __len__(&self) -> PyResult<usize> {
         let m = self.meta()?;
         match m.shape.first() {
@@ -1058,6 +1059,9 @@ impl View {
         }
     }
 
+    /// ``v[key]``: an item's value when every dimension gets an integer, else a View. Keys are
+    /// integers, slices and one ``...`` per dimension, in any mix (``v[1:3, ::2]``,
+    /// ``v[..., 0]``, ``v[i, j]``).
     fn __getitem__<'py>(
         &self,
         py: Python<'py>,
@@ -1073,6 +1077,9 @@ impl View {
         }
     }
 
+    /// ``v[key] = value``: an item from a value (``struct.pack``'s rules for the formats of the
+    /// struct module, else a bytes-like object of ``itemsize`` bytes), or the items a key
+    /// selects from any buffer exporter of the same shape and format layout.
     fn __setitem__(
         &self,
         py: Python<'_>,
@@ -1091,6 +1098,7 @@ impl View {
         }
     }
 
+    /// Iterates over the first dimension: items of a one-dimensional view, Views otherwise.
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<ViewIter> {
         let n = slf.get().__len__()?;
         Ok(ViewIter {
@@ -1100,6 +1108,8 @@ impl View {
         })
     }
 
+    /// ``==`` and ``!=`` by value against any buffer exporter, for every format: equal shapes
+    /// and equal items (``1 == 1.0`` across formats, NaN never equal, structs field by field).
     fn __richcmp__(
         &self,
         py: Python<'_>,
@@ -1148,6 +1158,7 @@ impl View {
             .unbind())
     }
 
+    /// The hash of a read-only view's C-order bytes (``ValueError`` for a writable view).
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
         let m = self.meta()?;
         if !self.is_readonly()? {

@@ -641,3 +641,37 @@ def test_release_with_slices_not_used_yet():
     m.release()
     ba.append(0x67)
     assert bytes(ba) == b"abcdefg"
+
+
+def test_bad_arguments_raise():
+    v = xbuf.View(np.arange(6, dtype="<i2"))
+    with pytest.raises(TypeError):
+        xbuf.View(object())
+    with pytest.raises(TypeError):
+        xbuf.View("text")
+    with pytest.raises(ValueError):
+        v.tobytes("X")
+    with pytest.raises(ValueError):
+        v.cast("<h", shape=[-1, -6])
+    with pytest.raises(ValueError):
+        v.cast("B", shape=[1] * 65)
+    with pytest.raises(ValueError):
+        v.cast("B\0")
+    with pytest.raises(TypeError):
+        v.cast(3)
+    with pytest.raises(ValueError):
+        v.permute(1)
+    with pytest.raises(TypeError):
+        v.permute("a")
+    with pytest.raises(TypeError):
+        xbuf.open(3.5)
+    with pytest.raises(ValueError):
+        xbuf.open("a\0b")
+    with pytest.raises(IndexError):
+        xbuf._xbuf._ndarray(bytes(4), "B", [2, 2], strides=[4, 1])
+    with pytest.raises(ValueError):
+        xbuf._xbuf._ndarray(bytes(4), "B", [2, 2], strides=[1])
+    with pytest.raises(ValueError):
+        xbuf._xbuf._ndarray(bytes(4), "k", [4])
+    with pytest.raises(TypeError):
+        xbuf.copy(object(), v)

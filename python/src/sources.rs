@@ -70,15 +70,16 @@ pub fn open_file(path: &Bound<'_, PyAny>, mode: &str) -> PyResult<View> {
     // SAFETY: `p` is NUL-terminated; `out` is written.
     let rc = unsafe { xbuf_mmap_open(p.as_ptr(), m, &mut out) };
     if rc == XBUF_ERR_IO {
+        // The message ends with the OS error, "(os error N)": its errno picks the OSError
+        // subclass, as open() raises them.
         let msg = crate::error::last_message();
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        let exc = match errno {
-            2 => pyo3::exceptions::PyFileNotFoundError::new_err((errno, msg)),
-            13 => pyo3::exceptions::PyPermissionError::new_err((errno, msg)),
-            21 => pyo3::exceptions::PyIsADirectoryError::new_err((errno, msg)),
-            _ => pyo3::exceptions::PyOSError::new_err(msg),
-        };
-        return Err(exc);
+        let errno = msg
+            .rsplit_once("(os error ")
+            .and_then(|(_, t)| t.trim_end_matches(')').parse::<i32>().ok());
+        return Err(match errno {
+            Some(e) => pyo3::exceptions::PyOSError::new_err((e, msg)),
+            None => pyo3::exceptions::PyOSError::new_err(msg),
+        });
     }
     check(rc)?;
     let base = Obj::from_owned(out);

@@ -1,7 +1,7 @@
 """The Python package against memoryview and NumPy: per-call costs of exporting a View
 (np.asarray, memoryview, np.frombuffer) and of slicing it, each against the same call on the
 object it stands for, measured in the same run. Every figure is the median of many timed
-repetitions, each of many calls.
+repetitions of many calls, each case's repetitions alternating with its baseline's.
 
     python bench/bench_python.py [--quick]
 
@@ -23,29 +23,26 @@ import numpy as np  # noqa: E402
 import xbuf  # noqa: E402
 
 QUICK = "--quick" in sys.argv
-REPS = 7 if QUICK else 25
-CALLS = 2000 if QUICK else 20000
+# Many short repetitions, the two sides alternating, so that a burst of load on a shared
+# machine falls on both; the median of each side's repetitions is reported.
+REPS = 41 if QUICK else 201
+CALLS = 1000 if QUICK else 2000
 
 
-def per_call_ns(fn):
-    """Median over REPS repetitions of CALLS calls, in ns per call."""
-    times = []
+def timed_ns(fn):
+    """One repetition: CALLS calls, in ns per call."""
     loop = range(CALLS)
-    for _ in range(REPS):
-        t0 = time.perf_counter_ns()
-        for _ in loop:
-            fn()
-        times.append((time.perf_counter_ns() - t0) / CALLS)
-    return statistics.median(times)
+    t0 = time.perf_counter_ns()
+    for _ in loop:
+        fn()
+    return (time.perf_counter_ns() - t0) / CALLS
 
 
 def compare(rows, name, fn, base_name, base, target):
-    # Interleaved, so that both see the same machine state.
-    a = []
-    b = []
-    for _ in range(3):
-        a.append(per_call_ns(fn))
-        b.append(per_call_ns(base))
+    a, b = [], []
+    for _ in range(REPS):
+        a.append(timed_ns(fn))
+        b.append(timed_ns(base))
     x, y = statistics.median(a), statistics.median(b)
     rows.append((name, x, base_name, y, x / y, target))
 
@@ -90,7 +87,7 @@ def main():
     compare(rows, "View[3, 4] (an item)", lambda: v2[3, 4],
             "ndarray[3, 4]", lambda: a2[3, 4], None)
 
-    print(f"Python package: per-call medians ({REPS} x {CALLS} calls, 3 interleaved rounds)")
+    print(f"Python package: per-call medians of {REPS} alternating repetitions of {CALLS} calls")
     w = max(len(r[0]) for r in rows)
     wb = max(len(r[2]) for r in rows)
     for name, x, bname, y, ratio, target in rows:

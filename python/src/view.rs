@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyIndexError, PyNotImplementedError, PyTypeError, PyValueError};
@@ -107,6 +107,35 @@ impl Drop for Info {
     }
 }
 
+/// State that only code holding the GIL touches. The package is built for the limited API
+/// (abi3), which no free-threaded CPython implements, so the GIL serialises every access.
+pub struct GilCell<T>(std::cell::UnsafeCell<T>);
+
+// SAFETY: see the type's documentation: every access holds the GIL.
+unsafe impl<T: Send> Sync for GilCell<T> {}
+
+impl<T> GilCell<T> {
+    fn new(v: T) -> GilCell<T> {
+        GilCell(std::cell::UnsafeCell::new(v))
+    }
+    /// # Safety
+    /// The caller holds the GIL and keeps no other reference from `get` alive.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self) -> &mut T {
+        &mut *self.0.get()
+    }
+}
+
+/// The export a View shares between its Python consumers.
+#[derive(Default)]
+pub struct SharedExport {
+    info: Option<Box<Info>>,
+    /// Python consumers holding it.
+    users: usize,
+    /// The View was released: the export goes with its last consumer.
+    released: bool,
+}
+
 /// A view's layout, read once.
 pub struct Meta {
     pub format: String,
@@ -187,8 +216,8 @@ pub struct View {
     released: AtomicBool,
     /// One export with the whole layout (`XBUF_FULL_RO`, or `XBUF_FULL` for a writable view),
     /// taken at the first Python request for it and shared by every Python consumer whose
-    /// request it answers exactly (see `__getbuffer__`); each holds one `Arc` reference.
-    shared: Mutex<Option<Arc<Info>>>,
+    /// request it answers exactly (see `__getbuffer__`).
+    shared: GilCell<SharedExport>,
 }
 
 impl View {
@@ -200,7 +229,7 @@ impl View {
             meta: OnceLock::new(),
             lent_readonly: false,
             released: AtomicBool::new(false),
-            shared: Mutex::new(None),
+            shared: GilCell::new(SharedExport::default()),
         }
     }
 
@@ -267,7 +296,7 @@ impl View {
             meta: OnceLock::new(),
             lent_readonly: self.lent_readonly,
             released: AtomicBool::new(false),
-            shared: Mutex::new(None),
+            shared: GilCell::new(SharedExport::default()),
         })
     }
 
@@ -1034,8 +1063,13 @@ impl View {
             }
         }
         self.released.store(true, Ordering::Release);
-        // Python consumers of the shared export keep their references to it.
-        drop(self.shared.lock().unwrap_or_else(|p| p.into_inner()).take());
+        // Python consumers of the shared export keep it until the last of them is done.
+        // SAFETY: the GIL is held (a Python method).
+        let shared = unsafe { self.shared.get() };
+        shared.released = true;
+        if shared.users == 0 {
+            shared.info = None;
+        }
         Ok(())
     }
 
@@ -1249,21 +1283,23 @@ impl View {
         let whole = request == ffi::PyBUF_FULL_RO
             || (request == ffi::PyBUF_RECORDS_RO && m.suboffsets.is_none());
         let simple = request == ffi::PyBUF_SIMPLE && m.c_contiguous;
-        let info = if whole || simple {
-            let mut shared = this.shared.lock().unwrap_or_else(|p| p.into_inner());
-            match &*shared {
-                Some(i) => i.clone(),
-                None => {
-                    let f = if readonly { XBUF_FULL_RO } else { XBUF_FULL };
-                    let i = Arc::new(Info::get(this.xobj()?, f).map_err(buffer_error)?);
-                    *shared = Some(i.clone());
-                    i
-                }
+        let (info, internal) = if whole || simple {
+            // SAFETY: the GIL is held (the buffer protocol's slots are called with it).
+            let shared = this.shared.get();
+            if shared.info.is_none() {
+                let f = if readonly { XBUF_FULL_RO } else { XBUF_FULL };
+                shared.info = Some(Box::new(Info::get(this.xobj()?, f).map_err(buffer_error)?));
             }
+            shared.users += 1;
+            let info: &Info = shared.info.as_deref().expect("set above");
+            (info as *const Info, std::ptr::null_mut())
         } else {
-            Arc::new(Info::get(this.xobj()?, flags).map_err(buffer_error)?)
+            let own = Box::into_raw(Box::new(
+                Info::get(this.xobj()?, flags).map_err(buffer_error)?,
+            ));
+            (own as *const Info, own.cast::<std::ffi::c_void>())
         };
-        let v = &*info.0;
+        let v = &*(*info).0;
         let pb = &mut *view;
         pb.buf = v.buf;
         pb.len = v.len;
@@ -1281,16 +1317,24 @@ impl View {
             pb.strides = v.strides;
         }
         pb.suboffsets = v.suboffsets;
-        pb.internal = Arc::into_raw(info) as *mut std::ffi::c_void;
+        // NULL for the shared export, else the consumer's own.
+        pb.internal = internal;
         pb.obj = slf.into_any().into_ptr();
         Ok(())
     }
 
-    unsafe fn __releasebuffer__(_slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
-        let p = (*view).internal as *const Info;
-        if !p.is_null() {
-            drop(Arc::from_raw(p));
+    unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
+        let own = (*view).internal.cast::<Info>();
+        if !own.is_null() {
+            drop(Box::from_raw(own));
             (*view).internal = std::ptr::null_mut();
+            return;
+        }
+        // SAFETY: the GIL is held.
+        let shared = slf.get().shared.get();
+        shared.users -= 1;
+        if shared.users == 0 && shared.released {
+            shared.info = None;
         }
     }
 }

@@ -192,6 +192,7 @@ impl Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Builds an [`Error`] with a formatted message: `err!(Busy, "object has {} exports", n)`.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! err {
     ($status:ident, $($arg:tt)+) => {
@@ -200,6 +201,7 @@ macro_rules! err {
 }
 
 /// Returns early with an [`Error`]: `bail!(OutOfBounds, "index {} >= {}", i, n)`.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! bail {
     ($status:ident, $($arg:tt)+) => {

@@ -17,10 +17,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 
-use xbuf::abi::*;
-use xbuf::capi::core::*;
-use xbuf::capi::view::*;
-use xbuf::status::*;
+use xbuf::ffi::*;
 
 use super::input::Input;
 use super::layout::{generate, Honest, Model, FORMATS, PTR};

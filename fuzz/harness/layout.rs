@@ -92,7 +92,7 @@ pub struct Honest {
 
 impl Honest {
     /// Fills `v` with this layout as a C exporter answers it (writable, `format` as given).
-    pub fn fill(&self, v: &mut xbuf::abi::xbuf_bufferinfo, format: *const std::ffi::c_char) {
+    pub fn fill(&self, v: &mut xbuf::ffi::xbuf_bufferinfo, format: *const std::ffi::c_char) {
         v.buf = self.buf().cast();
         v.len = self.len();
         v.itemsize = self.itemsize;

@@ -11,11 +11,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 use std::sync::Arc;
 
-use xbuf::abi::*;
-use xbuf::capi::core::*;
-use xbuf::capi::exporters::*;
-use xbuf::capi::view::*;
-use xbuf::status::*;
+use xbuf::ffi::*;
 
 use super::input::Input;
 use super::layout::{self, c_index, generate, next_index, Honest, Model, FORMATS};
@@ -598,12 +594,12 @@ impl Run<'_> {
     fn tolist(&mut self, k: usize) {
         bump(stats::TOLIST);
         let (obj, m) = (self.views[k].obj, &self.views[k].m);
-        let fmt = xbuf::format::parse(m.format.as_bytes()).expect("format");
+        let fmt = xbuf::test_support::format::parse(m.format.as_bytes()).expect("format");
         // Nested lists of the items, each rendered by the library's item renderer.
         fn walk(
             m: &Model,
             mem: &[u8],
-            fmt: &xbuf::format::Format,
+            fmt: &xbuf::test_support::format::Format,
             d: usize,
             next: &mut usize,
             out: &mut String,
@@ -611,8 +607,12 @@ impl Run<'_> {
             if d == m.shape.len() {
                 let at = m.items[*next];
                 *next += 1;
-                xbuf::format::write_json(fmt, &mem[at..at + m.itemsize as usize], out)
-                    .expect("json");
+                xbuf::test_support::format::write_json(
+                    fmt,
+                    &mem[at..at + m.itemsize as usize],
+                    out,
+                )
+                .expect("json");
                 return;
             }
             out.push('[');
@@ -811,10 +811,15 @@ impl Run<'_> {
     fn equal(&mut self, k: usize) {
         bump(stats::EQUAL);
         let (obj, m) = (self.views[k].obj, self.views[k].m.clone());
-        let fmt = xbuf::format::parse(m.format.as_bytes()).expect("format");
+        let fmt = xbuf::test_support::format::parse(m.format.as_bytes()).expect("format");
         let n = m.itemsize as usize;
         let want = m.items.iter().all(|&o| {
-            xbuf::format::items_equal(&fmt, &self.mem[o..o + n], &fmt, &self.mem[o..o + n])
+            xbuf::test_support::format::items_equal(
+                &fmt,
+                &self.mem[o..o + n],
+                &fmt,
+                &self.mem[o..o + n],
+            )
         });
         let mut eq = -1;
         ok(unsafe { xbuf_view_equal(obj, obj, &mut eq) }, "equal");

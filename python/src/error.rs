@@ -52,5 +52,5 @@ pub fn check(status: c_int) -> pyo3::PyResult<()> {
 
 /// A library error from the value rule as an exception.
 pub fn from_error(e: &crate::sys::values::Error) -> PyErr {
-    exception(e.code(), e.message.clone())
+    exception(e.status().code(), e.message().to_owned())
 }

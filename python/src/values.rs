@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyComplex, PyDict, PyList, PyString};
 
 use crate::error::from_error;
-use crate::sys::values::{walk, Format, Result, Value, Visit};
+use crate::sys::values::{Format, Result, Value, Visit};
 
 enum Frame<'py> {
     List(Vec<Bound<'py, PyAny>>),
@@ -47,12 +47,15 @@ impl<'py> Builder<'py> {
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::Text(t) => {
                 let s: String = t
-                    .chars()
-                    .map(|c| char::from_u32(c).unwrap_or('\u{fffd}'))
+                    .iter()
+                    .map(|&c| char::from_u32(c).unwrap_or('\u{fffd}'))
                     .collect();
                 PyString::new(py, &s).into_any()
             }
             Value::Pointer(p) => p.into_pyobject(py)?.into_any(),
+            // A kind added to the library later: its debug text, rather than nothing.
+            #[allow(unreachable_patterns)]
+            other => PyString::new(py, &format!("{other:?}")).into_any(),
         })
     }
 }
@@ -108,7 +111,7 @@ pub fn item_value<'py>(py: Python<'py>, fmt: &Format, item: &[u8]) -> PyResult<B
         done: None,
         err: None,
     };
-    walk(fmt, item, &mut b).map_err(|e| from_error(&e))?;
+    fmt.walk(item, &mut b).map_err(|e| from_error(&e))?;
     if let Some(e) = b.err {
         return Err(e);
     }

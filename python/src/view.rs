@@ -14,7 +14,7 @@ use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
 
 use crate::error::{check, exception, last_message};
 use crate::pyexport::object_from_python;
-use crate::sys::values::{parse, Format};
+use crate::sys::values::Format;
 use crate::sys::*;
 use crate::values::item_value;
 
@@ -139,7 +139,7 @@ pub struct SharedExport {
 /// A view's layout, read once.
 pub struct Meta {
     pub format: String,
-    pub fmt: Arc<Format>,
+    pub fmt: Format,
     pub itemsize: isize,
     pub shape: Vec<isize>,
     pub strides: Vec<isize>,
@@ -172,7 +172,7 @@ impl Meta {
                     .to_string_lossy()
                     .into_owned()
             };
-            let fmt = parse(format.as_bytes()).map_err(|e| crate::error::from_error(&e))?;
+            let fmt = Format::parse(&format).map_err(|e| crate::error::from_error(&e))?;
             Ok(Meta {
                 fmt,
                 format,
@@ -655,9 +655,25 @@ fn index_of(p: &Bound<'_, PyAny>) -> PyResult<isize> {
 /// format (a tuple or list for items of several values), else a bytes-like object of exactly
 /// `itemsize` bytes.
 fn pack(py: Python<'_>, m: &Meta, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if m.fmt.struct_module() {
-        let pack = py.import("struct")?.getattr("pack")?;
-        let packed = if m.fmt.value_count() == 1 {
+    let st = py.import("struct")?;
+    // The struct module's own answer to whether it parses the format, and how many values an
+    // item of it holds.
+    let values = st
+        .call_method1("calcsize", (m.format.as_str(),))
+        .and_then(|n| n.extract::<isize>())
+        .ok()
+        .filter(|&n| n == m.itemsize)
+        .map(|n| {
+            st.call_method1(
+                "unpack",
+                (m.format.as_str(), PyBytes::new(py, &vec![0u8; n as usize])),
+            )
+            .and_then(|t| t.len())
+        })
+        .transpose()?;
+    if let Some(count) = values {
+        let pack = st.getattr("pack")?;
+        let packed = if count == 1 {
             pack.call1((m.format.as_str(), value))
         } else {
             let mut args = vec![PyString::new(py, &m.format).into_any()];

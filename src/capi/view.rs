@@ -20,8 +20,11 @@ use crate::view::{self, SliceSpec};
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct xbuf_range {
+    /// First index.
     pub start: isize,
+    /// Index to stop before.
     pub stop: isize,
+    /// Step between indices.
     pub step: isize,
 }
 

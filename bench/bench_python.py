@@ -84,6 +84,9 @@ def main():
             "memoryview[1:30:2]", lambda: mv[1:30:2], 1.2)
     compare(rows, "View[1:30:2, ::3] (40x30 f8)", lambda: v2[1:30:2, ::3],
             "ndarray[1:30:2, ::3]", lambda: a2[1:30:2, ::3], 1.0)
+    from_dlpack = np.from_dlpack
+    compare(rows, "np.from_dlpack(View of 1000 f8)", lambda: from_dlpack(v1),
+            "np.from_dlpack(ndarray)", lambda: from_dlpack(a1), 1.2)
     compare(rows, "View[3, 4] (an item)", lambda: v2[3, 4],
             "ndarray[3, 4]", lambda: a2[3, 4], None)
 

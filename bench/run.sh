@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the default preset and runs every benchmark: bench_core (per-call costs, copy kernels
 # and equality against CPython, memcpy and memcmp, in C), bench_copies.py (large copies against
-# CPython, NumPy and memcpy, through ctypes), bench_format (format lookups and parses) and
-# bench_python.py (the Python package against memoryview and NumPy).
+# CPython, NumPy and memcpy, through ctypes), bench_format (format lookups and parses),
+# bench_dlpack (DLPack export + import + release per call, against get + release and memcpy)
+# and bench_python.py (the Python package against memoryview and NumPy).
 # Installs NumPy with pip when it is missing.
 # Usage: bash bench/run.sh [--quick]
 set -euo pipefail
@@ -15,6 +16,8 @@ echo
 XBUF_LIB=build/default/lib/libxbuf.so python3 bench/bench_copies.py "$@"
 echo
 build/default/bench_format
+echo
+build/default/bench_dlpack "$@"
 echo
 # The Python package, built and installed into the repository's environment (.venv) by the
 # default preset's python.package test; skipped with the reason when it is not installed.

@@ -28,7 +28,10 @@ XBUF_STATIC_CHECK(suboffsets_at_72, offsetof(xbuf_bufferinfo, suboffsets) == 72)
 XBUF_STATIC_CHECK(internal_at_80, offsetof(xbuf_bufferinfo, internal) == 80);
 XBUF_STATIC_CHECK(private_at_88, offsetof(xbuf_bufferinfo, _private) == 88);
 XBUF_STATIC_CHECK(min_size_104, XBUF_BUFFERINFO_SIZE_MIN == 104);
-XBUF_STATIC_CHECK(bufferinfo_size_168, sizeof(xbuf_bufferinfo) == 168);
+XBUF_STATIC_CHECK(bufferinfo_size_176, sizeof(xbuf_bufferinfo) == 176);
+XBUF_STATIC_CHECK(nodevice_size_168, XBUF_BUFFERINFO_SIZE_NODEVICE == 168);
+XBUF_STATIC_CHECK(device_type_at_168, offsetof(xbuf_bufferinfo, device_type) == 168);
+XBUF_STATIC_CHECK(device_id_at_172, offsetof(xbuf_bufferinfo, device_id) == 172);
 XBUF_STATIC_CHECK(type_name_at_8, offsetof(xbuf_type, name) == 8);
 XBUF_STATIC_CHECK(type_getbuffer_at_16, offsetof(xbuf_type, getbuffer) == 16);
 XBUF_STATIC_CHECK(type_releasebuffer_at_24, offsetof(xbuf_type, releasebuffer) == 24);

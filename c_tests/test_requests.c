@@ -93,7 +93,7 @@ static int all_flags[0x200 + 8];
 static int n_flags, n_valid_flags;
 
 static void build_flag_list(void) {
-    static const int extra[] = {0x200, 0x200 | 0x11d, 0x400, 0x8000, 0x10000 | M_FORMAT, INT_MAX, -1, INT_MIN};
+    static const int extra[] = {0x200, 0x200 | 0x11d, 0x400, 0x8000, 0x40000 | M_FORMAT, INT_MAX, -1, INT_MIN};
     int f;
     size_t i;
     n_flags = n_valid_flags = 0;

@@ -5,6 +5,8 @@
 #       -DCXX_COMPILER as C++17.
 # C_FLAGS (optional, separated by spaces) is added to the compile and link command: the
 # sanitizer flags in sanitizer builds, whose library needs the sanitizer runtime in the program.
+# MARKER (optional) takes the block after "<!-- MARKER -->" instead; EXTRA_INCLUDE_DIR
+# (optional) is searched for headers too (the DLPack quick start's dlpack.h).
 foreach(var README WORK_DIR INCLUDE_DIR LIB_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "readme_quickstart.cmake needs -D${var}=...")
@@ -14,14 +16,23 @@ if(LANGUAGE STREQUAL "cpp")
   set(marker "<!-- quickstart-cpp -->")
   set(fence "```cpp\n")
   set(source "${WORK_DIR}/quickstart.cpp")
+  set(source_ext cpp)
   set(compiler "${CXX_COMPILER}")
   set(std -std=c++17)
 else()
   set(marker "<!-- quickstart -->")
   set(fence "```c\n")
   set(source "${WORK_DIR}/quickstart.c")
+  set(source_ext c)
   set(compiler "${C_COMPILER}")
   set(std -std=c99)
+endif()
+if(DEFINED MARKER)
+  set(marker "<!-- ${MARKER} -->")
+  set(source "${WORK_DIR}/${MARKER}.${source_ext}")
+endif()
+if(DEFINED EXTRA_INCLUDE_DIR)
+  set(extra_include "-I${EXTRA_INCLUDE_DIR}")
 endif()
 if(NOT compiler)
   message(FATAL_ERROR "readme_quickstart.cmake needs -DC_COMPILER=... (or -DCXX_COMPILER=... for C++)")
@@ -47,7 +58,7 @@ separate_arguments(C_FLAGS UNIX_COMMAND "${C_FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 file(WRITE "${source}" "${code}")
 execute_process(
-  COMMAND "${compiler}" ${std} -Wall -Wextra -Wpedantic -Werror ${C_FLAGS} "-I${INCLUDE_DIR}"
+  COMMAND "${compiler}" ${std} -Wall -Wextra -Wpedantic -Werror ${C_FLAGS} "-I${INCLUDE_DIR}" ${extra_include}
           "${source}" "-L${LIB_DIR}" -lxbuf "-Wl,-rpath,${LIB_DIR}" -o "${WORK_DIR}/quickstart"
   RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

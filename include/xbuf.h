@@ -24,6 +24,9 @@
 #define XBUF_VERSION_MINOR 1
 #define XBUF_VERSION_PATCH 0
 #define XBUF_VERSION_STRING "0.1.0"
+/* DLPack's tensor structs, declared only: include your own dlpack.h to use them. */
+struct DLManagedTensorVersioned;
+struct DLManagedTensor;
 
 
 /**
@@ -83,6 +86,16 @@
 #define XBUF_CONTIG_RO XBUF_ND
 
 /**
+ * Request flag: the consumer can handle memory on any device (GPU memory, for example),
+ * reads `device_type`/`device_id` and never dereferences `buf` unless `device_type` is
+ * `XBUF_DEVICE_CPU`. Without it, an exporter of memory on another device refuses the request
+ * (`XBUF_ERR_REQUEST`), so a consumer that does not know about devices only ever receives
+ * memory the CPU can read. A request with it from a struct whose `structsize` ends before
+ * `device_type` is refused with `XBUF_ERR_STRUCT_TOO_OLD`. A bit no PEP 3118 flag uses.
+ */
+#define XBUF_DEVICE 65536
+
+/**
  * Compound request: writable, strided.
  */
 #define XBUF_STRIDED (XBUF_STRIDES | XBUF_WRITABLE)
@@ -111,6 +124,12 @@
  * Compound request: everything, suboffsets allowed.
  */
 #define XBUF_FULL_RO (XBUF_INDIRECT | XBUF_FORMAT)
+
+/**
+ * `device_type` of memory the CPU reads and writes directly (DLPack's `kDLCPU`). A view whose
+ * `device_type` is 0 (filled by code that predates the device fields) is CPU memory too.
+ */
+#define XBUF_DEVICE_CPU 1
 
 /**
  * The largest `ndim` a view may have.
@@ -214,6 +233,13 @@
  * first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
  */
 #define XBUF_NDARRAY_PIL 2
+
+/**
+ * `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
+ * `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
+ * no request flag uses.
+ */
+#define XBUF_DLPACK_UNMARKED_READONLY 131072
 
 /**
  * Success.
@@ -406,6 +432,18 @@ typedef struct xbuf_bufferinfo {
      * Library-private: inline storage for short format strings.
      */
     char _inline_format[XBUF_INLINE_FORMAT];
+    /**
+     * Where the memory lives, as a DLPack `DLDeviceType` code: `XBUF_DEVICE_CPU` (1) for
+     * ordinary memory (also 0, in a view filled before this field existed), e.g. 2 for CUDA
+     * device memory, whose `buf` the CPU must never dereference. A filled view holds another
+     * device only when the request had `XBUF_DEVICE`. Added after the first published layout:
+     * a struct whose `structsize` ends before it never receives memory of another device.
+     */
+    int32_t device_type;
+    /**
+     * Which device of that type (DLPack's `device_id`; 0 for the CPU).
+     */
+    int32_t device_id;
 } xbuf_bufferinfo;
 
 /**
@@ -418,6 +456,11 @@ typedef struct xbuf_bufferinfo {
  * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
  * consumer's view then takes over that view's export, and it is released to `other`'s
  * releaser.
+ *
+ * Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
+ * memory is the CPU's) and may answer whatever the request; the library gives such memory
+ * only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
+ * back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
  *
  * An answer the library refuses is handed back through a `releasebuffer` call, so that what
  * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
@@ -821,11 +864,17 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * never filled, or released).
  * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
  * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
+ * Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
+ * the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
+ * the CPU, and such a request from a struct that ends before `device_type` is refused.
+ *
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+ * (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
+ * `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
  * still holds a view, which is then left as it was, its export kept: release it first; a
  * `structsize` larger than the struct the library lent to the exporter calling),
- * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
+ * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
+ * without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
  * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
  * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
  * or a `releaser` that is not a live object, such as a freed one: it is recognised without
@@ -989,10 +1038,86 @@ int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t ite
  * failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
  * `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
- * its dimension).
+ * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
+ * CPU: following them would read that memory; without suboffsets the address is computed).
  * Thread safety: any thread.
  */
 int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);
+
+/**
+ * Makes a DLPack 1.1 tensor of `obj`'s memory, zero-copy: any exporter, any `xbuf_view`.
+ *
+ * The tensor holds one export of `obj` (of its releaser), so `obj` may be released while the
+ * tensor lives; the tensor's `deleter` hands that export back and frees the tensor, exactly
+ * once, from any thread. `flags` are request flags: `XBUF_WRITABLE` demands writable memory
+ * (else `XBUF_ERR_READONLY`); without it read-only memory gives a tensor with
+ * `DLPACK_FLAG_BITMASK_READ_ONLY` set. Other request flags (e.g. `XBUF_C_CONTIGUOUS`) demand
+ * what they demand of `xbuf_get_buffer`; `XBUF_DEVICE` is implied (the tensor carries the
+ * memory's device). The tensor has `byte_offset` 0, strides counted in items, and its shape
+ * and strides allocated with it. Item formats (native byte order): `b h i l q n` signed,
+ * `B H I L Q N` unsigned integers, `e f d` floats, `Zf Zd` complex, `?` bool.
+ *
+ * Borrows: `obj`.
+ * Returns: in `*out` a tensor owned by the caller, who hands it on to a consumer or calls its
+ * `deleter` (exactly once); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flag bits),
+ * `XBUF_ERR_FORMAT` (structs, named fields, sub-arrays, `g`, non-native byte order and other
+ * formats without a DLPack type, the message says why), `XBUF_ERR_UNSUPPORTED` (suboffsets,
+ * strides that are not a multiple of the item size), `XBUF_ERR_NO_MEMORY`, or any status of
+ * `xbuf_get_buffer`. On failure no export is held.
+ * Thread safety: any thread; the tensor may be deleted on any thread.
+ */
+int xbuf_dlpack_export(struct xbuf_object *obj, int flags, struct DLManagedTensorVersioned **out);
+
+/**
+ * Makes an object whose views read the DLPack tensor `t` (any minor version of major version
+ * 1), zero-copy.
+ *
+ * The object owns `t` on success: `t`'s `deleter` (if not NULL) runs exactly once, when the
+ * object's last reference and last export are gone, on the thread that drops them. Views have
+ * the tensor's shape, its strides (NULL strides mean C order) in bytes, `data + byte_offset`
+ * as `buf`, a native format (`b h i q`, `B H I Q`, `e f d`, `Zf Zd`, `?`) and the tensor's
+ * device; `DLPACK_FLAG_BITMASK_READ_ONLY` makes the object read-only. Memory on a device
+ * other than the CPU is given only to requests with `XBUF_DEVICE`.
+ *
+ * Borrows: `t` on failure: the tensor is then untouched and still the caller's (a DLPack
+ * consumer that gives up calls its deleter itself).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_UNSUPPORTED` (a major version other than 1,
+ * lanes > 1, sub-byte types, data types without a PEP 3118 format such as bfloat16, devices
+ * whose `data` is an opaque handle (OpenCL, Vulkan, Metal, WebGPU) or unknown devices),
+ * `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, NULL shape, negative extents, NULL data
+ * with items), `XBUF_ERR_OVERFLOW` (sizes, strides or offsets out of range),
+ * `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the object may be shared between threads.
+ */
+int xbuf_dlpack_import(struct DLManagedTensorVersioned *t, struct xbuf_object **out);
+
+/**
+ * `xbuf_dlpack_export` for the legacy `DLManagedTensor` (DLPack before 1.0), which has no
+ * version and no read-only flag: read-only memory is refused (`XBUF_ERR_READONLY`) unless
+ * `flags` has `XBUF_DLPACK_UNMARKED_READONLY`, by which the caller accepts that consumers see
+ * no mark.
+ *
+ * Borrows: `obj`.
+ * Returns: in `*out` a tensor owned by the caller, who hands it on or calls its `deleter`
+ * (exactly once); NULL on failure.
+ * Errors: those of `xbuf_dlpack_export`, and `XBUF_ERR_READONLY` as above.
+ * Thread safety: any thread; the tensor may be deleted on any thread.
+ */
+int xbuf_dlpack_export_unversioned(struct xbuf_object *obj, int flags, struct DLManagedTensor **out);
+
+/**
+ * `xbuf_dlpack_import` for the legacy `DLManagedTensor`. The object is always read-only, as
+ * NumPy makes it: the legacy struct cannot say whether the memory may be written.
+ *
+ * Borrows: `t` on failure (untouched, still the caller's).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`), which owns `t` and runs
+ * its `deleter` once after its last reference and export; NULL on failure.
+ * Errors: those of `xbuf_dlpack_import` but the version check.
+ * Thread safety: any thread; the object may be shared between threads.
+ */
+int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object **out);
 
 /**
  * Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
@@ -1354,6 +1479,10 @@ int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, con
  * casting or permuting) name `obj`'s releaser as theirs, so they stay valid after the view is
  * gone, and that releaser's `releasebuffer` is called for each of them.
  *
+ * With `XBUF_DEVICE` in `flags` the view may describe memory on another device (see
+ * `XBUF_DEVICE`); slicing, indexing, permuting, transposing and casting keep its device, and
+ * the operations that read or write items refuse it with `XBUF_ERR_UNSUPPORTED`.
+ *
  * Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
  * failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
@@ -1493,6 +1622,7 @@ int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const
  * `XBUF_ERR_BUFFER_TOO_SMALL`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, bad order),
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t cap, size_t *needed);
@@ -1507,6 +1637,7 @@ int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t ca
  * a buffer that is too small is left holding an empty string.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
@@ -1521,6 +1652,7 @@ int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *neede
  * Borrows: `a`, `b` (may be the same view). Returns: the answer in `*equal`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
@@ -1546,6 +1678,7 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * does not fit `size_t`), `XBUF_ERR_NO_MEMORY` (the text could never be held: at least 3
  * bytes per item cannot be allocated, reported at once without measuring, unless `cap`
  * already holds that much; `*needed` is then not set).
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
@@ -1558,6 +1691,7 @@ int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *ne
  * Borrows: `view`. Returns: the hash in `*out`.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
@@ -1573,6 +1707,7 @@ int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
  * `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
  * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
  */
 int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
@@ -1585,6 +1720,7 @@ int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *s
  * Borrows: `buf` (`len` bytes, written), `src` (a filled view).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
  * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
@@ -1599,6 +1735,7 @@ int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src,
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
  * `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
  * `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
  */
 int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
@@ -1619,6 +1756,11 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
 
 /** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
 #define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
+/**
+ * Size of the xbuf_bufferinfo published before device_type/device_id: a caller whose
+ * structsize is smaller never receives memory of a device other than the CPU.
+ */
+#define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
 /** Size of the first published xbuf_type; a smaller structsize is rejected. */
 #define XBUF_TYPE_SIZE_MIN (sizeof(xbuf_type))
 
@@ -1628,4 +1770,4 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  */
 #define XBUF_BUFFERINFO_INIT                                                             \
     { sizeof(xbuf_bufferinfo), NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, \
-      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 } }
+      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 }, 0, 0 }

@@ -30,6 +30,13 @@ pub const XBUF_INDIRECT: c_int = 0x0100 | XBUF_STRIDES;
 pub const XBUF_CONTIG: c_int = XBUF_ND | XBUF_WRITABLE;
 /// Compound request: C-contiguous with shape.
 pub const XBUF_CONTIG_RO: c_int = XBUF_ND;
+/// Request flag: the consumer can handle memory on any device (GPU memory, for example),
+/// reads `device_type`/`device_id` and never dereferences `buf` unless `device_type` is
+/// `XBUF_DEVICE_CPU`. Without it, an exporter of memory on another device refuses the request
+/// (`XBUF_ERR_REQUEST`), so a consumer that does not know about devices only ever receives
+/// memory the CPU can read. A request with it from a struct whose `structsize` ends before
+/// `device_type` is refused with `XBUF_ERR_STRUCT_TOO_OLD`. A bit no PEP 3118 flag uses.
+pub const XBUF_DEVICE: c_int = 0x10000;
 /// Compound request: writable, strided.
 pub const XBUF_STRIDED: c_int = XBUF_STRIDES | XBUF_WRITABLE;
 /// Compound request: strided.
@@ -45,7 +52,12 @@ pub const XBUF_FULL_RO: c_int = XBUF_INDIRECT | XBUF_FORMAT;
 
 /// Every bit a request may carry.
 /// cbindgen:ignore
-pub(crate) const FLAG_BITS: c_int = 0x01 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100;
+pub(crate) const FLAG_BITS: c_int =
+    0x01 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | XBUF_DEVICE;
+
+/// `device_type` of memory the CPU reads and writes directly (DLPack's `kDLCPU`). A view whose
+/// `device_type` is 0 (filled by code that predates the device fields) is CPU memory too.
+pub const XBUF_DEVICE_CPU: i32 = 1;
 
 /// The largest `ndim` a view may have.
 pub const XBUF_MAX_NDIM: c_int = 64;
@@ -116,6 +128,14 @@ pub struct xbuf_bufferinfo {
     pub _inline_layout: [isize; XBUF_INLINE_LAYOUT],
     /// Library-private: inline storage for short format strings.
     pub _inline_format: [c_char; XBUF_INLINE_FORMAT],
+    /// Where the memory lives, as a DLPack `DLDeviceType` code: `XBUF_DEVICE_CPU` (1) for
+    /// ordinary memory (also 0, in a view filled before this field existed), e.g. 2 for CUDA
+    /// device memory, whose `buf` the CPU must never dereference. A filled view holds another
+    /// device only when the request had `XBUF_DEVICE`. Added after the first published layout:
+    /// a struct whose `structsize` ends before it never receives memory of another device.
+    pub device_type: i32,
+    /// Which device of that type (DLPack's `device_id`; 0 for the CPU).
+    pub device_id: i32,
 }
 
 /// Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
@@ -127,6 +147,11 @@ pub struct xbuf_bufferinfo {
 /// `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
 /// consumer's view then takes over that view's export, and it is released to `other`'s
 /// releaser.
+///
+/// Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
+/// memory is the CPU's) and may answer whatever the request; the library gives such memory
+/// only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
+/// back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
 ///
 /// An answer the library refuses is handed back through a `releasebuffer` call, so that what
 /// the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
@@ -182,6 +207,10 @@ pub struct xbuf_type {
 /// Size of the first published `xbuf_bufferinfo` (through `_private`). Smaller is rejected.
 /// cbindgen:ignore
 pub const XBUF_BUFFERINFO_SIZE_MIN: usize = offset_of!(xbuf_bufferinfo, _inline_layout);
+/// Size of the `xbuf_bufferinfo` published before the device fields: the inline storage, no
+/// `device_type`/`device_id`.
+/// cbindgen:ignore
+pub const XBUF_BUFFERINFO_SIZE_NODEVICE: usize = offset_of!(xbuf_bufferinfo, device_type);
 /// Size of today's `xbuf_bufferinfo`.
 /// cbindgen:ignore
 pub const XBUF_BUFFERINFO_SIZE: usize = size_of::<xbuf_bufferinfo>();
@@ -263,6 +292,8 @@ impl xbuf_bufferinfo {
             _private: [0; 2],
             _inline_layout: [0; XBUF_INLINE_LAYOUT],
             _inline_format: [0; XBUF_INLINE_FORMAT],
+            device_type: 0,
+            device_id: 0,
         }
     }
 }
@@ -290,6 +321,9 @@ mod tests {
         assert_eq!(XBUF_RECORDS_RO, 0x1c);
         assert_eq!(XBUF_FULL, 0x11d);
         assert_eq!(XBUF_FULL_RO, 0x11c);
+        // No PEP 3118 flag (CPython's PyBUF_* use 0x1 to 0x200) shares XBUF_DEVICE's bit.
+        assert_eq!(XBUF_DEVICE, 0x10000);
+        assert_eq!(XBUF_DEVICE & 0x3ff, 0);
     }
 
     #[cfg(target_pointer_width = "64")]
@@ -311,7 +345,10 @@ mod tests {
         assert_eq!(XBUF_BUFFERINFO_SIZE_MIN, 104);
         assert_eq!(offset_of!(xbuf_bufferinfo, _inline_layout), 104);
         assert_eq!(offset_of!(xbuf_bufferinfo, _inline_format), 152);
-        assert_eq!(XBUF_BUFFERINFO_SIZE, 168);
+        assert_eq!(XBUF_BUFFERINFO_SIZE_NODEVICE, 168);
+        assert_eq!(offset_of!(xbuf_bufferinfo, device_type), 168);
+        assert_eq!(offset_of!(xbuf_bufferinfo, device_id), 172);
+        assert_eq!(XBUF_BUFFERINFO_SIZE, 176);
 
         assert_eq!(offset_of!(xbuf_type, structsize), 0);
         assert_eq!(offset_of!(xbuf_type, name), 8);

@@ -45,8 +45,12 @@ unsafe fn make_empty(view: *mut xbuf_bufferinfo, size: usize) {
 /// `view` must point at a struct of at least `structsize` (checked) writable bytes.
 unsafe fn clear(view: *mut xbuf_bufferinfo) {
     if (*view).structsize >= XBUF_BUFFERINFO_SIZE {
+        addr_of_mut!((*view).device_type).write(0);
+        addr_of_mut!((*view).device_id).write(0);
+    }
+    if (*view).structsize >= XBUF_BUFFERINFO_SIZE_NODEVICE {
         let inline = addr_of_mut!((*view)._inline_layout) as usize;
-        let end = view as usize + XBUF_BUFFERINFO_SIZE;
+        let end = view as usize + XBUF_BUFFERINFO_SIZE_NODEVICE;
         let inside = |p: usize| (inline..end).contains(&p);
         if inside((*view).shape as usize)
             || inside((*view).strides as usize)
@@ -78,6 +82,7 @@ unsafe fn clear(view: *mut xbuf_bufferinfo) {
 /// # Safety
 /// `view` must point at a struct of at least `XBUF_BUFFERINFO_SIZE_MIN` readable bytes.
 unsafe fn read_prefix(view: *const xbuf_bufferinfo) -> xbuf_bufferinfo {
+    let (device_type, device_id) = read_device(view);
     xbuf_bufferinfo {
         structsize: (*view).structsize,
         buf: (*view).buf,
@@ -92,7 +97,25 @@ unsafe fn read_prefix(view: *const xbuf_bufferinfo) -> xbuf_bufferinfo {
         suboffsets: (*view).suboffsets,
         internal: (*view).internal,
         _private: (*view)._private,
+        device_type,
+        device_id,
         ..xbuf_bufferinfo::empty()
+    }
+}
+
+/// A caller's view's device as `(device_type, device_id)`: the fields when its struct has
+/// them, else (and for `device_type` 0) the CPU.
+///
+/// # Safety
+/// `view` must point at a struct of at least `structsize` readable bytes.
+pub(crate) unsafe fn read_device(view: *const xbuf_bufferinfo) -> (i32, i32) {
+    if (*view).structsize >= XBUF_BUFFERINFO_SIZE {
+        match ((*view).device_type, (*view).device_id) {
+            (0, _) => (XBUF_DEVICE_CPU, 0),
+            d => d,
+        }
+    } else {
+        (XBUF_DEVICE_CPU, 0)
     }
 }
 
@@ -177,7 +200,7 @@ unsafe fn write_view(
     releaser: *mut xbuf_object,
 ) -> Result<()> {
     let size = (*view).structsize;
-    let inline = size >= XBUF_BUFFERINFO_SIZE;
+    let inline = size >= XBUF_BUFFERINFO_SIZE_NODEVICE;
     let n = plan.ndim_out();
     let flat = plan.is_flat_bytes();
     let arrays = usize::from(plan.give_shape)
@@ -295,6 +318,7 @@ unsafe fn write_view(
             suboffsets: subs_ptr,
             internal: plan.internal,
             block: block_addr,
+            device: plan.device,
         },
     );
     Ok(())
@@ -314,6 +338,8 @@ struct Header {
     suboffsets: *mut isize,
     internal: *mut c_void,
     block: usize,
+    /// Written only into a struct that has the device fields.
+    device: (i32, i32),
 }
 
 /// Writes a filled view: every field of the published prefix, the seal, and zeros over the
@@ -335,6 +361,10 @@ unsafe fn publish(view: *mut xbuf_bufferinfo, h: Header) {
     addr_of_mut!((*view).suboffsets).write(h.suboffsets);
     addr_of_mut!((*view).internal).write(h.internal);
     addr_of_mut!((*view)._private).write([h.block, seal(view, h.releaser, h.block)]);
+    if size >= XBUF_BUFFERINFO_SIZE {
+        addr_of_mut!((*view).device_type).write(h.device.0);
+        addr_of_mut!((*view).device_id).write(h.device.1);
+    }
     if size > XBUF_BUFFERINFO_SIZE {
         ptr::write_bytes(
             (view as *mut u8).add(XBUF_BUFFERINFO_SIZE),
@@ -385,6 +415,7 @@ unsafe fn publish_bytes(
             suboffsets: ptr::null_mut(),
             internal: ptr::null_mut(),
             block: 0,
+            device: (XBUF_DEVICE_CPU, 0),
         },
     );
     Ok(())
@@ -413,11 +444,24 @@ pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int)
             (*view).releaser
         );
     }
+    if flags & XBUF_DEVICE != 0 && size < XBUF_BUFFERINFO_SIZE {
+        make_empty(view, size);
+        return Err(device_struct_too_old(size));
+    }
     let result = fill(obj, view, flags);
     if result.is_err() {
         make_empty(view, size);
     }
     result
+}
+
+/// The error for a request with `XBUF_DEVICE` into a struct without the device fields.
+#[cold]
+fn device_struct_too_old(size: usize) -> crate::status::Error {
+    err!(
+        StructTooOld,
+        "the request asks for XBUF_DEVICE but the view's structsize {size} ends before device_type; it needs structsize {XBUF_BUFFERINFO_SIZE} (sizeof(xbuf_bufferinfo))"
+    )
 }
 
 /// The work of [`get_buffer`]; on failure the caller empties the view.
@@ -725,7 +769,7 @@ pub unsafe fn move_view(dst: *mut xbuf_bufferinfo, src: *mut xbuf_bufferinfo) ->
             return Ok(p.cast_mut());
         }
         let off = a - s;
-        if off >= XBUF_BUFFERINFO_SIZE_MIN && dst_size < XBUF_BUFFERINFO_SIZE {
+        if off >= XBUF_BUFFERINFO_SIZE_MIN && dst_size < XBUF_BUFFERINFO_SIZE_NODEVICE {
             bail!(
                 StructTooOld,
                 "src keeps its layout in its inline storage, which dst (structsize {}) lacks; dst needs structsize {} (sizeof(xbuf_bufferinfo))",
@@ -736,20 +780,29 @@ pub unsafe fn move_view(dst: *mut xbuf_bufferinfo, src: *mut xbuf_bufferinfo) ->
         Ok(base.add(off))
     };
     let v = read_prefix(src);
+    if v.device_type != XBUF_DEVICE_CPU && dst_size < XBUF_BUFFERINFO_SIZE {
+        bail!(
+            StructTooOld,
+            "src holds memory on device {} (not the CPU), which dst (structsize {}) cannot describe; dst needs structsize {} (sizeof(xbuf_bufferinfo))",
+            v.device_type,
+            dst_size,
+            XBUF_BUFFERINFO_SIZE
+        );
+    }
     let shape = relocate(v.shape.cast())?;
     let strides = relocate(v.strides.cast())?;
     let suboffsets = relocate(v.suboffsets.cast())?;
     let format = relocate(v.format.cast())?;
 
     // The inline storage: copied when both structs have it, else zero in `dst`.
-    if dst_size >= XBUF_BUFFERINFO_SIZE && src_size >= XBUF_BUFFERINFO_SIZE {
+    if dst_size >= XBUF_BUFFERINFO_SIZE_NODEVICE && src_size >= XBUF_BUFFERINFO_SIZE_NODEVICE {
         ptr::copy_nonoverlapping(
             (src as *const u8).add(XBUF_BUFFERINFO_SIZE_MIN),
             base.add(XBUF_BUFFERINFO_SIZE_MIN),
-            XBUF_BUFFERINFO_SIZE - XBUF_BUFFERINFO_SIZE_MIN,
+            XBUF_BUFFERINFO_SIZE_NODEVICE - XBUF_BUFFERINFO_SIZE_MIN,
         );
     } else {
-        let n = dst_size.min(XBUF_BUFFERINFO_SIZE) - XBUF_BUFFERINFO_SIZE_MIN;
+        let n = dst_size.min(XBUF_BUFFERINFO_SIZE_NODEVICE) - XBUF_BUFFERINFO_SIZE_MIN;
         ptr::write_bytes(base.add(XBUF_BUFFERINFO_SIZE_MIN), 0, n);
     }
     publish(
@@ -767,6 +820,7 @@ pub unsafe fn move_view(dst: *mut xbuf_bufferinfo, src: *mut xbuf_bufferinfo) ->
             suboffsets: suboffsets.cast(),
             internal: v.internal,
             block: v._private[0],
+            device: (v.device_type, v.device_id),
         },
     );
     make_empty(src, src_size);
@@ -834,9 +888,16 @@ pub struct ViewLayout<'a> {
     one: isize,
     pub strides: Option<&'a [isize]>,
     pub suboffsets: Option<&'a [isize]>,
+    /// `(device_type, device_id)`; the CPU's is `(XBUF_DEVICE_CPU, 0)`.
+    pub device: (i32, i32),
 }
 
 impl ViewLayout<'_> {
+    /// Refuses a view of memory on a device other than the CPU, for an operation (`what`)
+    /// that reads or writes its items.
+    pub fn check_cpu(&self, what: &str) -> Result<()> {
+        check_cpu(self.device, what)
+    }
     pub fn shape(&self) -> &[isize] {
         self.shape.unwrap_or(std::slice::from_ref(&self.one))
     }
@@ -916,6 +977,7 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
         one: v.len / v.itemsize,
         strides,
         suboffsets,
+        device: (v.device_type, v.device_id),
     };
     let expect = layout::byte_len(out.shape(), out.itemsize)?;
     if expect != out.len {
@@ -969,6 +1031,9 @@ pub unsafe fn fill_info(
     addr_of_mut!((*view).itemsize).write(1);
     addr_of_mut!((*view).readonly).write(c_int::from(readonly));
     addr_of_mut!((*view).ndim).write(1);
+    if size >= XBUF_BUFFERINFO_SIZE {
+        addr_of_mut!((*view).device_type).write(XBUF_DEVICE_CPU);
+    }
     if flags.format() {
         addr_of_mut!((*view).format).write(FORMAT_B.as_ptr());
     }
@@ -1026,7 +1091,28 @@ pub unsafe fn response_from_scratch(s: &xbuf_bufferinfo) -> Result<Response<'_>>
         releaser: NonNull::new(s.releaser.cast()),
         nested,
         releaser_from_c: true,
+        device: (s.device_type, s.device_id),
     })
+}
+
+/// Refuses memory on a device other than the CPU for an operation (`what`) that reads or
+/// writes items.
+pub(crate) fn check_cpu(device: (i32, i32), what: &str) -> Result<()> {
+    if device.0 == XBUF_DEVICE_CPU || device.0 == 0 {
+        return Ok(());
+    }
+    Err(device_refused(device, what))
+}
+
+#[cold]
+#[inline(never)]
+fn device_refused(device: (i32, i32), what: &str) -> crate::status::Error {
+    err!(
+        Unsupported,
+        "{what} reads or writes items, but the memory is on device {} (id {}), not the CPU",
+        device.0,
+        device.1
+    )
 }
 
 #[cfg(test)]

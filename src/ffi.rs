@@ -16,11 +16,11 @@
 pub use crate::abi::{
     xbuf_bufferinfo, xbuf_deallocproc, xbuf_getbufferproc, xbuf_lockbufferproc, xbuf_object,
     xbuf_releasebufferproc, xbuf_type, XBUF_ANY_CONTIGUOUS, XBUF_BUFFERINFO_SIZE,
-    XBUF_BUFFERINFO_SIZE_MIN, XBUF_CONTIG, XBUF_CONTIG_RO, XBUF_C_CONTIGUOUS, XBUF_FORMAT,
-    XBUF_FULL, XBUF_FULL_RO, XBUF_F_CONTIGUOUS, XBUF_INDIRECT, XBUF_INLINE_FORMAT,
-    XBUF_INLINE_LAYOUT, XBUF_MAX_NDIM, XBUF_ND, XBUF_RECORDS, XBUF_RECORDS_RO, XBUF_SIMPLE,
-    XBUF_STRIDED, XBUF_STRIDED_RO, XBUF_STRIDES, XBUF_STRUCTSIZE_MAX, XBUF_TYPE_SIZE_MIN,
-    XBUF_WRITABLE,
+    XBUF_BUFFERINFO_SIZE_MIN, XBUF_BUFFERINFO_SIZE_NODEVICE, XBUF_CONTIG, XBUF_CONTIG_RO,
+    XBUF_C_CONTIGUOUS, XBUF_DEVICE, XBUF_DEVICE_CPU, XBUF_FORMAT, XBUF_FULL, XBUF_FULL_RO,
+    XBUF_F_CONTIGUOUS, XBUF_INDIRECT, XBUF_INLINE_FORMAT, XBUF_INLINE_LAYOUT, XBUF_MAX_NDIM,
+    XBUF_ND, XBUF_RECORDS, XBUF_RECORDS_RO, XBUF_SIMPLE, XBUF_STRIDED, XBUF_STRIDED_RO,
+    XBUF_STRIDES, XBUF_STRUCTSIZE_MAX, XBUF_TYPE_SIZE_MIN, XBUF_WRITABLE,
 };
 pub use crate::capi::core::{
     xbuf_bufferinfo_move, xbuf_clear_error, xbuf_decref, xbuf_exclusive_begin, xbuf_exclusive_end,
@@ -29,6 +29,10 @@ pub use crate::capi::core::{
     xbuf_last_error_message, xbuf_last_error_status, xbuf_lock, xbuf_object_new, xbuf_object_state,
     xbuf_object_type_name, xbuf_refcount, xbuf_release, xbuf_set_error, xbuf_set_max_threads,
     xbuf_status_str, xbuf_unlock, xbuf_version, xbuf_version_string,
+};
+pub use crate::capi::dlpack::{
+    xbuf_dlpack_export, xbuf_dlpack_export_unversioned, xbuf_dlpack_import,
+    xbuf_dlpack_import_unversioned,
 };
 pub use crate::capi::exporters::{
     xbuf_bytearray_new, xbuf_bytearray_resize, xbuf_bytes_new, xbuf_mmap_close, xbuf_mmap_flush,
@@ -53,6 +57,10 @@ pub use crate::capi::view::{
 pub use crate::exporters::mmap::{XBUF_MMAP_COPY, XBUF_MMAP_READ, XBUF_MMAP_WRITE};
 pub use crate::exporters::ndarray::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 pub use crate::exporters::wrap::xbuf_wrap_destructor;
+pub use crate::interop::dlpack::{
+    DLDataType, DLDevice, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor,
+    XBUF_DLPACK_UNMARKED_READONLY,
+};
 pub use crate::status::{
     XBUF_ERR_BAD_EXPORTER, XBUF_ERR_BUFFER_TOO_SMALL, XBUF_ERR_BUSY, XBUF_ERR_FORMAT,
     XBUF_ERR_INVALID_ARGUMENT, XBUF_ERR_IO, XBUF_ERR_NOT_CONTIGUOUS, XBUF_ERR_NO_MEMORY,

@@ -56,6 +56,8 @@ pub(crate) mod foreign;
 #[allow(dead_code, unused_imports)]
 pub(crate) mod format;
 #[allow(dead_code, unused_imports)]
+pub(crate) mod interop;
+#[allow(dead_code, unused_imports)]
 pub(crate) mod layout;
 #[allow(dead_code, unused_imports)]
 pub(crate) mod object;

@@ -77,6 +77,9 @@ pub struct Response<'a> {
     /// anything: it is looked up among the live objects ([`ObjRef::acquire_live`]) before
     /// it is read. A built-in exporter's releaser is an object it holds.
     pub releaser_from_c: bool,
+    /// Where the memory lives: `(device_type, device_id)` with DLPack's codes; `(1, 0)` is
+    /// the CPU (a C exporter that leaves `device_type` 0 means the CPU too).
+    pub device: (i32, i32),
 }
 
 impl Default for Response<'_> {
@@ -96,6 +99,7 @@ impl Default for Response<'_> {
             releaser: None,
             nested: false,
             releaser_from_c: false,
+            device: (crate::abi::XBUF_DEVICE_CPU, 0),
         }
     }
 }

@@ -99,6 +99,9 @@ impl Flags {
     pub fn indirect(self) -> bool {
         self.has(XBUF_INDIRECT)
     }
+    pub fn device(self) -> bool {
+        self.has(XBUF_DEVICE)
+    }
     /// The contiguity the request demands, strictest first.
     pub fn contiguity(self) -> impl Iterator<Item = (Order, &'static str)> {
         [
@@ -149,6 +152,8 @@ pub struct Plan<'a> {
     /// Whether the layout is known only as `len` contiguous bytes (no `XBUF_ND` request and no
     /// shape from the exporter).
     opaque: bool,
+    /// `(device_type, device_id)`, the CPU's as `(XBUF_DEVICE_CPU, 0)`.
+    pub device: (i32, i32),
 }
 
 impl<'a> Plan<'a> {
@@ -195,6 +200,13 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
             "returned ndim {} (the limit is {})",
             r.ndim, XBUF_MAX_NDIM
         )));
+    }
+    let device = match r.device {
+        (0, _) => (XBUF_DEVICE_CPU, 0),
+        d => d,
+    };
+    if device.0 != XBUF_DEVICE_CPU {
+        check_device(r, flags, device, &who)?;
     }
     if r.itemsize < 1 {
         return Err(bad(format!(
@@ -396,7 +408,38 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
         give_strides: flags.strides() && !opaque,
         give_format: flags.format(),
         opaque,
+        device,
     })
+}
+
+/// The rules for memory on a device other than the CPU: only a request with `XBUF_DEVICE`
+/// receives it, and never with suboffsets (the pointer tables would have to be read).
+#[cold]
+fn check_device(r: &Response<'_>, flags: Flags, device: (i32, i32), who: &Who<'_>) -> Result<()> {
+    if device.0 < 0 {
+        bail!(
+            BadExporter,
+            "exporter '{who}' returned device_type {} (DLPack device codes are positive)",
+            device.0
+        );
+    }
+    if !flags.device() {
+        bail!(
+            Request,
+            "exporter '{who}' has memory on device {} (id {}), not the CPU, but the request 0x{:x} lacks XBUF_DEVICE",
+            device.0,
+            device.1,
+            flags.0
+        );
+    }
+    if r.suboffsets.is_some_and(|s| s.iter().any(|&x| x >= 0)) {
+        bail!(
+            BadExporter,
+            "exporter '{who}' returned suboffsets for memory on device {}: indirect layouts are CPU memory only",
+            device.0
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -101,6 +101,8 @@ pub struct View {
     readonly: bool,
     /// `None`: the base gave no format and items are wider than one byte.
     format: Option<CString>,
+    /// The base's `(device_type, device_id)`, kept by every derived view.
+    device: (i32, i32),
 }
 
 /// A table of row pointers that belongs to a view rather than to the memory it describes: made
@@ -160,6 +162,15 @@ impl View {
     pub fn len(&self) -> isize {
         self.layout.byte_len() as isize
     }
+    /// `(device_type, device_id)` of the memory; the CPU's is `(XBUF_DEVICE_CPU, 0)`.
+    pub fn device(&self) -> (i32, i32) {
+        self.device
+    }
+    /// Refuses a view of memory on another device than the CPU, for an operation (`what`)
+    /// that reads or writes its items.
+    pub fn check_cpu(&self, what: &str) -> Result<()> {
+        crate::bufferinfo::check_cpu(self.device, what)
+    }
 }
 
 impl Exporter for View {
@@ -192,6 +203,7 @@ impl Exporter for View {
             suboffsets: l.suboffsets.as_deref(),
             table: self.table(),
             releaser: Some(NonNull::from(self.releaser()?)),
+            device: self.device,
             ..Response::default()
         })
     }
@@ -259,7 +271,10 @@ fn derive(
         (None, None) => Table::None,
     };
     let readonly = base.readonly != 0;
+    // SAFETY: a full-size struct filled by the library.
+    let device = unsafe { crate::bufferinfo::read_device(base) };
     Ok(ObjRef::new(Box::new(View {
+        device,
         base: held,
         released: AtomicBool::new(false),
         layout,
@@ -281,7 +296,7 @@ fn derive_from(
             XBUF_FULL_RO
         } else {
             XBUF_INDIRECT
-        };
+        } | XBUF_DEVICE;
         derive(obj, flags, change)
     })
 }
@@ -644,7 +659,7 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
             }
         };
         // The cast brings its own format, so none is asked of the view.
-        derive(obj, XBUF_INDIRECT, |l, extra| {
+        derive(obj, XBUF_INDIRECT | XBUF_DEVICE, |l, extra| {
             extra.format = Some(text);
             Layout::contiguous(l.buf, &new_shape, itemsize, Order::C)
         })
@@ -657,6 +672,7 @@ pub fn cast(obj: &Object, fmt: &[u8], shape: Option<&[isize]>) -> Result<ObjRef>
 /// # Safety
 /// `out` must point at `len` writable bytes (it may overlap the view's memory).
 pub unsafe fn tobytes(v: &View, order: Order, out: *mut u8, len: usize) -> Result<()> {
+    v.check_cpu("tobytes")?;
     strided::to_contiguous(out, len, &v.layout, order)
 }
 
@@ -681,6 +697,7 @@ pub unsafe fn hex(v: &View, out: *mut u8) {
 
 /// The view's format, parsed (cached per process).
 fn parsed_format(v: &View) -> Result<std::sync::Arc<format::Format>> {
+    v.check_cpu("an item operation (equal, tolist)")?;
     format::parse(v.format()?.to_bytes())
 }
 
@@ -770,6 +787,7 @@ pub fn hash(obj: &Object) -> Result<u64> {
                 "cannot hash a writable view (its contents may change)"
             );
         }
+        v.check_cpu("hash")?;
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let n = v.layout.itemsize as usize;
         // SAFETY: the memory is pinned by the view's export.

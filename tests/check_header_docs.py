@@ -1,5 +1,6 @@
 """Checks that every function declared in include/xbuf.h has a doc comment that states its
-thread safety, and its errors (or that it never fails, or what it returns)."""
+thread safety, and its errors (or that it never fails, or what it returns), and that every
+macro the header defines has the XBUF_ prefix (a user's INT or BOOL must never collide)."""
 
 import re
 import sys
@@ -17,6 +18,9 @@ for doc, _, name in decls:
         problems.append(f"{name}: no errors or returns")
 for name in sorted(names - documented):
     problems.append(f"{name}: no doc comment")
+for name in re.findall(r"^\s*#\s*define\s+(\w+)", header, re.M):
+    if not name.startswith("XBUF_"):
+        problems.append(f"macro {name}: not in the XBUF_ namespace")
 print(f"{len(names)} functions, {len(documented)} documented")
 if problems:
     print("\n".join(problems))

@@ -16,6 +16,10 @@ pub use xbuf::ffi::{
     XBUF_FULL, XBUF_FULL_RO, XBUF_MMAP_COPY, XBUF_MMAP_READ, XBUF_MMAP_WRITE, XBUF_NDARRAY_PIL,
     XBUF_NDARRAY_READONLY, XBUF_OK,
 };
+pub use xbuf::ffi::{
+    xbuf_dlpack_export, xbuf_dlpack_export_unversioned, xbuf_dlpack_import,
+    xbuf_dlpack_import_unversioned,
+};
 
 /// The value rule (see "Values" in the library's documentation): a parsed format, the walk
 /// that reports an item's values and how they nest, and the values it reports.

@@ -345,7 +345,7 @@ impl View {
         Ok(Some(specs))
     }
 
-    fn live(&self) -> PyResult<()> {
+    pub fn live(&self) -> PyResult<()> {
         if self.released.load(Ordering::Acquire) {
             return Err(PyValueError::new_err(
                 "operation forbidden on a released xbuf.View",
@@ -744,7 +744,7 @@ impl View {
         let flags = if writable { XBUF_FULL } else { XBUF_FULL_RO };
         let mut out = std::ptr::null_mut();
         // SAFETY: the caller holds `obj`; `out` is written.
-        check(unsafe { xbuf_view_new(obj, flags, &mut out) })?;
+        check(unsafe { xbuf_view_new(obj, flags, &mut out) }).map_err(as_buffer_error)?;
         Ok(View::wrap(Obj::from_owned(out), None).readonly_view(!writable))
     }
 
@@ -1272,6 +1272,30 @@ impl View {
     #[pyo3(signature = (capsule, writable = false))]
     fn _from_object_capsule(capsule: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
         crate::sources::view_from_capsule(capsule, writable)
+    }
+
+    /// ``__dlpack__(stream=None, max_version=None, dl_device=None, copy=None)``: a DLPack
+    /// capsule of the view's memory, zero-copy, per the array API standard: versioned
+    /// (``"dltensor_versioned"``, DLPack 1.x, read-only views marked so) when ``max_version``
+    /// allows, else the legacy ``"dltensor"`` (refused for read-only views, which it cannot
+    /// mark). The tensor holds an export of the memory until its consumer deletes it.
+    /// ``BufferError`` for ``copy=True`` and for devices other than the CPU.
+    #[pyo3(signature = (*, stream = None, max_version = None, dl_device = None, copy = None))]
+    fn __dlpack__(
+        &self,
+        py: Python<'_>,
+        stream: Option<&Bound<'_, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(i32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::dlpack::dlpack(py, self, stream, max_version, dl_device, copy)
+    }
+
+    /// ``__dlpack_device__()``: ``(1, 0)``, DLPack's CPU device.
+    fn __dlpack_device__(&self) -> PyResult<(i32, i32)> {
+        self.live()?;
+        Ok((1, 0))
     }
 
     unsafe fn __getbuffer__(

@@ -259,11 +259,17 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
 /// never filled, or released).
 /// Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
 /// not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
+/// Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
+/// the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
+/// the CPU, and such a request from a struct that ends before `device_type` is refused.
+///
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
-/// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+/// (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
+/// `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
 /// still holds a view, which is then left as it was, its export kept: release it first; a
 /// `structsize` larger than the struct the library lent to the exporter calling),
-/// `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST`, `XBUF_ERR_FORMAT`,
+/// `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
+/// without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
 /// `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
 /// names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
 /// or a `releaser` that is not a live object, such as a freed one: it is recognised without
@@ -521,7 +527,8 @@ pub unsafe extern "C" fn xbuf_fill_contiguous_strides(
 /// failure.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
 /// `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
-/// its dimension).
+/// its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
+/// CPU: following them would read that memory; without suboffsets the address is computed).
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_get_pointer(
@@ -533,6 +540,9 @@ pub unsafe extern "C" fn xbuf_get_pointer(
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
+        if v.has_suboffsets() {
+            v.check_cpu("following suboffsets")?;
+        }
         let shape = v.shape();
         let n = shape.len();
         let idx: &[isize] = if n == 0 {

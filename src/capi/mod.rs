@@ -13,6 +13,7 @@ use crate::object::Object;
 use crate::status::{self, Error, Result, Status, XBUF_OK};
 
 pub mod core;
+pub mod dlpack;
 pub mod exporters;
 pub mod format;
 pub mod view;

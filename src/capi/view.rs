@@ -9,6 +9,7 @@ use super::{
 };
 use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
+use crate::bufferinfo::{check_cpu, read_device};
 use crate::layout::Order;
 use crate::status::Result;
 use crate::strided::{self, Layout};
@@ -34,6 +35,10 @@ pub struct xbuf_range {
 /// itself an exporter: views taken of it (and views derived from it by slicing, indexing,
 /// casting or permuting) name `obj`'s releaser as theirs, so they stay valid after the view is
 /// gone, and that releaser's `releasebuffer` is called for each of them.
+///
+/// With `XBUF_DEVICE` in `flags` the view may describe memory on another device (see
+/// `XBUF_DEVICE`); slicing, indexing, permuting, transposing and casting keep its device, and
+/// the operations that read or write items refuse it with `XBUF_ERR_UNSUPPORTED`.
 ///
 /// Borrows: `obj`. Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on
 /// failure.
@@ -275,6 +280,7 @@ pub unsafe extern "C" fn xbuf_view_cast(
 /// `XBUF_ERR_BUFFER_TOO_SMALL`.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, bad order),
 /// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tobytes(
@@ -306,6 +312,7 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
 /// a buffer that is too small is left holding an empty string.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
 /// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hex(
@@ -322,6 +329,7 @@ pub unsafe extern "C" fn xbuf_view_hex(
                 .byte_len()
                 .checked_mul(2)
                 .ok_or_else(|| crate::status::overflow("the size of the hex text"))?;
+            v.check_cpu("hex")?;
             write_text_with(digits, (dst, "dst"), cap, needed, "hex", |out| {
                 view::hex(v, out);
                 Ok(())
@@ -339,6 +347,7 @@ pub unsafe extern "C" fn xbuf_view_hex(
 /// Borrows: `a`, `b` (may be the same view). Returns: the answer in `*equal`.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
 /// `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_equal(
@@ -373,6 +382,7 @@ pub unsafe extern "C" fn xbuf_view_equal(
 /// does not fit `size_t`), `XBUF_ERR_NO_MEMORY` (the text could never be held: at least 3
 /// bytes per item cannot be allocated, reported at once without measuring, unless `cap`
 /// already holds that much; `*needed` is then not set).
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tolist(
@@ -396,6 +406,7 @@ pub unsafe extern "C" fn xbuf_view_tolist(
 /// Borrows: `view`. Returns: the hash in `*out`.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
 /// `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -> c_int {
@@ -416,6 +427,7 @@ pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
 /// `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
 /// (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread; the caller keeps other writers away from `dst`.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_copy(
@@ -427,6 +439,8 @@ pub unsafe extern "C" fn xbuf_copy(
         let s = nonnull(src, "src")?.as_ptr();
         let dl = Layout::from_view(d)?;
         let sl = Layout::from_view(s)?;
+        check_cpu(read_device(d), "xbuf_copy")?;
+        check_cpu(read_device(s), "xbuf_copy")?;
         if (*d).readonly != 0 {
             bail!(ReadOnly, "the destination view is read-only");
         }
@@ -472,6 +486,7 @@ unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
 /// Borrows: `buf` (`len` bytes, written), `src` (a filled view).
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
 /// order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_to_contiguous(
@@ -482,7 +497,9 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
 ) -> c_int {
     guard("xbuf_to_contiguous", || {
         let order = Order::from_char(order as u8)?;
-        let sl = Layout::from_view(nonnull(src, "src")?.as_ptr())?;
+        let src = nonnull(src, "src")?.as_ptr();
+        let sl = Layout::from_view(src)?;
+        check_cpu(read_device(src), "xbuf_to_contiguous")?;
         let buf = raw_bytes_arg(buf, len, "buf")?;
         strided::to_contiguous(buf as *mut u8, len, &sl, order)
     })
@@ -497,6 +514,7 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
 /// `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
 /// `XBUF_ERR_NO_MEMORY`.
+/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread; the caller keeps other writers away from `dst`.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_from_contiguous(
@@ -509,6 +527,7 @@ pub unsafe extern "C" fn xbuf_from_contiguous(
         let order = Order::from_char(order as u8)?;
         let d = nonnull(dst, "dst")?.as_ptr();
         let dl = Layout::from_view(d)?;
+        check_cpu(read_device(d), "xbuf_from_contiguous")?;
         if (*d).readonly != 0 {
             bail!(ReadOnly, "the destination view is read-only");
         }

@@ -36,6 +36,8 @@ class BufferInfo(Structure):
         ("_private", c_size_t * 2),
         ("_inline_layout", c_ssize_t * 6),
         ("_inline_format", c_char * 16),
+        ("device_type", ctypes.c_int32),
+        ("device_id", ctypes.c_int32),
     ]
 
 

@@ -1,0 +1,3 @@
+//! Exchange formats of other array libraries, both directions, zero-copy.
+
+pub(crate) mod dlpack;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyIndexError, PyNotImplementedError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
@@ -1445,9 +1445,4 @@ impl ViewIter {
         }
         Ok(Some(Bound::new(py, v.index_view(py, &[i])?)?.into_any()))
     }
-}
-
-#[allow(dead_code)]
-fn not_implemented(what: &str) -> PyErr {
-    PyNotImplementedError::new_err(what.to_owned())
 }

@@ -22,6 +22,9 @@ pub use crate::abi::{
     XBUF_ND, XBUF_RECORDS, XBUF_RECORDS_RO, XBUF_SIMPLE, XBUF_STRIDED, XBUF_STRIDED_RO,
     XBUF_STRIDES, XBUF_STRUCTSIZE_MAX, XBUF_TYPE_SIZE_MIN, XBUF_WRITABLE,
 };
+pub use crate::capi::arrow::{
+    xbuf_arrow_export, xbuf_arrow_import, xbuf_arrow_import_flags, XBUF_ARROW_IGNORE_VALIDITY,
+};
 pub use crate::capi::core::{
     xbuf_bufferinfo_move, xbuf_clear_error, xbuf_decref, xbuf_exclusive_begin, xbuf_exclusive_end,
     xbuf_exports, xbuf_fill_contiguous_strides, xbuf_fill_info, xbuf_get_buffer,
@@ -57,6 +60,7 @@ pub use crate::capi::view::{
 pub use crate::exporters::mmap::{XBUF_MMAP_COPY, XBUF_MMAP_READ, XBUF_MMAP_WRITE};
 pub use crate::exporters::ndarray::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 pub use crate::exporters::wrap::xbuf_wrap_destructor;
+pub use crate::interop::arrow::{ArrowArray, ArrowSchema};
 pub use crate::interop::dlpack::{
     DLDataType, DLDevice, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor,
     XBUF_DLPACK_UNMARKED_READONLY,

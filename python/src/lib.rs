@@ -1,6 +1,7 @@
 //! The `xbuf._xbuf` extension module: `xbuf.View` and the functions of the `xbuf` package,
 //! on the same Rust code as the C library.
 
+mod arrow;
 mod dlpack;
 mod error;
 mod pyexport;
@@ -80,6 +81,7 @@ fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sources::bytearray, m)?)?;
     m.add_function(wrap_pyfunction!(sources::open_file, m)?)?;
     m.add_function(wrap_pyfunction!(dlpack::from_dlpack, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow::from_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(sources::ndarray, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(_python_exports, m)?)?;

@@ -1298,6 +1298,20 @@ impl View {
         Ok((1, 0))
     }
 
+    /// ``__arrow_c_array__(requested_schema=None)``: the Arrow PyCapsule interface, zero-copy
+    /// (``pa.array(v)``): one dimension of a primitive format as that primitive type, ``?`` as
+    /// ``arrow.bool8``, more dimensions as ``arrow.fixed_shape_tensor``, other formats as
+    /// fixed-size binary carrying the PEP 3118 format in its metadata. The array holds an
+    /// export of the memory until it is released. ``requested_schema`` is not converted to.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_array__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        crate::arrow::arrow_c_array(py, self, requested_schema)
+    }
+
     unsafe fn __getbuffer__(
         slf: Bound<'_, Self>,
         view: *mut ffi::Py_buffer,

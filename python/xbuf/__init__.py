@@ -11,7 +11,7 @@ copies for every format; a View is itself a buffer exporter, so ``memoryview(v)`
     [[4.0, 6.0], [8.0, 10.0]]
 """
 
-from ._xbuf import View, bytearray, copy, from_dlpack, open
+from ._xbuf import View, bytearray, copy, from_arrow, from_dlpack, open
 
-__all__ = ["View", "bytearray", "copy", "from_dlpack", "open"]
+__all__ = ["View", "bytearray", "copy", "from_arrow", "from_dlpack", "open"]
 __version__ = "0.1.0"

@@ -17,6 +17,8 @@ pub mod dlpack;
 pub mod exporters;
 pub mod format;
 pub mod view;
+// Interop last, so that its section follows the core ones in the header.
+pub mod arrow;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {

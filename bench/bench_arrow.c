@@ -1,0 +1,123 @@
+/*
+ * The Arrow C Data Interface per call: xbuf_arrow_export + xbuf_arrow_import + both releases
+ * (the object made by the import dropped, which runs the array's release, which hands the
+ * export back), as medians of batches, next to baselines measured in the same run: a plain
+ * get + release of a view of the same object (what any zero-copy export must at least do),
+ * and making and dropping an object (what any import must at least do). Times are the calling
+ * thread's CPU time, so that other processes on a busy machine inflate them less than they
+ * would wall-clock time.
+ * Usage: bench_arrow [--quick]
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../tests/c/arrow/arrow_c_data.h"
+#include "xbuf.h"
+
+#define SAMPLES 31
+
+static int iters = 200000;
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void must(int rc, const char *what) {
+    if (rc != XBUF_OK) {
+        fprintf(stderr, "%s: %s: %s\n", what, xbuf_status_str(rc), xbuf_last_error_message());
+        exit(1);
+    }
+}
+
+typedef void (*op_fn)(xbuf_object *obj);
+
+static void op_get_release(xbuf_object *obj) {
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    must(xbuf_get_buffer(obj, &v, XBUF_FULL_RO), "get_buffer");
+    xbuf_release(&v);
+}
+
+static char wrap_mem[64];
+static void op_object_new_free(xbuf_object *obj) {
+    xbuf_object *w;
+    (void)obj;
+    must(xbuf_wrap_new(wrap_mem, sizeof wrap_mem, 1, NULL, NULL, &w), "wrap_new");
+    xbuf_decref(w);
+}
+
+static void op_export_release(xbuf_object *obj) {
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    must(xbuf_arrow_export(obj, &s, &a), "export");
+    a.release(&a);
+    s.release(&s);
+}
+
+static void op_round_trip(xbuf_object *obj) {
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    xbuf_object *back;
+    must(xbuf_arrow_export(obj, &s, &a), "export");
+    must(xbuf_arrow_import(&s, &a, &back), "import");
+    s.release(&s);
+    xbuf_decref(back);
+}
+
+static double measure(op_fn op, xbuf_object *obj) {
+    double t[SAMPLES];
+    int s, i;
+    for (i = 0; i < iters / 10; i++) op(obj); /* warm up */
+    for (s = 0; s < SAMPLES; s++) {
+        double t0 = now_ns();
+        for (i = 0; i < iters; i++) op(obj);
+        t[s] = (now_ns() - t0) / iters;
+    }
+    return median(t, SAMPLES);
+}
+
+int main(int argc, char **argv) {
+    static float data[4096];
+    ptrdiff_t flat[1] = {4096}, tensor[3] = {16, 16, 16}, fstrides[3] = {1024, 4, 64};
+    xbuf_object *objs[4];
+    const char *names[4] = {"1-D float32 (4096 items)", "1-D struct T{i:a:f:b:} (w:8)",
+                            "3-D float32 tensor, C order", "3-D float32 tensor, permuted"};
+    int k;
+    if (argc > 1 && strcmp(argv[1], "--quick") == 0) iters = 20000;
+    must(xbuf_ndarray_new(data, sizeof data, "f", 1, flat, NULL, 0, 0, &objs[0]), "ndarray");
+    {
+        ptrdiff_t n[1] = {2048};
+        must(xbuf_ndarray_new(data, sizeof data, "T{i:a:f:b:}", 1, n, NULL, 0, 0, &objs[1]), "ndarray");
+    }
+    must(xbuf_ndarray_new(data, sizeof data, "f", 3, tensor, NULL, 0, 0, &objs[2]), "ndarray");
+    must(xbuf_ndarray_new(data, sizeof data, "f", 3, tensor, fstrides, 0, 0, &objs[3]), "ndarray");
+    printf("xbuf %s: Arrow C Data Interface, median thread-CPU ns per call (%d batches of %d)\n",
+           xbuf_version_string(), SAMPLES, iters);
+    printf("%-32s %12s %12s %12s %12s\n", "case", "get+release", "new+free", "export+rel",
+           "round trip");
+    for (k = 0; k < 4; k++) {
+        double base = measure(op_get_release, objs[k]);
+        double obj = measure(op_object_new_free, objs[k]);
+        double exp = measure(op_export_release, objs[k]);
+        double rt = measure(op_round_trip, objs[k]);
+        printf("%-32s %12.1f %12.1f %12.1f %12.1f\n", names[k], base, obj, exp, rt);
+        xbuf_decref(objs[k]);
+    }
+    printf("round trip = xbuf_arrow_export + xbuf_arrow_import + schema release + xbuf_decref "
+           "(which runs the array's release); target < 150 ns\n");
+    return 0;
+}

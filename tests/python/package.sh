@@ -21,6 +21,9 @@ export PATH="$(dirname "$py"):${2:+$(dirname "$2"):}$PATH"
 export CARGO_TARGET_DIR="$root/target/python"
 "$py" -m pip install --no-build-isolation --no-deps --force-reinstall --disable-pip-version-check \
   --quiet "$root/python"
-# From a directory outside the source tree, so that `import xbuf` finds the installed package.
-cd "$(mktemp -d)"
-exec "$py" -m pytest -q -p no:cacheprovider "$root/python/tests"
+# From a directory outside the source tree, so that `import xbuf` finds the installed package;
+# -rs prints the reason of every skipped test (PyTorch, Cython, pyarrow missing).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+"$py" -m pytest -q -rs -p no:cacheprovider "$root/python/tests"

@@ -2,9 +2,9 @@
 # Builds the default preset and runs every benchmark: bench_core (per-call costs, copy kernels
 # and equality against CPython, memcpy and memcmp, in C), bench_copies.py (large copies against
 # CPython, NumPy and memcpy, through ctypes), bench_format (format lookups and parses),
-# bench_dlpack (DLPack export + import + release per call, against get + release and memcpy)
-# and bench_arrow (the Arrow C Data Interface per call, and from Python against pyarrow when the
-# interpreter has pyarrow).
+# bench_dlpack (DLPack export + import + release per call, against get + release and memcpy),
+# bench_arrow (the Arrow C Data Interface per call, and from Python against pyarrow when the
+# interpreter has pyarrow) and bench_python.py (the Python package against memoryview and NumPy).
 # Installs NumPy with pip when it is missing.
 # Usage: bash bench/run.sh [--quick]
 set -euo pipefail
@@ -24,4 +24,14 @@ build/default/bench_arrow "$@"
 if python3 -c "import pyarrow, numpy" 2>/dev/null; then
   echo
   XBUF_LIB=build/default/lib/libxbuf.so python3 bench/bench_arrow.py "$@"
+fi
+echo
+# The Python package, built and installed into the repository's environment (.venv) by the
+# default preset's python.package test; skipped with the reason when it is not installed.
+py=.venv/bin/python3
+[ -x "$py" ] || py=python3
+if "$py" -c "import xbuf" 2>/dev/null; then
+  "$py" bench/bench_python.py "$@"
+else
+  echo "bench_python.py skipped: the xbuf package is not installed for $py (ctest --preset default -R python.package installs it)"
 fi

@@ -1,0 +1,1462 @@
+//! `xbuf.View`: an `xbuf_view` object of the library behind a Python object that is itself a
+//! buffer exporter, with memoryview's API plus N-dimensional slicing and indexing.
+
+use std::ffi::{c_char, c_int, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use pyo3::basic::CompareOp;
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
+
+use crate::error::{check, exception, last_message};
+use crate::pyexport::object_from_python;
+use crate::sys::values::Format;
+use crate::sys::*;
+use crate::values::item_value;
+
+/// Views of at least this many bytes are copied, compared and hashed with the GIL released.
+const DETACH_BYTES: isize = 1 << 16;
+
+unsafe extern "C" {
+    // Part of the stable ABI since Python 3.7.
+    fn PySlice_Unpack(
+        slice: *mut ffi::PyObject,
+        start: *mut ffi::Py_ssize_t,
+        stop: *mut ffi::Py_ssize_t,
+        step: *mut ffi::Py_ssize_t,
+    ) -> c_int;
+}
+
+/// One owned reference to an xbuf object, dropped with `xbuf_decref`.
+pub struct Obj(NonNull<xbuf_object>);
+
+// SAFETY: xbuf objects are atomically reference-counted and may be used from any thread.
+unsafe impl Send for Obj {}
+unsafe impl Sync for Obj {}
+
+impl Obj {
+    /// Takes over an owned reference (`p` must not be NULL).
+    pub fn from_owned(p: *mut xbuf_object) -> Obj {
+        Obj(NonNull::new(p).expect("the library returned an object"))
+    }
+    pub fn ptr(&self) -> *mut xbuf_object {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        // SAFETY: the reference is ours.
+        unsafe { xbuf_decref(self.0.as_ptr()) };
+    }
+}
+
+/// A library view object shared by the View that is it (its owner) and the slices of that
+/// View not made yet (see `View::pending_slice`).
+pub struct Held {
+    obj: Obj,
+    /// The Python object whose memory this is, when it came from one.
+    source: Option<Py<PyAny>>,
+    /// The owner was released while pending slices shared the object: the last of them to go
+    /// while the owner lives hands the export back (`xbuf_view_release`).
+    owner_released: AtomicBool,
+}
+
+impl Held {
+    fn new(obj: Obj, source: Option<Py<PyAny>>) -> Held {
+        Held {
+            obj,
+            source,
+            owner_released: AtomicBool::new(false),
+        }
+    }
+    pub fn ptr(&self) -> *mut xbuf_object {
+        self.obj.ptr()
+    }
+}
+
+/// A filled `xbuf_bufferinfo`, released when dropped. Boxed: the struct must not move while it
+/// holds a view.
+pub struct Info(Box<xbuf_bufferinfo>);
+
+// SAFETY: a filled view may be released on any thread; after it is filled it is only read
+// (its fields, by any thread) until it is released, once, by its last owner.
+unsafe impl Send for Info {}
+unsafe impl Sync for Info {}
+
+impl Info {
+    pub fn get(obj: *mut xbuf_object, flags: c_int) -> PyResult<Info> {
+        let mut b = Box::new(xbuf_bufferinfo::empty());
+        // SAFETY: `obj` is a live object the caller holds; `b` is an empty full-size view.
+        check(unsafe { xbuf_get_buffer(obj, &mut *b, flags) })?;
+        Ok(Info(b))
+    }
+    pub fn raw(&self) -> *const xbuf_bufferinfo {
+        &*self.0
+    }
+}
+
+impl Drop for Info {
+    fn drop(&mut self) {
+        // SAFETY: a view the library filled, at the address it was filled at.
+        unsafe { xbuf_release(&mut *self.0) };
+    }
+}
+
+/// State that only code holding the GIL touches. The package is built for the limited API
+/// (abi3), which no free-threaded CPython implements, so the GIL serialises every access.
+pub struct GilCell<T>(std::cell::UnsafeCell<T>);
+
+// SAFETY: see the type's documentation: every access holds the GIL.
+unsafe impl<T: Send> Sync for GilCell<T> {}
+
+impl<T> GilCell<T> {
+    fn new(v: T) -> GilCell<T> {
+        GilCell(std::cell::UnsafeCell::new(v))
+    }
+    /// # Safety
+    /// The caller holds the GIL and keeps no other reference from `get` alive.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self) -> &mut T {
+        &mut *self.0.get()
+    }
+}
+
+/// The export a View shares between its Python consumers.
+#[derive(Default)]
+pub struct SharedExport {
+    info: Option<Box<Info>>,
+    /// Python consumers holding it.
+    users: usize,
+    /// The View was released: the export goes with its last consumer.
+    released: bool,
+}
+
+/// A view's layout, read once.
+pub struct Meta {
+    pub format: String,
+    pub fmt: Format,
+    pub itemsize: isize,
+    pub shape: Vec<isize>,
+    pub strides: Vec<isize>,
+    pub suboffsets: Option<Vec<isize>>,
+    pub readonly: bool,
+    pub nbytes: isize,
+    pub c_contiguous: bool,
+    pub f_contiguous: bool,
+}
+
+impl Meta {
+    fn read(obj: *mut xbuf_object) -> PyResult<Meta> {
+        let info = Info::get(obj, XBUF_FULL_RO)?;
+        let v = &*info.0;
+        let n = v.ndim as usize;
+        // SAFETY: a filled XBUF_FULL_RO view: format, shape and strides are set, suboffsets
+        // may be NULL; all stay valid until `info` is released.
+        unsafe {
+            let arr = |p: *const isize| -> Vec<isize> {
+                if n == 0 || p.is_null() {
+                    Vec::new()
+                } else {
+                    std::slice::from_raw_parts(p, n).to_vec()
+                }
+            };
+            let format = if v.format.is_null() {
+                "B".to_owned()
+            } else {
+                std::ffi::CStr::from_ptr(v.format)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let fmt = Format::parse(&format).map_err(|e| crate::error::from_error(&e))?;
+            Ok(Meta {
+                fmt,
+                format,
+                itemsize: v.itemsize,
+                shape: arr(v.shape),
+                strides: arr(v.strides),
+                suboffsets: if v.suboffsets.is_null() {
+                    None
+                } else {
+                    Some(arr(v.suboffsets))
+                },
+                readonly: v.readonly != 0,
+                nbytes: v.len,
+                c_contiguous: xbuf_is_contiguous(info.raw(), b'C' as c_char) != 0,
+                f_contiguous: xbuf_is_contiguous(info.raw(), b'F' as c_char) != 0,
+            })
+        }
+    }
+}
+
+/// A view of memory lent by a buffer exporter, with memoryview's API.
+///
+/// ``View(obj, writable=False)`` takes one export of ``obj`` (any object with the buffer
+/// protocol: bytes, bytearray, mmap, array.array, NumPy arrays, another View) and holds it
+/// until the view and every view made from it are released. A View is itself a buffer
+/// exporter: ``memoryview(v)``, ``bytes(v)``, ``np.asarray(v)`` share its memory with its
+/// format, shape, strides and suboffsets.
+#[pyclass(frozen, module = "xbuf", name = "View", weakref)]
+pub struct View {
+    /// The library's view object this view is, or, for a slice not yet used, the one it was
+    /// sliced from.
+    base: Arc<Held>,
+    /// A slice of `base` made only when the view is first used (see `__getitem__`).
+    pending: Option<Specs>,
+    /// The library's view object of a pending slice, once made.
+    made: OnceLock<Arc<Held>>,
+    meta: OnceLock<Box<Meta>>,
+    /// Read-only although the memory may be writable (``View(v, writable=False)`` of a
+    /// writable View, ``toreadonly()``, and every view made from such a view).
+    lent_readonly: bool,
+    released: AtomicBool,
+    /// One export with the whole layout (`XBUF_FULL_RO`, or `XBUF_FULL` for a writable view),
+    /// taken at the first Python request for it and shared by every Python consumer whose
+    /// request it answers exactly (see `__getbuffer__`).
+    shared: GilCell<SharedExport>,
+}
+
+impl View {
+    pub fn wrap(obj: Obj, source: Option<Py<PyAny>>) -> View {
+        View {
+            base: Arc::new(Held::new(obj, source)),
+            pending: None,
+            made: OnceLock::new(),
+            meta: OnceLock::new(),
+            lent_readonly: false,
+            released: AtomicBool::new(false),
+            shared: GilCell::new(SharedExport::default()),
+        }
+    }
+
+    fn readonly_view(mut self, readonly: bool) -> View {
+        self.lent_readonly |= readonly;
+        self
+    }
+
+    /// Whether the memory may not be written through this view.
+    pub fn is_readonly(&self) -> PyResult<bool> {
+        Ok(self.lent_readonly || self.meta()?.readonly)
+    }
+
+    /// The library's view object, made now for a pending slice.
+    pub fn xobj(&self) -> PyResult<*mut xbuf_object> {
+        let Some(specs) = &self.pending else {
+            return Ok(self.base.ptr());
+        };
+        let specs = specs.as_slice();
+        if let Some(o) = self.made.get() {
+            return Ok(o.ptr());
+        }
+        let mut out = std::ptr::null_mut();
+        // SAFETY: `specs` has `len` entries; `out` is written.
+        check(unsafe {
+            xbuf_view_slice(
+                self.base.ptr(),
+                specs.as_ptr(),
+                specs.len() as c_int,
+                &mut out,
+            )
+        })?;
+        let o = Arc::new(Held::new(Obj::from_owned(out), None));
+        // Another thread may have made it meanwhile: its object is kept, this one dropped.
+        Ok(self.made.get_or_init(|| o).ptr())
+    }
+
+    /// The object this View is, when it exists (not for a pending slice not made yet).
+    fn own_held(&self) -> Option<&Arc<Held>> {
+        if self.pending.is_none() {
+            Some(&self.base)
+        } else {
+            self.made.get()
+        }
+    }
+
+    /// The library's view object as a shared reference (made now for a pending slice).
+    fn shared_obj(&self) -> PyResult<&Arc<Held>> {
+        if self.pending.is_none() {
+            return Ok(&self.base);
+        }
+        self.xobj()?;
+        Ok(self.made.get().expect("made above"))
+    }
+
+    /// A slice made when it is first used: `specs` (at most one per dimension, of a view
+    /// without suboffsets, whose slices only fail on a released view or an address overflow)
+    /// are applied then.
+    fn pending_slice(&self, specs: Specs) -> PyResult<View> {
+        Ok(View {
+            base: self.shared_obj()?.clone(),
+            pending: Some(specs),
+            made: OnceLock::new(),
+            meta: OnceLock::new(),
+            lent_readonly: self.lent_readonly,
+            released: AtomicBool::new(false),
+            shared: GilCell::new(SharedExport::default()),
+        })
+    }
+
+    /// `key` as one slice per dimension when it is a slice or a tuple of slices of a view
+    /// whose slices can be made later; `None` otherwise.
+    fn lazy_specs(&self, key: &Bound<'_, PyAny>) -> PyResult<Option<Specs>> {
+        let m = self.meta()?;
+        if m.suboffsets.is_some() {
+            return Ok(None);
+        }
+        let specs = if key.is_instance_of::<PySlice>() {
+            if m.shape.is_empty() {
+                return Ok(None);
+            }
+            Specs::one(unpack_slice(key)?)
+        } else if let Ok(t) = key.cast::<PyTuple>() {
+            if t.len() > m.shape.len() || t.is_empty() {
+                return Ok(None);
+            }
+            let n = t.len();
+            let mut inline = [ALL; 2];
+            let mut heap = Vec::new();
+            for (k, item) in t.iter().enumerate() {
+                if !item.is_instance_of::<PySlice>() {
+                    return Ok(None);
+                }
+                let s = unpack_slice(&item)?;
+                if n <= 2 {
+                    inline[k] = s;
+                } else {
+                    heap.push(s);
+                }
+            }
+            if n <= 2 {
+                Specs {
+                    len: n,
+                    inline,
+                    heap: None,
+                }
+            } else {
+                Specs::from(heap)
+            }
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(specs))
+    }
+
+    pub fn live(&self) -> PyResult<()> {
+        if self.released.load(Ordering::Acquire) {
+            return Err(PyValueError::new_err(
+                "operation forbidden on a released xbuf.View",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn meta(&self) -> PyResult<&Meta> {
+        self.live()?;
+        if let Some(m) = self.meta.get() {
+            return Ok(m);
+        }
+        let m = Meta::read(self.xobj()?)?;
+        Ok(self.meta.get_or_init(|| Box::new(m)))
+    }
+
+    fn derived(&self, py: Python<'_>, p: *mut xbuf_object) -> View {
+        View::wrap(
+            Obj::from_owned(p),
+            self.base.source.as_ref().map(|s| s.clone_ref(py)),
+        )
+        .readonly_view(self.lent_readonly)
+    }
+
+    /// A view made by `op`, which fills an out-pointer and returns a status.
+    fn make(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(*mut xbuf_object, *mut *mut xbuf_object) -> c_int,
+    ) -> PyResult<View> {
+        let mut out = std::ptr::null_mut();
+        check(op(self.xobj()?, &mut out))?;
+        Ok(self.derived(py, out))
+    }
+
+    fn slice_view(&self, py: Python<'_>, specs: &[xbuf_range]) -> PyResult<View> {
+        // SAFETY: `specs` has `len` entries.
+        self.make(py, |o, out| unsafe {
+            xbuf_view_slice(o, specs.as_ptr(), specs.len() as c_int, out)
+        })
+    }
+
+    fn index_view(&self, py: Python<'_>, idx: &[isize]) -> PyResult<View> {
+        // SAFETY: `idx` has `len` entries.
+        self.make(py, |o, out| unsafe {
+            xbuf_view_index(o, idx.as_ptr(), idx.len() as c_int, out)
+        })
+    }
+
+    fn permute_view(&self, py: Python<'_>, axes: &[c_int]) -> PyResult<View> {
+        // SAFETY: `axes` has `len` entries.
+        self.make(py, |o, out| unsafe {
+            xbuf_view_permute(o, axes.as_ptr(), axes.len() as c_int, out)
+        })
+    }
+
+    /// The address of the item at `idx` (one index per dimension).
+    fn item_ptr(&self, idx: &[isize]) -> PyResult<*mut u8> {
+        let mut p = std::ptr::null_mut();
+        // SAFETY: `idx` has `len` entries; `p` is written.
+        check(unsafe {
+            xbuf_view_item_pointer(self.xobj()?, idx.as_ptr(), idx.len() as c_int, &mut p)
+        })?;
+        Ok(p.cast())
+    }
+
+    fn item_at<'py>(&self, py: Python<'py>, idx: &[isize]) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.meta()?;
+        let p = self.item_ptr(idx)?;
+        // SAFETY: the item's `itemsize` bytes lie in the view's memory, held by this view.
+        let item = unsafe { std::slice::from_raw_parts(p, m.itemsize as usize) };
+        item_value(py, &m.fmt, item)
+    }
+
+    fn set_item_at(&self, py: Python<'_>, idx: &[isize], value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let m = self.meta()?;
+        if self.is_readonly()? {
+            return Err(PyTypeError::new_err("cannot modify read-only memory"));
+        }
+        let bytes = pack(py, m, value)?;
+        let p = self.item_ptr(idx)?;
+        // SAFETY: a writable view's item of `itemsize` bytes; `bytes` has exactly that many.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+        Ok(())
+    }
+
+    /// Resolves a key into the view it selects, or into one item's indices.
+    fn select(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Selected> {
+        let m = self.meta()?;
+        let ndim = m.shape.len();
+        let parts: Vec<Bound<'_, PyAny>> = if let Ok(t) = key.cast::<PyTuple>() {
+            t.iter().collect()
+        } else {
+            vec![key.clone()]
+        };
+        // Each part: an index, a slice, or one Ellipsis standing for the dimensions not named.
+        let mut keys: Vec<Key> = Vec::with_capacity(parts.len());
+        let mut ellipsis = None;
+        for p in &parts {
+            if p.is_instance_of::<PySlice>() {
+                keys.push(Key::Slice(unpack_slice(p)?));
+            } else if p.is(PyEllipsis::get(py)) {
+                if ellipsis.is_some() {
+                    return Err(PyIndexError::new_err(
+                        "an index can only have a single ellipsis ('...')",
+                    ));
+                }
+                ellipsis = Some(keys.len());
+            } else if let Ok(i) = index_of(p) {
+                keys.push(Key::Index(i));
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "xbuf.View: invalid index or slice key of type '{}' (integers, slices and '...' are valid)",
+                    p.get_type().name()?
+                )));
+            }
+        }
+        if keys.len() > ndim {
+            if ndim == 0 {
+                return Err(PyTypeError::new_err("invalid indexing of 0-dim memory"));
+            }
+            return Err(PyIndexError::new_err(format!(
+                "too many indices: the view has {ndim} dimensions, {} were indexed",
+                keys.len()
+            )));
+        }
+        if let Some(at) = ellipsis {
+            let fill = ndim - keys.len();
+            keys.splice(at..at, std::iter::repeat_n(Key::Slice(ALL), fill));
+        }
+        let ints: Vec<usize> = (0..keys.len())
+            .filter(|&k| matches!(keys[k], Key::Index(_)))
+            .collect();
+        if ints.len() == ndim && ellipsis.is_none() {
+            let idx: Vec<isize> = keys
+                .iter()
+                .map(|k| match k {
+                    Key::Index(i) => *i,
+                    Key::Slice(_) => unreachable!(),
+                })
+                .collect();
+            return Ok(Selected::Item(idx));
+        }
+        if ints.is_empty() {
+            let specs: Vec<xbuf_range> = keys
+                .iter()
+                .map(|k| match k {
+                    Key::Slice(s) => *s,
+                    Key::Index(_) => unreachable!(),
+                })
+                .collect();
+            return Ok(Selected::View(self.slice_view(py, &specs)?));
+        }
+        // Indices first (dimensions indexed with integers moved to the front when they are
+        // not there already), then the slices of what remains.
+        let prefix = ints.iter().enumerate().all(|(k, &d)| k == d);
+        let base;
+        let target: &View = if prefix {
+            self
+        } else {
+            let mut axes: Vec<c_int> = ints.iter().map(|&d| d as c_int).collect();
+            axes.extend((0..ndim).filter(|d| !ints.contains(d)).map(|d| d as c_int));
+            base = self.permute_view(py, &axes)?;
+            &base
+        };
+        let idx: Vec<isize> = ints
+            .iter()
+            .map(|&d| match keys[d] {
+                Key::Index(i) => i,
+                Key::Slice(_) => unreachable!(),
+            })
+            .collect();
+        let indexed = target.index_view(py, &idx)?;
+        let specs: Vec<xbuf_range> = keys
+            .iter()
+            .filter_map(|k| match k {
+                Key::Slice(s) => Some(*s),
+                Key::Index(_) => None,
+            })
+            .collect();
+        if specs.iter().all(is_all) {
+            return Ok(Selected::View(indexed));
+        }
+        Ok(Selected::View(indexed.slice_view(py, &specs)?))
+    }
+
+    fn detach_if_large<T: Send>(
+        &self,
+        py: Python<'_>,
+        nbytes: isize,
+        f: impl FnOnce() -> T + Send,
+    ) -> T {
+        if nbytes >= DETACH_BYTES {
+            py.detach(f)
+        } else {
+            f()
+        }
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        // Runs with the GIL held (the Python object's deallocation), as do all the methods
+        // that read or change the counts and flags used here.
+        if let Some(own) = self.own_held() {
+            // The owner is gone: its pending slices keep the export until they go.
+            own.owner_released.store(false, Ordering::Release);
+        }
+        if self.pending.is_some()
+            && self.base.owner_released.load(Ordering::Acquire)
+            && Arc::strong_count(&self.base) == 2
+        {
+            // The last pending slice of a released owner that still lives.
+            // SAFETY: a live view object.
+            unsafe { xbuf_view_release(self.base.ptr()) };
+            self.base.owner_released.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The slices of a pending slice: up to two without an allocation.
+pub struct Specs {
+    len: usize,
+    inline: [xbuf_range; 2],
+    heap: Option<Box<[xbuf_range]>>,
+}
+
+impl Specs {
+    fn one(s: xbuf_range) -> Specs {
+        Specs {
+            len: 1,
+            inline: [s, ALL],
+            heap: None,
+        }
+    }
+    fn as_slice(&self) -> &[xbuf_range] {
+        match &self.heap {
+            Some(h) => h,
+            None => &self.inline[..self.len],
+        }
+    }
+}
+
+impl From<Vec<xbuf_range>> for Specs {
+    fn from(v: Vec<xbuf_range>) -> Specs {
+        if v.len() <= 2 {
+            let mut inline = [ALL; 2];
+            inline[..v.len()].copy_from_slice(&v);
+            Specs {
+                len: v.len(),
+                inline,
+                heap: None,
+            }
+        } else {
+            Specs {
+                len: v.len(),
+                inline: [ALL; 2],
+                heap: Some(v.into_boxed_slice()),
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Key {
+    Index(isize),
+    Slice(xbuf_range),
+}
+
+enum Selected {
+    Item(Vec<isize>),
+    View(View),
+}
+
+const OMIT: isize = isize::MIN;
+const ALL: xbuf_range = xbuf_range {
+    start: OMIT,
+    stop: OMIT,
+    step: OMIT,
+};
+
+fn is_all(s: &xbuf_range) -> bool {
+    s.start == OMIT && s.stop == OMIT && (s.step == OMIT || s.step == 1)
+}
+
+/// A Python slice as an `xbuf_range`: omitted bounds become `XBUF_SLICE_OMIT` (`PySlice_Unpack`
+/// gives `PY_SSIZE_T_MIN` for them, or a bound the library clamps exactly as omission).
+fn unpack_slice(s: &Bound<'_, PyAny>) -> PyResult<xbuf_range> {
+    let (mut start, mut stop, mut step) = (0, 0, 0);
+    // SAFETY: `s` is a slice object; the GIL is held.
+    if unsafe { PySlice_Unpack(s.as_ptr(), &mut start, &mut stop, &mut step) } != 0 {
+        return Err(PyErr::fetch(s.py()));
+    }
+    Ok(xbuf_range { start, stop, step })
+}
+
+/// An integer key (anything with `__index__`), refusing bool-like floats.
+fn index_of(p: &Bound<'_, PyAny>) -> PyResult<isize> {
+    if p.is_instance_of::<pyo3::types::PyFloat>() {
+        return Err(PyTypeError::new_err("float index"));
+    }
+    p.extract::<isize>()
+}
+
+/// The bytes of one item holding `value`: `struct.pack` where the struct module parses the
+/// format (a tuple or list for items of several values), else a bytes-like object of exactly
+/// `itemsize` bytes.
+fn pack(py: Python<'_>, m: &Meta, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let st = py.import("struct")?;
+    // The struct module's own answer to whether it parses the format, and how many values an
+    // item of it holds.
+    let values = st
+        .call_method1("calcsize", (m.format.as_str(),))
+        .and_then(|n| n.extract::<isize>())
+        .ok()
+        .filter(|&n| n == m.itemsize)
+        .map(|n| {
+            st.call_method1(
+                "unpack",
+                (m.format.as_str(), PyBytes::new(py, &vec![0u8; n as usize])),
+            )
+            .and_then(|t| t.len())
+        })
+        .transpose()?;
+    if let Some(count) = values {
+        let pack = st.getattr("pack")?;
+        let packed = if count == 1 {
+            pack.call1((m.format.as_str(), value))
+        } else {
+            let mut args = vec![PyString::new(py, &m.format).into_any()];
+            for v in value.try_iter()? {
+                args.push(v?);
+            }
+            pack.call1(PyTuple::new(py, args)?)
+        };
+        // As memoryview: TypeError for a value of the wrong type, ValueError for one out of
+        // the format's range.
+        let packed = packed.map_err(|e| {
+            let text = e.value(py).to_string();
+            let msg = format!("xbuf.View: invalid value for format '{}': {text}", m.format);
+            if e.is_instance_of::<PyTypeError>(py) || text.contains("required argument is not") {
+                PyTypeError::new_err(msg)
+            } else {
+                PyValueError::new_err(msg)
+            }
+        })?;
+        let b: Vec<u8> = packed.extract()?;
+        return Ok(b);
+    }
+    let b: Vec<u8> = match value.extract::<Vec<u8>>() {
+        Ok(b) if !value.is_instance_of::<PyList>() => b,
+        _ => {
+            let v = View::new_from(py, value, false)?;
+            v.tobytes_impl(py, 'C')?
+        }
+    };
+    if b.len() as isize != m.itemsize {
+        return Err(PyValueError::new_err(format!(
+            "xbuf.View: items of format '{}' are set from {} bytes (the struct module does not know the format), got {}",
+            m.format,
+            m.itemsize,
+            b.len()
+        )));
+    }
+    Ok(b)
+}
+
+impl View {
+    /// A view of any buffer exporter (a View: a view of its view object).
+    pub fn new_from(py: Python<'_>, obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
+        let flags = if writable { XBUF_FULL } else { XBUF_FULL_RO };
+        if let Ok(other) = obj.cast::<View>() {
+            let other = other.get();
+            other.live()?;
+            let mut out = std::ptr::null_mut();
+            // SAFETY: a live view object; `out` is written.
+            if writable && other.lent_readonly {
+                return Err(pyo3::exceptions::PyBufferError::new_err(
+                    "xbuf.View: the view is read-only; a writable view of it was requested",
+                ));
+            }
+            check(unsafe { xbuf_view_new(other.xobj()?, flags, &mut out) })
+                .map_err(as_buffer_error)?;
+            return Ok(other.derived(py, out).readonly_view(!writable));
+        }
+        let base = Obj::from_owned(object_from_python(obj, writable)?);
+        let mut out = std::ptr::null_mut();
+        // SAFETY: a live object; `out` is written.
+        check(unsafe { xbuf_view_new(base.ptr(), flags, &mut out) }).map_err(as_buffer_error)?;
+        Ok(View::wrap(Obj::from_owned(out), Some(obj.clone().unbind())))
+    }
+
+    /// A view of the xbuf object `obj` (borrowed), writable when asked.
+    pub fn of_object(obj: *mut xbuf_object, writable: bool) -> PyResult<View> {
+        let flags = if writable { XBUF_FULL } else { XBUF_FULL_RO };
+        let mut out = std::ptr::null_mut();
+        // SAFETY: the caller holds `obj`; `out` is written.
+        check(unsafe { xbuf_view_new(obj, flags, &mut out) }).map_err(as_buffer_error)?;
+        Ok(View::wrap(Obj::from_owned(out), None).readonly_view(!writable))
+    }
+
+    pub fn tobytes_impl(&self, py: Python<'_>, order: char) -> PyResult<Vec<u8>> {
+        let m = self.meta()?;
+        let len = m.nbytes as usize;
+        let mut out = vec![0u8; len];
+        let obj = SendPtr(self.xobj()?);
+        let dst = SendPtr(out.as_mut_ptr());
+        let rc = self.detach_if_large(py, m.nbytes, move || {
+            let (obj, dst) = (obj, dst);
+            // SAFETY: `dst` has `len` bytes.
+            unsafe {
+                xbuf_view_tobytes(
+                    obj.0,
+                    order as c_char,
+                    dst.0.cast(),
+                    len,
+                    std::ptr::null_mut(),
+                )
+            }
+        });
+        check(rc)?;
+        Ok(out)
+    }
+
+    fn tolist_rec<'py>(
+        &self,
+        py: Python<'py>,
+        m: &Meta,
+        idx: &mut Vec<isize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let d = idx.len();
+        if d == m.shape.len() {
+            return self.item_at(py, idx);
+        }
+        let mut items = Vec::with_capacity(m.shape[d] as usize);
+        for i in 0..m.shape[d] {
+            idx.push(i);
+            items.push(self.tolist_rec(py, m, idx)?);
+            idx.pop();
+        }
+        Ok(PyList::new(py, items)?.into_any())
+    }
+}
+
+/// A view creation that failed because the exporter refused the request is a `BufferError`,
+/// as memoryview raises it.
+fn as_buffer_error(e: PyErr) -> PyErr {
+    Python::attach(|py| {
+        if e.is_instance_of::<PyTypeError>(py) {
+            pyo3::exceptions::PyBufferError::new_err(e.value(py).to_string())
+        } else {
+            e
+        }
+    })
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only to hand pointers the caller keeps valid to a closure run with the GIL
+// released on the same thread.
+unsafe impl<T> Send for SendPtr<T> {}
+
+#[pymethods]
+impl View {
+    #[new]
+    #[pyo3(signature = (obj, writable = false))]
+    fn py_new(py: Python<'_>, obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
+        View::new_from(py, obj, writable)
+    }
+
+    /// The item format (struct-module syntax with PEP 3118's extensions).
+    #[getter]
+    fn format(&self) -> PyResult<&str> {
+        Ok(&self.meta()?.format)
+    }
+    /// The size of one item in bytes.
+    #[getter]
+    fn itemsize(&self) -> PyResult<isize> {
+        Ok(self.meta()?.itemsize)
+    }
+    /// The number of dimensions.
+    #[getter]
+    fn ndim(&self) -> PyResult<usize> {
+        Ok(self.meta()?.shape.len())
+    }
+    /// The extent of each dimension.
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.meta()?.shape)
+    }
+    /// The byte step of each dimension.
+    #[getter]
+    fn strides<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.meta()?.strides)
+    }
+    /// The suboffset of each dimension (PIL-style indirection), or ``()`` when there are none.
+    #[getter]
+    fn suboffsets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        match &self.meta()?.suboffsets {
+            Some(s) => PyTuple::new(py, s),
+            None => Ok(PyTuple::empty(py)),
+        }
+    }
+    /// The size of the items in bytes: ``product(shape) * itemsize``.
+    #[getter]
+    fn nbytes(&self) -> PyResult<isize> {
+        Ok(self.meta()?.nbytes)
+    }
+    /// Whether the memory may not be written through this view.
+    #[getter]
+    fn readonly(&self) -> PyResult<bool> {
+        self.is_readonly()
+    }
+    /// Whether the items are C-contiguous (row-major).
+    #[getter]
+    fn c_contiguous(&self) -> PyResult<bool> {
+        Ok(self.meta()?.c_contiguous)
+    }
+    /// Whether the items are Fortran-contiguous (column-major).
+    #[getter]
+    fn f_contiguous(&self) -> PyResult<bool> {
+        Ok(self.meta()?.f_contiguous)
+    }
+    /// Whether the items are C- or Fortran-contiguous.
+    #[getter]
+    fn contiguous(&self) -> PyResult<bool> {
+        let m = self.meta()?;
+        Ok(m.c_contiguous || m.f_contiguous)
+    }
+    /// The device of the memory as DLPack's ``(device_type, device_id)``: ``(1, 0)`` for CPU.
+    #[getter]
+    fn device(&self) -> PyResult<(i32, i32)> {
+        self.live()?;
+        Ok((1, 0))
+    }
+    /// The Python object whose memory this is (``None`` for memory the library allocated).
+    #[getter]
+    fn obj(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.live()?;
+        // A pending slice's base is the view it was sliced from: the same memory.
+        Ok(self.base.source.as_ref().map(|s| s.clone_ref(py)))
+    }
+    /// The transpose: the dimensions in reverse order.
+    #[getter(T)]
+    fn transpose(&self, py: Python<'_>) -> PyResult<View> {
+        self.live()?;
+        // SAFETY: a live view; `out` is written.
+        self.make(py, |o, out| unsafe { xbuf_view_transpose(o, out) })
+    }
+
+    /// ``permute(*axes)``: the dimensions reordered; dimension ``k`` of the result is
+    /// dimension ``axes[k]`` of this view (also accepts one sequence).
+    #[pyo3(signature = (*axes))]
+    fn permute(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<View> {
+        self.live()?;
+        let items: Vec<Bound<'_, PyAny>> =
+            if axes.len() == 1 && axes.get_item(0)?.extract::<isize>().is_err() {
+                axes.get_item(0)?.try_iter()?.collect::<PyResult<_>>()?
+            } else {
+                axes.iter().collect()
+            };
+        let mut perm = Vec::with_capacity(items.len());
+        for a in items {
+            let a: isize = a.extract()?;
+            perm.push(
+                c_int::try_from(a)
+                    .map_err(|_| PyValueError::new_err(format!("axis {a} out of range")))?,
+            );
+        }
+        self.permute_view(py, &perm)
+    }
+
+    /// ``cast(format, shape=None)``: the same memory read as items of ``format`` in ``shape``
+    /// (one dimension of as many items as fit when omitted). The view must be C-contiguous and
+    /// the byte size is kept; any format may become any other.
+    #[pyo3(signature = (format, shape = None))]
+    fn cast(&self, py: Python<'_>, format: &str, shape: Option<Vec<isize>>) -> PyResult<View> {
+        self.live()?;
+        let f = CString::new(format).map_err(|_| PyValueError::new_err("format contains NUL"))?;
+        let n = shape.as_ref().map_or(0, |s| s.len());
+        if n > 64 {
+            return Err(PyValueError::new_err(format!(
+                "ndim {n} exceeds the limit of 64"
+            )));
+        }
+        let sp = shape.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+        // SAFETY: `f` is NUL-terminated; `sp` has `n` entries or is NULL.
+        self.make(py, |o, out| unsafe {
+            xbuf_view_cast(o, f.as_ptr(), n as c_int, sp, out)
+        })
+    }
+
+    /// A read-only view of the same memory.
+    fn toreadonly(&self, py: Python<'_>) -> PyResult<View> {
+        self.live()?;
+        // SAFETY: a live view; `out` is written.
+        Ok(self
+            .make(py, |o, out| unsafe { xbuf_view_new(o, XBUF_FULL_RO, out) })?
+            .readonly_view(true))
+    }
+
+    /// ``tobytes(order='C')``: the items as bytes, in ``'C'``, ``'F'`` or ``'A'`` order.
+    #[pyo3(signature = (order = "C"))]
+    fn tobytes<'py>(&self, py: Python<'py>, order: Option<&str>) -> PyResult<Bound<'py, PyBytes>> {
+        let order = match order.unwrap_or("C") {
+            "C" => 'C',
+            "F" => 'F',
+            "A" => 'A',
+            o => {
+                return Err(PyValueError::new_err(format!(
+                    "order must be 'C', 'F' or 'A', not '{o}'"
+                )))
+            }
+        };
+        let m = self.meta()?;
+        let len = m.nbytes as usize;
+        let obj = SendPtr(self.xobj()?);
+        let mut rc = XBUF_OK;
+        let b = PyBytes::new_with(py, len, |buf: &mut [u8]| {
+            let dst = SendPtr(buf.as_mut_ptr());
+            rc = self.detach_if_large(py, m.nbytes, move || {
+                let (obj, dst) = (obj, dst);
+                // SAFETY: `dst` has `len` bytes.
+                unsafe {
+                    xbuf_view_tobytes(
+                        obj.0,
+                        order as c_char,
+                        dst.0.cast(),
+                        len,
+                        std::ptr::null_mut(),
+                    )
+                }
+            });
+            Ok(())
+        })?;
+        check(rc)?;
+        Ok(b)
+    }
+
+    /// ``hex(sep=None, bytes_per_sep=1)``: the C-order bytes as lowercase hexadecimal.
+    #[pyo3(signature = (sep = None, bytes_per_sep = 1))]
+    fn hex<'py>(
+        &self,
+        py: Python<'py>,
+        sep: Option<&Bound<'py, PyAny>>,
+        bytes_per_sep: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.meta()?;
+        if let Some(sep) = sep {
+            let b = self.tobytes(py, None)?;
+            return b.call_method1("hex", (sep, bytes_per_sep));
+        }
+        let cap = (m.nbytes as usize) * 2 + 1;
+        let mut out = vec![0u8; cap];
+        // SAFETY: `out` has `cap` bytes.
+        check(unsafe {
+            xbuf_view_hex(
+                self.xobj()?,
+                out.as_mut_ptr().cast(),
+                cap,
+                std::ptr::null_mut(),
+            )
+        })?;
+        out.pop();
+        // SAFETY: hexadecimal digits are ASCII.
+        Ok(PyString::new(py, unsafe { std::str::from_utf8_unchecked(&out) }).into_any())
+    }
+
+    /// The items as nested lists of Python values (one level per dimension; a
+    /// zero-dimensional view is its item), by the library's value rule.
+    fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.meta()?;
+        let mut idx = Vec::with_capacity(m.shape.len());
+        self.tolist_rec(py, m, &mut idx)
+    }
+
+    /// The items as JSON text, as the library renders it (``xbuf_view_tolist``).
+    fn tojson(&self, py: Python<'_>) -> PyResult<String> {
+        self.live()?;
+        let obj = SendPtr(self.xobj()?);
+        let (rc, text) = py.detach(move || {
+            let obj = obj;
+            let mut needed = 0usize;
+            // SAFETY: a size query.
+            let rc = unsafe { xbuf_view_tolist(obj.0, std::ptr::null_mut(), 0, &mut needed) };
+            if rc != XBUF_OK {
+                return (rc, (Vec::new(), last_message()));
+            }
+            let mut buf = vec![0u8; needed];
+            // SAFETY: `buf` has `needed` bytes.
+            let rc = unsafe {
+                xbuf_view_tolist(obj.0, buf.as_mut_ptr().cast(), needed, std::ptr::null_mut())
+            };
+            (
+                rc,
+                (
+                    buf,
+                    if rc == XBUF_OK {
+                        String::new()
+                    } else {
+                        last_message()
+                    },
+                ),
+            )
+        });
+        let (mut buf, msg) = text;
+        if rc != XBUF_OK {
+            return Err(exception(rc, msg));
+        }
+        buf.pop();
+        String::from_utf8(buf).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Hands the view's export back now. Views made from this one, and exports taken of it
+    /// (``memoryview(v)``, NumPy arrays), keep their own exports and stay valid. Every other
+    /// operation on the view raises ``ValueError`` afterwards; releasing again does nothing.
+    fn release(&self) -> PyResult<()> {
+        if self.released.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        // A pending slice holds no export of its own; a view whose object pending slices of
+        // it still share hands its export back when they are gone (each would hold an
+        // export of the same memory if it had been made already).
+        if let Some(obj) = self.own_held() {
+            if Arc::strong_count(obj) == 1 {
+                // SAFETY: a live view object.
+                check(unsafe { xbuf_view_release(obj.ptr()) })?;
+            } else {
+                obj.owner_released.store(true, Ordering::Release);
+            }
+        }
+        self.released.store(true, Ordering::Release);
+        // Python consumers of the shared export keep it until the last of them is done.
+        // SAFETY: the GIL is held (a Python method).
+        let shared = unsafe { self.shared.get() };
+        shared.released = true;
+        if shared.users == 0 {
+            shared.info = None;
+        }
+        Ok(())
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().live()?;
+        Ok(slf)
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.release()?;
+        Ok(false)
+    }
+
+    /// The extent of the first dimension (``TypeError`` for a zero-dimensional view).
+    fn __len__(&self) -> PyResult<usize> {
+        let m = self.meta()?;
+        match m.shape.first() {
+            Some(&n) => Ok(n as usize),
+            None => Err(PyTypeError::new_err("0-dim memory has no length")),
+        }
+    }
+
+    /// ``v[key]``: an item's value when every dimension gets an integer, else a View. Keys are
+    /// integers, slices and one ``...`` per dimension, in any mix (``v[1:3, ::2]``,
+    /// ``v[..., 0]``, ``v[i, j]``).
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // Slices of every dimension given: made when the result is first used.
+        if let Some(specs) = self.lazy_specs(key)? {
+            return Ok(Bound::new(py, self.pending_slice(specs)?)?.into_any());
+        }
+        match self.select(py, key)? {
+            Selected::Item(idx) => self.item_at(py, &idx),
+            Selected::View(v) => Ok(Bound::new(py, v)?.into_any()),
+        }
+    }
+
+    /// ``v[key] = value``: an item from a value (``struct.pack``'s rules for the formats of the
+    /// struct module, else a bytes-like object of ``itemsize`` bytes), or the items a key
+    /// selects from any buffer exporter of the same shape and format layout.
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        if self.is_readonly()? {
+            return Err(PyTypeError::new_err("cannot modify read-only memory"));
+        }
+        match self.select(py, key)? {
+            Selected::Item(idx) => self.set_item_at(py, &idx, value),
+            Selected::View(dst) => {
+                let src = View::new_from(py, value, false)?;
+                copy_views(py, &dst, &src)
+            }
+        }
+    }
+
+    /// Iterates over the first dimension: items of a one-dimensional view, Views otherwise.
+    fn __iter__(slf: Bound<'_, Self>) -> PyResult<ViewIter> {
+        let n = slf.get().__len__()?;
+        Ok(ViewIter {
+            view: slf.unbind(),
+            next: 0,
+            len: n,
+        })
+    }
+
+    /// ``==`` and ``!=`` by value against any buffer exporter, for every format: equal shapes
+    /// and equal items (``1 == 1.0`` across formats, NaN never equal, structs field by field).
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
+        let eq = match op {
+            CompareOp::Eq => true,
+            CompareOp::Ne => false,
+            _ => return Ok(py.NotImplemented()),
+        };
+        let tmp;
+        let o: &View = if let Ok(v) = other.cast::<View>() {
+            v.get()
+        } else {
+            match View::new_from(py, other, false) {
+                Ok(v) => {
+                    tmp = v;
+                    &tmp
+                }
+                Err(_) => return Ok(py.NotImplemented()),
+            }
+        };
+        if self.released.load(Ordering::Acquire) || o.released.load(Ordering::Acquire) {
+            let same = std::ptr::eq(self, o);
+            return Ok((same == eq)
+                .into_pyobject(py)?
+                .to_owned()
+                .into_any()
+                .unbind());
+        }
+        let nbytes = self.meta()?.nbytes.max(o.meta()?.nbytes);
+        let (a, b) = (SendPtr(self.xobj()?), SendPtr(o.xobj()?));
+        let (rc, equal) = self.detach_if_large(py, nbytes, move || {
+            let (a, b) = (a, b);
+            let mut equal = 0;
+            // SAFETY: live view objects; `equal` is written.
+            let rc = unsafe { xbuf_view_equal(a.0, b.0, &mut equal) };
+            (rc, equal)
+        });
+        check(rc)?;
+        Ok(((equal != 0) == eq)
+            .into_pyobject(py)?
+            .to_owned()
+            .into_any()
+            .unbind())
+    }
+
+    /// The hash of a read-only view's C-order bytes (``ValueError`` for a writable view).
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        let m = self.meta()?;
+        if !self.is_readonly()? {
+            return Err(PyValueError::new_err("cannot hash a writable xbuf.View"));
+        }
+        let obj = SendPtr(self.xobj()?);
+        let (rc, h) = self.detach_if_large(py, m.nbytes, move || {
+            let obj = obj;
+            let mut h = 0u64;
+            // SAFETY: a live view object; `h` is written.
+            let rc = unsafe { xbuf_view_hash(obj.0, &mut h) };
+            (rc, h)
+        });
+        check(rc)?;
+        // -1 is Python's error marker.
+        let h = h as isize;
+        Ok(if h == -1 { -2 } else { h })
+    }
+
+    fn __repr__(&self) -> String {
+        match self.meta() {
+            Ok(m) => {
+                let shape: Vec<String> = m.shape.iter().map(|s| s.to_string()).collect();
+                let shape = if shape.len() == 1 {
+                    format!("({},)", shape[0])
+                } else {
+                    format!("({})", shape.join(", "))
+                };
+                format!(
+                    "<xbuf.View format={:?} shape={} {}>",
+                    m.format,
+                    shape,
+                    if m.readonly || self.lent_readonly {
+                        "read-only"
+                    } else {
+                        "writable"
+                    }
+                )
+            }
+            Err(_) => "<released xbuf.View>".to_owned(),
+        }
+    }
+
+    /// The library's export count of the memory's owner and the view object's reference
+    /// count, for tests of lifetimes.
+    fn _counts(&self) -> PyResult<(isize, isize)> {
+        // SAFETY: the view object is live while `self` holds it.
+        unsafe { Ok((xbuf_exports(self.xobj()?), xbuf_refcount(self.xobj()?))) }
+    }
+
+    /// A PyCapsule named ``"xbuf.object"`` holding one reference to the view's xbuf object
+    /// (an ``xbuf_object *``), dropped when the capsule is destroyed.
+    fn _to_object_capsule(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.live()?;
+        crate::sources::object_capsule(py, self.xobj()?)
+    }
+
+    /// A View of the ``xbuf_object *`` in a PyCapsule named ``"xbuf.object"`` (as C extensions
+    /// built on libxbuf hand them out). The object must be one of this library's objects.
+    #[staticmethod]
+    #[pyo3(signature = (capsule, writable = false))]
+    fn _from_object_capsule(capsule: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
+        crate::sources::view_from_capsule(capsule, writable)
+    }
+
+    /// ``__dlpack__(stream=None, max_version=None, dl_device=None, copy=None)``: a DLPack
+    /// capsule of the view's memory, zero-copy, per the array API standard: versioned
+    /// (``"dltensor_versioned"``, DLPack 1.x, read-only views marked so) when ``max_version``
+    /// allows, else the legacy ``"dltensor"`` (refused for read-only views, which it cannot
+    /// mark). The tensor holds an export of the memory until its consumer deletes it.
+    /// ``BufferError`` for ``copy=True`` and for devices other than the CPU.
+    #[pyo3(signature = (*, stream = None, max_version = None, dl_device = None, copy = None))]
+    fn __dlpack__(
+        &self,
+        py: Python<'_>,
+        stream: Option<&Bound<'_, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(i32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::dlpack::dlpack(py, self, stream, max_version, dl_device, copy)
+    }
+
+    /// ``__dlpack_device__()``: ``(1, 0)``, DLPack's CPU device.
+    fn __dlpack_device__(&self) -> PyResult<(i32, i32)> {
+        self.live()?;
+        Ok((1, 0))
+    }
+
+    /// ``__arrow_c_array__(requested_schema=None)``: the Arrow PyCapsule interface, zero-copy
+    /// (``pa.array(v)``): one dimension of a primitive format as that primitive type, ``?`` as
+    /// ``arrow.bool8``, more dimensions as ``arrow.fixed_shape_tensor``, other formats as
+    /// fixed-size binary carrying the PEP 3118 format in its metadata. The array holds an
+    /// export of the memory until it is released. ``requested_schema`` is not converted to.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_array__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        crate::arrow::arrow_c_array(py, self, requested_schema)
+    }
+
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let this = slf.get();
+        let buffer_error = |e: PyErr| {
+            let msg = e.value(slf.py()).to_string();
+            pyo3::exceptions::PyBufferError::new_err(msg)
+        };
+        let m = this.meta().map_err(buffer_error)?;
+        let readonly = this.lent_readonly || m.readonly;
+        if readonly && flags & ffi::PyBUF_WRITABLE != 0 {
+            return Err(pyo3::exceptions::PyBufferError::new_err(
+                "xbuf.View: the view is read-only; a writable buffer was requested",
+            ));
+        }
+        // The requests memoryview and NumPy make are answered from one shared export: the
+        // whole layout (PyBUF_FULL, PyBUF_FULL_RO; PyBUF_RECORDS(_RO) without suboffsets), or
+        // a C-contiguous view as bytes (PyBUF_SIMPLE, with PyBUF_WRITABLE). Anything else asks
+        // the library, which applies every rule of the request.
+        let request = flags & !ffi::PyBUF_WRITABLE;
+        let whole = request == ffi::PyBUF_FULL_RO
+            || (request == ffi::PyBUF_RECORDS_RO && m.suboffsets.is_none());
+        let simple = request == ffi::PyBUF_SIMPLE && m.c_contiguous;
+        let (info, internal) = if whole || simple {
+            // SAFETY: the GIL is held (the buffer protocol's slots are called with it).
+            let shared = this.shared.get();
+            if shared.info.is_none() {
+                let f = if readonly { XBUF_FULL_RO } else { XBUF_FULL };
+                shared.info = Some(Box::new(Info::get(this.xobj()?, f).map_err(buffer_error)?));
+            }
+            shared.users += 1;
+            let info: &Info = shared.info.as_deref().expect("set above");
+            (info as *const Info, std::ptr::null_mut())
+        } else {
+            let own = Box::into_raw(Box::new(
+                Info::get(this.xobj()?, flags).map_err(buffer_error)?,
+            ));
+            (own as *const Info, own.cast::<std::ffi::c_void>())
+        };
+        let v = &*(*info).0;
+        let pb = &mut *view;
+        pb.buf = v.buf;
+        pb.len = v.len;
+        pb.itemsize = v.itemsize;
+        pb.readonly = c_int::from(readonly);
+        if simple {
+            pb.ndim = 1;
+            pb.format = std::ptr::null_mut();
+            pb.shape = std::ptr::null_mut();
+            pb.strides = std::ptr::null_mut();
+        } else {
+            pb.ndim = v.ndim;
+            pb.format = v.format as *mut c_char;
+            pb.shape = v.shape;
+            pb.strides = v.strides;
+        }
+        pb.suboffsets = v.suboffsets;
+        // NULL for the shared export, else the consumer's own.
+        pb.internal = internal;
+        pb.obj = slf.into_any().into_ptr();
+        Ok(())
+    }
+
+    unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
+        let own = (*view).internal.cast::<Info>();
+        if !own.is_null() {
+            drop(Box::from_raw(own));
+            (*view).internal = std::ptr::null_mut();
+            return;
+        }
+        // SAFETY: the GIL is held.
+        let shared = slf.get().shared.get();
+        shared.users -= 1;
+        if shared.users == 0 && shared.released {
+            shared.info = None;
+        }
+    }
+}
+
+/// Copies `src`'s items into `dst`'s (equal shapes, formats of the same layout), correct for
+/// overlapping memory, with the GIL released for large copies.
+pub fn copy_views(py: Python<'_>, dst: &View, src: &View) -> PyResult<()> {
+    if dst.is_readonly()? {
+        return Err(PyTypeError::new_err("cannot modify read-only memory"));
+    }
+    let d = Info::get(dst.xobj()?, XBUF_FULL)?;
+    let s = Info::get(src.xobj()?, XBUF_FULL_RO)?;
+    let nbytes = src.meta()?.nbytes;
+    let (dp, sp) = (
+        SendPtr(d.raw() as *mut xbuf_bufferinfo),
+        SendPtr(s.raw() as *mut xbuf_bufferinfo),
+    );
+    let (rc, msg) = dst.detach_if_large(py, nbytes, move || {
+        let (dp, sp) = (dp, sp);
+        // SAFETY: two filled views, alive until `d` and `s` drop.
+        let rc = unsafe { xbuf_copy(dp.0, sp.0) };
+        (
+            rc,
+            if rc == XBUF_OK {
+                String::new()
+            } else {
+                last_message()
+            },
+        )
+    });
+    if rc != XBUF_OK {
+        let e = exception(rc, msg);
+        // memoryview raises ValueError for mismatched structures.
+        return Err(
+            if rc == XBUF_ERR_FORMAT || rc == XBUF_ERR_INVALID_ARGUMENT {
+                PyValueError::new_err(e.value(py).to_string())
+            } else {
+                e
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Iterates over the first dimension: items of a one-dimensional view, sub-views otherwise.
+#[pyclass(module = "xbuf")]
+pub struct ViewIter {
+    view: Py<View>,
+    next: usize,
+    len: usize,
+}
+
+#[pymethods]
+impl ViewIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.next >= self.len {
+            return Ok(None);
+        }
+        let i = self.next as isize;
+        self.next += 1;
+        let v = self.view.get();
+        let m = v.meta()?;
+        if m.shape.len() == 1 {
+            return v.item_at(py, &[i]).map(Some);
+        }
+        Ok(Some(Bound::new(py, v.index_view(py, &[i])?)?.into_any()))
+    }
+}

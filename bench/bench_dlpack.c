@@ -10,7 +10,9 @@
  *     free of the 80 bytes a managed tensor takes, and memcpy of those 80 bytes.
  * Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other processes on a
  * shared machine do not count. Not a test: it never fails on slowness.
- * Usage: bench_dlpack [--quick | --profile]  (--profile: 1000 calls of each case, for callgrind)
+ * Usage: bench_dlpack [--quick | --profile] [--case K]  (--profile: 1000 calls of each case, for
+ * callgrind; --case K: only row K, counted from 0, so that `callgrind --toggle-collect=run`
+ * divided by 1000 is the instructions per call of that case)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +62,9 @@ static void producer_delete(DLManagedTensorVersioned *t) {
 }
 
 /* ns per call of `c` on `obj`, over one batch of `iters` calls. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static double run(bench_case c, xbuf_object *obj, int iters) {
     int i;
     unsigned char src[80], dst[80];
@@ -134,7 +139,7 @@ int main(int argc, char **argv) {
     };
     enum { ROWS = sizeof rows / sizeof rows[0] };
     double ns[ROWS], t[ROWS][64];
-    int s;
+    int s, only = -1;
     for (k = 1; k < argc; k++)
         if (strcmp(argv[k], "--quick") == 0) quick = 1;
     iters = quick ? 100000 : 1000000;
@@ -142,6 +147,8 @@ int main(int argc, char **argv) {
     /* --profile: a few calls of each case, for instruction counts under callgrind. */
     for (k = 1; k < argc; k++)
         if (strcmp(argv[k], "--profile") == 0) iters = 1000, samples = 1;
+    for (k = 1; k + 1 < argc; k++)
+        if (strcmp(argv[k], "--case") == 0) only = atoi(argv[k + 1]);
     must(xbuf_ndarray_zeros("f", 2, shape, 'C', 0, &nd), "ndarray");
     must(xbuf_bytearray_new(NULL, 4096, &bytes_obj), "bytearray");
     producer.version.major = 1;
@@ -155,14 +162,14 @@ int main(int argc, char **argv) {
     producer.dl_tensor.shape = producer_shape;
     /* Every case in turn within each repetition, so that a slow moment hits them all. */
     for (s = 0; s < samples; s++)
-        for (k = 0; k < ROWS; k++) t[k][s] = run(rows[k].c, nd, iters);
+        for (k = 0; k < ROWS; k++) t[k][s] = only < 0 || only == k ? run(rows[k].c, nd, iters) : 0;
     for (k = 0; k < ROWS; k++) ns[k] = median(t[k], samples);
     printf("xbuf %s DLPack benchmarks%s (2-D float32 64x64 ndarray unless said)\n", xbuf_version_string(), quick ? " (quick)" : "");
     printf("\n== DLPack per call (median ns)\n");
     printf("%-44s %10s %12s\n", "case", "ns", "vs get+rel");
     for (k = 0; k < ROWS; k++)
         printf("%-44s %10.1f %11.2fx\n", rows[k].name, ns[k], ns[k] / ns[ROWS - 3]);
-    if (xbuf_exports(nd) != 0 || producer_deleted != (long)samples * iters) {
+    if (xbuf_exports(nd) != 0 || (only < 0 && producer_deleted != (long)samples * iters)) {
         fprintf(stderr, "bench_dlpack: exports %ld, deleter calls %ld (expected 0 and %ld)\n",
                 (long)xbuf_exports(nd), producer_deleted, (long)samples * iters);
         return 1;

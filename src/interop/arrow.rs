@@ -1333,10 +1333,11 @@ pub unsafe fn import(
     let mut start = 0usize;
     let mut items = count;
     for (depth, level) in desc.levels.iter().enumerate() {
-        let what = if depth == 0 {
-            "ArrowArray".to_string()
+        // Named without an allocation on the common path (the top array).
+        let what: Cow<'static, str> = if depth == 0 {
+            Cow::Borrowed("ArrowArray")
         } else {
-            format!("child array at depth {depth}")
+            Cow::Owned(format!("child array at depth {depth}"))
         };
         let phys = check_level(a, &what, 1, 1, start, items, flags)?;
         let size = level.size as usize;
@@ -1352,10 +1353,10 @@ pub unsafe fn import(
         }
         a = &*child;
     }
-    let what = if desc.levels.is_empty() {
-        "ArrowArray".to_string()
+    let what: Cow<'static, str> = if desc.levels.is_empty() {
+        Cow::Borrowed("ArrowArray")
     } else {
-        format!("child array at depth {}", desc.levels.len())
+        Cow::Owned(format!("child array at depth {}", desc.levels.len()))
     };
     let phys = check_level(a, &what, 2, 0, start, items, flags)?;
     let data = *a.buffers.add(1);

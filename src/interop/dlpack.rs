@@ -573,12 +573,68 @@ impl Drop for Imported {
     }
 }
 
-/// Reads and checks a tensor; builds the exporter (whose deleter is still `None`: the caller
-/// sets it once nothing can fail any more).
+/// Shape then byte strides of an imported tensor: inline up to `INLINE_DIMS` dimensions, else
+/// on the heap.
+struct DimsBuf {
+    inline: [isize; 2 * INLINE_DIMS],
+    heap: Vec<isize>,
+}
+
+impl DimsBuf {
+    /// Room for `n` dimensions (a heap allocation only beyond `INLINE_DIMS`).
+    fn new(n: usize) -> Result<DimsBuf> {
+        let mut heap = Vec::new();
+        if n > INLINE_DIMS {
+            heap.try_reserve_exact(2 * n)
+                .map_err(|_| err!(NoMemory, "cannot allocate the layout of {n} dimensions"))?;
+            heap.resize(2 * n, 0);
+        }
+        Ok(DimsBuf {
+            inline: [0; 2 * INLINE_DIMS],
+            heap,
+        })
+    }
+
+    fn get_mut(&mut self, n: usize) -> &mut [isize] {
+        if n <= INLINE_DIMS {
+            &mut self.inline[..2 * n]
+        } else {
+            &mut self.heap
+        }
+    }
+}
+
+/// The object of a checked tensor: the exporter is built once, in the object's slot, with the
+/// deleter that runs when the object goes.
+fn make_object(
+    deleter: Deleter,
+    (buf, len, itemsize): (*mut u8, isize, isize),
+    readonly: bool,
+    format: &'static CStr,
+    n: usize,
+    dims: DimsBuf,
+    device: DLDevice,
+) -> ObjRef {
+    ObjRef::new(Imported {
+        deleter,
+        buf,
+        len,
+        itemsize,
+        readonly,
+        format,
+        ndim: n,
+        inline: dims.inline,
+        heap: dims.heap,
+        device: (device.device_type, device.device_id),
+    })
+}
+
+/// Reads and checks a tensor, and makes its object, whose exporter runs `deleter` when the
+/// object goes (nothing runs it on failure).
 ///
 /// # Safety
 /// `t` must be a valid `DLTensor` whose non-NULL `shape` and `strides` hold `ndim` entries.
-unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Box<Imported>> {
+unsafe fn read_tensor(t: &DLTensor, readonly: bool, deleter: Deleter) -> Result<ObjRef> {
     if !(0..=XBUF_MAX_NDIM).contains(&t.ndim) {
         bail!(
             InvalidArgument,
@@ -592,32 +648,8 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Box<Imported>> {
     if n > 0 && t.shape.is_null() {
         bail!(InvalidArgument, "the tensor's shape is NULL with ndim {n}");
     }
-    // Boxed at once: the object keeps this box, nothing is moved afterwards.
-    let mut out = Box::new(Imported {
-        deleter: Deleter::None,
-        buf: ptr::null_mut(),
-        len: 0,
-        itemsize,
-        readonly,
-        format,
-        ndim: n,
-        inline: [0; 2 * INLINE_DIMS],
-        heap: Vec::new(),
-        device: (t.device.device_type, t.device.device_id),
-    });
-    if n > INLINE_DIMS {
-        out.heap
-            .try_reserve_exact(2 * n)
-            .map_err(|_| err!(NoMemory, "cannot allocate the layout of {n} dimensions"))?;
-        out.heap.resize(2 * n, 0);
-    }
-    let out_ref = &mut *out;
-    let dims: &mut [isize] = if n <= INLINE_DIMS {
-        &mut out_ref.inline[..2 * n]
-    } else {
-        &mut out_ref.heap
-    };
-    let (shape, strides) = dims.split_at_mut(n);
+    let mut dims = DimsBuf::new(n)?;
+    let (shape, strides) = dims.get_mut(n).split_at_mut(n);
     for (k, e) in shape.iter_mut().enumerate() {
         let v = *t.shape.add(k);
         *e = isize::try_from(v)
@@ -659,9 +691,79 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool) -> Result<Box<Imported>> {
         })?;
     }
     // The address is data + byte_offset, kept with the tensor's provenance.
-    out.buf = t.data.cast::<u8>().wrapping_add(offset as usize);
-    out.len = len;
-    Ok(out)
+    let buf = t.data.cast::<u8>().wrapping_add(offset as usize);
+    Ok(make_object(
+        deleter,
+        (buf, len, itemsize),
+        readonly,
+        format,
+        n,
+        dims,
+        t.device,
+    ))
+}
+
+/// Whether a managed tensor was made by this module's `export` (recognised by its deleter and
+/// its context, the tensor's own address): its block then holds the view it describes.
+fn is_own<T>(m: *mut T, ctx: *mut c_void, deleter: Option<unsafe extern "C" fn(*mut T)>) -> bool {
+    let ours: unsafe extern "C" fn(*mut T) = delete_export::<T>;
+    deleter.is_some_and(|d| d as usize == ours as usize) && ctx == m.cast::<c_void>()
+}
+
+/// The object of a tensor this library exported, its layout taken from the view the tensor's
+/// block holds, which the library checked when it filled it: only while the tensor still says
+/// what the export wrote (data, offset 0, shape, strides, item size, device), so that nothing
+/// is checked twice. `Err(deleter)` (nothing made) for a tensor that says something else,
+/// which is then read and checked as every producer's is.
+///
+/// # Safety
+/// `m` must be a managed tensor made by `export::<T>` and not yet deleted; `t` its tensor.
+unsafe fn read_own<T>(
+    m: *mut T,
+    t: &DLTensor,
+    readonly: bool,
+    deleter: Deleter,
+) -> Result<std::result::Result<ObjRef, Deleter>> {
+    // SAFETY: the tensor is the first field of its block, whose view is filled until the
+    // deleter runs.
+    let v = &(*m.cast::<Exported<T>>()).view;
+    if t.ndim != v.ndim || t.data != v.buf || t.byte_offset != 0 {
+        return Ok(Err(deleter));
+    }
+    let n = v.ndim as usize;
+    let (format, itemsize) = format_of_dtype(t.dtype)?;
+    check_import_device(t.device)?;
+    if itemsize != v.itemsize
+        || (t.device.device_type, t.device.device_id) != read_device(v)
+        || (n > 0 && (t.shape.is_null() || t.strides.is_null()))
+    {
+        return Ok(Err(deleter));
+    }
+    // SAFETY: the view has `n` shape and stride entries; the tensor's arrays have `n` too.
+    let (shape, strides) = (
+        std::slice::from_raw_parts(v.shape as *const isize, n),
+        std::slice::from_raw_parts(v.strides as *const isize, n),
+    );
+    for k in 0..n {
+        // Export wrote the exact quotient strides[k] / itemsize.
+        if *t.shape.add(k) != shape[k] as i64 || *t.strides.add(k) != (strides[k] / itemsize) as i64
+        {
+            return Ok(Err(deleter));
+        }
+    }
+    let mut dims = DimsBuf::new(n)?;
+    let d = dims.get_mut(n);
+    d[..n].copy_from_slice(shape);
+    d[n..].copy_from_slice(strides);
+    Ok(Ok(make_object(
+        deleter,
+        (v.buf.cast::<u8>(), v.len, itemsize),
+        readonly,
+        format,
+        n,
+        dims,
+        t.device,
+    )))
 }
 
 /// `xbuf_dlpack_import`: an object whose views read the tensor. On failure the tensor is
@@ -679,12 +781,18 @@ pub(crate) unsafe fn import(t: *mut DLManagedTensorVersioned) -> Result<ObjRef> 
             m.version.minor
         );
     }
-    let mut imported = read_tensor(&m.dl_tensor, m.flags & FLAG_READ_ONLY != 0)?;
-    imported.deleter = match m.deleter {
+    let readonly = m.flags & FLAG_READ_ONLY != 0;
+    let mut deleter = match m.deleter {
         Some(d) => Deleter::Versioned(d, t),
         None => Deleter::None,
     };
-    Ok(ObjRef::new_boxed(imported))
+    if is_own(t, m.manager_ctx, m.deleter) {
+        match read_own(t, &m.dl_tensor, readonly, deleter)? {
+            Ok(obj) => return Ok(obj),
+            Err(d) => deleter = d,
+        }
+    }
+    read_tensor(&m.dl_tensor, readonly, deleter)
 }
 
 /// `xbuf_dlpack_import_unversioned`: as [`import`]; the object is read-only (the legacy struct
@@ -694,12 +802,17 @@ pub(crate) unsafe fn import(t: *mut DLManagedTensorVersioned) -> Result<ObjRef> 
 /// `t` must point at a valid `DLManagedTensor` the caller owns.
 pub(crate) unsafe fn import_unversioned(t: *mut DLManagedTensor) -> Result<ObjRef> {
     let m = &*t;
-    let mut imported = read_tensor(&m.dl_tensor, true)?;
-    imported.deleter = match m.deleter {
+    let mut deleter = match m.deleter {
         Some(d) => Deleter::Legacy(d, t),
         None => Deleter::None,
     };
-    Ok(ObjRef::new_boxed(imported))
+    if is_own(t, m.manager_ctx, m.deleter) {
+        match read_own(t, &m.dl_tensor, true, deleter)? {
+            Ok(obj) => return Ok(obj),
+            Err(d) => deleter = d,
+        }
+    }
+    read_tensor(&m.dl_tensor, true, deleter)
 }
 
 #[cfg(test)]
@@ -861,6 +974,87 @@ mod tests {
             bufferinfo::get_buffer(&back, &mut v, XBUF_FULL_RO).unwrap();
             assert_eq!(v.buf, d.data);
             assert_eq!(std::slice::from_raw_parts(v.strides, 2), &[4, 12]);
+            bufferinfo::release(&mut v).unwrap();
+            drop(back);
+        }
+        assert_eq!(obj.exports(), 0);
+    }
+
+    /// A tensor this library exported is imported from the view its block holds while it
+    /// still says what the export wrote; a tensor changed since is read and checked as any
+    /// producer's (so a bad change is refused and a good one is honoured).
+    #[test]
+    fn own_tensors_are_imported_from_their_view_unless_changed() {
+        fn layout(obj: &Object) -> (usize, Vec<isize>, Vec<isize>, isize, c_int) {
+            let mut v = xbuf_bufferinfo::empty();
+            unsafe {
+                bufferinfo::get_buffer(obj, &mut v, XBUF_FULL_RO).unwrap();
+                let n = v.ndim as usize;
+                let out = (
+                    v.buf as usize,
+                    std::slice::from_raw_parts(v.shape, n).to_vec(),
+                    std::slice::from_raw_parts(v.strides, n).to_vec(),
+                    v.len,
+                    v.readonly,
+                );
+                bufferinfo::release(&mut v).unwrap();
+                out
+            }
+        }
+        let obj = NdArray::zeros(b"d", &[3, 4], Order::F, 0).unwrap();
+        let (buf, ..) = layout(&obj);
+        // Unchanged, versioned and legacy, and with more dimensions than are kept inline.
+        let t: *mut DLManagedTensorVersioned = export(&obj, 0, false).unwrap();
+        let back = unsafe { import(t) }.unwrap();
+        assert_eq!(layout(&back), (buf, vec![3, 4], vec![8, 24], 96, 0));
+        drop(back);
+        let t: *mut DLManagedTensor = export(&obj, 0, true).unwrap();
+        let back = unsafe { import_unversioned(t) }.unwrap();
+        assert_eq!(layout(&back), (buf, vec![3, 4], vec![8, 24], 96, 1));
+        drop(back);
+        let many = NdArray::zeros(b"B", &[2; 10], Order::C, 0).unwrap();
+        let t: *mut DLManagedTensorVersioned = export(&many, 0, false).unwrap();
+        let back = unsafe { import(t) }.unwrap();
+        let strides: Vec<isize> = (0..10).map(|k| 1 << (9 - k)).collect();
+        assert_eq!(layout(&back).1, vec![2; 10]);
+        assert_eq!(layout(&back).2, strides);
+        drop(back);
+        assert_eq!(many.exports(), 0);
+        unsafe {
+            // A changed extent and stride are honoured (checked as any tensor's).
+            let t: *mut DLManagedTensorVersioned = export(&obj, 0, false).unwrap();
+            *(*t).dl_tensor.shape.add(1) = 2;
+            *(*t).dl_tensor.strides.add(1) = 6;
+            let back = import(t).unwrap();
+            assert_eq!(layout(&back), (buf, vec![3, 2], vec![8, 48], 48, 0));
+            drop(back);
+            // An offset moves the data.
+            let t: *mut DLManagedTensorVersioned = export(&obj, 0, false).unwrap();
+            (*t).dl_tensor.byte_offset = 8;
+            *(*t).dl_tensor.shape = 2;
+            let back = import(t).unwrap();
+            assert_eq!(layout(&back).0, buf + 8);
+            drop(back);
+            // A negative extent is refused, the tensor left to its owner.
+            let t: *mut DLManagedTensorVersioned = export(&obj, 0, false).unwrap();
+            *(*t).dl_tensor.shape = -1;
+            let e = import(t).unwrap_err();
+            assert_eq!(e.status, Status::InvalidArgument);
+            assert!(e.message.contains("shape[0] is -1"), "{}", e.message);
+            // A changed data type is read as the new one; an unknown one refused.
+            (*t).dl_tensor.dtype.bits = 12;
+            let e = import(t).unwrap_err();
+            assert_eq!(e.status, Status::Unsupported);
+            *(*t).dl_tensor.shape = 3;
+            (*t).dl_tensor.dtype = DLDataType {
+                code: code::INT,
+                bits: 64,
+                lanes: 1,
+            };
+            let back = import(t).unwrap();
+            let mut v = xbuf_bufferinfo::empty();
+            bufferinfo::get_buffer(&back, &mut v, XBUF_FULL_RO).unwrap();
+            assert_eq!(CStr::from_ptr(v.format).to_bytes(), b"q");
             bufferinfo::release(&mut v).unwrap();
             drop(back);
         }

@@ -12,30 +12,6 @@
 #include "dlpack.h"
 #include "xbuf_test.h"
 
-#define GUARD 64
-#define GUARD_BYTE 0xA5
-
-typedef struct {
-    unsigned char mem[GUARD + 512 + GUARD];
-    size_t size;
-} guarded;
-
-static xbuf_bufferinfo *guarded_init(guarded *g, size_t size, unsigned char fill) {
-    memset(g->mem, GUARD_BYTE, sizeof g->mem);
-    memset(g->mem + GUARD, fill, size);
-    g->size = size;
-    ((xbuf_bufferinfo *)(void *)(g->mem + GUARD))->structsize = size;
-    return (xbuf_bufferinfo *)(void *)(g->mem + GUARD);
-}
-
-static int guard_damage(const guarded *g) {
-    int bad = 0;
-    size_t i;
-    for (i = 0; i < GUARD; i++) bad += g->mem[i] != GUARD_BYTE;
-    for (i = GUARD + g->size; i < sizeof g->mem; i++) bad += g->mem[i] != GUARD_BYTE;
-    return bad;
-}
-
 /* ---- the device exporter --------------------------------------------------------------------- */
 
 /* 4 x 6 floats, C order, at 64 bytes into a mapping nobody may touch. */

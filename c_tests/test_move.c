@@ -8,31 +8,6 @@
 
 #include "xbuf_test.h"
 
-#define GUARD 64
-#define GUARD_BYTE 0xA5
-
-/* A view struct of `size` bytes with guard bytes on both sides. */
-typedef struct {
-    unsigned char mem[GUARD + 512 + GUARD];
-    size_t size;
-} guarded;
-
-static xbuf_bufferinfo *guarded_init(guarded *g, size_t size, unsigned char fill) {
-    memset(g->mem, GUARD_BYTE, sizeof g->mem);
-    memset(g->mem + GUARD, fill, size);
-    g->size = size;
-    ((xbuf_bufferinfo *)(void *)(g->mem + GUARD))->structsize = size;
-    return (xbuf_bufferinfo *)(void *)(g->mem + GUARD);
-}
-
-static int guard_damage(const guarded *g) {
-    int bad = 0;
-    size_t i;
-    for (i = 0; i < GUARD; i++) bad += g->mem[i] != GUARD_BYTE;
-    for (i = GUARD + g->size; i < sizeof g->mem; i++) bad += g->mem[i] != GUARD_BYTE;
-    return bad;
-}
-
 /* Whether `p` points into the struct at `v` of `size` bytes. */
 static int inside(const void *p, const xbuf_bufferinfo *v, size_t size) {
     const unsigned char *a = (const unsigned char *)p, *b = (const unsigned char *)v;

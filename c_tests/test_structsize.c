@@ -7,33 +7,6 @@
  */
 #include "xbuf_test.h"
 
-#define GUARD 64
-#define GUARD_BYTE 0xA5
-
-/* A view struct of `size` bytes with guard bytes on both sides. */
-typedef struct {
-    unsigned char mem[GUARD + 512 + GUARD];
-    size_t size;
-} guarded;
-
-static xbuf_bufferinfo *guarded_init(guarded *g, size_t size, unsigned char fill) {
-    /* mem starts the struct (8-byte aligned) and GUARD is a multiple of 8: the view is aligned. */
-    memset(g->mem, GUARD_BYTE, sizeof g->mem);
-    memset(g->mem + GUARD, fill, size);
-    g->size = size;
-    ((xbuf_bufferinfo *)(void *)(g->mem + GUARD))->structsize = size;
-    return (xbuf_bufferinfo *)(void *)(g->mem + GUARD);
-}
-
-/* Number of guard bytes (before the struct, and after its structsize) that changed. */
-static int guard_damage(const guarded *g) {
-    int bad = 0;
-    size_t i;
-    for (i = 0; i < GUARD; i++) bad += g->mem[i] != GUARD_BYTE;
-    for (i = GUARD + g->size; i < sizeof g->mem; i++) bad += g->mem[i] != GUARD_BYTE;
-    return bad;
-}
-
 static xbuf_object *make_bytearray(void) {
     xbuf_object *obj = NULL;
     CHECK_OK(xbuf_bytearray_new("abcdef", 6, &obj));

@@ -127,4 +127,33 @@ static inline xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t ite
     return v;
 }
 
+/* ---- a view struct of `size` bytes with guard bytes on both sides (structsize tests) ------------ */
+
+#define GUARD 64
+#define GUARD_BYTE 0xA5
+
+typedef struct {
+    unsigned char mem[GUARD + 512 + GUARD];
+    size_t size;
+} guarded;
+
+/* Fills the guards and `size` bytes of `fill`, sets structsize, returns the struct. mem starts
+ * the struct (8-byte aligned) and GUARD is a multiple of 8: the view is aligned. */
+static inline xbuf_bufferinfo *guarded_init(guarded *g, size_t size, unsigned char fill) {
+    memset(g->mem, GUARD_BYTE, sizeof g->mem);
+    memset(g->mem + GUARD, fill, size);
+    g->size = size;
+    ((xbuf_bufferinfo *)(void *)(g->mem + GUARD))->structsize = size;
+    return (xbuf_bufferinfo *)(void *)(g->mem + GUARD);
+}
+
+/* Number of guard bytes (before the struct, and after its structsize) that changed. */
+static inline int guard_damage(const guarded *g) {
+    int bad = 0;
+    size_t i;
+    for (i = 0; i < GUARD; i++) bad += g->mem[i] != GUARD_BYTE;
+    for (i = GUARD + g->size; i < sizeof g->mem; i++) bad += g->mem[i] != GUARD_BYTE;
+    return bad;
+}
+
 #endif /* XBUF_TEST_H */

@@ -3,20 +3,9 @@
 # given. Run by CTest as:
 #   cmake -DSOURCE_DIR=... -DWORK_DIR=... -DCXX_COMPILER=clang++-19 -DLIBRARY=.../libxbuf.so
 #         [-DEXTRA_FLAGS="..."] [-DLAUNCHER="valgrind ..."] -P cpp23_check.cmake
-foreach(var SOURCE_DIR WORK_DIR CXX_COMPILER LIBRARY)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "cpp23_check.cmake needs -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/script_util.cmake")
+require_vars(SOURCE_DIR WORK_DIR CXX_COMPILER LIBRARY)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    string(REPLACE ";" " " cmd "${ARGN}")
-    message(FATAL_ERROR "command failed (${rc}): ${cmd}\n${out}\n${err}")
-  endif()
-  set(RUN_OUTPUT "${out}" PARENT_SCOPE)
-endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/cpp/cxx23" -B "${WORK_DIR}"

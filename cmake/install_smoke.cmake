@@ -4,20 +4,9 @@
 # Run by CTest as: cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -DC_COMPILER=...
 #                        -DCXX_COMPILER=... -P install_smoke.cmake
 
-foreach(var BUILD_DIR SOURCE_DIR WORK_DIR C_COMPILER CXX_COMPILER)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "install_smoke.cmake needs -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/script_util.cmake")
+require_vars(BUILD_DIR SOURCE_DIR WORK_DIR C_COMPILER CXX_COMPILER)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    string(REPLACE ";" " " cmd "${ARGN}")
-    message(FATAL_ERROR "command failed (${rc}): ${cmd}\n${out}\n${err}")
-  endif()
-  set(RUN_OUTPUT "${out}" PARENT_SCOPE)
-endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")

@@ -3,20 +3,9 @@
 # nothing into the dependency's tree (checked by comparing every file's content and time, and
 # the list of files, before and after; chmod a-w alone does not stop root).
 # Run by CTest as: cmake -DSOURCE_DIR=... -DWORK_DIR=... -DCARGO=... -P path_dependency.cmake
-foreach(var SOURCE_DIR WORK_DIR CARGO)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "path_dependency.cmake needs -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/script_util.cmake")
+require_vars(SOURCE_DIR WORK_DIR CARGO)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    string(REPLACE ";" " " cmd "${ARGN}")
-    message(FATAL_ERROR "command failed (${rc}): ${cmd}\n${out}\n${err}")
-  endif()
-  set(RUN_OUTPUT "${out}" PARENT_SCOPE)
-endfunction()
 
 # Every file of the copy with its size, time and hash.
 function(snapshot dir result)

@@ -7,11 +7,8 @@
 # sanitizer flags in sanitizer builds, whose library needs the sanitizer runtime in the program.
 # MARKER (optional) takes the block after "<!-- MARKER -->" instead; EXTRA_INCLUDE_DIR
 # (optional) is searched for headers too (the DLPack quick start's dlpack.h).
-foreach(var README WORK_DIR INCLUDE_DIR LIB_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "readme_quickstart.cmake needs -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/script_util.cmake")
+require_vars(README WORK_DIR INCLUDE_DIR LIB_DIR)
 if(LANGUAGE STREQUAL "cpp")
   set(marker "<!-- quickstart-cpp -->")
   set(fence "```cpp\n")

@@ -187,6 +187,20 @@ pub(crate) unsafe fn owned_table<'a>(view: *const xbuf_bufferinfo) -> Option<&'a
     ))
 }
 
+/// Copies `n` words from `src` to `dst` (not overlapping); one or two, as most views have,
+/// without a call.
+#[inline(always)]
+unsafe fn copy_words(src: *const isize, dst: *mut isize, n: usize) {
+    match n {
+        1 => *dst = *src,
+        2 => {
+            *dst = *src;
+            *dst.add(1) = *src.add(1);
+        }
+        _ => ptr::copy_nonoverlapping(src, dst, n),
+    }
+}
+
 static FORMAT_B: [c_char; 2] = [b'B' as c_char, 0];
 
 /// Writes a checked plan into the consumer's view. On failure nothing was written.
@@ -251,7 +265,7 @@ unsafe fn write_view(
         len_ptr
     } else {
         let p = next(n);
-        ptr::copy_nonoverlapping(plan.shape().as_ptr(), p, n);
+        copy_words(plan.shape().as_ptr(), p, n);
         p
     };
     let strides_ptr = if !plan.give_strides {
@@ -263,7 +277,7 @@ unsafe fn write_view(
     } else {
         let p = next(n);
         match plan.strides {
-            Some(s) => ptr::copy_nonoverlapping(s.as_ptr(), p, n),
+            Some(s) => copy_words(s.as_ptr(), p, n),
             None => {
                 let out = std::slice::from_raw_parts_mut(p, n);
                 if let Err(e) =
@@ -281,7 +295,7 @@ unsafe fn write_view(
     let subs_ptr = match plan.suboffsets {
         Some(s) => {
             let p = next(n);
-            ptr::copy_nonoverlapping(s.as_ptr(), p, n);
+            copy_words(s.as_ptr(), p, n);
             p
         }
         None => ptr::null_mut(),
@@ -297,7 +311,12 @@ unsafe fn write_view(
             let b = block.as_ref().expect("format block allocated");
             b.data().add(if layout_inline { 0 } else { layout_words }) as *mut c_char
         };
-        ptr::copy_nonoverlapping(fmt.as_ptr() as *const c_char, dst, fmt.len());
+        if let [c] = fmt {
+            // A single code, as most views have: no call.
+            *dst = *c as c_char;
+        } else {
+            ptr::copy_nonoverlapping(fmt.as_ptr() as *const c_char, dst, fmt.len());
+        }
         *dst.add(fmt.len()) = 0;
         dst
     };

@@ -40,6 +40,7 @@
 use std::borrow::Cow;
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::abi::{xbuf_bufferinfo, XBUF_FULL_RO, XBUF_MAX_NDIM};
@@ -669,6 +670,46 @@ struct ArrayPrivate {
     child: Option<Box<ArrowArray>>,
 }
 
+/// One freed `ArrayPrivate` allocation kept for the next export (NULL: none), so that a
+/// steady export/release cycle costs no `malloc`/`free`. Only ever swapped out whole or
+/// filled when empty, so no thread can see a slot another thread is using.
+static SPARE_PRIVATE: AtomicPtr<ArrayPrivate> = AtomicPtr::new(std::ptr::null_mut());
+
+impl ArrayPrivate {
+    /// `self` on the heap, in the spare allocation when there is one.
+    fn boxed(self) -> Box<ArrayPrivate> {
+        let spare = SPARE_PRIVATE.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if spare.is_null() {
+            return Box::new(self);
+        }
+        // SAFETY: the spare is an allocation made by `Box::new` for an `ArrayPrivate` whose
+        // value was dropped (see `unbox`), taken out of the slot by this thread alone.
+        unsafe {
+            spare.write(self);
+            Box::from_raw(spare)
+        }
+    }
+
+    /// Drops the value `p` holds and keeps its allocation as the spare if there is none.
+    fn unbox(p: Box<ArrayPrivate>) {
+        let raw = Box::into_raw(p);
+        // SAFETY: from `Box::into_raw` just above; the value is dropped once.
+        unsafe { std::ptr::drop_in_place(raw) };
+        if SPARE_PRIVATE
+            .compare_exchange(
+                std::ptr::null_mut(),
+                raw,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
+            drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
+        }
+    }
+}
+
 /// An exported schema's `private_data` (schemas of primitive types without metadata have none).
 struct SchemaPrivate {
     _format: Cow<'static, CStr>,
@@ -694,6 +735,7 @@ unsafe extern "C" fn release_array(a: *mut ArrowArray) {
                     r(child);
                 }
             }
+            ArrayPrivate::unbox(p);
         }));
     }
 }
@@ -796,12 +838,13 @@ pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowAr
 }
 
 fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
-    let mut top = Box::new(ArrayPrivate {
+    let mut top = ArrayPrivate {
         hold: Hold::Own(Shared::empty()),
         buffers: [std::ptr::null(); 2],
         children: [std::ptr::null_mut()],
         child: None,
-    });
+    }
+    .boxed();
     let view = match &top.hold {
         Hold::Own(s) => s.view.get(),
         Hold::Shared(_) => unreachable!(),
@@ -890,12 +933,13 @@ fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
             }
             let format = CString::new(format!("+w:{k}")).expect("no NUL");
             let schema = make_schema(Cow::Owned(format), None, Some(meta), Some(child_schema));
-            let child = Box::new(ArrayPrivate {
+            let child = ArrayPrivate {
                 hold: Hold::Shared(shared.clone()),
                 buffers: [std::ptr::null(), data],
                 children: [std::ptr::null_mut()],
                 child: None,
-            });
+            }
+            .boxed();
             top.hold = Hold::Shared(shared);
             top.child = Some(Box::new(array(child, child_len, 2)));
             Ok((schema, array(top, length, 1)))

@@ -440,3 +440,67 @@ fn tensor_json_hostile() {
         }
     }
 }
+
+/// Arrays exported on some threads and released on others, flat and tensor ones mixed, so
+/// that the private blocks kept for reuse pass between threads: every export is returned and
+/// every array says what its own export wrote.
+#[test]
+fn exports_released_on_other_threads() {
+    let data: Vec<u8> = (0..96).collect();
+    let flat = ndarray(b"f", &[24], None, &data);
+    let tensor = ndarray(b"h", &[4, 3, 4], None, &data);
+    struct Sent(ArrowSchema, ArrowArray);
+    // SAFETY (test): the release callbacks may run on any thread.
+    unsafe impl Send for Sent {}
+    fn release(mut x: Sent) {
+        unsafe {
+            (x.1.release.unwrap())(&mut x.1);
+            (x.0.release.unwrap())(&mut x.0);
+        }
+        assert!(x.0.release.is_none() && x.1.release.is_none());
+    }
+    // Exports `n`, releases every other one at once and returns the rest.
+    fn work(flat: &ObjRef, tensor: &ObjRef, t: usize, n: usize) -> Vec<Sent> {
+        let mut kept = vec![];
+        for i in 0..n {
+            let is_tensor = (i + t) % 3 == 0;
+            let mut s = ArrowSchema::released();
+            let mut a = ArrowArray::released();
+            unsafe { export(if is_tensor { tensor } else { flat }, &mut s, &mut a) }.unwrap();
+            assert_eq!(
+                (a.length, a.n_children),
+                if is_tensor { (4, 1) } else { (24, 0) }
+            );
+            if i % 2 == 0 {
+                kept.push(Sent(s, a));
+            } else {
+                release(Sent(s, a));
+            }
+        }
+        kept
+    }
+    let spawn_work = |t: usize, earlier: Vec<Sent>| {
+        let (f, te) = (flat.clone(), tensor.clone());
+        std::thread::spawn(move || {
+            let mut kept = vec![];
+            for (i, x) in earlier.into_iter().enumerate() {
+                release(x);
+                kept.extend(work(&f, &te, t + i, 3));
+            }
+            kept.extend(work(&f, &te, t, 100));
+            kept
+        })
+    };
+    let first: Vec<_> = (0..3).map(|t| spawn_work(t, vec![])).collect();
+    let kept: Vec<Vec<Sent>> = first.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(flat.exports() > 0 && tensor.exports() > 0);
+    let second: Vec<_> = kept
+        .into_iter()
+        .enumerate()
+        .map(|(t, k)| spawn_work(t + 1, k))
+        .collect();
+    for h in second {
+        h.join().unwrap().into_iter().for_each(release);
+    }
+    assert_eq!((flat.exports(), tensor.exports()), (0, 0));
+}

@@ -32,6 +32,32 @@ struct DLManagedTensor;
 struct ArrowSchema;
 struct ArrowArray;
 
+/** Packs a version as XBUF_VERSION does. */
+#define XBUF_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
+/** The version of this header; compare with xbuf_version() at run time. */
+#define XBUF_VERSION XBUF_MAKE_VERSION(XBUF_VERSION_MAJOR, XBUF_VERSION_MINOR, XBUF_VERSION_PATCH)
+
+/** In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
+#define XBUF_SLICE_OMIT PTRDIFF_MIN
+
+/** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
+#define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
+/**
+ * Size of the xbuf_bufferinfo published before device_type/device_id: a caller whose
+ * structsize is smaller never receives memory of a device other than the CPU.
+ */
+#define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
+/** Size of the first published xbuf_type; a smaller structsize is rejected. */
+#define XBUF_TYPE_SIZE_MIN (sizeof(xbuf_type))
+
+/**
+ * Initializer for an empty, full-size view:
+ *   xbuf_bufferinfo view = XBUF_BUFFERINFO_INIT;
+ */
+#define XBUF_BUFFERINFO_INIT                                                             \
+    { sizeof(xbuf_bufferinfo), NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, \
+      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 }, 0, 0 }
+
 
 /**
  * Request flag: nothing beyond a pointer to contiguous bytes (`format` NULL, `shape` NULL,
@@ -459,7 +485,7 @@ typedef struct xbuf_bufferinfo {
 
 /**
  * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
- * `xbuf_set_error` for a message). `self` is the object asked; `view` is a zeroed, full-size
+ * `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
  * struct owned by the library for the duration of the call; the proc must not change its
  * `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
  * refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
@@ -481,7 +507,7 @@ typedef struct xbuf_bufferinfo {
  * refuses the export because exclusive access to it is held). A view the proc filled with
  * `xbuf_get_buffer` is released instead.
  */
-typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view, int flags);
+typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
 
 /**
  * Called on the releaser when a view is released (with that view, whose `internal` is what
@@ -491,14 +517,14 @@ typedef int (*xbuf_getbufferproc)(struct xbuf_object *self_, struct xbuf_bufferi
  * itself: their `internal` is what the filling exporter set (NULL for the library's own), so
  * an exporter that counts its views should count them in `releasebuffer` by `internal`.
  */
-typedef void (*xbuf_releasebufferproc)(struct xbuf_object *self_, struct xbuf_bufferinfo *view);
+typedef void (*xbuf_releasebufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view);
 
 /**
- * Extra work when a lock is taken on `self` with `xbuf_lock` (for example forwarding the lock
+ * Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
  * to the object that really owns the memory). Returns a status; on failure the lock is not
  * taken.
  */
-typedef int (*xbuf_lockbufferproc)(struct xbuf_object *self_);
+typedef int (*xbuf_lockbufferproc)(struct xbuf_object *obj);
 
 /**
  * Frees the exporter's state when its object's last reference and last export are gone.
@@ -1831,29 +1857,3 @@ int xbuf_arrow_import_flags(struct ArrowSchema *schema, struct ArrowArray *array
 #endif  // __cplusplus
 
 #endif  /* XBUF_H */
-
-/** Packs a version as XBUF_VERSION does. */
-#define XBUF_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
-/** The version of this header; compare with xbuf_version() at run time. */
-#define XBUF_VERSION XBUF_MAKE_VERSION(XBUF_VERSION_MAJOR, XBUF_VERSION_MINOR, XBUF_VERSION_PATCH)
-
-/** In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
-#define XBUF_SLICE_OMIT PTRDIFF_MIN
-
-/** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
-#define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
-/**
- * Size of the xbuf_bufferinfo published before device_type/device_id: a caller whose
- * structsize is smaller never receives memory of a device other than the CPU.
- */
-#define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
-/** Size of the first published xbuf_type; a smaller structsize is rejected. */
-#define XBUF_TYPE_SIZE_MIN (sizeof(xbuf_type))
-
-/**
- * Initializer for an empty, full-size view:
- *   xbuf_bufferinfo view = XBUF_BUFFERINFO_INIT;
- */
-#define XBUF_BUFFERINFO_INIT                                                             \
-    { sizeof(xbuf_bufferinfo), NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, \
-      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 }, 0, 0 }

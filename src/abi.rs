@@ -139,7 +139,7 @@ pub struct xbuf_bufferinfo {
 }
 
 /// Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
-/// `xbuf_set_error` for a message). `self` is the object asked; `view` is a zeroed, full-size
+/// `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
 /// struct owned by the library for the duration of the call; the proc must not change its
 /// `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
 /// refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
@@ -162,7 +162,7 @@ pub struct xbuf_bufferinfo {
 /// `xbuf_get_buffer` is released instead.
 pub type xbuf_getbufferproc = Option<
     unsafe extern "C" fn(
-        self_: *mut xbuf_object,
+        obj: *mut xbuf_object,
         view: *mut xbuf_bufferinfo,
         flags: c_int,
     ) -> c_int,
@@ -175,12 +175,12 @@ pub type xbuf_getbufferproc = Option<
 /// itself: their `internal` is what the filling exporter set (NULL for the library's own), so
 /// an exporter that counts its views should count them in `releasebuffer` by `internal`.
 pub type xbuf_releasebufferproc =
-    Option<unsafe extern "C" fn(self_: *mut xbuf_object, view: *mut xbuf_bufferinfo)>;
+    Option<unsafe extern "C" fn(obj: *mut xbuf_object, view: *mut xbuf_bufferinfo)>;
 
-/// Extra work when a lock is taken on `self` with `xbuf_lock` (for example forwarding the lock
+/// Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
 /// to the object that really owns the memory). Returns a status; on failure the lock is not
 /// taken.
-pub type xbuf_lockbufferproc = Option<unsafe extern "C" fn(self_: *mut xbuf_object) -> c_int>;
+pub type xbuf_lockbufferproc = Option<unsafe extern "C" fn(obj: *mut xbuf_object) -> c_int>;
 
 /// Frees the exporter's state when its object's last reference and last export are gone.
 pub type xbuf_deallocproc = Option<unsafe extern "C" fn(state: *mut c_void)>;

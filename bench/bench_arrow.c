@@ -15,34 +15,11 @@
 #include <time.h>
 
 #include "../tests/c/arrow/arrow_c_data.h"
-#include "xbuf.h"
+#include "bench_util.h"
 
 #define SAMPLES 31
 
 static int iters = 200000;
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void must(int rc, const char *what) {
-    if (rc != XBUF_OK) {
-        fprintf(stderr, "%s: %s: %s\n", what, xbuf_status_str(rc), xbuf_last_error_message());
-        exit(1);
-    }
-}
 
 typedef void (*op_fn)(xbuf_object *obj);
 
@@ -83,9 +60,9 @@ static double measure(op_fn op, xbuf_object *obj) {
     int s, i;
     for (i = 0; i < iters / 10; i++) op(obj); /* warm up */
     for (s = 0; s < SAMPLES; s++) {
-        double t0 = now_ns();
+        double t0 = cpu_ns();
         for (i = 0; i < iters; i++) op(obj);
-        t[s] = (now_ns() - t0) / iters;
+        t[s] = (cpu_ns() - t0) / iters;
     }
     return median(t, SAMPLES);
 }

@@ -25,36 +25,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "xbuf.h"
+#include "bench_util.h"
 
 #ifdef XBUF_BENCH_CPYTHON
 #include <Python.h>
 #endif
 
 static int quick = 0;
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void must(int rc, const char *what) {
-    if (rc != XBUF_OK) {
-        fprintf(stderr, "%s: %s: %s\n", what, xbuf_status_str(rc), xbuf_last_error_message());
-        exit(1);
-    }
-}
 
 /* A consumer-described view of memory the benchmark owns. */
 static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim, ptrdiff_t *shape,
@@ -89,9 +66,9 @@ static void time_interleaved(call_case *cases, int ncases, double *out, int samp
     int s, c;
     for (s = 0; s < samples; s++)
         for (c = 0; c < ncases; c++) {
-            double t0 = now_ns();
+            double t0 = wall_ns();
             cases[c].run(cases[c].ctx, iters);
-            t[c][s] = (now_ns() - t0) / iters;
+            t[c][s] = (wall_ns() - t0) / iters;
         }
     for (c = 0; c < ncases; c++) out[c] = median(t[c], samples);
 }
@@ -393,12 +370,12 @@ static double time_memcpy(void *dst, const void *src, size_t n, int reps, int in
     double t[64];
     int r, i;
     for (r = 0; r < reps; r++) {
-        double t0 = now_ns();
+        double t0 = wall_ns();
         for (i = 0; i < inner; i++) {
             memcpy(dst, src, n);
             __asm__ __volatile__("" : : "r"(dst) : "memory");
         }
-        t[r] = (now_ns() - t0) / inner;
+        t[r] = (wall_ns() - t0) / inner;
     }
     return median(t, reps);
 }
@@ -423,12 +400,12 @@ static void copy_case(const char *name, copy_kind kind, const char *fmt, ptrdiff
     inner = n < (1 << 20) ? (int)((1 << 20) / n) : 1;
     base = time_memcpy(dst, src_mem, (size_t)n, reps, inner);
     for (r = 0; r < reps; r++) {
-        double t0 = now_ns();
+        double t0 = wall_ns();
         for (i = 0; i < inner; i++) {
             if (kind == TO_CONTIGUOUS) must(xbuf_to_contiguous(dst, (size_t)n, &sv, 'C'), name);
             else must(xbuf_copy(&dv, &sv), name);
         }
-        t[r] = (now_ns() - t0) / inner;
+        t[r] = (wall_ns() - t0) / inner;
     }
     ours = median(t, reps);
     printf("%-48s %9.0f %9.2f %9.2f %8.2f\n", name, (double)n / 1024.0, base / 1e3, ours / 1e3, base / ours);
@@ -528,13 +505,13 @@ static void bench_equality(void) {
         va = float_view(a, n, step);
         vb = float_view(b, n, step);
         for (r = 0; r < reps; r++) {
-            double t0 = now_ns();
+            double t0 = wall_ns();
             volatile int c = memcmp(a, b, (size_t)n * sizeof(float));
             (void)c;
-            tm[r] = now_ns() - t0;
-            t0 = now_ns();
+            tm[r] = wall_ns() - t0;
+            t0 = wall_ns();
             must(xbuf_view_equal(va, vb, &eq), "equal");
-            tx[r] = now_ns() - t0;
+            tx[r] = wall_ns() - t0;
             if (!eq) must(1, "views unexpectedly unequal");
         }
         {
@@ -602,30 +579,30 @@ static void bench_scaling(void) {
     ncaps = scaling_caps(most, caps, 40);
     for (k = 0; k < SCALE_CASES; k++) t[k] = (double *)calloc((size_t)(ncaps * reps), sizeof(double));
     for (r = 0; r < reps; r++) {
-        double t0 = now_ns();
+        double t0 = wall_ns();
         memcpy(dst, src, bytes);
         __asm__ __volatile__("" : : "r"(dst) : "memory");
-        tm[r] = now_ns() - t0;
-        t0 = now_ns();
+        tm[r] = wall_ns() - t0;
+        t0 = wall_ns();
         {
             volatile int d = memcmp(src, same, bytes);
             (void)d;
         }
-        tc[r] = now_ns() - t0;
+        tc[r] = wall_ns() - t0;
         for (c = 0; c < ncaps; c++) {
             must(xbuf_set_max_threads(caps[c]), "set_max_threads");
-            t0 = now_ns();
+            t0 = wall_ns();
             must(xbuf_to_contiguous(dst, bytes, &contiguous, 'C'), "contiguous");
-            t[SCALE_CONTIGUOUS][c * reps + r] = now_ns() - t0;
-            t0 = now_ns();
+            t[SCALE_CONTIGUOUS][c * reps + r] = wall_ns() - t0;
+            t0 = wall_ns();
             must(xbuf_to_contiguous(dst, bytes, &transposed, 'C'), "transpose");
-            t[SCALE_TRANSPOSE][c * reps + r] = now_ns() - t0;
-            t0 = now_ns();
+            t[SCALE_TRANSPOSE][c * reps + r] = wall_ns() - t0;
+            t0 = wall_ns();
             must(xbuf_to_contiguous(dst, bytes, &every_second, 'C'), "every second");
-            t[SCALE_EVERY_SECOND][c * reps + r] = now_ns() - t0;
-            t0 = now_ns();
+            t[SCALE_EVERY_SECOND][c * reps + r] = wall_ns() - t0;
+            t0 = wall_ns();
             must(xbuf_view_equal(va, vb, &eq), "equal");
-            t[SCALE_EQUAL][c * reps + r] = now_ns() - t0;
+            t[SCALE_EQUAL][c * reps + r] = wall_ns() - t0;
             if (!eq) must(1, "views unexpectedly unequal");
         }
     }

@@ -21,33 +21,10 @@
 #include <time.h>
 
 #include "dlpack.h"
-#include "xbuf.h"
+#include "bench_util.h"
 
 static int quick = 0;
 static xbuf_object *bytes_obj; /* a 4096-byte bytearray */
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void must(int rc, const char *what) {
-    if (rc != XBUF_OK) {
-        fprintf(stderr, "%s: %s: %s\n", what, xbuf_status_str(rc), xbuf_last_error_message());
-        exit(1);
-    }
-}
 
 typedef enum { ROUND_TRIP_BYTES, ROUND_TRIP, ROUND_TRIP_LEGACY, EXPORT_DELETE, IMPORT_DECREF, GET_RELEASE, MALLOC_FREE, MEMCPY } bench_case;
 
@@ -70,7 +47,7 @@ static double run(bench_case c, xbuf_object *obj, int iters) {
     unsigned char src[80], dst[80];
     memset(src, 1, sizeof src);
     {
-        double t0 = now_ns();
+        double t0 = cpu_ns();
         for (i = 0; i < iters; i++) {
             DLManagedTensorVersioned *vt;
             DLManagedTensor *lt;
@@ -116,7 +93,7 @@ static double run(bench_case c, xbuf_object *obj, int iters) {
                 break;
             }
         }
-        return (now_ns() - t0) / iters;
+        return (cpu_ns() - t0) / iters;
     }
 }
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "xbuf.h"
+#include "bench_util.h"
 
 #define SAMPLES 201
 #define CACHED_BATCH 2000
@@ -20,22 +20,6 @@
 
 static const char *TEN_FIELDS =
     "T{b:a%07d: h:b: i:c: q:d: f:e: d:f: 10s:g: ?:h: (2,3)H:i: Zd:j:}";
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof v[0], cmp);
-    return v[n / 2];
-}
 
 int main(void) {
     static double samples[SAMPLES];
@@ -52,12 +36,12 @@ int main(void) {
         return 1;
     }
     for (s = 0; s < SAMPLES; s++) {
-        double t0 = now_ns();
+        double t0 = wall_ns();
         for (i = 0; i < CACHED_BATCH; i++) {
             xbuf_size_from_format(fmt, &itemsize);
             sink += itemsize;
         }
-        samples[s] = (now_ns() - t0) / CACHED_BATCH;
+        samples[s] = (wall_ns() - t0) / CACHED_BATCH;
     }
     printf("cached lookup (xbuf_size_from_format, %zu-byte text): median %.1f ns\n",
            strlen(fmt), median(samples, SAMPLES));
@@ -71,7 +55,7 @@ int main(void) {
         snprintf(fresh[i], 128, TEN_FIELDS, i + 1);
     }
     for (s = 0; s < SAMPLES; s++) {
-        double t0 = now_ns();
+        double t0 = wall_ns();
         for (i = 0; i < FRESH_BATCH; i++) {
             xbuf_format *f = NULL;
             if (xbuf_format_parse(fresh[next++], &f) != XBUF_OK) {
@@ -81,7 +65,7 @@ int main(void) {
             sink += xbuf_format_field_count(f);
             xbuf_format_free(f);
         }
-        samples[s] = (now_ns() - t0) / FRESH_BATCH;
+        samples[s] = (wall_ns() - t0) / FRESH_BATCH;
     }
     printf("fresh parse (xbuf_format_parse + free, 10-field T{}): median %.1f ns\n",
            median(samples, SAMPLES));

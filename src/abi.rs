@@ -161,11 +161,7 @@ pub struct xbuf_bufferinfo {
 /// refuses the export because exclusive access to it is held). A view the proc filled with
 /// `xbuf_get_buffer` is released instead.
 pub type xbuf_getbufferproc = Option<
-    unsafe extern "C" fn(
-        obj: *mut xbuf_object,
-        view: *mut xbuf_bufferinfo,
-        flags: c_int,
-    ) -> c_int,
+    unsafe extern "C" fn(obj: *mut xbuf_object, view: *mut xbuf_bufferinfo, flags: c_int) -> c_int,
 >;
 
 /// Called on the releaser when a view is released (with that view, whose `internal` is what

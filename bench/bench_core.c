@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../c_tests/xbuf_describe.h"
 #include "bench_util.h"
 
 #ifdef XBUF_BENCH_CPYTHON
@@ -32,23 +33,6 @@
 #endif
 
 static int quick = 0;
-
-/* A consumer-described view of memory the benchmark owns. */
-static xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim, ptrdiff_t *shape,
-                                ptrdiff_t *strides) {
-    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
-    ptrdiff_t n = itemsize;
-    int d;
-    for (d = 0; d < ndim; d++) n *= shape[d];
-    v.buf = buf;
-    v.len = n;
-    v.itemsize = itemsize;
-    v.ndim = ndim;
-    v.format = fmt;
-    v.shape = shape;
-    v.strides = strides;
-    return v;
-}
 
 /* ---- Per-call costs -------------------------------------------------------------------- */
 

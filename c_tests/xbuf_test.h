@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "xbuf.h"
+#include "xbuf_describe.h"
 
 static int xt_failures = 0;
 static int xt_checks = 0;
@@ -110,22 +111,6 @@ static int xt_run(const xt_case *cases, size_t n) {
         return xt_run(xt_cases, sizeof xt_cases / sizeof xt_cases[0]);                \
     }
 
-/* A consumer-described view of memory the test owns. */
-static inline xbuf_bufferinfo describe(void *buf, const char *fmt, ptrdiff_t itemsize, int ndim,
-                                       ptrdiff_t *shape, ptrdiff_t *strides) {
-    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
-    ptrdiff_t n = itemsize;
-    int d;
-    for (d = 0; d < ndim; d++) n *= shape[d];
-    v.buf = buf;
-    v.len = n;
-    v.itemsize = itemsize;
-    v.ndim = ndim;
-    v.format = fmt;
-    v.shape = shape;
-    v.strides = strides;
-    return v;
-}
 
 /* ---- a view struct of `size` bytes with guard bytes on both sides (structsize tests) ------------ */
 

@@ -257,9 +257,8 @@ pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
                 l.ndim()
             );
         }
-        for (d, &i) in indices.iter().enumerate() {
-            layout::normalize_index(i, l.shape[d], d)?;
-        }
+        // Each index is checked as its dimension comes first; `l` is a copy, so an error
+        // part-way leaves nothing changed.
         // A layout without items addresses no memory (its pointer tables may be absent):
         // only its shape changes.
         let empty = l.shape.contains(&0);

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::ptr::{self, addr_of_mut, NonNull};
 
 use crate::abi::*;
-use crate::layout::{self, Order};
+use crate::layout::{self, Order, StrideBuf, Strided};
 use crate::object::{ObjRef, Object, Response};
 use crate::request::{self, Flags, Plan};
 use crate::status::Result;
@@ -962,7 +962,7 @@ pub struct ViewLayout<'a> {
     pub device: (i32, i32),
 }
 
-impl ViewLayout<'_> {
+impl<'a> ViewLayout<'a> {
     /// Refuses a view of memory on a device other than the CPU, for an operation (`what`)
     /// that reads or writes its items.
     pub fn check_cpu(&self, what: &str) -> Result<()> {
@@ -973,6 +973,23 @@ impl ViewLayout<'_> {
     }
     pub fn has_suboffsets(&self) -> bool {
         self.suboffsets.is_some_and(|s| s.iter().any(|&x| x >= 0))
+    }
+
+    /// The layout as the kernels take it, borrowing the view's arrays; a missing shape or
+    /// missing strides are made in `room`.
+    #[inline]
+    pub fn strided<'s>(&self, room: &'s mut StrideBuf) -> Result<Strided<'s>>
+    where
+        'a: 's,
+    {
+        let (shape, strides) = room.complete(self.shape, self.one, self.strides, self.itemsize)?;
+        Ok(Strided {
+            buf: self.buf,
+            itemsize: self.itemsize,
+            shape,
+            strides,
+            suboffsets: self.suboffsets.filter(|s| s.iter().any(|&x| x >= 0)),
+        })
     }
 }
 
@@ -987,27 +1004,31 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
     check_structsize(size)?;
     if size > XBUF_BUFFERINFO_SIZE {
         check_not_scratch(view, size)?;
+        check_unknown_tail("xbuf_bufferinfo", view.cast(), size, XBUF_BUFFERINFO_SIZE)?;
     }
-    check_unknown_tail("xbuf_bufferinfo", view.cast(), size, XBUF_BUFFERINFO_SIZE)?;
-    let v = &read_prefix(view);
-    if v.itemsize == 0 && v.releaser.is_null() && v.buf.is_null() {
+    // The fields one by one: a struct of an older, shorter size has no device fields.
+    let buf = (*view).buf.cast::<u8>();
+    let itemsize = (*view).itemsize;
+    let len = (*view).len;
+    let ndim = (*view).ndim;
+    if itemsize == 0 && (*view).releaser.is_null() && buf.is_null() {
         bail!(Released, "the view is empty (released, or never filled)");
     }
-    if v.itemsize < 1 {
-        bail!(InvalidArgument, "the view's itemsize is {}", v.itemsize);
+    if itemsize < 1 {
+        bail!(InvalidArgument, "the view's itemsize is {}", itemsize);
     }
-    if v.len < 0 {
-        bail!(InvalidArgument, "the view's len is {}", v.len);
+    if len < 0 {
+        bail!(InvalidArgument, "the view's len is {}", len);
     }
-    if !(0..=XBUF_MAX_NDIM).contains(&v.ndim) {
+    if !(0..=XBUF_MAX_NDIM).contains(&ndim) {
         bail!(
             InvalidArgument,
             "the view's ndim is {} (0 to {} allowed)",
-            v.ndim,
+            ndim,
             XBUF_MAX_NDIM
         );
     }
-    let n = v.ndim as usize;
+    let n = ndim as usize;
     let arr = |p: *mut isize| {
         if p.is_null() {
             None
@@ -1015,39 +1036,27 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
             Some(std::slice::from_raw_parts(p as *const isize, n))
         }
     };
-    let shape = if v.shape.is_null() {
-        if v.len % v.itemsize != 0 {
-            bail!(
-                InvalidArgument,
-                "the view has no shape and len {} is not a multiple of itemsize {}",
-                v.len,
-                v.itemsize
-            );
-        }
-        None
-    } else {
-        Some(std::slice::from_raw_parts(v.shape as *const isize, n))
-    };
-    let strides = if shape.is_some() {
-        arr(v.strides)
-    } else {
-        None
-    };
-    let suboffsets = if strides.is_some() {
-        arr(v.suboffsets)
-    } else {
-        None
-    };
+    let shape = arr((*view).shape);
+    if shape.is_none() && len % itemsize != 0 {
+        bail!(
+            InvalidArgument,
+            "the view has no shape and len {} is not a multiple of itemsize {}",
+            len,
+            itemsize
+        );
+    }
+    let strides = shape.and_then(|_| arr((*view).strides));
+    let suboffsets = strides.and_then(|_| arr((*view).suboffsets));
     let out = ViewLayout {
-        buf: v.buf.cast(),
-        len: v.len,
-        itemsize: v.itemsize,
-        readonly: v.readonly != 0,
+        buf,
+        len,
+        itemsize,
+        readonly: (*view).readonly != 0,
         shape,
-        one: v.len / v.itemsize,
+        one: len / itemsize,
         strides,
         suboffsets,
-        device: (v.device_type, v.device_id),
+        device: read_device(view),
     };
     let expect = layout::byte_len(out.shape(), out.itemsize)?;
     if expect != out.len {

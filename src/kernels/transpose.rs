@@ -17,6 +17,22 @@ pub(crate) unsafe fn copy_tiled(dst: *mut u8, src: *const u8, a: Dim, b: Dim, si
         8 if a.d == 8 && b.s == 8 => 2,
         _ => 0,
     };
+    // One tile of whole register blocks (a small transpose): the blocks one after another.
+    if block > 0 && a.n <= tile && b.n <= tile && a.n % block == 0 && b.n % block == 0 {
+        match size {
+            1 => blocks(dst, src, a, b, 8, |d, r, s, q| transpose_8x8_u8(d, r, s, q)),
+            2 => blocks(dst, src, a, b, 8, |d, r, s, q| {
+                transpose_8x8_u16(d, r, s, q)
+            }),
+            4 => blocks(dst, src, a, b, 4, |d, r, s, q| {
+                transpose_4x4_u32(d, r, s, q)
+            }),
+            _ => blocks(dst, src, a, b, 2, |d, r, s, q| {
+                transpose_2x2_u64(d, r, s, q)
+            }),
+        }
+        return;
+    }
     let mut b0 = 0;
     while b0 < b.n {
         let b1 = (b0 + tile).min(b.n);
@@ -61,6 +77,31 @@ pub(crate) unsafe fn copy_tiled(dst: *mut u8, src: *const u8, a: Dim, b: Dim, si
             a0 = a1;
         }
         b0 = b1;
+    }
+}
+
+/// The copy of [`copy_tiled`] when both extents are whole multiples of `block` and fit one
+/// tile: `t` transposes each `block` x `block` block in turn, the pointers stepping from
+/// block to block.
+#[inline(always)]
+unsafe fn blocks(
+    dst: *mut u8,
+    src: *const u8,
+    a: Dim,
+    b: Dim,
+    block: isize,
+    t: impl Fn(*mut u8, isize, *const u8, isize),
+) {
+    let (mut dr, mut sr) = (dst, src);
+    for _ in 0..a.n / block {
+        let (mut d, mut s) = (dr, sr);
+        for _ in 0..b.n / block {
+            t(d, b.d, s, a.s);
+            d = d.wrapping_offset(block * b.d);
+            s = s.wrapping_offset(block * b.s);
+        }
+        dr = dr.wrapping_offset(block * a.d);
+        sr = sr.wrapping_offset(block * a.s);
     }
 }
 

@@ -1,0 +1,182 @@
+//! Copies between consumers' views (`xbuf_copy`, `xbuf_to_contiguous`,
+//! `xbuf_from_contiguous`): every check those calls promise, made here, on layouts that borrow
+//! the views' own arrays (nothing is copied into an owned layout first).
+
+use std::ffi::{c_char, CStr};
+
+use super::copy_strided;
+use crate::abi::xbuf_bufferinfo;
+use crate::bail;
+use crate::bufferinfo::{check_cpu, read_view, ViewLayout};
+use crate::layout::{StrideBuf, Strided};
+use crate::status::Result;
+
+/// The text of a format as a view or an answer gives it: `"B"` (unsigned bytes) when NULL.
+/// The one place that decides what a missing format means.
+#[inline]
+pub(crate) fn format_or_bytes(format: Option<&CStr>) -> &[u8] {
+    match format {
+        Some(f) => f.to_bytes(),
+        None => b"B",
+    }
+}
+
+/// The format of a consumer's view (see [`format_or_bytes`]).
+///
+/// # Safety
+/// `format` must be NULL or point at a NUL-terminated string that outlives `'a`.
+#[inline]
+pub(crate) unsafe fn view_format<'a>(format: *const c_char) -> &'a [u8] {
+    format_or_bytes((!format.is_null()).then(|| CStr::from_ptr(format)))
+}
+
+/// Reads a consumer's view that a copy reads from: its layout (in `room` what the view lacks)
+/// and the refusal of memory on another device.
+///
+/// # Safety
+/// As [`read_view`].
+#[inline]
+pub(crate) unsafe fn read_source<'s>(
+    view: *const xbuf_bufferinfo,
+    room: &'s mut StrideBuf,
+    what: &str,
+) -> Result<Strided<'s>> {
+    let v = read_view(view)?;
+    let l = v.strided(room)?;
+    check_cpu(v.device, what)?;
+    Ok(l)
+}
+
+/// As [`read_source`], for a view a copy writes into: also refuses a read-only view.
+///
+/// # Safety
+/// As [`read_view`].
+#[inline]
+pub(crate) unsafe fn read_destination<'s>(
+    view: *const xbuf_bufferinfo,
+    room: &'s mut StrideBuf,
+    what: &str,
+) -> Result<Strided<'s>> {
+    let v = read_view(view)?;
+    let l = v.strided(room)?;
+    check_cpu(v.device, what)?;
+    check_writable(&v)?;
+    Ok(l)
+}
+
+fn check_writable(v: &ViewLayout<'_>) -> Result<()> {
+    if v.readonly {
+        bail!(ReadOnly, "the destination view is read-only");
+    }
+    Ok(())
+}
+
+/// `xbuf_copy`: copies the items of `src` into `dst` at the same indices, after checking both
+/// views, that `dst` is writable, that the shapes are equal and that the formats describe the
+/// same item layout. Overlap-safe (see [`copy_strided`]).
+///
+/// # Safety
+/// Both must point at views as [`read_view`] requires, describing readable (`src`) and
+/// writable (`dst`) memory.
+pub(crate) unsafe fn copy_views(
+    dst: *const xbuf_bufferinfo,
+    src: *const xbuf_bufferinfo,
+) -> Result<()> {
+    let (mut droom, mut sroom) = (StrideBuf::new(), StrideBuf::new());
+    let dv = read_view(dst)?;
+    let dl = dv.strided(&mut droom)?;
+    let sv = read_view(src)?;
+    let sl = sv.strided(&mut sroom)?;
+    check_cpu(dv.device, "xbuf_copy")?;
+    check_cpu(sv.device, "xbuf_copy")?;
+    check_writable(&dv)?;
+    if dl.shape != sl.shape {
+        bail!(
+            InvalidArgument,
+            "shapes differ: destination {:?}, source {:?}",
+            dl.shape,
+            sl.shape
+        );
+    }
+    check_same_format(view_format((*dst).format), view_format((*src).format))?;
+    copy_strided(&dl, &sl)
+}
+
+/// Refuses two formats that do not describe the same item layout and types (with
+/// `XBUF_ERR_FORMAT`), or that do not parse.
+pub(crate) fn check_same_format(df: &[u8], sf: &[u8]) -> Result<()> {
+    // The same text of one native standard code: valid, and the same layout.
+    if df == sf && is_plain_code(df) {
+        return Ok(());
+    }
+    let same = crate::format::parse(df)?.equivalent(&*crate::format::parse(sf)?);
+    if !same {
+        bail!(
+            Format,
+            "formats differ: destination '{}', source '{}'",
+            String::from_utf8_lossy(df),
+            String::from_utf8_lossy(sf)
+        );
+    }
+    Ok(())
+}
+
+/// Formats of one native-mode code that always parse: the integers, `?`, `c`, `e`, `f`, `d`.
+#[inline]
+fn is_plain_code(f: &[u8]) -> bool {
+    matches!(
+        f,
+        [b'?'
+            | b'c'
+            | b'b'
+            | b'B'
+            | b'h'
+            | b'H'
+            | b'i'
+            | b'I'
+            | b'l'
+            | b'L'
+            | b'q'
+            | b'Q'
+            | b'n'
+            | b'N'
+            | b'e'
+            | b'f'
+            | b'd']
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+
+    #[test]
+    fn plain_codes_parse_and_match_themselves() {
+        for &c in b"?cbBhHiIlLqQnNefd" {
+            let f = [c];
+            assert!(is_plain_code(&f));
+            // The shortcut agrees with the parser on every code it takes.
+            let p = crate::format::parse_uncached(&f).unwrap();
+            assert!(p.equivalent(&p));
+            check_same_format(&f, &f).unwrap();
+        }
+        for f in [&b"ff"[..], b"<f", b"@f", b"", b"g", b"Z"] {
+            assert!(!is_plain_code(f), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn formats_are_compared_by_layout() {
+        check_same_format(b"B", b"B").unwrap();
+        check_same_format(b"@i", b"i").unwrap();
+        assert_eq!(
+            check_same_format(b"f", b"i").unwrap_err().status,
+            Status::Format
+        );
+        // Equal texts still have to parse.
+        assert!(check_same_format(b"(", b"(").is_err());
+        assert_eq!(format_or_bytes(None), b"B");
+        assert_eq!(format_or_bytes(Some(c"<d")), b"<d");
+    }
+}

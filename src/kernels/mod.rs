@@ -76,9 +76,36 @@ unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     if dst.count() == 0 {
         return Ok(());
     }
-    if dst.suboffsets.is_none() && src.suboffsets.is_none() && !may_overlap(dst, src) {
-        copy_direct(dst, src);
-        return Ok(());
+    if dst.suboffsets.is_none() && src.suboffsets.is_none() {
+        let size = dst.itemsize;
+        let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
+        let mut dims = DimList::new();
+        plan_dims(
+            dst.shape,
+            dst.strides,
+            src.strides,
+            &mut dp,
+            &mut sp,
+            &mut dims,
+        );
+        let bytes = dst.byte_len();
+        // One item, or one run contiguous in both (and too small to split over threads): a
+        // move of the bytes, correct for overlap as reading the whole source first is.
+        match *dims {
+            [] => {
+                ptr::copy(sp, dp, size as usize);
+                return Ok(());
+            }
+            [d] if d.d == size && d.s == size && bytes < 2 * BYTES_PER_THREAD => {
+                ptr::copy(sp, dp, bytes);
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !may_overlap(dst, src) {
+            copy_planned(dp, sp, &dims, size, bytes);
+            return Ok(());
+        }
     }
     // Through a contiguous buffer: gather the source completely, then scatter.
     let mut tmp = Vec::new();
@@ -327,17 +354,23 @@ pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
         &mut sp,
         &mut dims,
     );
-    let bytes = dst.byte_len();
+    copy_planned(dp, sp, &dims, size, dst.byte_len());
+}
+
+/// The copy of planned dimensions (see [`plan_dims`]) of `bytes` bytes from `sp` to `dp`,
+/// split over threads when large enough and the destination's rows are disjoint.
+#[inline]
+unsafe fn copy_planned(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize, bytes: usize) {
     if bytes >= 2 * BYTES_PER_THREAD
-        && rows_disjoint(&dims, size)
-        && in_parallel(&dims, dp, sp, bytes, max_threads(), |d, p, q| {
+        && rows_disjoint(dims, size)
+        && in_parallel(dims, dp, sp, bytes, max_threads(), |d, p, q| {
             copy_dims(p, q, d, size)
         })
         .is_some()
     {
         return;
     }
-    copy_dims(dp, sp, &dims, size);
+    copy_dims(dp, sp, dims, size);
 }
 
 /// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
@@ -346,6 +379,14 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
         ptr::copy_nonoverlapping(sp, dp, size as usize);
         return;
     };
+    // A small 2-D transpose, before any planning of tiles.
+    if let [b] = *outer {
+        if b.s.unsigned_abs() < inner.s.unsigned_abs()
+            && transpose::one_tile(dp, sp, inner, b, size)
+        {
+            return;
+        }
+    }
     // The dimension the source reads closest together; when it is not the innermost one, the
     // copy is a transpose of those two and goes in tiles.
     let t = (0..dims.len())

@@ -1058,6 +1058,35 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
         suboffsets,
         device: read_device(view),
     };
+    // Without a shape the length is the layout's by definition.
+    if shape.is_some() && !len_matches(out.shape(), itemsize, len) {
+        len_mismatch(&out)?;
+    }
+    Ok(out)
+}
+
+/// Whether `len == product(shape) * itemsize` with every extent non-negative and no step
+/// overflowing (a quick test: a `false` may still be a valid layout, see [`len_mismatch`]).
+#[inline(always)]
+fn len_matches(shape: &[isize], itemsize: isize, len: isize) -> bool {
+    let mut n = itemsize;
+    for &s in shape {
+        if s < 0 {
+            return false;
+        }
+        match n.checked_mul(s) {
+            Some(v) => n = v,
+            None => return false,
+        }
+    }
+    n == len
+}
+
+/// The precise verdict on a view whose length [`len_matches`] did not confirm: its error, or
+/// `Ok` (a zero extent after a product that overflows only with the item size).
+#[cold]
+#[inline(never)]
+fn len_mismatch(out: &ViewLayout<'_>) -> Result<()> {
     let expect = layout::byte_len(out.shape(), out.itemsize)?;
     if expect != out.len {
         bail!(
@@ -1069,7 +1098,7 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
             expect
         );
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `xbuf_fill_info`: fills an exporter's view with one dimension of `len` bytes at `buf`.

@@ -29,6 +29,13 @@ pub(crate) fn may_overlap(a: &Strided<'_>, b: &Strided<'_>) -> bool {
     if a.count() == 0 || b.count() == 0 {
         return false;
     }
+    spans_intersect(a, b)
+}
+
+/// Whether the byte spans of two layouts with items intersect (`true` when either has no
+/// span: indirect, or reaching outside the address space).
+#[inline]
+fn spans_intersect(a: &Strided<'_>, b: &Strided<'_>) -> bool {
     match (a.span(), b.span()) {
         (Some((alo, ahi)), Some((blo, bhi))) => alo < bhi && blo < ahi,
         _ => true,
@@ -73,7 +80,8 @@ pub unsafe fn copy_strided(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
 /// # Safety
 /// As [`copy`].
 unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
-    if dst.count() == 0 {
+    let count = dst.count();
+    if count == 0 {
         return Ok(());
     }
     if dst.suboffsets.is_none() && src.suboffsets.is_none() {
@@ -88,7 +96,7 @@ unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
             &mut sp,
             &mut dims,
         );
-        let bytes = dst.byte_len();
+        let bytes = count * size as usize;
         // One item, or one run contiguous in both (and too small to split over threads): a
         // move of the bytes, correct for overlap as reading the whole source first is.
         match *dims {
@@ -102,7 +110,8 @@ unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
             }
             _ => {}
         }
-        if !may_overlap(dst, src) {
+        // Both have items: the spans decide.
+        if !spans_intersect(dst, src) {
             copy_planned(dp, sp, &dims, size, bytes);
             return Ok(());
         }

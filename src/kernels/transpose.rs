@@ -85,55 +85,64 @@ fn register_block(a: Dim, b: Dim, size: isize) -> isize {
 /// edges. Returns whether it applied (else it did nothing).
 #[inline(never)]
 pub(crate) unsafe fn one_tile(dst: *mut u8, src: *const u8, a: Dim, b: Dim, size: isize) -> bool {
-    let block = register_block(a, b, size);
-    let tile = tile_side(size);
-    if block == 0 || a.n > tile || b.n > tile || a.n % block != 0 || b.n % block != 0 {
-        return false;
-    }
     match size {
-        1 => blocks(dst, src, a, b, 8, |d, r, s, q| transpose_8x8_u8(d, r, s, q)),
-        2 => blocks(dst, src, a, b, 8, |d, r, s, q| {
-            transpose_8x8_u16(d, r, s, q)
-        }),
+        1 if a.d == 1 && b.s == 1 => {
+            blocks::<8, 256>(dst, src, a, b, |d, r, s, q| transpose_8x8_u8(d, r, s, q))
+        }
+        2 if a.d == 2 && b.s == 2 => {
+            blocks::<8, 128>(dst, src, a, b, |d, r, s, q| transpose_8x8_u16(d, r, s, q))
+        }
         #[cfg(target_arch = "x86_64")]
-        4 if a.n % 8 == 0 && b.n % 8 == 0 && std::arch::is_x86_feature_detected!("avx") => {
-            blocks(dst, src, a, b, 8, |d, r, s, q| {
+        4 if a.d == 4
+            && b.s == 4
+            && a.n % 8 == 0
+            && b.n % 8 == 0
+            && std::arch::is_x86_feature_detected!("avx") =>
+        {
+            blocks::<8, 64>(dst, src, a, b, |d, r, s, q| {
                 transpose_8x8_u32_avx(d, r, s, q)
             })
         }
-        4 => blocks(dst, src, a, b, 4, |d, r, s, q| {
-            transpose_4x4_u32(d, r, s, q)
-        }),
-        _ => blocks(dst, src, a, b, 2, |d, r, s, q| {
-            transpose_2x2_u64(d, r, s, q)
-        }),
+        4 if a.d == 4 && b.s == 4 => {
+            blocks::<4, 64>(dst, src, a, b, |d, r, s, q| transpose_4x4_u32(d, r, s, q))
+        }
+        8 if a.d == 8 && b.s == 8 => {
+            blocks::<2, 32>(dst, src, a, b, |d, r, s, q| transpose_2x2_u64(d, r, s, q))
+        }
+        _ => false,
     }
-    true
 }
 
-/// The copy of [`copy_tiled`] when both extents are whole multiples of `block` and fit one
-/// tile: `t` transposes each `block` x `block` block in turn, the pointers stepping from
-/// block to block.
+/// [`one_tile`] for blocks of `BLOCK` items in tiles of `TILE` (see [`tile_side`]): when both
+/// extents are whole multiples of `BLOCK` and fit one tile, `t` transposes each block in
+/// turn, the pointers stepping from block to block, and the answer is `true`.
 #[inline(always)]
-unsafe fn blocks(
+unsafe fn blocks<const BLOCK: isize, const TILE: isize>(
     dst: *mut u8,
     src: *const u8,
     a: Dim,
     b: Dim,
-    block: isize,
     t: impl Fn(*mut u8, isize, *const u8, isize),
-) {
-    let (mut dr, mut sr) = (dst, src);
-    for _ in 0..a.n / block {
-        let (mut d, mut s) = (dr, sr);
-        for _ in 0..b.n / block {
-            t(d, b.d, s, a.s);
-            d = d.wrapping_offset(block * b.d);
-            s = s.wrapping_offset(block * b.s);
-        }
-        dr = dr.wrapping_offset(block * a.d);
-        sr = sr.wrapping_offset(block * a.s);
+) -> bool {
+    if a.n > TILE || b.n > TILE || a.n % BLOCK != 0 || b.n % BLOCK != 0 {
+        return false;
     }
+    let (mut dr, mut sr) = (dst, src);
+    let mut i = 0;
+    while i < a.n {
+        let (mut d, mut s) = (dr, sr);
+        let mut j = 0;
+        while j < b.n {
+            t(d, b.d, s, a.s);
+            d = d.wrapping_offset(BLOCK * b.d);
+            s = s.wrapping_offset(BLOCK * b.s);
+            j += BLOCK;
+        }
+        dr = dr.wrapping_offset(BLOCK * a.d);
+        sr = sr.wrapping_offset(BLOCK * a.s);
+        i += BLOCK;
+    }
+    true
 }
 
 /// Transposes an 8x8 block of bytes (see [`transpose_4x4_u32`]).

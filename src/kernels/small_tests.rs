@@ -162,3 +162,39 @@ fn spans_are_the_bytes_reached() {
     let z = lay(&mut m, &[0], &[isize::MAX], 0, 1);
     assert!(!may_overlap(&z.strided(), &o.strided()));
 }
+
+#[test]
+fn view_lengths_agree_with_the_precise_rule() {
+    // read_view's one-pass length test against layout::byte_len, including shapes whose
+    // running product with the item size overflows before a zero extent.
+    let big = isize::MAX / 2;
+    let cases: &[(&[isize], isize, isize)] = &[
+        (&[3, 4], 8, 96),
+        (&[3, 4], 8, 95),
+        (&[], 8, 8),
+        (&[], 8, 0),
+        (&[big, 0], 4, 0),
+        (&[big, 4, 0], 1, 0),
+        (&[big, 4], 1, 0),
+        (&[-1, 0], 1, 0),
+        (&[0, -1], 1, 0),
+        (&[2, 0], 1, 0),
+    ];
+    for &(shape, itemsize, len) in cases {
+        let mut shape_v = shape.to_vec();
+        let mut v = xbuf_bufferinfo::empty();
+        let mut mem = [0u8; 8];
+        v.buf = mem.as_mut_ptr().cast();
+        v.itemsize = itemsize;
+        v.len = len;
+        v.ndim = shape.len() as i32;
+        v.shape = shape_v.as_mut_ptr();
+        let got = unsafe { read_view(&v) }.map(|_| ()).map_err(|e| e.status);
+        let want = match crate::layout::byte_len(shape, itemsize) {
+            Ok(n) if n == len => Ok(()),
+            Ok(_) => Err(crate::status::Status::InvalidArgument),
+            Err(e) => Err(e.status),
+        };
+        assert_eq!(got, want, "shape {shape:?} itemsize {itemsize} len {len}");
+    }
+}

@@ -215,13 +215,23 @@ impl<'a> Plan<'a> {
             strides: Some(&l.strides),
             suboffsets,
             table,
-            format: format.map_or(b"B", CStr::to_bytes),
+            format: format_text(format),
             give_shape: true,
             give_strides: true,
             give_format: format.is_some(),
             opaque: false,
             device,
         }
+    }
+}
+
+/// The text of a format as an answer or a view gives it: `"B"` (unsigned bytes) when there is
+/// none. The one place that decides what a missing format means.
+#[inline]
+pub(crate) fn format_text(format: Option<&CStr>) -> &[u8] {
+    match format {
+        Some(f) => f.to_bytes(),
+        None => b"B",
     }
 }
 
@@ -347,10 +357,7 @@ pub fn plan<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> 
 
     // The format: NULL means "B"; given text must agree with itemsize (checked only when the
     // consumer receives it).
-    let format: &[u8] = match r.format {
-        Some(f) => f.to_bytes(),
-        None => b"B",
-    };
+    let format = format_text(r.format);
     if flags.format() {
         if r.format.is_none() && r.itemsize != 1 {
             return Err(bad(format!(
@@ -511,7 +518,7 @@ pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>>
         strides: r.strides,
         suboffsets,
         table,
-        format: r.format.map_or(b"B", CStr::to_bytes),
+        format: format_text(r.format),
         give_shape: flags.nd(),
         give_strides: flags.strides(),
         give_format: flags.format(),

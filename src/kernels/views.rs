@@ -9,25 +9,16 @@ use crate::abi::xbuf_bufferinfo;
 use crate::bail;
 use crate::bufferinfo::{check_cpu, read_view, ViewLayout};
 use crate::layout::{StrideBuf, Strided};
+use crate::request::format_text;
 use crate::status::Result;
 
-/// The text of a format as a view or an answer gives it: `"B"` (unsigned bytes) when NULL.
-/// The one place that decides what a missing format means.
-#[inline]
-pub(crate) fn format_or_bytes(format: Option<&CStr>) -> &[u8] {
-    match format {
-        Some(f) => f.to_bytes(),
-        None => b"B",
-    }
-}
-
-/// The format of a consumer's view (see [`format_or_bytes`]).
+/// The format of a consumer's view (see [`format_text`]).
 ///
 /// # Safety
 /// `format` must be NULL or point at a NUL-terminated string that outlives `'a`.
 #[inline]
 pub(crate) unsafe fn view_format<'a>(format: *const c_char) -> &'a [u8] {
-    format_or_bytes((!format.is_null()).then(|| CStr::from_ptr(format)))
+    format_text((!format.is_null()).then(|| CStr::from_ptr(format)))
 }
 
 /// Reads a consumer's view that a copy reads from: its layout (in `room` what the view lacks)
@@ -176,7 +167,7 @@ mod tests {
         );
         // Equal texts still have to parse.
         assert!(check_same_format(b"(", b"(").is_err());
-        assert_eq!(format_or_bytes(None), b"B");
-        assert_eq!(format_or_bytes(Some(c"<d")), b"<d");
+        assert_eq!(format_text(None), b"B");
+        assert_eq!(format_text(Some(c"<d")), b"<d");
     }
 }

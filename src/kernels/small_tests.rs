@@ -198,3 +198,32 @@ fn view_lengths_agree_with_the_precise_rule() {
         assert_eq!(got, want, "shape {shape:?} itemsize {itemsize} len {len}");
     }
 }
+
+#[test]
+fn runs_contiguous_in_both_move_like_the_reference() {
+    // Runs that merge into one contiguous run in both layouts (forwards, or both reversed),
+    // over the same bytes shifted by -2..=2 items, and a single item over itself.
+    let cases: &[(&[isize], &[isize], isize)] = &[
+        (&[4, 8], &[32, 4], 0),
+        (&[4, 8], &[-32, -4], 124),
+        (&[32], &[-4], 124),
+        (&[1, 1], &[4, 4], 0),
+    ];
+    for &(shape, strides, first) in cases {
+        for shift in -2isize..=2 {
+            let mut m = pattern(256, 5);
+            let mut snap = m.clone();
+            let base = 64;
+            let d = lay(&mut m, shape, strides, base + first + 4 * shift, 4);
+            let s = lay(&mut m, shape, strides, base + first, 4);
+            let mut want = m.clone();
+            let wd = lay(&mut want, shape, strides, base + first + 4 * shift, 4);
+            let ws = lay(&mut snap, shape, strides, base + first, 4);
+            unsafe {
+                copy(&d, &s).unwrap();
+                copy_reference(&wd, &ws);
+            }
+            assert_eq!(m, want, "shape {shape:?} strides {strides:?} shift {shift}");
+        }
+    }
+}

@@ -227,3 +227,33 @@ fn runs_contiguous_in_both_move_like_the_reference() {
         }
     }
 }
+
+#[test]
+fn stride_room_agrees_with_contiguous_strides() {
+    let big = isize::MAX / 2;
+    let shapes: &[&[isize]] = &[
+        &[],
+        &[5],
+        &[2, 3, 4],
+        &[1, 7, 1],
+        &[0, big, 3],
+        &[3, big, 0],
+        &[big, 4],
+        &[2, 0, big, big],
+    ];
+    for &shape in shapes {
+        for order in [Order::C, Order::F, Order::Any] {
+            for itemsize in [1isize, 8] {
+                let mut want = vec![0isize; shape.len()];
+                let precise = crate::layout::contiguous_strides(shape, itemsize, order, &mut want);
+                let mut room = StrideBuf::new();
+                let got = room.contiguous(shape, itemsize, order);
+                match (got, precise) {
+                    (Ok(g), Ok(())) => assert_eq!(g, &want[..], "{shape:?} {order:?} {itemsize}"),
+                    (Err(g), Err(w)) => assert_eq!(g.status, w.status),
+                    (g, w) => panic!("{shape:?} {order:?} {itemsize}: {g:?} vs {w:?}"),
+                }
+            }
+        }
+    }
+}

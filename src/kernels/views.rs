@@ -81,7 +81,7 @@ pub(crate) unsafe fn copy_views(
     check_cpu(dv.device, "xbuf_copy")?;
     check_cpu(sv.device, "xbuf_copy")?;
     check_writable(&dv)?;
-    if dl.shape != sl.shape {
+    if !same_extents(dl.shape, sl.shape) {
         bail!(
             InvalidArgument,
             "shapes differ: destination {:?}, source {:?}",
@@ -89,8 +89,32 @@ pub(crate) unsafe fn copy_views(
             sl.shape
         );
     }
-    check_same_format(view_format((*dst).format), view_format((*src).format))?;
+    let (df, sf) = ((*dst).format, (*src).format);
+    if !same_plain_code(df, sf) {
+        check_same_format(view_format(df), view_format(sf))?;
+    }
     copy_strided(&dl, &sl)
+}
+
+/// Whether two shapes are equal (a loop: they are short).
+#[inline]
+fn same_extents(a: &[isize], b: &[isize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Whether two format strings are the same one-character plain code (see [`is_plain_code`]),
+/// read without measuring them; `false` leaves the decision to [`check_same_format`].
+///
+/// # Safety
+/// Each must be NULL or point at a NUL-terminated string.
+#[inline]
+unsafe fn same_plain_code(a: *const c_char, b: *const c_char) -> bool {
+    if a.is_null() || b.is_null() {
+        return false;
+    }
+    let c = *a as u8;
+    // The second byte is read only after the first was not the terminator.
+    c != 0 && *b as u8 == c && is_plain_code(&[c]) && *a.add(1) == 0 && *b.add(1) == 0
 }
 
 /// Refuses two formats that do not describe the same item layout and types (with
@@ -165,6 +189,18 @@ mod tests {
             check_same_format(b"f", b"i").unwrap_err().status,
             Status::Format
         );
+        unsafe {
+            assert!(same_plain_code(c"f".as_ptr(), c"f".as_ptr()));
+            assert!(!same_plain_code(c"f".as_ptr(), c"d".as_ptr()));
+            assert!(!same_plain_code(c"ff".as_ptr(), c"ff".as_ptr()));
+            assert!(!same_plain_code(c"f".as_ptr(), c"ff".as_ptr()));
+            assert!(!same_plain_code(c"".as_ptr(), c"".as_ptr()));
+            assert!(!same_plain_code(c"Z".as_ptr(), c"Z".as_ptr()));
+            assert!(!same_plain_code(std::ptr::null(), c"B".as_ptr()));
+        }
+        assert!(same_extents(&[2, 3], &[2, 3]));
+        assert!(!same_extents(&[2, 3], &[2]));
+        assert!(!same_extents(&[2, 3], &[3, 2]));
         // Equal texts still have to parse.
         assert!(check_same_format(b"(", b"(").is_err());
         assert_eq!(format_text(None), b"B");

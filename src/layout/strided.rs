@@ -87,12 +87,26 @@ fn contiguous_into<'s>(
     let n = shape.len();
     assert!(n <= words.len(), "more than XBUF_MAX_NDIM dimensions");
     let words = &mut words[..n];
-    for w in words.iter_mut() {
-        w.write(0);
+    // Every word is written first; a step that overflows hands the whole job to
+    // `layout::contiguous_strides`, which decides what such a layout gets.
+    let mut step = itemsize;
+    let mut overflowed = false;
+    let mut set = |d: usize| {
+        words[d].write(step);
+        match step.checked_mul(shape[d].max(1)) {
+            Some(s) => step = s,
+            None => overflowed = true,
+        }
+    };
+    match order {
+        Order::C | Order::Any => (0..n).rev().for_each(&mut set),
+        Order::F => (0..n).for_each(&mut set),
     }
     // SAFETY: the first `n` words were just written, and `isize` has no invalid values.
     let strides = unsafe { &mut *(words as *mut [MaybeUninit<isize>] as *mut [isize]) };
-    layout::contiguous_strides(shape, itemsize, order, strides)?;
+    if overflowed {
+        layout::contiguous_strides(shape, itemsize, order, strides)?;
+    }
     Ok(strides)
 }
 

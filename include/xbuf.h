@@ -60,6 +60,197 @@ struct ArrowArray;
 
 
 /**
+ * `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
+ * that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
+ * PEP 3118 view has no way to mark a slot null. Without it such an array is refused.
+ */
+#define XBUF_ARROW_IGNORE_VALIDITY 1
+
+/**
+ * `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
+ * `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
+ * no request flag uses.
+ */
+#define XBUF_DLPACK_UNMARKED_READONLY 131072
+
+/**
+ * Success.
+ */
+#define XBUF_OK 0
+
+/**
+ * An argument has a value outside what the function accepts (bad flags, bad order character,
+ * an object of the wrong kind, a corrupted or moved view).
+ */
+#define XBUF_ERR_INVALID_ARGUMENT 1
+
+/**
+ * A pointer argument that must not be NULL was NULL.
+ */
+#define XBUF_ERR_NULL_ARGUMENT 2
+
+/**
+ * The exporter cannot meet the request (for example suboffsets without `XBUF_INDIRECT`).
+ */
+#define XBUF_ERR_REQUEST 3
+
+/**
+ * Write access was asked of read-only memory.
+ */
+#define XBUF_ERR_READONLY 4
+
+/**
+ * The request or operation needs a contiguous layout and the memory is not laid out so.
+ */
+#define XBUF_ERR_NOT_CONTIGUOUS 5
+
+/**
+ * A format string is malformed, unsupported or disagrees with the item size.
+ */
+#define XBUF_ERR_FORMAT 6
+
+/**
+ * The object has live exports (views or locks) or is held exclusively by a change.
+ */
+#define XBUF_ERR_BUSY 7
+
+/**
+ * An index, offset or length lies outside the memory or shape it refers to.
+ */
+#define XBUF_ERR_OUT_OF_BOUNDS 8
+
+/**
+ * A size, count or offset computation overflowed.
+ */
+#define XBUF_ERR_OVERFLOW 9
+
+/**
+ * Memory could not be allocated.
+ */
+#define XBUF_ERR_NO_MEMORY 10
+
+/**
+ * A struct's `structsize` is larger than this library knows and its unknown tail is not zero.
+ */
+#define XBUF_ERR_STRUCT_TOO_NEW 11
+
+/**
+ * A struct's `structsize` is smaller than the first published size of that struct.
+ */
+#define XBUF_ERR_STRUCT_TOO_OLD 12
+
+/**
+ * The object or view was already released or closed.
+ */
+#define XBUF_ERR_RELEASED 13
+
+/**
+ * An operating-system I/O call failed (the message names the path and the OS error).
+ */
+#define XBUF_ERR_IO 14
+
+/**
+ * The object does not support the operation.
+ */
+#define XBUF_ERR_UNSUPPORTED 15
+
+/**
+ * A bug inside the library was caught before it could cross into the caller.
+ */
+#define XBUF_ERR_PANIC 16
+
+/**
+ * A caller-supplied output buffer is too small; the message says how large it must be.
+ */
+#define XBUF_ERR_BUFFER_TOO_SMALL 17
+
+/**
+ * A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
+ * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
+ */
+#define XBUF_ERR_BAD_EXPORTER 18
+
+/**
+ * Map the file read-only.
+ */
+#define XBUF_MMAP_READ 0
+
+/**
+ * Map the file read-write and shared: writes go through to the file.
+ */
+#define XBUF_MMAP_WRITE 1
+
+/**
+ * Map the file copy-on-write: the view is writable, the file never changes.
+ */
+#define XBUF_MMAP_COPY 2
+
+/**
+ * `xbuf_ndarray_new` flag: views of the array are read-only.
+ */
+#define XBUF_NDARRAY_READONLY 1
+
+/**
+ * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
+ * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
+ * the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
+ * first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
+ */
+#define XBUF_NDARRAY_PIL 2
+
+/**
+ * `xbuf_value.kind`: a signed integer (`b h i l q n`) in `i` (and `u`, two's complement).
+ */
+#define XBUF_VALUE_INT 1
+
+/**
+ * `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
+ */
+#define XBUF_VALUE_UINT 2
+
+/**
+ * `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
+ * `xbuf_format_decode`).
+ */
+#define XBUF_VALUE_FLOAT 3
+
+/**
+ * `xbuf_value.kind`: a complex number (`Ze Zf Zd Zg`) in `real` and `imag`.
+ */
+#define XBUF_VALUE_COMPLEX 4
+
+/**
+ * `xbuf_value.kind`: a bool (`?`): `u` is 0 or 1 (any non-zero byte is true).
+ */
+#define XBUF_VALUE_BOOL 5
+
+/**
+ * `xbuf_value.kind`: one byte (`c`) in `u`.
+ */
+#define XBUF_VALUE_CHAR 6
+
+/**
+ * `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
+ */
+#define XBUF_VALUE_BYTES 7
+
+/**
+ * `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
+ * in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
+ */
+#define XBUF_VALUE_TEXT 8
+
+/**
+ * `xbuf_value.kind`: an address (`P`, `O`, `&`) in `u`.
+ */
+#define XBUF_VALUE_POINTER 9
+
+/**
+ * `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
+ */
+#define XBUF_VALUE_BITS 10
+
+/**
  * Request flag: nothing beyond a pointer to contiguous bytes (`format` NULL, `shape` NULL,
  * `strides` NULL). Same value as PEP 3118's `PyBUF_SIMPLE`.
  */
@@ -185,197 +376,6 @@ struct ArrowArray;
 #define XBUF_INLINE_FORMAT 16
 
 /**
- * `xbuf_value.kind`: a signed integer (`b h i l q n`) in `i` (and `u`, two's complement).
- */
-#define XBUF_VALUE_INT 1
-
-/**
- * `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
- */
-#define XBUF_VALUE_UINT 2
-
-/**
- * `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
- * `xbuf_format_decode`).
- */
-#define XBUF_VALUE_FLOAT 3
-
-/**
- * `xbuf_value.kind`: a complex number (`Ze Zf Zd Zg`) in `real` and `imag`.
- */
-#define XBUF_VALUE_COMPLEX 4
-
-/**
- * `xbuf_value.kind`: a bool (`?`): `u` is 0 or 1 (any non-zero byte is true).
- */
-#define XBUF_VALUE_BOOL 5
-
-/**
- * `xbuf_value.kind`: one byte (`c`) in `u`.
- */
-#define XBUF_VALUE_CHAR 6
-
-/**
- * `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
- */
-#define XBUF_VALUE_BYTES 7
-
-/**
- * `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
- * in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
- */
-#define XBUF_VALUE_TEXT 8
-
-/**
- * `xbuf_value.kind`: an address (`P`, `O`, `&`) in `u`.
- */
-#define XBUF_VALUE_POINTER 9
-
-/**
- * `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
- */
-#define XBUF_VALUE_BITS 10
-
-/**
- * `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
- * that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
- * PEP 3118 view has no way to mark a slot null. Without it such an array is refused.
- */
-#define XBUF_ARROW_IGNORE_VALIDITY 1
-
-/**
- * Map the file read-only.
- */
-#define XBUF_MMAP_READ 0
-
-/**
- * Map the file read-write and shared: writes go through to the file.
- */
-#define XBUF_MMAP_WRITE 1
-
-/**
- * Map the file copy-on-write: the view is writable, the file never changes.
- */
-#define XBUF_MMAP_COPY 2
-
-/**
- * `xbuf_ndarray_new` flag: views of the array are read-only.
- */
-#define XBUF_NDARRAY_READONLY 1
-
-/**
- * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
- * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
- * the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
- * first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
- */
-#define XBUF_NDARRAY_PIL 2
-
-/**
- * `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
- * `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
- * no request flag uses.
- */
-#define XBUF_DLPACK_UNMARKED_READONLY 131072
-
-/**
- * Success.
- */
-#define XBUF_OK 0
-
-/**
- * An argument has a value outside what the function accepts (bad flags, bad order character,
- * an object of the wrong kind, a corrupted or moved view).
- */
-#define XBUF_ERR_INVALID_ARGUMENT 1
-
-/**
- * A pointer argument that must not be NULL was NULL.
- */
-#define XBUF_ERR_NULL_ARGUMENT 2
-
-/**
- * The exporter cannot meet the request (for example suboffsets without `XBUF_INDIRECT`).
- */
-#define XBUF_ERR_REQUEST 3
-
-/**
- * Write access was asked of read-only memory.
- */
-#define XBUF_ERR_READONLY 4
-
-/**
- * The request or operation needs a contiguous layout and the memory is not laid out so.
- */
-#define XBUF_ERR_NOT_CONTIGUOUS 5
-
-/**
- * A format string is malformed, unsupported or disagrees with the item size.
- */
-#define XBUF_ERR_FORMAT 6
-
-/**
- * The object has live exports (views or locks) or is held exclusively by a change.
- */
-#define XBUF_ERR_BUSY 7
-
-/**
- * An index, offset or length lies outside the memory or shape it refers to.
- */
-#define XBUF_ERR_OUT_OF_BOUNDS 8
-
-/**
- * A size, count or offset computation overflowed.
- */
-#define XBUF_ERR_OVERFLOW 9
-
-/**
- * Memory could not be allocated.
- */
-#define XBUF_ERR_NO_MEMORY 10
-
-/**
- * A struct's `structsize` is larger than this library knows and its unknown tail is not zero.
- */
-#define XBUF_ERR_STRUCT_TOO_NEW 11
-
-/**
- * A struct's `structsize` is smaller than the first published size of that struct.
- */
-#define XBUF_ERR_STRUCT_TOO_OLD 12
-
-/**
- * The object or view was already released or closed.
- */
-#define XBUF_ERR_RELEASED 13
-
-/**
- * An operating-system I/O call failed (the message names the path and the OS error).
- */
-#define XBUF_ERR_IO 14
-
-/**
- * The object does not support the operation.
- */
-#define XBUF_ERR_UNSUPPORTED 15
-
-/**
- * A bug inside the library was caught before it could cross into the caller.
- */
-#define XBUF_ERR_PANIC 16
-
-/**
- * A caller-supplied output buffer is too small; the message says how large it must be.
- */
-#define XBUF_ERR_BUFFER_TOO_SMALL 17
-
-/**
- * A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
- * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
- */
-#define XBUF_ERR_BAD_EXPORTER 18
-
-/**
  * A parsed item format: opaque, immutable, shareable between threads. Made by
  * `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
  * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
@@ -482,86 +482,6 @@ typedef struct xbuf_bufferinfo {
      */
     int32_t device_id;
 } xbuf_bufferinfo;
-
-/**
- * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
- * `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
- * struct owned by the library for the duration of the call; the proc must not change its
- * `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
- * refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
- * the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
- * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
- * consumer's view then takes over that view's export, and it is released to `other`'s
- * releaser.
- *
- * Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
- * memory is the CPU's) and may answer whatever the request; the library gives such memory
- * only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
- * back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
- *
- * An answer the library refuses is handed back through a `releasebuffer` call, so that what
- * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
- * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
- * live object: objects live in memory the library owns, and such a pointer is recognised by
- * its address before anything is read through it), else to the releaser the answer names (also when that releaser
- * refuses the export because exclusive access to it is held). A view the proc filled with
- * `xbuf_get_buffer` is released instead.
- */
-typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
-
-/**
- * Called on the releaser when a view is released (with that view, whose `internal` is what
- * the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
- * returned. A releaser also receives the views of the objects that delegate to it (a slice of
- * it, an `xbuf_view` of it, an exporter that fills `releaser` with it), which it never filled
- * itself: their `internal` is what the filling exporter set (NULL for the library's own), so
- * an exporter that counts its views should count them in `releasebuffer` by `internal`.
- */
-typedef void (*xbuf_releasebufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view);
-
-/**
- * Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
- * to the object that really owns the memory). Returns a status; on failure the lock is not
- * taken.
- */
-typedef int (*xbuf_lockbufferproc)(struct xbuf_object *obj);
-
-/**
- * Frees the exporter's state when its object's last reference and last export are gone.
- */
-typedef void (*xbuf_deallocproc)(void *state);
-
-/**
- * An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
- * `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
- * may live on the stack.
- */
-typedef struct xbuf_type {
-    /**
-     * Size of the caller's struct in bytes.
-     */
-    size_t structsize;
-    /**
-     * A short name used in messages (may be NULL).
-     */
-    const char *name;
-    /**
-     * Fills a view; NULL for objects that only take locks.
-     */
-    xbuf_getbufferproc getbuffer;
-    /**
-     * Called when a view or lock is returned to this object; may be NULL.
-     */
-    xbuf_releasebufferproc releasebuffer;
-    /**
-     * Called when a lock is taken; may be NULL.
-     */
-    xbuf_lockbufferproc lockbuffer;
-    /**
-     * Frees the state after the last reference and export; may be NULL.
-     */
-    xbuf_deallocproc dealloc;
-} xbuf_type;
 
 /**
  * Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
@@ -690,6 +610,86 @@ typedef struct xbuf_value {
 } xbuf_value;
 
 /**
+ * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
+ * `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
+ * struct owned by the library for the duration of the call; the proc must not change its
+ * `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
+ * refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
+ * the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
+ * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
+ * consumer's view then takes over that view's export, and it is released to `other`'s
+ * releaser.
+ *
+ * Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
+ * memory is the CPU's) and may answer whatever the request; the library gives such memory
+ * only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
+ * back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
+ *
+ * An answer the library refuses is handed back through a `releasebuffer` call, so that what
+ * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
+ * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
+ * live object: objects live in memory the library owns, and such a pointer is recognised by
+ * its address before anything is read through it), else to the releaser the answer names (also when that releaser
+ * refuses the export because exclusive access to it is held). A view the proc filled with
+ * `xbuf_get_buffer` is released instead.
+ */
+typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
+
+/**
+ * Called on the releaser when a view is released (with that view, whose `internal` is what
+ * the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
+ * returned. A releaser also receives the views of the objects that delegate to it (a slice of
+ * it, an `xbuf_view` of it, an exporter that fills `releaser` with it), which it never filled
+ * itself: their `internal` is what the filling exporter set (NULL for the library's own), so
+ * an exporter that counts its views should count them in `releasebuffer` by `internal`.
+ */
+typedef void (*xbuf_releasebufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view);
+
+/**
+ * Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
+ * to the object that really owns the memory). Returns a status; on failure the lock is not
+ * taken.
+ */
+typedef int (*xbuf_lockbufferproc)(struct xbuf_object *obj);
+
+/**
+ * Frees the exporter's state when its object's last reference and last export are gone.
+ */
+typedef void (*xbuf_deallocproc)(void *state);
+
+/**
+ * An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
+ * `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
+ * may live on the stack.
+ */
+typedef struct xbuf_type {
+    /**
+     * Size of the caller's struct in bytes.
+     */
+    size_t structsize;
+    /**
+     * A short name used in messages (may be NULL).
+     */
+    const char *name;
+    /**
+     * Fills a view; NULL for objects that only take locks.
+     */
+    xbuf_getbufferproc getbuffer;
+    /**
+     * Called when a view or lock is returned to this object; may be NULL.
+     */
+    xbuf_releasebufferproc releasebuffer;
+    /**
+     * Called when a lock is taken; may be NULL.
+     */
+    xbuf_lockbufferproc lockbuffer;
+    /**
+     * Frees the state after the last reference and export; may be NULL.
+     */
+    xbuf_deallocproc dealloc;
+} xbuf_type;
+
+/**
  * One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
  * `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
  * zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
@@ -716,66 +716,79 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
- * XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
- * between the header compiled against and the library loaded.
+ * Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
+ * `schema` and `array`.
  *
- * Never fails. Thread-safe.
+ * The view is asked for with `XBUF_FULL_RO`, without `XBUF_DEVICE`: the C Data Interface
+ * describes CPU memory, so an exporter of memory on another device refuses (`XBUF_ERR_REQUEST`).
+ * One dimension of contiguous items of a native
+ * primitive format becomes the primitive array (`b h i q` → `c s i l`, `B H I Q` → `C S I L`,
+ * `e f d` → `e f g`, with the native sizes of `l L n N`); `?` becomes the canonical extension
+ * `arrow.bool8` (storage `c`); a view of no dimensions an array of one item. Any other item
+ * format (structs, named fields, sub-arrays, complex, `g`, strings, pointers, non-native byte
+ * order) becomes fixed-size binary `w:N` whose field metadata holds the PEP 3118 format under
+ * the key `"xbuf:format"`, which `xbuf_arrow_import` reads back. Two or more dimensions become
+ * the canonical extension `arrow.fixed_shape_tensor` of length `shape[0]`, each tensor of shape
+ * `shape[1:]` (storage `+w:K` with one child `"item"` of all the items); a layout that is
+ * C-contiguous after permuting the tensor axes (each tensor in Fortran order, say) is described
+ * by the extension's `permutation` (logical axis `i` is physical axis `permutation[i]`). The
+ * arrays have no validity bitmap and `null_count` 0; read-only memory is exported as is (Arrow
+ * memory is immutable to its consumers).
+ *
+ * Borrows: `obj`. The array holds one export of `obj` (at its releaser), so `obj` may be
+ * released while the array lives.
+ * Returns: the filled `schema` and `array`, owned by the caller: call `schema->release(schema)`
+ * and `array->release(array)` once each (the export is handed back when the array, and any
+ * child the consumer moved out of it, are all released). Both follow the specification's move
+ * semantics: they hold no pointer into themselves, so they may be moved by copying their bytes
+ * and marking the source released. On failure the structs are written released (all zero:
+ * `release` is NULL), unless a pointer is NULL or both are the same: then nothing is written.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an object, or `schema ==
+ * array`), `XBUF_ERR_NOT_CONTIGUOUS` (items not contiguous in any order, axis 0 not the
+ * outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
+ * device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
+ * Thread safety: any thread; the release callbacks may be called from any thread.
  */
-uint32_t xbuf_version(void);
+int xbuf_arrow_export(struct xbuf_object *obj, struct ArrowSchema *schema, struct ArrowArray *array);
 
 /**
- * The library's version as text, for example `"0.1.0"`. Static storage: never free it.
+ * `xbuf_arrow_import_flags(schema, array, 0, out)`: refuses arrays with null slots.
  *
- * Never fails. Thread-safe.
+ * Borrows: `schema`. Takes: `array` on success only.
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: as `xbuf_arrow_import_flags`.
+ * Thread safety: as `xbuf_arrow_import_flags`.
  */
-const char *xbuf_version_string(void);
+int xbuf_arrow_import(struct ArrowSchema *schema, struct ArrowArray *array, struct xbuf_object **out);
 
 /**
- * The name of a status code: `"XBUF_OK"`, an `"XBUF_ERR_..."` constant's name, or
- * `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
+ * Makes a read-only object whose views read an Arrow array's memory, zero-copy.
  *
- * Never fails. Thread-safe.
- */
-const char *xbuf_status_str(int status);
-
-/**
- * The message of the calling thread's last failure, naming the function, what was asked and
- * what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
+ * Types: the primitives `c C s S i I l L e f g` (formats `b B h H i I q Q e f d`);
+ * `arrow.bool8` (`?`); fixed-size binary `w:N` (format `Ns`, or the `"xbuf:format"` field
+ * metadata that `xbuf_arrow_export` writes, whose item size must be `N`); fixed-size lists
+ * `+w:N`, nested to any depth up to 64 dimensions, each adding an axis of extent `N`; and
+ * `arrow.fixed_shape_tensor`, whose tensor axes follow its `shape` and `permutation` (the
+ * strides are permuted, nothing is copied). Views have `shape[0] = array->length`; every
+ * `offset` is honoured. An extension the library does not know is read as its storage type.
+ * Refused: arrays with null slots (`null_count` > 0, or -1 with a validity bitmap that has a
+ * zero bit in the slots used) unless `flags` has `XBUF_ARROW_IGNORE_VALIDITY`; bit-packed
+ * booleans (`b`), variable-length types (strings, binary, lists, views), dictionary-encoded
+ * arrays, and every other type, each with a message naming it.
  *
- * Returns: a borrowed string owned by the library, valid until the next failing call,
- * `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
- * Thread safety: per thread; each thread sees only its own failures.
+ * Borrows: `schema` (read during the call only; the caller still releases it). Takes: `array`
+ * on success: it is moved into the object (`array->release` is set to NULL, the struct itself
+ * may be reused), and its release callback runs exactly once, when the object's last
+ * reference and last export are gone, on the thread that drops them. On failure nothing is
+ * taken: `array` is unchanged and still the caller's to release.
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flags, `schema ==
+ * array`, an array that does not match its schema, null slots, a malformed tensor extension), `XBUF_ERR_RELEASED`
+ * (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
+ * `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
+ * Thread safety: any thread; the array's release callback must be callable from any thread.
  */
-const char *xbuf_last_error_message(void);
-
-/**
- * The status of the calling thread's last failure (`XBUF_OK` if nothing failed yet or after
- * `xbuf_clear_error`).
- *
- * Never fails. Thread safety: per thread.
- */
-int xbuf_last_error_status(void);
-
-/**
- * Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
- *
- * Never fails. Thread safety: per thread.
- */
-void xbuf_clear_error(void);
-
-/**
- * Records a failure for the calling thread, for exporters: a `getbuffer` or `lockbuffer`
- * proc writes `return xbuf_set_error(XBUF_ERR_READONLY, "why");` and the consumer's
- * `xbuf_last_error_message()` then shows that message.
- *
- * Borrows: `message` (copied; NULL records an empty message).
- * Returns: `status`, unchanged, so that it can be returned directly. A `status` that is not an
- * `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
- * `XBUF_ERR_BAD_EXPORTER`.
- * Thread safety: per thread.
- */
-int xbuf_set_error(int status, const char *message);
+int xbuf_arrow_import_flags(struct ArrowSchema *schema, struct ArrowArray *array, int flags, struct xbuf_object **out);
 
 /**
  * Caps the number of threads one large copy or comparison may use (`xbuf_copy`,
@@ -814,272 +827,48 @@ int xbuf_set_max_threads(int n);
 int xbuf_get_max_threads(void);
 
 /**
- * Creates an object for an exporter written in C: `ty` is its vtable, `state` its data.
+ * Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
+ * shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
+ * writable `dst`. Correct when the two share memory: the source is read completely before
+ * the destination is written where they may overlap. A destination whose items overlap one
+ * another is written in C order (the last write wins).
  *
- * Borrows: `ty` (copied, with its `name`; it may live on the stack).
- * Takes: `state`, handed to the type's procs through `xbuf_object_state` and to its
- * `dealloc` exactly once, after the last reference and the last export are gone. On failure
- * the library does not call `dealloc`: the caller keeps `state`.
- * Returns: in `*out` an owned reference; release it with `xbuf_decref`. `*out` is NULL on
- * failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT` (ty or out), `XBUF_ERR_STRUCT_TOO_OLD` (structsize below
- * the first published size), `XBUF_ERR_STRUCT_TOO_NEW` (larger than this library knows with
- * a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
- * Thread safety: any thread. The procs may be called from any thread that uses the object, so
- * they must be thread-safe if the object is shared.
+ * Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
+ * `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
+ * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
+ * Thread safety: any thread; the caller keeps other writers away from `dst`.
  */
-int xbuf_object_new(const struct xbuf_type *ty, void *state, struct xbuf_object **out);
+int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
 
 /**
- * Adds a reference to `obj`.
+ * Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
+ * Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
+ * `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
  *
- * Borrows: `obj`. Afterwards the caller owns one more reference, to drop with `xbuf_decref`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
- * `XBUF_ERR_OVERFLOW` (more than 2^36 references).
- * Thread safety: any thread (atomic).
- */
-int xbuf_incref(struct xbuf_object *obj);
-
-/**
- * Drops a reference to `obj`. When the last reference and the last export are gone the object
- * is freed (a C exporter's `dealloc` runs, on the calling thread).
- *
- * Takes: one reference the caller owns. NULL is accepted and ignored, like `free(NULL)`.
- * Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
- * keep it alive: a double decref).
- * Thread safety: any thread (atomic).
- */
-int xbuf_decref(struct xbuf_object *obj);
-
-/**
- * The `state` pointer given to `xbuf_object_new` (NULL for built-in objects).
- *
- * Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
- * recorded) when `obj` is NULL or not a live object.
+ * Borrows: `buf` (`len` bytes, written), `src` (a filled view).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
+ * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
  */
-void *xbuf_object_state(struct xbuf_object *obj);
+int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
 
 /**
- * The object's type name (`"bytearray"`, a C type's `name`, ...).
+ * Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
+ * for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
+ * `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
  *
- * Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
- * reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
- * Thread safety: any thread.
+ * Borrows: `dst` (a filled, writable view), `buf` (`len` bytes, read; may overlap `dst`'s
+ * memory).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
+ * `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
+ * `XBUF_ERR_NO_MEMORY`.
+ * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
+ * Thread safety: any thread; the caller keeps other writers away from `dst`.
  */
-const char *xbuf_object_type_name(struct xbuf_object *obj);
-
-/**
- * The object's export count: live views whose releaser it is, plus locks.
- *
- * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
- * not a live object.
- * Thread safety: any thread; the value may change as soon as it is read.
- */
-ptrdiff_t xbuf_exports(struct xbuf_object *obj);
-
-/**
- * The object's reference count (each live view and lock also holds one reference).
- *
- * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
- * not a live object.
- * Thread safety: any thread; the value may change as soon as it is read.
- */
-ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
-
-/**
- * Asks `obj` for a view of its memory that meets the request `flags` (`XBUF_SIMPLE`,
- * `XBUF_FULL_RO`, ...; see the flag constants).
- *
- * The library checks the exporter's answer (ndim, len against shape and itemsize, itemsize
- * against the format, the flags honoured, strides inside the address space) and copies
- * `shape`, `strides`, `suboffsets` and `format` into storage owned by the view, so they stay
- * valid even if the exporter goes away. On success the view's `releaser` holds one reference
- * and one export.
- *
- * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
- * never filled, or released).
- * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
- * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
- * Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
- * the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
- * the CPU, and such a request from a struct that ends before `device_type` is refused.
- *
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
- * `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
- * still holds a view, which is then left as it was, its export kept: release it first; a
- * `structsize` larger than the struct the library lent to the exporter calling),
- * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
- * without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
- * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
- * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
- * or a `releaser` that is not a live object, such as a freed one: it is recognised without
- * being read, and the answer goes back to the exporter's `releasebuffer`),
- * `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
- * owes no release; an answer the exporter gave is handed back to it as
- * `xbuf_getbufferproc` describes.
- * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
- * to one thread at a time.
- */
-int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
-
-/**
- * Hands a view back: calls the releaser's `releasebuffer` (if any), frees the view's layout
- * storage, drops the export and the reference the view held, and empties the view. Releasing
- * an empty view (never filled, already released, or after a failed get) is a no-op, so a
- * double release is harmless.
- *
- * The saved bytes of a view written back into the struct after its release are refused
- * (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
- * holds no export for a view (only locks, or none); the export count never wraps below
- * zero. Releasing such an image while the releaser is freed, or while it has other views,
- * cannot be told from a real view and is undefined, as calling `free` twice is.
- *
- * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled or the one
- * `xbuf_bufferinfo_move` moved it to (not a copy).
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
- * moved, copied or overwritten, or was released already; nothing is released then).
- * Thread safety: any thread; not concurrently with other uses of the same view.
- */
-int xbuf_release(struct xbuf_bufferinfo *view);
-
-/**
- * Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
- * address (a C++ or Rust value that holds one can be moved): the layout pointers that point
- * into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
- * places in `dst`, the inline storage is copied, the view is sealed for its new address, and
- * `src` is left empty (every field zero but `structsize`). Nothing is allocated and the
- * releaser's reference and export counts do not change: the view in `dst` holds what the
- * view in `src` held and is released with `xbuf_release(dst)`. An empty `src` (never filled,
- * released, or moved from) makes `dst` empty. `dst == src` is a no-op. An exporter's
- * `releasebuffer` later receives `dst`, so exporters must not identify views by their
- * address (use `internal`).
- *
- * Borrows: `dst` (set `structsize`; its other fields may hold anything but a live view),
- * `src` (a view filled by `xbuf_get_buffer`, possibly moved since, or an empty view).
- * Returns: on success, `dst` owns the view; `src` owes no release.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`; `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (a `structsize` out of range); `XBUF_ERR_INVALID_ARGUMENT` when `src` was not filled by
- * the library (or was copied or overwritten), when `dst` holds a live view (release it
- * first: it would leak), or when the two structs overlap; `XBUF_ERR_STRUCT_TOO_OLD` when
- * `src` keeps its layout in the inline storage and `dst` is shorter than
- * `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
- * library knows and its unknown tail is not zero. On failure neither struct changes.
- * Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
- */
-int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *src);
-
-/**
- * Takes an export lock on `obj` without a view: counts one export (and holds one reference),
- * then runs the type's `lockbuffer` (a slice forwards the lock to the object that owns its
- * memory). While locked, the object refuses exclusive changes (resize, close).
- *
- * Borrows: `obj`. Afterwards the caller owns one lock, to return with `xbuf_unlock`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (exclusive
- * change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
- * then not taken).
- * Thread safety: any thread (atomic).
- */
-int xbuf_lock(struct xbuf_object *obj);
-
-/**
- * Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
- * drops the export and the reference the lock held (which may free the object).
- *
- * Takes: one lock the caller owns.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
- * object holds no lock: an error, never an underflow).
- * Thread safety: any thread (atomic).
- */
-int xbuf_unlock(struct xbuf_object *obj);
-
-/**
- * For exporters that must change their memory (resize, remap, free): takes exclusive access
- * to `obj`. Succeeds only while its export count is zero; until `xbuf_exclusive_end`, every
- * new `xbuf_get_buffer` and `xbuf_lock` on it fails with `XBUF_ERR_BUSY`. The check and the
- * blocking are one atomic step, so a change racing a get on another thread can never hand out
- * a dangling pointer.
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
- * names the export count, or says another change holds it).
- * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
- * thread: only it can end it.
- */
-int xbuf_exclusive_begin(struct xbuf_object *obj);
-
-/**
- * Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
- * access held by another thread (another caller's, or a built-in resize running there) is
- * not ended: the call fails and the access stays held.
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
- * held exclusively, or held by another thread).
- * Thread safety: any thread (atomic); only the thread that began the access ends it.
- */
-int xbuf_exclusive_end(struct xbuf_object *obj);
-
-/**
- * For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
- * `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
- * pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`). It starts
- * from an empty view, so set `internal` (or anything else) after it.
- *
- * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
- * view is released), `releaser` (stored as is; NULL means the object asked).
- * Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
- * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
- * `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
- * is written then),
- * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
- * Thread safety: any thread; the view belongs to the caller.
- */
-int xbuf_fill_info(struct xbuf_bufferinfo *view, struct xbuf_object *releaser, void *buf, ptrdiff_t len, int readonly, int flags);
-
-/**
- * Whether the memory `view` describes is contiguous in `order`: `'C'` (row-major), `'F'`
- * (column-major) or `'A'` (either), by CPython's rules (suboffsets never are; no items always
- * is; extent-1 dimensions may have any stride). A view without `strides` is C-contiguous.
- *
- * Borrows: `view` (filled by `xbuf_get_buffer`, or by hand).
- * Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
- * records the reason for `xbuf_last_error_message`.
- * Thread safety: any thread.
- */
-int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
-
-/**
- * Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
- * `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
- * extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`
- * (`(0, PTRDIFF_MAX, 1)` with 8-byte items gives `PTRDIFF_MAX, 8, 8`).
- *
- * Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
- * NULL when `ndim` is 0.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
- * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
- * overflows). On failure `strides` is unchanged.
- * Thread safety: any thread.
- */
-int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, ptrdiff_t *strides, char order);
-
-/**
- * The address of the item at `indices` (`ndim` of them; negative ones count from the end),
- * following suboffsets as PEP 3118 defines them.
- *
- * Borrows: `view`, `indices` (`view->ndim` entries; may be NULL when ndim is 0).
- * Returns: in `*out` a pointer into the view's memory, valid while the view is held; NULL on
- * failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
- * `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
- * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
- * CPU: following them would read that memory; without suboffsets the address is computed).
- * Thread safety: any thread.
- */
-int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);
+int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
 
 /**
  * Makes a DLPack 1.1 tensor of `obj`'s memory, zero-copy: any exporter, any `xbuf_view`.
@@ -1155,6 +944,68 @@ int xbuf_dlpack_export_unversioned(struct xbuf_object *obj, int flags, struct DL
  * Thread safety: any thread; the object may be shared between threads.
  */
 int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object **out);
+
+/**
+ * The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
+ * XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
+ * between the header compiled against and the library loaded.
+ *
+ * Never fails. Thread-safe.
+ */
+uint32_t xbuf_version(void);
+
+/**
+ * The library's version as text, for example `"0.1.0"`. Static storage: never free it.
+ *
+ * Never fails. Thread-safe.
+ */
+const char *xbuf_version_string(void);
+
+/**
+ * The name of a status code: `"XBUF_OK"`, an `"XBUF_ERR_..."` constant's name, or
+ * `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
+ *
+ * Never fails. Thread-safe.
+ */
+const char *xbuf_status_str(int status);
+
+/**
+ * The message of the calling thread's last failure, naming the function, what was asked and
+ * what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
+ *
+ * Returns: a borrowed string owned by the library, valid until the next failing call,
+ * `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
+ * Thread safety: per thread; each thread sees only its own failures.
+ */
+const char *xbuf_last_error_message(void);
+
+/**
+ * The status of the calling thread's last failure (`XBUF_OK` if nothing failed yet or after
+ * `xbuf_clear_error`).
+ *
+ * Never fails. Thread safety: per thread.
+ */
+int xbuf_last_error_status(void);
+
+/**
+ * Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
+ *
+ * Never fails. Thread safety: per thread.
+ */
+void xbuf_clear_error(void);
+
+/**
+ * Records a failure for the calling thread, for exporters: a `getbuffer` or `lockbuffer`
+ * proc writes `return xbuf_set_error(XBUF_ERR_READONLY, "why");` and the consumer's
+ * `xbuf_last_error_message()` then shows that message.
+ *
+ * Borrows: `message` (copied; NULL records an empty message).
+ * Returns: `status`, unchanged, so that it can be returned directly. A `status` that is not an
+ * `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
+ * `XBUF_ERR_BAD_EXPORTER`.
+ * Thread safety: per thread.
+ */
+int xbuf_set_error(int status, const char *message);
 
 /**
  * Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
@@ -1509,6 +1360,274 @@ int xbuf_format_to_json(const struct xbuf_format *fmt, const void *item, char *b
 int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, const struct xbuf_format *b, const void *item_b);
 
 /**
+ * Creates an object for an exporter written in C: `ty` is its vtable, `state` its data.
+ *
+ * Borrows: `ty` (copied, with its `name`; it may live on the stack).
+ * Takes: `state`, handed to the type's procs through `xbuf_object_state` and to its
+ * `dealloc` exactly once, after the last reference and the last export are gone. On failure
+ * the library does not call `dealloc`: the caller keeps `state`.
+ * Returns: in `*out` an owned reference; release it with `xbuf_decref`. `*out` is NULL on
+ * failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT` (ty or out), `XBUF_ERR_STRUCT_TOO_OLD` (structsize below
+ * the first published size), `XBUF_ERR_STRUCT_TOO_NEW` (larger than this library knows with
+ * a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
+ * Thread safety: any thread. The procs may be called from any thread that uses the object, so
+ * they must be thread-safe if the object is shared.
+ */
+int xbuf_object_new(const struct xbuf_type *ty, void *state, struct xbuf_object **out);
+
+/**
+ * Adds a reference to `obj`.
+ *
+ * Borrows: `obj`. Afterwards the caller owns one more reference, to drop with `xbuf_decref`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
+ * `XBUF_ERR_OVERFLOW` (more than 2^36 references).
+ * Thread safety: any thread (atomic).
+ */
+int xbuf_incref(struct xbuf_object *obj);
+
+/**
+ * Drops a reference to `obj`. When the last reference and the last export are gone the object
+ * is freed (a C exporter's `dealloc` runs, on the calling thread).
+ *
+ * Takes: one reference the caller owns. NULL is accepted and ignored, like `free(NULL)`.
+ * Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
+ * keep it alive: a double decref).
+ * Thread safety: any thread (atomic).
+ */
+int xbuf_decref(struct xbuf_object *obj);
+
+/**
+ * The `state` pointer given to `xbuf_object_new` (NULL for built-in objects).
+ *
+ * Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
+ * recorded) when `obj` is NULL or not a live object.
+ * Thread safety: any thread.
+ */
+void *xbuf_object_state(struct xbuf_object *obj);
+
+/**
+ * The object's type name (`"bytearray"`, a C type's `name`, ...).
+ *
+ * Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
+ * reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
+ * Thread safety: any thread.
+ */
+const char *xbuf_object_type_name(struct xbuf_object *obj);
+
+/**
+ * The object's export count: live views whose releaser it is, plus locks.
+ *
+ * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
+ * not a live object.
+ * Thread safety: any thread; the value may change as soon as it is read.
+ */
+ptrdiff_t xbuf_exports(struct xbuf_object *obj);
+
+/**
+ * The object's reference count (each live view and lock also holds one reference).
+ *
+ * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
+ * not a live object.
+ * Thread safety: any thread; the value may change as soon as it is read.
+ */
+ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
+
+/**
+ * Takes an export lock on `obj` without a view: counts one export (and holds one reference),
+ * then runs the type's `lockbuffer` (a slice forwards the lock to the object that owns its
+ * memory). While locked, the object refuses exclusive changes (resize, close).
+ *
+ * Borrows: `obj`. Afterwards the caller owns one lock, to return with `xbuf_unlock`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (exclusive
+ * change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
+ * then not taken).
+ * Thread safety: any thread (atomic).
+ */
+int xbuf_lock(struct xbuf_object *obj);
+
+/**
+ * Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
+ * drops the export and the reference the lock held (which may free the object).
+ *
+ * Takes: one lock the caller owns.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
+ * object holds no lock: an error, never an underflow).
+ * Thread safety: any thread (atomic).
+ */
+int xbuf_unlock(struct xbuf_object *obj);
+
+/**
+ * For exporters that must change their memory (resize, remap, free): takes exclusive access
+ * to `obj`. Succeeds only while its export count is zero; until `xbuf_exclusive_end`, every
+ * new `xbuf_get_buffer` and `xbuf_lock` on it fails with `XBUF_ERR_BUSY`. The check and the
+ * blocking are one atomic step, so a change racing a get on another thread can never hand out
+ * a dangling pointer.
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
+ * names the export count, or says another change holds it).
+ * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
+ * thread: only it can end it.
+ */
+int xbuf_exclusive_begin(struct xbuf_object *obj);
+
+/**
+ * Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
+ * access held by another thread (another caller's, or a built-in resize running there) is
+ * not ended: the call fails and the access stays held.
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
+ * held exclusively, or held by another thread).
+ * Thread safety: any thread (atomic); only the thread that began the access ends it.
+ */
+int xbuf_exclusive_end(struct xbuf_object *obj);
+
+/**
+ * For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
+ * `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
+ * pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`). It starts
+ * from an empty view, so set `internal` (or anything else) after it.
+ *
+ * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
+ * view is released), `releaser` (stored as is; NULL means the object asked).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
+ * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
+ * `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
+ * is written then),
+ * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
+ * Thread safety: any thread; the view belongs to the caller.
+ */
+int xbuf_fill_info(struct xbuf_bufferinfo *view, struct xbuf_object *releaser, void *buf, ptrdiff_t len, int readonly, int flags);
+
+/**
+ * Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
+ * `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
+ * extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`
+ * (`(0, PTRDIFF_MAX, 1)` with 8-byte items gives `PTRDIFF_MAX, 8, 8`).
+ *
+ * Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
+ * NULL when `ndim` is 0.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
+ * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
+ * overflows). On failure `strides` is unchanged.
+ * Thread safety: any thread.
+ */
+int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, ptrdiff_t *strides, char order);
+
+/**
+ * Asks `obj` for a view of its memory that meets the request `flags` (`XBUF_SIMPLE`,
+ * `XBUF_FULL_RO`, ...; see the flag constants).
+ *
+ * The library checks the exporter's answer (ndim, len against shape and itemsize, itemsize
+ * against the format, the flags honoured, strides inside the address space) and copies
+ * `shape`, `strides`, `suboffsets` and `format` into storage owned by the view, so they stay
+ * valid even if the exporter goes away. On success the view's `releaser` holds one reference
+ * and one export.
+ *
+ * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
+ * never filled, or released).
+ * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
+ * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
+ * Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
+ * the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
+ * the CPU, and such a request from a struct that ends before `device_type` is refused.
+ *
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
+ * `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+ * still holds a view, which is then left as it was, its export kept: release it first; a
+ * `structsize` larger than the struct the library lent to the exporter calling),
+ * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
+ * without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
+ * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
+ * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
+ * or a `releaser` that is not a live object, such as a freed one: it is recognised without
+ * being read, and the answer goes back to the exporter's `releasebuffer`),
+ * `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
+ * owes no release; an answer the exporter gave is handed back to it as
+ * `xbuf_getbufferproc` describes.
+ * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
+ * to one thread at a time.
+ */
+int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
+
+/**
+ * Hands a view back: calls the releaser's `releasebuffer` (if any), frees the view's layout
+ * storage, drops the export and the reference the view held, and empties the view. Releasing
+ * an empty view (never filled, already released, or after a failed get) is a no-op, so a
+ * double release is harmless.
+ *
+ * The saved bytes of a view written back into the struct after its release are refused
+ * (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
+ * holds no export for a view (only locks, or none); the export count never wraps below
+ * zero. Releasing such an image while the releaser is freed, or while it has other views,
+ * cannot be told from a real view and is undefined, as calling `free` twice is.
+ *
+ * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled or the one
+ * `xbuf_bufferinfo_move` moved it to (not a copy).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
+ * moved, copied or overwritten, or was released already; nothing is released then).
+ * Thread safety: any thread; not concurrently with other uses of the same view.
+ */
+int xbuf_release(struct xbuf_bufferinfo *view);
+
+/**
+ * Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
+ * address (a C++ or Rust value that holds one can be moved): the layout pointers that point
+ * into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
+ * places in `dst`, the inline storage is copied, the view is sealed for its new address, and
+ * `src` is left empty (every field zero but `structsize`). Nothing is allocated and the
+ * releaser's reference and export counts do not change: the view in `dst` holds what the
+ * view in `src` held and is released with `xbuf_release(dst)`. An empty `src` (never filled,
+ * released, or moved from) makes `dst` empty. `dst == src` is a no-op. An exporter's
+ * `releasebuffer` later receives `dst`, so exporters must not identify views by their
+ * address (use `internal`).
+ *
+ * Borrows: `dst` (set `structsize`; its other fields may hold anything but a live view),
+ * `src` (a view filled by `xbuf_get_buffer`, possibly moved since, or an empty view).
+ * Returns: on success, `dst` owns the view; `src` owes no release.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`; `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (a `structsize` out of range); `XBUF_ERR_INVALID_ARGUMENT` when `src` was not filled by
+ * the library (or was copied or overwritten), when `dst` holds a live view (release it
+ * first: it would leak), or when the two structs overlap; `XBUF_ERR_STRUCT_TOO_OLD` when
+ * `src` keeps its layout in the inline storage and `dst` is shorter than
+ * `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
+ * library knows and its unknown tail is not zero. On failure neither struct changes.
+ * Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
+ */
+int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *src);
+
+/**
+ * Whether the memory `view` describes is contiguous in `order`: `'C'` (row-major), `'F'`
+ * (column-major) or `'A'` (either), by CPython's rules (suboffsets never are; no items always
+ * is; extent-1 dimensions may have any stride). A view without `strides` is C-contiguous.
+ *
+ * Borrows: `view` (filled by `xbuf_get_buffer`, or by hand).
+ * Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
+ * records the reason for `xbuf_last_error_message`.
+ * Thread safety: any thread.
+ */
+int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
+
+/**
+ * The address of the item at `indices` (`ndim` of them; negative ones count from the end),
+ * following suboffsets as PEP 3118 defines them.
+ *
+ * Borrows: `view`, `indices` (`view->ndim` entries; may be NULL when ndim is 0).
+ * Returns: in `*out` a pointer into the view's memory, valid while the view is held; NULL on
+ * failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
+ * `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
+ * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
+ * CPU: following them would read that memory; without suboffsets the address is computed).
+ * Thread safety: any thread.
+ */
+int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);
+
+/**
  * Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
  * (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
  * one export of `obj` until `xbuf_view_release` or until its last reference goes. The view is
@@ -1732,125 +1851,6 @@ int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *ne
  * Thread safety: any thread.
  */
 int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
-
-/**
- * Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
- * shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
- * writable `dst`. Correct when the two share memory: the source is read completely before
- * the destination is written where they may overlap. A destination whose items overlap one
- * another is written in C order (the last write wins).
- *
- * Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
- * `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
- * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
- * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
- * Thread safety: any thread; the caller keeps other writers away from `dst`.
- */
-int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
-
-/**
- * Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
- * Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
- * `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
- *
- * Borrows: `buf` (`len` bytes, written), `src` (a filled view).
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
- * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
- * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
- * Thread safety: any thread.
- */
-int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
-
-/**
- * Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
- * for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
- * `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
- *
- * Borrows: `dst` (a filled, writable view), `buf` (`len` bytes, read; may overlap `dst`'s
- * memory).
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
- * `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
- * `XBUF_ERR_NO_MEMORY`.
- * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
- * Thread safety: any thread; the caller keeps other writers away from `dst`.
- */
-int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
-
-/**
- * Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
- * `schema` and `array`.
- *
- * The view is asked for with `XBUF_FULL_RO`, without `XBUF_DEVICE`: the C Data Interface
- * describes CPU memory, so an exporter of memory on another device refuses (`XBUF_ERR_REQUEST`).
- * One dimension of contiguous items of a native
- * primitive format becomes the primitive array (`b h i q` → `c s i l`, `B H I Q` → `C S I L`,
- * `e f d` → `e f g`, with the native sizes of `l L n N`); `?` becomes the canonical extension
- * `arrow.bool8` (storage `c`); a view of no dimensions an array of one item. Any other item
- * format (structs, named fields, sub-arrays, complex, `g`, strings, pointers, non-native byte
- * order) becomes fixed-size binary `w:N` whose field metadata holds the PEP 3118 format under
- * the key `"xbuf:format"`, which `xbuf_arrow_import` reads back. Two or more dimensions become
- * the canonical extension `arrow.fixed_shape_tensor` of length `shape[0]`, each tensor of shape
- * `shape[1:]` (storage `+w:K` with one child `"item"` of all the items); a layout that is
- * C-contiguous after permuting the tensor axes (each tensor in Fortran order, say) is described
- * by the extension's `permutation` (logical axis `i` is physical axis `permutation[i]`). The
- * arrays have no validity bitmap and `null_count` 0; read-only memory is exported as is (Arrow
- * memory is immutable to its consumers).
- *
- * Borrows: `obj`. The array holds one export of `obj` (at its releaser), so `obj` may be
- * released while the array lives.
- * Returns: the filled `schema` and `array`, owned by the caller: call `schema->release(schema)`
- * and `array->release(array)` once each (the export is handed back when the array, and any
- * child the consumer moved out of it, are all released). Both follow the specification's move
- * semantics: they hold no pointer into themselves, so they may be moved by copying their bytes
- * and marking the source released. On failure the structs are written released (all zero:
- * `release` is NULL), unless a pointer is NULL or both are the same: then nothing is written.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an object, or `schema ==
- * array`), `XBUF_ERR_NOT_CONTIGUOUS` (items not contiguous in any order, axis 0 not the
- * outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
- * device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
- * Thread safety: any thread; the release callbacks may be called from any thread.
- */
-int xbuf_arrow_export(struct xbuf_object *obj, struct ArrowSchema *schema, struct ArrowArray *array);
-
-/**
- * `xbuf_arrow_import_flags(schema, array, 0, out)`: refuses arrays with null slots.
- *
- * Borrows: `schema`. Takes: `array` on success only.
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: as `xbuf_arrow_import_flags`.
- * Thread safety: as `xbuf_arrow_import_flags`.
- */
-int xbuf_arrow_import(struct ArrowSchema *schema, struct ArrowArray *array, struct xbuf_object **out);
-
-/**
- * Makes a read-only object whose views read an Arrow array's memory, zero-copy.
- *
- * Types: the primitives `c C s S i I l L e f g` (formats `b B h H i I q Q e f d`);
- * `arrow.bool8` (`?`); fixed-size binary `w:N` (format `Ns`, or the `"xbuf:format"` field
- * metadata that `xbuf_arrow_export` writes, whose item size must be `N`); fixed-size lists
- * `+w:N`, nested to any depth up to 64 dimensions, each adding an axis of extent `N`; and
- * `arrow.fixed_shape_tensor`, whose tensor axes follow its `shape` and `permutation` (the
- * strides are permuted, nothing is copied). Views have `shape[0] = array->length`; every
- * `offset` is honoured. An extension the library does not know is read as its storage type.
- * Refused: arrays with null slots (`null_count` > 0, or -1 with a validity bitmap that has a
- * zero bit in the slots used) unless `flags` has `XBUF_ARROW_IGNORE_VALIDITY`; bit-packed
- * booleans (`b`), variable-length types (strings, binary, lists, views), dictionary-encoded
- * arrays, and every other type, each with a message naming it.
- *
- * Borrows: `schema` (read during the call only; the caller still releases it). Takes: `array`
- * on success: it is moved into the object (`array->release` is set to NULL, the struct itself
- * may be reused), and its release callback runs exactly once, when the object's last
- * reference and last export are gone, on the thread that drops them. On failure nothing is
- * taken: `array` is unchanged and still the caller's to release.
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flags, `schema ==
- * array`, an array that does not match its schema, null slots, a malformed tensor extension), `XBUF_ERR_RELEASED`
- * (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
- * `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
- * Thread safety: any thread; the array's release callback must be callable from any thread.
- */
-int xbuf_arrow_import_flags(struct ArrowSchema *schema, struct ArrowArray *array, int flags, struct xbuf_object **out);
 
 #ifdef __cplusplus
 }  // extern "C"

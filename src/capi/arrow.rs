@@ -3,8 +3,8 @@
 use std::ffi::c_int;
 
 use super::{guard, nonnull, object, object_out};
-use crate::abi::xbuf_object;
 use crate::bail;
+use crate::capi::xbuf_object;
 use crate::interop::arrow::{self as imp, ArrowArray, ArrowSchema};
 
 /// `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values

@@ -3,8 +3,13 @@
 use std::ffi::c_int;
 
 use super::{guard, nonnull, object, object_out};
-use crate::abi::xbuf_object;
+use crate::capi::xbuf_object;
 use crate::interop::dlpack::{self, DLManagedTensor, DLManagedTensorVersioned};
+
+/// `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
+/// `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
+/// no request flag uses.
+pub const XBUF_DLPACK_UNMARKED_READONLY: c_int = 0x20000;
 
 /// Makes a DLPack 1.1 tensor of `obj`'s memory, zero-copy: any exporter, any `xbuf_view`.
 ///

@@ -1,15 +1,17 @@
 //! Exported constructors and operations of the built-in exporters.
 
+#![allow(non_camel_case_types)]
+
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::{array_arg, bytes_arg, guard, nonnull, object, object_out};
-use crate::abi::{xbuf_object, XBUF_MAX_NDIM};
+use crate::capi::{xbuf_object, XBUF_MAX_NDIM};
 use crate::exporters::bytearray::ByteArray;
 use crate::exporters::bytes::Bytes;
 use crate::exporters::mmap::{Mmap, Mode};
 use crate::exporters::ndarray::{NdArray, Spec};
 use crate::exporters::slice::Slice;
-use crate::exporters::wrap::{xbuf_wrap_destructor, Wrap};
+use crate::exporters::wrap::Wrap;
 use crate::layout::Order;
 use crate::status::Result;
 
@@ -78,6 +80,10 @@ pub unsafe extern "C" fn xbuf_bytearray_resize(obj: *mut xbuf_object, len: usize
     })
 }
 
+/// Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
+pub type xbuf_wrap_destructor =
+    Option<unsafe extern "C" fn(data: *mut c_void, len: usize, ctx: *mut c_void)>;
+
 /// Creates a `wrap` object lending `len` bytes of caller memory at `data` (read-only when
 /// `readonly` is non-zero). `destructor(data, len, ctx)`, if not NULL, is called exactly once,
 /// on whichever thread drops the last reference or the last view, when both are gone.
@@ -135,6 +141,15 @@ pub unsafe extern "C" fn xbuf_slice_new(
         Ok(())
     })
 }
+
+/// Map the file read-only.
+pub const XBUF_MMAP_READ: c_int = 0;
+
+/// Map the file read-write and shared: writes go through to the file.
+pub const XBUF_MMAP_WRITE: c_int = 1;
+
+/// Map the file copy-on-write: the view is writable, the file never changes.
+pub const XBUF_MMAP_COPY: c_int = 2;
 
 /// Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
 /// `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
@@ -210,6 +225,15 @@ pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
 pub unsafe extern "C" fn xbuf_mmap_close(obj: *mut xbuf_object) -> c_int {
     guard("xbuf_mmap_close", || Mmap::close(object(obj, "obj")?))
 }
+
+/// `xbuf_ndarray_new` flag: views of the array are read-only.
+pub const XBUF_NDARRAY_READONLY: c_int = 1;
+
+/// `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
+/// of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
+/// the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
+/// first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
+pub const XBUF_NDARRAY_PIL: c_int = 2;
 
 /// Creates an `ndarray`: a copy of `len` bytes at `data` read as an array of `format` items
 /// in `shape` with `strides` (any sign; NULL means C-contiguous), whose item with all indices 0

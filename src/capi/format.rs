@@ -8,8 +8,8 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use super::{guard, guard_or, nonnull, write_out, write_text};
-use crate::abi::XBUF_STRUCTSIZE_MAX;
 use crate::bail;
+use crate::capi::XBUF_STRUCTSIZE_MAX;
 use crate::format::{self, Format, Kind, Value};
 use crate::status::Result;
 

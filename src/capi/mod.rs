@@ -1,4 +1,5 @@
-//! The C boundary. Every exported function is a thin wrapper: it checks its pointer
+//! The C boundary: every function, type and constant of `include/xbuf.h`, one module per
+//! section of the header. Every exported function is a thin wrapper: it checks its pointer
 //! arguments, converts them, and runs its body inside [`guard`], which turns errors into
 //! status codes plus the thread's last message and never lets a panic cross into C. The logic
 //! lives in the safe modules.
@@ -7,18 +8,32 @@ use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
-use crate::abi::xbuf_object;
 use crate::bail;
 use crate::object::Object;
-use crate::status::{self, Error, Result, Status, XBUF_OK};
+use crate::status::{self, Error, Result, Status};
 
-pub mod core;
+// The modules in the order of the header's sections.
+pub mod arrow;
+pub mod copy;
 pub mod dlpack;
+pub mod errors;
 pub mod exporters;
 pub mod format;
+pub mod objects;
+pub mod procs;
+pub mod requests;
 pub mod view;
-// Interop last, so that its section follows the core ones in the header.
-pub mod arrow;
+
+pub use arrow::*;
+pub use copy::*;
+pub use dlpack::*;
+pub use errors::*;
+pub use exporters::*;
+pub use format::*;
+pub use objects::*;
+pub use procs::*;
+pub use requests::*;
+pub use view::*;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {

@@ -7,14 +7,19 @@ use super::{
     array_arg, guard, nonnull, object, object_out, output, raw_bytes_arg, write_measured_text,
     write_out, write_text_with,
 };
-use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
 use crate::bufferinfo::{check_cpu, read_device};
+use crate::capi::{xbuf_bufferinfo, xbuf_object};
 use crate::kernels;
 use crate::layout::Layout;
 use crate::layout::Order;
 use crate::status::Result;
 use crate::view::{self, SliceSpec};
+
+/// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:
+/// `XBUF_SLICE_OMIT`, `PTRDIFF_MIN`).
+/// cbindgen:ignore
+pub const XBUF_SLICE_OMIT: isize = isize::MIN;
 
 /// One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
 /// `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
@@ -423,124 +428,5 @@ pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -
         let out = nonnull(out, "out")?;
         let h = view::hash(object(view, "view")?)?;
         write_out(out.as_ptr(), "out", h)
-    })
-}
-
-/// Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
-/// shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
-/// writable `dst`. Correct when the two share memory: the source is read completely before
-/// the destination is written where they may overlap. A destination whose items overlap one
-/// another is written in C order (the last write wins).
-///
-/// Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
-/// `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
-/// (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
-/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
-/// Thread safety: any thread; the caller keeps other writers away from `dst`.
-#[no_mangle]
-pub unsafe extern "C" fn xbuf_copy(
-    dst: *const xbuf_bufferinfo,
-    src: *const xbuf_bufferinfo,
-) -> c_int {
-    guard("xbuf_copy", || {
-        let d = nonnull(dst, "dst")?.as_ptr();
-        let s = nonnull(src, "src")?.as_ptr();
-        let dl = Layout::from_view(d)?;
-        let sl = Layout::from_view(s)?;
-        check_cpu(read_device(d), "xbuf_copy")?;
-        check_cpu(read_device(s), "xbuf_copy")?;
-        if (*d).readonly != 0 {
-            bail!(ReadOnly, "the destination view is read-only");
-        }
-        if dl.shape != sl.shape {
-            bail!(
-                InvalidArgument,
-                "shapes differ: destination {:?}, source {:?}",
-                dl.shape,
-                sl.shape
-            );
-        }
-        let (df, sf) = (format_of(d), format_of(s));
-        if !formats_equivalent(df, sf)? {
-            bail!(
-                Format,
-                "formats differ: destination '{}', source '{}'",
-                String::from_utf8_lossy(df),
-                String::from_utf8_lossy(sf)
-            );
-        }
-        kernels::copy(&dl, &sl)
-    })
-}
-
-/// Whether two formats describe the same item layout and types.
-fn formats_equivalent(a: &[u8], b: &[u8]) -> Result<bool> {
-    Ok(crate::format::parse(a)?.equivalent(&*crate::format::parse(b)?))
-}
-
-/// The format of a consumer view (`"B"` when NULL).
-unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
-    if (*v).format.is_null() {
-        b"B"
-    } else {
-        CStr::from_ptr((*v).format).to_bytes()
-    }
-}
-
-/// Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
-/// Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
-/// `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
-///
-/// Borrows: `buf` (`len` bytes, written), `src` (a filled view).
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
-/// order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
-/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
-/// Thread safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn xbuf_to_contiguous(
-    buf: *mut c_void,
-    len: usize,
-    src: *const xbuf_bufferinfo,
-    order: c_char,
-) -> c_int {
-    guard("xbuf_to_contiguous", || {
-        let order = Order::from_char(order as u8)?;
-        let src = nonnull(src, "src")?.as_ptr();
-        let sl = Layout::from_view(src)?;
-        check_cpu(read_device(src), "xbuf_to_contiguous")?;
-        let buf = raw_bytes_arg(buf, len, "buf")?;
-        kernels::to_contiguous(buf as *mut u8, len, &sl, order)
-    })
-}
-
-/// Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
-/// for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
-/// `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
-///
-/// Borrows: `dst` (a filled, writable view), `buf` (`len` bytes, read; may overlap `dst`'s
-/// memory).
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
-/// `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
-/// `XBUF_ERR_NO_MEMORY`.
-/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
-/// Thread safety: any thread; the caller keeps other writers away from `dst`.
-#[no_mangle]
-pub unsafe extern "C" fn xbuf_from_contiguous(
-    dst: *const xbuf_bufferinfo,
-    buf: *const c_void,
-    len: usize,
-    order: c_char,
-) -> c_int {
-    guard("xbuf_from_contiguous", || {
-        let order = Order::from_char(order as u8)?;
-        let d = nonnull(dst, "dst")?.as_ptr();
-        let dl = Layout::from_view(d)?;
-        check_cpu(read_device(d), "xbuf_from_contiguous")?;
-        if (*d).readonly != 0 {
-            bail!(ReadOnly, "the destination view is read-only");
-        }
-        let buf = raw_bytes_arg(buf, len, "buf")?;
-        kernels::from_contiguous(&dl, buf, len, order)
     })
 }

@@ -2,10 +2,11 @@
 
 use std::ffi::c_int;
 
-use super::{guard, nonnull, object, object_out};
+use super::{boundary, nonnull, object, object_out};
 use crate::bail;
 use crate::capi::xbuf_object;
 use crate::interop::arrow::{self as imp, ArrowArray, ArrowSchema};
+use crate::status::Result;
 
 /// `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
 /// that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
@@ -50,7 +51,7 @@ pub unsafe extern "C" fn xbuf_arrow_export(
     schema: *mut ArrowSchema,
     array: *mut ArrowArray,
 ) -> c_int {
-    guard("xbuf_arrow_export", || {
+    boundary!({
         let schema = nonnull(schema, "schema")?.as_ptr();
         let array = nonnull(array, "array")?.as_ptr();
         if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
@@ -74,7 +75,7 @@ pub unsafe extern "C" fn xbuf_arrow_import(
     array: *mut ArrowArray,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    import("xbuf_arrow_import", schema, array, 0, out)
+    boundary!({ import(schema, array, 0, out) })
 }
 
 /// Makes a read-only object whose views read an Arrow array's memory, zero-copy.
@@ -109,25 +110,26 @@ pub unsafe extern "C" fn xbuf_arrow_import_flags(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    import("xbuf_arrow_import_flags", schema, array, flags, out)
+    boundary!({ import(schema, array, flags, out) })
 }
 
+/// The arguments of `xbuf_arrow_import_flags`, read and handed to the importer.
+///
+/// # Safety
+/// As `xbuf_arrow_import_flags`.
 #[inline(always)]
 unsafe fn import(
-    func: &str,
     schema: *mut ArrowSchema,
     array: *mut ArrowArray,
     flags: c_int,
     out: *mut *mut xbuf_object,
-) -> c_int {
-    guard(func, || {
-        let out = object_out(out, "out")?;
-        let schema = nonnull(schema, "schema")?.as_ptr();
-        let array = nonnull(array, "array")?.as_ptr();
-        if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
-            bail!(InvalidArgument, "'schema' and 'array' are the same address");
-        }
-        *out = imp::import(schema, array, flags)?.into_raw().cast();
-        Ok(())
-    })
+) -> Result<()> {
+    let out = object_out(out, "out")?;
+    let schema = nonnull(schema, "schema")?.as_ptr();
+    let array = nonnull(array, "array")?.as_ptr();
+    if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
+        bail!(InvalidArgument, "'schema' and 'array' are the same address");
+    }
+    *out = imp::import(schema, array, flags)?.into_raw().cast();
+    Ok(())
 }

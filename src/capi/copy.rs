@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use super::{guard, guard_or, nonnull, raw_bytes_arg, xbuf_bufferinfo};
+use super::{boundary, nonnull, raw_bytes_arg, xbuf_bufferinfo};
 use crate::bail;
 use crate::bufferinfo::{check_cpu, read_device};
 use crate::kernels;
@@ -35,9 +35,7 @@ use crate::status::Result;
 /// the thread count it started with.
 #[no_mangle]
 pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
-    guard("xbuf_set_max_threads", || {
-        kernels::set_max_threads(i64::from(n))
-    })
+    boundary!({ kernels::set_max_threads(i64::from(n)) })
 }
 
 /// The cap on the threads of one large copy or comparison now in force (see
@@ -48,11 +46,21 @@ pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn xbuf_get_max_threads() -> c_int {
-    guard_or(
-        "xbuf_get_max_threads",
-        |_| 1,
-        || Ok(c_int::try_from(kernels::max_threads()).unwrap_or(c_int::MAX)),
-    )
+    boundary!({ Ok(ThreadCap(kernels::max_threads())) })
+}
+
+/// The answer of `xbuf_get_max_threads`: a thread count, `INT_MAX` if larger, and 1 on
+/// failure (the value that is always safe).
+struct ThreadCap(usize);
+
+impl super::Outcome for ThreadCap {
+    type C = c_int;
+    fn into_c(self) -> c_int {
+        c_int::try_from(self.0).unwrap_or(c_int::MAX)
+    }
+    fn failed(_: &crate::status::Error) -> c_int {
+        1
+    }
 }
 
 /// Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
@@ -72,7 +80,7 @@ pub unsafe extern "C" fn xbuf_copy(
     dst: *const xbuf_bufferinfo,
     src: *const xbuf_bufferinfo,
 ) -> c_int {
-    guard("xbuf_copy", || {
+    boundary!({
         let d = nonnull(dst, "dst")?.as_ptr();
         let s = nonnull(src, "src")?.as_ptr();
         let dl = Layout::from_view(d)?;
@@ -133,7 +141,7 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
     src: *const xbuf_bufferinfo,
     order: c_char,
 ) -> c_int {
-    guard("xbuf_to_contiguous", || {
+    boundary!({
         let order = Order::from_char(order as u8)?;
         let src = nonnull(src, "src")?.as_ptr();
         let sl = Layout::from_view(src)?;
@@ -161,7 +169,7 @@ pub unsafe extern "C" fn xbuf_from_contiguous(
     len: usize,
     order: c_char,
 ) -> c_int {
-    guard("xbuf_from_contiguous", || {
+    boundary!({
         let order = Order::from_char(order as u8)?;
         let d = nonnull(dst, "dst")?.as_ptr();
         let dl = Layout::from_view(d)?;

@@ -2,7 +2,7 @@
 
 use std::ffi::c_int;
 
-use super::{guard, nonnull, object, object_out};
+use super::{boundary, nonnull, object, object_out};
 use crate::capi::xbuf_object;
 use crate::interop::dlpack::{self, DLManagedTensor, DLManagedTensorVersioned};
 
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn xbuf_dlpack_export(
     flags: c_int,
     out: *mut *mut DLManagedTensorVersioned,
 ) -> c_int {
-    guard("xbuf_dlpack_export", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let obj = object(obj, "obj")?;
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn xbuf_dlpack_import(
     t: *mut DLManagedTensorVersioned,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_dlpack_import", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let t = nonnull(t, "t")?.as_ptr();
         *out = dlpack::import(t)?.into_raw().cast();
@@ -98,7 +98,7 @@ pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
     flags: c_int,
     out: *mut *mut DLManagedTensor,
 ) -> c_int {
-    guard("xbuf_dlpack_export_unversioned", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let obj = object(obj, "obj")?;
@@ -120,7 +120,7 @@ pub unsafe extern "C" fn xbuf_dlpack_import_unversioned(
     t: *mut DLManagedTensor,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_dlpack_import_unversioned", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let t = nonnull(t, "t")?.as_ptr();
         *out = dlpack::import_unversioned(t)?.into_raw().cast();

@@ -4,7 +4,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use super::{array_arg, bytes_arg, guard, nonnull, object, object_out};
+use super::{array_arg, boundary, bytes_arg, nonnull, object, object_out};
 use crate::capi::{xbuf_object, XBUF_MAX_NDIM};
 use crate::exporters::bytearray::ByteArray;
 use crate::exporters::bytes::Bytes;
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn xbuf_bytes_new(
     len: usize,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_bytes_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         *out = Bytes::new_object(bytes_arg(data, len, "data")?)?
             .into_raw()
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn xbuf_bytearray_new(
     len: usize,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_bytearray_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let obj = if data.is_null() {
             if len > isize::MAX as usize {
@@ -75,9 +75,7 @@ pub unsafe extern "C" fn xbuf_bytearray_new(
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_bytearray_resize(obj: *mut xbuf_object, len: usize) -> c_int {
-    guard("xbuf_bytearray_resize", || {
-        ByteArray::resize(object(obj, "obj")?, len)
-    })
+    boundary!({ ByteArray::resize(object(obj, "obj")?, len) })
 }
 
 /// Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
@@ -103,7 +101,7 @@ pub unsafe extern "C" fn xbuf_wrap_new(
     ctx: *mut c_void,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_wrap_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         *out = Wrap::new_object(data.cast(), len, readonly != 0, destructor, ctx)?
             .into_raw()
@@ -133,7 +131,7 @@ pub unsafe extern "C" fn xbuf_slice_new(
     length: usize,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_slice_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         *out = Slice::new_object(object(base, "base")?, offset, length)?
             .into_raw()
@@ -172,7 +170,7 @@ pub unsafe extern "C" fn xbuf_mmap_open(
     mode: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_mmap_open", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let path = CStr::from_ptr(nonnull(path, "path")?.as_ptr());
         *out = Mmap::open(path.to_bytes(), Mode::from_c(mode)?)?
@@ -198,9 +196,7 @@ pub unsafe extern "C" fn xbuf_mmap_open(
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_resize(obj: *mut xbuf_object, len: usize) -> c_int {
-    guard("xbuf_mmap_resize", || {
-        Mmap::resize(object(obj, "obj")?, len)
-    })
+    boundary!({ Mmap::resize(object(obj, "obj")?, len) })
 }
 
 /// Writes a read-write mapping's changes to its file (`msync`); a no-op for the other modes.
@@ -211,7 +207,7 @@ pub unsafe extern "C" fn xbuf_mmap_resize(obj: *mut xbuf_object, len: usize) -> 
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_mmap_flush", || Mmap::flush(object(obj, "obj")?))
+    boundary!({ Mmap::flush(object(obj, "obj")?) })
 }
 
 /// Unmaps and closes the file now, before the last reference goes; later requests fail with
@@ -223,7 +219,7 @@ pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_close(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_mmap_close", || Mmap::close(object(obj, "obj")?))
+    boundary!({ Mmap::close(object(obj, "obj")?) })
 }
 
 /// `xbuf_ndarray_new` flag: views of the array are read-only.
@@ -262,7 +258,7 @@ pub unsafe extern "C" fn xbuf_ndarray_new(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_ndarray_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
         let shape = ndim_array(shape, ndim, "shape")?;
@@ -301,7 +297,7 @@ pub unsafe extern "C" fn xbuf_ndarray_zeros(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_ndarray_zeros", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
         let shape = ndim_array(shape, ndim, "shape")?;

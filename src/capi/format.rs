@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::size_of;
 use std::sync::Arc;
 
-use super::{guard, guard_or, nonnull, write_out, write_text};
+use super::{boundary, nonnull, write_out, write_text};
 use crate::bail;
 use crate::capi::XBUF_STRUCTSIZE_MAX;
 use crate::format::{self, Format, Kind, Value};
@@ -221,7 +221,7 @@ fn kind_code(k: Kind) -> c_int {
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mut isize) -> c_int {
-    guard("xbuf_size_from_format", || {
+    boundary!({
         let out = nonnull(itemsize, "itemsize")?;
         let size = format::itemsize(c_text(fmt, "fmt")?)?;
         write_out(out.as_ptr(), "itemsize", size as isize)
@@ -241,7 +241,7 @@ pub unsafe extern "C" fn xbuf_format_parse(
     fmt: *const c_char,
     out: *mut *mut xbuf_format,
 ) -> c_int {
-    guard("xbuf_format_parse", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let f = format::parse(c_text(fmt, "fmt")?)?;
@@ -259,7 +259,7 @@ pub unsafe extern "C" fn xbuf_format_parse(
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
-    guard("xbuf_format_free", || {
+    boundary!({
         if !fmt.is_null() {
             format_ref(fmt, "fmt")?;
             drop(Arc::from_raw(fmt as *const Format));
@@ -275,11 +275,7 @@ pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_itemsize",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.itemsize() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.itemsize() as isize) })
 }
 
 /// The alignment an item needs: the least common multiple of the alignments of its `@` mode
@@ -289,11 +285,7 @@ pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize 
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_alignment",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.alignment() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.alignment() as isize) })
 }
 
 /// The mode all types of the format use: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` reads
@@ -304,11 +296,7 @@ pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_char {
-    guard_or(
-        "xbuf_format_byteorder",
-        |_| 0,
-        || Ok(format_ref(fmt, "fmt")?.byteorder() as c_char),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.byteorder() as c_char) })
 }
 
 /// The number of fields of the item: its top-level fields, or, when the whole format is one
@@ -319,11 +307,7 @@ pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_cha
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_field_count(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_field_count",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.fields().len() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.fields().len() as isize) })
 }
 
 /// Describes field `index` (of the fields `xbuf_format_field_count` counts).
@@ -340,7 +324,7 @@ pub unsafe extern "C" fn xbuf_format_field(
     index: usize,
     info: *mut xbuf_format_field_info,
 ) -> c_int {
-    guard("xbuf_format_field", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let out = out_struct(info, "info")?;
         let fields = f.fields();
@@ -380,11 +364,7 @@ pub unsafe extern "C" fn xbuf_format_field(
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_leaf_count(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_leaf_count",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.leaves().len() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.leaves().len() as isize) })
 }
 
 /// Describes leaf run `index`.
@@ -399,7 +379,7 @@ pub unsafe extern "C" fn xbuf_format_leaf(
     index: usize,
     info: *mut xbuf_format_leaf_info,
 ) -> c_int {
-    guard("xbuf_format_leaf", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let out = out_struct(info, "info")?;
         let leaves = f.leaves();
@@ -445,7 +425,7 @@ pub unsafe extern "C" fn xbuf_format_canonical(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_format_canonical", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         write_text(
             f.canonical().as_bytes(),
@@ -469,15 +449,11 @@ pub unsafe extern "C" fn xbuf_format_equivalent(
     a: *const xbuf_format,
     b: *const xbuf_format,
 ) -> c_int {
-    guard_or(
-        "xbuf_format_equivalent",
-        |_| 0,
-        || {
-            let a = format_ref(a, "a")?;
-            let b = format_ref(b, "b")?;
-            Ok(a.equivalent(b) as c_int)
-        },
-    )
+    boundary!({
+        let a = format_ref(a, "a")?;
+        let b = format_ref(b, "b")?;
+        Ok(a.equivalent(b))
+    })
 }
 
 /// Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
@@ -501,7 +477,7 @@ pub unsafe extern "C" fn xbuf_format_decode(
     item: *const c_void,
     out: *mut xbuf_value,
 ) -> c_int {
-    guard("xbuf_format_decode", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let dst = out_struct(out, "out")?;
         let leaves = f.leaves();
@@ -604,7 +580,7 @@ pub unsafe extern "C" fn xbuf_format_to_json(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_format_to_json", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let bytes = item_bytes(f, item, "item")?;
         let mut text = String::new();
@@ -628,17 +604,13 @@ pub unsafe extern "C" fn xbuf_format_items_equal(
     b: *const xbuf_format,
     item_b: *const c_void,
 ) -> c_int {
-    guard_or(
-        "xbuf_format_items_equal",
-        |_| 0,
-        || {
-            let fa = format_ref(a, "a")?;
-            let fb = format_ref(b, "b")?;
-            let ia = item_bytes(fa, item_a, "item_a")?;
-            let ib = item_bytes(fb, item_b, "item_b")?;
-            Ok(format::items_equal(fa, ia, fb, ib) as c_int)
-        },
-    )
+    boundary!({
+        let fa = format_ref(a, "a")?;
+        let fb = format_ref(b, "b")?;
+        let ia = item_bytes(fa, item_a, "item_a")?;
+        let ib = item_bytes(fb, item_b, "item_b")?;
+        Ok(format::items_equal(fa, ia, fb, ib))
+    })
 }
 
 #[cfg(test)]

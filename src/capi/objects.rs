@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::mem::size_of;
 use std::ptr::NonNull;
 
-use super::{guard, guard_or, nonnull, object, object_out, xbuf_bufferinfo};
+use super::{boundary, nonnull, object, object_out, xbuf_bufferinfo};
 use crate::foreign::Foreign;
 use crate::object::{ObjRef, Object};
 
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn xbuf_object_new(
     state: *mut c_void,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_object_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let ty = nonnull(ty, "ty")?;
         let exporter = Foreign::new(ty.as_ptr(), state)?;
@@ -120,7 +120,7 @@ pub unsafe extern "C" fn xbuf_object_new(
 /// Thread safety: any thread (atomic).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_incref(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_incref", || object(obj, "obj")?.incref())
+    boundary!({ object(obj, "obj")?.incref() })
 }
 
 /// Drops a reference to `obj`. When the last reference and the last export are gone the object
@@ -132,7 +132,7 @@ pub unsafe extern "C" fn xbuf_incref(obj: *mut xbuf_object) -> c_int {
 /// Thread safety: any thread (atomic).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_decref(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_decref", || {
+    boundary!({
         let Some(p) = NonNull::new(obj) else {
             return Ok(());
         };
@@ -148,11 +148,7 @@ pub unsafe extern "C" fn xbuf_decref(obj: *mut xbuf_object) -> c_int {
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_object_state(obj: *mut xbuf_object) -> *mut c_void {
-    guard_or(
-        "xbuf_object_state",
-        |_| std::ptr::null_mut(),
-        || Ok(object(obj, "obj")?.exporter().state()),
-    )
+    boundary!({ Ok(object(obj, "obj")?.exporter().state()) })
 }
 
 /// The object's type name (`"bytearray"`, a C type's `name`, ...).
@@ -162,11 +158,7 @@ pub unsafe extern "C" fn xbuf_object_state(obj: *mut xbuf_object) -> *mut c_void
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_object_type_name(obj: *mut xbuf_object) -> *const c_char {
-    guard_or(
-        "xbuf_object_type_name",
-        |_| std::ptr::null(),
-        || Ok(object(obj, "obj")?.type_name().as_ptr()),
-    )
+    boundary!({ Ok(object(obj, "obj")?.type_name().as_ptr()) })
 }
 
 /// The object's export count: live views whose releaser it is, plus locks.
@@ -176,11 +168,7 @@ pub unsafe extern "C" fn xbuf_object_type_name(obj: *mut xbuf_object) -> *const 
 /// Thread safety: any thread; the value may change as soon as it is read.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exports(obj: *mut xbuf_object) -> isize {
-    guard_or(
-        "xbuf_exports",
-        |_| -1,
-        || Ok(object(obj, "obj")?.exports() as isize),
-    )
+    boundary!({ Ok(object(obj, "obj")?.exports() as isize) })
 }
 
 /// The object's reference count (each live view and lock also holds one reference).
@@ -190,11 +178,7 @@ pub unsafe extern "C" fn xbuf_exports(obj: *mut xbuf_object) -> isize {
 /// Thread safety: any thread; the value may change as soon as it is read.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
-    guard_or(
-        "xbuf_refcount",
-        |_| -1,
-        || Ok(object(obj, "obj")?.refcount() as isize),
-    )
+    boundary!({ Ok(object(obj, "obj")?.refcount() as isize) })
 }
 
 /// Takes an export lock on `obj` without a view: counts one export (and holds one reference),
@@ -208,7 +192,7 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
 /// Thread safety: any thread (atomic).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_lock(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_lock", || object(obj, "obj")?.lock())
+    boundary!({ object(obj, "obj")?.lock() })
 }
 
 /// Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
@@ -220,7 +204,7 @@ pub unsafe extern "C" fn xbuf_lock(obj: *mut xbuf_object) -> c_int {
 /// Thread safety: any thread (atomic).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_unlock", || {
+    boundary!({
         let o = object(obj, "obj")?;
         Object::unlock(NonNull::from(o))
     })
@@ -239,9 +223,7 @@ pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
 /// thread: only it can end it.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_exclusive_begin", || {
-        object(obj, "obj")?.begin_exclusive()
-    })
+    boundary!({ object(obj, "obj")?.begin_exclusive() })
 }
 
 /// Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
@@ -254,5 +236,5 @@ pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
 /// Thread safety: any thread (atomic); only the thread that began the access ends it.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exclusive_end(obj: *mut xbuf_object) -> c_int {
-    guard("xbuf_exclusive_end", || object(obj, "obj")?.end_exclusive())
+    boundary!({ object(obj, "obj")?.end_exclusive() })
 }

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::{guard, nonnull, xbuf_bufferinfo, xbuf_object, XBUF_MAX_NDIM};
+use super::{boundary, nonnull, xbuf_bufferinfo, xbuf_object, XBUF_MAX_NDIM};
 use crate::bail;
 use crate::bufferinfo;
 use crate::layout::{self, Order};
@@ -30,7 +30,7 @@ pub unsafe extern "C" fn xbuf_fill_info(
     readonly: c_int,
     flags: c_int,
 ) -> c_int {
-    guard("xbuf_fill_info", || {
+    boundary!({
         let view = nonnull(view, "view")?;
         bufferinfo::fill_info(
             view.as_ptr(),
@@ -62,7 +62,7 @@ pub unsafe extern "C" fn xbuf_fill_contiguous_strides(
     strides: *mut isize,
     order: c_char,
 ) -> c_int {
-    guard("xbuf_fill_contiguous_strides", || {
+    boundary!({
         if !(0..=XBUF_MAX_NDIM).contains(&ndim) {
             bail!(
                 InvalidArgument,

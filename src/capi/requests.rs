@@ -7,7 +7,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::{offset_of, size_of};
 
-use super::{guard, guard_or, nonnull, object, write_out, xbuf_object};
+use super::{boundary, nonnull, object, write_out, xbuf_object};
 use crate::bufferinfo;
 use crate::layout::{self, Order};
 
@@ -225,7 +225,7 @@ pub unsafe extern "C" fn xbuf_get_buffer(
     view: *mut xbuf_bufferinfo,
     flags: c_int,
 ) -> c_int {
-    guard("xbuf_get_buffer", || {
+    boundary!({
         let view = nonnull(view, "view")?;
         let obj = object(obj, "obj")?;
         bufferinfo::get_buffer(obj, view.as_ptr(), flags)
@@ -251,9 +251,7 @@ pub unsafe extern "C" fn xbuf_get_buffer(
 /// Thread safety: any thread; not concurrently with other uses of the same view.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
-    guard("xbuf_release", || {
-        bufferinfo::release(nonnull(view, "view")?.as_ptr())
-    })
+    boundary!({ bufferinfo::release(nonnull(view, "view")?.as_ptr()) })
 }
 
 /// Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
@@ -283,7 +281,7 @@ pub unsafe extern "C" fn xbuf_bufferinfo_move(
     dst: *mut xbuf_bufferinfo,
     src: *mut xbuf_bufferinfo,
 ) -> c_int {
-    guard("xbuf_bufferinfo_move", || {
+    boundary!({
         let dst = nonnull(dst, "dst")?;
         let src = nonnull(src, "src")?;
         bufferinfo::move_view(dst.as_ptr(), src.as_ptr())
@@ -300,21 +298,17 @@ pub unsafe extern "C" fn xbuf_bufferinfo_move(
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_is_contiguous(view: *const xbuf_bufferinfo, order: c_char) -> c_int {
-    guard_or(
-        "xbuf_is_contiguous",
-        |_| 0,
-        || {
-            let order = Order::from_char(order as u8)?;
-            let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
-            Ok(c_int::from(layout::is_contiguous(
-                v.shape(),
-                v.strides,
-                v.has_suboffsets(),
-                v.itemsize,
-                order,
-            )))
-        },
-    )
+    boundary!({
+        let order = Order::from_char(order as u8)?;
+        let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
+        Ok(layout::is_contiguous(
+            v.shape(),
+            v.strides,
+            v.has_suboffsets(),
+            v.itemsize,
+            order,
+        ))
+    })
 }
 
 /// The address of the item at `indices` (`ndim` of them; negative ones count from the end),
@@ -334,7 +328,7 @@ pub unsafe extern "C" fn xbuf_get_pointer(
     indices: *const isize,
     out: *mut *mut c_void,
 ) -> c_int {
-    guard("xbuf_get_pointer", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;

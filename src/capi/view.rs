@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::{
-    array_arg, guard, nonnull, object, object_out, output, raw_bytes_arg, write_measured_text,
+    array_arg, boundary, nonnull, object, object_out, output, raw_bytes_arg, write_measured_text,
     write_out, write_text_with,
 };
 use crate::bail;
@@ -57,7 +57,7 @@ pub unsafe extern "C" fn xbuf_view_new(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_new", || {
+    boundary!({
         let out = object_out(out, "out")?;
         *out = view::new(object(obj, "obj")?, flags)?.into_raw().cast();
         Ok(())
@@ -76,7 +76,7 @@ pub unsafe extern "C" fn xbuf_view_new(
 /// Thread safety: any thread; atomic with respect to concurrent operations on the view.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
-    guard("xbuf_view_release", || view::release(object(view, "view")?))
+    boundary!({ view::release(object(view, "view")?) })
 }
 
 /// A new view of a rectangular part of `view`: `slices[k]` applies to dimension `k` for
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn xbuf_view_slice(
     nslices: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_slice", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let ranges = array_arg(slices, nslices, "slices")?;
         let spec = |s: &xbuf_range| SliceSpec {
@@ -157,7 +157,7 @@ pub unsafe extern "C" fn xbuf_view_index(
     n: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_index", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let idx = array_arg(indices, n, "indices")?;
         *out = view::index(object(view, "view")?, idx)?.into_raw().cast();
@@ -181,7 +181,7 @@ pub unsafe extern "C" fn xbuf_view_item_pointer(
     n: c_int,
     out: *mut *mut c_void,
 ) -> c_int {
-    guard("xbuf_view_item_pointer", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let idx = array_arg(indices, n, "indices")?;
@@ -202,7 +202,7 @@ pub unsafe extern "C" fn xbuf_view_transpose(
     view: *mut xbuf_object,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_transpose", || {
+    boundary!({
         let out = object_out(out, "out")?;
         *out = view::permute(object(view, "view")?, None)?
             .into_raw()
@@ -226,7 +226,7 @@ pub unsafe extern "C" fn xbuf_view_permute(
     n: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_permute", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let mut perm = Vec::new();
         for &a in array_arg(axes, n, "axes")? {
@@ -268,7 +268,7 @@ pub unsafe extern "C" fn xbuf_view_cast(
     shape: *const isize,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_cast", || {
+    boundary!({
         let out = object_out(out, "out")?;
         let fmt = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
         let shape = if shape.is_null() {
@@ -304,7 +304,7 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_view_tobytes", || {
+    boundary!({
         let order = Order::from_char(order as u8)?;
         let obj = object(view, "view")?;
         view::with(obj, |v| {
@@ -335,7 +335,7 @@ pub unsafe extern "C" fn xbuf_view_hex(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_view_hex", || {
+    boundary!({
         let obj = object(view, "view")?;
         view::with(obj, |v| {
             let digits = v
@@ -369,7 +369,7 @@ pub unsafe extern "C" fn xbuf_view_equal(
     b: *mut xbuf_object,
     equal: *mut c_int,
 ) -> c_int {
-    guard("xbuf_view_equal", || {
+    boundary!({
         let out = nonnull(equal, "equal")?;
         let eq = view::equal(object(a, "a")?, object(b, "b")?)?;
         write_out(out.as_ptr(), "equal", c_int::from(eq))
@@ -405,7 +405,7 @@ pub unsafe extern "C" fn xbuf_view_tolist(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_view_tolist", || {
+    boundary!({
         let obj = object(view, "view")?;
         write_measured_text((dst, "dst"), cap, needed, "tolist", |at, room| {
             view::tolist_into(obj, at, room)
@@ -424,7 +424,7 @@ pub unsafe extern "C" fn xbuf_view_tolist(
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -> c_int {
-    guard("xbuf_view_hash", || {
+    boundary!({
         let out = nonnull(out, "out")?;
         let h = view::hash(object(view, "view")?)?;
         write_out(out.as_ptr(), "out", h)

@@ -748,6 +748,13 @@ extern "C" {
  * outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
  * device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; the release callbacks may be called from any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `schema` is NULL or points at a `struct
+ * ArrowSchema` laid out as the Arrow C Data Interface defines it; `array` is NULL or points at a
+ * `struct ArrowArray` laid out as the Arrow C Data Interface defines it. Each must stay valid
+ * during the call (and longer where stated above).
  */
 int xbuf_arrow_export(struct xbuf_object *obj, struct ArrowSchema *schema, struct ArrowArray *array);
 
@@ -758,6 +765,12 @@ int xbuf_arrow_export(struct xbuf_object *obj, struct ArrowSchema *schema, struc
  * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
  * Errors: as `xbuf_arrow_import_flags`.
  * Thread safety: as `xbuf_arrow_import_flags`.
+ *
+ * # Safety
+ * `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+ * defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+ * Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+ * stay valid during the call (and longer where stated above).
  */
 int xbuf_arrow_import(struct ArrowSchema *schema, struct ArrowArray *array, struct xbuf_object **out);
 
@@ -787,6 +800,12 @@ int xbuf_arrow_import(struct ArrowSchema *schema, struct ArrowArray *array, stru
  * (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
  * `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; the array's release callback must be callable from any thread.
+ *
+ * # Safety
+ * `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+ * defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+ * Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+ * stay valid during the call (and longer where stated above).
  */
 int xbuf_arrow_import_flags(struct ArrowSchema *schema, struct ArrowArray *array, int flags, struct xbuf_object **out);
 
@@ -813,6 +832,9 @@ int xbuf_arrow_import_flags(struct ArrowSchema *schema, struct ArrowArray *array
  * Errors: `XBUF_ERR_INVALID_ARGUMENT` (`n` negative; the cap is then unchanged).
  * Thread safety: any thread; the cap is process-wide and atomic. A copy already running keeps
  * the thread count it started with.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 int xbuf_set_max_threads(int n);
 
@@ -823,6 +845,9 @@ int xbuf_set_max_threads(int n);
  *
  * Returns: the cap, at least 1 (`INT_MAX` if larger). Never fails.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 int xbuf_get_max_threads(void);
 
@@ -839,6 +864,12 @@ int xbuf_get_max_threads(void);
  * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
+ *
+ * # Safety
+ * `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call; `src` is NULL or points at an `xbuf_bufferinfo` whose
+ * first `structsize` bytes are readable, used by no other thread during the call. Each must stay
+ * valid during the call (and longer where stated above).
  */
 int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
 
@@ -852,6 +883,11 @@ int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *s
  * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `buf` is NULL or points at as many writable bytes as stated above; `src` is NULL or points at an
+ * `xbuf_bufferinfo` whose first `structsize` bytes are readable, used by no other thread during
+ * the call. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
 
@@ -867,6 +903,11 @@ int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src,
  * `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
+ *
+ * # Safety
+ * `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call; `buf` is NULL or points at as many readable bytes as
+ * stated above. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
 
@@ -892,6 +933,11 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  * strides that are not a multiple of the item size), `XBUF_ERR_NO_MEMORY`, or any status of
  * `xbuf_get_buffer`. On failure no export is held.
  * Thread safety: any thread; the tensor may be deleted on any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_dlpack_export(struct xbuf_object *obj, int flags, struct DLManagedTensorVersioned **out);
 
@@ -916,6 +962,11 @@ int xbuf_dlpack_export(struct xbuf_object *obj, int flags, struct DLManagedTenso
  * with items), `XBUF_ERR_OVERFLOW` (sizes, strides or offsets out of range),
  * `XBUF_ERR_NO_MEMORY`.
  * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `t` is NULL or points at a `DLManagedTensorVersioned` laid out as the DLPack specification
+ * defines it, whose `deleter` may be called from any thread; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_dlpack_import(struct DLManagedTensorVersioned *t, struct xbuf_object **out);
 
@@ -930,6 +981,11 @@ int xbuf_dlpack_import(struct DLManagedTensorVersioned *t, struct xbuf_object **
  * (exactly once); NULL on failure.
  * Errors: those of `xbuf_dlpack_export`, and `XBUF_ERR_READONLY` as above.
  * Thread safety: any thread; the tensor may be deleted on any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_dlpack_export_unversioned(struct xbuf_object *obj, int flags, struct DLManagedTensor **out);
 
@@ -942,6 +998,11 @@ int xbuf_dlpack_export_unversioned(struct xbuf_object *obj, int flags, struct DL
  * its `deleter` once after its last reference and export; NULL on failure.
  * Errors: those of `xbuf_dlpack_import` but the version check.
  * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `t` is NULL or points at a `DLManagedTensor` laid out as the DLPack specification defines it,
+ * whose `deleter` may be called from any thread; `out` is NULL or points at writable storage for
+ * one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object **out);
 
@@ -951,6 +1012,9 @@ int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object
  * between the header compiled against and the library loaded.
  *
  * Never fails. Thread-safe.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 uint32_t xbuf_version(void);
 
@@ -958,6 +1022,9 @@ uint32_t xbuf_version(void);
  * The library's version as text, for example `"0.1.0"`. Static storage: never free it.
  *
  * Never fails. Thread-safe.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 const char *xbuf_version_string(void);
 
@@ -966,6 +1033,9 @@ const char *xbuf_version_string(void);
  * `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
  *
  * Never fails. Thread-safe.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 const char *xbuf_status_str(int status);
 
@@ -976,6 +1046,9 @@ const char *xbuf_status_str(int status);
  * Returns: a borrowed string owned by the library, valid until the next failing call,
  * `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
  * Thread safety: per thread; each thread sees only its own failures.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 const char *xbuf_last_error_message(void);
 
@@ -984,6 +1057,9 @@ const char *xbuf_last_error_message(void);
  * `xbuf_clear_error`).
  *
  * Never fails. Thread safety: per thread.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 int xbuf_last_error_status(void);
 
@@ -991,6 +1067,9 @@ int xbuf_last_error_status(void);
  * Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
  *
  * Never fails. Thread safety: per thread.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
  */
 void xbuf_clear_error(void);
 
@@ -1004,6 +1083,10 @@ void xbuf_clear_error(void);
  * `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
  * `XBUF_ERR_BAD_EXPORTER`.
  * Thread safety: per thread.
+ *
+ * # Safety
+ * `message` is NULL or a NUL-terminated string. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_set_error(int status, const char *message);
 
@@ -1015,6 +1098,11 @@ int xbuf_set_error(int status, const char *message);
  * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
  * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `data` is NULL or points at as many readable bytes as stated above; `out` is NULL or points at
+ * writable storage for one pointer. Each must stay valid during the call (and longer where stated
+ * above).
  */
 int xbuf_bytes_new(const void *data, size_t len, struct xbuf_object **out);
 
@@ -1027,6 +1115,11 @@ int xbuf_bytes_new(const void *data, size_t len, struct xbuf_object **out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
  * Thread safety: any thread; the object may be shared between threads (writers through
  * concurrent writable views must coordinate among themselves).
+ *
+ * # Safety
+ * `data` is NULL or points at as many readable bytes as stated above; `out` is NULL or points at
+ * writable storage for one pointer. Each must stay valid during the call (and longer where stated
+ * above).
  */
 int xbuf_bytearray_new(const void *data, size_t len, struct xbuf_object **out);
 
@@ -1038,6 +1131,11 @@ int xbuf_bytearray_new(const void *data, size_t len, struct xbuf_object **out);
  * `XBUF_ERR_BUSY` while the object has views or locks (the message names the count),
  * `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY` (the contents are then unchanged).
  * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_bytearray_resize(struct xbuf_object *obj, size_t len);
 
@@ -1052,6 +1150,12 @@ int xbuf_bytearray_resize(struct xbuf_object *obj, size_t len);
  * Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_INVALID_ARGUMENT` (NULL data with
  * len > 0), `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; the destructor must be callable from any thread.
+ *
+ * # Safety
+ * `data` is NULL only with `len` 0, else points at `len` bytes (writable unless `readonly`) that
+ * stay valid until `destructor` runs; `ctx` is never read by the library, only handed on; `out` is
+ * NULL or points at writable storage for one pointer. Each must stay valid during the call (and
+ * longer where stated above).
  */
 int xbuf_wrap_new(void *data, size_t len, int readonly, xbuf_wrap_destructor destructor, void *ctx, struct xbuf_object **out);
 
@@ -1070,6 +1174,11 @@ int xbuf_wrap_new(void *data, size_t len, int readonly, xbuf_wrap_destructor des
  * (window outside the base), `XBUF_ERR_BUSY` (base being changed), or the base's status for an
  * `XBUF_SIMPLE` request (for example `XBUF_ERR_NOT_CONTIGUOUS`).
  * Thread safety: any thread; the slice may be shared between threads.
+ *
+ * # Safety
+ * `base` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_slice_new(struct xbuf_object *base, size_t offset, size_t length, struct xbuf_object **out);
 
@@ -1089,6 +1198,10 @@ int xbuf_slice_new(struct xbuf_object *base, size_t offset, size_t length, struc
  * `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread. Another process truncating the file while it is mapped makes
  * reads past the new end fault (SIGBUS); that is the nature of shared mappings.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_mmap_open(const char *path, int mode, struct xbuf_object **out);
 
@@ -1107,6 +1220,11 @@ int xbuf_mmap_open(const char *path, int mode, struct xbuf_object **out);
  * has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO` (nothing changed),
  * `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_mmap_resize(struct xbuf_object *obj, size_t len);
 
@@ -1117,6 +1235,11 @@ int xbuf_mmap_resize(struct xbuf_object *obj, size_t len);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
  * `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_BUSY` (a resize is running), `XBUF_ERR_IO`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_mmap_flush(struct xbuf_object *obj);
 
@@ -1128,6 +1251,11 @@ int xbuf_mmap_flush(struct xbuf_object *obj);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
  * `XBUF_ERR_BUSY` while the object has views or locks, `XBUF_ERR_RELEASED` (already closed).
  * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_mmap_close(struct xbuf_object *obj);
 
@@ -1147,6 +1275,13 @@ int xbuf_mmap_close(struct xbuf_object *obj);
  * extent, unknown flags, PIL with ndim 0), `XBUF_ERR_FORMAT`, `XBUF_ERR_OUT_OF_BOUNDS` (items
  * outside the data), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
  * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `data` is NULL or points at as many readable bytes as stated above; `format` is NULL or a
+ * NUL-terminated string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated
+ * above; `strides` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is
+ * NULL or points at writable storage for one pointer. Each must stay valid during the call (and
+ * longer where stated above).
  */
 int xbuf_ndarray_new(const void *data, size_t len, const char *format, int ndim, const ptrdiff_t *shape, const ptrdiff_t *strides, ptrdiff_t offset, int flags, struct xbuf_object **out);
 
@@ -1158,6 +1293,11 @@ int xbuf_ndarray_new(const void *data, size_t len, const char *format, int ndim,
  * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
  * Errors: as `xbuf_ndarray_new`, and `XBUF_ERR_INVALID_ARGUMENT` for a bad order.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `format` is NULL or a NUL-terminated string; `shape` is NULL or points at as many readable
+ * `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one pointer. Each
+ * must stay valid during the call (and longer where stated above).
  */
 int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, char order, int flags, struct xbuf_object **out);
 
@@ -1172,6 +1312,10 @@ int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, cha
  * deeper than 64, more than 64 sub-array dimensions, an item of more than 65536 separate
  * runs of scalars), `XBUF_ERR_OVERFLOW` (a count, extent or the size does not fit ptrdiff_t).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a NUL-terminated string; `itemsize` is NULL or points at a writable
+ * `ptrdiff_t`. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_size_from_format(const char *fmt, ptrdiff_t *itemsize);
 
@@ -1184,6 +1328,10 @@ int xbuf_size_from_format(const char *fmt, ptrdiff_t *itemsize);
  * failure).
  * Errors: as `xbuf_size_from_format`.
  * Thread safety: any thread; a handle may be used from several threads at once.
+ *
+ * # Safety
+ * `fmt` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_parse(const char *fmt, struct xbuf_format **out);
 
@@ -1195,6 +1343,11 @@ int xbuf_format_parse(const char *fmt, struct xbuf_format **out);
  * Returns: nothing; never fails (a pointer that is not a live format handle is ignored when
  * it can be recognised, with the error recorded).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 void xbuf_format_free(struct xbuf_format *fmt);
 
@@ -1204,6 +1357,11 @@ void xbuf_format_free(struct xbuf_format *fmt);
  * Borrows: `fmt`. Returns: the size, or -1 if `fmt` is NULL or not a format (recorded for
  * `xbuf_last_error_message`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_itemsize(const struct xbuf_format *fmt);
 
@@ -1213,6 +1371,11 @@ ptrdiff_t xbuf_format_itemsize(const struct xbuf_format *fmt);
  *
  * Borrows: `fmt`. Returns: the alignment, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_alignment(const struct xbuf_format *fmt);
 
@@ -1223,6 +1386,11 @@ ptrdiff_t xbuf_format_alignment(const struct xbuf_format *fmt);
  *
  * Borrows: `fmt`. Returns: the character, or 0 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 char xbuf_format_byteorder(const struct xbuf_format *fmt);
 
@@ -1233,6 +1401,11 @@ char xbuf_format_byteorder(const struct xbuf_format *fmt);
  *
  * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_field_count(const struct xbuf_format *fmt);
 
@@ -1245,6 +1418,12 @@ ptrdiff_t xbuf_format_field_count(const struct xbuf_format *fmt);
  * structsize), `XBUF_ERR_STRUCT_TOO_OLD`, `XBUF_ERR_OUT_OF_BOUNDS` (index >= field count).
  * On failure `info` is unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_field_info` with
+ * `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_format_field(const struct xbuf_format *fmt, size_t index, struct xbuf_format_field_info *info);
 
@@ -1254,6 +1433,11 @@ int xbuf_format_field(const struct xbuf_format *fmt, size_t index, struct xbuf_f
  *
  * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_leaf_count(const struct xbuf_format *fmt);
 
@@ -1264,6 +1448,12 @@ ptrdiff_t xbuf_format_leaf_count(const struct xbuf_format *fmt);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
  * `XBUF_ERR_OUT_OF_BOUNDS` (index >= leaf count). On failure `info` is unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_leaf_info` with
+ * `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_format_leaf(const struct xbuf_format *fmt, size_t index, struct xbuf_format_leaf_info *info);
 
@@ -1279,6 +1469,12 @@ int xbuf_format_leaf(const struct xbuf_format *fmt, size_t index, struct xbuf_fo
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUFFER_TOO_SMALL`
  * (`cap < *needed`; `buf` then holds an empty string if `cap > 0`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `buf` is NULL or points at `cap` writable bytes; `needed` is
+ * NULL or points at a writable `size_t`. Each must stay valid during the call (and longer where
+ * stated above).
  */
 int xbuf_format_canonical(const struct xbuf_format *fmt, char *buf, size_t cap, size_t *needed);
 
@@ -1290,6 +1486,12 @@ int xbuf_format_canonical(const struct xbuf_format *fmt, char *buf, size_t cap, 
  * Borrows: `a`, `b`. Returns: 1 or 0; 0 also when an argument is NULL or not a format
  * (recorded for `xbuf_last_error_message`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `b` is NULL or a handle from `xbuf_format_parse` not yet freed
+ * (any other pointer must have 8 readable bytes, and is refused). Each must stay valid during the
+ * call (and longer where stated above).
  */
 int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format *b);
 
@@ -1307,6 +1509,12 @@ int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format
  * `XBUF_ERR_OUT_OF_BOUNDS` (leaf or element index too large). On failure `out` is
  * unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+ * above; `out` is NULL or points at an `xbuf_value` with `structsize` set and that many writable
+ * bytes. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_decode(const struct xbuf_format *fmt, size_t leaf_index, size_t element_index, const void *item, struct xbuf_value *out);
 
@@ -1344,6 +1552,12 @@ int xbuf_format_decode(const struct xbuf_format *fmt, size_t leaf_index, size_t 
  * `XBUF_ERR_UNSUPPORTED` (the item would render more than `16 * itemsize + 2^20` values and
  * arrays, as `"(1000000000)0s"` would: refused rather than writing gigabytes).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+ * above; `buf` is NULL or points at `cap` writable bytes; `needed` is NULL or points at a writable
+ * `size_t`. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_to_json(const struct xbuf_format *fmt, const void *item, char *buf, size_t cap, size_t *needed);
 
@@ -1356,6 +1570,13 @@ int xbuf_format_to_json(const struct xbuf_format *fmt, const void *item, char *b
  * Returns: 1 or 0; 0 also on a NULL or invalid argument (recorded for
  * `xbuf_last_error_message`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `item_a` is NULL or points at as many readable bytes as stated
+ * above; `b` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must
+ * have 8 readable bytes, and is refused); `item_b` is NULL or points at as many readable bytes as
+ * stated above. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, const struct xbuf_format *b, const void *item_b);
 
@@ -1373,6 +1594,12 @@ int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, con
  * a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
  * Thread safety: any thread. The procs may be called from any thread that uses the object, so
  * they must be thread-safe if the object is shared.
+ *
+ * # Safety
+ * `ty` is NULL or points at an `xbuf_type` with `structsize` readable bytes, whose `name` is NULL
+ * or a NUL-terminated string and whose procs keep the contracts of their typedefs; `state` is
+ * never read by the library, only handed on; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_object_new(const struct xbuf_type *ty, void *state, struct xbuf_object **out);
 
@@ -1383,6 +1610,11 @@ int xbuf_object_new(const struct xbuf_type *ty, void *state, struct xbuf_object 
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
  * `XBUF_ERR_OVERFLOW` (more than 2^36 references).
  * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_incref(struct xbuf_object *obj);
 
@@ -1394,6 +1626,11 @@ int xbuf_incref(struct xbuf_object *obj);
  * Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
  * keep it alive: a double decref).
  * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_decref(struct xbuf_object *obj);
 
@@ -1403,6 +1640,11 @@ int xbuf_decref(struct xbuf_object *obj);
  * Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
  * recorded) when `obj` is NULL or not a live object.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 void *xbuf_object_state(struct xbuf_object *obj);
 
@@ -1412,6 +1654,11 @@ void *xbuf_object_state(struct xbuf_object *obj);
  * Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
  * reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 const char *xbuf_object_type_name(struct xbuf_object *obj);
 
@@ -1421,6 +1668,11 @@ const char *xbuf_object_type_name(struct xbuf_object *obj);
  * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
  * not a live object.
  * Thread safety: any thread; the value may change as soon as it is read.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 ptrdiff_t xbuf_exports(struct xbuf_object *obj);
 
@@ -1430,6 +1682,11 @@ ptrdiff_t xbuf_exports(struct xbuf_object *obj);
  * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
  * not a live object.
  * Thread safety: any thread; the value may change as soon as it is read.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
 
@@ -1443,6 +1700,11 @@ ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
  * change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
  * then not taken).
  * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_lock(struct xbuf_object *obj);
 
@@ -1454,6 +1716,11 @@ int xbuf_lock(struct xbuf_object *obj);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
  * object holds no lock: an error, never an underflow).
  * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_unlock(struct xbuf_object *obj);
 
@@ -1469,6 +1736,11 @@ int xbuf_unlock(struct xbuf_object *obj);
  * names the export count, or says another change holds it).
  * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
  * thread: only it can end it.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_exclusive_begin(struct xbuf_object *obj);
 
@@ -1481,6 +1753,11 @@ int xbuf_exclusive_begin(struct xbuf_object *obj);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
  * held exclusively, or held by another thread).
  * Thread safety: any thread (atomic); only the thread that began the access ends it.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_exclusive_end(struct xbuf_object *obj);
 
@@ -1498,6 +1775,13 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
  * is written then),
  * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
  * Thread safety: any thread; the view belongs to the caller.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+ * writable, used by no other thread during the call; `releaser` is NULL or an object pointer
+ * (stored in the view as given); `buf` is NULL only with `len` 0, else points at `len` bytes that
+ * stay valid until the view is released. Each must stay valid during the call (and longer where
+ * stated above).
  */
 int xbuf_fill_info(struct xbuf_bufferinfo *view, struct xbuf_object *releaser, void *buf, ptrdiff_t len, int readonly, int flags);
 
@@ -1513,6 +1797,11 @@ int xbuf_fill_info(struct xbuf_bufferinfo *view, struct xbuf_object *releaser, v
  * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
  * overflows). On failure `strides` is unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `strides` is NULL or
+ * points at as many writable `ptrdiff_t` as stated above. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, ptrdiff_t *strides, char order);
 
@@ -1550,6 +1839,12 @@ int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t ite
  * `xbuf_getbufferproc` describes.
  * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
  * to one thread at a time.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `view` is NULL or points at an
+ * `xbuf_bufferinfo` whose first `structsize` bytes are readable and writable, used by no other
+ * thread during the call. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
 
@@ -1571,6 +1866,11 @@ int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int f
  * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
  * moved, copied or overwritten, or was released already; nothing is released then).
  * Thread safety: any thread; not concurrently with other uses of the same view.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+ * writable, used by no other thread during the call. Each must stay valid during the call (and
+ * longer where stated above).
  */
 int xbuf_release(struct xbuf_bufferinfo *view);
 
@@ -1597,6 +1897,12 @@ int xbuf_release(struct xbuf_bufferinfo *view);
  * `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
  * library knows and its unknown tail is not zero. On failure neither struct changes.
  * Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
+ *
+ * # Safety
+ * `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+ * writable, used by no other thread during the call; `src` is NULL or points at an
+ * `xbuf_bufferinfo` whose first `structsize` bytes are readable and writable, used by no other
+ * thread during the call. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *src);
 
@@ -1609,6 +1915,11 @@ int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *sr
  * Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
  * records the reason for `xbuf_last_error_message`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call. Each must stay valid during the call (and longer where
+ * stated above).
  */
 int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
 
@@ -1624,6 +1935,12 @@ int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
  * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
  * CPU: following them would read that memory; without suboffsets the address is computed).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call; `indices` is NULL or points at as many readable
+ * `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one pointer. Each
+ * must stay valid during the call (and longer where stated above).
  */
 int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);
 
@@ -1644,6 +1961,11 @@ int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indice
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
  * `xbuf_get_buffer(obj, ..., flags)`.
  * Thread safety: any thread; a view may be shared between threads.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_new(struct xbuf_object *obj, int flags, struct xbuf_object **out);
 
@@ -1658,6 +1980,11 @@ int xbuf_view_new(struct xbuf_object *obj, int flags, struct xbuf_object **out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_BUSY` (the message names the export count).
  * Thread safety: any thread; atomic with respect to concurrent operations on the view.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_view_release(struct xbuf_object *view);
 
@@ -1692,6 +2019,12 @@ int xbuf_view_release(struct xbuf_object *view);
  * dimensions, a zero step), `XBUF_ERR_OVERFLOW` (a start or stride beyond the address space),
  * `XBUF_ERR_NO_MEMORY` (a row-pointer table), `XBUF_ERR_RELEASED`.
  * Thread safety: any thread; the result is immutable and may be shared between threads.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `slices` is NULL or points at as many
+ * readable `xbuf_range`s as stated above; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_slice(struct xbuf_object *view, const struct xbuf_range *slices, int nslices, struct xbuf_object **out);
 
@@ -1705,6 +2038,12 @@ int xbuf_view_slice(struct xbuf_object *view, const struct xbuf_range *slices, i
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more indices than
  * dimensions), `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `indices` is NULL or points at as many
+ * readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_index(struct xbuf_object *view, const ptrdiff_t *indices, int n, struct xbuf_object **out);
 
@@ -1718,6 +2057,12 @@ int xbuf_view_index(struct xbuf_object *view, const ptrdiff_t *indices, int n, s
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, wrong count),
  * `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `indices` is NULL or points at as many
+ * readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_item_pointer(struct xbuf_object *view, const ptrdiff_t *indices, int n, void **out);
 
@@ -1729,6 +2074,11 @@ int xbuf_view_item_pointer(struct xbuf_object *view, const ptrdiff_t *indices, i
  * `XBUF_ERR_UNSUPPORTED` (suboffsets: their pointer tables fix the dimension order),
  * `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_transpose(struct xbuf_object *view, struct xbuf_object **out);
 
@@ -1741,6 +2091,12 @@ int xbuf_view_transpose(struct xbuf_object *view, struct xbuf_object **out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, not a
  * permutation), `XBUF_ERR_UNSUPPORTED` (suboffsets), `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `axes` is NULL or points at as many
+ * readable `int` as stated above; `out` is NULL or points at writable storage for one pointer.
+ * Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_permute(struct xbuf_object *view, const int *axes, int n, struct xbuf_object **out);
 
@@ -1763,6 +2119,13 @@ int xbuf_view_permute(struct xbuf_object *view, const int *axes, int n, struct x
  * `XBUF_ERR_INVALID_ARGUMENT` (not a view, ndim out of range, the byte size not preserved),
  * `XBUF_ERR_OVERFLOW`, `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `format` is NULL or a NUL-terminated
+ * string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is NULL
+ * or points at writable storage for one pointer. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const ptrdiff_t *shape, struct xbuf_object **out);
 
@@ -1780,6 +2143,12 @@ int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `dst` is NULL or points at as many
+ * writable bytes as stated above; `needed` is NULL or points at a writable `size_t`. Each must
+ * stay valid during the call (and longer where stated above).
  */
 int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t cap, size_t *needed);
 
@@ -1795,6 +2164,12 @@ int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t ca
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+ * writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+ * the call (and longer where stated above).
  */
 int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
 
@@ -1810,6 +2185,13 @@ int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *neede
  * `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is no
+ * object is refused by its address, never read through; `b` is NULL or an object pointer the
+ * caller holds a reference (or lock) on; a pointer that is no object is refused by its address,
+ * never read through; `equal` is NULL or points at a writable `int`. Each must stay valid during
+ * the call (and longer where stated above).
  */
 int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
 
@@ -1836,6 +2218,12 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * already holds that much; `*needed` is then not set).
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+ * writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+ * the call (and longer where stated above).
  */
 int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
 
@@ -1849,6 +2237,11 @@ int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *ne
  * `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at a writable
+ * `uint64_t`. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
 

@@ -45,6 +45,13 @@ pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 /// outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
 /// device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the release callbacks may be called from any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `schema` is NULL or points at a `struct
+/// ArrowSchema` laid out as the Arrow C Data Interface defines it; `array` is NULL or points at a
+/// `struct ArrowArray` laid out as the Arrow C Data Interface defines it. Each must stay valid
+/// during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_export(
     obj: *mut xbuf_object,
@@ -69,6 +76,12 @@ pub unsafe extern "C" fn xbuf_arrow_export(
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
 /// Errors: as `xbuf_arrow_import_flags`.
 /// Thread safety: as `xbuf_arrow_import_flags`.
+///
+/// # Safety
+/// `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+/// defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+/// Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+/// stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_import(
     schema: *mut ArrowSchema,
@@ -103,6 +116,12 @@ pub unsafe extern "C" fn xbuf_arrow_import(
 /// (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
 /// `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the array's release callback must be callable from any thread.
+///
+/// # Safety
+/// `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+/// defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+/// Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+/// stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_import_flags(
     schema: *mut ArrowSchema,

@@ -33,6 +33,9 @@ use crate::status::Result;
 /// Errors: `XBUF_ERR_INVALID_ARGUMENT` (`n` negative; the cap is then unchanged).
 /// Thread safety: any thread; the cap is process-wide and atomic. A copy already running keeps
 /// the thread count it started with.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
     boundary!({ kernels::set_max_threads(i64::from(n)) })
@@ -44,6 +47,9 @@ pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
 ///
 /// Returns: the cap, at least 1 (`INT_MAX` if larger). Never fails.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_get_max_threads() -> c_int {
     boundary!({ Ok(ThreadCap(kernels::max_threads())) })
@@ -75,6 +81,12 @@ impl super::Outcome for ThreadCap {
 /// (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread; the caller keeps other writers away from `dst`.
+///
+/// # Safety
+/// `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+/// used by no other thread during the call; `src` is NULL or points at an `xbuf_bufferinfo` whose
+/// first `structsize` bytes are readable, used by no other thread during the call. Each must stay
+/// valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_copy(
     dst: *const xbuf_bufferinfo,
@@ -134,6 +146,11 @@ unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
 /// order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `buf` is NULL or points at as many writable bytes as stated above; `src` is NULL or points at an
+/// `xbuf_bufferinfo` whose first `structsize` bytes are readable, used by no other thread during
+/// the call. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_to_contiguous(
     buf: *mut c_void,
@@ -162,6 +179,11 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
 /// `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread; the caller keeps other writers away from `dst`.
+///
+/// # Safety
+/// `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+/// used by no other thread during the call; `buf` is NULL or points at as many readable bytes as
+/// stated above. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_from_contiguous(
     dst: *const xbuf_bufferinfo,

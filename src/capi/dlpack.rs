@@ -32,6 +32,11 @@ pub const XBUF_DLPACK_UNMARKED_READONLY: c_int = 0x20000;
 /// strides that are not a multiple of the item size), `XBUF_ERR_NO_MEMORY`, or any status of
 /// `xbuf_get_buffer`. On failure no export is held.
 /// Thread safety: any thread; the tensor may be deleted on any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_export(
     obj: *mut xbuf_object,
@@ -69,6 +74,11 @@ pub unsafe extern "C" fn xbuf_dlpack_export(
 /// with items), `XBUF_ERR_OVERFLOW` (sizes, strides or offsets out of range),
 /// `XBUF_ERR_NO_MEMORY`.
 /// Thread safety: any thread; the object may be shared between threads.
+///
+/// # Safety
+/// `t` is NULL or points at a `DLManagedTensorVersioned` laid out as the DLPack specification
+/// defines it, whose `deleter` may be called from any thread; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_import(
     t: *mut DLManagedTensorVersioned,
@@ -92,6 +102,11 @@ pub unsafe extern "C" fn xbuf_dlpack_import(
 /// (exactly once); NULL on failure.
 /// Errors: those of `xbuf_dlpack_export`, and `XBUF_ERR_READONLY` as above.
 /// Thread safety: any thread; the tensor may be deleted on any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
     obj: *mut xbuf_object,
@@ -115,6 +130,11 @@ pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
 /// its `deleter` once after its last reference and export; NULL on failure.
 /// Errors: those of `xbuf_dlpack_import` but the version check.
 /// Thread safety: any thread; the object may be shared between threads.
+///
+/// # Safety
+/// `t` is NULL or points at a `DLManagedTensor` laid out as the DLPack specification defines it,
+/// whose `deleter` may be called from any thread; `out` is NULL or points at writable storage for
+/// one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_import_unversioned(
     t: *mut DLManagedTensor,

@@ -69,6 +69,9 @@ pub const XBUF_ERR_BAD_EXPORTER: c_int = 18;
 /// between the header compiled against and the library loaded.
 ///
 /// Never fails. Thread-safe.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_version() -> u32 {
     crate::VERSION_NUMBER
@@ -77,6 +80,9 @@ pub extern "C" fn xbuf_version() -> u32 {
 /// The library's version as text, for example `"0.1.0"`. Static storage: never free it.
 ///
 /// Never fails. Thread-safe.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_version_string() -> *const c_char {
     crate::VERSION_STRING.as_ptr()
@@ -86,6 +92,9 @@ pub extern "C" fn xbuf_version_string() -> *const c_char {
 /// `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
 ///
 /// Never fails. Thread-safe.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_status_str(status: c_int) -> *const c_char {
     status::status_name(status).as_ptr().cast()
@@ -97,6 +106,9 @@ pub extern "C" fn xbuf_status_str(status: c_int) -> *const c_char {
 /// Returns: a borrowed string owned by the library, valid until the next failing call,
 /// `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
 /// Thread safety: per thread; each thread sees only its own failures.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_last_error_message() -> *const c_char {
     status::last_error_ptr()
@@ -106,6 +118,9 @@ pub extern "C" fn xbuf_last_error_message() -> *const c_char {
 /// `xbuf_clear_error`).
 ///
 /// Never fails. Thread safety: per thread.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_last_error_status() -> c_int {
     status::last_error_status()
@@ -114,6 +129,9 @@ pub extern "C" fn xbuf_last_error_status() -> c_int {
 /// Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
 ///
 /// Never fails. Thread safety: per thread.
+///
+/// # Safety
+/// Safe to call at any time: no pointer arguments.
 #[no_mangle]
 pub extern "C" fn xbuf_clear_error() {
     status::clear_last_error()
@@ -128,6 +146,10 @@ pub extern "C" fn xbuf_clear_error() {
 /// `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
 /// `XBUF_ERR_BAD_EXPORTER`.
 /// Thread safety: per thread.
+///
+/// # Safety
+/// `message` is NULL or a NUL-terminated string. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_set_error(status: c_int, message: *const c_char) -> c_int {
     let text = if message.is_null() {

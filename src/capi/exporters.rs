@@ -22,6 +22,11 @@ use crate::status::Result;
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
 /// Thread safety: any thread; the object may be shared between threads.
+///
+/// # Safety
+/// `data` is NULL or points at as many readable bytes as stated above; `out` is NULL or points at
+/// writable storage for one pointer. Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_bytes_new(
     data: *const c_void,
@@ -45,6 +50,11 @@ pub unsafe extern "C" fn xbuf_bytes_new(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
 /// Thread safety: any thread; the object may be shared between threads (writers through
 /// concurrent writable views must coordinate among themselves).
+///
+/// # Safety
+/// `data` is NULL or points at as many readable bytes as stated above; `out` is NULL or points at
+/// writable storage for one pointer. Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_bytearray_new(
     data: *const c_void,
@@ -73,6 +83,11 @@ pub unsafe extern "C" fn xbuf_bytearray_new(
 /// `XBUF_ERR_BUSY` while the object has views or locks (the message names the count),
 /// `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY` (the contents are then unchanged).
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_bytearray_resize(obj: *mut xbuf_object, len: usize) -> c_int {
     boundary!({ ByteArray::resize(object(obj, "obj")?, len) })
@@ -92,6 +107,12 @@ pub type xbuf_wrap_destructor =
 /// Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_INVALID_ARGUMENT` (NULL data with
 /// len > 0), `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the destructor must be callable from any thread.
+///
+/// # Safety
+/// `data` is NULL only with `len` 0, else points at `len` bytes (writable unless `readonly`) that
+/// stay valid until `destructor` runs; `ctx` is never read by the library, only handed on; `out` is
+/// NULL or points at writable storage for one pointer. Each must stay valid during the call (and
+/// longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_wrap_new(
     data: *mut c_void,
@@ -124,6 +145,11 @@ pub unsafe extern "C" fn xbuf_wrap_new(
 /// (window outside the base), `XBUF_ERR_BUSY` (base being changed), or the base's status for an
 /// `XBUF_SIMPLE` request (for example `XBUF_ERR_NOT_CONTIGUOUS`).
 /// Thread safety: any thread; the slice may be shared between threads.
+///
+/// # Safety
+/// `base` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_slice_new(
     base: *mut xbuf_object,
@@ -164,6 +190,10 @@ pub const XBUF_MMAP_COPY: c_int = 2;
 /// `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread. Another process truncating the file while it is mapped makes
 /// reads past the new end fault (SIGBUS); that is the nature of shared mappings.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_open(
     path: *const c_char,
@@ -194,6 +224,11 @@ pub unsafe extern "C" fn xbuf_mmap_open(
 /// has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO` (nothing changed),
 /// `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_resize(obj: *mut xbuf_object, len: usize) -> c_int {
     boundary!({ Mmap::resize(object(obj, "obj")?, len) })
@@ -205,6 +240,11 @@ pub unsafe extern "C" fn xbuf_mmap_resize(obj: *mut xbuf_object, len: usize) -> 
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
 /// `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_BUSY` (a resize is running), `XBUF_ERR_IO`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
     boundary!({ Mmap::flush(object(obj, "obj")?) })
@@ -217,6 +257,11 @@ pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
 /// `XBUF_ERR_BUSY` while the object has views or locks, `XBUF_ERR_RELEASED` (already closed).
 /// Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_mmap_close(obj: *mut xbuf_object) -> c_int {
     boundary!({ Mmap::close(object(obj, "obj")?) })
@@ -246,6 +291,13 @@ pub const XBUF_NDARRAY_PIL: c_int = 2;
 /// extent, unknown flags, PIL with ndim 0), `XBUF_ERR_FORMAT`, `XBUF_ERR_OUT_OF_BOUNDS` (items
 /// outside the data), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
 /// Thread safety: any thread; the object may be shared between threads.
+///
+/// # Safety
+/// `data` is NULL or points at as many readable bytes as stated above; `format` is NULL or a
+/// NUL-terminated string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated
+/// above; `strides` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is
+/// NULL or points at writable storage for one pointer. Each must stay valid during the call (and
+/// longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_ndarray_new(
     data: *const c_void,
@@ -288,6 +340,11 @@ pub unsafe extern "C" fn xbuf_ndarray_new(
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
 /// Errors: as `xbuf_ndarray_new`, and `XBUF_ERR_INVALID_ARGUMENT` for a bad order.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `format` is NULL or a NUL-terminated string; `shape` is NULL or points at as many readable
+/// `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one pointer. Each
+/// must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_ndarray_zeros(
     format: *const c_char,

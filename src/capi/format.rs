@@ -219,6 +219,10 @@ fn kind_code(k: Kind) -> c_int {
 /// deeper than 64, more than 64 sub-array dimensions, an item of more than 65536 separate
 /// runs of scalars), `XBUF_ERR_OVERFLOW` (a count, extent or the size does not fit ptrdiff_t).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a NUL-terminated string; `itemsize` is NULL or points at a writable
+/// `ptrdiff_t`. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mut isize) -> c_int {
     boundary!({
@@ -236,6 +240,10 @@ pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mu
 /// failure).
 /// Errors: as `xbuf_size_from_format`.
 /// Thread safety: any thread; a handle may be used from several threads at once.
+///
+/// # Safety
+/// `fmt` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_parse(
     fmt: *const c_char,
@@ -257,6 +265,11 @@ pub unsafe extern "C" fn xbuf_format_parse(
 /// Returns: nothing; never fails (a pointer that is not a live format handle is ignored when
 /// it can be recognised, with the error recorded).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
     boundary!({
@@ -273,6 +286,11 @@ pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
 /// Borrows: `fmt`. Returns: the size, or -1 if `fmt` is NULL or not a format (recorded for
 /// `xbuf_last_error_message`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize {
     boundary!({ Ok(format_ref(fmt, "fmt")?.itemsize() as isize) })
@@ -283,6 +301,11 @@ pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize 
 ///
 /// Borrows: `fmt`. Returns: the alignment, or -1 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize {
     boundary!({ Ok(format_ref(fmt, "fmt")?.alignment() as isize) })
@@ -294,6 +317,11 @@ pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize
 ///
 /// Borrows: `fmt`. Returns: the character, or 0 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_char {
     boundary!({ Ok(format_ref(fmt, "fmt")?.byteorder() as c_char) })
@@ -305,6 +333,11 @@ pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_cha
 ///
 /// Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_field_count(fmt: *const xbuf_format) -> isize {
     boundary!({ Ok(format_ref(fmt, "fmt")?.fields().len() as isize) })
@@ -318,6 +351,12 @@ pub unsafe extern "C" fn xbuf_format_field_count(fmt: *const xbuf_format) -> isi
 /// structsize), `XBUF_ERR_STRUCT_TOO_OLD`, `XBUF_ERR_OUT_OF_BOUNDS` (index >= field count).
 /// On failure `info` is unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_field_info` with
+/// `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_field(
     fmt: *const xbuf_format,
@@ -362,6 +401,11 @@ pub unsafe extern "C" fn xbuf_format_field(
 ///
 /// Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_leaf_count(fmt: *const xbuf_format) -> isize {
     boundary!({ Ok(format_ref(fmt, "fmt")?.leaves().len() as isize) })
@@ -373,6 +417,12 @@ pub unsafe extern "C" fn xbuf_format_leaf_count(fmt: *const xbuf_format) -> isiz
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
 /// `XBUF_ERR_OUT_OF_BOUNDS` (index >= leaf count). On failure `info` is unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_leaf_info` with
+/// `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_leaf(
     fmt: *const xbuf_format,
@@ -418,6 +468,12 @@ pub unsafe extern "C" fn xbuf_format_leaf(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUFFER_TOO_SMALL`
 /// (`cap < *needed`; `buf` then holds an empty string if `cap > 0`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `buf` is NULL or points at `cap` writable bytes; `needed` is
+/// NULL or points at a writable `size_t`. Each must stay valid during the call (and longer where
+/// stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_canonical(
     fmt: *const xbuf_format,
@@ -444,6 +500,12 @@ pub unsafe extern "C" fn xbuf_format_canonical(
 /// Borrows: `a`, `b`. Returns: 1 or 0; 0 also when an argument is NULL or not a format
 /// (recorded for `xbuf_last_error_message`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `b` is NULL or a handle from `xbuf_format_parse` not yet freed
+/// (any other pointer must have 8 readable bytes, and is refused). Each must stay valid during the
+/// call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_equivalent(
     a: *const xbuf_format,
@@ -469,6 +531,12 @@ pub unsafe extern "C" fn xbuf_format_equivalent(
 /// `XBUF_ERR_OUT_OF_BOUNDS` (leaf or element index too large). On failure `out` is
 /// unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+/// above; `out` is NULL or points at an `xbuf_value` with `structsize` set and that many writable
+/// bytes. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_decode(
     fmt: *const xbuf_format,
@@ -572,6 +640,12 @@ pub unsafe extern "C" fn xbuf_format_decode(
 /// `XBUF_ERR_UNSUPPORTED` (the item would render more than `16 * itemsize + 2^20` values and
 /// arrays, as `"(1000000000)0s"` would: refused rather than writing gigabytes).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+/// above; `buf` is NULL or points at `cap` writable bytes; `needed` is NULL or points at a writable
+/// `size_t`. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_to_json(
     fmt: *const xbuf_format,
@@ -597,6 +671,13 @@ pub unsafe extern "C" fn xbuf_format_to_json(
 /// Returns: 1 or 0; 0 also on a NULL or invalid argument (recorded for
 /// `xbuf_last_error_message`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `item_a` is NULL or points at as many readable bytes as stated
+/// above; `b` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must
+/// have 8 readable bytes, and is refused); `item_b` is NULL or points at as many readable bytes as
+/// stated above. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_items_equal(
     a: *const xbuf_format,

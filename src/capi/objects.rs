@@ -97,6 +97,12 @@ pub const XBUF_TYPE_SIZE_MIN: usize = size_of::<xbuf_type>();
 /// a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
 /// Thread safety: any thread. The procs may be called from any thread that uses the object, so
 /// they must be thread-safe if the object is shared.
+///
+/// # Safety
+/// `ty` is NULL or points at an `xbuf_type` with `structsize` readable bytes, whose `name` is NULL
+/// or a NUL-terminated string and whose procs keep the contracts of their typedefs; `state` is
+/// never read by the library, only handed on; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_object_new(
     ty: *const xbuf_type,
@@ -118,6 +124,11 @@ pub unsafe extern "C" fn xbuf_object_new(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
 /// `XBUF_ERR_OVERFLOW` (more than 2^36 references).
 /// Thread safety: any thread (atomic).
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_incref(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.incref() })
@@ -130,6 +141,11 @@ pub unsafe extern "C" fn xbuf_incref(obj: *mut xbuf_object) -> c_int {
 /// Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
 /// keep it alive: a double decref).
 /// Thread safety: any thread (atomic).
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_decref(obj: *mut xbuf_object) -> c_int {
     boundary!({
@@ -146,6 +162,11 @@ pub unsafe extern "C" fn xbuf_decref(obj: *mut xbuf_object) -> c_int {
 /// Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
 /// recorded) when `obj` is NULL or not a live object.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_object_state(obj: *mut xbuf_object) -> *mut c_void {
     boundary!({ Ok(object(obj, "obj")?.exporter().state()) })
@@ -156,6 +177,11 @@ pub unsafe extern "C" fn xbuf_object_state(obj: *mut xbuf_object) -> *mut c_void
 /// Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
 /// reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_object_type_name(obj: *mut xbuf_object) -> *const c_char {
     boundary!({ Ok(object(obj, "obj")?.type_name().as_ptr()) })
@@ -166,6 +192,11 @@ pub unsafe extern "C" fn xbuf_object_type_name(obj: *mut xbuf_object) -> *const 
 /// Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
 /// not a live object.
 /// Thread safety: any thread; the value may change as soon as it is read.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exports(obj: *mut xbuf_object) -> isize {
     boundary!({ Ok(object(obj, "obj")?.exports() as isize) })
@@ -176,6 +207,11 @@ pub unsafe extern "C" fn xbuf_exports(obj: *mut xbuf_object) -> isize {
 /// Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
 /// not a live object.
 /// Thread safety: any thread; the value may change as soon as it is read.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
     boundary!({ Ok(object(obj, "obj")?.refcount() as isize) })
@@ -190,6 +226,11 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
 /// change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
 /// then not taken).
 /// Thread safety: any thread (atomic).
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_lock(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.lock() })
@@ -202,6 +243,11 @@ pub unsafe extern "C" fn xbuf_lock(obj: *mut xbuf_object) -> c_int {
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
 /// object holds no lock: an error, never an underflow).
 /// Thread safety: any thread (atomic).
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
     boundary!({
@@ -221,6 +267,11 @@ pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
 /// names the export count, or says another change holds it).
 /// Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
 /// thread: only it can end it.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.begin_exclusive() })
@@ -234,6 +285,11 @@ pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
 /// held exclusively, or held by another thread).
 /// Thread safety: any thread (atomic); only the thread that began the access ends it.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_exclusive_end(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.end_exclusive() })

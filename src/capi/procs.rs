@@ -21,6 +21,13 @@ use crate::layout::{self, Order};
 /// is written then),
 /// `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
 /// Thread safety: any thread; the view belongs to the caller.
+///
+/// # Safety
+/// `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+/// writable, used by no other thread during the call; `releaser` is NULL or an object pointer
+/// (stored in the view as given); `buf` is NULL only with `len` 0, else points at `len` bytes that
+/// stay valid until the view is released. Each must stay valid during the call (and longer where
+/// stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_fill_info(
     view: *mut xbuf_bufferinfo,
@@ -54,6 +61,11 @@ pub unsafe extern "C" fn xbuf_fill_info(
 /// extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
 /// overflows). On failure `strides` is unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `strides` is NULL or
+/// points at as many writable `ptrdiff_t` as stated above. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_fill_contiguous_strides(
     ndim: c_int,

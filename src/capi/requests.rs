@@ -219,6 +219,12 @@ impl xbuf_bufferinfo {
 /// `xbuf_getbufferproc` describes.
 /// Thread safety: any thread, concurrently with others on the same object; one `view` belongs
 /// to one thread at a time.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `view` is NULL or points at an
+/// `xbuf_bufferinfo` whose first `structsize` bytes are readable and writable, used by no other
+/// thread during the call. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_get_buffer(
     obj: *mut xbuf_object,
@@ -249,6 +255,11 @@ pub unsafe extern "C" fn xbuf_get_buffer(
 /// (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
 /// moved, copied or overwritten, or was released already; nothing is released then).
 /// Thread safety: any thread; not concurrently with other uses of the same view.
+///
+/// # Safety
+/// `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+/// writable, used by no other thread during the call. Each must stay valid during the call (and
+/// longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
     boundary!({ bufferinfo::release(nonnull(view, "view")?.as_ptr()) })
@@ -276,6 +287,12 @@ pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
 /// `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
 /// library knows and its unknown tail is not zero. On failure neither struct changes.
 /// Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
+///
+/// # Safety
+/// `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+/// writable, used by no other thread during the call; `src` is NULL or points at an
+/// `xbuf_bufferinfo` whose first `structsize` bytes are readable and writable, used by no other
+/// thread during the call. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_bufferinfo_move(
     dst: *mut xbuf_bufferinfo,
@@ -296,6 +313,11 @@ pub unsafe extern "C" fn xbuf_bufferinfo_move(
 /// Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
 /// records the reason for `xbuf_last_error_message`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+/// used by no other thread during the call. Each must stay valid during the call (and longer where
+/// stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_is_contiguous(view: *const xbuf_bufferinfo, order: c_char) -> c_int {
     boundary!({
@@ -322,6 +344,12 @@ pub unsafe extern "C" fn xbuf_is_contiguous(view: *const xbuf_bufferinfo, order:
 /// its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
 /// CPU: following them would read that memory; without suboffsets the address is computed).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+/// used by no other thread during the call; `indices` is NULL or points at as many readable
+/// `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one pointer. Each
+/// must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_get_pointer(
     view: *const xbuf_bufferinfo,

@@ -51,6 +51,11 @@ pub struct xbuf_range {
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
 /// `xbuf_get_buffer(obj, ..., flags)`.
 /// Thread safety: any thread; a view may be shared between threads.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_new(
     obj: *mut xbuf_object,
@@ -74,6 +79,11 @@ pub unsafe extern "C" fn xbuf_view_new(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
 /// `XBUF_ERR_BUSY` (the message names the export count).
 /// Thread safety: any thread; atomic with respect to concurrent operations on the view.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
     boundary!({ view::release(object(view, "view")?) })
@@ -109,6 +119,12 @@ pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
 /// dimensions, a zero step), `XBUF_ERR_OVERFLOW` (a start or stride beyond the address space),
 /// `XBUF_ERR_NO_MEMORY` (a row-pointer table), `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread; the result is immutable and may be shared between threads.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `slices` is NULL or points at as many
+/// readable `xbuf_range`s as stated above; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_slice(
     view: *mut xbuf_object,
@@ -150,6 +166,12 @@ pub unsafe extern "C" fn xbuf_view_slice(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more indices than
 /// dimensions), `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `indices` is NULL or points at as many
+/// readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_index(
     view: *mut xbuf_object,
@@ -174,6 +196,12 @@ pub unsafe extern "C" fn xbuf_view_index(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, wrong count),
 /// `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `indices` is NULL or points at as many
+/// readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_item_pointer(
     view: *mut xbuf_object,
@@ -197,6 +225,11 @@ pub unsafe extern "C" fn xbuf_view_item_pointer(
 /// `XBUF_ERR_UNSUPPORTED` (suboffsets: their pointer tables fix the dimension order),
 /// `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_transpose(
     view: *mut xbuf_object,
@@ -219,6 +252,12 @@ pub unsafe extern "C" fn xbuf_view_transpose(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, not a
 /// permutation), `XBUF_ERR_UNSUPPORTED` (suboffsets), `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `axes` is NULL or points at as many
+/// readable `int` as stated above; `out` is NULL or points at writable storage for one pointer.
+/// Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_permute(
     view: *mut xbuf_object,
@@ -260,6 +299,13 @@ pub unsafe extern "C" fn xbuf_view_permute(
 /// `XBUF_ERR_INVALID_ARGUMENT` (not a view, ndim out of range, the byte size not preserved),
 /// `XBUF_ERR_OVERFLOW`, `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `format` is NULL or a NUL-terminated
+/// string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is NULL
+/// or points at writable storage for one pointer. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_cast(
     view: *mut xbuf_object,
@@ -296,6 +342,12 @@ pub unsafe extern "C" fn xbuf_view_cast(
 /// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `dst` is NULL or points at as many
+/// writable bytes as stated above; `needed` is NULL or points at a writable `size_t`. Each must
+/// stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tobytes(
     view: *mut xbuf_object,
@@ -328,6 +380,12 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
 /// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+/// writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+/// the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hex(
     view: *mut xbuf_object,
@@ -363,6 +421,13 @@ pub unsafe extern "C" fn xbuf_view_hex(
 /// `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `a` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is no
+/// object is refused by its address, never read through; `b` is NULL or an object pointer the
+/// caller holds a reference (or lock) on; a pointer that is no object is refused by its address,
+/// never read through; `equal` is NULL or points at a writable `int`. Each must stay valid during
+/// the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_equal(
     a: *mut xbuf_object,
@@ -398,6 +463,12 @@ pub unsafe extern "C" fn xbuf_view_equal(
 /// already holds that much; `*needed` is then not set).
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+/// writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+/// the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tolist(
     view: *mut xbuf_object,
@@ -422,6 +493,11 @@ pub unsafe extern "C" fn xbuf_view_tolist(
 /// `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at a writable
+/// `uint64_t`. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -> c_int {
     boundary!({

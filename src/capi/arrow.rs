@@ -143,12 +143,12 @@ unsafe fn import(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> Result<()> {
-    let out = object_out(out, "out")?;
-    let schema = nonnull(schema, "schema")?.as_ptr();
-    let array = nonnull(array, "array")?.as_ptr();
-    if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
-        bail!(InvalidArgument, "'schema' and 'array' are the same address");
-    }
-    *out = imp::import(schema, array, flags)?.into_raw().cast();
-    Ok(())
+    object_out(out, || {
+        let schema = nonnull(schema, "schema")?.as_ptr();
+        let array = nonnull(array, "array")?.as_ptr();
+        if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
+            bail!(InvalidArgument, "'schema' and 'array' are the same address");
+        }
+        imp::import(schema, array, flags)
+    })
 }

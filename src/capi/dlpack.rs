@@ -85,10 +85,10 @@ pub unsafe extern "C" fn xbuf_dlpack_import(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let t = nonnull(t, "t")?.as_ptr();
-        *out = dlpack::import(t)?.into_raw().cast();
-        Ok(())
+        object_out(out, || {
+            let t = nonnull(t, "t")?.as_ptr();
+            dlpack::import(t)
+        })
     })
 }
 
@@ -141,9 +141,9 @@ pub unsafe extern "C" fn xbuf_dlpack_import_unversioned(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let t = nonnull(t, "t")?.as_ptr();
-        *out = dlpack::import_unversioned(t)?.into_raw().cast();
-        Ok(())
+        object_out(out, || {
+            let t = nonnull(t, "t")?.as_ptr();
+            dlpack::import_unversioned(t)
+        })
     })
 }

@@ -33,13 +33,7 @@ pub unsafe extern "C" fn xbuf_bytes_new(
     len: usize,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    boundary!({
-        let out = object_out(out, "out")?;
-        *out = Bytes::new_object(bytes_arg(data, len, "data")?)?
-            .into_raw()
-            .cast();
-        Ok(())
-    })
+    boundary!({ object_out(out, || { Bytes::new_object(bytes_arg(data, len, "data")?) }) })
 }
 
 /// Creates a mutable, resizable `bytearray` object of `len` bytes: a copy of `data`, or zeros
@@ -62,17 +56,17 @@ pub unsafe extern "C" fn xbuf_bytearray_new(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let obj = if data.is_null() {
-            if len > isize::MAX as usize {
-                crate::bail!(Overflow, "length {len} exceeds the largest object size");
-            }
-            ByteArray::zeroed_object(len)?
-        } else {
-            ByteArray::new_object(bytes_arg(data, len, "data")?)?
-        };
-        *out = obj.into_raw().cast();
-        Ok(())
+        object_out(out, || {
+            let obj = if data.is_null() {
+                if len > isize::MAX as usize {
+                    crate::bail!(Overflow, "length {len} exceeds the largest object size");
+                }
+                ByteArray::zeroed_object(len)?
+            } else {
+                ByteArray::new_object(bytes_arg(data, len, "data")?)?
+            };
+            Ok(obj)
+        })
     })
 }
 
@@ -123,11 +117,9 @@ pub unsafe extern "C" fn xbuf_wrap_new(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        *out = Wrap::new_object(data.cast(), len, readonly != 0, destructor, ctx)?
-            .into_raw()
-            .cast();
-        Ok(())
+        object_out(out, || {
+            Wrap::new_object(data.cast(), len, readonly != 0, destructor, ctx)
+        })
     })
 }
 
@@ -158,11 +150,9 @@ pub unsafe extern "C" fn xbuf_slice_new(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        *out = Slice::new_object(object(base, "base")?, offset, length)?
-            .into_raw()
-            .cast();
-        Ok(())
+        object_out(out, || {
+            Slice::new_object(object(base, "base")?, offset, length)
+        })
     })
 }
 
@@ -201,12 +191,10 @@ pub unsafe extern "C" fn xbuf_mmap_open(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let path = CStr::from_ptr(nonnull(path, "path")?.as_ptr());
-        *out = Mmap::open(path.to_bytes(), Mode::from_c(mode)?)?
-            .into_raw()
-            .cast();
-        Ok(())
+        object_out(out, || {
+            let path = CStr::from_ptr(nonnull(path, "path")?.as_ptr());
+            Mmap::open(path.to_bytes(), Mode::from_c(mode)?)
+        })
     })
 }
 
@@ -311,25 +299,23 @@ pub unsafe extern "C" fn xbuf_ndarray_new(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
-        let shape = ndim_array(shape, ndim, "shape")?;
-        let strides = if strides.is_null() {
-            None
-        } else {
-            Some(ndim_array(strides, ndim, "strides")?)
-        };
-        *out = NdArray::new_object(&Spec {
-            data: bytes_arg(data, len, "data")?,
-            format: format.to_bytes(),
-            shape,
-            strides,
-            offset,
-            flags,
-        })?
-        .into_raw()
-        .cast();
-        Ok(())
+        object_out(out, || {
+            let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+            let shape = ndim_array(shape, ndim, "shape")?;
+            let strides = if strides.is_null() {
+                None
+            } else {
+                Some(ndim_array(strides, ndim, "strides")?)
+            };
+            NdArray::new_object(&Spec {
+                data: bytes_arg(data, len, "data")?,
+                format: format.to_bytes(),
+                shape,
+                strides,
+                offset,
+                flags,
+            })
+        })
     })
 }
 
@@ -355,14 +341,12 @@ pub unsafe extern "C" fn xbuf_ndarray_zeros(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
-        let shape = ndim_array(shape, ndim, "shape")?;
-        let order = Order::from_char(order as u8)?;
-        *out = NdArray::zeros(format.to_bytes(), shape, order, flags)?
-            .into_raw()
-            .cast();
-        Ok(())
+        object_out(out, || {
+            let format = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+            let shape = ndim_array(shape, ndim, "shape")?;
+            let order = Order::from_char(order as u8)?;
+            NdArray::zeros(format.to_bytes(), shape, order, flags)
+        })
     })
 }
 

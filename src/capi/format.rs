@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::{boundary, nonnull, write_out, write_text};
 use crate::bail;
-use crate::capi::XBUF_STRUCTSIZE_MAX;
 use crate::format::{self, Format, Kind, Value};
 use crate::status::Result;
 
@@ -141,23 +140,7 @@ impl StructSized for xbuf_value {
 /// Checks the caller's `structsize` of an output struct (before anything is computed).
 unsafe fn out_struct<T: StructSized>(dst: *mut T, name: &str) -> Result<*mut T> {
     let p = nonnull(dst, name)?.as_ptr();
-    let size = p.cast::<usize>().read();
-    if size < size_of::<T>() {
-        bail!(
-            StructTooOld,
-            "{}.structsize is {size}; the smallest published size is {} (set it to sizeof({}))",
-            T::NAME,
-            size_of::<T>(),
-            T::NAME
-        );
-    }
-    if size > XBUF_STRUCTSIZE_MAX {
-        bail!(
-            InvalidArgument,
-            "{}.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?",
-            T::NAME
-        );
-    }
+    crate::abi::check_structsize(T::NAME, p.cast::<usize>().read(), size_of::<T>())?;
     Ok(p)
 }
 

@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 use crate::bail;
-use crate::object::Object;
+use crate::object::{ObjRef, Object};
 use crate::status::{self, Error, Result, Status};
 use errors::XBUF_OK;
 
@@ -218,17 +218,21 @@ pub(crate) unsafe fn write_out<T>(p: *mut T, name: &str, value: T) -> Result<()>
     Ok(())
 }
 
-/// An object out-parameter: NULL-checked and set to NULL, so that it reads NULL on failure.
+/// Hands a new object to C through the out-parameter `out`, as every constructor does: a NULL
+/// `out` is `XBUF_ERR_NULL_ARGUMENT` (nothing else runs); otherwise `*out` is set to NULL, so
+/// that it reads NULL on failure, then `make` runs and on success `*out` receives the owned
+/// reference it made.
 ///
 /// # Safety
-/// `p` must be NULL or point at writable memory for a pointer.
-pub(crate) unsafe fn object_out<'a>(
-    p: *mut *mut xbuf_object,
-    name: &str,
-) -> Result<&'a mut *mut xbuf_object> {
-    let p = nonnull(p, name)?.as_ptr();
-    p.write(std::ptr::null_mut());
-    Ok(&mut *p)
+/// `out` must be NULL or point at writable memory for a pointer.
+pub(crate) unsafe fn object_out(
+    out: *mut *mut xbuf_object,
+    make: impl FnOnce() -> Result<ObjRef>,
+) -> Result<()> {
+    let out = nonnull(out, "out")?.as_ptr();
+    out.write(std::ptr::null_mut());
+    out.write(make()?.into_raw().cast());
+    Ok(())
 }
 
 /// A byte-range argument: `len` bytes at `p`; NULL is allowed only with `len == 0`.

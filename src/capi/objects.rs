@@ -110,11 +110,11 @@ pub unsafe extern "C" fn xbuf_object_new(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let ty = nonnull(ty, "ty")?;
-        let exporter = Foreign::new(ty.as_ptr(), state)?;
-        *out = ObjRef::new(exporter).into_raw().cast();
-        Ok(())
+        object_out(out, || {
+            let ty = nonnull(ty, "ty")?;
+            let exporter = Foreign::new(ty.as_ptr(), state)?;
+            Ok(ObjRef::new(exporter))
+        })
     })
 }
 

@@ -108,3 +108,53 @@ fn exported_functions_fail_with_their_documented_values_and_names() {
     }
     assert!(xbuf_get_max_threads() >= 1);
 }
+
+#[test]
+fn a_constructor_sets_out_to_null_on_failure_and_refuses_a_null_out() {
+    let mut out: *mut xbuf_object = std::ptr::NonNull::dangling().as_ptr();
+    unsafe {
+        assert_eq!(
+            xbuf_bytes_new(std::ptr::null(), 5, &mut out),
+            XBUF_ERR_NULL_ARGUMENT
+        );
+        assert!(out.is_null());
+        assert_eq!(
+            xbuf_bytes_new(c"abc".as_ptr().cast(), 3, std::ptr::null_mut()),
+            XBUF_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(last_message(), "xbuf_bytes_new: argument 'out' is NULL");
+        assert_eq!(xbuf_bytes_new(c"abc".as_ptr().cast(), 3, &mut out), XBUF_OK);
+        assert_eq!(xbuf_refcount(out), 1);
+        assert_eq!(xbuf_decref(out), XBUF_OK);
+    }
+}
+
+#[test]
+fn an_output_struct_s_structsize_is_checked_by_the_common_rule() {
+    let mut fmt = std::ptr::null_mut();
+    unsafe {
+        assert_eq!(xbuf_format_parse(c"<i".as_ptr(), &mut fmt), XBUF_OK);
+        let mut info: xbuf_format_field_info = std::mem::zeroed();
+        info.structsize = 3;
+        assert_eq!(
+            xbuf_format_field(fmt, 0, &mut info),
+            XBUF_ERR_STRUCT_TOO_OLD
+        );
+        let min = std::mem::size_of::<xbuf_format_field_info>();
+        assert_eq!(
+            last_message(),
+            format!(
+                "xbuf_format_field: xbuf_format_field_info.structsize is 3; the smallest \
+                 published size is {min} (set it to sizeof(xbuf_format_field_info))"
+            )
+        );
+        info.structsize = 1 << 20;
+        assert_eq!(
+            xbuf_format_field(fmt, 0, &mut info),
+            XBUF_ERR_INVALID_ARGUMENT
+        );
+        info.structsize = min;
+        assert_eq!(xbuf_format_field(fmt, 0, &mut info), XBUF_OK);
+        xbuf_format_free(fmt);
+    }
+}

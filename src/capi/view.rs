@@ -62,11 +62,7 @@ pub unsafe extern "C" fn xbuf_view_new(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    boundary!({
-        let out = object_out(out, "out")?;
-        *out = view::new(object(obj, "obj")?, flags)?.into_raw().cast();
-        Ok(())
-    })
+    boundary!({ object_out(out, || { view::new(object(obj, "obj")?, flags) }) })
 }
 
 /// Hands the view's export back to its base now, as memoryview's `release()` does. Refused
@@ -133,27 +129,27 @@ pub unsafe extern "C" fn xbuf_view_slice(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let ranges = array_arg(slices, nslices, "slices")?;
-        let spec = |s: &xbuf_range| SliceSpec {
-            start: s.start,
-            stop: s.stop,
-            step: s.step,
-        };
-        // On the stack for the common ranks.
-        let mut few = [SliceSpec::default(); crate::layout::INLINE];
-        let many: Vec<SliceSpec>;
-        let specs: &[SliceSpec] = if ranges.len() <= few.len() {
-            for (d, r) in ranges.iter().enumerate() {
-                few[d] = spec(r);
-            }
-            &few[..ranges.len()]
-        } else {
-            many = ranges.iter().map(spec).collect();
-            &many
-        };
-        *out = view::slice(object(view, "view")?, specs)?.into_raw().cast();
-        Ok(())
+        object_out(out, || {
+            let ranges = array_arg(slices, nslices, "slices")?;
+            let spec = |s: &xbuf_range| SliceSpec {
+                start: s.start,
+                stop: s.stop,
+                step: s.step,
+            };
+            // On the stack for the common ranks.
+            let mut few = [SliceSpec::default(); crate::layout::INLINE];
+            let many: Vec<SliceSpec>;
+            let specs: &[SliceSpec] = if ranges.len() <= few.len() {
+                for (d, r) in ranges.iter().enumerate() {
+                    few[d] = spec(r);
+                }
+                &few[..ranges.len()]
+            } else {
+                many = ranges.iter().map(spec).collect();
+                &many
+            };
+            view::slice(object(view, "view")?, specs)
+        })
     })
 }
 
@@ -180,10 +176,10 @@ pub unsafe extern "C" fn xbuf_view_index(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let idx = array_arg(indices, n, "indices")?;
-        *out = view::index(object(view, "view")?, idx)?.into_raw().cast();
-        Ok(())
+        object_out(out, || {
+            let idx = array_arg(indices, n, "indices")?;
+            view::index(object(view, "view")?, idx)
+        })
     })
 }
 
@@ -235,13 +231,7 @@ pub unsafe extern "C" fn xbuf_view_transpose(
     view: *mut xbuf_object,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    boundary!({
-        let out = object_out(out, "out")?;
-        *out = view::permute(object(view, "view")?, None)?
-            .into_raw()
-            .cast();
-        Ok(())
-    })
+    boundary!({ object_out(out, || { view::permute(object(view, "view")?, None) }) })
 }
 
 /// A new view with the dimensions reordered: dimension `k` of the result is dimension
@@ -266,18 +256,16 @@ pub unsafe extern "C" fn xbuf_view_permute(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let mut perm = Vec::new();
-        for &a in array_arg(axes, n, "axes")? {
-            if a < 0 {
-                bail!(InvalidArgument, "axis {a} is negative");
+        object_out(out, || {
+            let mut perm = Vec::new();
+            for &a in array_arg(axes, n, "axes")? {
+                if a < 0 {
+                    bail!(InvalidArgument, "axis {a} is negative");
+                }
+                perm.push(a as usize);
             }
-            perm.push(a as usize);
-        }
-        *out = view::permute(object(view, "view")?, Some(&perm))?
-            .into_raw()
-            .cast();
-        Ok(())
+            view::permute(object(view, "view")?, Some(&perm))
+        })
     })
 }
 
@@ -315,17 +303,15 @@ pub unsafe extern "C" fn xbuf_view_cast(
     out: *mut *mut xbuf_object,
 ) -> c_int {
     boundary!({
-        let out = object_out(out, "out")?;
-        let fmt = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
-        let shape = if shape.is_null() {
-            None
-        } else {
-            Some(array_arg(shape, ndim, "shape")?)
-        };
-        *out = view::cast(object(view, "view")?, fmt.to_bytes(), shape)?
-            .into_raw()
-            .cast();
-        Ok(())
+        object_out(out, || {
+            let fmt = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+            let shape = if shape.is_null() {
+                None
+            } else {
+                Some(array_arg(shape, ndim, "shape")?)
+            };
+            view::cast(object(view, "view")?, fmt.to_bytes(), shape)
+        })
     })
 }
 

@@ -1,4 +1,4 @@
-//! The Arrow C Data Interface: `xbuf_arrow_export` and `xbuf_arrow_import`.
+//! The Arrow C Data Interface: arrays of objects' memory, and objects of arrays.
 
 use std::ffi::c_int;
 
@@ -13,6 +13,8 @@ use crate::status::Result;
 /// PEP 3118 view has no way to mark a slot null. Without it such an array is refused.
 pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 
+/// Describes one export of `obj` as an Arrow array, zero-copy.
+///
 /// Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
 /// `schema` and `array`.
 ///

@@ -1,5 +1,5 @@
-//! Copies between views and contiguous memory, and the cap on the threads a large copy or
-//! comparison may use.
+//! Copies: between views, and between views and contiguous memory; the cap on the threads a
+//! large copy or comparison may use.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
@@ -11,6 +11,8 @@ use crate::layout::Layout;
 use crate::layout::Order;
 use crate::status::Result;
 
+/// Caps the number of threads one large copy or comparison may use.
+///
 /// Caps the number of threads one large copy or comparison may use (`xbuf_copy`,
 /// `xbuf_to_contiguous`, `xbuf_from_contiguous`, `xbuf_view_tobytes`, `xbuf_view_equal` and
 /// the other calls that copy or compare items), as the thread settings of BLAS libraries do.
@@ -41,6 +43,8 @@ pub extern "C" fn xbuf_set_max_threads(n: c_int) -> c_int {
     boundary!({ kernels::set_max_threads(i64::from(n)) })
 }
 
+/// The cap on the threads of one large copy or comparison now in force.
+///
 /// The cap on the threads of one large copy or comparison now in force (see
 /// `xbuf_set_max_threads`): the last `n >= 1` given to `xbuf_set_max_threads`, else
 /// `XBUF_NUM_THREADS` when valid, else the number of threads the process can run at once.
@@ -69,6 +73,8 @@ impl super::Outcome for ThreadCap {
     }
 }
 
+/// Copies the items of the view `src` into the view `dst`, index by index.
+///
 /// Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
 /// shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
 /// writable `dst`. Correct when the two share memory: the source is read completely before
@@ -137,6 +143,8 @@ unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
     }
 }
 
+/// Copies the items of `src` into `buf`, contiguously in `order`.
+///
 /// Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
 /// Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
 /// `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
@@ -168,6 +176,8 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
     })
 }
 
+/// Copies contiguous bytes at `buf` into the items of `dst`.
+///
 /// Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
 /// for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
 /// `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.

@@ -1,4 +1,4 @@
-//! Exported DLPack functions: tensors of objects' memory, and objects of tensors.
+//! DLPack: tensors of objects' memory, and objects of tensors.
 
 use std::ffi::c_int;
 
@@ -54,6 +54,8 @@ pub unsafe extern "C" fn xbuf_dlpack_export(
     })
 }
 
+/// Makes an object whose views read the DLPack tensor `t`, zero-copy.
+///
 /// Makes an object whose views read the DLPack tensor `t` (any minor version of major version
 /// 1), zero-copy.
 ///
@@ -92,6 +94,8 @@ pub unsafe extern "C" fn xbuf_dlpack_import(
     })
 }
 
+/// Exports a view of `obj` as a legacy (unversioned) DLPack tensor.
+///
 /// `xbuf_dlpack_export` for the legacy `DLManagedTensor` (DLPack before 1.0), which has no
 /// version and no read-only flag: read-only memory is refused (`XBUF_ERR_READONLY`) unless
 /// `flags` has `XBUF_DLPACK_UNMARKED_READONLY`, by which the caller accepts that consumers see
@@ -122,6 +126,8 @@ pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
     })
 }
 
+/// Makes a read-only object whose views read the legacy DLPack tensor `t`.
+///
 /// `xbuf_dlpack_import` for the legacy `DLManagedTensor`. The object is always read-only, as
 /// NumPy makes it: the legacy struct cannot say whether the memory may be written.
 ///

@@ -64,6 +64,8 @@ pub const XBUF_ERR_BUFFER_TOO_SMALL: c_int = 17;
 /// disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
 pub const XBUF_ERR_BAD_EXPORTER: c_int = 18;
 
+/// The library's version number, to compare with `XBUF_VERSION`.
+///
 /// The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
 /// XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
 /// between the header compiled against and the library loaded.
@@ -88,6 +90,8 @@ pub extern "C" fn xbuf_version_string() -> *const c_char {
     crate::VERSION_STRING.as_ptr()
 }
 
+/// The name of a status code.
+///
 /// The name of a status code: `"XBUF_OK"`, an `"XBUF_ERR_..."` constant's name, or
 /// `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
 ///
@@ -100,6 +104,8 @@ pub extern "C" fn xbuf_status_str(status: c_int) -> *const c_char {
     status::status_name(status).as_ptr().cast()
 }
 
+/// The message of the calling thread's last failure.
+///
 /// The message of the calling thread's last failure, naming the function, what was asked and
 /// what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
 ///
@@ -114,6 +120,8 @@ pub extern "C" fn xbuf_last_error_message() -> *const c_char {
     status::last_error_ptr()
 }
 
+/// The status of the calling thread's last failure.
+///
 /// The status of the calling thread's last failure (`XBUF_OK` if nothing failed yet or after
 /// `xbuf_clear_error`).
 ///
@@ -137,6 +145,8 @@ pub extern "C" fn xbuf_clear_error() {
     status::clear_last_error()
 }
 
+/// Records a failure for the calling thread (for exporters' procs).
+///
 /// Records a failure for the calling thread, for exporters: a `getbuffer` or `lockbuffer`
 /// proc writes `return xbuf_set_error(XBUF_ERR_READONLY, "why");` and the consumer's
 /// `xbuf_last_error_message()` then shows that message.

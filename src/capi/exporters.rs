@@ -1,4 +1,5 @@
-//! Exported constructors and operations of the built-in exporters.
+//! Built-in exporters: `bytes`, `bytearray`, `wrap` (caller memory with a destructor),
+//! `slice`, `mmap` and `ndarray` objects, their constructors and operations.
 
 #![allow(non_camel_case_types)]
 
@@ -15,6 +16,8 @@ use crate::exporters::wrap::Wrap;
 use crate::layout::Order;
 use crate::status::Result;
 
+/// Creates an immutable `bytes` object holding a copy of `len` bytes at `data`.
+///
 /// Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
 /// read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
 ///
@@ -36,6 +39,8 @@ pub unsafe extern "C" fn xbuf_bytes_new(
     boundary!({ object_out(out, || { Bytes::new_object(bytes_arg(data, len, "data")?) }) })
 }
 
+/// Creates a mutable, resizable `bytearray` object of `len` bytes.
+///
 /// Creates a mutable, resizable `bytearray` object of `len` bytes: a copy of `data`, or zeros
 /// when `data` is NULL.
 ///
@@ -91,6 +96,8 @@ pub unsafe extern "C" fn xbuf_bytearray_resize(obj: *mut xbuf_object, len: usize
 pub type xbuf_wrap_destructor =
     Option<unsafe extern "C" fn(data: *mut c_void, len: usize, ctx: *mut c_void)>;
 
+/// Creates a `wrap` object lending `len` bytes of caller memory at `data`.
+///
 /// Creates a `wrap` object lending `len` bytes of caller memory at `data` (read-only when
 /// `readonly` is non-zero). `destructor(data, len, ctx)`, if not NULL, is called exactly once,
 /// on whichever thread drops the last reference or the last view, when both are gone.
@@ -123,6 +130,8 @@ pub unsafe extern "C" fn xbuf_wrap_new(
     })
 }
 
+/// Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory.
+///
 /// Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory (the seed
 /// discussion's ByteBufferSlice). For its whole lifetime the slice locks `base` and holds one
 /// `XBUF_SIMPLE` view of it (an export at `base`'s releaser, which keeps the memory even for
@@ -165,6 +174,8 @@ pub const XBUF_MMAP_WRITE: c_int = 1;
 /// Map the file copy-on-write: the view is writable, the file never changes.
 pub const XBUF_MMAP_COPY: c_int = 2;
 
+/// Opens the file at `path` and maps it whole.
+///
 /// Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
 /// `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
 /// views; the file never changes). An empty file gives empty views. Only a regular file (or a
@@ -198,6 +209,8 @@ pub unsafe extern "C" fn xbuf_mmap_open(
     })
 }
 
+/// Resizes a read-write mapping's file to `len` bytes and remaps it.
+///
 /// Resizes a read-write mapping's file to `len` bytes and remaps it (new bytes are zero; the
 /// memory may move). A shrink maps the new size before it cuts the file, a grow extends the
 /// file before it maps the new size, so a resize that fails (`XBUF_ERR_IO`: the new mapping
@@ -238,6 +251,8 @@ pub unsafe extern "C" fn xbuf_mmap_flush(obj: *mut xbuf_object) -> c_int {
     boundary!({ Mmap::flush(object(obj, "obj")?) })
 }
 
+/// Unmaps and closes the file now, before the last reference goes.
+///
 /// Unmaps and closes the file now, before the last reference goes; later requests fail with
 /// `XBUF_ERR_RELEASED`. The caller still owns its reference.
 ///
@@ -264,6 +279,8 @@ pub const XBUF_NDARRAY_READONLY: c_int = 1;
 /// first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
 pub const XBUF_NDARRAY_PIL: c_int = 2;
 
+/// Creates an `ndarray` holding a copy of `len` bytes at `data`.
+///
 /// Creates an `ndarray`: a copy of `len` bytes at `data` read as an array of `format` items
 /// in `shape` with `strides` (any sign; NULL means C-contiguous), whose item with all indices 0
 /// lies at byte `offset` of the copy. Every byte an item reaches must lie inside the copy.
@@ -319,6 +336,8 @@ pub unsafe extern "C" fn xbuf_ndarray_new(
     })
 }
 
+/// Creates a zero-filled `ndarray` of `format` items in `shape`.
+///
 /// Creates a zero-filled `ndarray` of `format` items in `shape`, laid out contiguously in
 /// `order` (`'C'` or `'F'`; `'A'` means `'C'`). `flags` as for `xbuf_ndarray_new`.
 ///

@@ -1,5 +1,5 @@
-//! Exported functions for item formats: sizes, parsed formats, field and leaf introspection,
-//! canonical text, equivalence, decoding values and rendering items as JSON.
+//! Formats: item sizes, parsed formats, field and leaf introspection, canonical text,
+//! equivalence, decoding values and rendering items as JSON.
 
 #![allow(non_camel_case_types)]
 
@@ -192,6 +192,8 @@ fn kind_code(k: Kind) -> c_int {
     }
 }
 
+/// The item size of a format string.
+///
 /// The item size of a format string: `struct.calcsize` for every struct-module format,
 /// NumPy's itemsize for `T{...}` formats; the whole PEP 3118 grammar (see README "Formats").
 /// Repeated format strings are parsed once per process (a bounded cache).
@@ -215,6 +217,8 @@ pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mu
     })
 }
 
+/// Parses a format string into a format handle.
+///
 /// Parses a format string into a format handle. Parses are cached per process, so parsing the
 /// same text again usually returns the same handle with one more reference; do not rely on
 /// it (long or very large formats are not cached, and the bounded cache may be emptied).
@@ -279,6 +283,8 @@ pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize 
     boundary!({ Ok(format_ref(fmt, "fmt")?.itemsize() as isize) })
 }
 
+/// The alignment an item of the format needs.
+///
 /// The alignment an item needs: the least common multiple of the alignments of its `@` mode
 /// types (1 when none is in `@` mode).
 ///
@@ -294,6 +300,8 @@ pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize
     boundary!({ Ok(format_ref(fmt, "fmt")?.alignment() as isize) })
 }
 
+/// The byte-order mode all types of the format use.
+///
 /// The mode all types of the format use: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` reads
 /// as `'>'`), or `'*'` when they use different ones; a format without types reports the
 /// mode its text ends in.
@@ -310,6 +318,8 @@ pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_cha
     boundary!({ Ok(format_ref(fmt, "fmt")?.byteorder() as c_char) })
 }
 
+/// The number of fields of an item of the format.
+///
 /// The number of fields of the item: its top-level fields, or, when the whole format is one
 /// unnamed `T{...}` at offset 0 spanning the whole item (no padding before or after it: the
 /// case NumPy reads as that struct), that struct's fields. Padding `x` is not a field.
@@ -379,6 +389,8 @@ pub unsafe extern "C" fn xbuf_format_field(
     })
 }
 
+/// The number of leaf runs (runs of scalars) of an item of the format.
+///
 /// The number of leaf runs: the item's scalars in memory order, adjacent runs of the same
 /// type merged (what copy and compare loops iterate).
 ///
@@ -440,6 +452,8 @@ pub unsafe extern "C" fn xbuf_format_leaf(
     })
 }
 
+/// The canonical text of the format: one spelling per layout.
+///
 /// The canonical text of the format: one spelling per layout (explicit `<`/`>` and standard
 /// codes, `^` for the native-only `g Zg P O &`, padding as `x`, runs merged, names and
 /// nesting dropped). Two formats have equal canonical texts exactly when
@@ -476,6 +490,8 @@ pub unsafe extern "C" fn xbuf_format_canonical(
     })
 }
 
+/// Whether two formats have the same layout and the same item types.
+///
 /// Whether two formats have the same layout and the same item types: equal item sizes and
 /// the same scalars (type, size, byte order) at the same offsets. Names, nesting and how
 /// elements are grouped do not matter; `<l` and `<i` are the same type.
@@ -501,6 +517,8 @@ pub unsafe extern "C" fn xbuf_format_equivalent(
     })
 }
 
+/// Decodes one scalar of the item at `item`.
+///
 /// Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
 /// have any alignment; the byte order is the format's. `g` (long double) is read into the
 /// nearest double: on x86-64 from the x87 80-bit format (the encodings the x87 refuses,
@@ -590,6 +608,8 @@ pub unsafe extern "C" fn xbuf_format_decode(
     })
 }
 
+/// Renders the item at `item` as JSON text, as Python's `json.dumps` would.
+///
 /// Renders the item at `item` as JSON text, exactly as Python's `json.dumps` writes its
 /// values. The values (the one rule every renderer of items follows, `xbuf_view_tolist`
 /// too):
@@ -646,6 +666,8 @@ pub unsafe extern "C" fn xbuf_format_to_json(
     })
 }
 
+/// Whether two items are equal value by value.
+///
 /// Whether two items are equal value by value, as Python compares the tuples `struct.unpack`
 /// gives: scalars in memory order, `1 == 1.0 == True`, NaN never equal, padding ignored;
 /// items with different numbers of values are unequal.

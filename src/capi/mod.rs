@@ -13,17 +13,38 @@ use crate::object::{ObjRef, Object};
 use crate::status::{self, Error, Result, Status};
 use errors::XBUF_OK;
 
-// The modules in the order of the header's sections.
-pub mod arrow;
-pub mod copy;
-pub mod dlpack;
+// The modules, one per section of the header, in the header's order (tools/gen-header reads
+// this list; each declaration stands apart so that formatting keeps the order).
+
+/// Section 1: status codes, the thread's last error, versions.
 pub mod errors;
-pub mod exporters;
-pub mod format;
+
+/// Section 2: objects and their types (`xbuf_object`, `xbuf_type`, the proc typedefs).
 pub mod objects;
-pub mod procs;
+
+/// Section 3: requests and `xbuf_bufferinfo`: getting, releasing and reading views.
 pub mod requests;
+
+/// Section 4: helpers for exporters' procs.
+pub mod procs;
+
+/// Section 5: the built-in exporters.
+pub mod exporters;
+
+/// Section 6: item formats.
+pub mod format;
+
+/// Section 7: view objects (`xbuf_view_*`).
 pub mod view;
+
+/// Section 8: copies and the thread cap.
+pub mod copy;
+
+/// Section 9: DLPack.
+pub mod dlpack;
+
+/// Section 10: the Arrow C Data Interface.
+pub mod arrow;
 
 pub use arrow::*;
 pub use copy::*;

@@ -134,6 +134,8 @@ pub unsafe extern "C" fn xbuf_incref(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.incref() })
 }
 
+/// Drops a reference to `obj`, freeing it after the last reference and export.
+///
 /// Drops a reference to `obj`. When the last reference and the last export are gone the object
 /// is freed (a C exporter's `dealloc` runs, on the calling thread).
 ///
@@ -217,6 +219,8 @@ pub unsafe extern "C" fn xbuf_refcount(obj: *mut xbuf_object) -> isize {
     boundary!({ Ok(object(obj, "obj")?.refcount() as isize) })
 }
 
+/// Takes an export lock on `obj` without a view.
+///
 /// Takes an export lock on `obj` without a view: counts one export (and holds one reference),
 /// then runs the type's `lockbuffer` (a slice forwards the lock to the object that owns its
 /// memory). While locked, the object refuses exclusive changes (resize, close).
@@ -236,6 +240,8 @@ pub unsafe extern "C" fn xbuf_lock(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.lock() })
 }
 
+/// Returns a lock taken with `xbuf_lock`.
+///
 /// Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
 /// drops the export and the reference the lock held (which may free the object).
 ///
@@ -256,6 +262,8 @@ pub unsafe extern "C" fn xbuf_unlock(obj: *mut xbuf_object) -> c_int {
     })
 }
 
+/// Takes exclusive access to `obj`, for an exporter that must change its memory.
+///
 /// For exporters that must change their memory (resize, remap, free): takes exclusive access
 /// to `obj`. Succeeds only while its export count is zero; until `xbuf_exclusive_end`, every
 /// new `xbuf_get_buffer` and `xbuf_lock` on it fails with `XBUF_ERR_BUSY`. The check and the
@@ -277,6 +285,8 @@ pub unsafe extern "C" fn xbuf_exclusive_begin(obj: *mut xbuf_object) -> c_int {
     boundary!({ object(obj, "obj")?.begin_exclusive() })
 }
 
+/// Ends exclusive access taken with `xbuf_exclusive_begin`.
+///
 /// Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
 /// access held by another thread (another caller's, or a built-in resize running there) is
 /// not ended: the call fails and the access stays held.

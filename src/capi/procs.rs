@@ -1,5 +1,5 @@
-//! Helpers for exporter procs: filling a view the way `PyBuffer_FillInfo` does, and
-//! contiguous strides.
+//! Exporter procs: helpers for `getbuffer` procs, filling a view the way `PyBuffer_FillInfo`
+//! does, and contiguous strides.
 
 use std::ffi::{c_char, c_int, c_void};
 
@@ -8,6 +8,8 @@ use crate::bail;
 use crate::bufferinfo;
 use crate::layout::{self, Order};
 
+/// Fills `view` with one dimension of bytes (as `PyBuffer_FillInfo`), for exporters.
+///
 /// For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
 /// `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
 /// pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`). It starts
@@ -50,6 +52,8 @@ pub unsafe extern "C" fn xbuf_fill_info(
     })
 }
 
+/// Writes the strides of a contiguous array into `strides`.
+///
 /// Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
 /// `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
 /// extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`

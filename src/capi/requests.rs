@@ -1,6 +1,6 @@
-//! Requests and views of an object's memory: the request flags, `xbuf_bufferinfo` (whose
-//! sizes and field offsets are part of the ABI, asserted in tests on both the Rust and the C
-//! side), getting, releasing and moving a view, and reading one.
+//! Requests and `xbuf_bufferinfo`: the request flags, the view struct (whose sizes and field
+//! offsets are part of the ABI, asserted in tests on both the Rust and the C side), getting,
+//! releasing and moving a view, and reading one.
 
 #![allow(non_camel_case_types)]
 
@@ -186,6 +186,8 @@ impl xbuf_bufferinfo {
     }
 }
 
+/// Asks `obj` for a view of its memory that meets the request `flags`.
+///
 /// Asks `obj` for a view of its memory that meets the request `flags` (`XBUF_SIMPLE`,
 /// `XBUF_FULL_RO`, ...; see the flag constants).
 ///
@@ -238,6 +240,8 @@ pub unsafe extern "C" fn xbuf_get_buffer(
     })
 }
 
+/// Hands a view back to its releaser and empties it.
+///
 /// Hands a view back: calls the releaser's `releasebuffer` (if any), frees the view's layout
 /// storage, drops the export and the reference the view held, and empties the view. Releasing
 /// an empty view (never filled, already released, or after a failed get) is a no-op, so a
@@ -265,6 +269,8 @@ pub unsafe extern "C" fn xbuf_release(view: *mut xbuf_bufferinfo) -> c_int {
     boundary!({ bufferinfo::release(nonnull(view, "view")?.as_ptr()) })
 }
 
+/// Moves a filled view from the struct `src` to the struct `dst`.
+///
 /// Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
 /// address (a C++ or Rust value that holds one can be moved): the layout pointers that point
 /// into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
@@ -305,6 +311,8 @@ pub unsafe extern "C" fn xbuf_bufferinfo_move(
     })
 }
 
+/// Whether the memory `view` describes is contiguous in `order`.
+///
 /// Whether the memory `view` describes is contiguous in `order`: `'C'` (row-major), `'F'`
 /// (column-major) or `'A'` (either), by CPython's rules (suboffsets never are; no items always
 /// is; extent-1 dimensions may have any stride). A view without `strides` is C-contiguous.
@@ -333,6 +341,8 @@ pub unsafe extern "C" fn xbuf_is_contiguous(view: *const xbuf_bufferinfo, order:
     })
 }
 
+/// The address of the item at `indices` in a view.
+///
 /// The address of the item at `indices` (`ndim` of them; negative ones count from the end),
 /// following suboffsets as PEP 3118 defines them.
 ///

@@ -1,5 +1,5 @@
-//! Exported functions of `xbuf_view` (the memoryview of C) and of the copy helpers that work on
-//! any consumer's `xbuf_bufferinfo`.
+//! Views: `xbuf_view` objects (the memoryview of C), made from any object and sliced, indexed,
+//! permuted, cast, compared, hashed and rendered.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
@@ -35,6 +35,8 @@ pub struct xbuf_range {
     pub step: isize,
 }
 
+/// Makes a view object (memoryview's counterpart) of `obj`.
+///
 /// Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
 /// (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
 /// one export of `obj` until `xbuf_view_release` or until its last reference goes. The view is
@@ -65,6 +67,8 @@ pub unsafe extern "C" fn xbuf_view_new(
     boundary!({ object_out(out, || { view::new(object(obj, "obj")?, flags) }) })
 }
 
+/// Hands the view's export back to its base now.
+///
 /// Hands the view's export back to its base now, as memoryview's `release()` does. Refused
 /// while the view's own exports live (locks on it, operations running on other threads). After
 /// it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
@@ -85,6 +89,8 @@ pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
     boundary!({ view::release(object(view, "view")?) })
 }
 
+/// A new view of a rectangular part of `view`.
+///
 /// A new view of a rectangular part of `view`: `slices[k]` applies to dimension `k` for
 /// `k < nslices`; later dimensions are kept whole. Works in every dimension and with
 /// suboffsets.
@@ -153,6 +159,8 @@ pub unsafe extern "C" fn xbuf_view_slice(
     })
 }
 
+/// A new view of the item or sub-array at `indices`.
+///
 /// A new view of the item or sub-array at `indices` (for the first `n` dimensions; negative
 /// indices count from the end): its `ndim` is `view`'s minus `n`, so indexing every dimension
 /// gives a zero-dimensional view of one item.
@@ -183,6 +191,8 @@ pub unsafe extern "C" fn xbuf_view_index(
     })
 }
 
+/// The address of the item at `indices` in a view object.
+///
 /// The address of the item at `indices` (one per dimension; negative ones count from the end),
 /// following suboffsets.
 ///
@@ -234,6 +244,8 @@ pub unsafe extern "C" fn xbuf_view_transpose(
     boundary!({ object_out(out, || { view::permute(object(view, "view")?, None) }) })
 }
 
+/// A new view with the dimensions reordered.
+///
 /// A new view with the dimensions reordered: dimension `k` of the result is dimension
 /// `axes[k]` of `view`.
 ///
@@ -269,6 +281,8 @@ pub unsafe extern "C" fn xbuf_view_permute(
     })
 }
 
+/// A new view of the same memory read as items of `format` in `shape`.
+///
 /// A new view of the same memory read as items of `format` in `shape`, laid out C-contiguously.
 /// With `shape` NULL the result has one dimension of as many items as fit (`ndim` is then
 /// ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
@@ -315,6 +329,8 @@ pub unsafe extern "C" fn xbuf_view_cast(
     })
 }
 
+/// Copies the view's items into `dst` contiguously in `order`.
+///
 /// Copies the view's items into `dst` contiguously in `order`: `'C'` (row-major), `'F'`
 /// (column-major) or `'A'` (Fortran if the view is Fortran- but not C-contiguous, else C), as
 /// memoryview's `tobytes(order)`.
@@ -355,6 +371,8 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
     })
 }
 
+/// Writes the hexadecimal text of the view's bytes into `dst`.
+///
 /// Writes the lowercase hexadecimal text of the view's C-order bytes into `dst`,
 /// NUL-terminated (as memoryview's `hex()`).
 ///
@@ -396,6 +414,8 @@ pub unsafe extern "C" fn xbuf_view_hex(
     })
 }
 
+/// Compares two views by value, as memoryview's `==` does.
+///
 /// Compares two views by value, as memoryview's `==` does, for every format: `*equal` is 1
 /// when they have the same shape (`ndim` and every extent) and every pair of items at the same
 /// indices is equal by value (`1 == 1.0` across formats, NaN never equal, not even in the same
@@ -427,6 +447,8 @@ pub unsafe extern "C" fn xbuf_view_equal(
     })
 }
 
+/// Writes the view's items as JSON text, as `json.dumps(m.tolist())` would.
+///
 /// Writes the view's items as JSON text, NUL-terminated, as `json.dumps(m.tolist())` writes
 /// a memoryview's: nested lists, one level per dimension (a zero-dimensional view is its
 /// item), each item's values by the rule `xbuf_format_to_json` states (`struct.unpack`'s
@@ -470,6 +492,8 @@ pub unsafe extern "C" fn xbuf_view_tolist(
     })
 }
 
+/// A hash of a read-only view's bytes (64-bit FNV-1a).
+///
 /// A hash of a read-only view: the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
 /// 0x100000001b3) of its C-order bytes, for any format. The same in every process and on every
 /// platform; views with equal C-order bytes hash equal.

@@ -7,6 +7,7 @@ use super::{boundary, nonnull, xbuf_bufferinfo, xbuf_object, XBUF_MAX_NDIM};
 use crate::bail;
 use crate::bufferinfo;
 use crate::layout::{self, Order};
+use crate::status::Result;
 
 /// Fills `view` with one dimension of bytes (as `PyBuffer_FillInfo`), for exporters.
 ///
@@ -79,29 +80,45 @@ pub unsafe extern "C" fn xbuf_fill_contiguous_strides(
     order: c_char,
 ) -> c_int {
     boundary!({
-        if !(0..=XBUF_MAX_NDIM).contains(&ndim) {
-            bail!(
-                InvalidArgument,
-                "ndim is {ndim} (0 to {XBUF_MAX_NDIM} allowed)"
-            );
-        }
-        if itemsize < 1 {
-            bail!(
-                InvalidArgument,
-                "itemsize is {itemsize}; it must be at least 1"
-            );
-        }
-        let order = Order::from_char(order as u8)?;
-        let n = ndim as usize;
+        let (n, order) = strides_request(ndim, itemsize, order)?;
         if n == 0 {
             return Ok(());
         }
         let shape = std::slice::from_raw_parts(nonnull(shape, "shape")?.as_ptr(), n);
         let out = nonnull(strides, "strides")?;
-        layout::item_count(shape)?;
-        let mut tmp = [0isize; XBUF_MAX_NDIM as usize];
-        layout::contiguous_strides(shape, itemsize, order, &mut tmp[..n])?;
-        std::ptr::copy_nonoverlapping(tmp.as_ptr(), out.as_ptr(), n);
+        let computed = strides_of(shape, itemsize, order)?;
+        std::ptr::copy_nonoverlapping(computed.as_ptr(), out.as_ptr(), n);
         Ok(())
     })
+}
+
+/// The number of dimensions and the order of an `xbuf_fill_contiguous_strides` call, after
+/// its `ndim`, `itemsize` and `order` are checked (in that order).
+fn strides_request(ndim: c_int, itemsize: isize, order: c_char) -> Result<(usize, Order)> {
+    if !(0..=XBUF_MAX_NDIM).contains(&ndim) {
+        bail!(
+            InvalidArgument,
+            "ndim is {ndim} (0 to {XBUF_MAX_NDIM} allowed)"
+        );
+    }
+    if itemsize < 1 {
+        bail!(
+            InvalidArgument,
+            "itemsize is {itemsize}; it must be at least 1"
+        );
+    }
+    Ok((ndim as usize, Order::from_char(order as u8)?))
+}
+
+/// The contiguous strides of `shape` (first `shape.len()` entries), or the error of a shape
+/// whose size overflows.
+fn strides_of(
+    shape: &[isize],
+    itemsize: isize,
+    order: Order,
+) -> Result<[isize; XBUF_MAX_NDIM as usize]> {
+    layout::item_count(shape)?;
+    let mut out = [0isize; XBUF_MAX_NDIM as usize];
+    layout::contiguous_strides(shape, itemsize, order, &mut out[..shape.len()])?;
+    Ok(out)
 }

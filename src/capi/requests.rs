@@ -10,6 +10,7 @@ use std::mem::{offset_of, size_of};
 use super::{boundary, nonnull, object, write_out, xbuf_object};
 use crate::bufferinfo;
 use crate::layout::{self, Order};
+use crate::status::Result;
 
 /// Request flag: nothing beyond a pointer to contiguous bytes (`format` NULL, `shape` NULL,
 /// `strides` NULL). Same value as PEP 3118's `PyBUF_SIMPLE`.
@@ -370,27 +371,36 @@ pub unsafe extern "C" fn xbuf_get_pointer(
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let v = bufferinfo::read_view(nonnull(view, "view")?.as_ptr())?;
-        if v.has_suboffsets() {
-            v.check_cpu("following suboffsets")?;
-        }
-        let shape = v.shape();
-        let n = shape.len();
+        let n = v.shape().len();
         let idx: &[isize] = if n == 0 {
             &[]
         } else {
             std::slice::from_raw_parts(nonnull(indices, "indices")?.as_ptr(), n)
         };
-        let mut tmp = [0isize; XBUF_MAX_NDIM as usize];
-        let strides = match v.strides {
-            Some(s) => s,
-            None => {
-                layout::contiguous_strides(shape, v.itemsize, Order::C, &mut tmp[..n])?;
-                &tmp[..n]
-            }
-        };
-        let p = layout::pointer_at(v.buf, shape, strides, v.suboffsets, idx)?;
+        let p = item_address(&v, idx)?;
         write_out(out, "out", p.cast())
     })
+}
+
+/// The address of the item at `idx` (one index per dimension) of the view `v`.
+///
+/// # Safety
+/// With suboffsets, `v` must describe readable pointer storage (as its exporter promised).
+unsafe fn item_address(v: &bufferinfo::ViewLayout, idx: &[isize]) -> Result<*mut u8> {
+    if v.has_suboffsets() {
+        v.check_cpu("following suboffsets")?;
+    }
+    let shape = v.shape();
+    let mut tmp = [0isize; XBUF_MAX_NDIM as usize];
+    let strides = match v.strides {
+        Some(s) => s,
+        None => {
+            let n = shape.len();
+            layout::contiguous_strides(shape, v.itemsize, Order::C, &mut tmp[..n])?;
+            &tmp[..n]
+        }
+    };
+    layout::pointer_at(v.buf, shape, strides, v.suboffsets, idx)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The C boundary: every function, type and constant of `include/xbuf.h`, one module per
-//! section of the header. Every exported function is a thin wrapper: it checks its pointer
-//! arguments, converts them, and runs its body inside [`guard`], which turns errors into
-//! status codes plus the thread's last message and never lets a panic cross into C. The logic
-//! lives in the safe modules.
+//! section of the header (tools/gen-header writes the sections in the order declared below,
+//! each headed by its module's documentation). Every exported function is a thin wrapper: it
+//! reads its arguments (NULL checks, `structsize`, conversions), calls a safe function and
+//! writes the results, all inside [`boundary!`], which turns errors into the function's
+//! failure value ([`Outcome`]) plus the thread's last message and never lets a panic cross
+//! into C. A new object reaches C through [`object_out`]. The logic lives in the safe modules.
 
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};

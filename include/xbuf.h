@@ -32,9 +32,9 @@ struct DLManagedTensor;
 struct ArrowSchema;
 struct ArrowArray;
 
-/** Packs a version as XBUF_VERSION does. */
+/** \brief Packs a version as XBUF_VERSION does. */
 #define XBUF_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
-/** The version of this header; compare with xbuf_version() at run time. */
+/** \brief The version of this header; compare with xbuf_version() at run time. */
 #define XBUF_VERSION XBUF_MAKE_VERSION(XBUF_VERSION_MAJOR, XBUF_VERSION_MINOR, XBUF_VERSION_PATCH)
 
 /* Declared here because the proc typedefs (with xbuf_type) come before its definition. */
@@ -55,6 +55,8 @@ extern "C" {
 #define XBUF_OK 0
 
 /**
+ * \brief An argument has a value outside what the function accepts.
+ *
  * An argument has a value outside what the function accepts (bad flags, bad order character,
  * an object of the wrong kind, a corrupted or moved view).
  */
@@ -141,6 +143,8 @@ extern "C" {
 #define XBUF_ERR_BUFFER_TOO_SMALL 17
 
 /**
+ * \brief A user-written exporter returned an answer that breaks the protocol.
+ *
  * A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
  * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
  */
@@ -246,6 +250,8 @@ int xbuf_set_error(int status, const char *message);
  * ============================================================================================= */
 
 /**
+ * \brief An object: opaque, library-allocated and atomically reference-counted.
+ *
  * An exporter or consumer object: opaque, library-allocated and atomically reference-counted.
  * Made by `xbuf_object_new` or a built-in constructor; kept alive with `xbuf_incref` and
  * `xbuf_decref`.
@@ -253,6 +259,8 @@ int xbuf_set_error(int status, const char *message);
 typedef struct xbuf_object xbuf_object;
 
 /**
+ * \brief An exporter's proc that fills a view for a request.
+ *
  * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
  * `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
  * struct owned by the library for the duration of the call; the proc must not change its
@@ -279,6 +287,8 @@ typedef struct xbuf_object xbuf_object;
 typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
 
 /**
+ * \brief An exporter's proc called when a view or a lock is handed back.
+ *
  * Called on the releaser when a view is released (with that view, whose `internal` is what
  * the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
  * returned. A releaser also receives the views of the objects that delegate to it (a slice of
@@ -289,6 +299,8 @@ typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinf
 typedef void (*xbuf_releasebufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view);
 
 /**
+ * \brief An exporter's proc called when a lock is taken.
+ *
  * Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
  * to the object that really owns the memory). Returns a status; on failure the lock is not
  * taken.
@@ -301,6 +313,8 @@ typedef int (*xbuf_lockbufferproc)(struct xbuf_object *obj);
 typedef void (*xbuf_deallocproc)(void *state);
 
 /**
+ * \brief An exporter's vtable.
+ *
  * An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
  * `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
  * may live on the stack.
@@ -332,7 +346,7 @@ typedef struct xbuf_type {
     xbuf_deallocproc dealloc;
 } xbuf_type;
 
-/** Size of the first published xbuf_type; a smaller structsize is rejected. */
+/** \brief Size of the first published xbuf_type; a smaller structsize is rejected. */
 #define XBUF_TYPE_SIZE_MIN (sizeof(xbuf_type))
 
 /**
@@ -533,6 +547,8 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
  * ============================================================================================= */
 
 /**
+ * \brief Request flag: a pointer to contiguous bytes and nothing more.
+ *
  * Request flag: nothing beyond a pointer to contiguous bytes (`format` NULL, `shape` NULL,
  * `strides` NULL). Same value as PEP 3118's `PyBUF_SIMPLE`.
  */
@@ -589,6 +605,8 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
 #define XBUF_CONTIG_RO XBUF_ND
 
 /**
+ * \brief Request flag: the consumer can handle memory on any device.
+ *
  * Request flag: the consumer can handle memory on any device (GPU memory, for example),
  * reads `device_type`/`device_id` and never dereferences `buf` unless `device_type` is
  * `XBUF_DEVICE_CPU`. Without it, an exporter of memory on another device refuses the request
@@ -629,6 +647,8 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
 #define XBUF_FULL_RO (XBUF_INDIRECT | XBUF_FORMAT)
 
 /**
+ * \brief `device_type` of memory the CPU reads and writes directly.
+ *
  * `device_type` of memory the CPU reads and writes directly (DLPack's `kDLCPU`). A view whose
  * `device_type` is 0 (filled by code that predates the device fields) is CPU memory too.
  */
@@ -640,18 +660,24 @@ int xbuf_exclusive_end(struct xbuf_object *obj);
 #define XBUF_MAX_NDIM 64
 
 /**
+ * \brief The largest `structsize` the library accepts for any struct.
+ *
  * The largest `structsize` the library accepts for any struct; larger values are taken for an
  * uninitialised struct and rejected with `XBUF_ERR_INVALID_ARGUMENT`.
  */
 #define XBUF_STRUCTSIZE_MAX 4096
 
 /**
+ * \brief How many `ptrdiff_t` of layout an `xbuf_bufferinfo` holds without allocating.
+ *
  * How many `ptrdiff_t` of layout (shape, strides and suboffsets together) a full-size
  * `xbuf_bufferinfo` holds without allocating.
  */
 #define XBUF_INLINE_LAYOUT 6
 
 /**
+ * \brief How many bytes of format text an `xbuf_bufferinfo` holds without allocating.
+ *
  * How many bytes of format text (including the terminating NUL) a full-size
  * `xbuf_bufferinfo` holds without allocating.
  */
@@ -749,16 +775,18 @@ typedef struct xbuf_bufferinfo {
     int32_t device_id;
 } xbuf_bufferinfo;
 
-/** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
+/** \brief Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
 #define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
 /**
- * Size of the xbuf_bufferinfo published before device_type/device_id: a caller whose
- * structsize is smaller never receives memory of a device other than the CPU.
+ * \brief Size of the xbuf_bufferinfo published before device_type/device_id.
+ *
+ * A caller whose structsize is smaller never receives memory of a device other than the CPU.
  */
 #define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
 
 /**
- * Initializer for an empty, full-size view:
+ * \brief Initializer for an empty, full-size view.
+ *
  *   xbuf_bufferinfo view = XBUF_BUFFERINFO_INIT;
  */
 #define XBUF_BUFFERINFO_INIT                                                             \
@@ -1181,6 +1209,8 @@ int xbuf_mmap_close(struct xbuf_object *obj);
 #define XBUF_NDARRAY_READONLY 1
 
 /**
+ * \brief `xbuf_ndarray_new` flag: describe the array PIL-style (indirect rows).
+ *
  * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
  * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
  * the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
@@ -1240,6 +1270,8 @@ int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, cha
  * ============================================================================================= */
 
 /**
+ * \brief A parsed item format: opaque, immutable, shareable between threads.
+ *
  * A parsed item format: opaque, immutable, shareable between threads. Made by
  * `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
  * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
@@ -1259,6 +1291,8 @@ typedef struct xbuf_format xbuf_format;
 #define XBUF_VALUE_UINT 2
 
 /**
+ * \brief `xbuf_value.kind`: a float in `real`.
+ *
  * `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
  * `xbuf_format_decode`).
  */
@@ -1285,6 +1319,8 @@ typedef struct xbuf_format xbuf_format;
 #define XBUF_VALUE_BYTES 7
 
 /**
+ * \brief `xbuf_value.kind`: text, `len` code units of `width` bytes at `data`.
+ *
  * `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
  * in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
  */
@@ -1301,6 +1337,8 @@ typedef struct xbuf_format xbuf_format;
 #define XBUF_VALUE_BITS 10
 
 /**
+ * \brief One field of a parsed format (filled by `xbuf_format_field`).
+ *
  * One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
  * sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
  * while the caller holds it.
@@ -1339,6 +1377,8 @@ typedef struct xbuf_format_field_info {
 } xbuf_format_field_info;
 
 /**
+ * \brief One run of scalars of a parsed format (filled by `xbuf_format_leaf`).
+ *
  * One run of scalars of a parsed format (filled by `xbuf_format_leaf`): `count` elements of
  * `size` bytes back to back from `offset`. Set `structsize` first.
  */
@@ -1374,6 +1414,8 @@ typedef struct xbuf_format_leaf_info {
 } xbuf_format_leaf_info;
 
 /**
+ * \brief One decoded scalar (filled by `xbuf_format_decode`).
+ *
  * One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
  * kind does not use are zero.
  */
@@ -1728,6 +1770,8 @@ int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, con
  * ============================================================================================= */
 
 /**
+ * \brief One dimension's range for `xbuf_view_slice`, with Python's semantics.
+ *
  * One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
  * `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
  * zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
@@ -1747,7 +1791,7 @@ typedef struct xbuf_range {
     ptrdiff_t step;
 } xbuf_range;
 
-/** In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
+/** \brief In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
 #define XBUF_SLICE_OMIT PTRDIFF_MIN
 
 /**
@@ -2197,6 +2241,8 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  * ============================================================================================= */
 
 /**
+ * \brief `xbuf_dlpack_export_unversioned` flag: export read-only memory anyway.
+ *
  * `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
  * `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
  * no request flag uses.
@@ -2309,6 +2355,8 @@ int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object
  * ============================================================================================= */
 
 /**
+ * \brief `xbuf_arrow_import_flags` flag: accept an array with null slots.
+ *
  * `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
  * that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
  * PEP 3118 view has no way to mark a slot null. Without it such an array is refused.

@@ -27,6 +27,10 @@ for name in sorted(names):
     lines = [l.strip() for l in own_docs.get(name, "").strip("\n").split("\n")]
     if not lines[0].startswith("* \\brief ") or (len(lines) > 1 and lines[1] != "*"):
         problems.append(f"{name}: the doc does not start with a one-line \\brief")
+# Every other top-level doc comment (types, constants, macros) too.
+for doc in re.findall(r"^/\*\*((?:(?!\*/).)*)\*/", header, re.M | re.S):
+    if not re.match(r"\s*(\* )?\\brief [^\n]*(\n \*\n|\n $|$)", doc):
+        problems.append("a doc comment does not start with a one-line \\brief: " + doc.strip()[:60])
 for name in sorted(names - documented):
     problems.append(f"{name}: no doc comment")
 for name in re.findall(r"^\s*#\s*define\s+(\w+)", header, re.M):

@@ -8,6 +8,8 @@ use crate::capi::xbuf_object;
 use crate::interop::arrow::{self as imp, ArrowArray, ArrowSchema};
 use crate::status::Result;
 
+/// `xbuf_arrow_import_flags` flag: accept an array with null slots.
+///
 /// `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
 /// that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
 /// PEP 3118 view has no way to mark a slot null. Without it such an array is refused.

@@ -6,6 +6,8 @@ use super::{boundary, nonnull, object, object_out};
 use crate::capi::xbuf_object;
 use crate::interop::dlpack::{self, DLManagedTensor, DLManagedTensorVersioned};
 
+/// `xbuf_dlpack_export_unversioned` flag: export read-only memory anyway.
+///
 /// `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
 /// `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
 /// no request flag uses.

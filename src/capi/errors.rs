@@ -8,6 +8,8 @@ use crate::status;
 /// Success.
 pub const XBUF_OK: c_int = 0;
 
+/// An argument has a value outside what the function accepts.
+///
 /// An argument has a value outside what the function accepts (bad flags, bad order character,
 /// an object of the wrong kind, a corrupted or moved view).
 pub const XBUF_ERR_INVALID_ARGUMENT: c_int = 1;
@@ -60,6 +62,8 @@ pub const XBUF_ERR_PANIC: c_int = 16;
 /// A caller-supplied output buffer is too small; the message says how large it must be.
 pub const XBUF_ERR_BUFFER_TOO_SMALL: c_int = 17;
 
+/// A user-written exporter returned an answer that breaks the protocol.
+///
 /// A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
 /// disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
 pub const XBUF_ERR_BAD_EXPORTER: c_int = 18;

@@ -273,6 +273,8 @@ pub unsafe extern "C" fn xbuf_mmap_close(obj: *mut xbuf_object) -> c_int {
 /// `xbuf_ndarray_new` flag: views of the array are read-only.
 pub const XBUF_NDARRAY_READONLY: c_int = 1;
 
+/// `xbuf_ndarray_new` flag: describe the array PIL-style (indirect rows).
+///
 /// `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
 /// of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
 /// the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's

@@ -12,6 +12,8 @@ use crate::bail;
 use crate::format::{self, Format, Kind, Scalar, Value};
 use crate::status::Result;
 
+/// A parsed item format: opaque, immutable, shareable between threads.
+///
 /// A parsed item format: opaque, immutable, shareable between threads. Made by
 /// `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
 /// refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
@@ -25,6 +27,8 @@ pub struct xbuf_format {
 pub const XBUF_VALUE_INT: c_int = 1;
 /// `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
 pub const XBUF_VALUE_UINT: c_int = 2;
+/// `xbuf_value.kind`: a float in `real`.
+///
 /// `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
 /// `xbuf_format_decode`).
 pub const XBUF_VALUE_FLOAT: c_int = 3;
@@ -36,6 +40,8 @@ pub const XBUF_VALUE_BOOL: c_int = 5;
 pub const XBUF_VALUE_CHAR: c_int = 6;
 /// `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
 pub const XBUF_VALUE_BYTES: c_int = 7;
+/// `xbuf_value.kind`: text, `len` code units of `width` bytes at `data`.
+///
 /// `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
 /// in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
 pub const XBUF_VALUE_TEXT: c_int = 8;
@@ -44,6 +50,8 @@ pub const XBUF_VALUE_POINTER: c_int = 9;
 /// `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
 pub const XBUF_VALUE_BITS: c_int = 10;
 
+/// One field of a parsed format (filled by `xbuf_format_field`).
+///
 /// One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
 /// sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
 /// while the caller holds it.
@@ -67,6 +75,8 @@ pub struct xbuf_format_field_info {
     pub shape: *const isize,
 }
 
+/// One run of scalars of a parsed format (filled by `xbuf_format_leaf`).
+///
 /// One run of scalars of a parsed format (filled by `xbuf_format_leaf`): `count` elements of
 /// `size` bytes back to back from `offset`. Set `structsize` first.
 #[repr(C)]
@@ -87,6 +97,8 @@ pub struct xbuf_format_leaf_info {
     pub byteorder: c_char,
 }
 
+/// One decoded scalar (filled by `xbuf_format_decode`).
+///
 /// One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
 /// kind does not use are zero.
 #[repr(C)]

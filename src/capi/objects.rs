@@ -11,6 +11,8 @@ use super::{boundary, nonnull, object, object_out, xbuf_bufferinfo};
 use crate::foreign::Foreign;
 use crate::object::{ObjRef, Object};
 
+/// An object: opaque, library-allocated and atomically reference-counted.
+///
 /// An exporter or consumer object: opaque, library-allocated and atomically reference-counted.
 /// Made by `xbuf_object_new` or a built-in constructor; kept alive with `xbuf_incref` and
 /// `xbuf_decref`.
@@ -18,6 +20,8 @@ pub struct xbuf_object {
     _opaque: [u8; 0],
 }
 
+/// An exporter's proc that fills a view for a request.
+///
 /// Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
 /// `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
 /// struct owned by the library for the duration of the call; the proc must not change its
@@ -44,6 +48,8 @@ pub type xbuf_getbufferproc = Option<
     unsafe extern "C" fn(obj: *mut xbuf_object, view: *mut xbuf_bufferinfo, flags: c_int) -> c_int,
 >;
 
+/// An exporter's proc called when a view or a lock is handed back.
+///
 /// Called on the releaser when a view is released (with that view, whose `internal` is what
 /// the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
 /// returned. A releaser also receives the views of the objects that delegate to it (a slice of
@@ -53,6 +59,8 @@ pub type xbuf_getbufferproc = Option<
 pub type xbuf_releasebufferproc =
     Option<unsafe extern "C" fn(obj: *mut xbuf_object, view: *mut xbuf_bufferinfo)>;
 
+/// An exporter's proc called when a lock is taken.
+///
 /// Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
 /// to the object that really owns the memory). Returns a status; on failure the lock is not
 /// taken.
@@ -61,6 +69,8 @@ pub type xbuf_lockbufferproc = Option<unsafe extern "C" fn(obj: *mut xbuf_object
 /// Frees the exporter's state when its object's last reference and last export are gone.
 pub type xbuf_deallocproc = Option<unsafe extern "C" fn(state: *mut c_void)>;
 
+/// An exporter's vtable.
+///
 /// An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
 /// `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
 /// may live on the stack.

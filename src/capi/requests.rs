@@ -12,6 +12,8 @@ use crate::bufferinfo;
 use crate::layout::{self, Order};
 use crate::status::Result;
 
+/// Request flag: a pointer to contiguous bytes and nothing more.
+///
 /// Request flag: nothing beyond a pointer to contiguous bytes (`format` NULL, `shape` NULL,
 /// `strides` NULL). Same value as PEP 3118's `PyBUF_SIMPLE`.
 pub const XBUF_SIMPLE: c_int = 0;
@@ -46,6 +48,8 @@ pub const XBUF_CONTIG: c_int = XBUF_ND | XBUF_WRITABLE;
 /// Compound request: C-contiguous with shape.
 pub const XBUF_CONTIG_RO: c_int = XBUF_ND;
 
+/// Request flag: the consumer can handle memory on any device.
+///
 /// Request flag: the consumer can handle memory on any device (GPU memory, for example),
 /// reads `device_type`/`device_id` and never dereferences `buf` unless `device_type` is
 /// `XBUF_DEVICE_CPU`. Without it, an exporter of memory on another device refuses the request
@@ -72,6 +76,8 @@ pub const XBUF_FULL: c_int = XBUF_INDIRECT | XBUF_WRITABLE | XBUF_FORMAT;
 /// Compound request: everything, suboffsets allowed.
 pub const XBUF_FULL_RO: c_int = XBUF_INDIRECT | XBUF_FORMAT;
 
+/// `device_type` of memory the CPU reads and writes directly.
+///
 /// `device_type` of memory the CPU reads and writes directly (DLPack's `kDLCPU`). A view whose
 /// `device_type` is 0 (filled by code that predates the device fields) is CPU memory too.
 pub const XBUF_DEVICE_CPU: i32 = 1;
@@ -79,14 +85,20 @@ pub const XBUF_DEVICE_CPU: i32 = 1;
 /// The largest `ndim` a view may have.
 pub const XBUF_MAX_NDIM: c_int = 64;
 
+/// The largest `structsize` the library accepts for any struct.
+///
 /// The largest `structsize` the library accepts for any struct; larger values are taken for an
 /// uninitialised struct and rejected with `XBUF_ERR_INVALID_ARGUMENT`.
 pub const XBUF_STRUCTSIZE_MAX: usize = 4096;
 
+/// How many `ptrdiff_t` of layout an `xbuf_bufferinfo` holds without allocating.
+///
 /// How many `ptrdiff_t` of layout (shape, strides and suboffsets together) a full-size
 /// `xbuf_bufferinfo` holds without allocating.
 pub const XBUF_INLINE_LAYOUT: usize = 6;
 
+/// How many bytes of format text an `xbuf_bufferinfo` holds without allocating.
+///
 /// How many bytes of format text (including the terminating NUL) a full-size
 /// `xbuf_bufferinfo` holds without allocating.
 pub const XBUF_INLINE_FORMAT: usize = 16;

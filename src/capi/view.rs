@@ -21,6 +21,8 @@ use crate::view::{self, SliceSpec};
 /// cbindgen:ignore
 pub const XBUF_SLICE_OMIT: isize = isize::MIN;
 
+/// One dimension's range for `xbuf_view_slice`, with Python's semantics.
+///
 /// One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
 /// `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
 /// zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).

@@ -4,16 +4,11 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::{
-    array_arg, boundary, nonnull, object, object_out, output, raw_bytes_arg, write_measured_text,
-    write_out, write_text_with,
+    array_arg, boundary, nonnull, object, object_out, output, write_measured_text, write_out,
+    write_text_with, xbuf_object,
 };
 use crate::bail;
-use crate::bufferinfo::{check_cpu, read_device};
-use crate::capi::{xbuf_bufferinfo, xbuf_object};
-use crate::kernels;
-use crate::layout::Layout;
 use crate::layout::Order;
-use crate::status::Result;
 use crate::view::{self, SliceSpec};
 
 /// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:

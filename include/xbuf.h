@@ -315,9 +315,8 @@ typedef void (*xbuf_deallocproc)(void *state);
 /**
  * \brief An exporter's vtable.
  *
- * An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
- * `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
- * may live on the stack.
+ * Set `structsize = sizeof(xbuf_type)`; slots past the caller's `structsize` count as NULL.
+ * `xbuf_object_new` copies the struct and the `name` string, so it may live on the stack.
  */
 typedef struct xbuf_type {
     /**
@@ -1003,8 +1002,7 @@ int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t ite
 /**
  * \brief Creates an immutable `bytes` object holding a copy of `len` bytes at `data`.
  *
- * Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
- * read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
+ * Its views are read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
  *
  * Borrows: `data` (copied; may be NULL when `len` is 0).
  * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
@@ -1272,11 +1270,10 @@ int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, cha
 /**
  * \brief A parsed item format: opaque, immutable, shareable between threads.
  *
- * A parsed item format: opaque, immutable, shareable between threads. Made by
- * `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
- * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
- * bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
- * readable bytes) is undefined, as with `free`.
+ * Made by `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+ * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8 bytes
+ * it points at; anything else about such a pointer (a freed handle, fewer than 8 readable bytes)
+ * is undefined, as with `free`.
  */
 typedef struct xbuf_format xbuf_format;
 
@@ -1339,9 +1336,8 @@ typedef struct xbuf_format xbuf_format;
 /**
  * \brief One field of a parsed format (filled by `xbuf_format_field`).
  *
- * One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
- * sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
- * while the caller holds it.
+ * Set `structsize = sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay
+ * valid while the caller holds it.
  */
 typedef struct xbuf_format_field_info {
     /**
@@ -1416,8 +1412,7 @@ typedef struct xbuf_format_leaf_info {
 /**
  * \brief One decoded scalar (filled by `xbuf_format_decode`).
  *
- * One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
- * kind does not use are zero.
+ * Set `structsize` first; fields the kind does not use are zero.
  */
 typedef struct xbuf_value {
     /**
@@ -1486,9 +1481,9 @@ int xbuf_size_from_format(const char *fmt, ptrdiff_t *itemsize);
 /**
  * \brief Parses a format string into a format handle.
  *
- * Parses a format string into a format handle. Parses are cached per process, so parsing the
- * same text again usually returns the same handle with one more reference; do not rely on
- * it (long or very large formats are not cached, and the bounded cache may be emptied).
+ * Parses are cached per process, so parsing the same text again usually returns the same handle
+ * with one more reference; do not rely on it (long or very large formats are not cached, and the
+ * bounded cache may be emptied).
  *
  * Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
  * failure).

@@ -18,8 +18,7 @@ use crate::status::Result;
 
 /// Creates an immutable `bytes` object holding a copy of `len` bytes at `data`.
 ///
-/// Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
-/// read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
+/// Its views are read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
 ///
 /// Borrows: `data` (copied; may be NULL when `len` is 0).
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.

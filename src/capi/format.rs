@@ -15,11 +15,10 @@ use crate::status::Result;
 
 /// A parsed item format: opaque, immutable, shareable between threads.
 ///
-/// A parsed item format: opaque, immutable, shareable between threads. Made by
-/// `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
-/// refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
-/// bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
-/// readable bytes) is undefined, as with `free`.
+/// Made by `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+/// refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8 bytes
+/// it points at; anything else about such a pointer (a freed handle, fewer than 8 readable bytes)
+/// is undefined, as with `free`.
 pub struct xbuf_format {
     _opaque: [u8; 0],
 }
@@ -53,9 +52,8 @@ pub const XBUF_VALUE_BITS: c_int = 10;
 
 /// One field of a parsed format (filled by `xbuf_format_field`).
 ///
-/// One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
-/// sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
-/// while the caller holds it.
+/// Set `structsize = sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay
+/// valid while the caller holds it.
 #[repr(C)]
 pub struct xbuf_format_field_info {
     /// Size of the caller's struct; set by the caller.
@@ -100,8 +98,7 @@ pub struct xbuf_format_leaf_info {
 
 /// One decoded scalar (filled by `xbuf_format_decode`).
 ///
-/// One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
-/// kind does not use are zero.
+/// Set `structsize` first; fields the kind does not use are zero.
 #[repr(C)]
 pub struct xbuf_value {
     /// Size of the caller's struct; set by the caller.
@@ -217,9 +214,9 @@ pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mu
 
 /// Parses a format string into a format handle.
 ///
-/// Parses a format string into a format handle. Parses are cached per process, so parsing the
-/// same text again usually returns the same handle with one more reference; do not rely on
-/// it (long or very large formats are not cached, and the bounded cache may be emptied).
+/// Parses are cached per process, so parsing the same text again usually returns the same handle
+/// with one more reference; do not rely on it (long or very large formats are not cached, and the
+/// bounded cache may be emptied).
 ///
 /// Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
 /// failure).

@@ -71,9 +71,8 @@ pub type xbuf_deallocproc = Option<unsafe extern "C" fn(state: *mut c_void)>;
 
 /// An exporter's vtable.
 ///
-/// An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
-/// `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
-/// may live on the stack.
+/// Set `structsize = sizeof(xbuf_type)`; slots past the caller's `structsize` count as NULL.
+/// `xbuf_object_new` copies the struct and the `name` string, so it may live on the stack.
 #[repr(C)]
 pub struct xbuf_type {
     /// Size of the caller's struct in bytes.

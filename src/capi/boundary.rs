@@ -154,7 +154,8 @@ fn failure<R: Outcome>(func: &str, e: Error) -> R::C {
 }
 
 /// The name of the function a `fn here() {}` item is defined in: the path segment before
-/// `here` (closures' segments skipped).
+/// `here` (closures' segments skipped). `std::any::type_name` promises no format, only a
+/// description; the tests in `capi/tests.rs` check the names every message starts with.
 #[cold]
 fn function_name<F>(_: &F) -> &'static str {
     std::any::type_name::<F>()

@@ -3,8 +3,8 @@
 //! walk that follows the definition of a strided layout.
 
 use super::*;
-use crate::abi::xbuf_bufferinfo;
 use crate::bufferinfo::read_view;
+use crate::capi::xbuf_bufferinfo;
 use crate::layout::{over_bytes as lay, Dims};
 
 /// The reference: every item of `src` to the same indices of `dst`, one at a time.

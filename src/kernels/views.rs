@@ -5,9 +5,9 @@
 use std::ffi::{c_char, CStr};
 
 use super::copy_strided;
-use crate::abi::xbuf_bufferinfo;
 use crate::bail;
 use crate::bufferinfo::{check_cpu, read_view, ViewLayout};
+use crate::capi::xbuf_bufferinfo;
 use crate::layout::{StrideBuf, Strided};
 use crate::request::format_text;
 use crate::status::Result;

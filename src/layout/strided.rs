@@ -4,7 +4,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::abi::XBUF_MAX_NDIM;
+use crate::capi::XBUF_MAX_NDIM;
 use crate::layout::{self, Order};
 use crate::status::Result;
 

@@ -288,16 +288,21 @@ impl View {
     /// A slice made when it is first used: `specs` (at most one per dimension, of a view
     /// without suboffsets, whose slices only fail on a released view or an address overflow)
     /// are applied then.
-    fn pending_slice(&self, specs: Specs) -> PyResult<View> {
-        Ok(View {
-            base: self.shared_obj()?.clone(),
-            pending: Some(specs),
-            made: OnceLock::new(),
-            meta: OnceLock::new(),
-            lent_readonly: self.lent_readonly,
-            released: AtomicBool::new(false),
-            shared: GilCell::new(SharedExport::default()),
-        })
+    fn pending_slice<'py>(&self, py: Python<'py>, specs: Specs) -> PyResult<Bound<'py, View>> {
+        let base = self.shared_obj()?.clone();
+        let lent_readonly = self.lent_readonly;
+        // SAFETY: every field is written, each in place.
+        unsafe {
+            crate::alloc::new_view_with(py, move |p| {
+                std::ptr::addr_of_mut!((*p).base).write(base);
+                std::ptr::addr_of_mut!((*p).pending).write(Some(specs));
+                std::ptr::addr_of_mut!((*p).made).write(OnceLock::new());
+                std::ptr::addr_of_mut!((*p).meta).write(OnceLock::new());
+                std::ptr::addr_of_mut!((*p).lent_readonly).write(lent_readonly);
+                std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));
+                std::ptr::addr_of_mut!((*p).shared).write(GilCell::new(SharedExport::default()));
+            })
+        }
     }
 
     /// `key` as one slice per dimension when it is a slice or a tuple of slices of a view
@@ -1119,11 +1124,11 @@ impl View {
     ) -> PyResult<Bound<'py, PyAny>> {
         // Slices of every dimension given: made when the result is first used.
         if let Some(specs) = self.lazy_specs(key)? {
-            return Ok(Bound::new(py, self.pending_slice(specs)?)?.into_any());
+            return Ok(self.pending_slice(py, specs)?.into_any());
         }
         match self.select(py, key)? {
             Selected::Item(idx) => self.item_at(py, &idx),
-            Selected::View(v) => Ok(Bound::new(py, v)?.into_any()),
+            Selected::View(v) => Ok(crate::alloc::new_view(py, v)?.into_any()),
         }
     }
 
@@ -1457,6 +1462,8 @@ impl ViewIter {
         if m.shape.len() == 1 {
             return v.item_at(py, &[i]).map(Some);
         }
-        Ok(Some(Bound::new(py, v.index_view(py, &[i])?)?.into_any()))
+        Ok(Some(
+            crate::alloc::new_view(py, v.index_view(py, &[i])?)?.into_any(),
+        ))
     }
 }

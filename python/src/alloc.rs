@@ -1,0 +1,121 @@
+//! Making `xbuf.View` objects through the type's own `tp_alloc`, looked up once.
+//!
+//! `Bound::new` reaches the allocator through `object.__new__` and looks up a slot of the type
+//! on every call. A View made here is the same object: `tp_alloc` (which zeroes the object,
+//! takes a reference to the type and starts the garbage collector's tracking, as for every
+//! View) and then the Rust value written where the class keeps it. That place, and the state
+//! the class keeps beside the value, are learnt from the first View made the ordinary way:
+//! the quick path is used only when that View's memory shows the value at one fixed offset
+//! and nothing but zero bytes (the state a zeroed allocation has) around it. Deallocation is
+//! the class's own in both cases.
+
+use std::sync::OnceLock;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::type_object::PyTypeInfo;
+
+use crate::view::View;
+
+/// How Views are made quickly: the type, its `tp_alloc`, and the offset of the value.
+struct Quick {
+    tp: *mut ffi::PyTypeObject,
+    alloc: ffi::allocfunc,
+    offset: usize,
+}
+
+// SAFETY: the type object lives as long as the module (the class holds it) and is only used
+// with the GIL held; the function pointer and offset are plain data.
+unsafe impl Send for Quick {}
+unsafe impl Sync for Quick {}
+
+/// `None` once the first View showed a layout the quick path cannot reproduce.
+static QUICK: OnceLock<Option<Quick>> = OnceLock::new();
+
+/// ``_quick_views()``: whether Views are made through the type's ``tp_alloc`` directly (once
+/// one View was made). For tests.
+#[pyfunction]
+pub fn _quick_views() -> bool {
+    matches!(QUICK.get(), Some(Some(_)))
+}
+
+/// `v` as a new Python object.
+pub fn new_view(py: Python<'_>, v: View) -> PyResult<Bound<'_, View>> {
+    // SAFETY: `init` writes the whole value.
+    unsafe { new_view_with(py, |p| p.write(v)) }
+}
+
+/// A new View object whose value `init` writes in place (no copy of the value is moved
+/// around on the way).
+///
+/// # Safety
+/// `init` must initialise the whole `View` at the pointer it is given.
+#[inline(always)]
+pub unsafe fn new_view_with<'py>(
+    py: Python<'py>,
+    init: impl FnOnce(*mut View),
+) -> PyResult<Bound<'py, View>> {
+    match QUICK.get() {
+        Some(Some(q)) => {
+            // SAFETY: `q.tp` is View's type with the GIL held; `alloc` is its `tp_alloc`.
+            let obj = unsafe { (q.alloc)(q.tp, 0) };
+            if obj.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            // SAFETY: a zeroed object of View's type whose value lives at `offset`, checked
+            // against a View made by the class itself (see `learn`); the value is written
+            // once, before anything else sees the object.
+            unsafe {
+                init(obj.cast::<u8>().add(q.offset).cast::<View>());
+                Ok(Bound::from_owned_ptr(py, obj).cast_into_unchecked())
+            }
+        }
+        quick => {
+            let mut v = std::mem::MaybeUninit::<View>::uninit();
+            init(v.as_mut_ptr());
+            // SAFETY: `init` initialised it.
+            let b = Bound::new(py, unsafe { v.assume_init() })?;
+            if quick.is_none() {
+                let _ = QUICK.set(learn(&b));
+            }
+            Ok(b)
+        }
+    }
+}
+
+/// The quick path's parameters from `b`, a View just made by the class, or `None` when its
+/// layout is not a value at a fixed, aligned offset with only zero bytes beside it.
+fn learn(b: &Bound<'_, View>) -> Option<Quick> {
+    let py = b.py();
+    let tp = View::type_object_raw(py);
+    let obj = b.as_ptr();
+    // SAFETY: `obj` is a live object.
+    if unsafe { ffi::Py_TYPE(obj) } != tp {
+        return None;
+    }
+    let basicsize: usize = b.get_type().getattr("__basicsize__").ok()?.extract().ok()?;
+    let offset = (b.get() as *const View as usize).checked_sub(obj as usize)?;
+    let head = std::mem::size_of::<ffi::PyObject>();
+    let end = offset.checked_add(std::mem::size_of::<View>())?;
+    if offset < head || offset % std::mem::align_of::<View>() != 0 || end > basicsize {
+        return None;
+    }
+    // SAFETY: the object's `basicsize` bytes are allocated; the ranges read hold no Rust
+    // value (only the class's own state), read as bytes.
+    let zero = |from: usize, to: usize| unsafe {
+        std::slice::from_raw_parts(obj.cast::<u8>().add(from), to - from)
+            .iter()
+            .all(|&x| x == 0)
+    };
+    if !zero(head, offset) || !zero(end, basicsize) {
+        return None;
+    }
+    // SAFETY: a type object and a slot id of the stable ABI.
+    let slot = unsafe { ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc) };
+    if slot.is_null() {
+        return None;
+    }
+    // SAFETY: the `Py_tp_alloc` slot holds an `allocfunc`.
+    let alloc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
+    Some(Quick { tp, alloc, offset })
+}

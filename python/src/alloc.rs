@@ -3,11 +3,12 @@
 //! `Bound::new` reaches the allocator through `object.__new__` and looks up a slot of the type
 //! on every call. A View made here is the same object: `tp_alloc` (which zeroes the object,
 //! takes a reference to the type and starts the garbage collector's tracking, as for every
-//! View) and then the Rust value written where the class keeps it. That place, and the state
-//! the class keeps beside the value, are learnt from the first View made the ordinary way:
-//! the quick path is used only when that View's memory shows the value at one fixed offset
-//! and nothing but zero bytes (the state a zeroed allocation has) around it. Deallocation is
-//! the class's own in both cases.
+//! View) and then the Rust value written where the class keeps it. Where that is, is learnt
+//! from the first View made the ordinary way, and the quick path is used only when the type's
+//! layout is the object header, the value, and the weak-reference list (which a zeroed object
+//! starts empty, as the class does), nothing else. Deallocation is the class's own in both
+//! cases. The class is not subclassable, so every View has this layout; its type object, like
+//! the class's own, lives as long as the process.
 
 use std::sync::OnceLock;
 
@@ -83,8 +84,9 @@ pub unsafe fn new_view_with<'py>(
     }
 }
 
-/// The quick path's parameters from `b`, a View just made by the class, or `None` when its
-/// layout is not a value at a fixed, aligned offset with only zero bytes beside it.
+/// The quick path's parameters from `b`, a View just made by the class, or `None` unless the
+/// object is laid out as the header, the value right after it, and the weak-reference list
+/// right after the value (NULL in a zeroed object, as the class starts it), with nothing else.
 fn learn(b: &Bound<'_, View>) -> Option<Quick> {
     let py = b.py();
     let tp = View::type_object_raw(py);
@@ -93,21 +95,18 @@ fn learn(b: &Bound<'_, View>) -> Option<Quick> {
     if unsafe { ffi::Py_TYPE(obj) } != tp {
         return None;
     }
-    let basicsize: usize = b.get_type().getattr("__basicsize__").ok()?.extract().ok()?;
+    let ty = b.get_type();
+    let attr = |name: &str| -> Option<usize> { ty.getattr(name).ok()?.extract().ok() };
     let offset = (b.get() as *const View as usize).checked_sub(obj as usize)?;
-    let head = std::mem::size_of::<ffi::PyObject>();
-    let end = offset.checked_add(std::mem::size_of::<View>())?;
-    if offset < head || offset % std::mem::align_of::<View>() != 0 || end > basicsize {
-        return None;
-    }
-    // SAFETY: the object's `basicsize` bytes are allocated; the ranges read hold no Rust
-    // value (only the class's own state), read as bytes.
-    let zero = |from: usize, to: usize| unsafe {
-        std::slice::from_raw_parts(obj.cast::<u8>().add(from), to - from)
-            .iter()
-            .all(|&x| x == 0)
-    };
-    if !zero(head, offset) || !zero(end, basicsize) {
+    let end = offset + std::mem::size_of::<View>();
+    let layout = (
+        attr("__basicsize__")?,
+        attr("__itemsize__")?,
+        attr("__dictoffset__")?,
+        attr("__weakrefoffset__")?,
+    );
+    let expected = (end + std::mem::size_of::<*mut ffi::PyObject>(), 0, 0, end);
+    if offset != std::mem::size_of::<ffi::PyObject>() || layout != expected {
         return None;
     }
     // SAFETY: a type object and a slot id of the stable ABI.

@@ -318,13 +318,15 @@ impl View {
             }
             Specs::one(unpack_slice(key)?)
         } else if let Ok(t) = key.cast::<PyTuple>() {
-            if t.len() > m.shape.len() || t.is_empty() {
+            let n = t.len();
+            if n > m.shape.len() || n == 0 {
                 return Ok(None);
             }
-            let n = t.len();
             let mut inline = [ALL; 2];
             let mut heap = Vec::new();
-            for (k, item) in t.iter().enumerate() {
+            for k in 0..n {
+                // Borrowed: the tuple holds its items while `key` lives.
+                let item = t.get_borrowed_item(k)?;
                 if !item.is_instance_of::<PySlice>() {
                     return Ok(None);
                 }

@@ -1,14 +1,15 @@
 //! Making `xbuf.View` objects through the type's own `tp_alloc`, looked up once.
 //!
-//! `Bound::new` reaches the allocator through `object.__new__` and looks up a slot of the type
-//! on every call. A View made here is the same object: `tp_alloc` (which zeroes the object,
-//! takes a reference to the type and starts the garbage collector's tracking, as for every
-//! View) and then the Rust value written where the class keeps it. Where that is, is learnt
-//! from the first View made the ordinary way, and the quick path is used only when the type's
-//! layout is the object header, the value, and the weak-reference list (which a zeroed object
-//! starts empty, as the class does), nothing else. Deallocation is the class's own in both
-//! cases. The class is not subclassable, so every View has this layout; its type object, like
-//! the class's own, lives as long as the process.
+//! `Bound::new` reaches the allocator through `object.__new__`, looks up a slot of the type on
+//! every call, and zeroes the whole object before writing it. A View made here is the same
+//! object: allocated as the type's `tp_alloc` (`PyType_GenericAlloc`) would (the memory of a
+//! collected object, a reference to the type), then the Rust value and an empty
+//! weak-reference list written where the class keeps them, then tracked by the collector.
+//! Where they are is learnt from the first View made the ordinary way, and the quick path is
+//! used only when the type's layout is the object header, the value, and the weak-reference
+//! list, nothing else, and the type allocates and frees as assumed. Deallocation is the
+//! class's own in both cases. The class is not subclassable, so every View has this layout;
+//! its type object, like the class's own pointer to it, lives as long as the process.
 
 use std::sync::OnceLock;
 
@@ -18,15 +19,14 @@ use pyo3::type_object::PyTypeInfo;
 
 use crate::view::View;
 
-/// How Views are made quickly: the type, its `tp_alloc`, and the offset of the value.
+/// How Views are made quickly: the type and the offset of the value.
 struct Quick {
     tp: *mut ffi::PyTypeObject,
-    alloc: ffi::allocfunc,
     offset: usize,
 }
 
-// SAFETY: the type object lives as long as the module (the class holds it) and is only used
-// with the GIL held; the function pointer and offset are plain data.
+// SAFETY: the type object lives as long as the process (as the class's own pointer to it) and
+// is only used with the GIL held.
 unsafe impl Send for Quick {}
 unsafe impl Sync for Quick {}
 
@@ -58,16 +58,23 @@ pub unsafe fn new_view_with<'py>(
 ) -> PyResult<Bound<'py, View>> {
     match QUICK.get() {
         Some(Some(q)) => {
-            // SAFETY: `q.tp` is View's type with the GIL held; `alloc` is its `tp_alloc`.
-            let obj = unsafe { (q.alloc)(q.tp, 0) };
+            // SAFETY: `q.tp` is View's type, a garbage-collected type without items, with
+            // the GIL held.
+            let obj = unsafe { ffi::PyObject_GC_New::<ffi::PyObject>(q.tp) };
             if obj.is_null() {
                 return Err(PyErr::fetch(py));
             }
-            // SAFETY: a zeroed object of View's type whose value lives at `offset`, checked
-            // against a View made by the class itself (see `learn`); the value is written
-            // once, before anything else sees the object.
+            // SAFETY: an object of View's type whose value lives at `offset` and weak-reference
+            // list at `offset + size_of::<View>()` (see `learn`); both are written once, before
+            // anything else sees the object, which the collector tracks from then on.
             unsafe {
-                init(obj.cast::<u8>().add(q.offset).cast::<View>());
+                let value = obj.cast::<u8>().add(q.offset).cast::<View>();
+                init(value);
+                value
+                    .add(1)
+                    .cast::<*mut ffi::PyObject>()
+                    .write(std::ptr::null_mut());
+                ffi::PyObject_GC_Track(obj.cast());
                 Ok(Bound::from_owned_ptr(py, obj).cast_into_unchecked())
             }
         }
@@ -109,12 +116,24 @@ fn learn(b: &Bound<'_, View>) -> Option<Quick> {
     if offset != std::mem::size_of::<ffi::PyObject>() || layout != expected {
         return None;
     }
-    // SAFETY: a type object and a slot id of the stable ABI.
-    let slot = unsafe { ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc) };
-    if slot.is_null() {
+    // The class allocates with `PyType_GenericAlloc` (a zeroed object of a collected type,
+    // tracked at once) and frees with `PyObject_GC_Del`: the quick path allocates as
+    // `PyObject_GC_New` does, writes every byte the zeroing would have, then tracks.
+    // SAFETY: a type object and slot ids of the stable ABI.
+    let (alloc, free, flags) = unsafe {
+        (
+            ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc),
+            ffi::PyType_GetSlot(tp, ffi::Py_tp_free),
+            ffi::PyType_GetFlags(tp),
+        )
+    };
+    let generic: ffi::allocfunc = ffi::PyType_GenericAlloc;
+    let gc_del: ffi::freefunc = ffi::PyObject_GC_Del;
+    if alloc != generic as *mut std::ffi::c_void
+        || free != gc_del as *mut std::ffi::c_void
+        || flags & ffi::Py_TPFLAGS_HAVE_GC == 0
+    {
         return None;
     }
-    // SAFETY: the `Py_tp_alloc` slot holds an `allocfunc`.
-    let alloc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
-    Some(Quick { tp, alloc, offset })
+    Some(Quick { tp, offset })
 }

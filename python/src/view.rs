@@ -331,10 +331,9 @@ impl View {
                     return Ok(None);
                 }
                 let s = unpack_slice(&item)?;
-                if n <= 2 {
-                    inline[k] = s;
-                } else {
-                    heap.push(s);
+                match inline.get_mut(k) {
+                    Some(slot) if n <= 2 => *slot = s,
+                    _ => heap.push(s),
                 }
             }
             if n <= 2 {

@@ -639,12 +639,24 @@ fn is_all(s: &xbuf_range) -> bool {
 }
 
 /// A Python slice as an `xbuf_range`: omitted bounds become `XBUF_SLICE_OMIT` (`PySlice_Unpack`
-/// gives `PY_SSIZE_T_MIN` for them, or a bound the library clamps exactly as omission).
+/// gives `PY_SSIZE_T_MIN` for an omitted stop of a negative step, or a bound the library clamps
+/// exactly as omission), bounds beyond the `Py_ssize_t` range the nearest value in it that
+/// means the same.
 fn unpack_slice(s: &Bound<'_, PyAny>) -> PyResult<xbuf_range> {
     let (mut start, mut stop, mut step) = (0, 0, 0);
     // SAFETY: `s` is a slice object; the GIL is held.
     if unsafe { PySlice_Unpack(s.as_ptr(), &mut start, &mut stop, &mut step) } != 0 {
         return Err(PyErr::fetch(s.py()));
+    }
+    // A bound below the Py_ssize_t range comes back as PY_SSIZE_T_MIN, which is also
+    // `XBUF_SLICE_OMIT`: omission means the same for a start with a positive step and a stop
+    // with a negative one (the first item, before the first item), but not for the others
+    // (the end, the last item), which take the next value, clamped as Python does.
+    if step > 0 && stop == OMIT {
+        stop = OMIT + 1;
+    }
+    if step < 0 && start == OMIT {
+        start = OMIT + 1;
     }
     Ok(xbuf_range { start, stop, step })
 }

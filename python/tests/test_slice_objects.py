@@ -180,3 +180,20 @@ def test_slices_are_tracked_by_the_collector():
     s = v[1:]
     assert gc.is_tracked(s)
     assert any(o is s for o in gc.get_objects())
+
+
+def test_bounds_below_the_ssize_t_range_are_not_omitted():
+    # PY_SSIZE_T_MIN, which bounds below the range are clamped to, is also the library's
+    # "omitted": a stop of a positive step and a start of a negative step there select
+    # nothing, as in memoryview.
+    data = bytearray(range(10))
+    v, m = xbuf.View(data), memoryview(data)
+    a = np.arange(30).reshape(10, 3)
+    w = xbuf.View(a)
+    for low in (-(2**63), -(2**64), -(10**30)):
+        for key in (slice(None, low), slice(low, None, -1), slice(2, low, 3), slice(low, 3, -2),
+                    slice(low, None), slice(None, low, -1), slice(low, low)):
+            assert v[key].tolist() == m[key].tolist(), key
+            assert np.asarray(w[key]).tolist() == a[key].tolist(), key
+            assert np.asarray(w[key, 1]).tolist() == a[key, 1].tolist(), key
+            assert np.asarray(w[1:, key]).tolist() == a[1:, key].tolist(), key

@@ -316,7 +316,7 @@ impl View {
             if m.shape.is_empty() {
                 return Ok(None);
             }
-            Specs::one(unpack_slice(key)?)
+            Specs::one(slice_of(key, m.shape[0])?)
         } else if let Ok(t) = key.cast::<PyTuple>() {
             let n = t.len();
             if n > m.shape.len() || n == 0 {
@@ -330,7 +330,7 @@ impl View {
                 if !item.is_instance_of::<PySlice>() {
                     return Ok(None);
                 }
-                let s = unpack_slice(&item)?;
+                let s = slice_of(&item, m.shape[k])?;
                 match inline.get_mut(k) {
                     Some(slot) if n <= 2 => *slot = s,
                     _ => heap.push(s),
@@ -659,6 +659,48 @@ fn unpack_slice(s: &Bound<'_, PyAny>) -> PyResult<xbuf_range> {
         start = OMIT + 1;
     }
     Ok(xbuf_range { start, stop, step })
+}
+
+/// A Python slice as an `xbuf_range` for a dimension of `n` items: the resolved bounds when
+/// `quick_slice` is sure of them, else `unpack_slice`'s.
+fn slice_of(s: &Bound<'_, PyAny>, n: isize) -> PyResult<xbuf_range> {
+    match quick_slice(s, n) {
+        Some(r) => Ok(r),
+        None => unpack_slice(s),
+    }
+}
+
+/// A Python slice of a dimension of `n` items as absolute bounds, through
+/// `PySlice_GetIndices`, which reads bounds that are ints without converting them through
+/// `__index__` and adds `n` to negative ones. Its answer is taken only when it is Python's
+/// own: no error (an int too large sets one), a start inside the dimension, a stop inside it
+/// or, for a negative step, the position before the first item (an omitted stop, kept as
+/// omitted). `None` for anything else (bounds of other types, zero steps, starts and stops
+/// beyond the ends), which `unpack_slice` reads as before.
+fn quick_slice(s: &Bound<'_, PyAny>, n: isize) -> Option<xbuf_range> {
+    let (mut start, mut stop, mut step) = (0, 0, 0);
+    // SAFETY: `s` is a slice object; the GIL is held.
+    let rc = unsafe { ffi::PySlice_GetIndices(s.as_ptr(), n, &mut start, &mut stop, &mut step) };
+    // SAFETY: the GIL is held; no error was set when the method was called, so one set now
+    // is `PySlice_GetIndices`'s, which `unpack_slice` will answer in its own way.
+    unsafe {
+        if !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+    }
+    // Returned 0: start < n, stop <= n, step != 0.
+    if rc != 0 || start < 0 || step == OMIT {
+        return None;
+    }
+    let stop = if stop >= 0 {
+        stop
+    } else if stop == -1 && step < 0 {
+        OMIT
+    } else {
+        return None;
+    };
+    Some(xbuf_range { start, stop, step })
 }
 
 /// An integer key (anything with `__index__`), refusing bool-like floats.

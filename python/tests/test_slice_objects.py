@@ -182,6 +182,70 @@ def test_slices_are_tracked_by_the_collector():
     assert any(o is s for o in gc.get_objects())
 
 
+def test_every_small_slice_matches_memoryview():
+    # Every bound from beyond one end to beyond the other, omitted, and every small step:
+    # slices whose bounds are resolved quickly and slices read the general way.
+    for n in range(6):
+        data = bytearray(range(10, 10 + n))
+        v, m = xbuf.View(data), memoryview(data)
+        bounds = [None, *range(-n - 2, n + 3)]
+        for step in (None, 1, 2, 3, -1, -2, -3):
+            for lo in bounds:
+                for hi in bounds:
+                    key = slice(lo, hi, step)
+                    assert v[key].tolist() == m[key].tolist(), (n, key)
+                    w = xbuf.View(np.arange(n * 3).reshape(n, 3))
+                    assert np.asarray(w[key, ::-1]).tolist() == np.arange(n * 3).reshape(n, 3)[key, ::-1].tolist(), (n, key)
+
+
+class Int(int):
+    def __index__(self):
+        raise AssertionError("an int subclass is read as an int")
+
+
+class Index:
+    def __init__(self, i):
+        self.i = i
+
+    def __index__(self):
+        return self.i
+
+
+def test_slice_bounds_of_every_kind():
+    data = bytearray(range(20))
+    v, m = xbuf.View(data), memoryview(data)
+    a = np.arange(40).reshape(20, 2)
+    w = xbuf.View(a)
+    big = 2**70
+    kinds = [
+        slice(True, 5), slice(False, True), slice(np.int64(2), np.int32(9), np.int8(2)),
+        slice(Int(3), Int(12), Int(3)), slice(Index(-5), Index(2), Index(-1)),
+        slice(-big, big), slice(big, -big, -1), slice(None, None, big), slice(None, None, -big),
+        slice(1, 2**63 - 1), slice(-(2**63), 5), slice(None, None, -(2**63)),
+        slice(None, None, 2**63 - 1), slice(19, None, -(2**63) + 1), slice(-21, 20),
+        slice(5, -21, -1), slice(20, None, -1), slice(-1, -22, -3),
+    ]
+    for key in kinds:
+        assert v[key].tolist() == m[key].tolist(), key
+        assert np.asarray(w[key, key]).tolist() == a[key, key].tolist(), key
+        assert np.asarray(w[1:, key]).tolist() == a[1:, key].tolist(), key
+
+
+def test_bad_slice_bounds_raise_as_memoryview():
+    data = bytearray(10)
+    v, m = xbuf.View(data), memoryview(data)
+    for key in (slice(None, None, 0), slice(1.0, 2), slice(None, "a"), slice(0, 2, 0.5)):
+        with pytest.raises(Exception) as want:
+            m[key]
+        with pytest.raises(want.type):
+            v[key]
+        with pytest.raises(want.type):
+            xbuf.View(np.zeros((3, 3)))[:, key]
+    # No error is left behind by a bound read the quick way that did not fit.
+    assert v[2**64 :].tolist() == []
+    assert v[: 2**64].tolist() == [0] * 10
+
+
 def test_bounds_below_the_ssize_t_range_are_not_omitted():
     # PY_SSIZE_T_MIN, which bounds below the range are clamped to, is also the library's
     # "omitted": a stop of a positive step and a start of a negative step there select

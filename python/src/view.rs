@@ -663,6 +663,7 @@ fn unpack_slice(s: &Bound<'_, PyAny>) -> PyResult<xbuf_range> {
 
 /// A Python slice as an `xbuf_range` for a dimension of `n` items: the resolved bounds when
 /// `quick_slice` is sure of them, else `unpack_slice`'s.
+#[inline]
 fn slice_of(s: &Bound<'_, PyAny>, n: isize) -> PyResult<xbuf_range> {
     match quick_slice(s, n) {
         Some(r) => Ok(r),
@@ -677,6 +678,7 @@ fn slice_of(s: &Bound<'_, PyAny>, n: isize) -> PyResult<xbuf_range> {
 /// or, for a negative step, the position before the first item (an omitted stop, kept as
 /// omitted). `None` for anything else (bounds of other types, zero steps, starts and stops
 /// beyond the ends), which `unpack_slice` reads as before.
+#[inline]
 fn quick_slice(s: &Bound<'_, PyAny>, n: isize) -> Option<xbuf_range> {
     let (mut start, mut stop, mut step) = (0, 0, 0);
     // SAFETY: `s` is a slice object; the GIL is held.

@@ -1,4 +1,4 @@
-//! Making `xbuf.View` objects through the type's own `tp_alloc`, looked up once.
+//! Making `xbuf.View` objects without `object.__new__`, as the type's own `tp_alloc` would.
 //!
 //! `Bound::new` reaches the allocator through `object.__new__`, looks up a slot of the type on
 //! every call, and zeroes the whole object before writing it. A View made here is the same
@@ -33,8 +33,8 @@ unsafe impl Sync for Quick {}
 /// `None` once the first View showed a layout the quick path cannot reproduce.
 static QUICK: OnceLock<Option<Quick>> = OnceLock::new();
 
-/// ``_quick_views()``: whether Views are made through the type's ``tp_alloc`` directly (once
-/// one View was made). For tests.
+/// ``_quick_views()``: whether Views are made by the quick path (known once one View was made).
+/// For tests.
 #[pyfunction]
 pub fn _quick_views() -> bool {
     matches!(QUICK.get(), Some(Some(_)))

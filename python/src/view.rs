@@ -291,6 +291,19 @@ impl View {
     fn pending_slice<'py>(&self, py: Python<'py>, specs: Specs) -> PyResult<Bound<'py, View>> {
         let base = self.shared_obj()?.clone();
         let lent_readonly = self.lent_readonly;
+        // Every field of View is listed here (a field added to View and not below fails to
+        // compile).
+        let _ = |v: &View| {
+            let View {
+                base: _,
+                pending: _,
+                made: _,
+                meta: _,
+                lent_readonly: _,
+                released: _,
+                shared: _,
+            } = v;
+        };
         // SAFETY: every field is written, each in place.
         unsafe {
             crate::alloc::new_view_with(py, move |p| {

@@ -5,6 +5,7 @@ mod alloc;
 mod arrow;
 mod dlpack;
 mod error;
+mod gilrc;
 mod pyexport;
 mod sources;
 mod sys;

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
 
 use crate::error::{check, exception, last_message};
+use crate::gilrc::GilRc;
 use crate::pyexport::object_from_python;
 use crate::sys::values::Format;
 use crate::sys::*;
@@ -203,12 +204,14 @@ impl Meta {
 #[pyclass(frozen, module = "xbuf", name = "View", weakref)]
 pub struct View {
     /// The library's view object this view is, or, for a slice not yet used, the one it was
-    /// sliced from.
-    base: Arc<Held>,
+    /// sliced from. Shared without atomic counts: a View value is only dropped with the GIL
+    /// held (by its Python object's deallocation, or as a temporary of a method), never in
+    /// code that runs without it.
+    base: GilRc<Held>,
     /// A slice of `base` made only when the view is first used (see `__getitem__`).
     pending: Option<Specs>,
     /// The library's view object of a pending slice, once made.
-    made: OnceLock<Arc<Held>>,
+    made: OnceLock<GilRc<Held>>,
     meta: OnceLock<Box<Meta>>,
     /// Read-only although the memory may be writable (``View(v, writable=False)`` of a
     /// writable View, ``toreadonly()``, and every view made from such a view).
@@ -223,7 +226,7 @@ pub struct View {
 impl View {
     pub fn wrap(obj: Obj, source: Option<Py<PyAny>>) -> View {
         View {
-            base: Arc::new(Held::new(obj, source)),
+            base: GilRc::new(Held::new(obj, source)),
             pending: None,
             made: OnceLock::new(),
             meta: OnceLock::new(),
@@ -262,13 +265,13 @@ impl View {
                 &mut out,
             )
         })?;
-        let o = Arc::new(Held::new(Obj::from_owned(out), None));
+        let o = GilRc::new(Held::new(Obj::from_owned(out), None));
         // Another thread may have made it meanwhile: its object is kept, this one dropped.
         Ok(self.made.get_or_init(|| o).ptr())
     }
 
     /// The object this View is, when it exists (not for a pending slice not made yet).
-    fn own_held(&self) -> Option<&Arc<Held>> {
+    fn own_held(&self) -> Option<&GilRc<Held>> {
         if self.pending.is_none() {
             Some(&self.base)
         } else {
@@ -277,7 +280,7 @@ impl View {
     }
 
     /// The library's view object as a shared reference (made now for a pending slice).
-    fn shared_obj(&self) -> PyResult<&Arc<Held>> {
+    fn shared_obj(&self) -> PyResult<&GilRc<Held>> {
         if self.pending.is_none() {
             return Ok(&self.base);
         }
@@ -289,7 +292,7 @@ impl View {
     /// without suboffsets, whose slices only fail on a released view or an address overflow)
     /// are applied then.
     fn pending_slice<'py>(&self, py: Python<'py>, specs: Specs) -> PyResult<Bound<'py, View>> {
-        let base = self.shared_obj()?.clone();
+        let base = self.shared_obj()?.clone_ref(py);
         let lent_readonly = self.lent_readonly;
         // Every field of View is listed here (a field added to View and not below fails to
         // compile).
@@ -576,7 +579,7 @@ impl Drop for View {
         }
         if self.pending.is_some()
             && self.base.owner_released.load(Ordering::Acquire)
-            && Arc::strong_count(&self.base) == 2
+            && self.base.count() == 2
         {
             // The last pending slice of a released owner that still lives.
             // SAFETY: a live view object.
@@ -1146,7 +1149,7 @@ impl View {
         // it still share hands its export back when they are gone (each would hold an
         // export of the same memory if it had been made already).
         if let Some(obj) = self.own_held() {
-            if Arc::strong_count(obj) == 1 {
+            if obj.count() == 1 {
                 // SAFETY: a live view object.
                 check(unsafe { xbuf_view_release(obj.ptr()) })?;
             } else {

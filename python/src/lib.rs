@@ -1,9 +1,11 @@
 //! The `xbuf._xbuf` extension module: `xbuf.View` and the functions of the `xbuf` package,
 //! on the same Rust code as the C library.
 
+mod alloc;
 mod arrow;
 mod dlpack;
 mod error;
+mod gilrc;
 mod pyexport;
 mod sources;
 mod sys;
@@ -86,6 +88,7 @@ fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(_python_exports, m)?)?;
     m.add_function(wrap_pyfunction!(_decref_on_native_thread, m)?)?;
+    m.add_function(wrap_pyfunction!(alloc::_quick_views, m)?)?;
     let atexit = m.py().import("atexit")?;
     atexit.call_method1("register", (m.getattr("_shutdown")?,))?;
     Ok(())

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
 
 use crate::error::{check, exception, last_message};
+use crate::gilrc::GilRc;
 use crate::pyexport::object_from_python;
 use crate::sys::values::Format;
 use crate::sys::*;
@@ -203,12 +204,14 @@ impl Meta {
 #[pyclass(frozen, module = "xbuf", name = "View", weakref)]
 pub struct View {
     /// The library's view object this view is, or, for a slice not yet used, the one it was
-    /// sliced from.
-    base: Arc<Held>,
+    /// sliced from. Shared without atomic counts: a View value is only dropped with the GIL
+    /// held (by its Python object's deallocation, or as a temporary of a method), never in
+    /// code that runs without it.
+    base: GilRc<Held>,
     /// A slice of `base` made only when the view is first used (see `__getitem__`).
     pending: Option<Specs>,
     /// The library's view object of a pending slice, once made.
-    made: OnceLock<Arc<Held>>,
+    made: OnceLock<GilRc<Held>>,
     meta: OnceLock<Box<Meta>>,
     /// Read-only although the memory may be writable (``View(v, writable=False)`` of a
     /// writable View, ``toreadonly()``, and every view made from such a view).
@@ -223,7 +226,7 @@ pub struct View {
 impl View {
     pub fn wrap(obj: Obj, source: Option<Py<PyAny>>) -> View {
         View {
-            base: Arc::new(Held::new(obj, source)),
+            base: GilRc::new(Held::new(obj, source)),
             pending: None,
             made: OnceLock::new(),
             meta: OnceLock::new(),
@@ -262,13 +265,13 @@ impl View {
                 &mut out,
             )
         })?;
-        let o = Arc::new(Held::new(Obj::from_owned(out), None));
+        let o = GilRc::new(Held::new(Obj::from_owned(out), None));
         // Another thread may have made it meanwhile: its object is kept, this one dropped.
         Ok(self.made.get_or_init(|| o).ptr())
     }
 
     /// The object this View is, when it exists (not for a pending slice not made yet).
-    fn own_held(&self) -> Option<&Arc<Held>> {
+    fn own_held(&self) -> Option<&GilRc<Held>> {
         if self.pending.is_none() {
             Some(&self.base)
         } else {
@@ -277,7 +280,7 @@ impl View {
     }
 
     /// The library's view object as a shared reference (made now for a pending slice).
-    fn shared_obj(&self) -> PyResult<&Arc<Held>> {
+    fn shared_obj(&self) -> PyResult<&GilRc<Held>> {
         if self.pending.is_none() {
             return Ok(&self.base);
         }
@@ -288,16 +291,34 @@ impl View {
     /// A slice made when it is first used: `specs` (at most one per dimension, of a view
     /// without suboffsets, whose slices only fail on a released view or an address overflow)
     /// are applied then.
-    fn pending_slice(&self, specs: Specs) -> PyResult<View> {
-        Ok(View {
-            base: self.shared_obj()?.clone(),
-            pending: Some(specs),
-            made: OnceLock::new(),
-            meta: OnceLock::new(),
-            lent_readonly: self.lent_readonly,
-            released: AtomicBool::new(false),
-            shared: GilCell::new(SharedExport::default()),
-        })
+    fn pending_slice<'py>(&self, py: Python<'py>, specs: Specs) -> PyResult<Bound<'py, View>> {
+        let base = self.shared_obj()?.clone_ref(py);
+        let lent_readonly = self.lent_readonly;
+        // Every field of View is listed here (a field added to View and not below fails to
+        // compile).
+        let _ = |v: &View| {
+            let View {
+                base: _,
+                pending: _,
+                made: _,
+                meta: _,
+                lent_readonly: _,
+                released: _,
+                shared: _,
+            } = v;
+        };
+        // SAFETY: every field is written, each in place.
+        unsafe {
+            crate::alloc::new_view_with(py, move |p| {
+                std::ptr::addr_of_mut!((*p).base).write(base);
+                std::ptr::addr_of_mut!((*p).pending).write(Some(specs));
+                std::ptr::addr_of_mut!((*p).made).write(OnceLock::new());
+                std::ptr::addr_of_mut!((*p).meta).write(OnceLock::new());
+                std::ptr::addr_of_mut!((*p).lent_readonly).write(lent_readonly);
+                std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));
+                std::ptr::addr_of_mut!((*p).shared).write(GilCell::new(SharedExport::default()));
+            })
+        }
     }
 
     /// `key` as one slice per dimension when it is a slice or a tuple of slices of a view
@@ -311,23 +332,24 @@ impl View {
             if m.shape.is_empty() {
                 return Ok(None);
             }
-            Specs::one(unpack_slice(key)?)
+            Specs::one(slice_of(key, m.shape[0])?)
         } else if let Ok(t) = key.cast::<PyTuple>() {
-            if t.len() > m.shape.len() || t.is_empty() {
+            let n = t.len();
+            if n > m.shape.len() || n == 0 {
                 return Ok(None);
             }
-            let n = t.len();
             let mut inline = [ALL; 2];
             let mut heap = Vec::new();
-            for (k, item) in t.iter().enumerate() {
+            for k in 0..n {
+                // Borrowed: the tuple holds its items while `key` lives.
+                let item = t.get_borrowed_item(k)?;
                 if !item.is_instance_of::<PySlice>() {
                     return Ok(None);
                 }
-                let s = unpack_slice(&item)?;
-                if n <= 2 {
-                    inline[k] = s;
-                } else {
-                    heap.push(s);
+                let s = slice_of(&item, m.shape[k])?;
+                match inline.get_mut(k) {
+                    Some(slot) if n <= 2 => *slot = s,
+                    _ => heap.push(s),
                 }
             }
             if n <= 2 {
@@ -557,7 +579,7 @@ impl Drop for View {
         }
         if self.pending.is_some()
             && self.base.owner_released.load(Ordering::Acquire)
-            && Arc::strong_count(&self.base) == 2
+            && self.base.count() == 2
         {
             // The last pending slice of a released owner that still lives.
             // SAFETY: a live view object.
@@ -633,14 +655,70 @@ fn is_all(s: &xbuf_range) -> bool {
 }
 
 /// A Python slice as an `xbuf_range`: omitted bounds become `XBUF_SLICE_OMIT` (`PySlice_Unpack`
-/// gives `PY_SSIZE_T_MIN` for them, or a bound the library clamps exactly as omission).
+/// gives `PY_SSIZE_T_MIN` for an omitted stop of a negative step, or a bound the library clamps
+/// exactly as omission), bounds beyond the `Py_ssize_t` range the nearest value in it that
+/// means the same.
 fn unpack_slice(s: &Bound<'_, PyAny>) -> PyResult<xbuf_range> {
     let (mut start, mut stop, mut step) = (0, 0, 0);
     // SAFETY: `s` is a slice object; the GIL is held.
     if unsafe { PySlice_Unpack(s.as_ptr(), &mut start, &mut stop, &mut step) } != 0 {
         return Err(PyErr::fetch(s.py()));
     }
+    // A bound below the Py_ssize_t range comes back as PY_SSIZE_T_MIN, which is also
+    // `XBUF_SLICE_OMIT`: omission means the same for a start with a positive step and a stop
+    // with a negative one (the first item, before the first item), but not for the others
+    // (the end, the last item), which take the next value, clamped as Python does.
+    if step > 0 && stop == OMIT {
+        stop = OMIT + 1;
+    }
+    if step < 0 && start == OMIT {
+        start = OMIT + 1;
+    }
     Ok(xbuf_range { start, stop, step })
+}
+
+/// A Python slice as an `xbuf_range` for a dimension of `n` items: the resolved bounds when
+/// `quick_slice` is sure of them, else `unpack_slice`'s.
+#[inline]
+fn slice_of(s: &Bound<'_, PyAny>, n: isize) -> PyResult<xbuf_range> {
+    match quick_slice(s, n) {
+        Some(r) => Ok(r),
+        None => unpack_slice(s),
+    }
+}
+
+/// A Python slice of a dimension of `n` items as absolute bounds, through
+/// `PySlice_GetIndices`, which reads bounds that are ints without converting them through
+/// `__index__` and adds `n` to negative ones. Its answer is taken only when it is Python's
+/// own: no error (an int too large sets one), a start inside the dimension, a stop inside it
+/// or, for a negative step, the position before the first item (an omitted stop, kept as
+/// omitted). `None` for anything else (bounds of other types, zero steps, starts and stops
+/// beyond the ends), which `unpack_slice` reads as before.
+#[inline]
+fn quick_slice(s: &Bound<'_, PyAny>, n: isize) -> Option<xbuf_range> {
+    let (mut start, mut stop, mut step) = (0, 0, 0);
+    // SAFETY: `s` is a slice object; the GIL is held.
+    let rc = unsafe { ffi::PySlice_GetIndices(s.as_ptr(), n, &mut start, &mut stop, &mut step) };
+    // SAFETY: the GIL is held; no error was set when the method was called, so one set now
+    // is `PySlice_GetIndices`'s, which `unpack_slice` will answer in its own way.
+    unsafe {
+        if !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+    }
+    // Returned 0: start < n, stop <= n, step != 0.
+    if rc != 0 || start < 0 || step == OMIT {
+        return None;
+    }
+    let stop = if stop >= 0 {
+        stop
+    } else if stop == -1 && step < 0 {
+        OMIT
+    } else {
+        return None;
+    };
+    Some(xbuf_range { start, stop, step })
 }
 
 /// An integer key (anything with `__index__`), refusing bool-like floats.
@@ -1071,7 +1149,7 @@ impl View {
         // it still share hands its export back when they are gone (each would hold an
         // export of the same memory if it had been made already).
         if let Some(obj) = self.own_held() {
-            if Arc::strong_count(obj) == 1 {
+            if obj.count() == 1 {
                 // SAFETY: a live view object.
                 check(unsafe { xbuf_view_release(obj.ptr()) })?;
             } else {
@@ -1119,11 +1197,11 @@ impl View {
     ) -> PyResult<Bound<'py, PyAny>> {
         // Slices of every dimension given: made when the result is first used.
         if let Some(specs) = self.lazy_specs(key)? {
-            return Ok(Bound::new(py, self.pending_slice(specs)?)?.into_any());
+            return Ok(self.pending_slice(py, specs)?.into_any());
         }
         match self.select(py, key)? {
             Selected::Item(idx) => self.item_at(py, &idx),
-            Selected::View(v) => Ok(Bound::new(py, v)?.into_any()),
+            Selected::View(v) => Ok(crate::alloc::new_view(py, v)?.into_any()),
         }
     }
 
@@ -1457,6 +1535,8 @@ impl ViewIter {
         if m.shape.len() == 1 {
             return v.item_at(py, &[i]).map(Some);
         }
-        Ok(Some(Bound::new(py, v.index_view(py, &[i])?)?.into_any()))
+        Ok(Some(
+            crate::alloc::new_view(py, v.index_view(py, &[i])?)?.into_any(),
+        ))
     }
 }

@@ -106,8 +106,10 @@ unsafe fn match_names(kwnames: *mut ffi::PyObject, n: usize) -> [u8; 4] {
     slots
 }
 
-/// The values of a call the fast reading takes: `(max_version, copy)`; `None` for every other
-/// call.
+/// `(max_version, copy)` of a call the fast reading takes.
+type Common = (Option<(u32, u32)>, Option<bool>);
+
+/// The values of a call the fast reading takes; `None` for every other call.
 ///
 /// # Safety
 /// The GIL is held; `args` holds `nargs` positional values followed by one value per name of
@@ -116,7 +118,7 @@ unsafe fn read_call(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> Option<(Option<(u32, u32)>, Option<bool>)> {
+) -> Option<Common> {
     if nargs != 0 {
         return None;
     }

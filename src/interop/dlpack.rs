@@ -8,6 +8,7 @@
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::abi::*;
 use crate::bufferinfo::{self, read_device};
@@ -304,7 +305,14 @@ const INLINE_DIMS: usize = 8;
 pub(crate) trait Managed: Sized {
     /// Writes the tensor fields, the context and the deleter.
     fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool);
+    /// One freed block of this struct's exports kept for the next export (NULL: none), so
+    /// that a steady export/delete cycle costs no `malloc`/`free`. Only ever swapped out
+    /// whole or filled when empty, so no thread can see a block another thread is using.
+    fn spare() -> &'static AtomicPtr<u8>;
 }
+
+static SPARE_VERSIONED: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
+static SPARE_LEGACY: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
 
 impl Managed for DLManagedTensorVersioned {
     fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool) {
@@ -317,6 +325,9 @@ impl Managed for DLManagedTensorVersioned {
         self.flags = if readonly { FLAG_READ_ONLY } else { 0 };
         self.dl_tensor = t;
     }
+    fn spare() -> &'static AtomicPtr<u8> {
+        &SPARE_VERSIONED
+    }
 }
 
 impl Managed for DLManagedTensor {
@@ -324,6 +335,9 @@ impl Managed for DLManagedTensor {
         self.dl_tensor = t;
         self.manager_ctx = ctx;
         self.deleter = Some(delete_export::<DLManagedTensor>);
+    }
+    fn spare() -> &'static AtomicPtr<u8> {
+        &SPARE_LEGACY
     }
 }
 
@@ -352,8 +366,13 @@ impl<T: Managed> Exported<T> {
     /// Written in place (the block is a few hundred bytes; nothing is built on the stack).
     fn new_boxed() -> Result<Box<Exported<T>>> {
         let layout = std::alloc::Layout::new::<Exported<T>>();
-        // SAFETY: the layout is not zero-sized.
-        let raw = unsafe { std::alloc::alloc(layout) }.cast::<Exported<T>>();
+        let mut raw = T::spare()
+            .swap(ptr::null_mut(), Ordering::Acquire)
+            .cast::<Exported<T>>();
+        if raw.is_null() {
+            // SAFETY: the layout is not zero-sized.
+            raw = unsafe { std::alloc::alloc(layout) }.cast::<Exported<T>>();
+        }
         if raw.is_null() {
             bail!(
                 NoMemory,
@@ -390,14 +409,28 @@ impl<T> Drop for Exported<T> {
 }
 
 /// The deleter of every tensor this module exports: hands the export back, frees the block.
-unsafe extern "C" fn delete_export<T>(t: *mut T) {
+unsafe extern "C" fn delete_export<T: Managed>(t: *mut T) {
     if t.is_null() {
         return;
     }
     // Nothing here may unwind into C; the release cannot panic, this is a safety net.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: `t` is the first field of a block made by `export` and not yet deleted.
-        drop(Box::from_raw(t.cast::<Exported<T>>()));
+        let raw = t.cast::<Exported<T>>();
+        // SAFETY: `t` is the first field of a block made by `export` and not yet deleted: its
+        // value is dropped once, then its allocation (made with the block's layout) is kept
+        // as the spare or freed.
+        ptr::drop_in_place(raw);
+        if T::spare()
+            .compare_exchange(
+                ptr::null_mut(),
+                raw.cast(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            std::alloc::dealloc(raw.cast(), std::alloc::Layout::new::<Exported<T>>());
+        }
     }));
 }
 
@@ -832,7 +865,11 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool, deleter: Deleter) -> Result<
 
 /// Whether a managed tensor was made by this module's `export` (recognised by its deleter and
 /// its context, the tensor's own address): its block then holds the view it describes.
-fn is_own<T>(m: *mut T, ctx: *mut c_void, deleter: Option<unsafe extern "C" fn(*mut T)>) -> bool {
+fn is_own<T: Managed>(
+    m: *mut T,
+    ctx: *mut c_void,
+    deleter: Option<unsafe extern "C" fn(*mut T)>,
+) -> bool {
     let ours: unsafe extern "C" fn(*mut T) = delete_export::<T>;
     deleter.is_some_and(|d| d as usize == ours as usize) && ctx == m.cast::<c_void>()
 }

@@ -287,3 +287,49 @@ fn a_view_of_device_memory_gives_a_tensor_on_that_device() {
     drop((s, v));
     assert_eq!(obj.exports(), 0);
 }
+
+#[test]
+fn tensors_made_and_deleted_on_many_threads_reuse_blocks_safely() {
+    let base = NdArray::zeros(b"<i", &[4, 5], Order::C, 0).unwrap();
+    let v = view::new(&base, XBUF_FULL_RO).unwrap();
+    let (base_p, v_p) = (base.as_ptr() as usize, v.as_ptr() as usize);
+    let threads: Vec<_> = (0..4)
+        .map(|k| {
+            std::thread::spawn(move || {
+                // SAFETY: both objects outlive the threads (joined below).
+                let (base, v) = unsafe { (&*(base_p as *const Object), &*(v_p as *const Object)) };
+                let mut held = Vec::new();
+                for i in 0..2000 {
+                    let obj = if (i + k) % 2 == 0 { base } else { v };
+                    let t: *mut DLManagedTensorVersioned = export(obj, 0, false).unwrap();
+                    let l: *mut DLManagedTensor = export(obj, 0, true).unwrap();
+                    unsafe {
+                        assert_eq!(std::slice::from_raw_parts((*t).dl_tensor.shape, 2), &[4, 5]);
+                        assert_eq!(
+                            std::slice::from_raw_parts((*l).dl_tensor.strides, 2),
+                            &[5, 1]
+                        );
+                        ((*l).deleter.unwrap())(l);
+                    }
+                    // Some tensors live a while, so that deletes and exports interleave.
+                    held.push(t as usize);
+                    if held.len() > 3 {
+                        let t = held.remove(0) as *mut DLManagedTensorVersioned;
+                        unsafe { ((*t).deleter.unwrap())(t) };
+                    }
+                }
+                for t in held {
+                    let t = t as *mut DLManagedTensorVersioned;
+                    unsafe { ((*t).deleter.unwrap())(t) };
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // The view's own export is the only one left.
+    assert_eq!(base.exports(), 1);
+    drop(v);
+    assert_eq!(base.exports(), 0);
+}

@@ -6,9 +6,9 @@
 //! so that a code this library does not know is a value to refuse, never undefined behaviour.
 //! The legacy `DLManagedTensor` is handled by the same code as `DLManagedTensorVersioned`.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::abi::*;
 use crate::bufferinfo::{self, read_device};
@@ -305,14 +305,43 @@ const INLINE_DIMS: usize = 8;
 pub(crate) trait Managed: Sized {
     /// Writes the tensor fields, the context and the deleter.
     fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool);
-    /// One freed block of this struct's exports kept for the next export (NULL: none), so
-    /// that a steady export/delete cycle costs no `malloc`/`free`. Only ever swapped out
-    /// whole or filled when empty, so no thread can see a block another thread is using.
-    fn spare() -> &'static AtomicPtr<u8>;
+    /// The calling thread's spare block of this struct's exports (see [`Spare`]).
+    fn spare() -> &'static std::thread::LocalKey<Spare>;
 }
 
-static SPARE_VERSIONED: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
-static SPARE_LEGACY: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
+/// One freed block of a struct's exports kept by a thread for its next export (NULL: none),
+/// so that a steady export/delete cycle costs no `malloc`/`free` and no atomic operation.
+/// Freed when the thread exits.
+pub(crate) struct Spare {
+    block: Cell<*mut u8>,
+    layout: std::alloc::Layout,
+}
+
+impl Spare {
+    const fn new(layout: std::alloc::Layout) -> Spare {
+        Spare {
+            block: Cell::new(ptr::null_mut()),
+            layout,
+        }
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        let p = self.block.replace(ptr::null_mut());
+        if !p.is_null() {
+            // SAFETY: an allocation of `layout` whose value was dropped (see `delete_export`).
+            unsafe { std::alloc::dealloc(p, self.layout) };
+        }
+    }
+}
+
+thread_local! {
+    static SPARE_VERSIONED: Spare =
+        const { Spare::new(std::alloc::Layout::new::<Exported<DLManagedTensorVersioned>>()) };
+    static SPARE_LEGACY: Spare =
+        const { Spare::new(std::alloc::Layout::new::<Exported<DLManagedTensor>>()) };
+}
 
 impl Managed for DLManagedTensorVersioned {
     fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool) {
@@ -325,7 +354,7 @@ impl Managed for DLManagedTensorVersioned {
         self.flags = if readonly { FLAG_READ_ONLY } else { 0 };
         self.dl_tensor = t;
     }
-    fn spare() -> &'static AtomicPtr<u8> {
+    fn spare() -> &'static std::thread::LocalKey<Spare> {
         &SPARE_VERSIONED
     }
 }
@@ -336,7 +365,7 @@ impl Managed for DLManagedTensor {
         self.manager_ctx = ctx;
         self.deleter = Some(delete_export::<DLManagedTensor>);
     }
-    fn spare() -> &'static AtomicPtr<u8> {
+    fn spare() -> &'static std::thread::LocalKey<Spare> {
         &SPARE_LEGACY
     }
 }
@@ -366,8 +395,10 @@ impl<T: Managed> Exported<T> {
     /// Written in place (the block is a few hundred bytes; nothing is built on the stack).
     fn new_boxed() -> Result<Box<Exported<T>>> {
         let layout = std::alloc::Layout::new::<Exported<T>>();
+        // A thread being torn down has no spare.
         let mut raw = T::spare()
-            .swap(ptr::null_mut(), Ordering::Acquire)
+            .try_with(|s| s.block.replace(ptr::null_mut()))
+            .unwrap_or(ptr::null_mut())
             .cast::<Exported<T>>();
         if raw.is_null() {
             // SAFETY: the layout is not zero-sized.
@@ -420,15 +451,17 @@ unsafe extern "C" fn delete_export<T: Managed>(t: *mut T) {
         // value is dropped once, then its allocation (made with the block's layout) is kept
         // as the spare or freed.
         ptr::drop_in_place(raw);
-        if T::spare()
-            .compare_exchange(
-                ptr::null_mut(),
-                raw.cast(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
+        let kept = T::spare()
+            .try_with(|s| {
+                if s.block.get().is_null() {
+                    s.block.set(raw.cast());
+                    true
+                } else {
+                    false
+                }
+            })
+            .unwrap_or(false);
+        if !kept {
             std::alloc::dealloc(raw.cast(), std::alloc::Layout::new::<Exported<T>>());
         }
     }));

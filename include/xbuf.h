@@ -32,90 +32,580 @@ struct DLManagedTensor;
 struct ArrowSchema;
 struct ArrowArray;
 
-/** Packs a version as XBUF_VERSION does. */
+/** \brief Packs a version as XBUF_VERSION does. */
 #define XBUF_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
-/** The version of this header; compare with xbuf_version() at run time. */
+/** \brief The version of this header; compare with xbuf_version() at run time. */
 #define XBUF_VERSION XBUF_MAKE_VERSION(XBUF_VERSION_MAJOR, XBUF_VERSION_MINOR, XBUF_VERSION_PATCH)
 
-/** In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
-#define XBUF_SLICE_OMIT PTRDIFF_MIN
+/* Declared here because the proc typedefs (with xbuf_type) come before its definition. */
+struct xbuf_bufferinfo;
 
-/** Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
-#define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* =============================================================================================
+ * Errors and versions: the status codes every fallible function returns, the calling
+ * thread's last failure, and the library's version.
+ * ============================================================================================= */
+
 /**
- * Size of the xbuf_bufferinfo published before device_type/device_id: a caller whose
- * structsize is smaller never receives memory of a device other than the CPU.
+ * \brief Success.
  */
-#define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
-/** Size of the first published xbuf_type; a smaller structsize is rejected. */
+#define XBUF_OK 0
+
+/**
+ * \brief An argument has a value outside what the function accepts.
+ *
+ * An argument has a value outside what the function accepts (bad flags, bad order character,
+ * an object of the wrong kind, a corrupted or moved view).
+ */
+#define XBUF_ERR_INVALID_ARGUMENT 1
+
+/**
+ * \brief A pointer argument that must not be NULL was NULL.
+ */
+#define XBUF_ERR_NULL_ARGUMENT 2
+
+/**
+ * \brief The exporter cannot meet the request (for example suboffsets without `XBUF_INDIRECT`).
+ */
+#define XBUF_ERR_REQUEST 3
+
+/**
+ * \brief Write access was asked of read-only memory.
+ */
+#define XBUF_ERR_READONLY 4
+
+/**
+ * \brief The request or operation needs a contiguous layout and the memory is not laid out so.
+ */
+#define XBUF_ERR_NOT_CONTIGUOUS 5
+
+/**
+ * \brief A format string is malformed, unsupported or disagrees with the item size.
+ */
+#define XBUF_ERR_FORMAT 6
+
+/**
+ * \brief The object has live exports (views or locks) or is held exclusively by a change.
+ */
+#define XBUF_ERR_BUSY 7
+
+/**
+ * \brief An index, offset or length lies outside the memory or shape it refers to.
+ */
+#define XBUF_ERR_OUT_OF_BOUNDS 8
+
+/**
+ * \brief A size, count or offset computation overflowed.
+ */
+#define XBUF_ERR_OVERFLOW 9
+
+/**
+ * \brief Memory could not be allocated.
+ */
+#define XBUF_ERR_NO_MEMORY 10
+
+/**
+ * \brief A struct's `structsize` is larger than this library knows and its unknown tail is not zero.
+ */
+#define XBUF_ERR_STRUCT_TOO_NEW 11
+
+/**
+ * \brief A struct's `structsize` is smaller than the first published size of that struct.
+ */
+#define XBUF_ERR_STRUCT_TOO_OLD 12
+
+/**
+ * \brief The object or view was already released or closed.
+ */
+#define XBUF_ERR_RELEASED 13
+
+/**
+ * \brief An operating-system I/O call failed (the message names the path and the OS error).
+ */
+#define XBUF_ERR_IO 14
+
+/**
+ * \brief The object does not support the operation.
+ */
+#define XBUF_ERR_UNSUPPORTED 15
+
+/**
+ * \brief A bug inside the library was caught before it could cross into the caller.
+ */
+#define XBUF_ERR_PANIC 16
+
+/**
+ * \brief A caller-supplied output buffer is too small; the message says how large it must be.
+ */
+#define XBUF_ERR_BUFFER_TOO_SMALL 17
+
+/**
+ * \brief A user-written exporter returned an answer that breaks the protocol.
+ *
+ * A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
+ * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
+ */
+#define XBUF_ERR_BAD_EXPORTER 18
+
+/**
+ * \brief The library's version number, to compare with `XBUF_VERSION`.
+ *
+ * The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
+ * XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
+ * between the header compiled against and the library loaded.
+ *
+ * Never fails. Thread-safe.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+uint32_t xbuf_version(void);
+
+/**
+ * \brief The library's version as text, for example `"0.1.0"`. Static storage: never free it.
+ *
+ * Never fails. Thread-safe.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+const char *xbuf_version_string(void);
+
+/**
+ * \brief The name of a status code.
+ *
+ * The name of a status code: `"XBUF_OK"`, an `"XBUF_ERR_..."` constant's name, or
+ * `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
+ *
+ * Never fails. Thread-safe.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+const char *xbuf_status_str(int status);
+
+/**
+ * \brief The message of the calling thread's last failure.
+ *
+ * The message of the calling thread's last failure, naming the function, what was asked and
+ * what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
+ *
+ * Returns: a borrowed string owned by the library, valid until the next failing call,
+ * `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
+ * Thread safety: per thread; each thread sees only its own failures.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+const char *xbuf_last_error_message(void);
+
+/**
+ * \brief The status of the calling thread's last failure.
+ *
+ * The status of the calling thread's last failure (`XBUF_OK` if nothing failed yet or after
+ * `xbuf_clear_error`).
+ *
+ * Never fails. Thread safety: per thread.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+int xbuf_last_error_status(void);
+
+/**
+ * \brief Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
+ *
+ * Never fails. Thread safety: per thread.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+void xbuf_clear_error(void);
+
+/**
+ * \brief Records a failure for the calling thread (for exporters' procs).
+ *
+ * Records a failure for the calling thread, for exporters: a `getbuffer` or `lockbuffer`
+ * proc writes `return xbuf_set_error(XBUF_ERR_READONLY, "why");` and the consumer's
+ * `xbuf_last_error_message()` then shows that message.
+ *
+ * Borrows: `message` (copied; NULL records an empty message).
+ * Returns: `status`, unchanged, so that it can be returned directly. A `status` that is not an
+ * `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
+ * `XBUF_ERR_BAD_EXPORTER`.
+ * Thread safety: per thread.
+ *
+ * # Safety
+ * `message` is NULL or a NUL-terminated string. Each must stay valid during the call (and longer
+ * where stated above).
+ */
+int xbuf_set_error(int status, const char *message);
+
+/* =============================================================================================
+ * Objects and their types: the opaque `xbuf_object`, the exporter's vtable `xbuf_type` with
+ * its proc typedefs, references, export locks and exclusive access.
+ * ============================================================================================= */
+
+/**
+ * \brief An object: opaque, library-allocated and atomically reference-counted.
+ *
+ * An exporter or consumer object: opaque, library-allocated and atomically reference-counted.
+ * Made by `xbuf_object_new` or a built-in constructor; kept alive with `xbuf_incref` and
+ * `xbuf_decref`.
+ */
+typedef struct xbuf_object xbuf_object;
+
+/**
+ * \brief An exporter's proc that fills a view for a request.
+ *
+ * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
+ * `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
+ * struct owned by the library for the duration of the call; the proc must not change its
+ * `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
+ * refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
+ * the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
+ * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
+ * consumer's view then takes over that view's export, and it is released to `other`'s
+ * releaser.
+ *
+ * Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
+ * memory is the CPU's) and may answer whatever the request; the library gives such memory
+ * only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
+ * back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
+ *
+ * An answer the library refuses is handed back through a `releasebuffer` call, so that what
+ * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
+ * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
+ * live object: objects live in memory the library owns, and such a pointer is recognised by
+ * its address before anything is read through it), else to the releaser the answer names (also when that releaser
+ * refuses the export because exclusive access to it is held). A view the proc filled with
+ * `xbuf_get_buffer` is released instead.
+ */
+typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
+
+/**
+ * \brief An exporter's proc called when a view or a lock is handed back.
+ *
+ * Called on the releaser when a view is released (with that view, whose `internal` is what
+ * the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
+ * returned. A releaser also receives the views of the objects that delegate to it (a slice of
+ * it, an `xbuf_view` of it, an exporter that fills `releaser` with it), which it never filled
+ * itself: their `internal` is what the filling exporter set (NULL for the library's own), so
+ * an exporter that counts its views should count them in `releasebuffer` by `internal`.
+ */
+typedef void (*xbuf_releasebufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view);
+
+/**
+ * \brief An exporter's proc called when a lock is taken.
+ *
+ * Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
+ * to the object that really owns the memory). Returns a status; on failure the lock is not
+ * taken.
+ */
+typedef int (*xbuf_lockbufferproc)(struct xbuf_object *obj);
+
+/**
+ * \brief Frees the exporter's state when its object's last reference and last export are gone.
+ */
+typedef void (*xbuf_deallocproc)(void *state);
+
+/**
+ * \brief An exporter's vtable.
+ *
+ * Set `structsize = sizeof(xbuf_type)`; slots past the caller's `structsize` count as NULL.
+ * `xbuf_object_new` copies the struct and the `name` string, so it may live on the stack.
+ */
+typedef struct xbuf_type {
+    /**
+     * Size of the caller's struct in bytes.
+     */
+    size_t structsize;
+    /**
+     * A short name used in messages (may be NULL).
+     */
+    const char *name;
+    /**
+     * Fills a view; NULL for objects that only take locks.
+     */
+    xbuf_getbufferproc getbuffer;
+    /**
+     * Called when a view or lock is returned to this object; may be NULL.
+     */
+    xbuf_releasebufferproc releasebuffer;
+    /**
+     * Called when a lock is taken; may be NULL.
+     */
+    xbuf_lockbufferproc lockbuffer;
+    /**
+     * Frees the state after the last reference and export; may be NULL.
+     */
+    xbuf_deallocproc dealloc;
+} xbuf_type;
+
+/** \brief Size of the first published xbuf_type; a smaller structsize is rejected. */
 #define XBUF_TYPE_SIZE_MIN (sizeof(xbuf_type))
 
 /**
- * Initializer for an empty, full-size view:
- *   xbuf_bufferinfo view = XBUF_BUFFERINFO_INIT;
+ * \brief Creates an object for an exporter written in C: `ty` is its vtable, `state` its data.
+ *
+ * Borrows: `ty` (copied, with its `name`; it may live on the stack).
+ * Takes: `state`, handed to the type's procs through `xbuf_object_state` and to its
+ * `dealloc` exactly once, after the last reference and the last export are gone. On failure
+ * the library does not call `dealloc`: the caller keeps `state`.
+ * Returns: in `*out` an owned reference; release it with `xbuf_decref`. `*out` is NULL on
+ * failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT` (ty or out), `XBUF_ERR_STRUCT_TOO_OLD` (structsize below
+ * the first published size), `XBUF_ERR_STRUCT_TOO_NEW` (larger than this library knows with
+ * a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
+ * Thread safety: any thread. The procs may be called from any thread that uses the object, so
+ * they must be thread-safe if the object is shared.
+ *
+ * # Safety
+ * `ty` is NULL or points at an `xbuf_type` with `structsize` readable bytes, whose `name` is NULL
+ * or a NUL-terminated string and whose procs keep the contracts of their typedefs; `state` is
+ * never read by the library, only handed on; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
-#define XBUF_BUFFERINFO_INIT                                                             \
-    { sizeof(xbuf_bufferinfo), NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, \
-      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 }, 0, 0 }
-
+int xbuf_object_new(const struct xbuf_type *ty, void *state, struct xbuf_object **out);
 
 /**
+ * \brief Adds a reference to `obj`.
+ *
+ * Borrows: `obj`. Afterwards the caller owns one more reference, to drop with `xbuf_decref`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
+ * `XBUF_ERR_OVERFLOW` (more than 2^36 references).
+ * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_incref(struct xbuf_object *obj);
+
+/**
+ * \brief Drops a reference to `obj`, freeing it after the last reference and export.
+ *
+ * Drops a reference to `obj`. When the last reference and the last export are gone the object
+ * is freed (a C exporter's `dealloc` runs, on the calling thread).
+ *
+ * Takes: one reference the caller owns. NULL is accepted and ignored, like `free(NULL)`.
+ * Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
+ * keep it alive: a double decref).
+ * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_decref(struct xbuf_object *obj);
+
+/**
+ * \brief The `state` pointer given to `xbuf_object_new` (NULL for built-in objects).
+ *
+ * Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
+ * recorded) when `obj` is NULL or not a live object.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+void *xbuf_object_state(struct xbuf_object *obj);
+
+/**
+ * \brief The object's type name (`"bytearray"`, a C type's `name`, ...).
+ *
+ * Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
+ * reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+const char *xbuf_object_type_name(struct xbuf_object *obj);
+
+/**
+ * \brief The object's export count: live views whose releaser it is, plus locks.
+ *
+ * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
+ * not a live object.
+ * Thread safety: any thread; the value may change as soon as it is read.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+ptrdiff_t xbuf_exports(struct xbuf_object *obj);
+
+/**
+ * \brief The object's reference count (each live view and lock also holds one reference).
+ *
+ * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
+ * not a live object.
+ * Thread safety: any thread; the value may change as soon as it is read.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
+
+/**
+ * \brief Takes an export lock on `obj` without a view.
+ *
+ * Takes an export lock on `obj` without a view: counts one export (and holds one reference),
+ * then runs the type's `lockbuffer` (a slice forwards the lock to the object that owns its
+ * memory). While locked, the object refuses exclusive changes (resize, close).
+ *
+ * Borrows: `obj`. Afterwards the caller owns one lock, to return with `xbuf_unlock`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (exclusive
+ * change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
+ * then not taken).
+ * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_lock(struct xbuf_object *obj);
+
+/**
+ * \brief Returns a lock taken with `xbuf_lock`.
+ *
+ * Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
+ * drops the export and the reference the lock held (which may free the object).
+ *
+ * Takes: one lock the caller owns.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
+ * object holds no lock: an error, never an underflow).
+ * Thread safety: any thread (atomic).
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_unlock(struct xbuf_object *obj);
+
+/**
+ * \brief Takes exclusive access to `obj`, for an exporter that must change its memory.
+ *
+ * For exporters that must change their memory (resize, remap, free): takes exclusive access
+ * to `obj`. Succeeds only while its export count is zero; until `xbuf_exclusive_end`, every
+ * new `xbuf_get_buffer` and `xbuf_lock` on it fails with `XBUF_ERR_BUSY`. The check and the
+ * blocking are one atomic step, so a change racing a get on another thread can never hand out
+ * a dangling pointer.
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
+ * names the export count, or says another change holds it).
+ * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
+ * thread: only it can end it.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_exclusive_begin(struct xbuf_object *obj);
+
+/**
+ * \brief Ends exclusive access taken with `xbuf_exclusive_begin`.
+ *
+ * Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
+ * access held by another thread (another caller's, or a built-in resize running there) is
+ * not ended: the call fails and the access stays held.
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
+ * held exclusively, or held by another thread).
+ * Thread safety: any thread (atomic); only the thread that began the access ends it.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_exclusive_end(struct xbuf_object *obj);
+
+/* =============================================================================================
+ * Requests and `xbuf_bufferinfo`: the request flags, the view struct (whose sizes and field
+ * offsets are part of the ABI, asserted in tests on both the Rust and the C side), getting,
+ * releasing and moving a view, and reading one.
+ * ============================================================================================= */
+
+/**
+ * \brief Request flag: a pointer to contiguous bytes and nothing more.
+ *
  * Request flag: nothing beyond a pointer to contiguous bytes (`format` NULL, `shape` NULL,
  * `strides` NULL). Same value as PEP 3118's `PyBUF_SIMPLE`.
  */
 #define XBUF_SIMPLE 0
 
 /**
- * Request flag: the view must be writable.
+ * \brief Request flag: the view must be writable.
  */
 #define XBUF_WRITABLE 1
 
 /**
- * Request flag: fill `format` (without it `format` is NULL, meaning `"B"`).
+ * \brief Request flag: fill `format` (without it `format` is NULL, meaning `"B"`).
  */
 #define XBUF_FORMAT 4
 
 /**
- * Request flag: fill `shape` (without it `shape` is NULL and `ndim` is 1).
+ * \brief Request flag: fill `shape` (without it `shape` is NULL and `ndim` is 1).
  */
 #define XBUF_ND 8
 
 /**
- * Request flag: fill `strides` (without it the memory must be C-contiguous).
+ * \brief Request flag: fill `strides` (without it the memory must be C-contiguous).
  */
 #define XBUF_STRIDES (16 | XBUF_ND)
 
 /**
- * Request flag: the memory must be C-contiguous (row-major).
+ * \brief Request flag: the memory must be C-contiguous (row-major).
  */
 #define XBUF_C_CONTIGUOUS (32 | XBUF_STRIDES)
 
 /**
- * Request flag: the memory must be Fortran-contiguous (column-major).
+ * \brief Request flag: the memory must be Fortran-contiguous (column-major).
  */
 #define XBUF_F_CONTIGUOUS (64 | XBUF_STRIDES)
 
 /**
- * Request flag: the memory must be C- or Fortran-contiguous.
+ * \brief Request flag: the memory must be C- or Fortran-contiguous.
  */
 #define XBUF_ANY_CONTIGUOUS (128 | XBUF_STRIDES)
 
 /**
- * Request flag: the consumer follows `suboffsets` (PIL-style indirect arrays).
+ * \brief Request flag: the consumer follows `suboffsets` (PIL-style indirect arrays).
  */
 #define XBUF_INDIRECT (256 | XBUF_STRIDES)
 
 /**
- * Compound request: writable, C-contiguous with shape.
+ * \brief Compound request: writable, C-contiguous with shape.
  */
 #define XBUF_CONTIG (XBUF_ND | XBUF_WRITABLE)
 
 /**
- * Compound request: C-contiguous with shape.
+ * \brief Compound request: C-contiguous with shape.
  */
 #define XBUF_CONTIG_RO XBUF_ND
 
 /**
+ * \brief Request flag: the consumer can handle memory on any device.
+ *
  * Request flag: the consumer can handle memory on any device (GPU memory, for example),
  * reads `device_type`/`device_id` and never dereferences `buf` unless `device_type` is
  * `XBUF_DEVICE_CPU`. Without it, an exporter of memory on another device refuses the request
@@ -126,273 +616,74 @@ struct ArrowArray;
 #define XBUF_DEVICE 65536
 
 /**
- * Compound request: writable, strided.
+ * \brief Compound request: writable, strided.
  */
 #define XBUF_STRIDED (XBUF_STRIDES | XBUF_WRITABLE)
 
 /**
- * Compound request: strided.
+ * \brief Compound request: strided.
  */
 #define XBUF_STRIDED_RO XBUF_STRIDES
 
 /**
- * Compound request: writable, strided, with format.
+ * \brief Compound request: writable, strided, with format.
  */
 #define XBUF_RECORDS ((XBUF_STRIDES | XBUF_WRITABLE) | XBUF_FORMAT)
 
 /**
- * Compound request: strided, with format.
+ * \brief Compound request: strided, with format.
  */
 #define XBUF_RECORDS_RO (XBUF_STRIDES | XBUF_FORMAT)
 
 /**
- * Compound request: writable, everything, suboffsets allowed.
+ * \brief Compound request: writable, everything, suboffsets allowed.
  */
 #define XBUF_FULL ((XBUF_INDIRECT | XBUF_WRITABLE) | XBUF_FORMAT)
 
 /**
- * Compound request: everything, suboffsets allowed.
+ * \brief Compound request: everything, suboffsets allowed.
  */
 #define XBUF_FULL_RO (XBUF_INDIRECT | XBUF_FORMAT)
 
 /**
+ * \brief `device_type` of memory the CPU reads and writes directly.
+ *
  * `device_type` of memory the CPU reads and writes directly (DLPack's `kDLCPU`). A view whose
  * `device_type` is 0 (filled by code that predates the device fields) is CPU memory too.
  */
 #define XBUF_DEVICE_CPU 1
 
 /**
- * The largest `ndim` a view may have.
+ * \brief The largest `ndim` a view may have.
  */
 #define XBUF_MAX_NDIM 64
 
 /**
+ * \brief The largest `structsize` the library accepts for any struct.
+ *
  * The largest `structsize` the library accepts for any struct; larger values are taken for an
  * uninitialised struct and rejected with `XBUF_ERR_INVALID_ARGUMENT`.
  */
 #define XBUF_STRUCTSIZE_MAX 4096
 
 /**
+ * \brief How many `ptrdiff_t` of layout an `xbuf_bufferinfo` holds without allocating.
+ *
  * How many `ptrdiff_t` of layout (shape, strides and suboffsets together) a full-size
  * `xbuf_bufferinfo` holds without allocating.
  */
 #define XBUF_INLINE_LAYOUT 6
 
 /**
+ * \brief How many bytes of format text an `xbuf_bufferinfo` holds without allocating.
+ *
  * How many bytes of format text (including the terminating NUL) a full-size
  * `xbuf_bufferinfo` holds without allocating.
  */
 #define XBUF_INLINE_FORMAT 16
 
 /**
- * `xbuf_value.kind`: a signed integer (`b h i l q n`) in `i` (and `u`, two's complement).
- */
-#define XBUF_VALUE_INT 1
-
-/**
- * `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
- */
-#define XBUF_VALUE_UINT 2
-
-/**
- * `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
- * `xbuf_format_decode`).
- */
-#define XBUF_VALUE_FLOAT 3
-
-/**
- * `xbuf_value.kind`: a complex number (`Ze Zf Zd Zg`) in `real` and `imag`.
- */
-#define XBUF_VALUE_COMPLEX 4
-
-/**
- * `xbuf_value.kind`: a bool (`?`): `u` is 0 or 1 (any non-zero byte is true).
- */
-#define XBUF_VALUE_BOOL 5
-
-/**
- * `xbuf_value.kind`: one byte (`c`) in `u`.
- */
-#define XBUF_VALUE_CHAR 6
-
-/**
- * `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
- */
-#define XBUF_VALUE_BYTES 7
-
-/**
- * `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
- * in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
- */
-#define XBUF_VALUE_TEXT 8
-
-/**
- * `xbuf_value.kind`: an address (`P`, `O`, `&`) in `u`.
- */
-#define XBUF_VALUE_POINTER 9
-
-/**
- * `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
- */
-#define XBUF_VALUE_BITS 10
-
-/**
- * `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
- * that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
- * PEP 3118 view has no way to mark a slot null. Without it such an array is refused.
- */
-#define XBUF_ARROW_IGNORE_VALIDITY 1
-
-/**
- * Map the file read-only.
- */
-#define XBUF_MMAP_READ 0
-
-/**
- * Map the file read-write and shared: writes go through to the file.
- */
-#define XBUF_MMAP_WRITE 1
-
-/**
- * Map the file copy-on-write: the view is writable, the file never changes.
- */
-#define XBUF_MMAP_COPY 2
-
-/**
- * `xbuf_ndarray_new` flag: views of the array are read-only.
- */
-#define XBUF_NDARRAY_READONLY 1
-
-/**
- * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
- * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
- * the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
- * first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
- */
-#define XBUF_NDARRAY_PIL 2
-
-/**
- * `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
- * `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
- * no request flag uses.
- */
-#define XBUF_DLPACK_UNMARKED_READONLY 131072
-
-/**
- * Success.
- */
-#define XBUF_OK 0
-
-/**
- * An argument has a value outside what the function accepts (bad flags, bad order character,
- * an object of the wrong kind, a corrupted or moved view).
- */
-#define XBUF_ERR_INVALID_ARGUMENT 1
-
-/**
- * A pointer argument that must not be NULL was NULL.
- */
-#define XBUF_ERR_NULL_ARGUMENT 2
-
-/**
- * The exporter cannot meet the request (for example suboffsets without `XBUF_INDIRECT`).
- */
-#define XBUF_ERR_REQUEST 3
-
-/**
- * Write access was asked of read-only memory.
- */
-#define XBUF_ERR_READONLY 4
-
-/**
- * The request or operation needs a contiguous layout and the memory is not laid out so.
- */
-#define XBUF_ERR_NOT_CONTIGUOUS 5
-
-/**
- * A format string is malformed, unsupported or disagrees with the item size.
- */
-#define XBUF_ERR_FORMAT 6
-
-/**
- * The object has live exports (views or locks) or is held exclusively by a change.
- */
-#define XBUF_ERR_BUSY 7
-
-/**
- * An index, offset or length lies outside the memory or shape it refers to.
- */
-#define XBUF_ERR_OUT_OF_BOUNDS 8
-
-/**
- * A size, count or offset computation overflowed.
- */
-#define XBUF_ERR_OVERFLOW 9
-
-/**
- * Memory could not be allocated.
- */
-#define XBUF_ERR_NO_MEMORY 10
-
-/**
- * A struct's `structsize` is larger than this library knows and its unknown tail is not zero.
- */
-#define XBUF_ERR_STRUCT_TOO_NEW 11
-
-/**
- * A struct's `structsize` is smaller than the first published size of that struct.
- */
-#define XBUF_ERR_STRUCT_TOO_OLD 12
-
-/**
- * The object or view was already released or closed.
- */
-#define XBUF_ERR_RELEASED 13
-
-/**
- * An operating-system I/O call failed (the message names the path and the OS error).
- */
-#define XBUF_ERR_IO 14
-
-/**
- * The object does not support the operation.
- */
-#define XBUF_ERR_UNSUPPORTED 15
-
-/**
- * A bug inside the library was caught before it could cross into the caller.
- */
-#define XBUF_ERR_PANIC 16
-
-/**
- * A caller-supplied output buffer is too small; the message says how large it must be.
- */
-#define XBUF_ERR_BUFFER_TOO_SMALL 17
-
-/**
- * A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
- * disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
- */
-#define XBUF_ERR_BAD_EXPORTER 18
-
-/**
- * A parsed item format: opaque, immutable, shareable between threads. Made by
- * `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
- * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
- * bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
- * readable bytes) is undefined, as with `free`.
- */
-typedef struct xbuf_format xbuf_format;
-
-/**
- * An exporter or consumer object: opaque, library-allocated and atomically reference-counted.
- * Made by `xbuf_object_new` or a built-in constructor; kept alive with `xbuf_incref` and
- * `xbuf_decref`.
- */
-typedef struct xbuf_object xbuf_object;
-
-/**
- * A view of an object's memory: what `xbuf_get_buffer` fills and `xbuf_release` empties.
+ * \brief A view of an object's memory: what `xbuf_get_buffer` fills and `xbuf_release` empties.
  *
  * The consumer allocates it (on the stack is fine), sets `structsize` to
  * `sizeof(xbuf_bufferinfo)` and the rest to zero (`XBUF_BUFFERINFO_INIT` does both) and must
@@ -483,95 +774,570 @@ typedef struct xbuf_bufferinfo {
     int32_t device_id;
 } xbuf_bufferinfo;
 
+/** \brief Size of the first published xbuf_bufferinfo; a smaller structsize is rejected. */
+#define XBUF_BUFFERINFO_SIZE_MIN (offsetof(xbuf_bufferinfo, _inline_layout))
 /**
- * Fills `view` for the request `flags` (see `xbuf_get_buffer`) or fails with a status (after
- * `xbuf_set_error` for a message). `obj` is the object asked; `view` is a zeroed, full-size
- * struct owned by the library for the duration of the call; the proc must not change its
- * `structsize` (`xbuf_fill_info`, `xbuf_get_buffer` and the functions that read a view
- * refuse a grown one with `XBUF_ERR_INVALID_ARGUMENT` instead of going past the struct, and
- * the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
- * `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
- * consumer's view then takes over that view's export, and it is released to `other`'s
- * releaser.
+ * \brief Size of the xbuf_bufferinfo published before device_type/device_id.
  *
- * Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
- * memory is the CPU's) and may answer whatever the request; the library gives such memory
- * only to requests with `XBUF_DEVICE` (others fail with `XBUF_ERR_REQUEST` and the answer goes
- * back to `releasebuffer`), never with suboffsets (`XBUF_ERR_BAD_EXPORTER`).
+ * A caller whose structsize is smaller never receives memory of a device other than the CPU.
+ */
+#define XBUF_BUFFERINFO_SIZE_NODEVICE (offsetof(xbuf_bufferinfo, device_type))
+
+/**
+ * \brief Initializer for an empty, full-size view.
  *
- * An answer the library refuses is handed back through a `releasebuffer` call, so that what
- * the proc set up (its `internal`) is undone: to the object asked when the answer cannot be
- * trusted at all (`ndim` out of range, a changed `structsize`, or a `releaser` that is not a
- * live object: objects live in memory the library owns, and such a pointer is recognised by
- * its address before anything is read through it), else to the releaser the answer names (also when that releaser
- * refuses the export because exclusive access to it is held). A view the proc filled with
- * `xbuf_get_buffer` is released instead.
+ *   xbuf_bufferinfo view = XBUF_BUFFERINFO_INIT;
  */
-typedef int (*xbuf_getbufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
+#define XBUF_BUFFERINFO_INIT                                                             \
+    { sizeof(xbuf_bufferinfo), NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, \
+      { 0, 0 }, { 0, 0, 0, 0, 0, 0 }, { 0 }, 0, 0 }
 
 /**
- * Called on the releaser when a view is released (with that view, whose `internal` is what
- * the exporter put there) and with `view == NULL` when a lock taken with `xbuf_lock` is
- * returned. A releaser also receives the views of the objects that delegate to it (a slice of
- * it, an `xbuf_view` of it, an exporter that fills `releaser` with it), which it never filled
- * itself: their `internal` is what the filling exporter set (NULL for the library's own), so
- * an exporter that counts its views should count them in `releasebuffer` by `internal`.
+ * \brief Asks `obj` for a view of its memory that meets the request `flags`.
+ *
+ * Asks `obj` for a view of its memory that meets the request `flags` (`XBUF_SIMPLE`,
+ * `XBUF_FULL_RO`, ...; see the flag constants).
+ *
+ * The library checks the exporter's answer (ndim, len against shape and itemsize, itemsize
+ * against the format, the flags honoured, strides inside the address space) and copies
+ * `shape`, `strides`, `suboffsets` and `format` into storage owned by the view, so they stay
+ * valid even if the exporter goes away. On success the view's `releaser` holds one reference
+ * and one export.
+ *
+ * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
+ * never filled, or released).
+ * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
+ * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
+ * Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
+ * the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
+ * the CPU, and such a request from a struct that ends before `device_type` is refused.
+ *
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
+ * `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
+ * still holds a view, which is then left as it was, its export kept: release it first; a
+ * `structsize` larger than the struct the library lent to the exporter calling),
+ * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
+ * without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
+ * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
+ * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
+ * or a `releaser` that is not a live object, such as a freed one: it is recognised without
+ * being read, and the answer goes back to the exporter's `releasebuffer`),
+ * `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
+ * owes no release; an answer the exporter gave is handed back to it as
+ * `xbuf_getbufferproc` describes.
+ * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
+ * to one thread at a time.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `view` is NULL or points at an
+ * `xbuf_bufferinfo` whose first `structsize` bytes are readable and writable, used by no other
+ * thread during the call. Each must stay valid during the call (and longer where stated above).
  */
-typedef void (*xbuf_releasebufferproc)(struct xbuf_object *obj, struct xbuf_bufferinfo *view);
+int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
 
 /**
- * Extra work when a lock is taken on `obj` with `xbuf_lock` (for example forwarding the lock
- * to the object that really owns the memory). Returns a status; on failure the lock is not
- * taken.
+ * \brief Hands a view back to its releaser and empties it.
+ *
+ * Hands a view back: calls the releaser's `releasebuffer` (if any), frees the view's layout
+ * storage, drops the export and the reference the view held, and empties the view. Releasing
+ * an empty view (never filled, already released, or after a failed get) is a no-op, so a
+ * double release is harmless.
+ *
+ * The saved bytes of a view written back into the struct after its release are refused
+ * (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
+ * holds no export for a view (only locks, or none); the export count never wraps below
+ * zero. Releasing such an image while the releaser is freed, or while it has other views,
+ * cannot be told from a real view and is undefined, as calling `free` twice is.
+ *
+ * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled or the one
+ * `xbuf_bufferinfo_move` moved it to (not a copy).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
+ * moved, copied or overwritten, or was released already; nothing is released then).
+ * Thread safety: any thread; not concurrently with other uses of the same view.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+ * writable, used by no other thread during the call. Each must stay valid during the call (and
+ * longer where stated above).
  */
-typedef int (*xbuf_lockbufferproc)(struct xbuf_object *obj);
+int xbuf_release(struct xbuf_bufferinfo *view);
 
 /**
- * Frees the exporter's state when its object's last reference and last export are gone.
+ * \brief Moves a filled view from the struct `src` to the struct `dst`.
+ *
+ * Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
+ * address (a C++ or Rust value that holds one can be moved): the layout pointers that point
+ * into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
+ * places in `dst`, the inline storage is copied, the view is sealed for its new address, and
+ * `src` is left empty (every field zero but `structsize`). Nothing is allocated and the
+ * releaser's reference and export counts do not change: the view in `dst` holds what the
+ * view in `src` held and is released with `xbuf_release(dst)`. An empty `src` (never filled,
+ * released, or moved from) makes `dst` empty. `dst == src` is a no-op. An exporter's
+ * `releasebuffer` later receives `dst`, so exporters must not identify views by their
+ * address (use `internal`).
+ *
+ * Borrows: `dst` (set `structsize`; its other fields may hold anything but a live view),
+ * `src` (a view filled by `xbuf_get_buffer`, possibly moved since, or an empty view).
+ * Returns: on success, `dst` owns the view; `src` owes no release.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`; `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
+ * (a `structsize` out of range); `XBUF_ERR_INVALID_ARGUMENT` when `src` was not filled by
+ * the library (or was copied or overwritten), when `dst` holds a live view (release it
+ * first: it would leak), or when the two structs overlap; `XBUF_ERR_STRUCT_TOO_OLD` when
+ * `src` keeps its layout in the inline storage and `dst` is shorter than
+ * `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
+ * library knows and its unknown tail is not zero. On failure neither struct changes.
+ * Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
+ *
+ * # Safety
+ * `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+ * writable, used by no other thread during the call; `src` is NULL or points at an
+ * `xbuf_bufferinfo` whose first `structsize` bytes are readable and writable, used by no other
+ * thread during the call. Each must stay valid during the call (and longer where stated above).
  */
-typedef void (*xbuf_deallocproc)(void *state);
+int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *src);
 
 /**
- * An exporter's vtable. Set `structsize = sizeof(xbuf_type)`; slots past the caller's
- * `structsize` count as NULL. `xbuf_object_new` copies the struct and the `name` string, so it
- * may live on the stack.
+ * \brief Whether the memory `view` describes is contiguous in `order`.
+ *
+ * Whether the memory `view` describes is contiguous in `order`: `'C'` (row-major), `'F'`
+ * (column-major) or `'A'` (either), by CPython's rules (suboffsets never are; no items always
+ * is; extent-1 dimensions may have any stride). A view without `strides` is C-contiguous.
+ *
+ * Borrows: `view` (filled by `xbuf_get_buffer`, or by hand).
+ * Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
+ * records the reason for `xbuf_last_error_message`.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call. Each must stay valid during the call (and longer where
+ * stated above).
  */
-typedef struct xbuf_type {
-    /**
-     * Size of the caller's struct in bytes.
-     */
-    size_t structsize;
-    /**
-     * A short name used in messages (may be NULL).
-     */
-    const char *name;
-    /**
-     * Fills a view; NULL for objects that only take locks.
-     */
-    xbuf_getbufferproc getbuffer;
-    /**
-     * Called when a view or lock is returned to this object; may be NULL.
-     */
-    xbuf_releasebufferproc releasebuffer;
-    /**
-     * Called when a lock is taken; may be NULL.
-     */
-    xbuf_lockbufferproc lockbuffer;
-    /**
-     * Frees the state after the last reference and export; may be NULL.
-     */
-    xbuf_deallocproc dealloc;
-} xbuf_type;
+int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
 
 /**
- * Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
+ * \brief The address of the item at `indices` in a view.
+ *
+ * The address of the item at `indices` (`ndim` of them; negative ones count from the end),
+ * following suboffsets as PEP 3118 defines them.
+ *
+ * Borrows: `view`, `indices` (`view->ndim` entries; may be NULL when ndim is 0).
+ * Returns: in `*out` a pointer into the view's memory, valid while the view is held; NULL on
+ * failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
+ * `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
+ * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
+ * CPU: following them would read that memory; without suboffsets the address is computed).
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call; `indices` is NULL or points at as many readable
+ * `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one pointer. Each
+ * must stay valid during the call (and longer where stated above).
+ */
+int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);
+
+/* =============================================================================================
+ * Exporter procs: helpers for `getbuffer` procs, filling a view the way `PyBuffer_FillInfo`
+ * does, and contiguous strides.
+ * ============================================================================================= */
+
+/**
+ * \brief Fills `view` with one dimension of bytes (as `PyBuffer_FillInfo`), for exporters.
+ *
+ * For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
+ * `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
+ * pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`). It starts
+ * from an empty view, so set `internal` (or anything else) after it.
+ *
+ * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
+ * view is released), `releaser` (stored as is; NULL means the object asked).
+ * Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
+ * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
+ * `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
+ * is written then),
+ * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
+ * Thread safety: any thread; the view belongs to the caller.
+ *
+ * # Safety
+ * `view` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable and
+ * writable, used by no other thread during the call; `releaser` is NULL or an object pointer
+ * (stored in the view as given); `buf` is NULL only with `len` 0, else points at `len` bytes that
+ * stay valid until the view is released. Each must stay valid during the call (and longer where
+ * stated above).
+ */
+int xbuf_fill_info(struct xbuf_bufferinfo *view, struct xbuf_object *releaser, void *buf, ptrdiff_t len, int readonly, int flags);
+
+/**
+ * \brief Writes the strides of a contiguous array into `strides`.
+ *
+ * Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
+ * `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
+ * extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`
+ * (`(0, PTRDIFF_MAX, 1)` with 8-byte items gives `PTRDIFF_MAX, 8, 8`).
+ *
+ * Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
+ * NULL when `ndim` is 0.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
+ * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
+ * overflows). On failure `strides` is unchanged.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `strides` is NULL or
+ * points at as many writable `ptrdiff_t` as stated above. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, ptrdiff_t *strides, char order);
+
+/* =============================================================================================
+ * Built-in exporters: `bytes`, `bytearray`, `wrap` (caller memory with a destructor),
+ * `slice`, `mmap` and `ndarray` objects, their constructors and operations.
+ * ============================================================================================= */
+
+/**
+ * \brief Creates an immutable `bytes` object holding a copy of `len` bytes at `data`.
+ *
+ * Its views are read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
+ *
+ * Borrows: `data` (copied; may be NULL when `len` is 0).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `data` is NULL or points at as many readable bytes as stated above; `out` is NULL or points at
+ * writable storage for one pointer. Each must stay valid during the call (and longer where stated
+ * above).
+ */
+int xbuf_bytes_new(const void *data, size_t len, struct xbuf_object **out);
+
+/**
+ * \brief Creates a mutable, resizable `bytearray` object of `len` bytes.
+ *
+ * Creates a mutable, resizable `bytearray` object of `len` bytes: a copy of `data`, or zeros
+ * when `data` is NULL.
+ *
+ * Borrows: `data` (copied).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the object may be shared between threads (writers through
+ * concurrent writable views must coordinate among themselves).
+ *
+ * # Safety
+ * `data` is NULL or points at as many readable bytes as stated above; `out` is NULL or points at
+ * writable storage for one pointer. Each must stay valid during the call (and longer where stated
+ * above).
+ */
+int xbuf_bytearray_new(const void *data, size_t len, struct xbuf_object **out);
+
+/**
+ * \brief Resizes a `bytearray` to `len` bytes (new bytes are zero; the memory may move).
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a bytearray),
+ * `XBUF_ERR_BUSY` while the object has views or locks (the message names the count),
+ * `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY` (the contents are then unchanged).
+ * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_bytearray_resize(struct xbuf_object *obj, size_t len);
+
+/**
+ * \brief Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
  */
 typedef void (*xbuf_wrap_destructor)(void *data, size_t len, void *ctx);
 
 /**
- * One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
- * sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
- * while the caller holds it.
+ * \brief Creates a `wrap` object lending `len` bytes of caller memory at `data`.
+ *
+ * Creates a `wrap` object lending `len` bytes of caller memory at `data` (read-only when
+ * `readonly` is non-zero). `destructor(data, len, ctx)`, if not NULL, is called exactly once,
+ * on whichever thread drops the last reference or the last view, when both are gone.
+ *
+ * Takes: `data` on success (the caller must not free it; the destructor does). On failure the
+ * destructor is not called and the caller keeps `data`.
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_INVALID_ARGUMENT` (NULL data with
+ * len > 0), `XBUF_ERR_OVERFLOW`.
+ * Thread safety: any thread; the destructor must be callable from any thread.
+ *
+ * # Safety
+ * `data` is NULL only with `len` 0, else points at `len` bytes (writable unless `readonly`) that
+ * stay valid until `destructor` runs; `ctx` is never read by the library, only handed on; `out` is
+ * NULL or points at writable storage for one pointer. Each must stay valid during the call (and
+ * longer where stated above).
+ */
+int xbuf_wrap_new(void *data, size_t len, int readonly, xbuf_wrap_destructor destructor, void *ctx, struct xbuf_object **out);
+
+/**
+ * \brief Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory.
+ *
+ * Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory (the seed
+ * discussion's ByteBufferSlice). For its whole lifetime the slice locks `base` and holds one
+ * `XBUF_SIMPLE` view of it (an export at `base`'s releaser, which keeps the memory even for
+ * exporters that hand out memory per view), so `base` refuses resizes meanwhile. Its views
+ * name `base`'s releaser as their releaser, so the slice can be destroyed while they live. A
+ * lock on the slice is forwarded to that releaser. The window is read-only when `base`'s
+ * memory is.
+ *
+ * Borrows: `base` (the slice takes its own reference).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_OUT_OF_BOUNDS`
+ * (window outside the base), `XBUF_ERR_BUSY` (base being changed), or the base's status for an
+ * `XBUF_SIMPLE` request (for example `XBUF_ERR_NOT_CONTIGUOUS`).
+ * Thread safety: any thread; the slice may be shared between threads.
+ *
+ * # Safety
+ * `base` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
+ */
+int xbuf_slice_new(struct xbuf_object *base, size_t offset, size_t length, struct xbuf_object **out);
+
+/**
+ * \brief Map the file read-only.
+ */
+#define XBUF_MMAP_READ 0
+
+/**
+ * \brief Map the file read-write and shared: writes go through to the file.
+ */
+#define XBUF_MMAP_WRITE 1
+
+/**
+ * \brief Map the file copy-on-write: the view is writable, the file never changes.
+ */
+#define XBUF_MMAP_COPY 2
+
+/**
+ * \brief Opens the file at `path` and maps it whole.
+ *
+ * Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
+ * `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
+ * views; the file never changes). An empty file gives empty views. Only a regular file (or a
+ * symbolic link to one) is mapped: anything else (a FIFO, a device, a directory, a socket) is
+ * refused before it is opened, so the call never blocks and never acts on a device; the
+ * file is opened with `O_NONBLOCK | O_NOCTTY | O_CLOEXEC` and checked again once open.
+ *
+ * Borrows: `path` (a NUL-terminated file name, used as raw bytes).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`, which unmaps and closes
+ * once no view is left); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (mode), `XBUF_ERR_IO` (the
+ * message names the path and the OS error, or says "not a regular file"),
+ * `XBUF_ERR_OVERFLOW`.
+ * Thread safety: any thread. Another process truncating the file while it is mapped makes
+ * reads past the new end fault (SIGBUS); that is the nature of shared mappings.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
+ */
+int xbuf_mmap_open(const char *path, int mode, struct xbuf_object **out);
+
+/**
+ * \brief Resizes a read-write mapping's file to `len` bytes and remaps it.
+ *
+ * Resizes a read-write mapping's file to `len` bytes and remaps it (new bytes are zero; the
+ * memory may move). A shrink maps the new size before it cuts the file, a grow extends the
+ * file before it maps the new size, so a resize that fails (`XBUF_ERR_IO`: the new mapping
+ * or the new length refused, for instance under an address-space limit) changes nothing: the
+ * file keeps its length and every byte, and views taken afterwards see the old mapping
+ * (only if a failed grow cannot give the file its length back do zeros stay added at its
+ * end).
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
+ * `XBUF_ERR_READONLY` (mapped read-only or copy-on-write), `XBUF_ERR_BUSY` while the object
+ * has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO` (nothing changed),
+ * `XBUF_ERR_OVERFLOW`.
+ * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_mmap_resize(struct xbuf_object *obj, size_t len);
+
+/**
+ * \brief Writes a read-write mapping's changes to its file (`msync`); a no-op for the other modes.
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
+ * `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_BUSY` (a resize is running), `XBUF_ERR_IO`.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_mmap_flush(struct xbuf_object *obj);
+
+/**
+ * \brief Unmaps and closes the file now, before the last reference goes.
+ *
+ * Unmaps and closes the file now, before the last reference goes; later requests fail with
+ * `XBUF_ERR_RELEASED`. The caller still owns its reference.
+ *
+ * Borrows: `obj`.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
+ * `XBUF_ERR_BUSY` while the object has views or locks, `XBUF_ERR_RELEASED` (already closed).
+ * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
+ */
+int xbuf_mmap_close(struct xbuf_object *obj);
+
+/**
+ * \brief `xbuf_ndarray_new` flag: views of the array are read-only.
+ */
+#define XBUF_NDARRAY_READONLY 1
+
+/**
+ * \brief `xbuf_ndarray_new` flag: describe the array PIL-style (indirect rows).
+ *
+ * `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
+ * of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
+ * the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
+ * first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
+ */
+#define XBUF_NDARRAY_PIL 2
+
+/**
+ * \brief Creates an `ndarray` holding a copy of `len` bytes at `data`.
+ *
+ * Creates an `ndarray`: a copy of `len` bytes at `data` read as an array of `format` items
+ * in `shape` with `strides` (any sign; NULL means C-contiguous), whose item with all indices 0
+ * lies at byte `offset` of the copy. Every byte an item reaches must lie inside the copy.
+ * `flags`: `XBUF_NDARRAY_READONLY` (views are read-only), `XBUF_NDARRAY_PIL` (the first
+ * dimension becomes a table of row pointers described by suboffsets, so consumers need
+ * `XBUF_INDIRECT`). Its views answer every request by the protocol's rules (a
+ * `XBUF_C_CONTIGUOUS` request on a Fortran array fails with `XBUF_ERR_NOT_CONTIGUOUS`, ...).
+ *
+ * Borrows: `data` (copied; NULL allowed when `len` is 0), `format`, `shape`, `strides` (`ndim`
+ * entries each; NULL allowed when `ndim` is 0).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
+ * extent, unknown flags, PIL with ndim 0), `XBUF_ERR_FORMAT`, `XBUF_ERR_OUT_OF_BOUNDS` (items
+ * outside the data), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `data` is NULL or points at as many readable bytes as stated above; `format` is NULL or a
+ * NUL-terminated string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated
+ * above; `strides` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is
+ * NULL or points at writable storage for one pointer. Each must stay valid during the call (and
+ * longer where stated above).
+ */
+int xbuf_ndarray_new(const void *data, size_t len, const char *format, int ndim, const ptrdiff_t *shape, const ptrdiff_t *strides, ptrdiff_t offset, int flags, struct xbuf_object **out);
+
+/**
+ * \brief Creates a zero-filled `ndarray` of `format` items in `shape`.
+ *
+ * Creates a zero-filled `ndarray` of `format` items in `shape`, laid out contiguously in
+ * `order` (`'C'` or `'F'`; `'A'` means `'C'`). `flags` as for `xbuf_ndarray_new`.
+ *
+ * Borrows: `format`, `shape` (`ndim` entries; NULL allowed when `ndim` is 0).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: as `xbuf_ndarray_new`, and `XBUF_ERR_INVALID_ARGUMENT` for a bad order.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `format` is NULL or a NUL-terminated string; `shape` is NULL or points at as many readable
+ * `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one pointer. Each
+ * must stay valid during the call (and longer where stated above).
+ */
+int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, char order, int flags, struct xbuf_object **out);
+
+/* =============================================================================================
+ * Formats: item sizes, parsed formats, field and leaf introspection, canonical text,
+ * equivalence, decoding values and rendering items as JSON.
+ * ============================================================================================= */
+
+/**
+ * \brief A parsed item format: opaque, immutable, shareable between threads.
+ *
+ * Made by `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+ * refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8 bytes
+ * it points at; anything else about such a pointer (a freed handle, fewer than 8 readable bytes)
+ * is undefined, as with `free`.
+ */
+typedef struct xbuf_format xbuf_format;
+
+/**
+ * \brief `xbuf_value.kind`: a signed integer (`b h i l q n`) in `i` (and `u`, two's complement).
+ */
+#define XBUF_VALUE_INT 1
+
+/**
+ * \brief `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
+ */
+#define XBUF_VALUE_UINT 2
+
+/**
+ * \brief `xbuf_value.kind`: a float in `real`.
+ *
+ * `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
+ * `xbuf_format_decode`).
+ */
+#define XBUF_VALUE_FLOAT 3
+
+/**
+ * \brief `xbuf_value.kind`: a complex number (`Ze Zf Zd Zg`) in `real` and `imag`.
+ */
+#define XBUF_VALUE_COMPLEX 4
+
+/**
+ * \brief `xbuf_value.kind`: a bool (`?`): `u` is 0 or 1 (any non-zero byte is true).
+ */
+#define XBUF_VALUE_BOOL 5
+
+/**
+ * \brief `xbuf_value.kind`: one byte (`c`) in `u`.
+ */
+#define XBUF_VALUE_CHAR 6
+
+/**
+ * \brief `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
+ */
+#define XBUF_VALUE_BYTES 7
+
+/**
+ * \brief `xbuf_value.kind`: text, `len` code units of `width` bytes at `data`.
+ *
+ * `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
+ * in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
+ */
+#define XBUF_VALUE_TEXT 8
+
+/**
+ * \brief `xbuf_value.kind`: an address (`P`, `O`, `&`) in `u`.
+ */
+#define XBUF_VALUE_POINTER 9
+
+/**
+ * \brief `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
+ */
+#define XBUF_VALUE_BITS 10
+
+/**
+ * \brief One field of a parsed format (filled by `xbuf_format_field`).
+ *
+ * Set `structsize = sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay
+ * valid while the caller holds it.
  */
 typedef struct xbuf_format_field_info {
     /**
@@ -607,6 +1373,8 @@ typedef struct xbuf_format_field_info {
 } xbuf_format_field_info;
 
 /**
+ * \brief One run of scalars of a parsed format (filled by `xbuf_format_leaf`).
+ *
  * One run of scalars of a parsed format (filled by `xbuf_format_leaf`): `count` elements of
  * `size` bytes back to back from `offset`. Set `structsize` first.
  */
@@ -642,8 +1410,9 @@ typedef struct xbuf_format_leaf_info {
 } xbuf_format_leaf_info;
 
 /**
- * One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
- * kind does not use are zero.
+ * \brief One decoded scalar (filled by `xbuf_format_decode`).
+ *
+ * Set `structsize` first; fields the kind does not use are zero.
  */
 typedef struct xbuf_value {
     /**
@@ -690,627 +1459,8 @@ typedef struct xbuf_value {
 } xbuf_value;
 
 /**
- * One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
- * `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
- * zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
- */
-typedef struct xbuf_range {
-    /**
-     * First index.
-     */
-    ptrdiff_t start;
-    /**
-     * Index to stop before.
-     */
-    ptrdiff_t stop;
-    /**
-     * Step between indices.
-     */
-    ptrdiff_t step;
-} xbuf_range;
-
-
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
-/**
- * The library's version as `XBUF_VERSION_MAJOR * 10000 + XBUF_VERSION_MINOR * 100 +
- * XBUF_VERSION_PATCH`; compare with `XBUF_VERSION` from the header to detect a mismatch
- * between the header compiled against and the library loaded.
+ * \brief The item size of a format string.
  *
- * Never fails. Thread-safe.
- */
-uint32_t xbuf_version(void);
-
-/**
- * The library's version as text, for example `"0.1.0"`. Static storage: never free it.
- *
- * Never fails. Thread-safe.
- */
-const char *xbuf_version_string(void);
-
-/**
- * The name of a status code: `"XBUF_OK"`, an `"XBUF_ERR_..."` constant's name, or
- * `"XBUF_ERR_UNKNOWN"` for a value that names no status. Static storage: never free it.
- *
- * Never fails. Thread-safe.
- */
-const char *xbuf_status_str(int status);
-
-/**
- * The message of the calling thread's last failure, naming the function, what was asked and
- * what was found (empty string if nothing failed yet). Successful calls leave it unchanged.
- *
- * Returns: a borrowed string owned by the library, valid until the next failing call,
- * `xbuf_clear_error` or `xbuf_set_error` on the same thread; copy it to keep it. Never NULL.
- * Thread safety: per thread; each thread sees only its own failures.
- */
-const char *xbuf_last_error_message(void);
-
-/**
- * The status of the calling thread's last failure (`XBUF_OK` if nothing failed yet or after
- * `xbuf_clear_error`).
- *
- * Never fails. Thread safety: per thread.
- */
-int xbuf_last_error_status(void);
-
-/**
- * Forgets the calling thread's last failure (status `XBUF_OK`, empty message).
- *
- * Never fails. Thread safety: per thread.
- */
-void xbuf_clear_error(void);
-
-/**
- * Records a failure for the calling thread, for exporters: a `getbuffer` or `lockbuffer`
- * proc writes `return xbuf_set_error(XBUF_ERR_READONLY, "why");` and the consumer's
- * `xbuf_last_error_message()` then shows that message.
- *
- * Borrows: `message` (copied; NULL records an empty message).
- * Returns: `status`, unchanged, so that it can be returned directly. A `status` that is not an
- * `XBUF_ERR_*` code is recorded as given; the library reports such a code from an exporter as
- * `XBUF_ERR_BAD_EXPORTER`.
- * Thread safety: per thread.
- */
-int xbuf_set_error(int status, const char *message);
-
-/**
- * Caps the number of threads one large copy or comparison may use (`xbuf_copy`,
- * `xbuf_to_contiguous`, `xbuf_from_contiguous`, `xbuf_view_tobytes`, `xbuf_view_equal` and
- * the other calls that copy or compare items), as the thread settings of BLAS libraries do.
- * A copy of at least 8 MiB splits its destination into disjoint pieces of at least 4 MiB,
- * one per thread, up to the cap; a comparison splits likewise. The calling thread takes one
- * piece, the others run on threads started for the call and joined before it returns (no
- * thread outlives a call; there is no pool; a piece whose thread the system refuses runs on
- * the calling thread). A destination that overlaps itself, and anything
- * smaller, is done on the calling thread alone. The results are the same for every cap.
- *
- * `n >= 1` sets the cap to `n` (it may exceed the number of cores; 1 keeps every copy on the
- * calling thread). `n == 0` removes the cap set here, restoring the default: the value of the
- * environment variable `XBUF_NUM_THREADS` when it holds a whole number from 1 to `INT_MAX`
- * (spaces around it allowed), else the number of threads the process can run at once (its
- * CPUs after affinity masks and cgroup quotas). The variable is read once per process, the
- * first time the default is needed; an unset, empty, zero, signed, non-numeric or too large
- * value is ignored. A cap set here always wins over the variable.
- *
- * Returns: `XBUF_OK`.
- * Errors: `XBUF_ERR_INVALID_ARGUMENT` (`n` negative; the cap is then unchanged).
- * Thread safety: any thread; the cap is process-wide and atomic. A copy already running keeps
- * the thread count it started with.
- */
-int xbuf_set_max_threads(int n);
-
-/**
- * The cap on the threads of one large copy or comparison now in force (see
- * `xbuf_set_max_threads`): the last `n >= 1` given to `xbuf_set_max_threads`, else
- * `XBUF_NUM_THREADS` when valid, else the number of threads the process can run at once.
- *
- * Returns: the cap, at least 1 (`INT_MAX` if larger). Never fails.
- * Thread safety: any thread.
- */
-int xbuf_get_max_threads(void);
-
-/**
- * Creates an object for an exporter written in C: `ty` is its vtable, `state` its data.
- *
- * Borrows: `ty` (copied, with its `name`; it may live on the stack).
- * Takes: `state`, handed to the type's procs through `xbuf_object_state` and to its
- * `dealloc` exactly once, after the last reference and the last export are gone. On failure
- * the library does not call `dealloc`: the caller keeps `state`.
- * Returns: in `*out` an owned reference; release it with `xbuf_decref`. `*out` is NULL on
- * failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT` (ty or out), `XBUF_ERR_STRUCT_TOO_OLD` (structsize below
- * the first published size), `XBUF_ERR_STRUCT_TOO_NEW` (larger than this library knows with
- * a non-zero unknown tail), `XBUF_ERR_INVALID_ARGUMENT` (implausible structsize).
- * Thread safety: any thread. The procs may be called from any thread that uses the object, so
- * they must be thread-safe if the object is shared.
- */
-int xbuf_object_new(const struct xbuf_type *ty, void *state, struct xbuf_object **out);
-
-/**
- * Adds a reference to `obj`.
- *
- * Borrows: `obj`. Afterwards the caller owns one more reference, to drop with `xbuf_decref`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object),
- * `XBUF_ERR_OVERFLOW` (more than 2^36 references).
- * Thread safety: any thread (atomic).
- */
-int xbuf_incref(struct xbuf_object *obj);
-
-/**
- * Drops a reference to `obj`. When the last reference and the last export are gone the object
- * is freed (a C exporter's `dealloc` runs, on the calling thread).
- *
- * Takes: one reference the caller owns. NULL is accepted and ignored, like `free(NULL)`.
- * Errors: `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or no reference left while exports
- * keep it alive: a double decref).
- * Thread safety: any thread (atomic).
- */
-int xbuf_decref(struct xbuf_object *obj);
-
-/**
- * The `state` pointer given to `xbuf_object_new` (NULL for built-in objects).
- *
- * Borrows: `obj`. Returns: the state, still owned by the object; NULL (with the error
- * recorded) when `obj` is NULL or not a live object.
- * Thread safety: any thread.
- */
-void *xbuf_object_state(struct xbuf_object *obj);
-
-/**
- * The object's type name (`"bytearray"`, a C type's `name`, ...).
- *
- * Borrows: `obj`. Returns: a string owned by the object, valid while the caller holds its
- * reference; NULL (with the error recorded) when `obj` is NULL or not a live object.
- * Thread safety: any thread.
- */
-const char *xbuf_object_type_name(struct xbuf_object *obj);
-
-/**
- * The object's export count: live views whose releaser it is, plus locks.
- *
- * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
- * not a live object.
- * Thread safety: any thread; the value may change as soon as it is read.
- */
-ptrdiff_t xbuf_exports(struct xbuf_object *obj);
-
-/**
- * The object's reference count (each live view and lock also holds one reference).
- *
- * Borrows: `obj`. Returns: the count, or -1 (with the error recorded) when `obj` is NULL or
- * not a live object.
- * Thread safety: any thread; the value may change as soon as it is read.
- */
-ptrdiff_t xbuf_refcount(struct xbuf_object *obj);
-
-/**
- * Asks `obj` for a view of its memory that meets the request `flags` (`XBUF_SIMPLE`,
- * `XBUF_FULL_RO`, ...; see the flag constants).
- *
- * The library checks the exporter's answer (ndim, len against shape and itemsize, itemsize
- * against the format, the flags honoured, strides inside the address space) and copies
- * `shape`, `strides`, `suboffsets` and `format` into storage owned by the view, so they stay
- * valid even if the exporter goes away. On success the view's `releaser` holds one reference
- * and one export.
- *
- * Borrows: `obj` (the caller must hold a reference), `view` (set `structsize` first; empty:
- * never filled, or released).
- * Returns: a filled `view`, owned by the caller until `xbuf_release(view)`; the struct must
- * not be moved or copied while it holds the view (`xbuf_bufferinfo_move` relocates it).
- * Device memory: `view->device_type`/`device_id` (when `structsize` reaches them) say where
- * the memory lives; only a request with `XBUF_DEVICE` receives memory of a device other than
- * the CPU, and such a request from a struct that ends before `device_type` is refused.
- *
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize; also `XBUF_DEVICE` asked with a struct that ends before `device_type`),
- * `XBUF_ERR_INVALID_ARGUMENT` (unknown or inconsistent flag bits; `view`
- * still holds a view, which is then left as it was, its export kept: release it first; a
- * `structsize` larger than the struct the library lent to the exporter calling),
- * `XBUF_ERR_READONLY`, `XBUF_ERR_NOT_CONTIGUOUS`, `XBUF_ERR_REQUEST` (also: device memory
- * without `XBUF_DEVICE`), `XBUF_ERR_FORMAT`,
- * `XBUF_ERR_BUSY` (exclusive change in progress, on `obj` or on the releaser the exporter
- * names), `XBUF_ERR_UNSUPPORTED` (no getbuffer), `XBUF_ERR_BAD_EXPORTER` (a broken answer,
- * or a `releaser` that is not a live object, such as a freed one: it is recognised without
- * being read, and the answer goes back to the exporter's `releasebuffer`),
- * `XBUF_ERR_NO_MEMORY`, or the exporter's own status. On failure the view is left empty and
- * owes no release; an answer the exporter gave is handed back to it as
- * `xbuf_getbufferproc` describes.
- * Thread safety: any thread, concurrently with others on the same object; one `view` belongs
- * to one thread at a time.
- */
-int xbuf_get_buffer(struct xbuf_object *obj, struct xbuf_bufferinfo *view, int flags);
-
-/**
- * Hands a view back: calls the releaser's `releasebuffer` (if any), frees the view's layout
- * storage, drops the export and the reference the view held, and empties the view. Releasing
- * an empty view (never filled, already released, or after a failed get) is a no-op, so a
- * double release is harmless.
- *
- * The saved bytes of a view written back into the struct after its release are refused
- * (`XBUF_ERR_INVALID_ARGUMENT`, nothing released) whenever its releaser is still alive and
- * holds no export for a view (only locks, or none); the export count never wraps below
- * zero. Releasing such an image while the releaser is freed, or while it has other views,
- * cannot be told from a real view and is undefined, as calling `free` twice is.
- *
- * Borrows: `view`, which must be the struct `xbuf_get_buffer` filled or the one
- * `xbuf_bufferinfo_move` moved it to (not a copy).
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (structsize), `XBUF_ERR_INVALID_ARGUMENT` (the view was not filled by the library, or was
- * moved, copied or overwritten, or was released already; nothing is released then).
- * Thread safety: any thread; not concurrently with other uses of the same view.
- */
-int xbuf_release(struct xbuf_bufferinfo *view);
-
-/**
- * Moves a filled view from the struct `src` to the struct `dst`, so that a view can change
- * address (a C++ or Rust value that holds one can be moved): the layout pointers that point
- * into `src` itself (at `len`, `itemsize` or its inline storage) are re-pointed at the same
- * places in `dst`, the inline storage is copied, the view is sealed for its new address, and
- * `src` is left empty (every field zero but `structsize`). Nothing is allocated and the
- * releaser's reference and export counts do not change: the view in `dst` holds what the
- * view in `src` held and is released with `xbuf_release(dst)`. An empty `src` (never filled,
- * released, or moved from) makes `dst` empty. `dst == src` is a no-op. An exporter's
- * `releasebuffer` later receives `dst`, so exporters must not identify views by their
- * address (use `internal`).
- *
- * Borrows: `dst` (set `structsize`; its other fields may hold anything but a live view),
- * `src` (a view filled by `xbuf_get_buffer`, possibly moved since, or an empty view).
- * Returns: on success, `dst` owns the view; `src` owes no release.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`; `XBUF_ERR_STRUCT_TOO_OLD` / `XBUF_ERR_INVALID_ARGUMENT`
- * (a `structsize` out of range); `XBUF_ERR_INVALID_ARGUMENT` when `src` was not filled by
- * the library (or was copied or overwritten), when `dst` holds a live view (release it
- * first: it would leak), or when the two structs overlap; `XBUF_ERR_STRUCT_TOO_OLD` when
- * `src` keeps its layout in the inline storage and `dst` is shorter than
- * `sizeof(xbuf_bufferinfo)`; `XBUF_ERR_STRUCT_TOO_NEW` when `src` is larger than this
- * library knows and its unknown tail is not zero. On failure neither struct changes.
- * Thread safety: any thread; not concurrently with any other use of `dst` or `src`.
- */
-int xbuf_bufferinfo_move(struct xbuf_bufferinfo *dst, struct xbuf_bufferinfo *src);
-
-/**
- * Takes an export lock on `obj` without a view: counts one export (and holds one reference),
- * then runs the type's `lockbuffer` (a slice forwards the lock to the object that owns its
- * memory). While locked, the object refuses exclusive changes (resize, close).
- *
- * Borrows: `obj`. Afterwards the caller owns one lock, to return with `xbuf_unlock`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (exclusive
- * change in progress), `XBUF_ERR_OVERFLOW`, or the `lockbuffer` proc's status (the lock is
- * then not taken).
- * Thread safety: any thread (atomic).
- */
-int xbuf_lock(struct xbuf_object *obj);
-
-/**
- * Returns a lock taken with `xbuf_lock`: calls the type's `releasebuffer(obj, NULL)`, then
- * drops the export and the reference the lock held (which may free the object).
- *
- * Takes: one lock the caller owns.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, or the
- * object holds no lock: an error, never an underflow).
- * Thread safety: any thread (atomic).
- */
-int xbuf_unlock(struct xbuf_object *obj);
-
-/**
- * For exporters that must change their memory (resize, remap, free): takes exclusive access
- * to `obj`. Succeeds only while its export count is zero; until `xbuf_exclusive_end`, every
- * new `xbuf_get_buffer` and `xbuf_lock` on it fails with `XBUF_ERR_BUSY`. The check and the
- * blocking are one atomic step, so a change racing a get on another thread can never hand out
- * a dangling pointer.
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUSY` (the message
- * names the export count, or says another change holds it).
- * Thread safety: any thread (atomic); not re-entrant. The access belongs to the calling
- * thread: only it can end it.
- */
-int xbuf_exclusive_begin(struct xbuf_object *obj);
-
-/**
- * Ends exclusive access taken with `xbuf_exclusive_begin` on the calling thread. Exclusive
- * access held by another thread (another caller's, or a built-in resize running there) is
- * not ended: the call fails and the access stays held.
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a live object, not
- * held exclusively, or held by another thread).
- * Thread safety: any thread (atomic); only the thread that began the access ends it.
- */
-int xbuf_exclusive_end(struct xbuf_object *obj);
-
-/**
- * For exporters (the equivalent of `PyBuffer_FillInfo`): fills `view` with one dimension of
- * `len` unsigned bytes at `buf`, honouring `flags` (format `"B"` if `XBUF_FORMAT`, shape
- * pointing at `len` if `XBUF_ND`, strides pointing at `itemsize` if `XBUF_STRIDES`). It starts
- * from an empty view, so set `internal` (or anything else) after it.
- *
- * Borrows: `view` (the struct a `getbuffer` proc received), `buf` (must stay valid until the
- * view is released), `releaser` (stored as is; NULL means the object asked).
- * Errors: `XBUF_ERR_NULL_ARGUMENT` (view), `XBUF_ERR_STRUCT_TOO_OLD`,
- * `XBUF_ERR_INVALID_ARGUMENT` (negative len, NULL buf with len > 0, bad flags, a
- * `structsize` larger than the struct the library lent to the calling `getbuffer`: nothing
- * is written then),
- * `XBUF_ERR_READONLY` (`readonly` with `XBUF_WRITABLE`; the view is then left unchanged).
- * Thread safety: any thread; the view belongs to the caller.
- */
-int xbuf_fill_info(struct xbuf_bufferinfo *view, struct xbuf_object *releaser, void *buf, ptrdiff_t len, int readonly, int flags);
-
-/**
- * Whether the memory `view` describes is contiguous in `order`: `'C'` (row-major), `'F'`
- * (column-major) or `'A'` (either), by CPython's rules (suboffsets never are; no items always
- * is; extent-1 dimensions may have any stride). A view without `strides` is C-contiguous.
- *
- * Borrows: `view` (filled by `xbuf_get_buffer`, or by hand).
- * Returns: 1 or 0. A predicate: on bad input (NULL or empty view, bad order) it answers 0 and
- * records the reason for `xbuf_last_error_message`.
- * Thread safety: any thread.
- */
-int xbuf_is_contiguous(const struct xbuf_bufferinfo *view, char order);
-
-/**
- * Writes into `strides` the strides of a contiguous array of `shape` and `itemsize` in
- * `order` (`'C'`, or `'F'`; `'A'` means `'C'`). The strides of a shape without items (an
- * extent 0) are never used; there a stride that would overflow is written as `PTRDIFF_MAX`
- * (`(0, PTRDIFF_MAX, 1)` with 8-byte items gives `PTRDIFF_MAX, 8, 8`).
- *
- * Borrows: `shape` (`ndim` entries, read), `strides` (`ndim` entries, written). Both may be
- * NULL when `ndim` is 0.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
- * extent, itemsize < 1, bad order), `XBUF_ERR_OVERFLOW` (a shape with items whose size
- * overflows). On failure `strides` is unchanged.
- * Thread safety: any thread.
- */
-int xbuf_fill_contiguous_strides(int ndim, const ptrdiff_t *shape, ptrdiff_t itemsize, ptrdiff_t *strides, char order);
-
-/**
- * The address of the item at `indices` (`ndim` of them; negative ones count from the end),
- * following suboffsets as PEP 3118 defines them.
- *
- * Borrows: `view`, `indices` (`view->ndim` entries; may be NULL when ndim is 0).
- * Returns: in `*out` a pointer into the view's memory, valid while the view is held; NULL on
- * failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (empty view),
- * `XBUF_ERR_INVALID_ARGUMENT` (inconsistent view), `XBUF_ERR_OUT_OF_BOUNDS` (an index outside
- * its dimension), `XBUF_ERR_UNSUPPORTED` (suboffsets in memory on a device other than the
- * CPU: following them would read that memory; without suboffsets the address is computed).
- * Thread safety: any thread.
- */
-int xbuf_get_pointer(const struct xbuf_bufferinfo *view, const ptrdiff_t *indices, void **out);
-
-/**
- * Makes a DLPack 1.1 tensor of `obj`'s memory, zero-copy: any exporter, any `xbuf_view`.
- *
- * The tensor holds one export of `obj` (of its releaser), so `obj` may be released while the
- * tensor lives; the tensor's `deleter` hands that export back and frees the tensor, exactly
- * once, from any thread. `flags` are request flags: `XBUF_WRITABLE` demands writable memory
- * (else `XBUF_ERR_READONLY`); without it read-only memory gives a tensor with
- * `DLPACK_FLAG_BITMASK_READ_ONLY` set. Other request flags (e.g. `XBUF_C_CONTIGUOUS`) demand
- * what they demand of `xbuf_get_buffer`; `XBUF_DEVICE` is implied (the tensor carries the
- * memory's device). The tensor has `byte_offset` 0, strides counted in items, and its shape
- * and strides allocated with it. Item formats (native byte order): `b h i l q n` signed,
- * `B H I L Q N` unsigned integers, `e f d` floats, `Zf Zd` complex, `?` bool.
- *
- * Borrows: `obj`.
- * Returns: in `*out` a tensor owned by the caller, who hands it on to a consumer or calls its
- * `deleter` (exactly once); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flag bits),
- * `XBUF_ERR_FORMAT` (structs, named fields, sub-arrays, `g`, non-native byte order and other
- * formats without a DLPack type, the message says why), `XBUF_ERR_UNSUPPORTED` (suboffsets,
- * strides that are not a multiple of the item size), `XBUF_ERR_NO_MEMORY`, or any status of
- * `xbuf_get_buffer`. On failure no export is held.
- * Thread safety: any thread; the tensor may be deleted on any thread.
- */
-int xbuf_dlpack_export(struct xbuf_object *obj, int flags, struct DLManagedTensorVersioned **out);
-
-/**
- * Makes an object whose views read the DLPack tensor `t` (any minor version of major version
- * 1), zero-copy.
- *
- * The object owns `t` on success: `t`'s `deleter` (if not NULL) runs exactly once, when the
- * object's last reference and last export are gone, on the thread that drops them. Views have
- * the tensor's shape, its strides (NULL strides mean C order) in bytes, `data + byte_offset`
- * as `buf`, a native format (`b h i q`, `B H I Q`, `e f d`, `Zf Zd`, `?`) and the tensor's
- * device; `DLPACK_FLAG_BITMASK_READ_ONLY` makes the object read-only. Memory on a device
- * other than the CPU is given only to requests with `XBUF_DEVICE`.
- *
- * Borrows: `t` on failure: the tensor is then untouched and still the caller's (a DLPack
- * consumer that gives up calls its deleter itself).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_UNSUPPORTED` (a major version other than 1,
- * lanes > 1, sub-byte types, data types without a PEP 3118 format such as bfloat16, devices
- * whose `data` is an opaque handle (OpenCL, Vulkan, Metal, WebGPU) or unknown devices),
- * `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, NULL shape, negative extents, NULL data
- * with items), `XBUF_ERR_OVERFLOW` (sizes, strides or offsets out of range),
- * `XBUF_ERR_NO_MEMORY`.
- * Thread safety: any thread; the object may be shared between threads.
- */
-int xbuf_dlpack_import(struct DLManagedTensorVersioned *t, struct xbuf_object **out);
-
-/**
- * `xbuf_dlpack_export` for the legacy `DLManagedTensor` (DLPack before 1.0), which has no
- * version and no read-only flag: read-only memory is refused (`XBUF_ERR_READONLY`) unless
- * `flags` has `XBUF_DLPACK_UNMARKED_READONLY`, by which the caller accepts that consumers see
- * no mark.
- *
- * Borrows: `obj`.
- * Returns: in `*out` a tensor owned by the caller, who hands it on or calls its `deleter`
- * (exactly once); NULL on failure.
- * Errors: those of `xbuf_dlpack_export`, and `XBUF_ERR_READONLY` as above.
- * Thread safety: any thread; the tensor may be deleted on any thread.
- */
-int xbuf_dlpack_export_unversioned(struct xbuf_object *obj, int flags, struct DLManagedTensor **out);
-
-/**
- * `xbuf_dlpack_import` for the legacy `DLManagedTensor`. The object is always read-only, as
- * NumPy makes it: the legacy struct cannot say whether the memory may be written.
- *
- * Borrows: `t` on failure (untouched, still the caller's).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`), which owns `t` and runs
- * its `deleter` once after its last reference and export; NULL on failure.
- * Errors: those of `xbuf_dlpack_import` but the version check.
- * Thread safety: any thread; the object may be shared between threads.
- */
-int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object **out);
-
-/**
- * Creates an immutable `bytes` object holding a copy of `len` bytes at `data`. Its views are
- * read-only: a `XBUF_WRITABLE` request fails with `XBUF_ERR_READONLY`.
- *
- * Borrows: `data` (copied; may be NULL when `len` is 0).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
- * Thread safety: any thread; the object may be shared between threads.
- */
-int xbuf_bytes_new(const void *data, size_t len, struct xbuf_object **out);
-
-/**
- * Creates a mutable, resizable `bytearray` object of `len` bytes: a copy of `data`, or zeros
- * when `data` is NULL.
- *
- * Borrows: `data` (copied).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
- * Thread safety: any thread; the object may be shared between threads (writers through
- * concurrent writable views must coordinate among themselves).
- */
-int xbuf_bytearray_new(const void *data, size_t len, struct xbuf_object **out);
-
-/**
- * Resizes a `bytearray` to `len` bytes (new bytes are zero; the memory may move).
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a bytearray),
- * `XBUF_ERR_BUSY` while the object has views or locks (the message names the count),
- * `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY` (the contents are then unchanged).
- * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
- */
-int xbuf_bytearray_resize(struct xbuf_object *obj, size_t len);
-
-/**
- * Creates a `wrap` object lending `len` bytes of caller memory at `data` (read-only when
- * `readonly` is non-zero). `destructor(data, len, ctx)`, if not NULL, is called exactly once,
- * on whichever thread drops the last reference or the last view, when both are gone.
- *
- * Takes: `data` on success (the caller must not free it; the destructor does). On failure the
- * destructor is not called and the caller keeps `data`.
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT` (out), `XBUF_ERR_INVALID_ARGUMENT` (NULL data with
- * len > 0), `XBUF_ERR_OVERFLOW`.
- * Thread safety: any thread; the destructor must be callable from any thread.
- */
-int xbuf_wrap_new(void *data, size_t len, int readonly, xbuf_wrap_destructor destructor, void *ctx, struct xbuf_object **out);
-
-/**
- * Creates a `slice`: a window of `length` bytes at `offset` into `base`'s memory (the seed
- * discussion's ByteBufferSlice). For its whole lifetime the slice locks `base` and holds one
- * `XBUF_SIMPLE` view of it (an export at `base`'s releaser, which keeps the memory even for
- * exporters that hand out memory per view), so `base` refuses resizes meanwhile. Its views
- * name `base`'s releaser as their releaser, so the slice can be destroyed while they live. A
- * lock on the slice is forwarded to that releaser. The window is read-only when `base`'s
- * memory is.
- *
- * Borrows: `base` (the slice takes its own reference).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_OUT_OF_BOUNDS`
- * (window outside the base), `XBUF_ERR_BUSY` (base being changed), or the base's status for an
- * `XBUF_SIMPLE` request (for example `XBUF_ERR_NOT_CONTIGUOUS`).
- * Thread safety: any thread; the slice may be shared between threads.
- */
-int xbuf_slice_new(struct xbuf_object *base, size_t offset, size_t length, struct xbuf_object **out);
-
-/**
- * Opens the file at `path` and maps it whole: `XBUF_MMAP_READ` (read-only views),
- * `XBUF_MMAP_WRITE` (writable views; writes reach the file) or `XBUF_MMAP_COPY` (writable
- * views; the file never changes). An empty file gives empty views. Only a regular file (or a
- * symbolic link to one) is mapped: anything else (a FIFO, a device, a directory, a socket) is
- * refused before it is opened, so the call never blocks and never acts on a device; the
- * file is opened with `O_NONBLOCK | O_NOCTTY | O_CLOEXEC` and checked again once open.
- *
- * Borrows: `path` (a NUL-terminated file name, used as raw bytes).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`, which unmaps and closes
- * once no view is left); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (mode), `XBUF_ERR_IO` (the
- * message names the path and the OS error, or says "not a regular file"),
- * `XBUF_ERR_OVERFLOW`.
- * Thread safety: any thread. Another process truncating the file while it is mapped makes
- * reads past the new end fault (SIGBUS); that is the nature of shared mappings.
- */
-int xbuf_mmap_open(const char *path, int mode, struct xbuf_object **out);
-
-/**
- * Resizes a read-write mapping's file to `len` bytes and remaps it (new bytes are zero; the
- * memory may move). A shrink maps the new size before it cuts the file, a grow extends the
- * file before it maps the new size, so a resize that fails (`XBUF_ERR_IO`: the new mapping
- * or the new length refused, for instance under an address-space limit) changes nothing: the
- * file keeps its length and every byte, and views taken afterwards see the old mapping
- * (only if a failed grow cannot give the file its length back do zeros stay added at its
- * end).
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
- * `XBUF_ERR_READONLY` (mapped read-only or copy-on-write), `XBUF_ERR_BUSY` while the object
- * has views or locks, `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_IO` (nothing changed),
- * `XBUF_ERR_OVERFLOW`.
- * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
- */
-int xbuf_mmap_resize(struct xbuf_object *obj, size_t len);
-
-/**
- * Writes a read-write mapping's changes to its file (`msync`); a no-op for the other modes.
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
- * `XBUF_ERR_RELEASED` (closed), `XBUF_ERR_BUSY` (a resize is running), `XBUF_ERR_IO`.
- * Thread safety: any thread.
- */
-int xbuf_mmap_flush(struct xbuf_object *obj);
-
-/**
- * Unmaps and closes the file now, before the last reference goes; later requests fail with
- * `XBUF_ERR_RELEASED`. The caller still owns its reference.
- *
- * Borrows: `obj`.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not an mmap),
- * `XBUF_ERR_BUSY` while the object has views or locks, `XBUF_ERR_RELEASED` (already closed).
- * Thread safety: any thread; atomic with respect to concurrent `xbuf_get_buffer` calls.
- */
-int xbuf_mmap_close(struct xbuf_object *obj);
-
-/**
- * Creates an `ndarray`: a copy of `len` bytes at `data` read as an array of `format` items
- * in `shape` with `strides` (any sign; NULL means C-contiguous), whose item with all indices 0
- * lies at byte `offset` of the copy. Every byte an item reaches must lie inside the copy.
- * `flags`: `XBUF_NDARRAY_READONLY` (views are read-only), `XBUF_NDARRAY_PIL` (the first
- * dimension becomes a table of row pointers described by suboffsets, so consumers need
- * `XBUF_INDIRECT`). Its views answer every request by the protocol's rules (a
- * `XBUF_C_CONTIGUOUS` request on a Fortran array fails with `XBUF_ERR_NOT_CONTIGUOUS`, ...).
- *
- * Borrows: `data` (copied; NULL allowed when `len` is 0), `format`, `shape`, `strides` (`ndim`
- * entries each; NULL allowed when `ndim` is 0).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, negative
- * extent, unknown flags, PIL with ndim 0), `XBUF_ERR_FORMAT`, `XBUF_ERR_OUT_OF_BOUNDS` (items
- * outside the data), `XBUF_ERR_OVERFLOW`, `XBUF_ERR_NO_MEMORY`.
- * Thread safety: any thread; the object may be shared between threads.
- */
-int xbuf_ndarray_new(const void *data, size_t len, const char *format, int ndim, const ptrdiff_t *shape, const ptrdiff_t *strides, ptrdiff_t offset, int flags, struct xbuf_object **out);
-
-/**
- * Creates a zero-filled `ndarray` of `format` items in `shape`, laid out contiguously in
- * `order` (`'C'` or `'F'`; `'A'` means `'C'`). `flags` as for `xbuf_ndarray_new`.
- *
- * Borrows: `format`, `shape` (`ndim` entries; NULL allowed when `ndim` is 0).
- * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
- * Errors: as `xbuf_ndarray_new`, and `XBUF_ERR_INVALID_ARGUMENT` for a bad order.
- * Thread safety: any thread.
- */
-int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, char order, int flags, struct xbuf_object **out);
-
-/**
  * The item size of a format string: `struct.calcsize` for every struct-module format,
  * NumPy's itemsize for `T{...}` formats; the whole PEP 3118 grammar (see README "Formats").
  * Repeated format strings are parsed once per process (a bounded cache).
@@ -1321,72 +1471,113 @@ int xbuf_ndarray_zeros(const char *format, int ndim, const ptrdiff_t *shape, cha
  * deeper than 64, more than 64 sub-array dimensions, an item of more than 65536 separate
  * runs of scalars), `XBUF_ERR_OVERFLOW` (a count, extent or the size does not fit ptrdiff_t).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a NUL-terminated string; `itemsize` is NULL or points at a writable
+ * `ptrdiff_t`. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_size_from_format(const char *fmt, ptrdiff_t *itemsize);
 
 /**
- * Parses a format string into a format handle. Parses are cached per process, so parsing the
- * same text again usually returns the same handle with one more reference; do not rely on
- * it (long or very large formats are not cached, and the bounded cache may be emptied).
+ * \brief Parses a format string into a format handle.
+ *
+ * Parses are cached per process, so parsing the same text again usually returns the same handle
+ * with one more reference; do not rely on it (long or very large formats are not cached, and the
+ * bounded cache may be emptied).
  *
  * Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
  * failure).
  * Errors: as `xbuf_size_from_format`.
  * Thread safety: any thread; a handle may be used from several threads at once.
+ *
+ * # Safety
+ * `fmt` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_parse(const char *fmt, struct xbuf_format **out);
 
 /**
- * Releases a format handle from `xbuf_format_parse`. NULL is ignored.
+ * \brief Releases a format handle from `xbuf_format_parse`. NULL is ignored.
  *
  * Takes: the caller's reference; the handle must not be used afterwards (freeing it twice
  * is undefined behaviour, as with `free`).
  * Returns: nothing; never fails (a pointer that is not a live format handle is ignored when
  * it can be recognised, with the error recorded).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 void xbuf_format_free(struct xbuf_format *fmt);
 
 /**
- * The item size in bytes.
+ * \brief The item size in bytes.
  *
  * Borrows: `fmt`. Returns: the size, or -1 if `fmt` is NULL or not a format (recorded for
  * `xbuf_last_error_message`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_itemsize(const struct xbuf_format *fmt);
 
 /**
+ * \brief The alignment an item of the format needs.
+ *
  * The alignment an item needs: the least common multiple of the alignments of its `@` mode
  * types (1 when none is in `@` mode).
  *
  * Borrows: `fmt`. Returns: the alignment, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_alignment(const struct xbuf_format *fmt);
 
 /**
+ * \brief The byte-order mode all types of the format use.
+ *
  * The mode all types of the format use: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` reads
  * as `'>'`), or `'*'` when they use different ones; a format without types reports the
  * mode its text ends in.
  *
  * Borrows: `fmt`. Returns: the character, or 0 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 char xbuf_format_byteorder(const struct xbuf_format *fmt);
 
 /**
+ * \brief The number of fields of an item of the format.
+ *
  * The number of fields of the item: its top-level fields, or, when the whole format is one
  * unnamed `T{...}` at offset 0 spanning the whole item (no padding before or after it: the
  * case NumPy reads as that struct), that struct's fields. Padding `x` is not a field.
  *
  * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_field_count(const struct xbuf_format *fmt);
 
 /**
- * Describes field `index` (of the fields `xbuf_format_field_count` counts).
+ * \brief Describes field `index` (of the fields `xbuf_format_field_count` counts).
  *
  * Borrows: `fmt`, `info` (set `info->structsize` first). The strings and shape written into
  * `info` point into `fmt` and stay valid while the caller holds `fmt`.
@@ -1394,29 +1585,50 @@ ptrdiff_t xbuf_format_field_count(const struct xbuf_format *fmt);
  * structsize), `XBUF_ERR_STRUCT_TOO_OLD`, `XBUF_ERR_OUT_OF_BOUNDS` (index >= field count).
  * On failure `info` is unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_field_info` with
+ * `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_format_field(const struct xbuf_format *fmt, size_t index, struct xbuf_format_field_info *info);
 
 /**
+ * \brief The number of leaf runs (runs of scalars) of an item of the format.
+ *
  * The number of leaf runs: the item's scalars in memory order, adjacent runs of the same
  * type merged (what copy and compare loops iterate).
  *
  * Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+ * above).
  */
 ptrdiff_t xbuf_format_leaf_count(const struct xbuf_format *fmt);
 
 /**
- * Describes leaf run `index`.
+ * \brief Describes leaf run `index`.
  *
  * Borrows: `fmt`, `info` (set `info->structsize` first).
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
  * `XBUF_ERR_OUT_OF_BOUNDS` (index >= leaf count). On failure `info` is unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_leaf_info` with
+ * `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_format_leaf(const struct xbuf_format *fmt, size_t index, struct xbuf_format_leaf_info *info);
 
 /**
+ * \brief The canonical text of the format: one spelling per layout.
+ *
  * The canonical text of the format: one spelling per layout (explicit `<`/`>` and standard
  * codes, `^` for the native-only `g Zg P O &`, padding as `x`, runs merged, names and
  * nesting dropped). Two formats have equal canonical texts exactly when
@@ -1428,10 +1640,18 @@ int xbuf_format_leaf(const struct xbuf_format *fmt, size_t index, struct xbuf_fo
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUFFER_TOO_SMALL`
  * (`cap < *needed`; `buf` then holds an empty string if `cap > 0`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `buf` is NULL or points at `cap` writable bytes; `needed` is
+ * NULL or points at a writable `size_t`. Each must stay valid during the call (and longer where
+ * stated above).
  */
 int xbuf_format_canonical(const struct xbuf_format *fmt, char *buf, size_t cap, size_t *needed);
 
 /**
+ * \brief Whether two formats have the same layout and the same item types.
+ *
  * Whether two formats have the same layout and the same item types: equal item sizes and
  * the same scalars (type, size, byte order) at the same offsets. Names, nesting and how
  * elements are grouped do not matter; `<l` and `<i` are the same type.
@@ -1439,10 +1659,18 @@ int xbuf_format_canonical(const struct xbuf_format *fmt, char *buf, size_t cap, 
  * Borrows: `a`, `b`. Returns: 1 or 0; 0 also when an argument is NULL or not a format
  * (recorded for `xbuf_last_error_message`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `b` is NULL or a handle from `xbuf_format_parse` not yet freed
+ * (any other pointer must have 8 readable bytes, and is refused). Each must stay valid during the
+ * call (and longer where stated above).
  */
 int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format *b);
 
 /**
+ * \brief Decodes one scalar of the item at `item`.
+ *
  * Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
  * have any alignment; the byte order is the format's. `g` (long double) is read into the
  * nearest double: on x86-64 from the x87 80-bit format (the encodings the x87 refuses,
@@ -1456,10 +1684,18 @@ int xbuf_format_equivalent(const struct xbuf_format *a, const struct xbuf_format
  * `XBUF_ERR_OUT_OF_BOUNDS` (leaf or element index too large). On failure `out` is
  * unchanged.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+ * above; `out` is NULL or points at an `xbuf_value` with `structsize` set and that many writable
+ * bytes. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_decode(const struct xbuf_format *fmt, size_t leaf_index, size_t element_index, const void *item, struct xbuf_value *out);
 
 /**
+ * \brief Renders the item at `item` as JSON text, as Python's `json.dumps` would.
+ *
  * Renders the item at `item` as JSON text, exactly as Python's `json.dumps` writes its
  * values. The values (the one rule every renderer of items follows, `xbuf_view_tolist`
  * too):
@@ -1493,10 +1729,18 @@ int xbuf_format_decode(const struct xbuf_format *fmt, size_t leaf_index, size_t 
  * `XBUF_ERR_UNSUPPORTED` (the item would render more than `16 * itemsize + 2^20` values and
  * arrays, as `"(1000000000)0s"` would: refused rather than writing gigabytes).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+ * above; `buf` is NULL or points at `cap` writable bytes; `needed` is NULL or points at a writable
+ * `size_t`. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_to_json(const struct xbuf_format *fmt, const void *item, char *buf, size_t cap, size_t *needed);
 
 /**
+ * \brief Whether two items are equal value by value.
+ *
  * Whether two items are equal value by value, as Python compares the tuples `struct.unpack`
  * gives: scalars in memory order, `1 == 1.0 == True`, NaN never equal, padding ignored;
  * items with different numbers of values are unequal.
@@ -1505,10 +1749,49 @@ int xbuf_format_to_json(const struct xbuf_format *fmt, const void *item, char *b
  * Returns: 1 or 0; 0 also on a NULL or invalid argument (recorded for
  * `xbuf_last_error_message`).
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+ * readable bytes, and is refused); `item_a` is NULL or points at as many readable bytes as stated
+ * above; `b` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must
+ * have 8 readable bytes, and is refused); `item_b` is NULL or points at as many readable bytes as
+ * stated above. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, const struct xbuf_format *b, const void *item_b);
 
+/* =============================================================================================
+ * Views: `xbuf_view` objects (the memoryview of C), made from any object and sliced, indexed,
+ * permuted, cast, compared, hashed and rendered.
+ * ============================================================================================= */
+
 /**
+ * \brief One dimension's range for `xbuf_view_slice`, with Python's semantics.
+ *
+ * One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
+ * `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
+ * zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
+ */
+typedef struct xbuf_range {
+    /**
+     * First index.
+     */
+    ptrdiff_t start;
+    /**
+     * Index to stop before.
+     */
+    ptrdiff_t stop;
+    /**
+     * Step between indices.
+     */
+    ptrdiff_t step;
+} xbuf_range;
+
+/** \brief In an xbuf_range: this start, stop or step is omitted (as in Python's a[::2]). */
+#define XBUF_SLICE_OMIT PTRDIFF_MIN
+
+/**
+ * \brief Makes a view object (memoryview's counterpart) of `obj`.
+ *
  * Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
  * (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
  * one export of `obj` until `xbuf_view_release` or until its last reference goes. The view is
@@ -1525,10 +1808,17 @@ int xbuf_format_items_equal(const struct xbuf_format *a, const void *item_a, con
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
  * `xbuf_get_buffer(obj, ..., flags)`.
  * Thread safety: any thread; a view may be shared between threads.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_new(struct xbuf_object *obj, int flags, struct xbuf_object **out);
 
 /**
+ * \brief Hands the view's export back to its base now.
+ *
  * Hands the view's export back to its base now, as memoryview's `release()` does. Refused
  * while the view's own exports live (locks on it, operations running on other threads). After
  * it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
@@ -1539,10 +1829,17 @@ int xbuf_view_new(struct xbuf_object *obj, int flags, struct xbuf_object **out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_BUSY` (the message names the export count).
  * Thread safety: any thread; atomic with respect to concurrent operations on the view.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through. Each must stay valid during the call
+ * (and longer where stated above).
  */
 int xbuf_view_release(struct xbuf_object *view);
 
 /**
+ * \brief A new view of a rectangular part of `view`.
+ *
  * A new view of a rectangular part of `view`: `slices[k]` applies to dimension `k` for
  * `k < nslices`; later dimensions are kept whole. Works in every dimension and with
  * suboffsets.
@@ -1573,10 +1870,18 @@ int xbuf_view_release(struct xbuf_object *view);
  * dimensions, a zero step), `XBUF_ERR_OVERFLOW` (a start or stride beyond the address space),
  * `XBUF_ERR_NO_MEMORY` (a row-pointer table), `XBUF_ERR_RELEASED`.
  * Thread safety: any thread; the result is immutable and may be shared between threads.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `slices` is NULL or points at as many
+ * readable `xbuf_range`s as stated above; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_slice(struct xbuf_object *view, const struct xbuf_range *slices, int nslices, struct xbuf_object **out);
 
 /**
+ * \brief A new view of the item or sub-array at `indices`.
+ *
  * A new view of the item or sub-array at `indices` (for the first `n` dimensions; negative
  * indices count from the end): its `ndim` is `view`'s minus `n`, so indexing every dimension
  * gives a zero-dimensional view of one item.
@@ -1586,10 +1891,18 @@ int xbuf_view_slice(struct xbuf_object *view, const struct xbuf_range *slices, i
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more indices than
  * dimensions), `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `indices` is NULL or points at as many
+ * readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_index(struct xbuf_object *view, const ptrdiff_t *indices, int n, struct xbuf_object **out);
 
 /**
+ * \brief The address of the item at `indices` in a view object.
+ *
  * The address of the item at `indices` (one per dimension; negative ones count from the end),
  * following suboffsets.
  *
@@ -1599,21 +1912,34 @@ int xbuf_view_index(struct xbuf_object *view, const ptrdiff_t *indices, int n, s
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, wrong count),
  * `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `indices` is NULL or points at as many
+ * readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+ * pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_item_pointer(struct xbuf_object *view, const ptrdiff_t *indices, int n, void **out);
 
 /**
- * A new view with the dimensions reversed (the transpose of a matrix).
+ * \brief A new view with the dimensions reversed (the transpose of a matrix).
  *
  * Borrows: `view`. Returns: in `*out` an owned reference to the new view; NULL on failure.
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
  * `XBUF_ERR_UNSUPPORTED` (suboffsets: their pointer tables fix the dimension order),
  * `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_transpose(struct xbuf_object *view, struct xbuf_object **out);
 
 /**
+ * \brief A new view with the dimensions reordered.
+ *
  * A new view with the dimensions reordered: dimension `k` of the result is dimension
  * `axes[k]` of `view`.
  *
@@ -1622,10 +1948,18 @@ int xbuf_view_transpose(struct xbuf_object *view, struct xbuf_object **out);
  * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, not a
  * permutation), `XBUF_ERR_UNSUPPORTED` (suboffsets), `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `axes` is NULL or points at as many
+ * readable `int` as stated above; `out` is NULL or points at writable storage for one pointer.
+ * Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_permute(struct xbuf_object *view, const int *axes, int n, struct xbuf_object **out);
 
 /**
+ * \brief A new view of the same memory read as items of `format` in `shape`.
+ *
  * A new view of the same memory read as items of `format` in `shape`, laid out C-contiguously.
  * With `shape` NULL the result has one dimension of as many items as fit (`ndim` is then
  * ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
@@ -1644,10 +1978,19 @@ int xbuf_view_permute(struct xbuf_object *view, const int *axes, int n, struct x
  * `XBUF_ERR_INVALID_ARGUMENT` (not a view, ndim out of range, the byte size not preserved),
  * `XBUF_ERR_OVERFLOW`, `XBUF_ERR_RELEASED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `format` is NULL or a NUL-terminated
+ * string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is NULL
+ * or points at writable storage for one pointer. Each must stay valid during the call (and longer
+ * where stated above).
  */
 int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const ptrdiff_t *shape, struct xbuf_object **out);
 
 /**
+ * \brief Copies the view's items into `dst` contiguously in `order`.
+ *
  * Copies the view's items into `dst` contiguously in `order`: `'C'` (row-major), `'F'`
  * (column-major) or `'A'` (Fortran if the view is Fortran- but not C-contiguous, else C), as
  * memoryview's `tobytes(order)`.
@@ -1661,10 +2004,18 @@ int xbuf_view_cast(struct xbuf_object *view, const char *format, int ndim, const
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `dst` is NULL or points at as many
+ * writable bytes as stated above; `needed` is NULL or points at a writable `size_t`. Each must
+ * stay valid during the call (and longer where stated above).
  */
 int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t cap, size_t *needed);
 
 /**
+ * \brief Writes the hexadecimal text of the view's bytes into `dst`.
+ *
  * Writes the lowercase hexadecimal text of the view's C-order bytes into `dst`,
  * NUL-terminated (as memoryview's `hex()`).
  *
@@ -1676,10 +2027,18 @@ int xbuf_view_tobytes(struct xbuf_object *view, char order, void *dst, size_t ca
  * `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+ * writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+ * the call (and longer where stated above).
  */
 int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
 
 /**
+ * \brief Compares two views by value, as memoryview's `==` does.
+ *
  * Compares two views by value, as memoryview's `==` does, for every format: `*equal` is 1
  * when they have the same shape (`ndim` and every extent) and every pair of items at the same
  * indices is equal by value (`1 == 1.0` across formats, NaN never equal, not even in the same
@@ -1691,10 +2050,19 @@ int xbuf_view_hex(struct xbuf_object *view, char *dst, size_t cap, size_t *neede
  * `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is no
+ * object is refused by its address, never read through; `b` is NULL or an object pointer the
+ * caller holds a reference (or lock) on; a pointer that is no object is refused by its address,
+ * never read through; `equal` is NULL or points at a writable `int`. Each must stay valid during
+ * the call (and longer where stated above).
  */
 int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
 
 /**
+ * \brief Writes the view's items as JSON text, as `json.dumps(m.tolist())` would.
+ *
  * Writes the view's items as JSON text, NUL-terminated, as `json.dumps(m.tolist())` writes
  * a memoryview's: nested lists, one level per dimension (a zero-dimensional view is its
  * item), each item's values by the rule `xbuf_format_to_json` states (`struct.unpack`'s
@@ -1717,10 +2085,18 @@ int xbuf_view_equal(struct xbuf_object *a, struct xbuf_object *b, int *equal);
  * already holds that much; `*needed` is then not set).
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+ * writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+ * the call (and longer where stated above).
  */
 int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *needed);
 
 /**
+ * \brief A hash of a read-only view's bytes (64-bit FNV-1a).
+ *
  * A hash of a read-only view: the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
  * 0x100000001b3) of its C-order bytes, for any format. The same in every process and on every
  * platform; views with equal C-order bytes hash equal.
@@ -1730,10 +2106,68 @@ int xbuf_view_tolist(struct xbuf_object *view, char *dst, size_t cap, size_t *ne
  * `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at a writable
+ * `uint64_t`. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
 
+/* =============================================================================================
+ * Copies: between views, and between views and contiguous memory; the cap on the threads a
+ * large copy or comparison may use.
+ * ============================================================================================= */
+
 /**
+ * \brief Caps the number of threads one large copy or comparison may use.
+ *
+ * Caps the number of threads one large copy or comparison may use (`xbuf_copy`,
+ * `xbuf_to_contiguous`, `xbuf_from_contiguous`, `xbuf_view_tobytes`, `xbuf_view_equal` and
+ * the other calls that copy or compare items), as the thread settings of BLAS libraries do.
+ * A copy of at least 8 MiB splits its destination into disjoint pieces of at least 4 MiB,
+ * one per thread, up to the cap; a comparison splits likewise. The calling thread takes one
+ * piece, the others run on threads started for the call and joined before it returns (no
+ * thread outlives a call; there is no pool; a piece whose thread the system refuses runs on
+ * the calling thread). A destination that overlaps itself, and anything
+ * smaller, is done on the calling thread alone. The results are the same for every cap.
+ *
+ * `n >= 1` sets the cap to `n` (it may exceed the number of cores; 1 keeps every copy on the
+ * calling thread). `n == 0` removes the cap set here, restoring the default: the value of the
+ * environment variable `XBUF_NUM_THREADS` when it holds a whole number from 1 to `INT_MAX`
+ * (spaces around it allowed), else the number of threads the process can run at once (its
+ * CPUs after affinity masks and cgroup quotas). The variable is read once per process, the
+ * first time the default is needed; an unset, empty, zero, signed, non-numeric or too large
+ * value is ignored. A cap set here always wins over the variable.
+ *
+ * Returns: `XBUF_OK`.
+ * Errors: `XBUF_ERR_INVALID_ARGUMENT` (`n` negative; the cap is then unchanged).
+ * Thread safety: any thread; the cap is process-wide and atomic. A copy already running keeps
+ * the thread count it started with.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+int xbuf_set_max_threads(int n);
+
+/**
+ * \brief The cap on the threads of one large copy or comparison now in force.
+ *
+ * The cap on the threads of one large copy or comparison now in force (see
+ * `xbuf_set_max_threads`): the last `n >= 1` given to `xbuf_set_max_threads`, else
+ * `XBUF_NUM_THREADS` when valid, else the number of threads the process can run at once.
+ *
+ * Returns: the cap, at least 1 (`INT_MAX` if larger). Never fails.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * Safe to call at any time: no pointer arguments.
+ */
+int xbuf_get_max_threads(void);
+
+/**
+ * \brief Copies the items of the view `src` into the view `dst`, index by index.
+ *
  * Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
  * shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
  * writable `dst`. Correct when the two share memory: the source is read completely before
@@ -1746,10 +2180,18 @@ int xbuf_view_hash(struct xbuf_object *view, uint64_t *out);
  * (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
+ *
+ * # Safety
+ * `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call; `src` is NULL or points at an `xbuf_bufferinfo` whose
+ * first `structsize` bytes are readable, used by no other thread during the call. Each must stay
+ * valid during the call (and longer where stated above).
  */
 int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *src);
 
 /**
+ * \brief Copies the items of `src` into `buf`, contiguously in `order`.
+ *
  * Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
  * Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
  * `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
@@ -1759,10 +2201,17 @@ int xbuf_copy(const struct xbuf_bufferinfo *dst, const struct xbuf_bufferinfo *s
  * order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread.
+ *
+ * # Safety
+ * `buf` is NULL or points at as many writable bytes as stated above; `src` is NULL or points at an
+ * `xbuf_bufferinfo` whose first `structsize` bytes are readable, used by no other thread during
+ * the call. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src, char order);
 
 /**
+ * \brief Copies contiguous bytes at `buf` into the items of `dst`.
+ *
  * Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
  * for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
  * `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
@@ -1774,10 +2223,144 @@ int xbuf_to_contiguous(void *buf, size_t len, const struct xbuf_bufferinfo *src,
  * `XBUF_ERR_NO_MEMORY`.
  * Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
  * Thread safety: any thread; the caller keeps other writers away from `dst`.
+ *
+ * # Safety
+ * `dst` is NULL or points at an `xbuf_bufferinfo` whose first `structsize` bytes are readable,
+ * used by no other thread during the call; `buf` is NULL or points at as many readable bytes as
+ * stated above. Each must stay valid during the call (and longer where stated above).
  */
 int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, size_t len, char order);
 
+/* =============================================================================================
+ * DLPack: tensors of objects' memory, and objects of tensors.
+ * ============================================================================================= */
+
 /**
+ * \brief `xbuf_dlpack_export_unversioned` flag: export read-only memory anyway.
+ *
+ * `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
+ * `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
+ * no request flag uses.
+ */
+#define XBUF_DLPACK_UNMARKED_READONLY 131072
+
+/**
+ * \brief Makes a DLPack 1.1 tensor of `obj`'s memory, zero-copy: any exporter, any `xbuf_view`.
+ *
+ * The tensor holds one export of `obj` (of its releaser), so `obj` may be released while the
+ * tensor lives; the tensor's `deleter` hands that export back and frees the tensor, exactly
+ * once, from any thread. `flags` are request flags: `XBUF_WRITABLE` demands writable memory
+ * (else `XBUF_ERR_READONLY`); without it read-only memory gives a tensor with
+ * `DLPACK_FLAG_BITMASK_READ_ONLY` set. Other request flags (e.g. `XBUF_C_CONTIGUOUS`) demand
+ * what they demand of `xbuf_get_buffer`; `XBUF_DEVICE` is implied (the tensor carries the
+ * memory's device). The tensor has `byte_offset` 0, strides counted in items, and its shape
+ * and strides allocated with it. Item formats (native byte order): `b h i l q n` signed,
+ * `B H I L Q N` unsigned integers, `e f d` floats, `Zf Zd` complex, `?` bool.
+ *
+ * Borrows: `obj`.
+ * Returns: in `*out` a tensor owned by the caller, who hands it on to a consumer or calls its
+ * `deleter` (exactly once); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (unknown flag bits),
+ * `XBUF_ERR_FORMAT` (structs, named fields, sub-arrays, `g`, non-native byte order and other
+ * formats without a DLPack type, the message says why), `XBUF_ERR_UNSUPPORTED` (suboffsets,
+ * strides that are not a multiple of the item size), `XBUF_ERR_NO_MEMORY`, or any status of
+ * `xbuf_get_buffer`. On failure no export is held.
+ * Thread safety: any thread; the tensor may be deleted on any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
+ */
+int xbuf_dlpack_export(struct xbuf_object *obj, int flags, struct DLManagedTensorVersioned **out);
+
+/**
+ * \brief Makes an object whose views read the DLPack tensor `t`, zero-copy.
+ *
+ * Makes an object whose views read the DLPack tensor `t` (any minor version of major version
+ * 1), zero-copy.
+ *
+ * The object owns `t` on success: `t`'s `deleter` (if not NULL) runs exactly once, when the
+ * object's last reference and last export are gone, on the thread that drops them. Views have
+ * the tensor's shape, its strides (NULL strides mean C order) in bytes, `data + byte_offset`
+ * as `buf`, a native format (`b h i q`, `B H I Q`, `e f d`, `Zf Zd`, `?`) and the tensor's
+ * device; `DLPACK_FLAG_BITMASK_READ_ONLY` makes the object read-only. Memory on a device
+ * other than the CPU is given only to requests with `XBUF_DEVICE`.
+ *
+ * Borrows: `t` on failure: the tensor is then untouched and still the caller's (a DLPack
+ * consumer that gives up calls its deleter itself).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
+ * Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_UNSUPPORTED` (a major version other than 1,
+ * lanes > 1, sub-byte types, data types without a PEP 3118 format such as bfloat16, devices
+ * whose `data` is an opaque handle (OpenCL, Vulkan, Metal, WebGPU) or unknown devices),
+ * `XBUF_ERR_INVALID_ARGUMENT` (ndim outside 0..64, NULL shape, negative extents, NULL data
+ * with items), `XBUF_ERR_OVERFLOW` (sizes, strides or offsets out of range),
+ * `XBUF_ERR_NO_MEMORY`.
+ * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `t` is NULL or points at a `DLManagedTensorVersioned` laid out as the DLPack specification
+ * defines it, whose `deleter` may be called from any thread; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
+ */
+int xbuf_dlpack_import(struct DLManagedTensorVersioned *t, struct xbuf_object **out);
+
+/**
+ * \brief Exports a view of `obj` as a legacy (unversioned) DLPack tensor.
+ *
+ * `xbuf_dlpack_export` for the legacy `DLManagedTensor` (DLPack before 1.0), which has no
+ * version and no read-only flag: read-only memory is refused (`XBUF_ERR_READONLY`) unless
+ * `flags` has `XBUF_DLPACK_UNMARKED_READONLY`, by which the caller accepts that consumers see
+ * no mark.
+ *
+ * Borrows: `obj`.
+ * Returns: in `*out` a tensor owned by the caller, who hands it on or calls its `deleter`
+ * (exactly once); NULL on failure.
+ * Errors: those of `xbuf_dlpack_export`, and `XBUF_ERR_READONLY` as above.
+ * Thread safety: any thread; the tensor may be deleted on any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `out` is NULL or points at writable
+ * storage for one pointer. Each must stay valid during the call (and longer where stated above).
+ */
+int xbuf_dlpack_export_unversioned(struct xbuf_object *obj, int flags, struct DLManagedTensor **out);
+
+/**
+ * \brief Makes a read-only object whose views read the legacy DLPack tensor `t`.
+ *
+ * `xbuf_dlpack_import` for the legacy `DLManagedTensor`. The object is always read-only, as
+ * NumPy makes it: the legacy struct cannot say whether the memory may be written.
+ *
+ * Borrows: `t` on failure (untouched, still the caller's).
+ * Returns: in `*out` an owned reference (release with `xbuf_decref`), which owns `t` and runs
+ * its `deleter` once after its last reference and export; NULL on failure.
+ * Errors: those of `xbuf_dlpack_import` but the version check.
+ * Thread safety: any thread; the object may be shared between threads.
+ *
+ * # Safety
+ * `t` is NULL or points at a `DLManagedTensor` laid out as the DLPack specification defines it,
+ * whose `deleter` may be called from any thread; `out` is NULL or points at writable storage for
+ * one pointer. Each must stay valid during the call (and longer where stated above).
+ */
+int xbuf_dlpack_import_unversioned(struct DLManagedTensor *t, struct xbuf_object **out);
+
+/* =============================================================================================
+ * The Arrow C Data Interface: arrays of objects' memory, and objects of arrays.
+ * ============================================================================================= */
+
+/**
+ * \brief `xbuf_arrow_import_flags` flag: accept an array with null slots.
+ *
+ * `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
+ * that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
+ * PEP 3118 view has no way to mark a slot null. Without it such an array is refused.
+ */
+#define XBUF_ARROW_IGNORE_VALIDITY 1
+
+/**
+ * \brief Describes one export of `obj` as an Arrow array, zero-copy.
+ *
  * Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
  * `schema` and `array`.
  *
@@ -1810,21 +2393,34 @@ int xbuf_from_contiguous(const struct xbuf_bufferinfo *dst, const void *buf, siz
  * outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
  * device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; the release callbacks may be called from any thread.
+ *
+ * # Safety
+ * `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+ * no object is refused by its address, never read through; `schema` is NULL or points at a `struct
+ * ArrowSchema` laid out as the Arrow C Data Interface defines it; `array` is NULL or points at a
+ * `struct ArrowArray` laid out as the Arrow C Data Interface defines it. Each must stay valid
+ * during the call (and longer where stated above).
  */
 int xbuf_arrow_export(struct xbuf_object *obj, struct ArrowSchema *schema, struct ArrowArray *array);
 
 /**
- * `xbuf_arrow_import_flags(schema, array, 0, out)`: refuses arrays with null slots.
+ * \brief `xbuf_arrow_import_flags(schema, array, 0, out)`: refuses arrays with null slots.
  *
  * Borrows: `schema`. Takes: `array` on success only.
  * Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
  * Errors: as `xbuf_arrow_import_flags`.
  * Thread safety: as `xbuf_arrow_import_flags`.
+ *
+ * # Safety
+ * `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+ * defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+ * Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+ * stay valid during the call (and longer where stated above).
  */
 int xbuf_arrow_import(struct ArrowSchema *schema, struct ArrowArray *array, struct xbuf_object **out);
 
 /**
- * Makes a read-only object whose views read an Arrow array's memory, zero-copy.
+ * \brief Makes a read-only object whose views read an Arrow array's memory, zero-copy.
  *
  * Types: the primitives `c C s S i I l L e f g` (formats `b B h H i I q Q e f d`);
  * `arrow.bool8` (`?`); fixed-size binary `w:N` (format `Ns`, or the `"xbuf:format"` field
@@ -1849,11 +2445,17 @@ int xbuf_arrow_import(struct ArrowSchema *schema, struct ArrowArray *array, stru
  * (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
  * `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
  * Thread safety: any thread; the array's release callback must be callable from any thread.
+ *
+ * # Safety
+ * `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+ * defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+ * Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+ * stay valid during the call (and longer where stated above).
  */
 int xbuf_arrow_import_flags(struct ArrowSchema *schema, struct ArrowArray *array, int flags, struct xbuf_object **out);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif  /* XBUF_H */

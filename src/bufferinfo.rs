@@ -8,6 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::ptr::{self, addr_of_mut, NonNull};
 
 use crate::abi::*;
+use crate::capi::*;
 use crate::layout::{self, Order};
 use crate::object::{ObjRef, Object, Response};
 use crate::request::{self, Flags, Plan};

@@ -6,6 +6,7 @@ use std::ffi::{c_int, c_void, CStr, CString};
 
 use crate::abi::*;
 use crate::bufferinfo::{is_filled, release, response_from_scratch, ScratchFrame};
+use crate::capi::*;
 use crate::object::{Exporter, Object, Response};
 use crate::status::{self, Result, Status};
 use crate::{bail, err};

@@ -18,6 +18,7 @@
 use std::ffi::{c_int, c_void, CStr};
 
 use crate::abi::*;
+use crate::capi::*;
 use crate::format;
 use crate::layout::{self, Order};
 use crate::object::Response;

@@ -9,46 +9,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};
 use std::fmt;
 
-/// Success.
-pub const XBUF_OK: c_int = 0;
-/// An argument has a value outside what the function accepts (bad flags, bad order character,
-/// an object of the wrong kind, a corrupted or moved view).
-pub const XBUF_ERR_INVALID_ARGUMENT: c_int = 1;
-/// A pointer argument that must not be NULL was NULL.
-pub const XBUF_ERR_NULL_ARGUMENT: c_int = 2;
-/// The exporter cannot meet the request (for example suboffsets without `XBUF_INDIRECT`).
-pub const XBUF_ERR_REQUEST: c_int = 3;
-/// Write access was asked of read-only memory.
-pub const XBUF_ERR_READONLY: c_int = 4;
-/// The request or operation needs a contiguous layout and the memory is not laid out so.
-pub const XBUF_ERR_NOT_CONTIGUOUS: c_int = 5;
-/// A format string is malformed, unsupported or disagrees with the item size.
-pub const XBUF_ERR_FORMAT: c_int = 6;
-/// The object has live exports (views or locks) or is held exclusively by a change.
-pub const XBUF_ERR_BUSY: c_int = 7;
-/// An index, offset or length lies outside the memory or shape it refers to.
-pub const XBUF_ERR_OUT_OF_BOUNDS: c_int = 8;
-/// A size, count or offset computation overflowed.
-pub const XBUF_ERR_OVERFLOW: c_int = 9;
-/// Memory could not be allocated.
-pub const XBUF_ERR_NO_MEMORY: c_int = 10;
-/// A struct's `structsize` is larger than this library knows and its unknown tail is not zero.
-pub const XBUF_ERR_STRUCT_TOO_NEW: c_int = 11;
-/// A struct's `structsize` is smaller than the first published size of that struct.
-pub const XBUF_ERR_STRUCT_TOO_OLD: c_int = 12;
-/// The object or view was already released or closed.
-pub const XBUF_ERR_RELEASED: c_int = 13;
-/// An operating-system I/O call failed (the message names the path and the OS error).
-pub const XBUF_ERR_IO: c_int = 14;
-/// The object does not support the operation.
-pub const XBUF_ERR_UNSUPPORTED: c_int = 15;
-/// A bug inside the library was caught before it could cross into the caller.
-pub const XBUF_ERR_PANIC: c_int = 16;
-/// A caller-supplied output buffer is too small; the message says how large it must be.
-pub const XBUF_ERR_BUFFER_TOO_SMALL: c_int = 17;
-/// A user-written exporter returned an answer that breaks the protocol (bad `ndim`, `len`
-/// disagreeing with `shape` and `itemsize`, strides that overflow the address space, ...).
-pub const XBUF_ERR_BAD_EXPORTER: c_int = 18;
+use crate::capi::errors::*;
 
 /// The status codes as a Rust enum. `Status as c_int` is the ABI value.
 /// cbindgen:ignore

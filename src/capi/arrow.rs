@@ -1,17 +1,22 @@
-//! The Arrow C Data Interface: `xbuf_arrow_export` and `xbuf_arrow_import`.
+//! The Arrow C Data Interface: arrays of objects' memory, and objects of arrays.
 
 use std::ffi::c_int;
 
-use super::{guard, nonnull, object, object_out};
-use crate::abi::xbuf_object;
+use super::{boundary, nonnull, object, object_out};
 use crate::bail;
+use crate::capi::xbuf_object;
 use crate::interop::arrow::{self as imp, ArrowArray, ArrowSchema};
+use crate::status::Result;
 
+/// `xbuf_arrow_import_flags` flag: accept an array with null slots.
+///
 /// `xbuf_arrow_import_flags` flag: accept an array with null slots; views then read the values
 /// that lie under the null slots as they are in memory (Arrow leaves them unspecified), since a
 /// PEP 3118 view has no way to mark a slot null. Without it such an array is refused.
 pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 
+/// Describes one export of `obj` as an Arrow array, zero-copy.
+///
 /// Describes one export of `obj` as an Arrow array, zero-copy, in the consumer-allocated
 /// `schema` and `array`.
 ///
@@ -44,13 +49,20 @@ pub const XBUF_ARROW_IGNORE_VALIDITY: c_int = 1;
 /// outermost axis, or suboffsets: copy the view first), `XBUF_ERR_REQUEST` (memory on another
 /// device), the status of `obj`'s exporter for the request, `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the release callbacks may be called from any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `schema` is NULL or points at a `struct
+/// ArrowSchema` laid out as the Arrow C Data Interface defines it; `array` is NULL or points at a
+/// `struct ArrowArray` laid out as the Arrow C Data Interface defines it. Each must stay valid
+/// during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_export(
     obj: *mut xbuf_object,
     schema: *mut ArrowSchema,
     array: *mut ArrowArray,
 ) -> c_int {
-    guard("xbuf_arrow_export", || {
+    boundary!({
         let schema = nonnull(schema, "schema")?.as_ptr();
         let array = nonnull(array, "array")?.as_ptr();
         if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
@@ -68,13 +80,19 @@ pub unsafe extern "C" fn xbuf_arrow_export(
 /// Returns: in `*out` an owned reference (release with `xbuf_decref`); NULL on failure.
 /// Errors: as `xbuf_arrow_import_flags`.
 /// Thread safety: as `xbuf_arrow_import_flags`.
+///
+/// # Safety
+/// `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+/// defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+/// Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+/// stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_import(
     schema: *mut ArrowSchema,
     array: *mut ArrowArray,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    import("xbuf_arrow_import", schema, array, 0, out)
+    boundary!({ import(schema, array, 0, out) })
 }
 
 /// Makes a read-only object whose views read an Arrow array's memory, zero-copy.
@@ -102,6 +120,12 @@ pub unsafe extern "C" fn xbuf_arrow_import(
 /// (a released schema or array), `XBUF_ERR_UNSUPPORTED` (a type without a PEP 3118 layout),
 /// `XBUF_ERR_FORMAT` (bad `"xbuf:format"` metadata), `XBUF_ERR_OVERFLOW`.
 /// Thread safety: any thread; the array's release callback must be callable from any thread.
+///
+/// # Safety
+/// `schema` is NULL or points at a `struct ArrowSchema` laid out as the Arrow C Data Interface
+/// defines it; `array` is NULL or points at a `struct ArrowArray` laid out as the Arrow C Data
+/// Interface defines it; `out` is NULL or points at writable storage for one pointer. Each must
+/// stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_arrow_import_flags(
     schema: *mut ArrowSchema,
@@ -109,25 +133,26 @@ pub unsafe extern "C" fn xbuf_arrow_import_flags(
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    import("xbuf_arrow_import_flags", schema, array, flags, out)
+    boundary!({ import(schema, array, flags, out) })
 }
 
+/// The arguments of `xbuf_arrow_import_flags`, read and handed to the importer.
+///
+/// # Safety
+/// As `xbuf_arrow_import_flags`.
 #[inline(always)]
 unsafe fn import(
-    func: &str,
     schema: *mut ArrowSchema,
     array: *mut ArrowArray,
     flags: c_int,
     out: *mut *mut xbuf_object,
-) -> c_int {
-    guard(func, || {
-        let out = object_out(out, "out")?;
+) -> Result<()> {
+    object_out(out, || {
         let schema = nonnull(schema, "schema")?.as_ptr();
         let array = nonnull(array, "array")?.as_ptr();
         if std::ptr::eq(schema.cast::<u8>(), array.cast::<u8>()) {
             bail!(InvalidArgument, "'schema' and 'array' are the same address");
         }
-        *out = imp::import(schema, array, flags)?.into_raw().cast();
-        Ok(())
+        imp::import(schema, array, flags)
     })
 }

@@ -1,10 +1,17 @@
-//! Exported DLPack functions: tensors of objects' memory, and objects of tensors.
+//! DLPack: tensors of objects' memory, and objects of tensors.
 
 use std::ffi::c_int;
 
-use super::{guard, nonnull, object, object_out};
-use crate::abi::xbuf_object;
+use super::{boundary, nonnull, object, object_out};
+use crate::capi::xbuf_object;
 use crate::interop::dlpack::{self, DLManagedTensor, DLManagedTensorVersioned};
+
+/// `xbuf_dlpack_export_unversioned` flag: export read-only memory anyway.
+///
+/// `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
+/// `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
+/// no request flag uses.
+pub const XBUF_DLPACK_UNMARKED_READONLY: c_int = 0x20000;
 
 /// Makes a DLPack 1.1 tensor of `obj`'s memory, zero-copy: any exporter, any `xbuf_view`.
 ///
@@ -27,13 +34,18 @@ use crate::interop::dlpack::{self, DLManagedTensor, DLManagedTensorVersioned};
 /// strides that are not a multiple of the item size), `XBUF_ERR_NO_MEMORY`, or any status of
 /// `xbuf_get_buffer`. On failure no export is held.
 /// Thread safety: any thread; the tensor may be deleted on any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_export(
     obj: *mut xbuf_object,
     flags: c_int,
     out: *mut *mut DLManagedTensorVersioned,
 ) -> c_int {
-    guard("xbuf_dlpack_export", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let obj = object(obj, "obj")?;
@@ -44,6 +56,8 @@ pub unsafe extern "C" fn xbuf_dlpack_export(
     })
 }
 
+/// Makes an object whose views read the DLPack tensor `t`, zero-copy.
+///
 /// Makes an object whose views read the DLPack tensor `t` (any minor version of major version
 /// 1), zero-copy.
 ///
@@ -64,19 +78,26 @@ pub unsafe extern "C" fn xbuf_dlpack_export(
 /// with items), `XBUF_ERR_OVERFLOW` (sizes, strides or offsets out of range),
 /// `XBUF_ERR_NO_MEMORY`.
 /// Thread safety: any thread; the object may be shared between threads.
+///
+/// # Safety
+/// `t` is NULL or points at a `DLManagedTensorVersioned` laid out as the DLPack specification
+/// defines it, whose `deleter` may be called from any thread; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_import(
     t: *mut DLManagedTensorVersioned,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_dlpack_import", || {
-        let out = object_out(out, "out")?;
-        let t = nonnull(t, "t")?.as_ptr();
-        *out = dlpack::import(t)?.into_raw().cast();
-        Ok(())
+    boundary!({
+        object_out(out, || {
+            let t = nonnull(t, "t")?.as_ptr();
+            dlpack::import(t)
+        })
     })
 }
 
+/// Exports a view of `obj` as a legacy (unversioned) DLPack tensor.
+///
 /// `xbuf_dlpack_export` for the legacy `DLManagedTensor` (DLPack before 1.0), which has no
 /// version and no read-only flag: read-only memory is refused (`XBUF_ERR_READONLY`) unless
 /// `flags` has `XBUF_DLPACK_UNMARKED_READONLY`, by which the caller accepts that consumers see
@@ -87,13 +108,18 @@ pub unsafe extern "C" fn xbuf_dlpack_import(
 /// (exactly once); NULL on failure.
 /// Errors: those of `xbuf_dlpack_export`, and `XBUF_ERR_READONLY` as above.
 /// Thread safety: any thread; the tensor may be deleted on any thread.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
     obj: *mut xbuf_object,
     flags: c_int,
     out: *mut *mut DLManagedTensor,
 ) -> c_int {
-    guard("xbuf_dlpack_export_unversioned", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let obj = object(obj, "obj")?;
@@ -102,6 +128,8 @@ pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
     })
 }
 
+/// Makes a read-only object whose views read the legacy DLPack tensor `t`.
+///
 /// `xbuf_dlpack_import` for the legacy `DLManagedTensor`. The object is always read-only, as
 /// NumPy makes it: the legacy struct cannot say whether the memory may be written.
 ///
@@ -110,15 +138,20 @@ pub unsafe extern "C" fn xbuf_dlpack_export_unversioned(
 /// its `deleter` once after its last reference and export; NULL on failure.
 /// Errors: those of `xbuf_dlpack_import` but the version check.
 /// Thread safety: any thread; the object may be shared between threads.
+///
+/// # Safety
+/// `t` is NULL or points at a `DLManagedTensor` laid out as the DLPack specification defines it,
+/// whose `deleter` may be called from any thread; `out` is NULL or points at writable storage for
+/// one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_dlpack_import_unversioned(
     t: *mut DLManagedTensor,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_dlpack_import_unversioned", || {
-        let out = object_out(out, "out")?;
-        let t = nonnull(t, "t")?.as_ptr();
-        *out = dlpack::import_unversioned(t)?.into_raw().cast();
-        Ok(())
+    boundary!({
+        object_out(out, || {
+            let t = nonnull(t, "t")?.as_ptr();
+            dlpack::import_unversioned(t)
+        })
     })
 }

@@ -1,5 +1,5 @@
-//! Exported functions for item formats: sizes, parsed formats, field and leaf introspection,
-//! canonical text, equivalence, decoding values and rendering items as JSON.
+//! Formats: item sizes, parsed formats, field and leaf introspection, canonical text,
+//! equivalence, decoding values and rendering items as JSON.
 
 #![allow(non_camel_case_types)]
 
@@ -7,17 +7,18 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::size_of;
 use std::sync::Arc;
 
-use super::{guard, guard_or, nonnull, write_out, write_text};
-use crate::abi::XBUF_STRUCTSIZE_MAX;
+use super::format_structs::{decoded, element_at, field_info, leaf_info};
+use super::{boundary, nonnull, write_out, write_text};
 use crate::bail;
-use crate::format::{self, Format, Kind, Value};
+use crate::format::{self, Format};
 use crate::status::Result;
 
-/// A parsed item format: opaque, immutable, shareable between threads. Made by
-/// `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
-/// refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8
-/// bytes it points at; anything else about such a pointer (a freed handle, fewer than 8
-/// readable bytes) is undefined, as with `free`.
+/// A parsed item format: opaque, immutable, shareable between threads.
+///
+/// Made by `xbuf_format_parse`, released with `xbuf_format_free`. Every function taking a handle
+/// refuses a pointer that is not one (`XBUF_ERR_INVALID_ARGUMENT`) after reading only the 8 bytes
+/// it points at; anything else about such a pointer (a freed handle, fewer than 8 readable bytes)
+/// is undefined, as with `free`.
 pub struct xbuf_format {
     _opaque: [u8; 0],
 }
@@ -26,6 +27,8 @@ pub struct xbuf_format {
 pub const XBUF_VALUE_INT: c_int = 1;
 /// `xbuf_value.kind`: an unsigned integer (`B H I L Q N`) in `u` (and `i`, wrapped).
 pub const XBUF_VALUE_UINT: c_int = 2;
+/// `xbuf_value.kind`: a float in `real`.
+///
 /// `xbuf_value.kind`: a float (`e f d g`) in `real`, widened to double (`g`: see
 /// `xbuf_format_decode`).
 pub const XBUF_VALUE_FLOAT: c_int = 3;
@@ -37,6 +40,8 @@ pub const XBUF_VALUE_BOOL: c_int = 5;
 pub const XBUF_VALUE_CHAR: c_int = 6;
 /// `xbuf_value.kind`: bytes (`s`, and `p` after its length byte): `len` bytes at `data`.
 pub const XBUF_VALUE_BYTES: c_int = 7;
+/// `xbuf_value.kind`: text, `len` code units of `width` bytes at `data`.
+///
 /// `xbuf_value.kind`: text (`u`, `w`): `len` code units of `width` bytes (2 or 4) at `data`,
 /// in `byteorder` (`'<'` or `'>'`), not necessarily aligned.
 pub const XBUF_VALUE_TEXT: c_int = 8;
@@ -45,9 +50,10 @@ pub const XBUF_VALUE_POINTER: c_int = 9;
 /// `xbuf_value.kind`: a bit field (`t`): its bits, as an unsigned integer, in `u`.
 pub const XBUF_VALUE_BITS: c_int = 10;
 
-/// One field of a parsed format (filled by `xbuf_format_field`). Set `structsize =
-/// sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay valid
-/// while the caller holds it.
+/// One field of a parsed format (filled by `xbuf_format_field`).
+///
+/// Set `structsize = sizeof(xbuf_format_field_info)` first. Pointers point into the format and stay
+/// valid while the caller holds it.
 #[repr(C)]
 pub struct xbuf_format_field_info {
     /// Size of the caller's struct; set by the caller.
@@ -68,6 +74,8 @@ pub struct xbuf_format_field_info {
     pub shape: *const isize,
 }
 
+/// One run of scalars of a parsed format (filled by `xbuf_format_leaf`).
+///
 /// One run of scalars of a parsed format (filled by `xbuf_format_leaf`): `count` elements of
 /// `size` bytes back to back from `offset`. Set `structsize` first.
 #[repr(C)]
@@ -88,8 +96,9 @@ pub struct xbuf_format_leaf_info {
     pub byteorder: c_char,
 }
 
-/// One decoded scalar (filled by `xbuf_format_decode`). Set `structsize` first; fields the
-/// kind does not use are zero.
+/// One decoded scalar (filled by `xbuf_format_decode`).
+///
+/// Set `structsize` first; fields the kind does not use are zero.
 #[repr(C)]
 pub struct xbuf_value {
     /// Size of the caller's struct; set by the caller.
@@ -141,23 +150,7 @@ impl StructSized for xbuf_value {
 /// Checks the caller's `structsize` of an output struct (before anything is computed).
 unsafe fn out_struct<T: StructSized>(dst: *mut T, name: &str) -> Result<*mut T> {
     let p = nonnull(dst, name)?.as_ptr();
-    let size = p.cast::<usize>().read();
-    if size < size_of::<T>() {
-        bail!(
-            StructTooOld,
-            "{}.structsize is {size}; the smallest published size is {} (set it to sizeof({}))",
-            T::NAME,
-            size_of::<T>(),
-            T::NAME
-        );
-    }
-    if size > XBUF_STRUCTSIZE_MAX {
-        bail!(
-            InvalidArgument,
-            "{}.structsize is {size}, more than any plausible struct ({XBUF_STRUCTSIZE_MAX}); is the struct initialised?",
-            T::NAME
-        );
-    }
+    crate::abi::check_structsize(T::NAME, p.cast::<usize>().read(), size_of::<T>())?;
     Ok(p)
 }
 
@@ -194,21 +187,8 @@ unsafe fn item_bytes<'a>(f: &Format, item: *const c_void, name: &str) -> Result<
     ))
 }
 
-fn kind_code(k: Kind) -> c_int {
-    match k {
-        Kind::Int => XBUF_VALUE_INT,
-        Kind::UInt => XBUF_VALUE_UINT,
-        Kind::Float => XBUF_VALUE_FLOAT,
-        Kind::Complex => XBUF_VALUE_COMPLEX,
-        Kind::Bool => XBUF_VALUE_BOOL,
-        Kind::Char => XBUF_VALUE_CHAR,
-        Kind::Bytes | Kind::Pascal => XBUF_VALUE_BYTES,
-        Kind::Ucs2 | Kind::Ucs4 => XBUF_VALUE_TEXT,
-        Kind::Pointer | Kind::Object | Kind::Ref => XBUF_VALUE_POINTER,
-        Kind::Bits => XBUF_VALUE_BITS,
-    }
-}
-
+/// The item size of a format string.
+///
 /// The item size of a format string: `struct.calcsize` for every struct-module format,
 /// NumPy's itemsize for `T{...}` formats; the whole PEP 3118 grammar (see README "Formats").
 /// Repeated format strings are parsed once per process (a bounded cache).
@@ -219,29 +199,39 @@ fn kind_code(k: Kind) -> c_int {
 /// deeper than 64, more than 64 sub-array dimensions, an item of more than 65536 separate
 /// runs of scalars), `XBUF_ERR_OVERFLOW` (a count, extent or the size does not fit ptrdiff_t).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a NUL-terminated string; `itemsize` is NULL or points at a writable
+/// `ptrdiff_t`. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_size_from_format(fmt: *const c_char, itemsize: *mut isize) -> c_int {
-    guard("xbuf_size_from_format", || {
+    boundary!({
         let out = nonnull(itemsize, "itemsize")?;
         let size = format::itemsize(c_text(fmt, "fmt")?)?;
         write_out(out.as_ptr(), "itemsize", size as isize)
     })
 }
 
-/// Parses a format string into a format handle. Parses are cached per process, so parsing the
-/// same text again usually returns the same handle with one more reference; do not rely on
-/// it (long or very large formats are not cached, and the bounded cache may be emptied).
+/// Parses a format string into a format handle.
+///
+/// Parses are cached per process, so parsing the same text again usually returns the same handle
+/// with one more reference; do not rely on it (long or very large formats are not cached, and the
+/// bounded cache may be emptied).
 ///
 /// Borrows: `fmt`. Returns owned: `*out`, to release with `xbuf_format_free` (NULL on
 /// failure).
 /// Errors: as `xbuf_size_from_format`.
 /// Thread safety: any thread; a handle may be used from several threads at once.
+///
+/// # Safety
+/// `fmt` is NULL or a NUL-terminated string; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_parse(
     fmt: *const c_char,
     out: *mut *mut xbuf_format,
 ) -> c_int {
-    guard("xbuf_format_parse", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let f = format::parse(c_text(fmt, "fmt")?)?;
@@ -257,9 +247,14 @@ pub unsafe extern "C" fn xbuf_format_parse(
 /// Returns: nothing; never fails (a pointer that is not a live format handle is ignored when
 /// it can be recognised, with the error recorded).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
-    guard("xbuf_format_free", || {
+    boundary!({
         if !fmt.is_null() {
             format_ref(fmt, "fmt")?;
             drop(Arc::from_raw(fmt as *const Format));
@@ -273,57 +268,67 @@ pub unsafe extern "C" fn xbuf_format_free(fmt: *mut xbuf_format) {
 /// Borrows: `fmt`. Returns: the size, or -1 if `fmt` is NULL or not a format (recorded for
 /// `xbuf_last_error_message`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_itemsize(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_itemsize",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.itemsize() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.itemsize() as isize) })
 }
 
+/// The alignment an item of the format needs.
+///
 /// The alignment an item needs: the least common multiple of the alignments of its `@` mode
 /// types (1 when none is in `@` mode).
 ///
 /// Borrows: `fmt`. Returns: the alignment, or -1 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_alignment(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_alignment",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.alignment() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.alignment() as isize) })
 }
 
+/// The byte-order mode all types of the format use.
+///
 /// The mode all types of the format use: `'@'`, `'^'`, `'='`, `'<'` or `'>'` (`'!'` reads
 /// as `'>'`), or `'*'` when they use different ones; a format without types reports the
 /// mode its text ends in.
 ///
 /// Borrows: `fmt`. Returns: the character, or 0 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_byteorder(fmt: *const xbuf_format) -> c_char {
-    guard_or(
-        "xbuf_format_byteorder",
-        |_| 0,
-        || Ok(format_ref(fmt, "fmt")?.byteorder() as c_char),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.byteorder() as c_char) })
 }
 
+/// The number of fields of an item of the format.
+///
 /// The number of fields of the item: its top-level fields, or, when the whole format is one
 /// unnamed `T{...}` at offset 0 spanning the whole item (no padding before or after it: the
 /// case NumPy reads as that struct), that struct's fields. Padding `x` is not a field.
 ///
 /// Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_field_count(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_field_count",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.fields().len() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.fields().len() as isize) })
 }
 
 /// Describes field `index` (of the fields `xbuf_format_field_count` counts).
@@ -334,57 +339,41 @@ pub unsafe extern "C" fn xbuf_format_field_count(fmt: *const xbuf_format) -> isi
 /// structsize), `XBUF_ERR_STRUCT_TOO_OLD`, `XBUF_ERR_OUT_OF_BOUNDS` (index >= field count).
 /// On failure `info` is unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_field_info` with
+/// `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_field(
     fmt: *const xbuf_format,
     index: usize,
     info: *mut xbuf_format_field_info,
 ) -> c_int {
-    guard("xbuf_format_field", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let out = out_struct(info, "info")?;
-        let fields = f.fields();
-        let Some(field) = fields.get(index) else {
-            bail!(
-                OutOfBounds,
-                "field index {index} >= the field count {}",
-                fields.len()
-            );
-        };
-        fill_struct(
-            out,
-            xbuf_format_field_info {
-                structsize: 0,
-                name: field
-                    .name_c()
-                    .map_or(std::ptr::null(), |n| n.as_ptr().cast()),
-                offset: field.offset as isize,
-                stride: field.stride as isize,
-                format: field.text_c().as_ptr().cast(),
-                ndim: field.shape.len() as c_int,
-                shape: if field.shape.is_empty() {
-                    std::ptr::null()
-                } else {
-                    field.shape.as_ptr().cast::<isize>()
-                },
-            },
-        );
+        fill_struct(out, field_info(f, index)?);
         Ok(())
     })
 }
 
+/// The number of leaf runs (runs of scalars) of an item of the format.
+///
 /// The number of leaf runs: the item's scalars in memory order, adjacent runs of the same
 /// type merged (what copy and compare loops iterate).
 ///
 /// Borrows: `fmt`. Returns: the count, or -1 if `fmt` is NULL or not a format.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused). Each must stay valid during the call (and longer where stated
+/// above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_leaf_count(fmt: *const xbuf_format) -> isize {
-    guard_or(
-        "xbuf_format_leaf_count",
-        |_| -1,
-        || Ok(format_ref(fmt, "fmt")?.leaves().len() as isize),
-    )
+    boundary!({ Ok(format_ref(fmt, "fmt")?.leaves().len() as isize) })
 }
 
 /// Describes leaf run `index`.
@@ -393,40 +382,28 @@ pub unsafe extern "C" fn xbuf_format_leaf_count(fmt: *const xbuf_format) -> isiz
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_STRUCT_TOO_OLD`,
 /// `XBUF_ERR_OUT_OF_BOUNDS` (index >= leaf count). On failure `info` is unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `info` is NULL or points at an `xbuf_format_leaf_info` with
+/// `structsize` set and that many writable bytes. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_leaf(
     fmt: *const xbuf_format,
     index: usize,
     info: *mut xbuf_format_leaf_info,
 ) -> c_int {
-    guard("xbuf_format_leaf", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let out = out_struct(info, "info")?;
-        let leaves = f.leaves();
-        let Some(l) = leaves.get(index) else {
-            bail!(
-                OutOfBounds,
-                "leaf index {index} >= the leaf count {}",
-                leaves.len()
-            );
-        };
-        let text = format::canonical_code(&l.scalar);
-        fill_struct(
-            out,
-            xbuf_format_leaf_info {
-                structsize: 0,
-                offset: l.offset as isize,
-                count: l.count as isize,
-                size: l.scalar.size as isize,
-                kind: kind_code(l.scalar.kind),
-                code: text as c_char,
-                byteorder: l.scalar.order.as_char() as c_char,
-            },
-        );
+        fill_struct(out, leaf_info(f, index)?);
         Ok(())
     })
 }
 
+/// The canonical text of the format: one spelling per layout.
+///
 /// The canonical text of the format: one spelling per layout (explicit `<`/`>` and standard
 /// codes, `^` for the native-only `g Zg P O &`, padding as `x`, runs merged, names and
 /// nesting dropped). Two formats have equal canonical texts exactly when
@@ -438,6 +415,12 @@ pub unsafe extern "C" fn xbuf_format_leaf(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, `XBUF_ERR_BUFFER_TOO_SMALL`
 /// (`cap < *needed`; `buf` then holds an empty string if `cap > 0`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `buf` is NULL or points at `cap` writable bytes; `needed` is
+/// NULL or points at a writable `size_t`. Each must stay valid during the call (and longer where
+/// stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_canonical(
     fmt: *const xbuf_format,
@@ -445,7 +428,7 @@ pub unsafe extern "C" fn xbuf_format_canonical(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_format_canonical", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         write_text(
             f.canonical().as_bytes(),
@@ -457,6 +440,8 @@ pub unsafe extern "C" fn xbuf_format_canonical(
     })
 }
 
+/// Whether two formats have the same layout and the same item types.
+///
 /// Whether two formats have the same layout and the same item types: equal item sizes and
 /// the same scalars (type, size, byte order) at the same offsets. Names, nesting and how
 /// elements are grouped do not matter; `<l` and `<i` are the same type.
@@ -464,22 +449,26 @@ pub unsafe extern "C" fn xbuf_format_canonical(
 /// Borrows: `a`, `b`. Returns: 1 or 0; 0 also when an argument is NULL or not a format
 /// (recorded for `xbuf_last_error_message`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `b` is NULL or a handle from `xbuf_format_parse` not yet freed
+/// (any other pointer must have 8 readable bytes, and is refused). Each must stay valid during the
+/// call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_equivalent(
     a: *const xbuf_format,
     b: *const xbuf_format,
 ) -> c_int {
-    guard_or(
-        "xbuf_format_equivalent",
-        |_| 0,
-        || {
-            let a = format_ref(a, "a")?;
-            let b = format_ref(b, "b")?;
-            Ok(a.equivalent(b) as c_int)
-        },
-    )
+    boundary!({
+        let a = format_ref(a, "a")?;
+        let b = format_ref(b, "b")?;
+        Ok(a.equivalent(b))
+    })
 }
 
+/// Decodes one scalar of the item at `item`.
+///
 /// Decodes element `element_index` of leaf run `leaf_index` of the item at `item`, which may
 /// have any alignment; the byte order is the format's. `g` (long double) is read into the
 /// nearest double: on x86-64 from the x87 80-bit format (the encodings the x87 refuses,
@@ -493,6 +482,12 @@ pub unsafe extern "C" fn xbuf_format_equivalent(
 /// `XBUF_ERR_OUT_OF_BOUNDS` (leaf or element index too large). On failure `out` is
 /// unchanged.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+/// above; `out` is NULL or points at an `xbuf_value` with `structsize` set and that many writable
+/// bytes. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_decode(
     fmt: *const xbuf_format,
@@ -501,68 +496,18 @@ pub unsafe extern "C" fn xbuf_format_decode(
     item: *const c_void,
     out: *mut xbuf_value,
 ) -> c_int {
-    guard("xbuf_format_decode", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let dst = out_struct(out, "out")?;
-        let leaves = f.leaves();
-        let Some(l) = leaves.get(leaf_index) else {
-            bail!(
-                OutOfBounds,
-                "leaf index {leaf_index} >= the leaf count {}",
-                leaves.len()
-            );
-        };
-        if element_index >= l.count {
-            bail!(
-                OutOfBounds,
-                "element index {element_index} >= the leaf's count {}",
-                l.count
-            );
-        }
+        let (scalar, at) = element_at(f, leaf_index, element_index)?;
         let bytes = item_bytes(f, item, "item")?;
-        let at = l.offset + element_index * l.scalar.size;
-        let v = format::decode(&l.scalar, &bytes[at..])?;
-        let mut r = xbuf_value {
-            structsize: 0,
-            kind: kind_code(l.scalar.kind),
-            width: 0,
-            i: 0,
-            u: 0,
-            real: 0.0,
-            imag: 0.0,
-            data: std::ptr::null(),
-            len: 0,
-            byteorder: 0,
-        };
-        match v {
-            Value::Int(x) => {
-                r.i = x as i64;
-                r.u = x as u64;
-            }
-            Value::Float(x) => r.real = x,
-            Value::Complex(re, im) => {
-                r.real = re;
-                r.imag = im;
-            }
-            Value::Bool(b) => r.u = b as u64,
-            Value::Char(c) => r.u = c as u64,
-            Value::Pointer(p) => r.u = p as u64,
-            Value::Bytes(b) => {
-                r.data = b.as_ptr().cast();
-                r.len = b.len();
-            }
-            Value::Text(t) => {
-                r.data = t.units.as_ptr().cast();
-                r.len = t.units.len() / t.width;
-                r.width = t.width as c_int;
-                r.byteorder = t.order.as_char() as c_char;
-            }
-        }
-        fill_struct(dst, r);
+        fill_struct(dst, decoded(scalar, &bytes[at..])?);
         Ok(())
     })
 }
 
+/// Renders the item at `item` as JSON text, as Python's `json.dumps` would.
+///
 /// Renders the item at `item` as JSON text, exactly as Python's `json.dumps` writes its
 /// values. The values (the one rule every renderer of items follows, `xbuf_view_tolist`
 /// too):
@@ -596,6 +541,12 @@ pub unsafe extern "C" fn xbuf_format_decode(
 /// `XBUF_ERR_UNSUPPORTED` (the item would render more than `16 * itemsize + 2^20` values and
 /// arrays, as `"(1000000000)0s"` would: refused rather than writing gigabytes).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `fmt` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `item` is NULL or points at as many readable bytes as stated
+/// above; `buf` is NULL or points at `cap` writable bytes; `needed` is NULL or points at a writable
+/// `size_t`. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_to_json(
     fmt: *const xbuf_format,
@@ -604,7 +555,7 @@ pub unsafe extern "C" fn xbuf_format_to_json(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_format_to_json", || {
+    boundary!({
         let f = format_ref(fmt, "fmt")?;
         let bytes = item_bytes(f, item, "item")?;
         let mut text = String::new();
@@ -613,6 +564,8 @@ pub unsafe extern "C" fn xbuf_format_to_json(
     })
 }
 
+/// Whether two items are equal value by value.
+///
 /// Whether two items are equal value by value, as Python compares the tuples `struct.unpack`
 /// gives: scalars in memory order, `1 == 1.0 == True`, NaN never equal, padding ignored;
 /// items with different numbers of values are unequal.
@@ -621,6 +574,13 @@ pub unsafe extern "C" fn xbuf_format_to_json(
 /// Returns: 1 or 0; 0 also on a NULL or invalid argument (recorded for
 /// `xbuf_last_error_message`).
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `a` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must have 8
+/// readable bytes, and is refused); `item_a` is NULL or points at as many readable bytes as stated
+/// above; `b` is NULL or a handle from `xbuf_format_parse` not yet freed (any other pointer must
+/// have 8 readable bytes, and is refused); `item_b` is NULL or points at as many readable bytes as
+/// stated above. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_format_items_equal(
     a: *const xbuf_format,
@@ -628,17 +588,13 @@ pub unsafe extern "C" fn xbuf_format_items_equal(
     b: *const xbuf_format,
     item_b: *const c_void,
 ) -> c_int {
-    guard_or(
-        "xbuf_format_items_equal",
-        |_| 0,
-        || {
-            let fa = format_ref(a, "a")?;
-            let fb = format_ref(b, "b")?;
-            let ia = item_bytes(fa, item_a, "item_a")?;
-            let ib = item_bytes(fb, item_b, "item_b")?;
-            Ok(format::items_equal(fa, ia, fb, ib) as c_int)
-        },
-    )
+    boundary!({
+        let fa = format_ref(a, "a")?;
+        let fb = format_ref(b, "b")?;
+        let ia = item_bytes(fa, item_a, "item_a")?;
+        let ib = item_bytes(fb, item_b, "item_b")?;
+        Ok(format::items_equal(fa, ia, fb, ib))
+    })
 }
 
 #[cfg(test)]

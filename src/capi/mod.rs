@@ -1,308 +1,61 @@
-//! The C boundary. Every exported function is a thin wrapper: it checks its pointer
-//! arguments, converts them, and runs its body inside [`guard`], which turns errors into
-//! status codes plus the thread's last message and never lets a panic cross into C. The logic
-//! lives in the safe modules.
+//! The C boundary: every function, type and constant of `include/xbuf.h`, one module per
+//! section of the header (tools/gen-header writes the sections in the order declared below,
+//! each headed by its module's documentation). Every exported function is a thin wrapper: it
+//! reads its arguments (NULL checks, `structsize`, conversions), calls a safe function and
+//! writes the results, all inside [`boundary!`], which turns errors into the function's
+//! failure value ([`Outcome`]) plus the thread's last message and never lets a panic cross
+//! into C. A new object reaches C through [`object_out`]. The logic lives in the safe modules.
 
-use std::ffi::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::NonNull;
+// The boundary macro and its failure values, and the readers and writers of arguments.
+mod args;
+mod boundary;
+mod format_structs;
+pub(crate) use args::*;
+pub(crate) use boundary::*;
 
-use crate::abi::xbuf_object;
-use crate::bail;
-use crate::object::Object;
-use crate::status::{self, Error, Result, Status, XBUF_OK};
+// The modules, one per section of the header, in the header's order (tools/gen-header reads
+// this list; each declaration stands apart so that formatting keeps the order).
 
-pub mod core;
-pub mod dlpack;
+/// Section 1: status codes, the thread's last error, versions.
+pub mod errors;
+
+/// Section 2: objects and their types (`xbuf_object`, `xbuf_type`, the proc typedefs).
+pub mod objects;
+
+/// Section 3: requests and `xbuf_bufferinfo`: getting, releasing and reading views.
+pub mod requests;
+
+/// Section 4: helpers for exporters' procs.
+pub mod procs;
+
+/// Section 5: the built-in exporters.
 pub mod exporters;
+
+/// Section 6: item formats.
 pub mod format;
+
+/// Section 7: view objects (`xbuf_view_*`).
 pub mod view;
-// Interop last, so that its section follows the core ones in the header.
+
+/// Section 8: copies and the thread cap.
+pub mod copy;
+
+/// Section 9: DLPack.
+pub mod dlpack;
+
+/// Section 10: the Arrow C Data Interface.
 pub mod arrow;
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
+pub use arrow::*;
+pub use copy::*;
+pub use dlpack::*;
+pub use errors::*;
+pub use exporters::*;
+pub use format::*;
+pub use objects::*;
+pub use procs::*;
+pub use requests::*;
+pub use view::*;
 
-#[cold]
-#[inline(never)]
-fn fail(func: &str, e: Error) {
-    status::set_last_error(e.code(), &format!("{func}: {}", e.message));
-}
-
-/// Runs the body of the exported function `func`: `Ok` becomes `XBUF_OK`, an error its
-/// status (with `func: message` recorded for the thread), a panic `XBUF_ERR_PANIC`.
-#[inline(always)]
-pub(crate) fn guard(func: &str, body: impl FnOnce() -> Result<()>) -> c_int {
-    guard_or(func, |e| e.code(), || body().map(|()| XBUF_OK))
-}
-
-/// Like [`guard`] for functions that return a value: on failure the error is recorded and
-/// `on_error(&error)` is returned.
-#[inline(always)]
-pub(crate) fn guard_or<T>(
-    func: &str,
-    on_error: impl FnOnce(&Error) -> T,
-    body: impl FnOnce() -> Result<T>,
-) -> T {
-    let e = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(v)) => return v,
-        Ok(Err(e)) => e,
-        Err(p) => Error::new(
-            Status::Panic,
-            format!("internal error (please report): {}", panic_message(&*p)),
-        ),
-    };
-    let r = on_error(&e);
-    fail(func, e);
-    r
-}
-
-/// `p`, or `NullArgument` naming the parameter.
-pub(crate) fn nonnull<T>(p: *const T, name: &str) -> Result<NonNull<T>> {
-    match NonNull::new(p as *mut T) {
-        Some(p) => Ok(p),
-        None => bail!(NullArgument, "argument '{name}' is NULL"),
-    }
-}
-
-/// A live object argument.
-///
-/// # Safety
-/// `p` must be NULL or point at memory the caller believes is an object it holds a reference
-/// (or export) to.
-pub(crate) unsafe fn object<'a>(p: *const xbuf_object, name: &str) -> Result<&'a Object> {
-    Object::check(nonnull(p, name)?.cast())
-}
-
-/// Writes `value` through an out-pointer after NULL-checking it.
-///
-/// # Safety
-/// `p` must be NULL or point at writable memory for a `T`.
-pub(crate) unsafe fn write_out<T>(p: *mut T, name: &str, value: T) -> Result<()> {
-    nonnull(p, name)?.as_ptr().write(value);
-    Ok(())
-}
-
-/// An object out-parameter: NULL-checked and set to NULL, so that it reads NULL on failure.
-///
-/// # Safety
-/// `p` must be NULL or point at writable memory for a pointer.
-pub(crate) unsafe fn object_out<'a>(
-    p: *mut *mut xbuf_object,
-    name: &str,
-) -> Result<&'a mut *mut xbuf_object> {
-    let p = nonnull(p, name)?.as_ptr();
-    p.write(std::ptr::null_mut());
-    Ok(&mut *p)
-}
-
-/// A byte-range argument: `len` bytes at `p`; NULL is allowed only with `len == 0`.
-///
-/// # Safety
-/// A non-NULL `p` must point at `len` readable bytes.
-pub(crate) unsafe fn bytes_arg<'a>(
-    p: *const std::ffi::c_void,
-    len: usize,
-    name: &str,
-) -> Result<&'a [u8]> {
-    let p = raw_bytes_arg(p, len, name)?;
-    Ok(if p.is_null() {
-        &[]
-    } else {
-        std::slice::from_raw_parts(p, len)
-    })
-}
-
-/// [`bytes_arg`] as a raw pointer, for memory the library reads or writes while it may also
-/// reach it through a view (no Rust slice may then cover it).
-pub(crate) fn raw_bytes_arg(
-    p: *const std::ffi::c_void,
-    len: usize,
-    name: &str,
-) -> Result<*const u8> {
-    if p.is_null() && len != 0 {
-        bail!(
-            NullArgument,
-            "argument '{name}' is NULL but its length is {len}"
-        );
-    }
-    if len > isize::MAX as usize {
-        bail!(
-            Overflow,
-            "length {len} of '{name}' exceeds the largest object size"
-        );
-    }
-    Ok(p.cast())
-}
-
-/// A NULL output buffer is a pure size query: its `cap` must be 0 and `needed` not NULL.
-fn check_size_query(name: &str, cap: usize, needed: *mut usize) -> Result<()> {
-    if cap != 0 {
-        bail!(NullArgument, "argument '{name}' is NULL but cap is {cap}");
-    }
-    if needed.is_null() {
-        bail!(
-            NullArgument,
-            "arguments '{name}' and 'needed' are both NULL"
-        );
-    }
-    Ok(())
-}
-
-/// An output of `n` bytes into a caller buffer `(dst, cap)` (`dst` named `name` in messages),
-/// with the size query convention
-/// of the C API: `*needed` (if not NULL) receives `n` in every case; `dst == NULL` with
-/// `cap == 0` is a pure size query (`Ok(None)`; `needed` must then not be NULL); otherwise
-/// `cap` must be at least `n`, else `BufferTooSmall` naming the size. Returns the destination
-/// as a raw pointer (never a Rust slice: the caller's buffer may overlap memory the library
-/// reads).
-///
-/// # Safety
-/// A non-NULL `dst` must point at `cap` writable bytes; a non-NULL `needed` at a `size_t`.
-pub(crate) unsafe fn output(
-    (dst, name): (*mut std::ffi::c_void, &str),
-    cap: usize,
-    needed: *mut usize,
-    n: usize,
-    what: &str,
-) -> Result<Option<*mut u8>> {
-    if !needed.is_null() {
-        needed.write(n);
-    }
-    if dst.is_null() {
-        check_size_query(name, cap, needed)?;
-        return Ok(None);
-    }
-    if cap < n {
-        bail!(
-            BufferTooSmall,
-            "{what} needs {n} bytes but the buffer holds {cap}"
-        );
-    }
-    Ok(Some(dst.cast()))
-}
-
-/// Writes a text of `len` bytes (filled in by `fill` at the given address) and a NUL, with
-/// the convention of [`output`]; a buffer that is too small (but not empty) is left holding an
-/// empty string.
-///
-/// # Safety
-/// As [`output`]; `fill` must write at most `len` bytes.
-pub(crate) unsafe fn write_text_with(
-    len: usize,
-    (dst, name): (*mut std::ffi::c_char, &str),
-    cap: usize,
-    needed: *mut usize,
-    what: &str,
-    fill: impl FnOnce(*mut u8) -> Result<()>,
-) -> Result<()> {
-    let total = len
-        .checked_add(1)
-        .ok_or_else(|| crate::status::overflow(format!("the size of {what}")))?;
-    match output((dst.cast(), name), cap, needed, total, what) {
-        Ok(Some(out)) => {
-            fill(out)?;
-            out.add(len).write(0);
-            Ok(())
-        }
-        Ok(None) => Ok(()),
-        Err(e) => {
-            if !dst.is_null() && cap > 0 {
-                dst.write(0);
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Writes a text that is measured while it is rendered, with the conventions of [`output`]
-/// (`*needed`, if not NULL, receives the size with the NUL whenever the text could be
-/// measured; a buffer that is too small, or a failure, leaves an empty string).
-/// `render(at, room)` writes at most `room` bytes of the text at `at` (`room` is 0 and `at`
-/// may be NULL for a pure size query) and returns the text's whole length.
-///
-/// # Safety
-/// As [`output`].
-pub(crate) unsafe fn write_measured_text(
-    (dst, name): (*mut std::ffi::c_char, &str),
-    cap: usize,
-    needed: *mut usize,
-    what: &str,
-    render: impl FnOnce(*mut u8, usize) -> Result<usize>,
-) -> Result<()> {
-    if dst.is_null() {
-        check_size_query(name, cap, needed)?;
-    }
-    let blank = || {
-        if !dst.is_null() && cap > 0 {
-            dst.write(0);
-        }
-    };
-    let total = render(dst.cast(), cap.saturating_sub(1)).and_then(|n| {
-        n.checked_add(1)
-            .ok_or_else(|| crate::status::overflow(format!("the size of {what}")))
-    });
-    let total = match total {
-        Ok(t) => t,
-        Err(e) => {
-            blank();
-            return Err(e);
-        }
-    };
-    if !needed.is_null() {
-        needed.write(total);
-    }
-    if dst.is_null() {
-        return Ok(());
-    }
-    if cap < total {
-        blank();
-        bail!(
-            BufferTooSmall,
-            "{what} needs {total} bytes but the buffer holds {cap}"
-        );
-    }
-    dst.add(total - 1).write(0);
-    Ok(())
-}
-
-/// [`write_text_with`] for a text already made.
-///
-/// # Safety
-/// As [`output`].
-pub(crate) unsafe fn write_text(
-    text: &[u8],
-    dst: (*mut std::ffi::c_char, &str),
-    cap: usize,
-    needed: *mut usize,
-    what: &str,
-) -> Result<()> {
-    write_text_with(text.len(), dst, cap, needed, what, |out| {
-        std::ptr::copy_nonoverlapping(text.as_ptr(), out, text.len());
-        Ok(())
-    })
-}
-
-/// A C array argument of `n` elements (`n` from a C `int`); NULL is allowed only when `n == 0`.
-///
-/// # Safety
-/// A non-NULL `p` must point at `n` readable elements.
-pub(crate) unsafe fn array_arg<'a, T>(p: *const T, n: c_int, name: &str) -> Result<&'a [T]> {
-    if n < 0 {
-        bail!(InvalidArgument, "the length of '{name}' is {n}");
-    }
-    if n == 0 {
-        return Ok(&[]);
-    }
-    Ok(std::slice::from_raw_parts(
-        nonnull(p, name)?.as_ptr(),
-        n as usize,
-    ))
-}
+#[cfg(test)]
+mod tests;

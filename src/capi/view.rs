@@ -1,21 +1,23 @@
-//! Exported functions of `xbuf_view` (the memoryview of C) and of the copy helpers that work on
-//! any consumer's `xbuf_bufferinfo`.
+//! Views: `xbuf_view` objects (the memoryview of C), made from any object and sliced, indexed,
+//! permuted, cast, compared, hashed and rendered.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::{
-    array_arg, guard, nonnull, object, object_out, output, raw_bytes_arg, write_measured_text,
-    write_out, write_text_with,
+    array_arg, boundary, nonnull, object, object_out, output, write_measured_text, write_out,
+    write_text_with, xbuf_object,
 };
-use crate::abi::{xbuf_bufferinfo, xbuf_object};
 use crate::bail;
-use crate::bufferinfo::{check_cpu, read_device};
-use crate::kernels;
-use crate::layout::Layout;
 use crate::layout::Order;
-use crate::status::Result;
 use crate::view::{self, SliceSpec};
 
+/// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:
+/// `XBUF_SLICE_OMIT`, `PTRDIFF_MIN`).
+/// cbindgen:ignore
+pub const XBUF_SLICE_OMIT: isize = isize::MIN;
+
+/// One dimension's range for `xbuf_view_slice`, with Python's semantics.
+///
 /// One dimension's range for `xbuf_view_slice`, with Python's semantics: negative `start` and
 /// `stop` count from the end, out-of-range bounds are clamped, `step` may be negative but not
 /// zero. `XBUF_SLICE_OMIT` in any field means "omitted" (`a[::]`).
@@ -30,6 +32,8 @@ pub struct xbuf_range {
     pub step: isize,
 }
 
+/// Makes a view object (memoryview's counterpart) of `obj`.
+///
 /// Makes a view (an `xbuf_object` of type `"view"`) of `obj` from a request `flags`
 /// (`XBUF_FULL_RO` gives every layout; `XBUF_FULL` also demands writable memory). The view holds
 /// one export of `obj` until `xbuf_view_release` or until its last reference goes. The view is
@@ -46,19 +50,22 @@ pub struct xbuf_range {
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT`, or any status of
 /// `xbuf_get_buffer(obj, ..., flags)`.
 /// Thread safety: any thread; a view may be shared between threads.
+///
+/// # Safety
+/// `obj` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_new(
     obj: *mut xbuf_object,
     flags: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_new", || {
-        let out = object_out(out, "out")?;
-        *out = view::new(object(obj, "obj")?, flags)?.into_raw().cast();
-        Ok(())
-    })
+    boundary!({ object_out(out, || { view::new(object(obj, "obj")?, flags) }) })
 }
 
+/// Hands the view's export back to its base now.
+///
 /// Hands the view's export back to its base now, as memoryview's `release()` does. Refused
 /// while the view's own exports live (locks on it, operations running on other threads). After
 /// it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
@@ -69,11 +76,18 @@ pub unsafe extern "C" fn xbuf_view_new(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view),
 /// `XBUF_ERR_BUSY` (the message names the export count).
 /// Thread safety: any thread; atomic with respect to concurrent operations on the view.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through. Each must stay valid during the call
+/// (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
-    guard("xbuf_view_release", || view::release(object(view, "view")?))
+    boundary!({ view::release(object(view, "view")?) })
 }
 
+/// A new view of a rectangular part of `view`.
+///
 /// A new view of a rectangular part of `view`: `slices[k]` applies to dimension `k` for
 /// `k < nslices`; later dimensions are kept whole. Works in every dimension and with
 /// suboffsets.
@@ -104,6 +118,12 @@ pub unsafe extern "C" fn xbuf_view_release(view: *mut xbuf_object) -> c_int {
 /// dimensions, a zero step), `XBUF_ERR_OVERFLOW` (a start or stride beyond the address space),
 /// `XBUF_ERR_NO_MEMORY` (a row-pointer table), `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread; the result is immutable and may be shared between threads.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `slices` is NULL or points at as many
+/// readable `xbuf_range`s as stated above; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_slice(
     view: *mut xbuf_object,
@@ -111,31 +131,33 @@ pub unsafe extern "C" fn xbuf_view_slice(
     nslices: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_slice", || {
-        let out = object_out(out, "out")?;
-        let ranges = array_arg(slices, nslices, "slices")?;
-        let spec = |s: &xbuf_range| SliceSpec {
-            start: s.start,
-            stop: s.stop,
-            step: s.step,
-        };
-        // On the stack for the common ranks.
-        let mut few = [SliceSpec::default(); crate::layout::INLINE];
-        let many: Vec<SliceSpec>;
-        let specs: &[SliceSpec] = if ranges.len() <= few.len() {
-            for (d, r) in ranges.iter().enumerate() {
-                few[d] = spec(r);
-            }
-            &few[..ranges.len()]
-        } else {
-            many = ranges.iter().map(spec).collect();
-            &many
-        };
-        *out = view::slice(object(view, "view")?, specs)?.into_raw().cast();
-        Ok(())
+    boundary!({
+        object_out(out, || {
+            let ranges = array_arg(slices, nslices, "slices")?;
+            let spec = |s: &xbuf_range| SliceSpec {
+                start: s.start,
+                stop: s.stop,
+                step: s.step,
+            };
+            // On the stack for the common ranks.
+            let mut few = [SliceSpec::default(); crate::layout::INLINE];
+            let many: Vec<SliceSpec>;
+            let specs: &[SliceSpec] = if ranges.len() <= few.len() {
+                for (d, r) in ranges.iter().enumerate() {
+                    few[d] = spec(r);
+                }
+                &few[..ranges.len()]
+            } else {
+                many = ranges.iter().map(spec).collect();
+                &many
+            };
+            view::slice(object(view, "view")?, specs)
+        })
     })
 }
 
+/// A new view of the item or sub-array at `indices`.
+///
 /// A new view of the item or sub-array at `indices` (for the first `n` dimensions; negative
 /// indices count from the end): its `ndim` is `view`'s minus `n`, so indexing every dimension
 /// gives a zero-dimensional view of one item.
@@ -145,6 +167,12 @@ pub unsafe extern "C" fn xbuf_view_slice(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, more indices than
 /// dimensions), `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `indices` is NULL or points at as many
+/// readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_index(
     view: *mut xbuf_object,
@@ -152,14 +180,16 @@ pub unsafe extern "C" fn xbuf_view_index(
     n: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_index", || {
-        let out = object_out(out, "out")?;
-        let idx = array_arg(indices, n, "indices")?;
-        *out = view::index(object(view, "view")?, idx)?.into_raw().cast();
-        Ok(())
+    boundary!({
+        object_out(out, || {
+            let idx = array_arg(indices, n, "indices")?;
+            view::index(object(view, "view")?, idx)
+        })
     })
 }
 
+/// The address of the item at `indices` in a view object.
+///
 /// The address of the item at `indices` (one per dimension; negative ones count from the end),
 /// following suboffsets.
 ///
@@ -169,6 +199,12 @@ pub unsafe extern "C" fn xbuf_view_index(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, wrong count),
 /// `XBUF_ERR_OUT_OF_BOUNDS`, `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `indices` is NULL or points at as many
+/// readable `ptrdiff_t` as stated above; `out` is NULL or points at writable storage for one
+/// pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_item_pointer(
     view: *mut xbuf_object,
@@ -176,7 +212,7 @@ pub unsafe extern "C" fn xbuf_view_item_pointer(
     n: c_int,
     out: *mut *mut c_void,
 ) -> c_int {
-    guard("xbuf_view_item_pointer", || {
+    boundary!({
         let out = nonnull(out, "out")?.as_ptr();
         out.write(std::ptr::null_mut());
         let idx = array_arg(indices, n, "indices")?;
@@ -192,20 +228,21 @@ pub unsafe extern "C" fn xbuf_view_item_pointer(
 /// `XBUF_ERR_UNSUPPORTED` (suboffsets: their pointer tables fix the dimension order),
 /// `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at writable
+/// storage for one pointer. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_transpose(
     view: *mut xbuf_object,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_transpose", || {
-        let out = object_out(out, "out")?;
-        *out = view::permute(object(view, "view")?, None)?
-            .into_raw()
-            .cast();
-        Ok(())
-    })
+    boundary!({ object_out(out, || { view::permute(object(view, "view")?, None) }) })
 }
 
+/// A new view with the dimensions reordered.
+///
 /// A new view with the dimensions reordered: dimension `k` of the result is dimension
 /// `axes[k]` of `view`.
 ///
@@ -214,6 +251,12 @@ pub unsafe extern "C" fn xbuf_view_transpose(
 /// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_INVALID_ARGUMENT` (not a view, not a
 /// permutation), `XBUF_ERR_UNSUPPORTED` (suboffsets), `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `axes` is NULL or points at as many
+/// readable `int` as stated above; `out` is NULL or points at writable storage for one pointer.
+/// Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_permute(
     view: *mut xbuf_object,
@@ -221,22 +264,22 @@ pub unsafe extern "C" fn xbuf_view_permute(
     n: c_int,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_permute", || {
-        let out = object_out(out, "out")?;
-        let mut perm = Vec::new();
-        for &a in array_arg(axes, n, "axes")? {
-            if a < 0 {
-                bail!(InvalidArgument, "axis {a} is negative");
+    boundary!({
+        object_out(out, || {
+            let mut perm = Vec::new();
+            for &a in array_arg(axes, n, "axes")? {
+                if a < 0 {
+                    bail!(InvalidArgument, "axis {a} is negative");
+                }
+                perm.push(a as usize);
             }
-            perm.push(a as usize);
-        }
-        *out = view::permute(object(view, "view")?, Some(&perm))?
-            .into_raw()
-            .cast();
-        Ok(())
+            view::permute(object(view, "view")?, Some(&perm))
+        })
     })
 }
 
+/// A new view of the same memory read as items of `format` in `shape`.
+///
 /// A new view of the same memory read as items of `format` in `shape`, laid out C-contiguously.
 /// With `shape` NULL the result has one dimension of as many items as fit (`ndim` is then
 /// ignored). Rules: `view` must be C-contiguous (so without suboffsets); the byte size is
@@ -255,6 +298,13 @@ pub unsafe extern "C" fn xbuf_view_permute(
 /// `XBUF_ERR_INVALID_ARGUMENT` (not a view, ndim out of range, the byte size not preserved),
 /// `XBUF_ERR_OVERFLOW`, `XBUF_ERR_RELEASED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `format` is NULL or a NUL-terminated
+/// string; `shape` is NULL or points at as many readable `ptrdiff_t` as stated above; `out` is NULL
+/// or points at writable storage for one pointer. Each must stay valid during the call (and longer
+/// where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_cast(
     view: *mut xbuf_object,
@@ -263,21 +313,21 @@ pub unsafe extern "C" fn xbuf_view_cast(
     shape: *const isize,
     out: *mut *mut xbuf_object,
 ) -> c_int {
-    guard("xbuf_view_cast", || {
-        let out = object_out(out, "out")?;
-        let fmt = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
-        let shape = if shape.is_null() {
-            None
-        } else {
-            Some(array_arg(shape, ndim, "shape")?)
-        };
-        *out = view::cast(object(view, "view")?, fmt.to_bytes(), shape)?
-            .into_raw()
-            .cast();
-        Ok(())
+    boundary!({
+        object_out(out, || {
+            let fmt = CStr::from_ptr(nonnull(format, "format")?.as_ptr());
+            let shape = if shape.is_null() {
+                None
+            } else {
+                Some(array_arg(shape, ndim, "shape")?)
+            };
+            view::cast(object(view, "view")?, fmt.to_bytes(), shape)
+        })
     })
 }
 
+/// Copies the view's items into `dst` contiguously in `order`.
+///
 /// Copies the view's items into `dst` contiguously in `order`: `'C'` (row-major), `'F'`
 /// (column-major) or `'A'` (Fortran if the view is Fortran- but not C-contiguous, else C), as
 /// memoryview's `tobytes(order)`.
@@ -291,6 +341,12 @@ pub unsafe extern "C" fn xbuf_view_cast(
 /// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `dst` is NULL or points at as many
+/// writable bytes as stated above; `needed` is NULL or points at a writable `size_t`. Each must
+/// stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tobytes(
     view: *mut xbuf_object,
@@ -299,7 +355,7 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_view_tobytes", || {
+    boundary!({
         let order = Order::from_char(order as u8)?;
         let obj = object(view, "view")?;
         view::with(obj, |v| {
@@ -312,6 +368,8 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
     })
 }
 
+/// Writes the hexadecimal text of the view's bytes into `dst`.
+///
 /// Writes the lowercase hexadecimal text of the view's C-order bytes into `dst`,
 /// NUL-terminated (as memoryview's `hex()`).
 ///
@@ -323,6 +381,12 @@ pub unsafe extern "C" fn xbuf_view_tobytes(
 /// `XBUF_ERR_BUFFER_TOO_SMALL`, `XBUF_ERR_RELEASED`, `XBUF_ERR_NO_MEMORY`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+/// writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+/// the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hex(
     view: *mut xbuf_object,
@@ -330,7 +394,7 @@ pub unsafe extern "C" fn xbuf_view_hex(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_view_hex", || {
+    boundary!({
         let obj = object(view, "view")?;
         view::with(obj, |v| {
             let digits = v
@@ -347,6 +411,8 @@ pub unsafe extern "C" fn xbuf_view_hex(
     })
 }
 
+/// Compares two views by value, as memoryview's `==` does.
+///
 /// Compares two views by value, as memoryview's `==` does, for every format: `*equal` is 1
 /// when they have the same shape (`ndim` and every extent) and every pair of items at the same
 /// indices is equal by value (`1 == 1.0` across formats, NaN never equal, not even in the same
@@ -358,19 +424,28 @@ pub unsafe extern "C" fn xbuf_view_hex(
 /// `XBUF_ERR_FORMAT` (a view without a format), `XBUF_ERR_RELEASED`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `a` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is no
+/// object is refused by its address, never read through; `b` is NULL or an object pointer the
+/// caller holds a reference (or lock) on; a pointer that is no object is refused by its address,
+/// never read through; `equal` is NULL or points at a writable `int`. Each must stay valid during
+/// the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_equal(
     a: *mut xbuf_object,
     b: *mut xbuf_object,
     equal: *mut c_int,
 ) -> c_int {
-    guard("xbuf_view_equal", || {
+    boundary!({
         let out = nonnull(equal, "equal")?;
         let eq = view::equal(object(a, "a")?, object(b, "b")?)?;
         write_out(out.as_ptr(), "equal", c_int::from(eq))
     })
 }
 
+/// Writes the view's items as JSON text, as `json.dumps(m.tolist())` would.
+///
 /// Writes the view's items as JSON text, NUL-terminated, as `json.dumps(m.tolist())` writes
 /// a memoryview's: nested lists, one level per dimension (a zero-dimensional view is its
 /// item), each item's values by the rule `xbuf_format_to_json` states (`struct.unpack`'s
@@ -393,6 +468,12 @@ pub unsafe extern "C" fn xbuf_view_equal(
 /// already holds that much; `*needed` is then not set).
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `dst` is NULL or points at `cap`
+/// writable bytes; `needed` is NULL or points at a writable `size_t`. Each must stay valid during
+/// the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_tolist(
     view: *mut xbuf_object,
@@ -400,7 +481,7 @@ pub unsafe extern "C" fn xbuf_view_tolist(
     cap: usize,
     needed: *mut usize,
 ) -> c_int {
-    guard("xbuf_view_tolist", || {
+    boundary!({
         let obj = object(view, "view")?;
         write_measured_text((dst, "dst"), cap, needed, "tolist", |at, room| {
             view::tolist_into(obj, at, room)
@@ -408,6 +489,8 @@ pub unsafe extern "C" fn xbuf_view_tolist(
     })
 }
 
+/// A hash of a read-only view's bytes (64-bit FNV-1a).
+///
 /// A hash of a read-only view: the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
 /// 0x100000001b3) of its C-order bytes, for any format. The same in every process and on every
 /// platform; views with equal C-order bytes hash equal.
@@ -417,130 +500,16 @@ pub unsafe extern "C" fn xbuf_view_tolist(
 /// `XBUF_ERR_UNSUPPORTED` (a writable view), `XBUF_ERR_RELEASED`.
 /// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
 /// Thread safety: any thread.
+///
+/// # Safety
+/// `view` is NULL or an object pointer the caller holds a reference (or lock) on; a pointer that is
+/// no object is refused by its address, never read through; `out` is NULL or points at a writable
+/// `uint64_t`. Each must stay valid during the call (and longer where stated above).
 #[no_mangle]
 pub unsafe extern "C" fn xbuf_view_hash(view: *mut xbuf_object, out: *mut u64) -> c_int {
-    guard("xbuf_view_hash", || {
+    boundary!({
         let out = nonnull(out, "out")?;
         let h = view::hash(object(view, "view")?)?;
         write_out(out.as_ptr(), "out", h)
-    })
-}
-
-/// Copies the items of `src` into `dst`, item by item at the same indices. Requires equal
-/// shapes (`ndim` and every extent), formats of the same layout (NULL means `"B"`) and a
-/// writable `dst`. Correct when the two share memory: the source is read completely before
-/// the destination is written where they may overlap. A destination whose items overlap one
-/// another is written in C order (the last write wins).
-///
-/// Borrows: `dst` and `src`, filled views (by `xbuf_get_buffer` or by hand).
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED` (an empty view),
-/// `XBUF_ERR_INVALID_ARGUMENT` (shapes differ, an inconsistent view), `XBUF_ERR_FORMAT`
-/// (formats differ), `XBUF_ERR_READONLY`, `XBUF_ERR_NO_MEMORY`.
-/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
-/// Thread safety: any thread; the caller keeps other writers away from `dst`.
-#[no_mangle]
-pub unsafe extern "C" fn xbuf_copy(
-    dst: *const xbuf_bufferinfo,
-    src: *const xbuf_bufferinfo,
-) -> c_int {
-    guard("xbuf_copy", || {
-        let d = nonnull(dst, "dst")?.as_ptr();
-        let s = nonnull(src, "src")?.as_ptr();
-        let dl = Layout::from_view(d)?;
-        let sl = Layout::from_view(s)?;
-        check_cpu(read_device(d), "xbuf_copy")?;
-        check_cpu(read_device(s), "xbuf_copy")?;
-        if (*d).readonly != 0 {
-            bail!(ReadOnly, "the destination view is read-only");
-        }
-        if dl.shape != sl.shape {
-            bail!(
-                InvalidArgument,
-                "shapes differ: destination {:?}, source {:?}",
-                dl.shape,
-                sl.shape
-            );
-        }
-        let (df, sf) = (format_of(d), format_of(s));
-        if !formats_equivalent(df, sf)? {
-            bail!(
-                Format,
-                "formats differ: destination '{}', source '{}'",
-                String::from_utf8_lossy(df),
-                String::from_utf8_lossy(sf)
-            );
-        }
-        kernels::copy(&dl, &sl)
-    })
-}
-
-/// Whether two formats describe the same item layout and types.
-fn formats_equivalent(a: &[u8], b: &[u8]) -> Result<bool> {
-    Ok(crate::format::parse(a)?.equivalent(&*crate::format::parse(b)?))
-}
-
-/// The format of a consumer view (`"B"` when NULL).
-unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
-    if (*v).format.is_null() {
-        b"B"
-    } else {
-        CStr::from_ptr((*v).format).to_bytes()
-    }
-}
-
-/// Copies the items of `src` into `buf`, contiguously in `order` (`'C'`, `'F'`, or `'A'`:
-/// Fortran if `src` is Fortran- but not C-contiguous, else C), as `PyBuffer_ToContiguous`.
-/// `len` must equal `src->len` exactly (CPython clamps silently; xbuf refuses).
-///
-/// Borrows: `buf` (`len` bytes, written), `src` (a filled view).
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_INVALID_ARGUMENT` (bad
-/// order, `len` differs, an inconsistent view), `XBUF_ERR_NO_MEMORY`.
-/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
-/// Thread safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn xbuf_to_contiguous(
-    buf: *mut c_void,
-    len: usize,
-    src: *const xbuf_bufferinfo,
-    order: c_char,
-) -> c_int {
-    guard("xbuf_to_contiguous", || {
-        let order = Order::from_char(order as u8)?;
-        let src = nonnull(src, "src")?.as_ptr();
-        let sl = Layout::from_view(src)?;
-        check_cpu(read_device(src), "xbuf_to_contiguous")?;
-        let buf = raw_bytes_arg(buf, len, "buf")?;
-        kernels::to_contiguous(buf as *mut u8, len, &sl, order)
-    })
-}
-
-/// Copies `len` bytes at `buf`, laid out contiguously in `order` (`'C'`, `'F'`, or `'A'`: as
-/// for `xbuf_to_contiguous`, judged on `dst`), into the items of `dst`, as
-/// `PyBuffer_FromContiguous`. `len` must equal `dst->len` exactly.
-///
-/// Borrows: `dst` (a filled, writable view), `buf` (`len` bytes, read; may overlap `dst`'s
-/// memory).
-/// Errors: `XBUF_ERR_NULL_ARGUMENT`, `XBUF_ERR_RELEASED`, `XBUF_ERR_READONLY`,
-/// `XBUF_ERR_INVALID_ARGUMENT` (bad order, `len` differs, an inconsistent view),
-/// `XBUF_ERR_NO_MEMORY`.
-/// Refuses memory on a device other than the CPU with `XBUF_ERR_UNSUPPORTED`.
-/// Thread safety: any thread; the caller keeps other writers away from `dst`.
-#[no_mangle]
-pub unsafe extern "C" fn xbuf_from_contiguous(
-    dst: *const xbuf_bufferinfo,
-    buf: *const c_void,
-    len: usize,
-    order: c_char,
-) -> c_int {
-    guard("xbuf_from_contiguous", || {
-        let order = Order::from_char(order as u8)?;
-        let d = nonnull(dst, "dst")?.as_ptr();
-        let dl = Layout::from_view(d)?;
-        check_cpu(read_device(d), "xbuf_from_contiguous")?;
-        if (*d).readonly != 0 {
-            bail!(ReadOnly, "the destination view is read-only");
-        }
-        let buf = raw_bytes_arg(buf, len, "buf")?;
-        kernels::from_contiguous(&dl, buf, len, order)
     })
 }

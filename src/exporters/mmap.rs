@@ -11,17 +11,11 @@ use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 
 use super::any_impl;
-use crate::abi::xbuf_bufferinfo;
+use crate::capi::xbuf_bufferinfo;
+use crate::capi::{XBUF_MMAP_COPY, XBUF_MMAP_READ, XBUF_MMAP_WRITE};
 use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::Result;
 use crate::{bail, err};
-
-/// Map the file read-only.
-pub const XBUF_MMAP_READ: c_int = 0;
-/// Map the file read-write and shared: writes go through to the file.
-pub const XBUF_MMAP_WRITE: c_int = 1;
-/// Map the file copy-on-write: the view is writable, the file never changes.
-pub const XBUF_MMAP_COPY: c_int = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

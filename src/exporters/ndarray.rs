@@ -7,20 +7,14 @@
 use std::ffi::{c_int, CStr, CString};
 
 use super::any_impl;
-use crate::abi::{xbuf_bufferinfo, XBUF_MAX_NDIM};
+use crate::capi::{xbuf_bufferinfo, XBUF_MAX_NDIM};
+use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 use crate::format;
 use crate::layout::{self, Order};
 use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-/// `xbuf_ndarray_new` flag: views of the array are read-only.
-pub const XBUF_NDARRAY_READONLY: c_int = 1;
-/// `xbuf_ndarray_new` flag: describe the array PIL-style. The first dimension becomes a table
-/// of row pointers stored in the array's memory (`strides[0] == sizeof(void *)`; each pointer is
-/// the lowest address its row reaches and `suboffsets[0] >= 0` leads from there to the row's
-/// first item; the other suboffsets are -1); consumers then need `XBUF_INDIRECT`.
-pub const XBUF_NDARRAY_PIL: c_int = 2;
 /// Every flag `xbuf_ndarray_new` knows.
 const KNOWN_FLAGS: c_int = XBUF_NDARRAY_READONLY | XBUF_NDARRAY_PIL;
 
@@ -247,8 +241,8 @@ impl Exporter for NdArray {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::*;
     use crate::bufferinfo;
+    use crate::capi::*;
     use crate::status::Status;
 
     fn get(obj: &ObjRef, flags: c_int) -> Result<Box<xbuf_bufferinfo>> {

@@ -7,9 +7,9 @@ use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
 use super::any_impl;
-use crate::abi::{xbuf_bufferinfo, XBUF_SIMPLE};
 use crate::bail;
 use crate::bufferinfo::HeldView;
+use crate::capi::{xbuf_bufferinfo, XBUF_SIMPLE};
 use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::Result;
 

@@ -5,13 +5,9 @@ use std::ffi::{c_void, CStr};
 
 use super::any_impl;
 use crate::bail;
+use crate::capi::xbuf_wrap_destructor;
 use crate::object::{Exporter, ObjRef};
 use crate::status::Result;
-
-/// Frees wrapped memory: called with the `data`, `len` and `ctx` given to `xbuf_wrap_new`.
-#[allow(non_camel_case_types)]
-pub type xbuf_wrap_destructor =
-    Option<unsafe extern "C" fn(data: *mut c_void, len: usize, ctx: *mut c_void)>;
 
 pub struct Wrap {
     data: *mut u8,

@@ -43,8 +43,8 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
-use crate::abi::{xbuf_bufferinfo, XBUF_FULL_RO, XBUF_MAX_NDIM};
 use crate::bufferinfo;
+use crate::capi::{xbuf_bufferinfo, XBUF_FULL_RO, XBUF_MAX_NDIM};
 use crate::exporters::any_impl;
 use crate::format::{self, ByteOrder, FieldType, Kind};
 use crate::layout::Order;

@@ -10,8 +10,8 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
-use crate::abi::*;
 use crate::bufferinfo::{self, read_device};
+use crate::capi::*;
 use crate::exporters::any_impl;
 use crate::layout::{self, Order};
 use crate::object::{Exporter, ObjRef, Object, Response};
@@ -130,10 +130,6 @@ pub struct DLManagedTensor {
     pub deleter: Option<unsafe extern "C" fn(*mut DLManagedTensor)>,
 }
 
-/// `xbuf_dlpack_export_unversioned` flag: export read-only memory although the legacy
-/// `DLManagedTensor` cannot mark it read-only (the consumer promises not to write it). A bit
-/// no request flag uses.
-pub const XBUF_DLPACK_UNMARKED_READONLY: c_int = 0x20000;
 use XBUF_DLPACK_UNMARKED_READONLY as UNMARKED_READONLY;
 
 // ---------------------------------------------------------------------------------------------

@@ -150,14 +150,14 @@ pub(crate) fn plan_dims(
 /// The planned dimensions of a copy, on the stack (a layout has at most `XBUF_MAX_NDIM`).
 pub(crate) struct DimList {
     len: usize,
-    items: [std::mem::MaybeUninit<Dim>; crate::abi::XBUF_MAX_NDIM as usize],
+    items: [std::mem::MaybeUninit<Dim>; crate::capi::XBUF_MAX_NDIM as usize],
 }
 
 impl DimList {
     fn new() -> DimList {
         DimList {
             len: 0,
-            items: [std::mem::MaybeUninit::uninit(); crate::abi::XBUF_MAX_NDIM as usize],
+            items: [std::mem::MaybeUninit::uninit(); crate::capi::XBUF_MAX_NDIM as usize],
         }
     }
     fn push(&mut self, d: Dim) {

@@ -2,8 +2,8 @@
 //! its shape, strides and suboffsets kept inline for the common ranks ([`Dims`]), and walks
 //! over its items.
 
-use crate::abi::xbuf_bufferinfo;
 use crate::bufferinfo;
+use crate::capi::xbuf_bufferinfo;
 use crate::layout::{self, Dims, Order};
 use crate::status::Result;
 

@@ -18,7 +18,7 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::abi::xbuf_bufferinfo;
+use crate::capi::xbuf_bufferinfo;
 use crate::status::Result;
 use crate::{bail, err};
 
@@ -97,7 +97,7 @@ impl Default for Response<'_> {
             releaser: None,
             nested: false,
             releaser_from_c: false,
-            device: (crate::abi::XBUF_DEVICE_CPU, 0),
+            device: (crate::capi::XBUF_DEVICE_CPU, 0),
         }
     }
 }

@@ -5,17 +5,12 @@
 use std::ffi::CString;
 
 use super::derive_from;
-use crate::abi::XBUF_MAX_NDIM;
+use crate::capi::{XBUF_MAX_NDIM, XBUF_SLICE_OMIT};
 use crate::format;
 use crate::layout::{self, Layout, Order};
 use crate::object::{ObjRef, Object};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
-
-/// The value that stands for an omitted `start`, `stop` or `step` in a slice (C:
-/// `XBUF_SLICE_OMIT`, `PTRDIFF_MIN`).
-/// cbindgen:ignore
-pub const XBUF_SLICE_OMIT: isize = isize::MIN;
 
 /// One dimension's slice, with Python's semantics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Arc;
 
-use crate::abi::*;
 use crate::bufferinfo::{HeldInfo, HeldView};
+use crate::capi::*;
 use crate::exporters::any_impl;
 use crate::layout::Layout;
 use crate::object::{Exporter, ObjRef, Object, Response};

@@ -1,5 +1,5 @@
 use super::*;
-use crate::abi::{XBUF_FULL_RO, XBUF_WRITABLE};
+use crate::capi::{XBUF_FULL_RO, XBUF_WRITABLE};
 use crate::exporters::ndarray::{NdArray, Spec};
 use crate::status::Status;
 use std::sync::atomic::{AtomicUsize, Ordering};

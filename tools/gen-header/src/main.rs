@@ -5,6 +5,8 @@
 //! this repository). Run through `cmake --build <dir> --target header` or
 //! `cargo run -p xbuf-gen-header`.
 
+mod sections;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -55,20 +57,21 @@ fn generate(dir: &Path) -> Result<Vec<u8>, String> {
         "\n#define XBUF_VERSION_MAJOR {major}\n#define XBUF_VERSION_MINOR {minor}\n#define XBUF_VERSION_PATCH {patch}\n#define XBUF_VERSION_STRING \"{version}\"\n"
     );
     // The version macros first, then cbindgen.toml's own `after_includes` (which the builder's
-    // setting would otherwise replace).
-    let after_include = format!(
-        "{after_include}{}",
-        config.after_includes.clone().unwrap_or_default()
-    );
+    // setting would otherwise replace), less the blocks it places after items.
+    let (kept, moved) =
+        sections::split_after_includes(&config.after_includes.clone().unwrap_or_default());
+    let after_include = format!("{after_include}{kept}");
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir.join("src/lib.rs"))
-        .with_after_include(after_include)
+        .with_after_include(after_include.clone())
         .generate()
         .map_err(|e| format!("cbindgen: {e}"))?;
     let mut out = Vec::new();
     bindings.write(&mut out);
-    Ok(out)
+    let text = String::from_utf8(out).map_err(|e| format!("cbindgen wrote non-UTF-8: {e}"))?;
+    let sections = sections::read_sections(&dir.join("src/capi"))?;
+    Ok(sections::arrange(&text, &after_include, &sections, &moved)?.into_bytes())
 }
 
 fn main() -> ExitCode {

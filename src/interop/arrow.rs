@@ -913,7 +913,7 @@ fn build_from_view(obj: &Object) -> Result<Option<(ArrowSchema, ArrowArray)>> {
         let Ok(format) = view.format() else {
             return Ok(None);
         };
-        if view.device() != (crate::abi::XBUF_DEVICE_CPU, 0) {
+        if view.device() != (crate::capi::XBUF_DEVICE_CPU, 0) {
             return Ok(None);
         }
         let Some(owner) = view.add_owner_export()? else {

@@ -2,10 +2,12 @@
 //! through `get_buffer`: the same fields, the same errors, the same exports counted.
 
 use super::*;
-use crate::exporters::ndarray::{NdArray, Spec, XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
+use crate::capi::XBUF_SLICE_OMIT;
+use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
+use crate::exporters::ndarray::{NdArray, Spec};
 use crate::format;
 use crate::status::Status;
-use crate::view::{self, SliceSpec, XBUF_SLICE_OMIT};
+use crate::view::{self, SliceSpec};
 use std::ptr::NonNull;
 
 /// Everything a consumer reads of a tensor.

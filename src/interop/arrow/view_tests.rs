@@ -2,9 +2,11 @@
 //! through `get_buffer`: the same fields, the same errors, the same exports counted.
 
 use super::*;
-use crate::exporters::ndarray::{NdArray, Spec, XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
+use crate::capi::XBUF_SLICE_OMIT;
+use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
+use crate::exporters::ndarray::{NdArray, Spec};
 use crate::status::Status;
-use crate::view::{self, SliceSpec, XBUF_SLICE_OMIT};
+use crate::view::{self, SliceSpec};
 
 /// Everything a consumer reads of a schema.
 #[derive(Debug, PartialEq)]
@@ -219,7 +221,7 @@ fn view_array_refusals_are_those_of_the_general_path() {
         },
     };
     let dev = unsafe { crate::interop::dlpack::import(&mut t) }.unwrap();
-    let dv = view::new(&dev, XBUF_FULL_RO | crate::abi::XBUF_DEVICE).unwrap();
+    let dv = view::new(&dev, XBUF_FULL_RO | crate::capi::XBUF_DEVICE).unwrap();
     assert!(!same(&dv, &dev));
     drop(dv);
     assert_eq!((base.exports(), pil.exports(), dev.exports()), (0, 0, 0));

@@ -1,96 +1,83 @@
-"""The Arrow C Data Interface from Python, median microseconds per exchange of 4096 float32,
-in one run:
+"""The Arrow PyCapsule interface from Python, the way a Python user exchanges arrays: median
+nanoseconds per exchange of 4096 float32, each case timed in the same run as pyarrow's own
+exchange of the same array:
 
-  pyarrow alone        arr._export_to_c(array, schema) + pa.Array._import_from_c(array, schema)
-  xbuf -> pyarrow      xbuf_arrow_export(obj, schema, array) + pa.Array._import_from_c(array, schema)
-  pyarrow alone, type  arr._export_to_c(array) + pa.Array._import_from_c(array, arr.type)
-  pyarrow -> xbuf      arr._export_to_c(array) + xbuf_arrow_import(schema, array) + xbuf_decref,
-                       the schema exported once and borrowed by every import
+  pyarrow alone          pa.Array._import_from_c_capsule(*arr.__arrow_c_array__())
+  View -> pyarrow        pa.Array._import_from_c_capsule(*v.__arrow_c_array__())
+  View -> pa.array       pa.array(v) (pyarrow's dispatch to __arrow_c_array__ included)
+  pyarrow -> View        xbuf.from_arrow(arr)
 
-The xbuf functions are called through ctypes without argument conversion (arguments built once
-as c_void_p), so that the comparison is about the exchange, not about ctypes' conversions; a
-binding with declared argtypes adds about a microsecond per call. Run with XBUF_LIB pointing at
-libxbuf.so and an interpreter that has pyarrow.
+Every exchange exports, imports and (when the result goes) releases. Every figure is the
+median of many timed repetitions of many calls, each case's repetitions alternating with its
+baseline's. The C functions' own per-call costs are measured by bench_arrow.c.
 Usage: bench_arrow.py [--quick]
 """
 
-import ctypes
 import os
 import statistics
 import sys
 import time
-from ctypes import byref, c_void_p
 
-import numpy as np
-import pyarrow as pa
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "python"))
-import test_arrow as ta  # noqa: E402  (the ctypes structs and signatures)
-import xbuf_ctypes as xb  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+import xbuf  # noqa: E402
 
 QUICK = "--quick" in sys.argv
-SAMPLES, ITERS = (11, 2000) if QUICK else (31, 10000)
+REPS = 41 if QUICK else 201
+CALLS = 500 if QUICK else 1000
 
 
-def medians_us(fns):
-    """Median us per call of each function, all timed in turn within each repetition, so that
-    a busy machine slows them alike."""
-    for fn in fns:
-        for _ in range(ITERS // 10):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(SAMPLES):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter_ns()
-            for _ in range(ITERS):
-                fn()
-            times[k].append((time.perf_counter_ns() - t0) / ITERS / 1000)
-    return [statistics.median(t) for t in times]
+def timed_ns(fn):
+    """One repetition: CALLS calls, in ns per call."""
+    loop = range(CALLS)
+    t0 = time.perf_counter_ns()
+    for _ in loop:
+        fn()
+    return (time.perf_counter_ns() - t0) / CALLS
+
+
+def compare(rows, name, fn, base_name, base, target):
+    a, b = [], []
+    for _ in range(REPS):
+        a.append(timed_ns(fn))
+        b.append(timed_ns(base))
+    x, y = statistics.median(a), statistics.median(b)
+    rows.append((name, x, base_name, y, x / y, target))
 
 
 def main():
-    raw = ctypes.CDLL(os.environ.get("XBUF_LIB", "libxbuf.so"))
-    export, import_, decref = raw.xbuf_arrow_export, raw.xbuf_arrow_import, raw.xbuf_decref
     x = np.arange(4096, dtype=np.float32)
     arr = pa.array(x)
-    obj = xb.ndarray(x.tobytes(), "f", (4096,))
-    s, a, fixed = ta.ArrowSchema(), ta.ArrowArray(), ta.ArrowSchema()
-    sp, ap = ctypes.addressof(s), ctypes.addressof(a)
-    vobj, vs, va = c_void_p(obj.ptr), c_void_p(sp), c_void_p(ap)
-    arr.type._export_to_c(ctypes.addressof(fixed))
-    vfixed = c_void_p(ctypes.addressof(fixed))
-    out = c_void_p()
-    pout = byref(out)
+    v = xbuf.View(x)
+    imp = pa.Array._import_from_c_capsule
+    # The results are checked once: the same values, the same memory.
+    assert imp(*v.__arrow_c_array__()).equals(arr)
+    assert pa.array(v).equals(arr)
+    assert np.shares_memory(np.asarray(xbuf.from_arrow(arr)), arr.to_numpy())
+    from_arrow = xbuf.from_arrow
+    alone = "pyarrow alone (arr.__arrow_c_array__ + _import_from_c_capsule)"
 
-    def pyarrow_alone():
-        arr._export_to_c(ap, sp)
-        pa.Array._import_from_c(ap, sp)
+    rows = []
+    compare(rows, "View.__arrow_c_array__ + _import_from_c_capsule",
+            lambda: imp(*v.__arrow_c_array__()), alone, lambda: imp(*arr.__arrow_c_array__()),
+            1.0)
+    compare(rows, "pa.array(View)", lambda: pa.array(v), alone,
+            lambda: imp(*arr.__arrow_c_array__()), None)
+    compare(rows, "xbuf.from_arrow(arr)", lambda: from_arrow(arr), alone,
+            lambda: imp(*arr.__arrow_c_array__()), 1.0)
 
-    def xbuf_to_pyarrow():
-        export(vobj, vs, va)
-        pa.Array._import_from_c(ap, sp)
-
-    def pyarrow_alone_type():
-        arr._export_to_c(ap)
-        pa.Array._import_from_c(ap, arr.type)
-
-    def pyarrow_to_xbuf():
-        arr._export_to_c(ap)
-        import_(vfixed, va, pout)
-        decref(out)
-
-    names = ["pyarrow alone (_export_to_c + _import_from_c)",
-             "xbuf_arrow_export + pa.Array._import_from_c",
-             "pyarrow alone, type object for the schema",
-             "_export_to_c + xbuf_arrow_import + decref"]
-    rows = list(zip(names, medians_us([pyarrow_alone, xbuf_to_pyarrow, pyarrow_alone_type,
-                                       pyarrow_to_xbuf])))
-    print(f"Arrow exchange of 4096 float32 from Python, median us ({SAMPLES} batches of {ITERS})")
-    for k, (name, t) in enumerate(rows):
-        base = rows[0 if k < 2 else 2][1]
-        print(f"{name:50s} {t:8.2f} {t / base:6.2f}x")
-    ta.release_schema(fixed)
-    obj.close()
+    print(f"Arrow exchange of 4096 float32 from Python: per-call medians of {REPS} alternating "
+          f"repetitions of {CALLS} calls")
+    w = max(len(r[0]) for r in rows)
+    wb = max(len(r[2]) for r in rows)
+    for name, t, bname, b, ratio, target in rows:
+        mark = ""
+        if target is not None:
+            mark = "ok" if ratio <= target else f"over the {target}x target"
+        print(f"  {name:<{w}} {t:8.1f} ns   {bname:<{wb}} {b:8.1f} ns   {ratio:5.2f}x  {mark}")
 
 
 if __name__ == "__main__":

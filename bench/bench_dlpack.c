@@ -6,6 +6,7 @@
  *     export back): the whole exchange, for a 1-D bytearray and, with the versioned and the
  *     legacy structs, a 2-D float32 ndarray;
  *   - its parts: export + deleter, and import + decref of a producer's tensor;
+ *   - export + deleter of an xbuf_view of the ndarray (the tensor made from the view's layout);
  *   - baselines: xbuf_get_buffer + xbuf_release of the same object (XBUF_FULL_RO), malloc +
  *     free of the 80 bytes a managed tensor takes, and memcpy of those 80 bytes.
  * Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other processes on a
@@ -25,8 +26,9 @@
 
 static int quick = 0;
 static xbuf_object *bytes_obj; /* a 4096-byte bytearray */
+static xbuf_object *view_obj;  /* an xbuf_view of the ndarray */
 
-typedef enum { ROUND_TRIP_BYTES, ROUND_TRIP, ROUND_TRIP_LEGACY, EXPORT_DELETE, IMPORT_DECREF, GET_RELEASE, MALLOC_FREE, MEMCPY } bench_case;
+typedef enum { ROUND_TRIP_BYTES, ROUND_TRIP, ROUND_TRIP_LEGACY, EXPORT_DELETE, EXPORT_DELETE_VIEW, IMPORT_DECREF, GET_RELEASE, MALLOC_FREE, MEMCPY } bench_case;
 
 static DLManagedTensorVersioned producer;
 static int64_t producer_shape[2] = {64, 64};
@@ -74,6 +76,10 @@ static double run(bench_case c, xbuf_object *obj, int iters) {
                 if (xbuf_dlpack_export(obj, 0, &vt) != XBUF_OK) must(1, "export");
                 vt->deleter(vt);
                 break;
+            case EXPORT_DELETE_VIEW:
+                if (xbuf_dlpack_export(view_obj, 0, &vt) != XBUF_OK) must(1, "export");
+                vt->deleter(vt);
+                break;
             case IMPORT_DECREF:
                 if (xbuf_dlpack_import(&producer, &back) != XBUF_OK) must(1, "import");
                 xbuf_decref(back);
@@ -109,6 +115,7 @@ int main(int argc, char **argv) {
         {"export + import + release (versioned)", ROUND_TRIP},
         {"export + import + release (legacy)", ROUND_TRIP_LEGACY},
         {"export + deleter", EXPORT_DELETE},
+        {"export + deleter of an xbuf_view of it", EXPORT_DELETE_VIEW},
         {"import + decref of a producer's tensor", IMPORT_DECREF},
         {"baseline: get + release, XBUF_FULL_RO", GET_RELEASE},
         {"baseline: malloc + free of 80 bytes", MALLOC_FREE},
@@ -128,6 +135,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[k], "--case") == 0) only = atoi(argv[k + 1]);
     must(xbuf_ndarray_zeros("f", 2, shape, 'C', 0, &nd), "ndarray");
     must(xbuf_bytearray_new(NULL, 4096, &bytes_obj), "bytearray");
+    must(xbuf_view_new(nd, XBUF_FULL_RO, &view_obj), "view");
     producer.version.major = 1;
     producer.deleter = producer_delete;
     producer.dl_tensor.data = producer_data;
@@ -146,9 +154,15 @@ int main(int argc, char **argv) {
     printf("%-44s %10s %12s\n", "case", "ns", "vs get+rel");
     for (k = 0; k < ROWS; k++)
         printf("%-44s %10.1f %11.2fx\n", rows[k].name, ns[k], ns[k] / ns[ROWS - 3]);
-    if (xbuf_exports(nd) != 0 || (only < 0 && producer_deleted != (long)samples * iters)) {
-        fprintf(stderr, "bench_dlpack: exports %ld, deleter calls %ld (expected 0 and %ld)\n",
+    /* The view's own export of the ndarray is the only one left. */
+    if (xbuf_exports(nd) != 1 || (only < 0 && producer_deleted != (long)samples * iters)) {
+        fprintf(stderr, "bench_dlpack: exports %ld, deleter calls %ld (expected 1 and %ld)\n",
                 (long)xbuf_exports(nd), producer_deleted, (long)samples * iters);
+        return 1;
+    }
+    must(xbuf_decref(view_obj), "decref");
+    if (xbuf_exports(nd) != 0) {
+        fprintf(stderr, "bench_dlpack: exports %ld after the view went\n", (long)xbuf_exports(nd));
         return 1;
     }
     must(xbuf_decref(nd), "decref");

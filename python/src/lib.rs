@@ -4,6 +4,7 @@
 mod alloc;
 mod arrow;
 mod dlpack;
+mod dlpack_call;
 mod error;
 mod gilrc;
 mod pyexport;
@@ -78,6 +79,7 @@ fn _decref_on_native_thread(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyRes
 #[pymodule]
 fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<View>()?;
+    dlpack_call::install(&m.py().get_type::<View>())?;
     m.add_class::<ViewIter>()?;
     m.add_function(wrap_pyfunction!(copy, m)?)?;
     m.add_function(wrap_pyfunction!(sources::bytearray, m)?)?;

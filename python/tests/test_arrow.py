@@ -59,3 +59,34 @@ def test_arrow_round_trip_lifetime():
     assert ref() is None
 
 
+
+
+def test_exports_outlive_a_released_view():
+    # The Arrow array and the DLPack tensor each hold an export of the memory's owner, not of
+    # the View: the View may be released and dropped first, in either order of the consumers.
+    for arrow_first in (True, False):
+        a = np.arange(5, dtype="<i4")
+        ref = weakref.ref(a)
+        v = xbuf.View(a)
+        arr = pa.array(v)
+        n = np.from_dlpack(v[1:])
+        v.release()
+        with pytest.raises(ValueError):
+            pa.array(v)
+        del a, v
+        gc.collect()
+        assert arr.to_pylist() == [0, 1, 2, 3, 4] and n.tolist() == [1, 2, 3, 4]
+        if arrow_first:
+            del arr
+        else:
+            del n
+        gc.collect()
+        assert ref() is not None
+        if arrow_first:
+            assert n.tolist() == [1, 2, 3, 4]
+            del n
+        else:
+            assert arr.to_pylist() == [0, 1, 2, 3, 4]
+            del arr
+        gc.collect()
+        assert ref() is None

@@ -629,9 +629,13 @@ fn layout_contiguous_any(shape: &[isize], strides: &[isize], itemsize: isize) ->
     true
 }
 
-/// The view an export holds, released when dropped.
+/// The export an exported array holds, returned when dropped: a filled view, or (for an array
+/// made straight from a view object's layout) one export counted on the object that owns the
+/// memory, the view left empty.
 struct Shared {
     view: UnsafeCell<xbuf_bufferinfo>,
+    /// The owner holding that bare export, or NULL.
+    bare: *mut Object,
 }
 
 // SAFETY: the view is written only by `get_buffer`/`move_view` before the value is shared and
@@ -643,6 +647,7 @@ impl Shared {
     fn empty() -> Shared {
         Shared {
             view: UnsafeCell::new(xbuf_bufferinfo::empty()),
+            bare: std::ptr::null_mut(),
         }
     }
 }
@@ -651,6 +656,10 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // SAFETY: filled by get_buffer (or empty, which release ignores); nobody else holds it.
         let _ = unsafe { bufferinfo::release(self.view.get()) };
+        if let Some(owner) = std::ptr::NonNull::new(self.bare) {
+            // SAFETY: the export counted by `View::add_owner_export`, returned only here.
+            unsafe { Object::drop_export(owner) };
+        }
     }
 }
 
@@ -837,15 +846,28 @@ pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowAr
     Ok(())
 }
 
-fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
-    let mut top = ArrayPrivate {
+/// A new top-level `ArrayPrivate` holding an empty view.
+fn new_top() -> Box<ArrayPrivate> {
+    ArrayPrivate {
         hold: Hold::Own(Shared::empty()),
         buffers: [std::ptr::null(); 2],
         children: [std::ptr::null_mut()],
         child: None,
     }
-    .boxed();
-    let view = match &top.hold {
+    .boxed()
+}
+
+fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
+    if let Some(made) = build_from_view(obj)? {
+        return Ok(made);
+    }
+    build_general(obj)
+}
+
+/// [`build`] through `get_buffer`: the array holds the filled view.
+fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
+    let mut top = new_top();
+    let view = match &mut top.hold {
         Hold::Own(s) => s.view.get(),
         Hold::Shared(_) => unreachable!(),
     };
@@ -855,20 +877,94 @@ fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
     // SAFETY: filled above by the library for `XBUF_FULL_RO`, so checked: `ndim` in range,
     // `shape` and `strides` present with `ndim` entries, `suboffsets` NULL or `ndim` entries,
     // `format` present and NUL-terminated, all valid while the view stays where it is.
-    let (buf, itemsize, shape, strides, indirect, fmt) = unsafe {
+    let parts = unsafe {
         let v = &*view;
         let n = v.ndim as usize;
         let arr = |p: *mut isize| std::slice::from_raw_parts(p.cast_const(), n);
         let indirect = !v.suboffsets.is_null() && arr(v.suboffsets).iter().any(|&x| x >= 0);
         let fmt = (!v.format.is_null()).then(|| CStr::from_ptr(v.format).to_bytes());
-        (
-            v.buf,
-            v.itemsize,
-            arr(v.shape),
-            arr(v.strides),
+        Parts {
+            buf: v.buf,
+            itemsize: v.itemsize,
+            shape: arr(v.shape),
+            strides: arr(v.strides),
             indirect,
             fmt,
-        )
+        }
+    };
+    finish(obj, top, &parts)
+}
+
+/// The arrays of a view object (`xbuf_view`), made straight from the layout the view holds:
+/// one export counted on the object that owns the memory, no view filled. The structs are
+/// those the general path makes (the same fields, checks and errors); `None` where that path
+/// must answer (another exporter, a view without a format, memory on another device than the
+/// CPU, an owner whose exporter wants its views handed back, a released view).
+fn build_from_view(obj: &Object) -> Result<Option<(ArrowSchema, ArrowArray)>> {
+    if obj
+        .exporter()
+        .as_any()
+        .downcast_ref::<crate::view::View>()
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let made = crate::view::with(obj, |view| {
+        let Ok(format) = view.format() else {
+            return Ok(None);
+        };
+        if view.device() != (crate::capi::XBUF_DEVICE_CPU, 0) {
+            return Ok(None);
+        }
+        let Some(owner) = view.add_owner_export()? else {
+            return Ok(None);
+        };
+        let mut top = new_top();
+        if let Hold::Own(s) = &mut top.hold {
+            // Dropping `top` from here on returns the export.
+            s.bare = owner.as_ptr();
+        }
+        let l = view.layout();
+        let parts = Parts {
+            buf: l.buf.cast(),
+            itemsize: l.itemsize,
+            shape: &l.shape,
+            strides: &l.strides,
+            // A layout keeps suboffsets only when some dimension is indirect.
+            indirect: l.suboffsets.is_some(),
+            fmt: Some(format.to_bytes()),
+        };
+        finish(obj, top, &parts).map(Some)
+    });
+    match made {
+        // A released view: the general path says so.
+        Err(e) if e.status == crate::status::Status::Released => Ok(None),
+        r => r,
+    }
+}
+
+/// What an array is made of, read from a filled view or a view object's layout.
+struct Parts<'a> {
+    buf: *mut c_void,
+    itemsize: isize,
+    shape: &'a [isize],
+    strides: &'a [isize],
+    indirect: bool,
+    fmt: Option<&'a [u8]>,
+}
+
+/// Checks `p` for Arrow and makes the structs; `top` holds the export (its view filled, or a
+/// bare export), which goes with the structs, or is returned on failure.
+fn finish(
+    obj: &Object,
+    mut top: Box<ArrayPrivate>,
+    p: &Parts<'_>,
+) -> Result<(ArrowSchema, ArrowArray)> {
+    let (buf, itemsize, shape, strides, indirect, fmt) =
+        (p.buf, p.itemsize, p.shape, p.strides, p.indirect, p.fmt);
+    let (view, bare) = match &mut top.hold {
+        Hold::Own(s) => (s.view.get(), &mut s.bare as *mut *mut Object),
+        Hold::Shared(_) => unreachable!(),
     };
     if indirect {
         bail!(
@@ -924,13 +1020,17 @@ fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
             // The child's schema copies the format, which may live in the view's struct,
             // before the view moves.
             let mut child_schema = Box::new(item_schema(&ty, fmt, Some(c"item"))?);
-            let shared = Arc::new(Shared::empty());
+            let mut shared = Arc::new(Shared::empty());
             // SAFETY: both full-size structs; the new place never moves.
             if let Err(e) = unsafe { bufferinfo::move_view(shared.view.get(), view) } {
                 // SAFETY: made above, released once.
                 unsafe { release_schema(&mut *child_schema) };
                 return Err(e);
             }
+            // A bare export moves with the view (the Arc is not shared yet).
+            // SAFETY: `bare` points into `top`, which is alive and not otherwise borrowed.
+            Arc::get_mut(&mut shared).expect("not shared yet").bare =
+                unsafe { std::mem::replace(&mut *bare, std::ptr::null_mut()) };
             let format = CString::new(format!("+w:{k}")).expect("no NUL");
             let schema = make_schema(Cow::Owned(format), None, Some(meta), Some(child_schema));
             let child = ArrayPrivate {
@@ -1447,3 +1547,5 @@ pub unsafe fn import(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;

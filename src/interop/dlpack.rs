@@ -6,6 +6,7 @@
 //! so that a code this library does not know is a value to refuse, never undefined behaviour.
 //! The legacy `DLManagedTensor` is handled by the same code as `DLManagedTensorVersioned`.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
@@ -300,6 +301,42 @@ const INLINE_DIMS: usize = 8;
 pub(crate) trait Managed: Sized {
     /// Writes the tensor fields, the context and the deleter.
     fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool);
+    /// The calling thread's spare block of this struct's exports (see [`Spare`]).
+    fn spare() -> &'static std::thread::LocalKey<Spare>;
+}
+
+/// One freed block of a struct's exports kept by a thread for its next export (NULL: none),
+/// so that a steady export/delete cycle costs no `malloc`/`free` and no atomic operation.
+/// Freed when the thread exits.
+pub(crate) struct Spare {
+    block: Cell<*mut u8>,
+    layout: std::alloc::Layout,
+}
+
+impl Spare {
+    const fn new(layout: std::alloc::Layout) -> Spare {
+        Spare {
+            block: Cell::new(ptr::null_mut()),
+            layout,
+        }
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        let p = self.block.replace(ptr::null_mut());
+        if !p.is_null() {
+            // SAFETY: an allocation of `layout` whose value was dropped (see `delete_export`).
+            unsafe { std::alloc::dealloc(p, self.layout) };
+        }
+    }
+}
+
+thread_local! {
+    static SPARE_VERSIONED: Spare =
+        const { Spare::new(std::alloc::Layout::new::<Exported<DLManagedTensorVersioned>>()) };
+    static SPARE_LEGACY: Spare =
+        const { Spare::new(std::alloc::Layout::new::<Exported<DLManagedTensor>>()) };
 }
 
 impl Managed for DLManagedTensorVersioned {
@@ -313,6 +350,9 @@ impl Managed for DLManagedTensorVersioned {
         self.flags = if readonly { FLAG_READ_ONLY } else { 0 };
         self.dl_tensor = t;
     }
+    fn spare() -> &'static std::thread::LocalKey<Spare> {
+        &SPARE_VERSIONED
+    }
 }
 
 impl Managed for DLManagedTensor {
@@ -320,6 +360,9 @@ impl Managed for DLManagedTensor {
         self.dl_tensor = t;
         self.manager_ctx = ctx;
         self.deleter = Some(delete_export::<DLManagedTensor>);
+    }
+    fn spare() -> &'static std::thread::LocalKey<Spare> {
+        &SPARE_LEGACY
     }
 }
 
@@ -338,6 +381,9 @@ pub(crate) struct Exported<T> {
     /// entries, or NULL.
     heap: *mut i64,
     heap_len: usize,
+    /// The export a tensor made straight from a view object's layout holds on the object that
+    /// owns the memory (`view` stays empty then), or NULL.
+    bare: *mut Object,
 }
 
 impl<T: Managed> Exported<T> {
@@ -345,8 +391,15 @@ impl<T: Managed> Exported<T> {
     /// Written in place (the block is a few hundred bytes; nothing is built on the stack).
     fn new_boxed() -> Result<Box<Exported<T>>> {
         let layout = std::alloc::Layout::new::<Exported<T>>();
-        // SAFETY: the layout is not zero-sized.
-        let raw = unsafe { std::alloc::alloc(layout) }.cast::<Exported<T>>();
+        // A thread being torn down has no spare.
+        let mut raw = T::spare()
+            .try_with(|s| s.block.replace(ptr::null_mut()))
+            .unwrap_or(ptr::null_mut())
+            .cast::<Exported<T>>();
+        if raw.is_null() {
+            // SAFETY: the layout is not zero-sized.
+            raw = unsafe { std::alloc::alloc(layout) }.cast::<Exported<T>>();
+        }
         if raw.is_null() {
             bail!(
                 NoMemory,
@@ -361,6 +414,7 @@ impl<T: Managed> Exported<T> {
             ptr::addr_of_mut!((*raw).view).write(xbuf_bufferinfo::empty());
             ptr::addr_of_mut!((*raw).heap).write(ptr::null_mut());
             ptr::addr_of_mut!((*raw).heap_len).write(0);
+            ptr::addr_of_mut!((*raw).bare).write(ptr::null_mut());
             Ok(Box::from_raw(raw))
         }
     }
@@ -370,6 +424,10 @@ impl<T> Drop for Exported<T> {
     fn drop(&mut self) {
         // SAFETY: empty, or filled by `get_buffer` at this address.
         let _ = unsafe { bufferinfo::release(&mut self.view) };
+        if let Some(owner) = ptr::NonNull::new(self.bare) {
+            // SAFETY: the export counted by `View::add_owner_export`, returned only here.
+            unsafe { Object::drop_export(owner) };
+        }
         if !self.heap.is_null() {
             // SAFETY: made from a boxed slice of `heap_len` entries in `export`.
             drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(self.heap, self.heap_len)) });
@@ -378,14 +436,30 @@ impl<T> Drop for Exported<T> {
 }
 
 /// The deleter of every tensor this module exports: hands the export back, frees the block.
-unsafe extern "C" fn delete_export<T>(t: *mut T) {
+unsafe extern "C" fn delete_export<T: Managed>(t: *mut T) {
     if t.is_null() {
         return;
     }
     // Nothing here may unwind into C; the release cannot panic, this is a safety net.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: `t` is the first field of a block made by `export` and not yet deleted.
-        drop(Box::from_raw(t.cast::<Exported<T>>()));
+        let raw = t.cast::<Exported<T>>();
+        // SAFETY: `t` is the first field of a block made by `export` and not yet deleted: its
+        // value is dropped once, then its allocation (made with the block's layout) is kept
+        // as the spare or freed.
+        ptr::drop_in_place(raw);
+        let kept = T::spare()
+            .try_with(|s| {
+                if s.block.get().is_null() {
+                    s.block.set(raw.cast());
+                    true
+                } else {
+                    false
+                }
+            })
+            .unwrap_or(false);
+        if !kept {
+            std::alloc::dealloc(raw.cast(), std::alloc::Layout::new::<Exported<T>>());
+        }
     }));
 }
 
@@ -395,47 +469,174 @@ pub(crate) fn export<T: Managed>(obj: &Object, flags: c_int, legacy: bool) -> Re
     let own = if legacy { UNMARKED_READONLY } else { 0 };
     // A tensor carries its device: XBUF_DEVICE is implied (and allowed).
     let request = Flags::new(flags & !own)?.0;
+    if let Some(t) = export_view::<T>(obj, request, flags, legacy)? {
+        return Ok(t);
+    }
+    export_general(obj, request, flags, legacy)
+}
+
+/// [`export`] through `get_buffer`: the tensor holds the filled view.
+fn export_general<T: Managed>(
+    obj: &Object,
+    request: c_int,
+    flags: c_int,
+    legacy: bool,
+) -> Result<*mut T> {
     let mut block = Exported::<T>::new_boxed()?;
     // SAFETY: a full-size struct that stays where it is (boxed) until the block is dropped.
     unsafe { bufferinfo::get_buffer(obj, &mut block.view, request | XBUF_FULL_RO | XBUF_DEVICE)? };
-    // On failure below, dropping `block` releases the view.
-    let v = &block.view;
-    if !v.suboffsets.is_null() {
-        bail!(
-            Unsupported,
-            "the object's memory is indirect (PIL-style suboffsets); DLPack tensors are strided memory only"
-        );
-    }
+    // From here the block is handled through its raw pointer: the layout read below may lie in
+    // the view's own storage inside the block.
+    let raw = Box::into_raw(block);
     // SAFETY: filled by the library: `format` is NUL-terminated, `shape`/`strides` hold
-    // `ndim` entries.
-    let fmt = unsafe { CStr::from_ptr(v.format) }.to_bytes();
-    let dtype = dtype_of_format(fmt, v.itemsize)?;
-    let n = v.ndim as usize;
-    let (shape, strides) = unsafe {
-        (
-            std::slice::from_raw_parts(v.shape as *const isize, n),
-            std::slice::from_raw_parts(v.strides as *const isize, n),
-        )
-    };
-    let itemsize = v.itemsize;
-    if let Some((d, s)) = strides.iter().enumerate().find(|(_, s)| *s % itemsize != 0) {
+    // `ndim` entries, all valid until the view is released (`finish` does not touch it).
+    unsafe {
+        let v = ptr::addr_of!((*raw).view);
+        if !(*v).suboffsets.is_null() {
+            // Dropping the block releases the view.
+            drop(Box::from_raw(raw));
+            return Err(indirect());
+        }
+        let n = (*v).ndim as usize;
+        let parts = Parts {
+            data: (*v).buf,
+            itemsize: (*v).itemsize,
+            format: CStr::from_ptr((*v).format),
+            shape: std::slice::from_raw_parts((*v).shape as *const isize, n),
+            strides: std::slice::from_raw_parts((*v).strides as *const isize, n),
+            readonly: (*v).readonly != 0,
+            device: read_device(v),
+        };
+        finish(raw, &parts, flags, legacy)
+    }
+}
+
+/// What a tensor is made of, read from a filled view or a view object's layout.
+struct Parts<'a> {
+    data: *mut c_void,
+    itemsize: isize,
+    format: &'a CStr,
+    shape: &'a [isize],
+    strides: &'a [isize],
+    readonly: bool,
+    device: (i32, i32),
+}
+
+#[cold]
+fn indirect() -> crate::status::Error {
+    err!(
+        Unsupported,
+        "the object's memory is indirect (PIL-style suboffsets); DLPack tensors are strided memory only"
+    )
+}
+
+/// The tensor of a view object (`xbuf_view`), made straight from the layout the view holds:
+/// one export counted on the object that owns the memory, no view filled. The tensor is the
+/// one the general path makes (the same fields, checks and errors); `None` where that path
+/// must answer (another exporter, a request beyond `XBUF_WRITABLE`, writable memory demanded
+/// of a read-only view, an owner whose exporter wants its views handed back, a released view).
+fn export_view<T: Managed>(
+    obj: &Object,
+    request: c_int,
+    flags: c_int,
+    legacy: bool,
+) -> Result<Option<*mut T>> {
+    if obj
+        .exporter()
+        .as_any()
+        .downcast_ref::<crate::view::View>()
+        .is_none()
+        || request & !(XBUF_FULL_RO | XBUF_DEVICE | XBUF_WRITABLE) != 0
+    {
+        return Ok(None);
+    }
+    let pinned = crate::view::with(obj, |view| {
+        let l = view.layout();
+        let Ok(format) = view.format() else {
+            return Ok(None);
+        };
+        if request & XBUF_WRITABLE != 0 && view.readonly() {
+            return Ok(None);
+        }
+        if l.suboffsets.is_some() {
+            return Err(indirect());
+        }
+        let mut block = Exported::<T>::new_boxed()?;
+        let Some(owner) = view.add_owner_export()? else {
+            return Ok(None);
+        };
+        // Dropping the block from here on returns the export.
+        block.bare = owner.as_ptr();
+        let parts = Parts {
+            data: l.buf.cast(),
+            itemsize: l.itemsize,
+            format,
+            shape: &l.shape,
+            strides: &l.strides,
+            readonly: view.readonly(),
+            device: view.device(),
+        };
+        // SAFETY: a block of our own, handed over; the parts are the view's, not the block's.
+        unsafe { finish(Box::into_raw(block), &parts, flags, legacy) }.map(Some)
+    });
+    match pinned {
+        // A released view: the general path says so.
+        Err(e) if e.status == crate::status::Status::Released => Ok(None),
+        r => r,
+    }
+}
+
+/// Checks `p` for DLPack and writes the tensor into the block `raw`, which holds the export
+/// and is freed (the export returned) on failure.
+///
+/// # Safety
+/// `raw` is a block from [`Exported::new_boxed`] (turned into a raw pointer), owned by the
+/// caller and handed over; `p` stays valid while the block lives, and the tensor fields and
+/// dimension storage of the block are not part of it.
+unsafe fn finish<T: Managed>(
+    raw: *mut Exported<T>,
+    p: &Parts<'_>,
+    flags: c_int,
+    legacy: bool,
+) -> Result<*mut T> {
+    let written = write_tensor(raw, p, flags, legacy);
+    if written.is_err() {
+        drop(Box::from_raw(raw));
+    }
+    written
+}
+
+/// [`finish`]'s work; the caller frees the block on failure.
+unsafe fn write_tensor<T: Managed>(
+    raw: *mut Exported<T>,
+    p: &Parts<'_>,
+    flags: c_int,
+    legacy: bool,
+) -> Result<*mut T> {
+    let dtype = dtype_of_format(p.format.to_bytes(), p.itemsize)?;
+    let n = p.shape.len();
+    let itemsize = p.itemsize;
+    if let Some((d, s)) = p
+        .strides
+        .iter()
+        .enumerate()
+        .find(|(_, s)| *s % itemsize != 0)
+    {
         bail!(
             Unsupported,
             "stride {s} of dimension {d} is not a multiple of the item size {itemsize}; DLPack strides count items"
         );
     }
-    let readonly = v.readonly != 0;
+    let readonly = p.readonly;
     if legacy && readonly && flags & UNMARKED_READONLY == 0 {
         bail!(
             ReadOnly,
             "the memory is read-only and the legacy DLManagedTensor cannot mark it so; pass XBUF_DLPACK_UNMARKED_READONLY to export it anyway, or use xbuf_dlpack_export"
         );
     }
-    // SAFETY: a full-size struct filled by the library.
-    let (device_type, device_id) = unsafe { read_device(v) };
-    let data = v.buf;
+    let (device_type, device_id) = p.device;
     let dims: *mut i64 = if n <= INLINE_DIMS {
-        block.inline.as_mut_ptr().cast::<i64>()
+        ptr::addr_of_mut!((*raw).inline).cast::<i64>()
     } else {
         let mut v: Vec<i64> = Vec::new();
         v.try_reserve_exact(2 * n).map_err(|_| {
@@ -445,19 +646,18 @@ pub(crate) fn export<T: Managed>(obj: &Object, flags: c_int, legacy: bool) -> Re
             )
         })?;
         v.resize(2 * n, 0);
-        block.heap_len = 2 * n;
-        block.heap = Box::into_raw(v.into_boxed_slice()).cast::<i64>();
-        block.heap
+        let heap = Box::into_raw(v.into_boxed_slice()).cast::<i64>();
+        ptr::addr_of_mut!((*raw).heap_len).write(2 * n);
+        ptr::addr_of_mut!((*raw).heap).write(heap);
+        heap
     };
-    // SAFETY: `dims` holds 2n entries, owned by the block.
-    unsafe {
-        for (k, (&e, &s)) in shape.iter().zip(strides).enumerate() {
-            dims.add(k).write(e as i64);
-            dims.add(n + k).write((s / itemsize) as i64);
-        }
+    // `dims` holds 2n entries, owned by the block.
+    for (k, (&e, &s)) in p.shape.iter().zip(p.strides).enumerate() {
+        dims.add(k).write(e as i64);
+        dims.add(n + k).write((s / itemsize) as i64);
     }
     let t = DLTensor {
-        data,
+        data: p.data,
         device: DLDevice {
             device_type,
             device_id,
@@ -465,20 +665,13 @@ pub(crate) fn export<T: Managed>(obj: &Object, flags: c_int, legacy: bool) -> Re
         ndim: n as i32,
         dtype,
         shape: if n == 0 { ptr::null_mut() } else { dims },
-        // SAFETY: within the 2n entries.
-        strides: if n == 0 {
-            ptr::null_mut()
-        } else {
-            unsafe { dims.add(n) }
-        },
+        // Within the 2n entries.
+        strides: if n == 0 { ptr::null_mut() } else { dims.add(n) },
         byte_offset: 0,
     };
-    let raw = Box::into_raw(block);
-    // SAFETY: just made; the tensor is the block's first field.
-    unsafe {
-        (*raw).tensor.init(t, raw.cast(), readonly);
-        Ok(ptr::addr_of_mut!((*raw).tensor))
-    }
+    // The tensor is the block's first field.
+    (*ptr::addr_of_mut!((*raw).tensor)).init(t, raw.cast(), readonly);
+    Ok(ptr::addr_of_mut!((*raw).tensor))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -701,13 +894,17 @@ unsafe fn read_tensor(t: &DLTensor, readonly: bool, deleter: Deleter) -> Result<
 
 /// Whether a managed tensor was made by this module's `export` (recognised by its deleter and
 /// its context, the tensor's own address): its block then holds the view it describes.
-fn is_own<T>(m: *mut T, ctx: *mut c_void, deleter: Option<unsafe extern "C" fn(*mut T)>) -> bool {
+fn is_own<T: Managed>(
+    m: *mut T,
+    ctx: *mut c_void,
+    deleter: Option<unsafe extern "C" fn(*mut T)>,
+) -> bool {
     let ours: unsafe extern "C" fn(*mut T) = delete_export::<T>;
     deleter.is_some_and(|d| d as usize == ours as usize) && ctx == m.cast::<c_void>()
 }
 
-/// The object of a tensor this library exported, its layout taken from the view the tensor's
-/// block holds, which the library checked when it filled it: only while the tensor still says
+/// The object of a tensor this library exported through `get_buffer`, its layout taken from the
+/// view the tensor's block holds, which the library checked when it filled it: only while the tensor still says
 /// what the export wrote (data, offset 0, shape, strides, item size, device), so that nothing
 /// is checked twice. `Err(deleter)` (nothing made) for a tensor that says something else,
 /// which is then read and checked as every producer's is.
@@ -722,7 +919,12 @@ unsafe fn read_own<T>(
 ) -> Result<std::result::Result<ObjRef, Deleter>> {
     // SAFETY: the tensor is the first field of its block, whose view is filled until the
     // deleter runs.
-    let v = &(*m.cast::<Exported<T>>()).view;
+    let block = &*m.cast::<Exported<T>>();
+    if !block.bare.is_null() {
+        // Made from a view object's layout: no filled view to read.
+        return Ok(Err(deleter));
+    }
+    let v = &block.view;
     if t.ndim != v.ndim || t.data != v.buf || t.byte_offset != 0 {
         return Ok(Err(deleter));
     }
@@ -810,6 +1012,10 @@ pub(crate) unsafe fn import_unversioned(t: *mut DLManagedTensor) -> Result<ObjRe
     }
     read_tensor(&m.dl_tensor, true, deleter)
 }
+
+#[cfg(test)]
+#[path = "dlpack_view_tests.rs"]
+mod view_tests;
 
 #[cfg(test)]
 mod tests {

@@ -446,3 +446,20 @@ pub fn release(obj: &Object) -> Result<()> {
         unsafe { view.export.release_in_place() }
     })
 }
+
+impl View {
+    /// Counts one export on the object that owns the memory for a consumer that describes the
+    /// view's layout by itself (a DLPack tensor): the count a view filled by `get_buffer` of
+    /// this view would hold, without the struct. `None` (nothing counted) when that object's
+    /// exporter wants its views handed back: the consumer then takes a filled view. Call it
+    /// with the view pinned by [`with`]; the caller returns the export with
+    /// `Object::drop_export`.
+    pub(crate) fn add_owner_export(&self) -> Result<Option<NonNull<Object>>> {
+        let owner = self.owner();
+        if owner.exporter().releases_views() {
+            return Ok(None);
+        }
+        owner.add_export()?;
+        Ok(Some(NonNull::from(owner)))
+    }
+}

@@ -86,16 +86,7 @@ unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     }
     if dst.suboffsets.is_none() && src.suboffsets.is_none() {
         let size = dst.itemsize;
-        let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
-        let mut dims = DimList::new();
-        plan_dims(
-            dst.shape,
-            dst.strides,
-            src.strides,
-            &mut dp,
-            &mut sp,
-            &mut dims,
-        );
+        let (dp, sp, dims) = plan_direct(dst, src);
         let bytes = count * size as usize;
         // One item, or one run contiguous in both (and too small to split over threads): a
         // move of the bytes, correct for overlap as reading the whole source first is.
@@ -352,7 +343,14 @@ pub(crate) unsafe fn for_each_outer(
 
 /// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
 pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
-    let size = dst.itemsize;
+    let (dp, sp, dims) = plan_direct(dst, src);
+    copy_planned(dp, sp, &dims, dst.itemsize, dst.byte_len());
+}
+
+/// The planned dimensions (see [`plan_dims`]) of a copy between direct layouts of equal
+/// shape, with the pointers at which the planned walk starts.
+#[inline]
+fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>) -> (*mut u8, *const u8, DimList) {
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
     let mut dims = DimList::new();
     plan_dims(
@@ -363,7 +361,7 @@ pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
         &mut sp,
         &mut dims,
     );
-    copy_planned(dp, sp, &dims, size, dst.byte_len());
+    (dp, sp, dims)
 }
 
 /// The copy of planned dimensions (see [`plan_dims`]) of `bytes` bytes from `sp` to `dp`,

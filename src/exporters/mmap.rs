@@ -45,7 +45,7 @@ struct Mapping {
 }
 
 impl Mapping {
-    fn map(file: File, len: usize, mode: Mode, path: &PathBuf) -> Result<Mapping> {
+    fn map(file: File, len: usize, mode: Mode, path: &Path) -> Result<Mapping> {
         let addr = map_fd(&file, len, mode, path)?;
         Ok(Mapping {
             file: Some(file),

@@ -18,9 +18,11 @@ use crate::{bail, err};
 
 mod held;
 mod read;
+mod trusted;
 mod write;
 pub use held::*;
 pub use read::*;
+use trusted::*;
 use write::*;
 
 /// Checks a caller's `structsize` for `xbuf_bufferinfo`.
@@ -276,10 +278,13 @@ unsafe fn fill(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result
         }
         return written;
     }
+    if exporter.trusted() {
+        return fill_trusted(obj, view, flags);
+    }
     fill_general(obj, view, flags)
 }
 
-/// [`fill`] for every exporter that does not answer with `flat_bytes`: the exporter's
+/// [`fill`] for every exporter that neither answers with `flat_bytes` nor is trusted: the exporter's
 /// response is checked against the request and copied into the view. The export counted on
 /// `obj` is the caller's; on failure this returns it.
 #[inline(never)]
@@ -355,11 +360,8 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
         _ => obj,
     };
 
-    let planned = if exporter.trusted() {
-        request::grant(&resp, flags, obj.type_name())
-    } else {
-        request::plan(&resp, flags, obj.type_name())
-    };
+    // Trusted exporters take `fill_trusted`: every answer here is checked in full.
+    let planned = request::plan(&resp, flags, obj.type_name());
     let written = planned.and_then(|plan| write_view(view, &plan, releaser.as_ptr().cast()));
     // The answer borrows the scratch view, used next.
     #[allow(clippy::drop_non_drop)]

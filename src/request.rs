@@ -443,6 +443,10 @@ fn require_indirect(indirect: bool, flags: Flags, who: &Who<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The bits that the contiguity flags add to `XBUF_STRIDES`.
+const CONTIGUITY_BITS: c_int =
+    (XBUF_C_CONTIGUOUS | XBUF_F_CONTIGUOUS | XBUF_ANY_CONTIGUOUS) & !XBUF_STRIDES;
+
 /// The rules of WRITABLE, STRIDES and the CONTIGUOUS flags, for a layout of `shape` with
 /// `strides` (`None`: C-contiguous).
 fn require_access(
@@ -468,6 +472,10 @@ fn require_access(
             flags.0
         );
     }
+    if flags.0 & CONTIGUITY_BITS == 0 {
+        // No contiguity demanded (the common STRIDES requests): nothing more to check.
+        return Ok(());
+    }
     for (order, name) in flags.contiguity() {
         if !layout::is_contiguous(shape, strides, indirect, itemsize, order) {
             bail!(
@@ -491,21 +499,7 @@ fn require_access(
 /// request's rules are applied, in the order [`plan`] applies them, none of the checks of an
 /// exporter's answer. The answer gives its shape and strides.
 pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>> {
-    let who = Who(who);
-    let device = answer_device(r, flags, &who)?;
-    let shape = r.shape.unwrap_or(&[]);
-    debug_assert!(r.shape.is_some() && r.strides.is_some() && r.ndim == shape.len());
-    let suboffsets = indirect_part(r.suboffsets);
-    require_indirect(suboffsets.is_some(), flags, &who)?;
-    require_access(
-        shape,
-        r.strides,
-        suboffsets.is_some(),
-        r.itemsize,
-        r.readonly,
-        flags,
-        &who,
-    )?;
+    let Granted { device, suboffsets } = grant_rules(r, flags, who)?;
     let table = table_read(r.table, suboffsets.is_some(), r.buf);
     Ok(Plan {
         buf: r.buf,
@@ -526,6 +520,60 @@ pub fn grant<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Plan<'a>>
         opaque: false,
         device,
     })
+}
+
+/// What [`grant_rules`] decides beyond the request's flags: the device the consumer's view
+/// names and the suboffsets it receives (only when some dimension really is indirect).
+pub(crate) struct Granted<'a> {
+    pub device: (i32, i32),
+    pub suboffsets: Option<&'a [isize]>,
+}
+
+/// The request's rules on a trusted answer, in the order [`plan`] applies them: the one
+/// decision behind [`grant`] and the direct writing of a view from a trusted answer.
+#[inline]
+pub(crate) fn grant_rules<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Granted<'a>> {
+    // The common case decided at once: CPU memory without suboffsets, a STRIDES request
+    // demanding no contiguity, and no WRITABLE demand on read-only memory. Every rule below
+    // then passes.
+    let strided = flags.0 & (XBUF_STRIDES | CONTIGUITY_BITS) == XBUF_STRIDES;
+    if strided
+        && r.suboffsets.is_none()
+        && (r.device.0 == 0 || r.device.0 == XBUF_DEVICE_CPU)
+        && !(r.readonly && flags.writable())
+    {
+        let device = if r.device.0 == 0 {
+            (XBUF_DEVICE_CPU, 0)
+        } else {
+            r.device
+        };
+        return Ok(Granted {
+            device,
+            suboffsets: None,
+        });
+    }
+    grant_rules_all(r, flags, who)
+}
+
+/// [`grant_rules`] rule by rule.
+#[inline(never)]
+fn grant_rules_all<'a>(r: &Response<'a>, flags: Flags, who: &CStr) -> Result<Granted<'a>> {
+    let who = Who(who);
+    let device = answer_device(r, flags, &who)?;
+    let shape = r.shape.unwrap_or(&[]);
+    debug_assert!(r.shape.is_some() && r.strides.is_some() && r.ndim == shape.len());
+    let suboffsets = indirect_part(r.suboffsets);
+    require_indirect(suboffsets.is_some(), flags, &who)?;
+    require_access(
+        shape,
+        r.strides,
+        suboffsets.is_some(),
+        r.itemsize,
+        r.readonly,
+        flags,
+        &who,
+    )?;
+    Ok(Granted { device, suboffsets })
 }
 
 /// The answer's device (`(0, _)`, an answer that named none, is the CPU's), checked by

@@ -14,9 +14,7 @@ Usage: bench_arrow.py [--quick]
 """
 
 import os
-import statistics
 import sys
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -25,27 +23,16 @@ import pyarrow as pa  # noqa: E402
 
 import xbuf  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_util  # noqa: E402
+
 QUICK = "--quick" in sys.argv
 REPS = 41 if QUICK else 201
 CALLS = 500 if QUICK else 1000
 
 
-def timed_ns(fn):
-    """One repetition: CALLS calls, in ns per call."""
-    loop = range(CALLS)
-    t0 = time.perf_counter_ns()
-    for _ in loop:
-        fn()
-    return (time.perf_counter_ns() - t0) / CALLS
-
-
 def compare(rows, name, fn, base_name, base, target):
-    a, b = [], []
-    for _ in range(REPS):
-        a.append(timed_ns(fn))
-        b.append(timed_ns(base))
-    x, y = statistics.median(a), statistics.median(b)
-    rows.append((name, x, base_name, y, x / y, target))
+    bench_util.compare(rows, name, fn, base_name, base, target, REPS, CALLS)
 
 
 def main():

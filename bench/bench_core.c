@@ -15,7 +15,7 @@
  * Not a test: it never fails on slowness. Usage: bench_core [--quick] [--scaling | --calls]
  * (--scaling: the thread-scaling table only; --calls: the per-call costs only), or bench_core --case NAME N: N calls of one
  * per-call case and nothing else, for instruction counts under callgrind (NAME: simple, full,
- * view_full, slice, t8x8, copy64, cpy_simple, cpy_full, cpy_slice, cpy_mv_simple).
+ * view_full, slice, t8x8, copy64, xcopy_t8x8, xcopy64, cpy_simple, cpy_full, cpy_slice, cpy_mv_simple).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -92,6 +92,17 @@ typedef struct {
     size_t len;
     xbuf_bufferinfo src;
 } copy_ctx;
+
+typedef struct {
+    xbuf_bufferinfo dst, src;
+} view_copy_ctx;
+
+static void run_view_copy(void *p, int iters) {
+    view_copy_ctx *c = (view_copy_ctx *)p;
+    int i;
+    for (i = 0; i < iters; i++)
+        if (xbuf_copy(&c->dst, &c->src) != XBUF_OK) must(1, "copy");
+}
 
 static void run_to_contiguous(void *p, int iters) {
     copy_ctx *c = (copy_ctx *)p;
@@ -192,6 +203,8 @@ enum {
     CASE_SLICE,
     CASE_T8X8,
     CASE_COPY64,
+    CASE_XCOPY_T8X8,
+    CASE_XCOPY64,
     XBUF_CASES,
     CASE_CPY_SIMPLE = XBUF_CASES,
     CASE_CPY_FULL,
@@ -200,6 +213,7 @@ enum {
     ALL_CASES
 };
 static const char *case_names[ALL_CASES] = {"simple", "full", "view_full", "slice", "t8x8", "copy64",
+                                            "xcopy_t8x8", "xcopy64",
                                             "cpy_simple", "cpy_full", "cpy_slice", "cpy_mv_simple"};
 
 /* The per-call cases, made once. */
@@ -208,8 +222,9 @@ typedef struct {
     get_ctx simple, full, view_full;
     slice_ctx slice;
     copy_ctx t8x8, copy64;
+    view_copy_ctx xcopy_t8x8, xcopy64;
     float src[64], dst[64];
-    ptrdiff_t t_shape[2], t_strides[2], c_shape[1], c_strides[1];
+    ptrdiff_t t_shape[2], t_strides[2], d_strides[2], c_shape[1], c_strides[1];
     call_case cases[ALL_CASES];
     int ncases;
 #ifdef XBUF_BENCH_CPYTHON
@@ -256,8 +271,16 @@ static void make_cases(call_cases *k, int with_python) {
     k->cases[CASE_FULL] = (call_case){"xbuf strided 2-D float64, XBUF_FULL_RO", run_get_release, &k->full};
     k->cases[CASE_VIEW_FULL] = (call_case){"xbuf view of it, XBUF_FULL_RO", run_get_release, &k->view_full};
     k->cases[CASE_SLICE] = (call_case){"xbuf view [1:30:2], new view + drop", run_slice, &k->slice};
+    k->xcopy_t8x8.src = k->t8x8.src;
+    k->d_strides[0] = 32;
+    k->d_strides[1] = 4;
+    k->xcopy_t8x8.dst = describe(k->dst, "f", 4, 2, k->t_shape, k->d_strides);
+    k->xcopy64.src = k->copy64.src;
+    k->xcopy64.dst = describe(k->dst, "f", 4, 1, k->c_shape, k->c_strides);
     k->cases[CASE_T8X8] = (call_case){"xbuf 8x8 float32 transpose, to C order", run_to_contiguous, &k->t8x8};
     k->cases[CASE_COPY64] = (call_case){"xbuf 64 float32 contiguous, to C order", run_to_contiguous, &k->copy64};
+    k->cases[CASE_XCOPY_T8X8] = (call_case){"xbuf 8x8 float32 transpose, xbuf_copy", run_view_copy, &k->xcopy_t8x8};
+    k->cases[CASE_XCOPY64] = (call_case){"xbuf 64 float32 contiguous, xbuf_copy", run_view_copy, &k->xcopy64};
     k->ncases = XBUF_CASES;
 #ifdef XBUF_BENCH_CPYTHON
     if (with_python) {
@@ -314,6 +337,7 @@ static void bench_calls(void) {
     static const int pairs[][2] = {
         {CASE_SIMPLE, CASE_CPY_SIMPLE}, {CASE_FULL, CASE_CPY_FULL}, {CASE_VIEW_FULL, CASE_CPY_FULL},
         {CASE_SLICE, CASE_CPY_SLICE},   {CASE_T8X8, -1},             {CASE_COPY64, -1},
+        {CASE_XCOPY_T8X8, -1},          {CASE_XCOPY64, -1},
     };
     int iters = quick ? 100000 : 1000000, samples = quick ? 5 : 15;
     double ns[ALL_CASES];

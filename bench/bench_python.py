@@ -11,9 +11,7 @@ Targets: each call within 1.2x of its baseline; 2-D slicing faster than NumPy's 
 
 import array
 import os
-import statistics
 import sys
-import time
 
 # NumPy's BLAS threads would spin beside the timed loops.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -22,6 +20,9 @@ import numpy as np  # noqa: E402
 
 import xbuf  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_util  # noqa: E402
+
 QUICK = "--quick" in sys.argv
 # Many short repetitions, the two sides alternating, so that a burst of load on a shared
 # machine falls on both; the median of each side's repetitions is reported.
@@ -29,22 +30,8 @@ REPS = 41 if QUICK else 201
 CALLS = 1000 if QUICK else 2000
 
 
-def timed_ns(fn):
-    """One repetition: CALLS calls, in ns per call."""
-    loop = range(CALLS)
-    t0 = time.perf_counter_ns()
-    for _ in loop:
-        fn()
-    return (time.perf_counter_ns() - t0) / CALLS
-
-
 def compare(rows, name, fn, base_name, base, target):
-    a, b = [], []
-    for _ in range(REPS):
-        a.append(timed_ns(fn))
-        b.append(timed_ns(base))
-    x, y = statistics.median(a), statistics.median(b)
-    rows.append((name, x, base_name, y, x / y, target))
+    bench_util.compare(rows, name, fn, base_name, base, target, REPS, CALLS)
 
 
 def main():

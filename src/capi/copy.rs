@@ -1,15 +1,11 @@
 //! Copies: between views, and between views and contiguous memory; the cap on the threads a
 //! large copy or comparison may use.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void};
 
 use super::{boundary, nonnull, raw_bytes_arg, xbuf_bufferinfo};
-use crate::bail;
-use crate::bufferinfo::{check_cpu, read_device};
 use crate::kernels;
-use crate::layout::Layout;
-use crate::layout::Order;
-use crate::status::Result;
+use crate::layout::{Order, StrideBuf};
 
 /// Caps the number of threads one large copy or comparison may use.
 ///
@@ -101,46 +97,8 @@ pub unsafe extern "C" fn xbuf_copy(
     boundary!({
         let d = nonnull(dst, "dst")?.as_ptr();
         let s = nonnull(src, "src")?.as_ptr();
-        let dl = Layout::from_view(d)?;
-        let sl = Layout::from_view(s)?;
-        check_cpu(read_device(d), "xbuf_copy")?;
-        check_cpu(read_device(s), "xbuf_copy")?;
-        if (*d).readonly != 0 {
-            bail!(ReadOnly, "the destination view is read-only");
-        }
-        if dl.shape != sl.shape {
-            bail!(
-                InvalidArgument,
-                "shapes differ: destination {:?}, source {:?}",
-                dl.shape,
-                sl.shape
-            );
-        }
-        let (df, sf) = (format_of(d), format_of(s));
-        if !formats_equivalent(df, sf)? {
-            bail!(
-                Format,
-                "formats differ: destination '{}', source '{}'",
-                String::from_utf8_lossy(df),
-                String::from_utf8_lossy(sf)
-            );
-        }
-        kernels::copy(&dl, &sl)
+        kernels::copy_views(d, s)
     })
-}
-
-/// Whether two formats describe the same item layout and types.
-fn formats_equivalent(a: &[u8], b: &[u8]) -> Result<bool> {
-    Ok(crate::format::parse(a)?.equivalent(&*crate::format::parse(b)?))
-}
-
-/// The format of a consumer view (`"B"` when NULL).
-unsafe fn format_of<'a>(v: *const xbuf_bufferinfo) -> &'a [u8] {
-    if (*v).format.is_null() {
-        b"B"
-    } else {
-        CStr::from_ptr((*v).format).to_bytes()
-    }
 }
 
 /// Copies the items of `src` into `buf`, contiguously in `order`.
@@ -168,11 +126,14 @@ pub unsafe extern "C" fn xbuf_to_contiguous(
 ) -> c_int {
     boundary!({
         let order = Order::from_char(order as u8)?;
-        let src = nonnull(src, "src")?.as_ptr();
-        let sl = Layout::from_view(src)?;
-        check_cpu(read_device(src), "xbuf_to_contiguous")?;
+        let mut room = StrideBuf::new();
+        let sl = kernels::read_source(
+            nonnull(src, "src")?.as_ptr(),
+            &mut room,
+            "xbuf_to_contiguous",
+        )?;
         let buf = raw_bytes_arg(buf, len, "buf")?;
-        kernels::to_contiguous(buf as *mut u8, len, &sl, order)
+        kernels::to_contiguous_strided(buf as *mut u8, len, &sl, order)
     })
 }
 
@@ -203,13 +164,13 @@ pub unsafe extern "C" fn xbuf_from_contiguous(
 ) -> c_int {
     boundary!({
         let order = Order::from_char(order as u8)?;
-        let d = nonnull(dst, "dst")?.as_ptr();
-        let dl = Layout::from_view(d)?;
-        check_cpu(read_device(d), "xbuf_from_contiguous")?;
-        if (*d).readonly != 0 {
-            bail!(ReadOnly, "the destination view is read-only");
-        }
+        let mut room = StrideBuf::new();
+        let dl = kernels::read_destination(
+            nonnull(dst, "dst")?.as_ptr(),
+            &mut room,
+            "xbuf_from_contiguous",
+        )?;
         let buf = raw_bytes_arg(buf, len, "buf")?;
-        kernels::from_contiguous(&dl, buf, len, order)
+        kernels::from_contiguous_strided(&dl, buf, len, order)
     })
 }

@@ -138,7 +138,7 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
     if a.suboffsets.is_some() || b.suboffsets.is_some() {
         // Indirect layouts: item by item in C order.
         let mut eq = true;
-        for_each_pair(a, b, |p, q| {
+        for_each_pair(&a.strided(), &b.strided(), |p, q| {
             eq = eq && run_equal(p, 0, q, 0, 1, how, (fa, fb));
         });
         return eq;

@@ -7,26 +7,36 @@
 
 use std::ptr;
 
-use crate::layout::{for_each_pair, Layout, Order};
+use crate::layout::{for_each_pair, Layout, Order, StrideBuf, Strided};
 use crate::status::Result;
 use crate::{bail, err};
 
 mod compare;
 mod parallel;
 mod transpose;
+mod views;
 
 pub use compare::equal;
 pub(crate) use parallel::*;
 pub use parallel::{default_max_threads, max_threads, set_max_threads};
 use transpose::copy_tiled;
+pub(crate) use views::{copy_views, read_destination, read_source};
 
 /// Two layouts' items may share memory (a conservative test: their address ranges intersect,
 /// or either is indirect).
-pub(crate) fn may_overlap(a: &Layout, b: &Layout) -> bool {
+#[inline]
+pub(crate) fn may_overlap(a: &Strided<'_>, b: &Strided<'_>) -> bool {
     if a.count() == 0 || b.count() == 0 {
         return false;
     }
-    match (a.address_range(), b.address_range()) {
+    spans_intersect(a, b)
+}
+
+/// Whether the byte spans of two layouts with items intersect (`true` when either has no
+/// span: indirect, or reaching outside the address space).
+#[inline]
+fn spans_intersect(a: &Strided<'_>, b: &Strided<'_>) -> bool {
+    match (a.span(), b.span()) {
         (Some((alo, ahi)), Some((blo, bhi))) => alo < bhi && blo < ahi,
         _ => true,
     }
@@ -38,6 +48,14 @@ pub(crate) fn may_overlap(a: &Layout, b: &Layout) -> bool {
 /// # Safety
 /// `src` must describe readable and `dst` writable memory.
 pub unsafe fn copy(dst: &Layout, src: &Layout) -> Result<()> {
+    copy_strided(&dst.strided(), &src.strided())
+}
+
+/// [`copy`] on borrowed layouts.
+///
+/// # Safety
+/// As [`copy`].
+pub unsafe fn copy_strided(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     if dst.shape != src.shape {
         bail!(
             InvalidArgument,
@@ -54,12 +72,40 @@ pub unsafe fn copy(dst: &Layout, src: &Layout) -> Result<()> {
             src.itemsize
         );
     }
-    if dst.count() == 0 {
+    copy_same_shape(dst, src)
+}
+
+/// [`copy_strided`] once the shapes and item sizes are known to be equal.
+///
+/// # Safety
+/// As [`copy`].
+unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
+    let count = dst.count();
+    if count == 0 {
         return Ok(());
     }
-    if dst.suboffsets.is_none() && src.suboffsets.is_none() && !may_overlap(dst, src) {
-        copy_direct(dst, src);
-        return Ok(());
+    if dst.suboffsets.is_none() && src.suboffsets.is_none() {
+        let size = dst.itemsize;
+        let (dp, sp, dims) = plan_direct(dst, src);
+        let bytes = count * size as usize;
+        // One item, or one run contiguous in both (and too small to split over threads): a
+        // move of the bytes, correct for overlap as reading the whole source first is.
+        match *dims {
+            [] => {
+                ptr::copy(sp, dp, size as usize);
+                return Ok(());
+            }
+            [d] if d.d == size && d.s == size && bytes < 2 * BYTES_PER_THREAD => {
+                ptr::copy(sp, dp, bytes);
+                return Ok(());
+            }
+            _ => {}
+        }
+        // Both have items: the spans decide.
+        if !spans_intersect(dst, src) {
+            copy_planned(dp, sp, &dims, size, bytes);
+            return Ok(());
+        }
     }
     // Through a contiguous buffer: gather the source completely, then scatter.
     let mut tmp = Vec::new();
@@ -70,14 +116,21 @@ pub unsafe fn copy(dst: &Layout, src: &Layout) -> Result<()> {
             src.byte_len()
         )
     })?;
-    let tmp_layout = Layout::contiguous(tmp.as_mut_ptr(), &src.shape, src.itemsize, Order::C)?;
+    let mut room = StrideBuf::new();
+    let tmp_layout = Strided::contiguous(
+        tmp.as_mut_ptr(),
+        src.shape,
+        src.itemsize,
+        Order::C,
+        &mut room,
+    )?;
     copy_any(&tmp_layout, src);
     copy_any(dst, &tmp_layout);
     Ok(())
 }
 
 /// Copies between layouts that do not overlap; either may be indirect.
-pub(crate) unsafe fn copy_any(dst: &Layout, src: &Layout) {
+pub(crate) unsafe fn copy_any(dst: &Strided<'_>, src: &Strided<'_>) {
     if dst.suboffsets.is_none() && src.suboffsets.is_none() {
         copy_direct(dst, src);
         return;
@@ -126,7 +179,14 @@ pub(crate) fn plan_dims(
         }
         dims.push(dim);
     }
-    dims.sort_by_key(|d| std::cmp::Reverse(d.d));
+    // By destination stride, largest first; stable (an insertion sort: a few entries).
+    for i in 1..dims.len() {
+        let mut j = i;
+        while j > 0 && dims[j - 1].d < dims[j].d {
+            dims.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     // Merged in place: entry `kept - 1` is the last dimension kept so far.
     let mut kept: usize = 0;
     for i in 0..dims.len() {
@@ -242,10 +302,23 @@ pub(crate) unsafe fn for_each_outer(
     sp: *const u8,
     mut f: impl FnMut(*mut u8, *const u8),
 ) {
+    match outer {
+        [] => return f(dp, sp),
+        [o] => {
+            let (mut d, mut s) = (dp, sp);
+            for _ in 0..o.n {
+                f(d, s);
+                d = d.wrapping_offset(o.d);
+                s = s.wrapping_offset(o.s);
+            }
+            return;
+        }
+        _ => {}
+    }
     if outer.iter().any(|d| d.n == 0) {
         return;
     }
-    let mut idx = [0isize; 64];
+    let mut idx = [0isize; crate::capi::XBUF_MAX_NDIM as usize];
     let (mut d, mut s) = (dp, sp);
     loop {
         f(d, s);
@@ -269,29 +342,42 @@ pub(crate) unsafe fn for_each_outer(
 }
 
 /// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
-pub(crate) unsafe fn copy_direct(dst: &Layout, src: &Layout) {
-    let size = dst.itemsize;
+pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
+    let (dp, sp, dims) = plan_direct(dst, src);
+    copy_planned(dp, sp, &dims, dst.itemsize, dst.byte_len());
+}
+
+/// The planned dimensions (see [`plan_dims`]) of a copy between direct layouts of equal
+/// shape, with the pointers at which the planned walk starts.
+#[inline]
+fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>) -> (*mut u8, *const u8, DimList) {
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
     let mut dims = DimList::new();
     plan_dims(
-        &dst.shape,
-        &dst.strides,
-        &src.strides,
+        dst.shape,
+        dst.strides,
+        src.strides,
         &mut dp,
         &mut sp,
         &mut dims,
     );
-    let bytes = dst.byte_len();
+    (dp, sp, dims)
+}
+
+/// The copy of planned dimensions (see [`plan_dims`]) of `bytes` bytes from `sp` to `dp`,
+/// split over threads when large enough and the destination's rows are disjoint.
+#[inline]
+unsafe fn copy_planned(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize, bytes: usize) {
     if bytes >= 2 * BYTES_PER_THREAD
-        && rows_disjoint(&dims, size)
-        && in_parallel(&dims, dp, sp, bytes, max_threads(), |d, p, q| {
+        && rows_disjoint(dims, size)
+        && in_parallel(dims, dp, sp, bytes, max_threads(), |d, p, q| {
             copy_dims(p, q, d, size)
         })
         .is_some()
     {
         return;
     }
-    copy_dims(dp, sp, &dims, size);
+    copy_dims(dp, sp, dims, size);
 }
 
 /// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
@@ -300,6 +386,14 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
         ptr::copy_nonoverlapping(sp, dp, size as usize);
         return;
     };
+    // A small 2-D transpose, before any planning of tiles.
+    if let [b] = *outer {
+        if b.s.unsigned_abs() < inner.s.unsigned_abs()
+            && transpose::one_tile(dp, sp, inner, b, size)
+        {
+            return;
+        }
+    }
     // The dimension the source reads closest together; when it is not the innermost one, the
     // copy is a transpose of those two and goes in tiles.
     let t = (0..dims.len())
@@ -327,7 +421,7 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
 
 /// The order `'A'` resolves to for `layout`: Fortran when it is Fortran- but not C-contiguous,
 /// else C (CPython's rule for `tobytes('A')` and `PyBuffer_ToContiguous`).
-pub fn resolve_order(layout: &Layout, order: Order) -> Order {
+pub fn resolve_order(layout: &Strided<'_>, order: Order) -> Order {
     match order {
         Order::Any if layout.is_contiguous(Order::F) && !layout.is_contiguous(Order::C) => Order::F,
         Order::Any => Order::C,
@@ -341,6 +435,19 @@ pub fn resolve_order(layout: &Layout, order: Order) -> Order {
 /// # Safety
 /// `src` must describe readable memory; `dst` must point at `len` writable bytes.
 pub unsafe fn to_contiguous(dst: *mut u8, len: usize, src: &Layout, order: Order) -> Result<()> {
+    to_contiguous_strided(dst, len, &src.strided(), order)
+}
+
+/// [`to_contiguous`] from a borrowed layout.
+///
+/// # Safety
+/// As [`to_contiguous`].
+pub unsafe fn to_contiguous_strided(
+    dst: *mut u8,
+    len: usize,
+    src: &Strided<'_>,
+    order: Order,
+) -> Result<()> {
     check_len(len, src)?;
     let order = resolve_order(src, order);
     // Already laid out as asked: the bytes as they are (a move: they may overlap `dst`).
@@ -350,8 +457,9 @@ pub unsafe fn to_contiguous(dst: *mut u8, len: usize, src: &Layout, order: Order
         }
         return Ok(());
     }
-    let out = Layout::contiguous(dst, &src.shape, src.itemsize, order)?;
-    copy(&out, src)
+    let mut room = StrideBuf::new();
+    let out = Strided::contiguous(dst, src.shape, src.itemsize, order, &mut room)?;
+    copy_same_shape(&out, src)
 }
 
 /// Copies the `len` bytes at `data` (exactly `dst.byte_len()` of them, laid out contiguously
@@ -365,6 +473,19 @@ pub unsafe fn from_contiguous(
     len: usize,
     order: Order,
 ) -> Result<()> {
+    from_contiguous_strided(&dst.strided(), data, len, order)
+}
+
+/// [`from_contiguous`] into a borrowed layout.
+///
+/// # Safety
+/// As [`from_contiguous`].
+pub unsafe fn from_contiguous_strided(
+    dst: &Strided<'_>,
+    data: *const u8,
+    len: usize,
+    order: Order,
+) -> Result<()> {
     check_len(len, dst)?;
     let order = resolve_order(dst, order);
     // Laid out as the bytes are: a move (they may overlap).
@@ -374,22 +495,30 @@ pub unsafe fn from_contiguous(
         }
         return Ok(());
     }
-    let inp = Layout::contiguous(data as *mut u8, &dst.shape, dst.itemsize, order)?;
-    copy(dst, &inp)
+    let mut room = StrideBuf::new();
+    let inp = Strided::contiguous(data as *mut u8, dst.shape, dst.itemsize, order, &mut room)?;
+    copy_same_shape(dst, &inp)
 }
 
-pub(crate) fn check_len(len: usize, layout: &Layout) -> Result<()> {
+pub(crate) fn check_len(len: usize, layout: &Strided<'_>) -> Result<()> {
     if len != layout.byte_len() {
-        bail!(
-            InvalidArgument,
-            "the contiguous buffer has {len} bytes but the view holds {} ({} items of {} bytes)",
-            layout.byte_len(),
-            layout.count(),
-            layout.itemsize
-        );
+        check_len_error(len, layout)?;
     }
     Ok(())
 }
 
+#[cold]
+fn check_len_error(len: usize, layout: &Strided<'_>) -> Result<()> {
+    bail!(
+        InvalidArgument,
+        "the contiguous buffer has {len} bytes but the view holds {} ({} items of {} bytes)",
+        layout.byte_len(),
+        layout.count(),
+        layout.itemsize
+    );
+}
+
+#[cfg(test)]
+mod small_tests;
 #[cfg(test)]
 mod tests;

@@ -9,14 +9,11 @@ use super::{copy_run, Dim};
 /// strides are transposed in vector registers.
 #[inline(always)]
 pub(crate) unsafe fn copy_tiled(dst: *mut u8, src: *const u8, a: Dim, b: Dim, size: isize) {
-    let tile = (256 / size).max(8);
-    let block = match size {
-        1 if a.d == 1 && b.s == 1 => 8,
-        2 if a.d == 2 && b.s == 2 => 8,
-        4 if a.d == 4 && b.s == 4 => 4,
-        8 if a.d == 8 && b.s == 8 => 2,
-        _ => 0,
-    };
+    if one_tile(dst, src, a, b, size) {
+        return;
+    }
+    let tile = tile_side(size);
+    let block = register_block(a, b, size);
     let mut b0 = 0;
     while b0 < b.n {
         let b1 = (b0 + tile).min(b.n);
@@ -62,6 +59,90 @@ pub(crate) unsafe fn copy_tiled(dst: *mut u8, src: *const u8, a: Dim, b: Dim, si
         }
         b0 = b1;
     }
+}
+
+/// The side of a tile, in items of `size` bytes.
+#[inline(always)]
+fn tile_side(size: isize) -> isize {
+    (256 / size).max(8)
+}
+
+/// The side of the blocks transposed in vector registers for this pair of dimensions, or 0
+/// when their items are not contiguous where the registers need it.
+#[inline(always)]
+fn register_block(a: Dim, b: Dim, size: isize) -> isize {
+    match size {
+        1 if a.d == 1 && b.s == 1 => 8,
+        2 if a.d == 2 && b.s == 2 => 8,
+        4 if a.d == 4 && b.s == 4 => 4,
+        8 if a.d == 8 && b.s == 8 => 2,
+        _ => 0,
+    }
+}
+
+/// The copy of [`copy_tiled`] (same arguments) when it is one tile of whole register blocks,
+/// as small transposes are: the blocks one after another, without the tile loops and ragged
+/// edges. Returns whether it applied (else it did nothing).
+#[inline(never)]
+pub(crate) unsafe fn one_tile(dst: *mut u8, src: *const u8, a: Dim, b: Dim, size: isize) -> bool {
+    match size {
+        1 if a.d == 1 && b.s == 1 => {
+            blocks::<8, 256>(dst, src, a, b, |d, r, s, q| transpose_8x8_u8(d, r, s, q))
+        }
+        2 if a.d == 2 && b.s == 2 => {
+            blocks::<8, 128>(dst, src, a, b, |d, r, s, q| transpose_8x8_u16(d, r, s, q))
+        }
+        #[cfg(target_arch = "x86_64")]
+        4 if a.d == 4
+            && b.s == 4
+            && a.n % 8 == 0
+            && b.n % 8 == 0
+            && std::arch::is_x86_feature_detected!("avx") =>
+        {
+            blocks::<8, 64>(dst, src, a, b, |d, r, s, q| {
+                transpose_8x8_u32_avx(d, r, s, q)
+            })
+        }
+        4 if a.d == 4 && b.s == 4 => {
+            blocks::<4, 64>(dst, src, a, b, |d, r, s, q| transpose_4x4_u32(d, r, s, q))
+        }
+        8 if a.d == 8 && b.s == 8 => {
+            blocks::<2, 32>(dst, src, a, b, |d, r, s, q| transpose_2x2_u64(d, r, s, q))
+        }
+        _ => false,
+    }
+}
+
+/// [`one_tile`] for blocks of `BLOCK` items in tiles of `TILE` (see [`tile_side`]): when both
+/// extents are whole multiples of `BLOCK` and fit one tile, `t` transposes each block in
+/// turn, the pointers stepping from block to block, and the answer is `true`.
+#[inline(always)]
+unsafe fn blocks<const BLOCK: isize, const TILE: isize>(
+    dst: *mut u8,
+    src: *const u8,
+    a: Dim,
+    b: Dim,
+    t: impl Fn(*mut u8, isize, *const u8, isize),
+) -> bool {
+    if a.n > TILE || b.n > TILE || a.n % BLOCK != 0 || b.n % BLOCK != 0 {
+        return false;
+    }
+    let (mut dr, mut sr) = (dst, src);
+    let mut i = 0;
+    while i < a.n {
+        let (mut d, mut s) = (dr, sr);
+        let mut j = 0;
+        while j < b.n {
+            t(d, b.d, s, a.s);
+            d = d.wrapping_offset(BLOCK * b.d);
+            s = s.wrapping_offset(BLOCK * b.s);
+            j += BLOCK;
+        }
+        dr = dr.wrapping_offset(BLOCK * a.d);
+        sr = sr.wrapping_offset(BLOCK * a.s);
+        i += BLOCK;
+    }
+    true
 }
 
 /// Transposes an 8x8 block of bytes (see [`transpose_4x4_u32`]).
@@ -167,6 +248,47 @@ pub(crate) unsafe fn transpose_8x8_u16(
             8,
             2,
         );
+    }
+}
+
+/// Transposes an 8x8 block of 4-byte items in 256-bit registers (see [`transpose_4x4_u32`]);
+/// for processors with AVX (the caller checks). The items move as bit patterns.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_8x8_u32_avx(dst: *mut u8, dst_row: isize, src: *const u8, src_row: isize) {
+    use std::arch::x86_64::*;
+    let row = |k: isize| _mm256_loadu_ps(src.wrapping_offset(k * src_row) as *const f32);
+    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+    let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+    // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves exchanged.
+    let t0 = _mm256_unpacklo_ps(r0, r1);
+    let t1 = _mm256_unpackhi_ps(r0, r1);
+    let t2 = _mm256_unpacklo_ps(r2, r3);
+    let t3 = _mm256_unpackhi_ps(r2, r3);
+    let t4 = _mm256_unpacklo_ps(r4, r5);
+    let t5 = _mm256_unpackhi_ps(r4, r5);
+    let t6 = _mm256_unpacklo_ps(r6, r7);
+    let t7 = _mm256_unpackhi_ps(r6, r7);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    let cols = [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ];
+    for (k, c) in cols.into_iter().enumerate() {
+        _mm256_storeu_ps(dst.wrapping_offset(k as isize * dst_row) as *mut f32, c);
     }
 }
 

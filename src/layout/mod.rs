@@ -4,10 +4,12 @@
 
 mod dims;
 mod owned;
+mod strided;
 pub use dims::{Dims, INLINE};
 #[cfg(test)]
 pub(crate) use owned::over_bytes;
 pub use owned::{for_each_pair, Layout};
+pub use strided::{StrideBuf, Strided};
 
 use crate::status::{overflow, Result};
 use crate::{bail, err};

@@ -4,7 +4,7 @@
 
 use crate::bufferinfo;
 use crate::capi::xbuf_bufferinfo;
-use crate::layout::{self, Dims, Order};
+use crate::layout::{self, Dims, Order, Strided};
 use crate::status::Result;
 
 /// A strided layout over raw memory: item `(i0, i1, ...)` lies at
@@ -67,6 +67,18 @@ impl Layout {
         })
     }
 
+    /// The layout with its arrays borrowed, as the kernels take it.
+    #[inline]
+    pub fn strided(&self) -> Strided<'_> {
+        Strided {
+            buf: self.buf,
+            itemsize: self.itemsize,
+            shape: &self.shape,
+            strides: &self.strides,
+            suboffsets: self.suboffsets.as_deref(),
+        }
+    }
+
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
@@ -89,16 +101,6 @@ impl Layout {
             self.itemsize,
             order,
         )
-    }
-
-    /// The address range `[lo, hi)` the items occupy, for a layout without suboffsets.
-    pub(crate) fn address_range(&self) -> Option<(usize, usize)> {
-        if self.suboffsets.is_some() || self.count() == 0 {
-            return None;
-        }
-        let (lo, hi) = layout::extent(&self.shape, &self.strides, self.itemsize).ok()?;
-        let base = self.buf as usize;
-        Some((base.wrapping_add_signed(lo), base.wrapping_add_signed(hi)))
     }
 
     /// Calls `f` with the address of every item, in C order (last index fastest).
@@ -145,7 +147,7 @@ impl Layout {
 ///
 /// # Safety
 /// Both layouts must describe readable memory (pointer tables included).
-pub unsafe fn for_each_pair(a: &Layout, b: &Layout, mut f: impl FnMut(*mut u8, *mut u8)) {
+pub unsafe fn for_each_pair(a: &Strided<'_>, b: &Strided<'_>, mut f: impl FnMut(*mut u8, *mut u8)) {
     if a.count() == 0 {
         return;
     }
@@ -178,14 +180,14 @@ pub unsafe fn for_each_pair(a: &Layout, b: &Layout, mut f: impl FnMut(*mut u8, *
         }
     }
     let sa = Side {
-        strides: &a.strides,
-        subs: a.suboffsets.as_deref(),
+        strides: a.strides,
+        subs: a.suboffsets,
     };
     let sb = Side {
-        strides: &b.strides,
-        subs: b.suboffsets.as_deref(),
+        strides: b.strides,
+        subs: b.suboffsets,
     };
-    walk(a.buf, b.buf, &a.shape, 0, (&sa, &sb), &mut f);
+    walk(a.buf, b.buf, a.shape, 0, (&sa, &sb), &mut f);
 }
 
 /// A direct layout over `buf` (test helper): items of `itemsize` bytes in `shape` with

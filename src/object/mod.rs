@@ -293,6 +293,44 @@ impl ObjRef {
         }
     }
 
+    /// Makes an object with one reference whose exporter `init` writes straight into the
+    /// object's slot (or a box when it does not fit one), so that a large exporter is not
+    /// moved on its way there. On failure (or a panic) `init` must leave nothing to drop at the
+    /// pointer; the slot is returned and its error passed on.
+    pub fn new_in_place<E: Exporter>(init: impl FnOnce(*mut E) -> Result<()>) -> Result<ObjRef> {
+        let fits = std::mem::align_of::<E>() <= 16;
+        match slab::class_for(HEADER + std::mem::size_of::<E>()).filter(|_| fits) {
+            Some(class) => {
+                let slot = slab::alloc(class);
+                /// Returns the slot unless the object was made.
+                struct Unused(Option<NonNull<Object>>);
+                impl Drop for Unused {
+                    fn drop(&mut self) {
+                        if let Some(p) = self.0 {
+                            // SAFETY: a slot `alloc` gave out, never published.
+                            unsafe { slab::free(p) };
+                        }
+                    }
+                }
+                let mut unused = Unused(Some(slot));
+                // SAFETY: a free slot of at least HEADER + size_of::<E>() bytes, 16-aligned
+                // after the header; nothing reads its exporter before the count is published.
+                unsafe {
+                    let at = (slot.as_ptr() as *mut u8).add(HEADER) as *mut E;
+                    init(at)?;
+                    unused.0 = None;
+                    Ok(ObjRef::publish(slot, at as *mut dyn Exporter, true))
+                }
+            }
+            None => {
+                let mut b = Box::<E>::new_uninit();
+                init(b.as_mut_ptr())?;
+                // SAFETY: `init` succeeded, so it wrote the exporter.
+                Ok(ObjRef::new_boxed(unsafe { b.assume_init() }))
+            }
+        }
+    }
+
     /// Makes an object with one reference around an exporter in a box.
     pub fn new_boxed(exporter: Box<dyn Exporter>) -> ObjRef {
         let slot = slab::alloc(0);

@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 
-use super::derive_from;
+use super::{derive_from, derive_in_place};
 use crate::capi::{XBUF_MAX_NDIM, XBUF_SLICE_OMIT};
 use crate::format;
 use crate::layout::{self, Layout, Order};
@@ -69,7 +69,7 @@ impl SliceSpec {
 /// indirection" (memoryview then reads the wrong bytes). The result then gets a row-pointer
 /// table of its own, made here from the source's pointers (see [`rebase`]).
 pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
-    derive_from(obj, |l, extra| {
+    derive_in_place(obj, |l, out, extra| {
         if slices.len() > l.ndim() {
             bail!(
                 InvalidArgument,
@@ -91,7 +91,6 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
             resolved[d] = s.resolve(l.shape[d], d)?;
         }
         let resolved = &*resolved;
-        let mut out = l.clone();
         for (d, &(_, step, count)) in resolved.iter().enumerate() {
             out.shape[d] = count;
             // Python allows any step, so one far beyond the extent can overflow the new stride;
@@ -109,7 +108,7 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
         }
         // A result without items addresses no memory: its start is left where it is.
         if out.shape.contains(&0) {
-            return Ok(out);
+            return Ok(());
         }
         // Where each dimension's start moves (see above): `None` for `buf`, else the indirect
         // dimension whose suboffset moves. Summed exactly; applied with wrapping arithmetic,
@@ -155,9 +154,9 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
             }
         }
         if let Some(k) = below {
-            extra.table = Some(rebase(l, resolved, &mut out, k, shift[k])?);
+            extra.table = Some(rebase(l, resolved, out, k, shift[k])?);
         }
-        Ok(out)
+        Ok(())
     })
 }
 
@@ -242,8 +241,7 @@ fn rebase(
 /// Indexes the first `indices.len()` dimensions: the sub-view of the remaining dimensions
 /// (zero-dimensional when every dimension is indexed).
 pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
-    derive_from(obj, |l, _| {
-        let mut l = l.clone();
+    derive_in_place(obj, |_, l, _| {
         if indices.len() > l.ndim() {
             bail!(
                 InvalidArgument,
@@ -279,7 +277,7 @@ pub fn index(obj: &Object, indices: &[isize]) -> Result<ObjRef> {
         {
             l.suboffsets = None;
         }
-        Ok(l)
+        Ok(())
     })
 }
 

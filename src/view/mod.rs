@@ -317,64 +317,92 @@ fn derive_from(
     obj: &Object,
     change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
 ) -> Result<ObjRef> {
+    derive_in_place(obj, |l, out, extra| {
+        *out = change(l, extra)?;
+        Ok(())
+    })
+}
+
+/// [`derive_from`] with `change` editing, in place, a copy of the parent's layout that is
+/// already where the new view keeps it.
+fn derive_in_place(
+    obj: &Object,
+    change: impl FnOnce(&Layout, &mut Layout, &mut Extra) -> Result<()>,
+) -> Result<ObjRef> {
     with(obj, |parent| derive(parent, change))
 }
 
-/// [`derive_from`] on a pinned parent.
+/// Drops a layout written into a view being made, unless the view was completed.
+struct LayoutInProgress(*mut Layout);
+
+impl Drop for LayoutInProgress {
+    fn drop(&mut self) {
+        // SAFETY: written by `derive`, not yet part of a view.
+        unsafe { std::ptr::drop_in_place(self.0) };
+    }
+}
+
+/// [`derive_in_place`] on a pinned parent: the view is built in its object's slot.
 fn derive(
     parent: &View,
-    change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
+    change: impl FnOnce(&Layout, &mut Layout, &mut Extra) -> Result<()>,
 ) -> Result<ObjRef> {
     let owner = parent.owner();
     owner.add_export()?;
     let pending = PendingExport(owner);
-    let mut extra = Extra::default();
-    let layout = change(&parent.layout, &mut extra)?;
-    let shared = if extra.format.is_none() && extra.table.is_none() {
-        parent.shared.clone()
-    } else {
-        Arc::new(Shared {
-            releaser: parent.shared.releaser,
-            format: extra.format.or_else(|| parent.shared.format.clone()),
-            table: extra.table,
-            device: parent.shared.device,
-        })
-    };
-    let readonly = parent.readonly;
     let wants_view = owner.exporter().releases_views();
-    let mut pending = Some(pending);
-    let export = if wants_view {
-        Export::Derived(HeldInfo::empty())
-    } else {
-        // The bare export takes the pending one over at once.
-        std::mem::forget(pending.take());
-        Export::Bare(BareExport(AtomicPtr::new(owner.as_ptr())))
-    };
-    let obj = ObjRef::new(View {
-        export,
-        released: AtomicBool::new(false),
-        layout,
-        shared,
-        readonly,
-    });
-    if wants_view {
-        let view = obj.downcast::<View>("view")?;
-        if let Export::Derived(info) = &view.export {
-            let plan = Plan::of_layout(
-                &view.layout,
-                view.readonly,
-                view.shared.format.as_deref(),
-                view.shared.table.as_deref(),
-                view.shared.device,
-            );
-            // SAFETY: the view lives in its object, which does not move; the struct is filled
-            // before the object is shared. On failure the object goes with an empty struct and
-            // the pending export is returned.
-            unsafe { info.fill_derived(owner, &plan) }?;
+    let obj = ObjRef::new_in_place::<View>(|p| {
+        // SAFETY: `p` is the new view's storage; every field is written once below, the
+        // layout first (dropped again if anything fails before the view is complete).
+        unsafe {
+            let layout = std::ptr::addr_of_mut!((*p).layout);
+            layout.write(parent.layout.clone());
+            let undo = LayoutInProgress(layout);
+            let mut extra = Extra::default();
+            change(&parent.layout, &mut *layout, &mut extra)?;
+            let shared = if extra.format.is_none() && extra.table.is_none() {
+                parent.shared.clone()
+            } else {
+                Arc::new(Shared {
+                    releaser: parent.shared.releaser,
+                    format: extra.format.or_else(|| parent.shared.format.clone()),
+                    table: extra.table,
+                    device: parent.shared.device,
+                })
+            };
+            std::mem::forget(undo);
+            std::ptr::addr_of_mut!((*p).shared).write(shared);
+            std::ptr::addr_of_mut!((*p).readonly).write(parent.readonly);
+            std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));
+            std::ptr::addr_of_mut!((*p).export).write(if wants_view {
+                Export::Derived(HeldInfo::empty())
+            } else {
+                // The bare export takes the pending one over once the view is made.
+                Export::Bare(BareExport(AtomicPtr::new(owner.as_ptr())))
+            });
         }
-        // The filled struct holds the export now.
-        std::mem::forget(pending.take());
+        Ok(())
+    })?;
+    if !wants_view {
+        std::mem::forget(pending);
+        return Ok(obj);
     }
+    let view = obj.downcast::<View>("view")?;
+    if let Export::Derived(info) = &view.export {
+        let plan = Plan::of_layout(
+            &view.layout,
+            view.readonly,
+            view.shared.format.as_deref(),
+            view.shared.table.as_deref(),
+            view.shared.device,
+        );
+        // SAFETY: the view lives in its object, which does not move; the struct is filled
+        // before the object is shared. On failure the object goes with an empty struct and
+        // the pending export is returned.
+        unsafe { info.fill_derived(owner, &plan) }?;
+    }
+    // The filled struct holds the export now.
+    std::mem::forget(pending);
     Ok(obj)
 }
 

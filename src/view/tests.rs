@@ -286,3 +286,59 @@ fn derived_views_never_ask_the_exporter_and_count_one_export_each() {
         assert_eq!(c.releases.load(Ordering::SeqCst), expect);
     }
 }
+
+/// Views derived in place (slice, index): a failure part-way returns the export the new view
+/// had taken and leaves the parent as it was; a layout of more dimensions than kept inline
+/// (on the heap) is derived the same way.
+#[test]
+fn derived_in_place_failures_give_the_export_back() {
+    use crate::exporters::ndarray::NdArray;
+    use crate::status::Status;
+    for ndim in [2usize, 9] {
+        let shape: Vec<isize> = (0..ndim).map(|d| if d < 2 { 4 } else { 1 }).collect();
+        let base = NdArray::zeros(b"B", &shape, Order::C, 0).unwrap();
+        let v = new(&base, XBUF_FULL_RO).unwrap();
+        assert_eq!(base.exports(), 1);
+        // A zero step in the second dimension fails after the first was resolved.
+        let bad = [
+            SliceSpec {
+                start: 1,
+                stop: 3,
+                step: 1,
+            },
+            SliceSpec {
+                start: 0,
+                stop: 4,
+                step: 0,
+            },
+        ];
+        assert_eq!(slice(&v, &bad).unwrap_err().status, Status::InvalidArgument);
+        // An index out of bounds in the second dimension, after the first was applied.
+        assert_eq!(index(&v, &[1, 9]).unwrap_err().status, Status::OutOfBounds);
+        assert_eq!(base.exports(), 1);
+        with(&v, |p| {
+            assert_eq!(&p.layout().shape[..], &shape[..]);
+            Ok(())
+        })
+        .unwrap();
+        // And a good slice afterwards: one export more, the layout sliced.
+        let good = [SliceSpec {
+            start: 3,
+            stop: XBUF_SLICE_OMIT,
+            step: -2,
+        }];
+        let s = slice(&v, &good).unwrap();
+        assert_eq!(base.exports(), 2);
+        with(&s, |p| {
+            let l = p.layout();
+            assert_eq!(l.shape[0], 2);
+            assert_eq!(l.strides[0], -8);
+            assert_eq!(&l.shape[1..], &shape[1..]);
+            Ok(())
+        })
+        .unwrap();
+        drop(s);
+        drop(v);
+        assert_eq!(base.exports(), 0);
+    }
+}

@@ -341,6 +341,8 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
                 }
             };
             if let Err(e) = rel.add_export() {
+                // The answer borrows the scratch view, used next.
+                #[allow(clippy::drop_non_drop)]
                 drop(resp);
                 scratch.internal = internal;
                 rel.exporter().abandon(rel, &mut scratch);
@@ -359,6 +361,8 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
         request::plan(&resp, flags, obj.type_name())
     };
     let written = planned.and_then(|plan| write_view(view, &plan, releaser.as_ptr().cast()));
+    // The answer borrows the scratch view, used next.
+    #[allow(clippy::drop_non_drop)]
     drop(resp);
     match written {
         // The consumer's view holds the scratch view's export now; only its storage goes.

@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::any_impl;
 use crate::capi::xbuf_bufferinfo;
@@ -45,7 +45,7 @@ struct Mapping {
 }
 
 impl Mapping {
-    fn map(file: File, len: usize, mode: Mode, path: &PathBuf) -> Result<Mapping> {
+    fn map(file: File, len: usize, mode: Mode, path: &Path) -> Result<Mapping> {
         let addr = map_fd(&file, len, mode, path)?;
         Ok(Mapping {
             file: Some(file),
@@ -64,11 +64,11 @@ impl Mapping {
     }
 }
 
-fn io_error(what: &str, path: &PathBuf, e: std::io::Error) -> crate::status::Error {
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> crate::status::Error {
     err!(Io, "cannot {what} '{}': {e}", path.display())
 }
 
-fn map_fd(file: &File, len: usize, mode: Mode, path: &PathBuf) -> Result<*mut u8> {
+fn map_fd(file: &File, len: usize, mode: Mode, path: &Path) -> Result<*mut u8> {
     if len == 0 {
         // mmap refuses empty mappings; an empty file is an empty view.
         return Ok(std::ptr::NonNull::dangling().as_ptr());

@@ -20,16 +20,12 @@ pub(crate) enum Compare {
 
 pub(crate) fn compare_kind(fa: &Format, fb: &Format) -> Compare {
     use crate::format::{ByteOrder, Kind};
-    let single = |f: &Format, size: usize| match f.leaves() {
-        [l] if l.count == 1
+    let single = |f: &Format, size: usize| {
+        matches!(f.leaves(), [l] if l.count == 1
             && l.scalar.kind == Kind::Float
             && l.scalar.size == size
             && l.scalar.order == ByteOrder::NATIVE
-            && f.itemsize() == size =>
-        {
-            true
-        }
-        _ => false,
+            && f.itemsize() == size)
     };
     if single(fa, 4) && single(fb, 4) {
         return Compare::F32;

@@ -1,12 +1,19 @@
 //! The Arrow structs of a view object made straight from the view's layout against those made
 //! through `get_buffer`: the same fields, the same errors, the same exports counted.
 
+use super::export::*;
+use super::metadata::*;
 use super::*;
+use crate::capi::XBUF_FULL_RO;
 use crate::capi::XBUF_SLICE_OMIT;
 use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 use crate::exporters::ndarray::{NdArray, Spec};
+use crate::layout::Order;
+use crate::object::{ObjRef, Object};
+use crate::status::Result;
 use crate::status::Status;
 use crate::view::{self, SliceSpec};
+use std::ffi::CStr;
 
 /// Everything a consumer reads of a schema.
 #[derive(Debug, PartialEq)]

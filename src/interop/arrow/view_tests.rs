@@ -12,7 +12,8 @@ use crate::layout::Order;
 use crate::object::{ObjRef, Object};
 use crate::status::Result;
 use crate::status::Status;
-use crate::view::{self, SliceSpec};
+use crate::view;
+use crate::view::tests::slice_of as slice;
 use std::ffi::CStr;
 
 /// Everything a consumer reads of a schema.
@@ -121,14 +122,6 @@ fn same(obj: &Object, owner: &Object) -> bool {
     assert_eq!(take(r, true), general);
     assert_eq!(owner.exports(), before);
     taken
-}
-
-fn slice(obj: &Object, specs: &[(isize, isize, isize)]) -> ObjRef {
-    let s: Vec<SliceSpec> = specs
-        .iter()
-        .map(|&(start, stop, step)| SliceSpec { start, stop, step })
-        .collect();
-    view::slice(obj, &s).unwrap()
 }
 
 #[test]

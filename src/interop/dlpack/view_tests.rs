@@ -12,7 +12,8 @@ use crate::format;
 use crate::layout::Order;
 use crate::object::{ObjRef, Object};
 use crate::status::{Result, Status};
-use crate::view::{self, SliceSpec};
+use crate::view;
+use crate::view::tests::slice_of as slice;
 use std::ffi::{c_int, CStr};
 use std::ptr;
 use std::ptr::NonNull;
@@ -122,14 +123,6 @@ fn all_requests(obj: &Object, owner: &Object) -> bool {
     same::<DLManagedTensor>(obj, owner, UNMARKED_READONLY, true);
     same::<DLManagedTensor>(obj, owner, UNMARKED_READONLY | XBUF_WRITABLE, true);
     taken
-}
-
-fn slice(obj: &Object, specs: &[(isize, isize, isize)]) -> ObjRef {
-    let s: Vec<SliceSpec> = specs
-        .iter()
-        .map(|&(start, stop, step)| SliceSpec { start, stop, step })
-        .collect();
-    view::slice(obj, &s).unwrap()
 }
 
 #[test]

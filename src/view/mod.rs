@@ -38,7 +38,7 @@ use crate::{bail, err};
 mod derive;
 mod items;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use derive::*;
 pub use items::*;

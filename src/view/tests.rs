@@ -68,6 +68,16 @@ fn c_bytes(obj: &Object) -> Vec<u8> {
     .unwrap()
 }
 
+/// A view of `obj` sliced by `(start, stop, step)` per dimension (for the tests of other
+/// modules that export views).
+pub(crate) fn slice_of(obj: &Object, specs: &[(isize, isize, isize)]) -> ObjRef {
+    let s: Vec<SliceSpec> = specs
+        .iter()
+        .map(|&(start, stop, step)| range(start, stop, step))
+        .collect();
+    slice(obj, &s).unwrap()
+}
+
 fn range(start: isize, stop: isize, step: isize) -> SliceSpec {
     SliceSpec { start, stop, step }
 }

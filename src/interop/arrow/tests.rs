@@ -1,7 +1,16 @@
+//! Unit tests of the Arrow export and import: item types, layout plans, metadata and tensor
+//! JSON (hostile input too), round trips, refusals, null counts and ownership across threads.
+
+use super::export::*;
+use super::import::*;
+use super::metadata::*;
 use super::*;
+use crate::bufferinfo;
 use crate::capi::{XBUF_FULL_RO, XBUF_WRITABLE};
 use crate::exporters::ndarray::{NdArray, Spec};
+use crate::object::ObjRef;
 use crate::status::Status;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn ndarray(fmt: &[u8], shape: &[isize], strides: Option<&[isize]>, data: &[u8]) -> ObjRef {

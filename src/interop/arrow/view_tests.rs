@@ -1,12 +1,20 @@
 //! The Arrow structs of a view object made straight from the view's layout against those made
 //! through `get_buffer`: the same fields, the same errors, the same exports counted.
 
+use super::export::*;
+use super::metadata::*;
 use super::*;
+use crate::capi::XBUF_FULL_RO;
 use crate::capi::XBUF_SLICE_OMIT;
 use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 use crate::exporters::ndarray::{NdArray, Spec};
+use crate::layout::Order;
+use crate::object::{ObjRef, Object};
+use crate::status::Result;
 use crate::status::Status;
-use crate::view::{self, SliceSpec};
+use crate::view;
+use crate::view::tests::slice_of as slice;
+use std::ffi::CStr;
 
 /// Everything a consumer reads of a schema.
 #[derive(Debug, PartialEq)]
@@ -114,14 +122,6 @@ fn same(obj: &Object, owner: &Object) -> bool {
     assert_eq!(take(r, true), general);
     assert_eq!(owner.exports(), before);
     taken
-}
-
-fn slice(obj: &Object, specs: &[(isize, isize, isize)]) -> ObjRef {
-    let s: Vec<SliceSpec> = specs
-        .iter()
-        .map(|&(start, stop, step)| SliceSpec { start, stop, step })
-        .collect();
-    view::slice(obj, &s).unwrap()
 }
 
 #[test]

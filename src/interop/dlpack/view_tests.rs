@@ -1,13 +1,21 @@
 //! The tensor of a view object made straight from the view's layout against the one made
 //! through `get_buffer`: the same fields, the same errors, the same exports counted.
 
+use super::dtype::dtype_of_format;
+use super::export::{export_general, Exported, Managed};
 use super::*;
+use crate::bufferinfo;
 use crate::capi::XBUF_SLICE_OMIT;
 use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 use crate::exporters::ndarray::{NdArray, Spec};
 use crate::format;
-use crate::status::Status;
-use crate::view::{self, SliceSpec};
+use crate::layout::Order;
+use crate::object::{ObjRef, Object};
+use crate::status::{Result, Status};
+use crate::view;
+use crate::view::tests::slice_of as slice;
+use std::ffi::{c_int, CStr};
+use std::ptr;
 use std::ptr::NonNull;
 
 /// Everything a consumer reads of a tensor.
@@ -115,14 +123,6 @@ fn all_requests(obj: &Object, owner: &Object) -> bool {
     same::<DLManagedTensor>(obj, owner, UNMARKED_READONLY, true);
     same::<DLManagedTensor>(obj, owner, UNMARKED_READONLY | XBUF_WRITABLE, true);
     taken
-}
-
-fn slice(obj: &Object, specs: &[(isize, isize, isize)]) -> ObjRef {
-    let s: Vec<SliceSpec> = specs
-        .iter()
-        .map(|&(start, stop, step)| SliceSpec { start, stop, step })
-        .collect();
-    view::slice(obj, &s).unwrap()
 }
 
 #[test]

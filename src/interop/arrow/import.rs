@@ -1,0 +1,513 @@
+//! Import: a schema described in xbuf's terms, the array's levels checked against it, and
+//! the object holding the array.
+
+use std::borrow::Cow;
+use std::ffi::{c_int, CStr, CString};
+
+use crate::capi::{xbuf_bufferinfo, XBUF_MAX_NDIM};
+use crate::exporters::any_impl;
+use crate::format;
+use crate::layout::Order;
+use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::status::{overflow, Result};
+use crate::{bail, err};
+
+use super::metadata::{decode_metadata, parse_tensor_meta};
+use super::{
+    ArrowArray, ArrowSchema, BOOL8, EXT_META, EXT_NAME, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS,
+    TENSOR,
+};
+
+/// What a schema describes, in xbuf's terms.
+#[derive(Debug)]
+struct Desc {
+    /// The item format.
+    format: Cow<'static, CStr>,
+    itemsize: isize,
+    /// One entry per fixed-size list level, outermost first.
+    levels: Vec<Level>,
+}
+
+#[derive(Debug)]
+struct Level {
+    /// Items per list (the product of `physical`).
+    size: isize,
+    /// The tensor's physical (row-major) shape: `[size]` for a plain fixed-size list.
+    physical: Vec<isize>,
+    /// Logical axis `i` is physical axis `permutation[i]`; `None`: the identity.
+    permutation: Option<Vec<usize>>,
+}
+
+fn type_name(format: &[u8]) -> String {
+    String::from_utf8_lossy(format).into_owned()
+}
+
+/// Reads the type a schema describes.
+///
+/// # Safety
+/// `schema` must point at a valid schema (its strings NUL-terminated, its children valid).
+unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
+    let s = &*schema;
+    if s.release.is_none() {
+        bail!(Released, "the ArrowSchema is released");
+    }
+    if s.format.is_null() {
+        bail!(InvalidArgument, "the ArrowSchema's format is NULL");
+    }
+    let f = CStr::from_ptr(s.format).to_bytes();
+    if !s.dictionary.is_null() {
+        bail!(
+            Unsupported,
+            "dictionary-encoded arrays (indices '{}') have no PEP 3118 layout; decode the \
+             dictionary first",
+            type_name(f)
+        );
+    }
+    let meta = decode_metadata(s.metadata)?;
+    let get = |key: &str| {
+        meta.iter()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| *v)
+    };
+    let ext = get(EXT_NAME);
+    let prim = |code: &'static CStr, size: isize| Desc {
+        format: Cow::Borrowed(code),
+        itemsize: size,
+        levels: Vec::new(),
+    };
+    let desc = match f {
+        b"c" if ext == Some(BOOL8.as_bytes()) => prim(c"?", 1),
+        b"c" => prim(c"b", 1),
+        b"C" => prim(c"B", 1),
+        b"s" => prim(c"h", 2),
+        b"S" => prim(c"H", 2),
+        b"i" => prim(c"i", 4),
+        b"I" => prim(c"I", 4),
+        b"l" => prim(c"q", 8),
+        b"L" => prim(c"Q", 8),
+        b"e" => prim(c"e", 2),
+        b"f" => prim(c"f", 4),
+        b"g" => prim(c"d", 8),
+        _ if f.starts_with(b"w:") => {
+            let n = parse_size(&f[2..], f)?;
+            if n == 0 {
+                bail!(Unsupported, "fixed-size binary of 0 bytes ('w:0') has no PEP 3118 item");
+            }
+            let format = match get(FORMAT_KEY) {
+                Some(text) => {
+                    let size = format::itemsize(text)?;
+                    if size != n {
+                        bail!(
+                            Format,
+                            "the '{FORMAT_KEY}' metadata '{}' has item size {size}, but the \
+                             field is 'w:{n}'",
+                            type_name(text)
+                        );
+                    }
+                    CString::new(text).map_err(|_| err!(Format, "the format contains a NUL byte"))?
+                }
+                None => CString::new(format!("{n}s")).expect("no NUL"),
+            };
+            Desc {
+                format: Cow::Owned(format),
+                itemsize: n as isize,
+                levels: Vec::new(),
+            }
+        }
+        _ if f.starts_with(b"+w:") => {
+            let n = parse_size(&f[3..], f)? as isize;
+            if s.n_children != 1 {
+                bail!(
+                    InvalidArgument,
+                    "the fixed-size list schema '{}' has {} children (1 expected)",
+                    type_name(f),
+                    s.n_children
+                );
+            }
+            if s.children.is_null() || (*s.children).is_null() {
+                bail!(
+                    InvalidArgument,
+                    "the fixed-size list schema '{}' has a NULL child schema",
+                    type_name(f)
+                );
+            }
+            let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {
+                let m = parse_tensor_meta(get(EXT_META).unwrap_or(b""))?;
+                let physical: Vec<isize> = m
+                    .shape
+                    .iter()
+                    .map(|&x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
+                    .collect::<Result<_>>()?;
+                let count = crate::layout::item_count(&physical)?;
+                if count != n {
+                    bail!(
+                        InvalidArgument,
+                        "the arrow.fixed_shape_tensor shape {physical:?} has {count} items, \
+                         but its storage is '{}'",
+                        type_name(f)
+                    );
+                }
+                (physical, m.permutation)
+            } else {
+                (vec![n], None)
+            };
+            let dims = dims + physical.len();
+            if dims + 1 > XBUF_MAX_NDIM as usize {
+                bail!(
+                    Unsupported,
+                    "the nested fixed-size lists have more than {} dimensions",
+                    XBUF_MAX_NDIM
+                );
+            }
+            let mut inner = describe(*s.children, dims)?;
+            inner.levels.insert(
+                0,
+                Level {
+                    size: n,
+                    physical,
+                    permutation,
+                },
+            );
+            inner
+        }
+        b"b" => bail!(
+            Unsupported,
+            "Arrow booleans ('b') are bit-packed; a PEP 3118 item is at least one byte (cast \
+             to int8 or arrow.bool8 first)"
+        ),
+        b"u" | b"U" | b"z" | b"Z" | b"vu" | b"vz" | b"+l" | b"+L" | b"+vl" | b"+vL" => bail!(
+            Unsupported,
+            "the Arrow type '{}' has variable-length items; a PEP 3118 view needs a fixed item size",
+            type_name(f)
+        ),
+        _ => bail!(
+            Unsupported,
+            "the Arrow type '{}' has no PEP 3118 format (supported: c C s S i I l L e f g, \
+             w:N, +w:N, arrow.bool8, arrow.fixed_shape_tensor)",
+            type_name(f)
+        ),
+    };
+    Ok(desc)
+}
+
+fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
+    std::str::from_utf8(digits)
+        .ok()
+        .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|d| d.parse::<usize>().ok())
+        .filter(|&n| n <= i32::MAX as usize)
+        .ok_or_else(|| {
+            err!(
+                InvalidArgument,
+                "the Arrow format '{}' has no valid size",
+                type_name(whole)
+            )
+        })
+}
+
+/// An object whose views read an imported Arrow array.
+pub struct ArrowImport {
+    array: ArrowArray,
+    buf: *mut u8,
+    len: isize,
+    itemsize: isize,
+    format: Cow<'static, CStr>,
+    /// The shape, then the strides.
+    dims: Dims,
+}
+
+/// Shape and strides: inline up to four dimensions (no allocation), else on the heap.
+enum Dims {
+    Inline(usize, [isize; 8]),
+    Heap(Vec<isize>),
+}
+
+impl Dims {
+    fn new(shape: &[isize], strides: &[isize]) -> Dims {
+        let n = shape.len();
+        if n <= 4 {
+            let mut a = [0isize; 8];
+            a[..n].copy_from_slice(shape);
+            a[n..2 * n].copy_from_slice(strides);
+            Dims::Inline(n, a)
+        } else {
+            Dims::Heap([shape, strides].concat())
+        }
+    }
+    fn all(&self) -> &[isize] {
+        match self {
+            Dims::Inline(n, a) => &a[..2 * n],
+            Dims::Heap(v) => v,
+        }
+    }
+    fn shape(&self) -> &[isize] {
+        let a = self.all();
+        &a[..a.len() / 2]
+    }
+    fn strides(&self) -> &[isize] {
+        let a = self.all();
+        &a[a.len() / 2..]
+    }
+}
+
+// SAFETY: the array's memory is immutable while the object lives (Arrow arrays are); its
+// release callback may be called from any thread (the specification requires it of
+// producers whose arrays cross threads, and the caller of `xbuf_arrow_import` accepts that).
+unsafe impl Send for ArrowImport {}
+unsafe impl Sync for ArrowImport {}
+
+impl Exporter for ArrowImport {
+    fn type_name(&self) -> &CStr {
+        c"arrow"
+    }
+    fn get_buffer<'a>(
+        &'a self,
+        _: &'a Object,
+        _: c_int,
+        _: &'a mut xbuf_bufferinfo,
+    ) -> Result<Response<'a>> {
+        Ok(Response {
+            buf: self.buf,
+            len: self.len,
+            itemsize: self.itemsize,
+            readonly: true,
+            format: Some(&self.format),
+            ndim: self.dims.shape().len(),
+            shape: Some(self.dims.shape()),
+            strides: Some(self.dims.strides()),
+            ..Response::default()
+        })
+    }
+    any_impl!();
+}
+
+impl Drop for ArrowImport {
+    fn drop(&mut self) {
+        if let Some(r) = self.array.release {
+            // SAFETY: the array was moved in by `import`; this is its one release.
+            unsafe { r(&mut self.array) };
+        }
+    }
+}
+
+/// Counts the zero bits of `bitmap` (least significant bit first, as Arrow numbers them) in
+/// `[start, start + count)`: the head and tail bit by bit, whole bytes in between.
+///
+/// # Safety
+/// The bitmap must cover those bits.
+pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) -> usize {
+    let end = start + count;
+    let bit = |i: usize| *bitmap.add(i / 8) >> (i % 8) & 1;
+    let mut nulls = 0;
+    let mut i = start;
+    while i < end && i % 8 != 0 {
+        nulls += usize::from(bit(i) == 0);
+        i += 1;
+    }
+    while i + 8 <= end {
+        nulls += (*bitmap.add(i / 8)).count_zeros() as usize;
+        i += 8;
+    }
+    while i < end {
+        nulls += usize::from(bit(i) == 0);
+        i += 1;
+    }
+    nulls
+}
+
+/// Checks one array level against what its schema level expects and returns its physical
+/// start (in its own slots) after applying its `offset`.
+///
+/// # Safety
+/// `a` must point at a valid array.
+unsafe fn check_level(
+    a: &ArrowArray,
+    what: &str,
+    n_buffers: i64,
+    n_children: i64,
+    start: usize,
+    count: usize,
+    flags: c_int,
+) -> Result<usize> {
+    if a.release.is_none() {
+        bail!(Released, "the {what} is released");
+    }
+    if a.length < 0 || a.offset < 0 {
+        bail!(
+            InvalidArgument,
+            "the {what} has length {} and offset {}",
+            a.length,
+            a.offset
+        );
+    }
+    if a.n_buffers != n_buffers || a.n_children != n_children {
+        bail!(
+            InvalidArgument,
+            "the {what} has {} buffers and {} children ({n_buffers} and {n_children} expected \
+             for its type)",
+            a.n_buffers,
+            a.n_children
+        );
+    }
+    if a.buffers.is_null() || (n_children > 0 && a.children.is_null()) {
+        bail!(InvalidArgument, "the {what} has NULL buffers or children");
+    }
+    if !a.dictionary.is_null() {
+        bail!(
+            InvalidArgument,
+            "the {what} has a dictionary its schema does not describe"
+        );
+    }
+    let length = a.length as usize;
+    if start.checked_add(count).is_none_or(|end| end > length) {
+        bail!(
+            InvalidArgument,
+            "the {what} has {length} slots, fewer than the {} its parent uses",
+            start as u128 + count as u128
+        );
+    }
+    let phys = start
+        .checked_add(a.offset as usize)
+        .ok_or_else(|| overflow("the array offset"))?;
+    let validity = *a.buffers;
+    let nulls = match a.null_count {
+        0 => 0,
+        n if n < -1 => bail!(InvalidArgument, "the {what} has null_count {n}"),
+        -1 if validity.is_null() => 0,
+        n if validity.is_null() => bail!(
+            InvalidArgument,
+            "the {what} has null_count {n} but no validity bitmap"
+        ),
+        n if n > 0 && start == 0 && count == length => n as usize,
+        _ => count_nulls(validity.cast(), phys, count),
+    };
+    if nulls > 0 && flags & IGNORE_VALIDITY == 0 {
+        bail!(
+            InvalidArgument,
+            "the {what} has {nulls} null slot(s): a PEP 3118 view cannot mark them (pass \
+             XBUF_ARROW_IGNORE_VALIDITY to read the values under them as they lie)"
+        );
+    }
+    Ok(phys)
+}
+
+/// Shape and strides of nested fixed-size lists: the length, then each level's logical axes,
+/// built inside out.
+fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
+    let ndim = 1 + desc.levels.iter().map(|l| l.physical.len()).sum::<usize>();
+    let mut shape = vec![0isize; ndim];
+    let mut strides = vec![0isize; ndim];
+    let mut inner = itemsize;
+    let mut end = ndim;
+    for level in desc.levels.iter().rev() {
+        let n = level.physical.len();
+        let mut phys = vec![0isize; n];
+        crate::layout::contiguous_strides(&level.physical, inner, Order::C, &mut phys)?;
+        for i in 0..n {
+            let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
+            shape[end - n + i] = level.physical[p];
+            strides[end - n + i] = phys[p];
+        }
+        end -= n;
+        inner = inner
+            .checked_mul(level.size)
+            .ok_or_else(|| overflow("the tensor byte size"))?;
+    }
+    shape[0] = count as isize;
+    strides[0] = inner;
+    Ok(Dims::new(&shape, &strides))
+}
+
+/// Makes an object of an Arrow array (see the module docs). On success the array is moved in
+/// (`(*array).release` is set to NULL); on failure nothing is changed.
+///
+/// # Safety
+/// `schema` and `array` must point at valid, matching structs of the C Data Interface.
+pub unsafe fn import(
+    schema: *const ArrowSchema,
+    array: *mut ArrowArray,
+    flags: c_int,
+) -> Result<ObjRef> {
+    if flags & !IMPORT_FLAGS != 0 {
+        bail!(
+            InvalidArgument,
+            "import flags 0x{flags:x} contain unknown bits 0x{:x}",
+            flags & !IMPORT_FLAGS
+        );
+    }
+    let desc = describe(schema, 0)?;
+    let top = &*array;
+    // Walk the levels: `start`/`count` are slots of the current level.
+    let count = usize::try_from(top.length)
+        .map_err(|_| err!(InvalidArgument, "the ArrowArray has length {}", top.length))?;
+    let mut a = top;
+    let mut start = 0usize;
+    let mut items = count;
+    for (depth, level) in desc.levels.iter().enumerate() {
+        // Named without an allocation on the common path (the top array).
+        let what: Cow<'static, str> = if depth == 0 {
+            Cow::Borrowed("ArrowArray")
+        } else {
+            Cow::Owned(format!("child array at depth {depth}"))
+        };
+        let phys = check_level(a, &what, 1, 1, start, items, flags)?;
+        let size = level.size as usize;
+        start = phys
+            .checked_mul(size)
+            .ok_or_else(|| overflow("the child slot"))?;
+        items = items
+            .checked_mul(size)
+            .ok_or_else(|| overflow("the item count"))?;
+        let child = *a.children;
+        if child.is_null() {
+            bail!(InvalidArgument, "the {what} has a NULL child");
+        }
+        a = &*child;
+    }
+    let what: Cow<'static, str> = if desc.levels.is_empty() {
+        Cow::Borrowed("ArrowArray")
+    } else {
+        Cow::Owned(format!("child array at depth {}", desc.levels.len()))
+    };
+    let phys = check_level(a, &what, 2, 0, start, items, flags)?;
+    let data = *a.buffers.add(1);
+    let itemsize = desc.itemsize;
+    let byte_off = phys
+        .checked_mul(itemsize as usize)
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| overflow("the data offset"))?;
+    let len = items
+        .checked_mul(itemsize as usize)
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| overflow("the array's byte size"))? as isize;
+    if data.is_null() && items > 0 {
+        bail!(
+            InvalidArgument,
+            "the {what}'s data buffer is NULL but it has {items} items"
+        );
+    }
+    let buf = if data.is_null() {
+        std::ptr::null_mut()
+    } else {
+        data.cast::<u8>().cast_mut().wrapping_add(byte_off)
+    };
+    let dims = if desc.levels.is_empty() {
+        let mut a = [0isize; 8];
+        a[0] = count as isize;
+        a[1] = itemsize;
+        Dims::Inline(1, a)
+    } else {
+        tensor_dims(&desc, count, itemsize)?
+    };
+    let moved = std::ptr::read(array);
+    let obj = ObjRef::new(ArrowImport {
+        array: moved,
+        buf,
+        len,
+        itemsize,
+        format: desc.format,
+        dims,
+    });
+    (*array).release = None;
+    Ok(obj)
+}

@@ -1,0 +1,273 @@
+//! The metadata blob of a schema and the JSON of the `arrow.fixed_shape_tensor` extension.
+
+use std::ffi::c_char;
+
+use crate::capi::XBUF_MAX_NDIM;
+use crate::status::{overflow, Result};
+use crate::{bail, err};
+
+/// Encodes key/value pairs as the specification's metadata blob.
+pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+    let len32 = |n: usize| -> Result<[u8; 4]> {
+        i32::try_from(n)
+            .map(i32::to_ne_bytes)
+            .map_err(|_| overflow("a metadata length"))
+    };
+    let size = 4 + pairs
+        .iter()
+        .map(|(k, v)| 8 + k.len() + v.len())
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&len32(pairs.len())?);
+    for (k, v) in pairs {
+        out.extend_from_slice(&len32(k.len())?);
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(&len32(v.len())?);
+        out.extend_from_slice(v);
+    }
+    Ok(out)
+}
+
+/// Decodes a metadata blob into borrowed key/value pairs.
+///
+/// # Safety
+/// `p` must be NULL or point at a well-formed blob (its lengths are trusted, as the
+/// specification has no total size).
+pub unsafe fn decode_metadata<'a>(p: *const c_char) -> Result<Vec<(&'a [u8], &'a [u8])>> {
+    let mut out = Vec::new();
+    if p.is_null() {
+        return Ok(out);
+    }
+    let mut at = p.cast::<u8>();
+    let read_len = |at: &mut *const u8| -> Result<usize> {
+        let n = i32::from_ne_bytes(at.cast::<[u8; 4]>().read_unaligned());
+        *at = at.add(4);
+        usize::try_from(n).map_err(|_| {
+            err!(
+                InvalidArgument,
+                "the schema's metadata has a negative length {n}"
+            )
+        })
+    };
+    let pairs = read_len(&mut at)?;
+    for _ in 0..pairs {
+        let kn = read_len(&mut at)?;
+        let k = std::slice::from_raw_parts(at, kn);
+        at = at.add(kn);
+        let vn = read_len(&mut at)?;
+        let v = std::slice::from_raw_parts(at, vn);
+        at = at.add(vn);
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// The `shape` and `permutation` of an `arrow.fixed_shape_tensor`'s JSON metadata.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TensorMeta {
+    pub shape: Vec<usize>,
+    pub permutation: Option<Vec<usize>>,
+}
+
+/// A minimal JSON reader: enough to find two integer arrays in an object and skip the rest
+/// (strings with escapes, nested values), with a depth bound.
+struct Json<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Json<'a> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+    fn fail<T>(&self, what: &str) -> Result<T> {
+        bail!(
+            InvalidArgument,
+            "the arrow.fixed_shape_tensor metadata is not valid: {what} at byte {} of '{}'",
+            self.i,
+            String::from_utf8_lossy(self.s)
+        )
+    }
+    fn eat(&mut self, c: u8) -> Result<()> {
+        self.ws();
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            self.fail(&format!("expected '{}'", c as char))
+        }
+    }
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.i).copied()
+    }
+    fn string(&mut self) -> Result<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        while let Some(&c) = self.s.get(self.i) {
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return Ok(&self.s[start..self.i - 1]);
+                }
+                b'\\' => self.i += 2,
+                _ => self.i += 1,
+            }
+        }
+        self.fail("unterminated string")
+    }
+    fn uint(&mut self) -> Result<usize> {
+        self.ws();
+        let start = self.i;
+        let mut n: usize = 0;
+        while let Some(d) = self.s.get(self.i).filter(|c| c.is_ascii_digit()) {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(usize::from(d - b'0')))
+                .ok_or_else(|| overflow("a tensor extent"))?;
+            self.i += 1;
+        }
+        if self.i == start {
+            return self.fail("expected a non-negative integer");
+        }
+        Ok(n)
+    }
+    fn uint_array(&mut self) -> Result<Vec<usize>> {
+        self.eat(b'[')?;
+        let mut v = Vec::new();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(v);
+        }
+        loop {
+            if v.len() >= XBUF_MAX_NDIM as usize {
+                return self.fail("more than 64 dimensions");
+            }
+            v.push(self.uint()?);
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(v);
+                }
+                _ => return self.fail("expected ',' or ']'"),
+            }
+        }
+    }
+    fn skip_value(&mut self, depth: usize) -> Result<()> {
+        if depth > 32 {
+            return self.fail("nested too deeply");
+        }
+        match self.peek() {
+            Some(b'"') => self.string().map(drop),
+            Some(open @ (b'[' | b'{')) => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.i += 1;
+                if self.peek() == Some(close) {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    if open == b'{' {
+                        self.string()?;
+                        self.eat(b':')?;
+                    }
+                    self.skip_value(depth + 1)?;
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(c) if c == close => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return self.fail("expected ',' or a closing bracket"),
+                    }
+                }
+            }
+            Some(c) if c == b'-' || c.is_ascii_alphanumeric() => {
+                while self
+                    .s
+                    .get(self.i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+                {
+                    self.i += 1;
+                }
+                Ok(())
+            }
+            _ => self.fail("expected a value"),
+        }
+    }
+}
+
+/// Reads an `arrow.fixed_shape_tensor`'s metadata; checks the permutation.
+pub fn parse_tensor_meta(s: &[u8]) -> Result<TensorMeta> {
+    let mut j = Json { s, i: 0 };
+    let mut shape = None;
+    let mut permutation = None;
+    j.eat(b'{')?;
+    if j.peek() == Some(b'}') {
+        j.i += 1;
+    } else {
+        loop {
+            let key = j.string()?;
+            j.eat(b':')?;
+            match key {
+                b"shape" => shape = Some(j.uint_array()?),
+                b"permutation" if j.peek() == Some(b'n') => j.skip_value(0)?,
+                b"permutation" => permutation = Some(j.uint_array()?),
+                _ => j.skip_value(0)?,
+            }
+            match j.peek() {
+                Some(b',') => j.i += 1,
+                Some(b'}') => {
+                    j.i += 1;
+                    break;
+                }
+                _ => return j.fail("expected ',' or '}'"),
+            }
+        }
+    }
+    if j.peek().is_some() {
+        return j.fail("trailing text");
+    }
+    let Some(shape) = shape else {
+        return j.fail("no \"shape\"");
+    };
+    if let Some(p) = &permutation {
+        let mut seen = vec![false; shape.len()];
+        if p.len() != shape.len()
+            || !p
+                .iter()
+                .all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true))
+        {
+            bail!(
+                InvalidArgument,
+                "the arrow.fixed_shape_tensor permutation {p:?} is not a permutation of the {} axes of shape {shape:?}",
+                shape.len()
+            );
+        }
+    }
+    Ok(TensorMeta { shape, permutation })
+}
+
+/// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`).
+pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(16 + 24 * shape.len());
+    let list = |s: &mut String, key: &str, v: &mut dyn Iterator<Item = usize>| {
+        let _ = write!(s, "\"{key}\":[");
+        for (i, x) in v.enumerate() {
+            let _ = write!(s, "{}{x}", if i > 0 { "," } else { "" });
+        }
+        s.push(']');
+    };
+    s.push('{');
+    list(&mut s, "shape", &mut shape.iter().map(|&x| x as usize));
+    if let Some(p) = permutation {
+        s.push(',');
+        list(&mut s, "permutation", &mut p.iter().copied());
+    }
+    s.push('}');
+    s
+}

@@ -284,6 +284,34 @@ unsafe fn fill(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result
     fill_general(obj, view, flags)
 }
 
+/// The error of an exporter that named as releaser something that is not a live object.
+fn releaser_not_live(obj: &Object, e: crate::status::Error) -> crate::status::Error {
+    err!(
+        BadExporter,
+        "exporter '{}' named a releaser that is not a live object: {}",
+        obj.type_name().to_string_lossy(),
+        e.message
+    )
+}
+
+/// A call that fails after the exporter answered: the scratch view (with the answer's
+/// `internal`) goes back to `to`'s exporter, so that whatever it set up for the view is undone,
+/// and the export counted on `counted` for the call is returned.
+///
+/// # Safety
+/// `counted` holds an export counted for this call; `to` is the object whose exporter answered
+/// (or took the export over).
+unsafe fn abandon_answer(
+    to: &Object,
+    scratch: &mut xbuf_bufferinfo,
+    internal: *mut c_void,
+    counted: NonNull<Object>,
+) {
+    scratch.internal = internal;
+    to.exporter().abandon(to, scratch);
+    Object::drop_export(counted);
+}
+
 /// [`fill`] for every exporter that neither answers with `flat_bytes` nor is trusted: the exporter's
 /// response is checked against the request and copied into the view. The export counted on
 /// `obj` is the caller's; on failure this returns it.
@@ -334,24 +362,16 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
                 Err(e) => {
                     // Nothing to hand the view to but the exporter itself, so that whatever
                     // it set up for the view is undone.
-                    let type_name = obj.type_name().to_string_lossy();
-                    let message = format!(
-                        "exporter '{type_name}' named a releaser that is not a live object: {}",
-                        e.message
-                    );
-                    scratch.internal = internal;
-                    obj.exporter().abandon(obj, &mut scratch);
-                    Object::drop_export(obj_ptr);
-                    bail!(BadExporter, "{message}");
+                    let e = releaser_not_live(obj, e);
+                    abandon_answer(obj, &mut scratch, internal, obj_ptr);
+                    return Err(e);
                 }
             };
             if let Err(e) = rel.add_export() {
                 // The answer borrows the scratch view, used next.
                 #[allow(clippy::drop_non_drop)]
                 drop(resp);
-                scratch.internal = internal;
-                rel.exporter().abandon(rel, &mut scratch);
-                Object::drop_export(obj_ptr);
+                abandon_answer(rel, &mut scratch, internal, obj_ptr);
                 return Err(e);
             }
             Object::drop_export(obj_ptr);
@@ -375,9 +395,7 @@ unsafe fn fill_general(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -
             return Err(e);
         }
         Err(e) => {
-            scratch.internal = internal;
-            releaser.exporter().abandon(releaser, &mut scratch);
-            Object::drop_export(NonNull::from(releaser));
+            abandon_answer(releaser, &mut scratch, internal, NonNull::from(releaser));
             return Err(e);
         }
     }

@@ -38,21 +38,13 @@ pub(super) unsafe fn fill_trusted(
             let rel = match Object::check(r) {
                 Ok(rel) => rel,
                 Err(e) => {
-                    let type_name = obj.type_name().to_string_lossy();
-                    let message = format!(
-                        "exporter '{type_name}' named a releaser that is not a live object: {}",
-                        e.message
-                    );
-                    scratch.internal = internal;
-                    obj.exporter().abandon(obj, &mut scratch);
-                    Object::drop_export(obj_ptr);
-                    bail!(BadExporter, "{message}");
+                    let e = releaser_not_live(obj, e);
+                    abandon_answer(obj, &mut scratch, internal, obj_ptr);
+                    return Err(e);
                 }
             };
             if let Err(e) = rel.add_export() {
-                scratch.internal = internal;
-                rel.exporter().abandon(rel, &mut scratch);
-                Object::drop_export(obj_ptr);
+                abandon_answer(rel, &mut scratch, internal, obj_ptr);
                 return Err(e);
             }
             Object::drop_export(obj_ptr);
@@ -75,9 +67,7 @@ pub(super) unsafe fn fill_trusted(
     #[allow(clippy::drop_non_drop)]
     drop(resp);
     if let Err(e) = written {
-        scratch.internal = internal;
-        releaser.exporter().abandon(releaser, &mut scratch);
-        Object::drop_export(NonNull::from(releaser));
+        abandon_answer(releaser, &mut scratch, internal, NonNull::from(releaser));
         return Err(e);
     }
     Ok(())

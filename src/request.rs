@@ -620,4 +620,4 @@ fn check_device(r: &Response<'_>, flags: Flags, device: (i32, i32), who: &Who<'_
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -3,6 +3,27 @@
 use super::*;
 use crate::status::Status;
 
+/// Every request flag and every combination the header names.
+pub(crate) const NAMED_REQUESTS: [c_int; 17] = [
+    XBUF_SIMPLE,
+    XBUF_WRITABLE,
+    XBUF_FORMAT,
+    XBUF_ND,
+    XBUF_STRIDES,
+    XBUF_C_CONTIGUOUS,
+    XBUF_F_CONTIGUOUS,
+    XBUF_ANY_CONTIGUOUS,
+    XBUF_INDIRECT,
+    XBUF_CONTIG,
+    XBUF_CONTIG_RO,
+    XBUF_STRIDED,
+    XBUF_STRIDED_RO,
+    XBUF_RECORDS,
+    XBUF_RECORDS_RO,
+    XBUF_FULL,
+    XBUF_FULL_RO,
+];
+
 /// `grant` decides every request on a library-made answer exactly as `plan` does: the same
 /// error status, or the same fields for the consumer.
 #[test]
@@ -17,25 +38,7 @@ fn grant_agrees_with_plan_on_checked_answers() {
         (&[4, 1], &[4, 99], None, false),
         (&[2, 3], &[8, 4], Some(&subs), false),
     ];
-    let requests = [
-        XBUF_SIMPLE,
-        XBUF_WRITABLE,
-        XBUF_FORMAT,
-        XBUF_ND,
-        XBUF_STRIDES,
-        XBUF_C_CONTIGUOUS,
-        XBUF_F_CONTIGUOUS,
-        XBUF_ANY_CONTIGUOUS,
-        XBUF_INDIRECT,
-        XBUF_CONTIG,
-        XBUF_CONTIG_RO,
-        XBUF_STRIDED,
-        XBUF_STRIDED_RO,
-        XBUF_RECORDS,
-        XBUF_RECORDS_RO,
-        XBUF_FULL,
-        XBUF_FULL_RO,
-    ];
+    let requests = NAMED_REQUESTS;
     let mut granted = 0;
     for (shape, strides, suboffsets, readonly) in cases {
         let mut r = resp(shape, Some(strides), 4);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::exporters::ndarray::{NdArray, Spec};
+use crate::request::tests::NAMED_REQUESTS;
 use crate::status::Status;
 use std::ffi::CStr;
 
@@ -159,26 +160,8 @@ fn arrays() -> Vec<ObjRef> {
 
 #[test]
 fn direct_writing_agrees_with_the_general_path() {
-    let requests = [
-        XBUF_SIMPLE,
-        XBUF_WRITABLE,
-        XBUF_FORMAT,
-        XBUF_ND,
-        XBUF_STRIDES,
-        XBUF_C_CONTIGUOUS,
-        XBUF_F_CONTIGUOUS,
-        XBUF_ANY_CONTIGUOUS,
-        XBUF_INDIRECT,
-        XBUF_CONTIG,
-        XBUF_CONTIG_RO,
-        XBUF_STRIDED,
-        XBUF_STRIDED_RO,
-        XBUF_RECORDS,
-        XBUF_RECORDS_RO,
-        XBUF_FULL,
-        XBUF_FULL_RO,
-        XBUF_FULL_RO | XBUF_DEVICE,
-    ];
+    let mut requests = NAMED_REQUESTS.to_vec();
+    requests.push(XBUF_FULL_RO | XBUF_DEVICE);
     let sizes = [
         XBUF_BUFFERINFO_SIZE_MIN,
         XBUF_BUFFERINFO_SIZE_NODEVICE,
@@ -188,7 +171,7 @@ fn direct_writing_agrees_with_the_general_path() {
     let (mut direct, mut agreed, mut refused) = (0, 0, 0);
     for obj in arrays() {
         assert!(obj.exporter().trusted());
-        for flags in requests {
+        for &flags in &requests {
             for size in sizes {
                 let (mut a, mut b) = (fresh(size), fresh(size));
                 let (pa, pb) = (

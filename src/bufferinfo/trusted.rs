@@ -186,4 +186,4 @@ pub(super) unsafe fn write_direct(
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

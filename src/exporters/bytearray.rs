@@ -85,5 +85,9 @@ impl Exporter for ByteArray {
             false,
         ))
     }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
+    }
     any_impl!();
 }

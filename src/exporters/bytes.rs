@@ -25,5 +25,9 @@ impl Exporter for Bytes {
     fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
         Some((self.data.as_ptr() as *mut u8, self.data.len(), true))
     }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
+    }
     any_impl!();
 }

@@ -235,6 +235,10 @@ impl Exporter for NdArray {
             ..Response::default()
         })
     }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
+    }
     any_impl!();
 }
 

@@ -53,6 +53,10 @@ impl Exporter for Wrap {
     fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
         Some((self.data, self.len, self.readonly))
     }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
+    }
     any_impl!();
 }
 

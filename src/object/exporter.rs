@@ -144,6 +144,14 @@ pub trait Exporter: Any + Send + Sync {
         false
     }
 
+    /// Whether [`Exporter::release_buffer`] does nothing at all with a view (it may still act
+    /// on NULL, a returned lock): the library then releases this exporter's views without
+    /// calling it. Defaults to `false` (always called); an exporter that overrides
+    /// `release_buffer` to act on views must not say `true`.
+    fn release_ignores_views(&self) -> bool {
+        false
+    }
+
     /// Called on the releaser when a view is released (the consumer's struct, which may be an
     /// older, shorter one: only its published prefix may be touched) or a lock returned (NULL).
     fn release_buffer(&self, _this: &Object, _view: *mut xbuf_bufferinfo) {}

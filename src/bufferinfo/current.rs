@@ -1,0 +1,180 @@
+//! The short path of the commonest round trip: a struct of this version's size
+//! (`structsize == sizeof(xbuf_bufferinfo)`), empty, asked with consistent flags, and a view
+//! without a heap block released from such a struct. Everything else, and every refusal the
+//! short path does not decide itself, takes the general path ([`get_checked`],
+//! [`release_checked`]), which makes the same decisions with every case spelt out.
+//!
+//! Nothing is skipped: the short path applies exactly the checks of the general one in the
+//! case it covers (the general path's `structsize` range, filled-view and `XBUF_DEVICE`
+//! checks all pass for an empty current-size struct), counts the export atomically before
+//! the exporter runs, and on release checks the seal, the releaser's liveness and its view
+//! exports before the exporter's `releasebuffer` and the atomic drop.
+
+use super::*;
+
+/// [`get_buffer`] for an empty struct of this version's size and flags that
+/// [`Flags::valid`] accepts. On failure the view is left empty.
+///
+/// # Safety
+/// As [`get_buffer`]; `(*view).structsize == XBUF_BUFFERINFO_SIZE`.
+#[inline(always)]
+pub(super) unsafe fn get_current(
+    obj: &Object,
+    view: *mut xbuf_bufferinfo,
+    flags: Flags,
+) -> Result<()> {
+    if let Err(e) = obj.add_export() {
+        return Err(emptied(view, e));
+    }
+    let exporter = obj.exporter();
+    if let Some(bytes) = exporter.flat_bytes() {
+        if flags.writable() && bytes.2 {
+            return Err(refuse_flat(obj, view, flags));
+        }
+        write_flat(view, obj, bytes, flags);
+        return Ok(());
+    }
+    get_current_answer(obj, view, flags)
+}
+
+/// [`get_current`] for exporters that answer with a `Response`: the general filling, with the
+/// export counted.
+#[inline(never)]
+unsafe fn get_current_answer(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -> Result<()> {
+    // The inline storage starts empty, so that every byte of the struct is defined once the
+    // view is filled.
+    ptr::write_bytes(
+        (view as *mut u8).add(XBUF_BUFFERINFO_SIZE_MIN),
+        0,
+        XBUF_BUFFERINFO_SIZE - XBUF_BUFFERINFO_SIZE_MIN,
+    );
+    let result = if obj.exporter().trusted() {
+        fill_trusted(obj, view, flags)
+    } else {
+        fill_general(obj, view, flags)
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => Err(emptied(view, e)),
+    }
+}
+
+/// Empties a current-size view after a failed get and passes the error on.
+#[cold]
+#[inline(never)]
+unsafe fn emptied(view: *mut xbuf_bufferinfo, e: crate::status::Error) -> crate::status::Error {
+    make_empty(view, XBUF_BUFFERINFO_SIZE);
+    e
+}
+
+/// A WRITABLE request to a flat exporter with read-only memory: the export counted for it is
+/// returned and the view left empty.
+#[cold]
+#[inline(never)]
+unsafe fn refuse_flat(
+    obj: &Object,
+    view: *mut xbuf_bufferinfo,
+    flags: Flags,
+) -> crate::status::Error {
+    Object::drop_export(NonNull::from(obj));
+    emptied(
+        view,
+        err!(
+            ReadOnly,
+            "exporter '{}' has read-only memory but the request 0x{:x} asks for XBUF_WRITABLE",
+            obj.type_name().to_string_lossy(),
+            flags.0
+        ),
+    )
+}
+
+/// Writes the whole current-size struct for a flat exporter's bytes: the view
+/// `publish_bytes` writes, with the inline storage zero and the device the CPU.
+#[inline(always)]
+unsafe fn write_flat(
+    view: *mut xbuf_bufferinfo,
+    obj: &Object,
+    (buf, len, readonly): (*mut u8, usize, bool),
+    flags: Flags,
+) {
+    let releaser: *mut xbuf_object = obj.as_ptr().cast();
+    let format = if flags.format() {
+        FORMAT_B.as_ptr()
+    } else {
+        ptr::null()
+    };
+    let shape = if flags.nd() {
+        addr_of_mut!((*view).len)
+    } else {
+        ptr::null_mut()
+    };
+    let strides = if flags.strides() {
+        addr_of_mut!((*view).itemsize)
+    } else {
+        ptr::null_mut()
+    };
+    view.write(xbuf_bufferinfo {
+        structsize: XBUF_BUFFERINFO_SIZE,
+        buf: buf.cast(),
+        releaser,
+        len: len as isize,
+        itemsize: 1,
+        readonly: c_int::from(readonly),
+        ndim: 1,
+        format,
+        shape,
+        strides,
+        suboffsets: ptr::null_mut(),
+        internal: ptr::null_mut(),
+        _private: [0, seal(view, releaser, 0)],
+        _inline_layout: [0; XBUF_INLINE_LAYOUT],
+        _inline_format: [0; XBUF_INLINE_FORMAT],
+        device_type: XBUF_DEVICE_CPU,
+        device_id: 0,
+    });
+}
+
+/// [`release`] for a current-size view whose layout needs no heap block, when its seal holds
+/// and its releaser is a live object holding a view's export; `None` (nothing done) for every
+/// other view, which the general path then decides.
+///
+/// # Safety
+/// As [`release`]; `(*view).structsize == XBUF_BUFFERINFO_SIZE`.
+#[inline(always)]
+pub(super) unsafe fn release_current(view: *mut xbuf_bufferinfo) -> Option<Result<()>> {
+    let releaser = (*view).releaser;
+    let Some(rel_ptr) = NonNull::new(releaser) else {
+        return Some(Ok(()));
+    };
+    if (*view)._private[0] != 0 || (*view)._private[1] != seal(view, releaser, 0) {
+        return None;
+    }
+    let rel = Object::live(rel_ptr.cast())?;
+    let dropped = if rel.release_ignores_views() {
+        // Nothing to call: the check and the drop are one step on the count.
+        if !Object::drop_held_view_export(rel_ptr.cast()) {
+            return None;
+        }
+        true
+    } else {
+        if !rel.holds_view_export() {
+            return None;
+        }
+        rel.exporter().release_buffer(rel, view);
+        Object::drop_view_export(rel_ptr.cast())
+    };
+    // Every field but `structsize`, and the inline storage, whatever it held.
+    ptr::write_bytes(
+        (view as *mut u8).add(std::mem::size_of::<usize>()),
+        0,
+        XBUF_BUFFERINFO_SIZE - std::mem::size_of::<usize>(),
+    );
+    if !dropped {
+        // Only a release racing with another release of the same view gets here.
+        return Some(Err(already_released(view, rel)));
+    }
+    Some(Ok(()))
+}
+
+#[cfg(test)]
+mod tests;

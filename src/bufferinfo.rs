@@ -225,8 +225,12 @@ unsafe fn copy_words(src: *const isize, dst: *mut isize, n: usize) {
 #[inline(always)]
 pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
     // The common case, decided at once: an empty struct of this version's size and
-    // consistent flags (see `current`).
+    // consistent flags (see `current`); first the simple requests, which ask for no format,
+    // shape or strides, written with those known to be absent.
     if (*view).structsize == XBUF_BUFFERINFO_SIZE && (*view).releaser.is_null() {
+        if flags & !(XBUF_WRITABLE | XBUF_DEVICE) == 0 {
+            return get_current(obj, view, Flags(flags));
+        }
         if let Some(flags) = Flags::valid(flags) {
             return get_current(obj, view, flags);
         }

@@ -26,21 +26,36 @@ pub(super) unsafe fn get_current(
     if let Err(e) = obj.add_export() {
         return Err(emptied(view, e));
     }
-    let exporter = obj.exporter();
-    if let Some(bytes) = exporter.flat_bytes() {
-        if flags.writable() && bytes.2 {
-            return Err(refuse_flat(obj, view, flags));
-        }
-        write_flat(view, obj, bytes, flags);
-        return Ok(());
+    // A flat exporter's memory, read from the cell it keeps it in: no call.
+    match obj.flat_cell() {
+        Some(cell) => put_flat(obj, view, cell.get(), flags),
+        None => get_current_asked(obj, view, flags),
     }
-    get_current_answer(obj, view, flags)
 }
 
-/// [`get_current`] for exporters that answer with a `Response`: the general filling, with the
-/// export counted.
+/// Fills the view with a flat exporter's bytes, or refuses a WRITABLE request for read-only
+/// bytes; the export is counted.
+#[inline(always)]
+unsafe fn put_flat(
+    obj: &Object,
+    view: *mut xbuf_bufferinfo,
+    bytes: (*mut u8, usize, bool),
+    flags: Flags,
+) -> Result<()> {
+    if flags.writable() && bytes.2 {
+        return Err(refuse_flat(obj, view, flags));
+    }
+    write_flat(view, obj, bytes, flags);
+    Ok(())
+}
+
+/// [`get_current`] for exporters without a [`FlatCell`](crate::object::FlatCell): flat bytes
+/// asked for, or an answer filled by the general path; the export is counted.
 #[inline(never)]
-unsafe fn get_current_answer(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -> Result<()> {
+unsafe fn get_current_asked(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -> Result<()> {
+    if let Some(bytes) = obj.exporter().flat_bytes() {
+        return put_flat(obj, view, bytes, flags);
+    }
     // The inline storage starts empty, so that every byte of the struct is defined once the
     // view is filled.
     ptr::write_bytes(
@@ -150,30 +165,42 @@ pub(super) unsafe fn release_current(view: *mut xbuf_bufferinfo) -> Option<Resul
         return None;
     }
     let rel = Object::live(rel_ptr.cast())?;
-    let dropped = if rel.release_ignores_views() {
-        // Nothing to call: the check and the drop are one step on the count.
-        if !Object::drop_held_view_export(rel_ptr.cast()) {
-            return None;
-        }
-        true
-    } else {
-        if !rel.holds_view_export() {
-            return None;
-        }
-        rel.exporter().release_buffer(rel, view);
-        Object::drop_view_export(rel_ptr.cast())
-    };
-    // Every field but `structsize`, and the inline storage, whatever it held.
-    ptr::write_bytes(
-        (view as *mut u8).add(std::mem::size_of::<usize>()),
-        0,
-        XBUF_BUFFERINFO_SIZE - std::mem::size_of::<usize>(),
-    );
+    if !rel.release_ignores_views() {
+        return release_current_calling(view, rel);
+    }
+    // Nothing to call: the check and the drop are one step on the count.
+    if !Object::drop_held_view_export(rel_ptr.cast()) {
+        return None;
+    }
+    empty_current(view);
+    Some(Ok(()))
+}
+
+/// [`release_current`] for a releaser whose `release_buffer` is called with the view.
+#[inline(never)]
+unsafe fn release_current_calling(view: *mut xbuf_bufferinfo, rel: &Object) -> Option<Result<()>> {
+    if !rel.holds_view_export() {
+        return None;
+    }
+    rel.exporter().release_buffer(rel, view);
+    let dropped = Object::drop_view_export(NonNull::from(rel));
+    empty_current(view);
     if !dropped {
         // Only a release racing with another release of the same view gets here.
         return Some(Err(already_released(view, rel)));
     }
     Some(Ok(()))
+}
+
+/// Every field of a current-size view but `structsize`, and its inline storage, whatever it
+/// held, set to zero.
+#[inline(always)]
+unsafe fn empty_current(view: *mut xbuf_bufferinfo) {
+    ptr::write_bytes(
+        (view as *mut u8).add(std::mem::size_of::<usize>()),
+        0,
+        XBUF_BUFFERINFO_SIZE - std::mem::size_of::<usize>(),
+    );
 }
 
 #[cfg(test)]

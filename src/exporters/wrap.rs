@@ -6,7 +6,7 @@ use std::ffi::{c_void, CStr};
 use super::any_impl;
 use crate::bail;
 use crate::capi::xbuf_wrap_destructor;
-use crate::object::{Exporter, ObjRef};
+use crate::object::{Exporter, FlatCell, ObjRef};
 use crate::status::Result;
 
 pub struct Wrap {
@@ -15,6 +15,8 @@ pub struct Wrap {
     readonly: bool,
     destructor: xbuf_wrap_destructor,
     ctx: *mut c_void,
+    /// `data`, `len` and `readonly` as views read them.
+    cell: FlatCell,
 }
 
 // SAFETY: the caller of `xbuf_wrap_new` hands the memory over to the object; the destructor is
@@ -42,6 +44,7 @@ impl Wrap {
             readonly,
             destructor,
             ctx,
+            cell: FlatCell::new(data, len, readonly),
         }))
     }
 }
@@ -51,7 +54,10 @@ impl Exporter for Wrap {
         c"wrap"
     }
     fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
-        Some((self.data, self.len, self.readonly))
+        Some(self.cell.get())
+    }
+    fn flat_cell(&self) -> Option<&FlatCell> {
+        Some(&self.cell)
     }
     /// The default `release_buffer`: nothing to do for a view.
     fn release_ignores_views(&self) -> bool {

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use crate::bail;
 use crate::capi::xbuf_bufferinfo;
@@ -87,6 +88,46 @@ impl Response<'_> {
     }
 }
 
+/// Where an exporter whose memory is one dimension of bytes it owns keeps that memory's
+/// address, length and writability, for the library to read without calling the exporter
+/// (see [`Exporter::flat_cell`]). The address and length change only under the object's
+/// exclusive access, hence never while an export is counted.
+#[derive(Debug)]
+pub struct FlatCell {
+    ptr: AtomicPtr<u8>,
+    len: AtomicUsize,
+    readonly: bool,
+}
+
+impl FlatCell {
+    /// `len` bytes at `ptr` (non-NULL unless `len` is 0; `len <= isize::MAX`).
+    pub fn new(ptr: *mut u8, len: usize, readonly: bool) -> FlatCell {
+        debug_assert!(len <= isize::MAX as usize && (!ptr.is_null() || len == 0));
+        FlatCell {
+            ptr: AtomicPtr::new(ptr),
+            len: AtomicUsize::new(len),
+            readonly,
+        }
+    }
+
+    /// `(buf, len, readonly)`, as [`Exporter::flat_bytes`] answers.
+    #[inline(always)]
+    pub fn get(&self) -> (*mut u8, usize, bool) {
+        (
+            self.ptr.load(Ordering::Relaxed),
+            self.len.load(Ordering::Relaxed),
+            self.readonly,
+        )
+    }
+
+    /// Publishes new memory; only under the object's exclusive access.
+    pub fn set(&self, ptr: *mut u8, len: usize) {
+        debug_assert!(len <= isize::MAX as usize && (!ptr.is_null() || len == 0));
+        self.ptr.store(ptr, Ordering::Relaxed);
+        self.len.store(len, Ordering::Relaxed);
+    }
+}
+
 /// The behaviour behind an object: a built-in exporter in Rust, or a C exporter's `xbuf_type`
 /// and state. Dropping it frees the exporter's resources (a C exporter's `dealloc`).
 ///
@@ -125,6 +166,14 @@ pub trait Exporter: Any + Send + Sync {
     /// a [`Response`]. Called with an export counted, like `get_buffer`. `None` (the default)
     /// means: ask [`Exporter::get_buffer`].
     fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
+        None
+    }
+
+    /// For exporters whose [`Exporter::flat_bytes`] answer always comes from one
+    /// [`FlatCell`] they hold: that cell, which the library then reads without a call. Asked
+    /// once, when the object is made; the cell must live as long as the exporter and agree
+    /// with `flat_bytes`. `None` (the default): ask `flat_bytes`.
+    fn flat_cell(&self) -> Option<&FlatCell> {
         None
     }
 

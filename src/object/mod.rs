@@ -29,8 +29,10 @@ const EXPORT_MASK: u64 = ((1 << EXPORT_BITS) - 1) << REF_BITS;
 const EXCLUSIVE: u64 = 1 << 63;
 /// Saturation guards: refuse new references or exports well before a field could carry into
 /// its neighbour (the margin covers concurrent increments that have not yet been undone).
-const REF_LIMIT: u64 = REF_MASK - (1 << 20);
-const EXPORT_LIMIT: u64 = (EXPORT_MASK >> REF_BITS) - (1 << 16);
+/// Each is the top bit of its field, so that the checks after an export is counted and the
+/// exclusive bit are one test of three bits.
+const REF_LIMIT: u64 = 1 << (REF_BITS - 1);
+const EXPORT_LIMIT: u64 = 1 << (EXPORT_BITS - 1);
 
 /// Marks a live object; cleared when it is freed, so that many stale or foreign pointers are
 /// caught with `XBUF_ERR_INVALID_ARGUMENT` instead of corrupting memory.
@@ -40,7 +42,7 @@ const MAGIC_DEAD: u64 = 0x7862_7566_4445_4144; // "xbufDEAD"
 mod exporter;
 mod slab;
 
-pub use exporter::{Exporter, Response};
+pub use exporter::{Exporter, FlatCell, Response};
 
 /// A new reference to the object at `p` if an object lives there and is still referenced:
 /// `p` is first recognised as an object slot by its address alone ([`slab::find`]), then its
@@ -90,6 +92,8 @@ pub struct Object {
     /// The exporter's `release_ignores_views`, read once when the object is made, so that
     /// releasing a view of an exporter that does nothing with views calls nothing.
     release_ignores_views: bool,
+    /// The exporter's `flat_cell`, asked once when the object is made; NULL when it has none.
+    flat: *const FlatCell,
     /// The exporter: in the slot or boxed; set before the object's count is published.
     exporter: *mut dyn Exporter,
 }
@@ -198,6 +202,10 @@ impl ObjRef {
         std::ptr::addr_of_mut!((*p).inline).write(inline);
         std::ptr::addr_of_mut!((*p).release_ignores_views)
             .write((*exporter).release_ignores_views());
+        let flat = (*exporter)
+            .flat_cell()
+            .map_or(std::ptr::null(), |c| c as *const FlatCell);
+        std::ptr::addr_of_mut!((*p).flat).write(flat);
         let obj = slot.as_ref();
         obj.locks.store(0, Ordering::Relaxed);
         obj.exclusive_owner.store(0, Ordering::Relaxed);
@@ -358,6 +366,13 @@ impl Object {
     #[inline(always)]
     pub fn release_ignores_views(&self) -> bool {
         self.release_ignores_views
+    }
+
+    /// The exporter's [`FlatCell`], if it has one (`Exporter::flat_cell`).
+    #[inline(always)]
+    pub fn flat_cell(&self) -> Option<&FlatCell> {
+        // SAFETY: set before the object was published; the cell lives in the exporter.
+        unsafe { self.flat.as_ref() }
     }
 
     /// Drops the export and the reference of a view being released if the object holds a

@@ -67,7 +67,11 @@ fn exporters() -> Vec<ObjRef> {
     let ba = ByteArray::new_object(b"0123456789").unwrap();
     let nd = NdArray::zeros(b"d", &[4, 6], Order::C, 0).unwrap();
     let f_ro = NdArray::zeros(b"<h", &[2, 3], Order::F, XBUF_NDARRAY_READONLY).unwrap();
+    // Resized: its cell holds the new memory.
+    let grown = ByteArray::new_object(b"ab").unwrap();
+    ByteArray::resize(&grown, 300).unwrap();
     vec![
+        grown,
         Slice::new_object(&ba, 2, 5).unwrap(),
         ba,
         ByteArray::zeroed_object(0).unwrap(),
@@ -249,4 +253,30 @@ fn the_short_release_refuses_what_the_general_one_refuses() {
             }
         }
     }
+}
+
+/// A bytearray's views on the short path describe its memory after every resize.
+#[test]
+fn flat_views_follow_a_resize() {
+    let obj = ByteArray::new_object(b"ab").unwrap();
+    for len in [300usize, 5, 0] {
+        ByteArray::resize(&obj, len).unwrap();
+        let mut v = start(XBUF_BUFFERINFO_SIZE, true);
+        let p = v.as_mut_ptr() as *mut xbuf_bufferinfo;
+        unsafe {
+            get_buffer(&obj, p, XBUF_WRITABLE).unwrap();
+            assert_eq!((*p).len as usize, len);
+            assert_eq!((*p).readonly, 0);
+            let bytes = std::slice::from_raw_parts((*p).buf as *const u8, len);
+            let want: Vec<u8> = b"ab"
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(0))
+                .take(len)
+                .collect();
+            assert_eq!(bytes, &want[..]);
+            release(p).unwrap();
+        }
+    }
+    assert_eq!(obj.exports(), 0);
 }

@@ -504,9 +504,7 @@ pub(crate) unsafe fn is_filled(v: *const xbuf_bufferinfo) -> bool {
 #[inline(always)]
 pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
     if (*view).structsize == XBUF_BUFFERINFO_SIZE {
-        if let Some(done) = release_current(view) {
-            return done;
-        }
+        return release_current(view);
     }
     release_checked(view)
 }

@@ -149,47 +149,54 @@ unsafe fn write_flat(
     });
 }
 
-/// [`release`] for a current-size view whose layout needs no heap block, when its seal holds
-/// and its releaser is a live object holding a view's export; `None` (nothing done) for every
-/// other view, which the general path then decides.
+/// [`release`] for a current-size view. A view without a heap block, whose seal holds and
+/// whose releaser is a live object holding a view's export, is released here; every other
+/// view goes to the general path, which decides it.
 ///
 /// # Safety
 /// As [`release`]; `(*view).structsize == XBUF_BUFFERINFO_SIZE`.
 #[inline(always)]
-pub(super) unsafe fn release_current(view: *mut xbuf_bufferinfo) -> Option<Result<()>> {
+pub(super) unsafe fn release_current(view: *mut xbuf_bufferinfo) -> Result<()> {
     let releaser = (*view).releaser;
     let Some(rel_ptr) = NonNull::new(releaser) else {
-        return Some(Ok(()));
+        return Ok(());
     };
     if (*view)._private[0] != 0 || (*view)._private[1] != seal(view, releaser, 0) {
-        return None;
+        return release_checked(view);
     }
-    let rel = Object::live(rel_ptr.cast())?;
+    let Some(rel) = Object::live(rel_ptr.cast()) else {
+        return release_checked(view);
+    };
     if !rel.release_ignores_views() {
         return release_current_calling(view, rel);
     }
     // Nothing to call: the check and the drop are one step on the count.
-    if !Object::drop_held_view_export(rel_ptr.cast()) {
-        return None;
+    match Object::drop_held_view_export(rel_ptr.cast()) {
+        None => release_checked(view),
+        Some(last) => {
+            empty_current(view);
+            if last {
+                Object::free_dropped(rel_ptr.cast());
+            }
+            Ok(())
+        }
     }
-    empty_current(view);
-    Some(Ok(()))
 }
 
 /// [`release_current`] for a releaser whose `release_buffer` is called with the view.
 #[inline(never)]
-unsafe fn release_current_calling(view: *mut xbuf_bufferinfo, rel: &Object) -> Option<Result<()>> {
+unsafe fn release_current_calling(view: *mut xbuf_bufferinfo, rel: &Object) -> Result<()> {
     if !rel.holds_view_export() {
-        return None;
+        return release_checked(view);
     }
     rel.exporter().release_buffer(rel, view);
     let dropped = Object::drop_view_export(NonNull::from(rel));
     empty_current(view);
     if !dropped {
         // Only a release racing with another release of the same view gets here.
-        return Some(Err(already_released(view, rel)));
+        return Err(already_released(view, rel));
     }
-    Some(Ok(()))
+    Ok(())
 }
 
 /// Every field of a current-size view but `structsize`, and its inline storage, whatever it

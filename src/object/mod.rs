@@ -377,18 +377,20 @@ impl Object {
 
     /// Drops the export and the reference of a view being released if the object holds a
     /// view's export ([`Object::holds_view_export`], decided on the same count the drop
-    /// changes); `false`, changing nothing, when it holds none.
+    /// changes); `None`, changing nothing, when it holds none. `Some(true)`: that was the
+    /// object's last reference, and the caller must free it with [`Object::free_dropped`]
+    /// (after whatever else it does, so that the common path calls nothing).
     ///
     /// # Safety
-    /// `p` must be live; after a `true` answer the object may be freed.
+    /// `p` must be live; after a `Some` answer the object may be freed by another thread.
     #[inline(always)]
-    pub unsafe fn drop_held_view_export(p: NonNull<Object>) -> bool {
+    pub unsafe fn drop_held_view_export(p: NonNull<Object>) -> Option<bool> {
         let obj = p.as_ref();
         let mut cur = obj.word.load(Ordering::Acquire);
         loop {
             let locks = obj.locks.load(Ordering::Acquire) as u64;
             if (cur & EXPORT_MASK) >> REF_BITS <= locks {
-                return false;
+                return None;
             }
             // Fails, and reads again, if the count changed since it was read.
             match obj.word.compare_exchange_weak(
@@ -401,10 +403,16 @@ impl Object {
                 Err(now) => cur = now,
             }
         }
-        if cur - (EXPORT_ONE | REF_ONE) == 0 {
-            Object::free(p);
-        }
-        true
+        Some(cur - (EXPORT_ONE | REF_ONE) == 0)
+    }
+
+    /// Frees an object whose last reference [`Object::drop_held_view_export`] dropped.
+    ///
+    /// # Safety
+    /// Only after a `Some(true)` answer of that function, once.
+    #[cold]
+    pub unsafe fn free_dropped(p: NonNull<Object>) {
+        Object::free(p);
     }
 
     /// How many of the exports are locks.

@@ -280,3 +280,33 @@ fn flat_views_follow_a_resize() {
     }
     assert_eq!(obj.exports(), 0);
 }
+
+static FREED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_free(_: *mut std::ffi::c_void, _: usize, _: *mut std::ffi::c_void) {
+    FREED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A view that outlives every reference to its object frees the object when it is released,
+/// on the short path as on the general one.
+#[test]
+fn the_last_release_frees_the_object() {
+    let paths: [ReleaseFn; 2] = [release, release_checked];
+    for (k, rel_fn) in paths.into_iter().enumerate() {
+        let obj = Wrap::new_object(
+            WRAPPED.as_ptr() as *mut u8,
+            5,
+            true,
+            Some(count_free),
+            ptr::null_mut(),
+        )
+        .unwrap();
+        let mut v = start(XBUF_BUFFERINFO_SIZE, false);
+        let p = v.as_mut_ptr() as *mut xbuf_bufferinfo;
+        unsafe { get_buffer(&obj, p, XBUF_SIMPLE) }.unwrap();
+        drop(obj);
+        assert_eq!(FREED.load(Ordering::SeqCst), k);
+        unsafe { rel_fn(p) }.unwrap();
+        assert_eq!(FREED.load(Ordering::SeqCst), k + 1);
+    }
+}

@@ -218,10 +218,13 @@ impl Exporter for NdArray {
     }
     fn get_buffer<'a>(
         &'a self,
-        _: &'a Object,
-        _: c_int,
+        this: &'a Object,
+        flags: c_int,
         _: &'a mut xbuf_bufferinfo,
     ) -> Result<Response<'a>> {
+        self.trusted_answer(this, flags)
+    }
+    fn trusted_answer<'a>(&'a self, _: &'a Object, _: c_int) -> Result<Response<'a>> {
         Ok(Response {
             buf: self.buf,
             len: self.len,

@@ -186,6 +186,17 @@ pub trait Exporter: Any + Send + Sync {
         false
     }
 
+    /// A trusted exporter's answer ([`Exporter::trusted`]), asked without the scratch struct
+    /// that only C exporters fill (so none is made); its `get_buffer` gives the same answer.
+    /// Asked only of exporters whose `trusted` says true.
+    fn trusted_answer<'a>(&'a self, _this: &'a Object, _flags: c_int) -> Result<Response<'a>> {
+        bail!(
+            Unsupported,
+            "'{}' gives no trusted answer",
+            self.type_name().to_string_lossy()
+        )
+    }
+
     /// Whether [`Exporter::release_buffer`] does anything with a view (not only with NULL, a
     /// returned lock). When it does not, a view the library derives for itself from another
     /// view holds a bare export instead of a filled struct to hand back.

@@ -19,11 +19,13 @@ pub(super) unsafe fn fill_trusted(
 ) -> Result<()> {
     let obj_ptr = NonNull::from(obj);
     let exporter = obj.exporter();
-    let resp: Response<'_> = match exporter.trusted_answer(obj, flags.0) {
+    // The answer is read where the exporter wrote it, not moved out of its `Result`.
+    let answer = exporter.trusted_answer(obj, flags.0);
+    let resp: &Response<'_> = match &answer {
         Ok(r) => r,
-        Err(e) => {
+        Err(_) => {
             Object::drop_export(obj_ptr);
-            return Err(e);
+            return answer.map(|_| ());
         }
     };
     // A trusted answer names no releaser from C and fills no scratch view of its own.
@@ -52,12 +54,12 @@ pub(super) unsafe fn fill_trusted(
         _ => obj,
     };
 
-    let written = match request::grant_rules(&resp, flags, obj.type_name()) {
+    let written = match request::grant_rules(resp, flags, obj.type_name()) {
         Ok(granted) => {
-            if write_direct(view, &resp, &granted, flags, releaser.as_ptr().cast()) {
+            if write_direct(view, resp, &granted, flags, releaser.as_ptr().cast()) {
                 Ok(())
             } else {
-                write_granted(view, &resp, flags, obj, releaser)
+                write_granted(view, resp, flags, obj, releaser)
             }
         }
         Err(e) => Err(e),

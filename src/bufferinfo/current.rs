@@ -53,8 +53,14 @@ unsafe fn put_flat(
 /// asked for, or an answer filled by the general path; the export is counted.
 #[inline(never)]
 unsafe fn get_current_asked(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -> Result<()> {
-    if let Some(bytes) = obj.exporter().flat_bytes() {
-        return put_flat(obj, view, bytes, flags);
+    let exporter = obj.exporter();
+    // A trusted exporter answers with a layout, never with flat bytes: it is not asked for them.
+    let trusted = exporter.trusted();
+    debug_assert!(!trusted || exporter.flat_bytes().is_none());
+    if !trusted {
+        if let Some(bytes) = exporter.flat_bytes() {
+            return put_flat(obj, view, bytes, flags);
+        }
     }
     // The inline storage starts empty, so that every byte of the struct is defined once the
     // view is filled.
@@ -63,7 +69,7 @@ unsafe fn get_current_asked(obj: &Object, view: *mut xbuf_bufferinfo, flags: Fla
         0,
         XBUF_BUFFERINFO_SIZE - XBUF_BUFFERINFO_SIZE_MIN,
     );
-    let result = if obj.exporter().trusted() {
+    let result = if trusted {
         fill_trusted(obj, view, flags)
     } else {
         fill_general(obj, view, flags)

@@ -9,13 +9,15 @@ use crate::err;
 use crate::object::{Exporter, FlatCell, ObjRef, Object};
 use crate::status::Result;
 
+/// `repr(C)`, the cell first: the library finds it at the exporter's address.
+#[repr(C)]
 pub struct ByteArray {
-    /// Touched only under the object's exclusive access (resize). The export count is the
-    /// lock: exclusive access excludes every export.
-    data: UnsafeCell<Vec<u8>>,
     /// The vector's buffer and length, published by the last change, so that getters (which
     /// run with an export counted, hence never during a change) never borrow the vector.
     cell: FlatCell,
+    /// Touched only under the object's exclusive access (resize). The export count is the
+    /// lock: exclusive access excludes every export.
+    data: UnsafeCell<Vec<u8>>,
 }
 
 // SAFETY: see the field's invariant: the object's atomic export/exclusive word serialises

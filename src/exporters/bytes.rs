@@ -6,11 +6,13 @@ use super::{any_impl, copy_bytes};
 use crate::object::{Exporter, FlatCell, ObjRef};
 use crate::status::Result;
 
+/// `repr(C)`, the cell first: the library finds it at the exporter's address.
+#[repr(C)]
 pub struct Bytes {
+    cell: FlatCell,
     /// Owns the memory `cell` describes (a vector's buffer stays where it is when the vector
     /// moves).
     _data: Vec<u8>,
-    cell: FlatCell,
 }
 
 impl Bytes {

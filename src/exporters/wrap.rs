@@ -9,14 +9,16 @@ use crate::capi::xbuf_wrap_destructor;
 use crate::object::{Exporter, FlatCell, ObjRef};
 use crate::status::Result;
 
+/// `repr(C)`, the cell first: the library finds it at the exporter's address.
+#[repr(C)]
 pub struct Wrap {
+    /// `data`, `len` and `readonly` as views read them.
+    cell: FlatCell,
     data: *mut u8,
     len: usize,
     readonly: bool,
     destructor: xbuf_wrap_destructor,
     ctx: *mut c_void,
-    /// `data`, `len` and `readonly` as views read them.
-    cell: FlatCell,
 }
 
 // SAFETY: the caller of `xbuf_wrap_new` hands the memory over to the object; the destructor is

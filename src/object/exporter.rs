@@ -170,9 +170,10 @@ pub trait Exporter: Any + Send + Sync {
     }
 
     /// For exporters whose [`Exporter::flat_bytes`] answer always comes from one
-    /// [`FlatCell`] they hold: that cell, which the library then reads without a call. Asked
-    /// once, when the object is made; the cell must live as long as the exporter and agree
-    /// with `flat_bytes`. `None` (the default): ask `flat_bytes`.
+    /// [`FlatCell`] they hold: that cell, which the library then reads without a call when it
+    /// is the exporter's first field (`#[repr(C)]`, the cell first; elsewhere it is ignored).
+    /// Asked once, when the object is made; the cell must agree with `flat_bytes`. `None`
+    /// (the default): ask `flat_bytes`.
     fn flat_cell(&self) -> Option<&FlatCell> {
         None
     }

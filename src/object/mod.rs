@@ -92,8 +92,10 @@ pub struct Object {
     /// The exporter's `release_ignores_views`, read once when the object is made, so that
     /// releasing a view of an exporter that does nothing with views calls nothing.
     release_ignores_views: bool,
-    /// The exporter's `flat_cell`, asked once when the object is made; NULL when it has none.
-    flat: *const FlatCell,
+    /// Whether the exporter's `flat_cell` (asked once, when the object is made) is the
+    /// exporter's first field, so that it is found at the exporter's address without a call
+    /// and without a field of its own here (the header stays 64 bytes).
+    flat_first: bool,
     /// The exporter: in the slot or boxed; set before the object's count is published.
     exporter: *mut dyn Exporter,
 }
@@ -202,10 +204,10 @@ impl ObjRef {
         std::ptr::addr_of_mut!((*p).inline).write(inline);
         std::ptr::addr_of_mut!((*p).release_ignores_views)
             .write((*exporter).release_ignores_views());
-        let flat = (*exporter)
-            .flat_cell()
-            .map_or(std::ptr::null(), |c| c as *const FlatCell);
-        std::ptr::addr_of_mut!((*p).flat).write(flat);
+        let flat_first = (*exporter).flat_cell().is_some_and(|c| {
+            std::ptr::eq(c as *const FlatCell as *const u8, exporter as *const u8)
+        });
+        std::ptr::addr_of_mut!((*p).flat_first).write(flat_first);
         let obj = slot.as_ref();
         obj.locks.store(0, Ordering::Relaxed);
         obj.exclusive_owner.store(0, Ordering::Relaxed);
@@ -368,11 +370,13 @@ impl Object {
         self.release_ignores_views
     }
 
-    /// The exporter's [`FlatCell`], if it has one (`Exporter::flat_cell`).
+    /// The exporter's [`FlatCell`], if it has one as its first field (`Exporter::flat_cell`).
     #[inline(always)]
     pub fn flat_cell(&self) -> Option<&FlatCell> {
-        // SAFETY: set before the object was published; the cell lives in the exporter.
-        unsafe { self.flat.as_ref() }
+        // SAFETY: `flat_first` says the cell is at the exporter's address; the exporter lives
+        // as long as the object.
+        self.flat_first
+            .then(|| unsafe { &*(self.exporter as *const u8 as *const FlatCell) })
     }
 
     /// Drops the export and the reference of a view being released if the object holds a

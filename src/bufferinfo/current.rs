@@ -55,7 +55,7 @@ unsafe fn put_flat(
 unsafe fn get_current_asked(obj: &Object, view: *mut xbuf_bufferinfo, flags: Flags) -> Result<()> {
     let exporter = obj.exporter();
     // A trusted exporter answers with a layout, never with flat bytes: it is not asked for them.
-    let trusted = exporter.trusted();
+    let trusted = obj.trusted();
     debug_assert!(!trusted || exporter.flat_bytes().is_none());
     if !trusted {
         if let Some(bytes) = exporter.flat_bytes() {

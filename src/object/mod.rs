@@ -96,6 +96,8 @@ pub struct Object {
     /// exporter's first field, so that it is found at the exporter's address without a call
     /// and without a field of its own here (the header stays 64 bytes).
     flat_first: bool,
+    /// The exporter's `trusted`, read once when the object is made.
+    trusted: bool,
     /// The exporter: in the slot or boxed; set before the object's count is published.
     exporter: *mut dyn Exporter,
 }
@@ -208,6 +210,7 @@ impl ObjRef {
             std::ptr::eq(c as *const FlatCell as *const u8, exporter as *const u8)
         });
         std::ptr::addr_of_mut!((*p).flat_first).write(flat_first);
+        std::ptr::addr_of_mut!((*p).trusted).write((*exporter).trusted());
         let obj = slot.as_ref();
         obj.locks.store(0, Ordering::Relaxed);
         obj.exclusive_owner.store(0, Ordering::Relaxed);
@@ -368,6 +371,12 @@ impl Object {
     #[inline(always)]
     pub fn release_ignores_views(&self) -> bool {
         self.release_ignores_views
+    }
+
+    /// Whether the exporter answers with a layout the library made (`Exporter::trusted`).
+    #[inline(always)]
+    pub fn trusted(&self) -> bool {
+        self.trusted
     }
 
     /// The exporter's [`FlatCell`], if it has one as its first field (`Exporter::flat_cell`).

@@ -311,14 +311,17 @@ fn the_last_release_frees_the_object() {
     }
 }
 
-/// The built-in flat exporters keep their cell where the object finds it without a call; an
-/// exporter that only answers `flat_bytes` has none.
+/// The built-in flat exporters keep their cell where the object finds it without a call (an
+/// exporter that only answers `flat_bytes` has none), and the object knows which exporters
+/// are trusted without asking them.
 #[test]
 fn built_in_flat_exporters_are_read_without_a_call() {
     for obj in exporters() {
         let name = obj.type_name().to_string_lossy().into_owned();
         let cell = matches!(name.as_str(), "bytearray" | "bytes" | "wrap");
         assert_eq!(obj.flat_cell().is_some(), cell, "{name}");
+        let trusted = matches!(name.as_str(), "ndarray" | "view");
+        assert_eq!(obj.trusted(), trusted, "{name}");
         if let Some(c) = obj.flat_cell() {
             assert_eq!(Some(c.get()), obj.exporter().flat_bytes(), "{name}");
         }

@@ -3,9 +3,10 @@
 //! `PyType_FromSpecWithBases` so that the calls made most often need none of PyO3's
 //! bookkeeping:
 //!
-//! - `v[key]` (`mp_subscript`): the slices `View::quick_getitem` makes (a slice or a tuple of
-//!   two slices of ints, of a view whose layout was read) are made here; every other key is
-//!   handed to the `__getitem__` PyO3 made, with nothing done before.
+//! - `v[key]` (`mp_subscript`): the slices and items `View::quick_getitem` reads (a slice or
+//!   a tuple of one or two slices of ints; one int per dimension of a view of plain numbers;
+//!   of a view whose layout was read) are answered here; every other key is handed to the
+//!   `__getitem__` PyO3 made, with nothing done before.
 //! - the buffer slots: the requests the shared export answers once it was taken
 //!   (`View::quick_getbuffer`, `View::quick_releasebuffer`); every other request is handed
 //!   to `__getbuffer__` / `__releasebuffer__`.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
@@ -150,6 +150,19 @@ pub struct Meta {
     pub nbytes: isize,
     pub c_contiguous: bool,
     pub f_contiguous: bool,
+    /// Items are one number or bool (see `plain_format`): their values never fail.
+    pub plain_items: bool,
+}
+
+/// Whether `format` is one integer, float or bool code (``bBhHiIlLqQnNfde?``) with at most a
+/// byte-order prefix: items the value rule reads as one Python int, float or bool.
+fn plain_format(format: &str) -> bool {
+    let code = match format.as_bytes() {
+        [c] => *c,
+        [p, c] if b"@=<>!".contains(p) => *c,
+        _ => return false,
+    };
+    b"bBhHiIlLqQnNfde?".contains(&code)
 }
 
 impl Meta {
@@ -177,6 +190,7 @@ impl Meta {
             let fmt = Format::parse(&format).map_err(|e| crate::error::from_error(&e))?;
             Ok(Meta {
                 fmt,
+                plain_items: plain_format(&format),
                 format,
                 itemsize: v.itemsize,
                 shape: arr(v.shape),
@@ -302,10 +316,11 @@ impl View {
         unsafe { crate::alloc::new_view_with(py, pending_init(base, specs, self.lent_readonly)) }
     }
 
-    /// `v[key]` for the keys of the View type's own `mp_subscript`: a pending slice when the
-    /// key is a slice or a tuple of at most two slices (exactly those types) whose bounds
-    /// `quick_slice` resolves, of a live view whose layout was read, without suboffsets, whose
-    /// view object exists. A new reference (NULL with an exception set when the allocation
+    /// `v[key]` for the keys of the View type's own `mp_subscript`, of a live view whose layout
+    /// was read, without suboffsets, whose view object exists: a pending slice when the key is
+    /// a slice or a tuple of at most two slices (exactly those types) whose bounds
+    /// `quick_slice` resolves; an item's value when it is one int per dimension (exactly ints,
+    /// at most four) of plain items (see `quick_item`). A new reference (NULL with an exception set when the allocation
     /// fails), or `None` for every other case, left to `__getitem__` (nothing was done that
     /// it would see or repeat: no Python code ran, no exception is left set).
     ///
@@ -325,10 +340,35 @@ impl View {
         }
         let held = self.own_held()?;
         let slice_type = std::ptr::addr_of_mut!(ffi::PySlice_Type);
+        let tuple_type = std::ptr::addr_of_mut!(ffi::PyTuple_Type);
+        let int_type = std::ptr::addr_of_mut!(ffi::PyLong_Type);
         let ty = ffi::Py_TYPE(key);
+        // An item: one int per dimension (exactly ints).
+        if ty == int_type && m.shape.len() == 1 {
+            return self.quick_item(py, m, held, &[key]);
+        }
+        if ty == tuple_type {
+            let n = ffi::PyTuple_Size(key);
+            // (An empty tuple has no item 0: asking sets an error.)
+            if (1..=4).contains(&n)
+                && n as usize == m.shape.len()
+                && ffi::Py_TYPE(ffi::PyTuple_GetItem(key, 0)) == int_type
+            {
+                let mut keys = [std::ptr::null_mut(); 4];
+                for (k, slot) in keys.iter_mut().enumerate().take(n as usize) {
+                    // Borrowed: the tuple holds its items while `key` lives.
+                    let item = ffi::PyTuple_GetItem(key, k as ffi::Py_ssize_t);
+                    if item.is_null() || ffi::Py_TYPE(item) != int_type {
+                        return None;
+                    }
+                    *slot = item;
+                }
+                return self.quick_item(py, m, held, &keys[..n as usize]);
+            }
+        }
         let specs = if ty == slice_type {
             Specs::one(quick_slice_ptr(key, *m.shape.first()?)?)
-        } else if ty == std::ptr::addr_of_mut!(ffi::PyTuple_Type) {
+        } else if ty == tuple_type {
             let n = ffi::PyTuple_Size(key);
             if !(1..=2).contains(&n) || n as usize > m.shape.len() {
                 return None;
@@ -353,6 +393,48 @@ impl View {
         let init = pending_init(held.clone_ref(py), specs, self.lent_readonly);
         // SAFETY: `pending_init` writes every field.
         Some(crate::alloc::new_view_raw(init))
+    }
+
+    /// `quick_getitem` for an item: the value of the item at the ints `keys` (one per
+    /// dimension) of a view whose items are plain numbers (`Meta::plain_items`); `None` when
+    /// an index does not fit `Py_ssize_t` or is out of range, left to `__getitem__`.
+    ///
+    /// # Safety
+    /// As `quick_getitem`'s; `keys` are int objects; `held` is this view's object.
+    unsafe fn quick_item(
+        &self,
+        py: Python<'_>,
+        m: &Meta,
+        held: &GilRc<Held>,
+        keys: &[*mut ffi::PyObject],
+    ) -> Option<*mut ffi::PyObject> {
+        if !m.plain_items {
+            return None;
+        }
+        let mut idx = [0isize; 4];
+        for (slot, &k) in idx.iter_mut().zip(keys) {
+            let i = ffi::PyLong_AsSsize_t(k);
+            if i == -1 && !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            *slot = i;
+        }
+        let mut p = std::ptr::null_mut();
+        if xbuf_view_item_pointer(held.ptr(), idx.as_ptr(), keys.len() as c_int, &mut p) != XBUF_OK
+        {
+            return None;
+        }
+        // The item's `itemsize` bytes lie in the view's memory, held by this view.
+        let item = std::slice::from_raw_parts(p.cast::<u8>(), m.itemsize as usize);
+        Some(match item_value(py, &m.fmt, item) {
+            Ok(v) => v.into_ptr(),
+            // Not for plain items; handled all the same.
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        })
     }
 
     /// The View type's own `bf_getbuffer` for the requests the shared export answers, once it
@@ -568,13 +650,22 @@ impl View {
                     ));
                 }
                 ellipsis = Some(keys.len());
-            } else if let Ok(i) = index_of(p) {
-                keys.push(Key::Index(i));
             } else {
-                return Err(PyTypeError::new_err(format!(
-                    "xbuf.View: invalid index or slice key of type '{}' (integers, slices and '...' are valid)",
-                    p.get_type().name()?
-                )));
+                match index_of(p) {
+                    Ok(i) => keys.push(Key::Index(i)),
+                    // As memoryview: an int beyond the index range is an IndexError.
+                    Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+                        return Err(PyIndexError::new_err(
+                            "cannot fit 'int' into an index-sized integer",
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(PyTypeError::new_err(format!(
+                            "xbuf.View: invalid index or slice key of type '{}' (integers, slices and '...' are valid)",
+                            p.get_type().name()?
+                        )));
+                    }
+                }
             }
         }
         if keys.len() > ndim {

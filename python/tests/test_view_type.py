@@ -250,3 +250,100 @@ def test_reference_counts_of_buffer_consumers():
     for m in ms:
         m.release()
     assert sys.getrefcount(v) == before
+
+
+PLAIN = ["u1", "i1", "<i2", ">u2", "<i4", ">i4", "<u8", ">i8", "<f4", ">f8", "<f2", "?"]
+
+
+def general_key(key):
+    # The same indices as NumPy ints: not exactly ints, so the general indexing reads them.
+    return tuple(np.int64(i) for i in key)
+
+
+def test_items_the_type_reads_match_numpy_and_the_general_path():
+    rng = np.random.default_rng(20261126)
+    for dt in PLAIN + ["<c16", "S3", [("a", "<i2"), ("b", "<f8")]]:
+        for ndim in range(1, 6):
+            shape = tuple(int(n) for n in rng.integers(1, 4, ndim))
+            raw = rng.integers(0, 256, int(np.prod(shape)) * np.dtype(dt).itemsize, dtype="u1")
+            a = raw.view(dt).reshape(shape)
+            if np.dtype(dt).kind == "b":
+                a = a.astype(bool)
+            v = xbuf.View(a)
+            v.shape
+            for _ in range(10):
+                key = tuple(int(rng.integers(-n - 2, n + 2)) for n in shape)
+                try:
+                    want = a[key]
+                except IndexError:
+                    with pytest.raises(IndexError):
+                        v[key]
+                    with pytest.raises(IndexError):
+                        v[general_key(key)]
+                    continue
+                got = v[key]
+                assert got == v[general_key(key)] or got != got, (dt, key)
+                if np.dtype(dt).kind in "biuf":
+                    assert type(got) is type(want.item()), (dt, key)
+                    assert got == want.item() or (got != got and want != want), (dt, key)
+                if ndim == 1:
+                    assert v[key[0]] == got or got != got, (dt, key)
+
+
+def test_item_keys_the_type_hands_on():
+    a = np.arange(12, dtype="<i4").reshape(3, 4)
+    v = xbuf.View(a)
+    v.shape
+    assert v[1, 2] == 6 and v[-1, -1] == 11
+    assert v[True, 1] == a[1, 1]
+    assert v[np.int8(2), 3] == 11
+    assert v[Index(1), 1] == 5
+    for key in ((2**70, 0), (0, -(2**70)), (3, 0), (0, -5)):
+        with pytest.raises(IndexError):
+            v[key]
+    with pytest.raises(IndexError):
+        v[1, 2, 3]
+    assert isinstance(v[1], xbuf.View) and v[1].tolist() == [4, 5, 6, 7]
+    w = xbuf.View(np.arange(5, dtype="<f8"))
+    w.shape
+    assert w[3] == 3.0 and w[-5] == 0.0
+    with pytest.raises(IndexError):
+        w[5]
+    with pytest.raises(TypeError):
+        w[1.0]
+    v.release()
+    w.release()
+    with pytest.raises(ValueError, match="released"):
+        v[1, 2]
+    with pytest.raises(ValueError, match="released"):
+        w[1]
+
+
+def test_items_of_slices_and_of_read_only_views():
+    a = np.arange(40, dtype="<u2").reshape(5, 8)
+    v = xbuf.View(a)
+    s = v[1:, ::-3]
+    s.shape
+    want = a[1:, ::-3]
+    for i in range(want.shape[0]):
+        for j in range(want.shape[1]):
+            assert s[i, j] == want[i, j]
+    r = xbuf.View(bytearray(b"\x01\x02\x03"), writable=True).toreadonly()
+    r.shape
+    assert r[2] == 3
+
+
+def test_ints_beyond_the_index_range_are_index_errors_as_in_memoryview():
+    m = memoryview(bytearray(4))
+    v = xbuf.View(bytearray(4))
+    w = xbuf.View(np.zeros((2, 2)))
+    for big in (2**63, 2**70, -(2**70)):
+        with pytest.raises(IndexError) as want:
+            m[big]
+        with pytest.raises(IndexError):
+            v[big]
+        with pytest.raises(IndexError):
+            w[big, 0]
+        with pytest.raises(IndexError):
+            w[0, big]
+    assert "index-sized" in str(want.value)

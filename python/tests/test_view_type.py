@@ -304,6 +304,8 @@ def test_item_keys_the_type_hands_on():
     with pytest.raises(IndexError):
         v[1, 2, 3]
     assert isinstance(v[1], xbuf.View) and v[1].tolist() == [4, 5, 6, 7]
+    assert isinstance(v[(1,)], xbuf.View) and v[(1,)].tolist() == [4, 5, 6, 7]
+    assert isinstance(v[-1], xbuf.View) and v[(-1,)].tolist() == [8, 9, 10, 11]
     w = xbuf.View(np.arange(5, dtype="<f8"))
     w.shape
     assert w[3] == 3.0 and w[-5] == 0.0

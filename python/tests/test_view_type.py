@@ -349,3 +349,31 @@ def test_ints_beyond_the_index_range_are_index_errors_as_in_memoryview():
         with pytest.raises(IndexError):
             w[0, big]
     assert "index-sized" in str(want.value)
+
+
+def test_slices_items_and_exports_from_several_threads():
+    import threading
+
+    a = np.arange(600.0).reshape(20, 30)
+    v = xbuf.View(a)
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(300):
+                s = v[k % 3 :, :: (k % 4) + 1]
+                want = a[k % 3 :, :: (k % 4) + 1]
+                assert s[1, 2] == want[1, 2]
+                m = memoryview(s)
+                assert m.shape == want.shape
+                assert np.asarray(v)[i % 20, 3] == a[i % 20, 3]
+                m.release()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -377,3 +377,14 @@ def test_slices_items_and_exports_from_several_threads():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_class_assignment_between_the_view_types_is_refused():
+    # The two types allocate and free differently (one collected, one not): an object may
+    # never change from one to the other.
+    v = xbuf.View(b"abc")
+    b = xbuf._xbuf._View(b"abc")
+    for obj, other in ((v, xbuf._xbuf._View), (b, xbuf.View)):
+        with pytest.raises(TypeError):
+            obj.__class__ = other
+    assert type(v) is xbuf.View and bytes(v) == b"abc" and bytes(b) == b"abc"

@@ -67,6 +67,25 @@ impl Layout {
         })
     }
 
+    /// Writes a copy of the layout to `dst`: its bytes when its arrays are inline (the common
+    /// ranks; one block copy, no temporary), else a clone.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes and not overlap `self`; what it held is overwritten, not
+    /// dropped.
+    #[inline]
+    pub unsafe fn write_copy(&self, dst: *mut Layout) {
+        if self.shape.is_inline()
+            && self.strides.is_inline()
+            && self.suboffsets.as_ref().is_none_or(Dims::is_inline)
+        {
+            // SAFETY: inline arrays own nothing, so a copy of the bytes is a complete copy.
+            std::ptr::copy_nonoverlapping(self, dst, 1);
+        } else {
+            dst.write(self.clone());
+        }
+    }
+
     /// The layout with its arrays borrowed, as the kernels take it.
     #[inline]
     pub fn strided(&self) -> Strided<'_> {

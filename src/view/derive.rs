@@ -23,6 +23,7 @@ pub struct SliceSpec {
 impl SliceSpec {
     /// Python's `slice.indices(n)` followed by the length of the range:
     /// `(start, step, count)`. A zero step is an error.
+    #[inline]
     pub fn resolve(self, n: isize, dim: usize) -> Result<(isize, isize, isize)> {
         let step = if self.step == XBUF_SLICE_OMIT {
             1

@@ -125,3 +125,54 @@ fn formats_of_every_length_survive_derived_views() {
         assert_eq!(base.exports(), 0);
     }
 }
+
+/// Slices of direct layouts check and fail as the general path does, in the same order:
+/// every range first, then the new strides, then the start (not checked when the result has
+/// no items). Layouts without items may have any strides.
+#[test]
+fn direct_slices_fail_in_the_general_order() {
+    use crate::exporters::ndarray::{NdArray, Spec};
+    let big = isize::MAX / 2;
+    let data = [0u8; 16];
+    let empty = NdArray::new_object(&Spec {
+        data: &data,
+        format: b"B",
+        shape: &[5, 0],
+        strides: Some(&[big, 1]),
+        offset: 0,
+        flags: 0,
+    })
+    .unwrap();
+    let v = new(&empty, XBUF_FULL_RO).unwrap();
+    let r = |start, stop, step| SliceSpec { start, stop, step };
+    // Two items left in dimension 0: their stride overflows, result empty or not.
+    let e = slice(&v, &[r(0, 5, 3)]).unwrap_err();
+    assert_eq!(e.status, Status::Overflow);
+    assert!(
+        e.message.contains("times step 3 in dimension 0"),
+        "{}",
+        e.message
+    );
+    // A bad range in a later dimension is reported first.
+    let e = slice(&v, &[r(0, 5, 3), r(0, 0, 0)]).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(
+        e.message.contains("step is zero in dimension 1"),
+        "{}",
+        e.message
+    );
+    // One item left: its stride is kept; its start overflows, but nothing is addressed.
+    let s = slice(&v, &[r(4, 5, big)]).unwrap();
+    with(&s, |view| {
+        let l = view.layout();
+        assert_eq!((&l.shape[..], &l.strides[..]), (&[1, 0][..], &[big, 1][..]));
+        with(&v, |parent| {
+            assert_eq!(l.buf, parent.layout().buf);
+            Ok(())
+        })
+    })
+    .unwrap();
+    assert_eq!(empty.exports(), 2);
+    drop((s, v));
+    assert_eq!(empty.exports(), 0);
+}

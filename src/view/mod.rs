@@ -141,6 +141,9 @@ struct Shared {
     table: Option<Arc<RowTable>>,
     /// The base's `(device_type, device_id)`, kept by every derived view.
     device: (i32, i32),
+    /// Whether `releaser`'s exporter wants its views back (`Exporter::releases_views`, fixed
+    /// for an exporter): a derived view then holds a filled struct rather than a bare export.
+    wants_views: bool,
 }
 
 /// A row-pointer table of the views (see [`Shared::table`]), boxed so that it stays where the
@@ -323,6 +326,8 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
             format,
             table,
             device,
+            // SAFETY: the export `held` counts keeps the releaser alive.
+            wants_views: unsafe { releaser.as_ref() }.exporter().releases_views(),
         },
         readonly,
     }))
@@ -420,7 +425,7 @@ fn derive(
     change: impl FnOnce(&Layout, &mut Layout, &mut Extra) -> Result<()>,
 ) -> Result<ObjRef> {
     let owner = pending.0;
-    let wants_view = owner.exporter().releases_views();
+    let wants_view = parent.shared.wants_views;
     let obj = ObjRef::new_in_place::<View>(|p| {
         // SAFETY: `p` is the new view's storage; every field is written once below, the
         // layout first (dropped again if anything fails before the view is complete).
@@ -441,6 +446,7 @@ fn derive(
                     },
                     table: extra.table.map(|t| Arc::new(RowTable(t))),
                     device: parent.shared.device,
+                    wants_views: parent.shared.wants_views,
                 }
             };
             std::mem::forget(undo);

@@ -15,7 +15,7 @@
 #include "xbuf_test.h"
 
 #define THREADS 4
-#define ROUNDS 60
+#define ROUNDS 30
 #define N 64
 
 static int destroyed; /* destructor calls in the current round (atomic) */

@@ -2,9 +2,12 @@
 //! it, describes a (possibly sliced, indexed, cast or permuted) layout of that memory, and is
 //! itself an exporter whose views name the base's releaser.
 //!
-//! Every operation on a view counts a transient export on the view object while it runs, so an
-//! explicit [`release`] (which needs exclusive access) can never free the memory under a
-//! running operation; after a release every operation fails with `XBUF_ERR_RELEASED`.
+//! Every operation on a view counts a transient export on the view object while it runs ([`with`]),
+//! so an explicit [`release`] (which needs exclusive access) can never free the memory under a
+//! running operation; after a release every operation fails with `XBUF_ERR_RELEASED`. Deriving
+//! a view (slice, index, permute, cast) counts nothing on the parent: the new view's own export
+//! on the memory's owner, checked against the parent's released flag, pins the memory (see
+//! [`derive_in_place`]).
 //!
 //! Rules that differ from CPython's memoryview, on purpose:
 //! - slicing and indexing work in every dimension (memoryview: one dimension only);

@@ -136,24 +136,8 @@ pub unsafe extern "C" fn xbuf_view_slice(
 ) -> c_int {
     boundary!({
         object_out(out, || {
-            let ranges = array_arg(slices, nslices, "slices")?;
-            let spec = |s: &xbuf_range| SliceSpec {
-                start: s.start,
-                stop: s.stop,
-                step: s.step,
-            };
-            // On the stack for the common ranks.
-            let mut few = [SliceSpec::default(); crate::layout::INLINE];
-            let many: Vec<SliceSpec>;
-            let specs: &[SliceSpec] = if ranges.len() <= few.len() {
-                for (d, r) in ranges.iter().enumerate() {
-                    few[d] = spec(r);
-                }
-                &few[..ranges.len()]
-            } else {
-                many = ranges.iter().map(spec).collect();
-                &many
-            };
+            // `SliceSpec` has `xbuf_range`'s layout (checked where it is defined).
+            let specs: &[SliceSpec] = array_arg(slices.cast(), nslices, "slices")?;
             view::slice(object(view, "view")?, specs)
         })
     })

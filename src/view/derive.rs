@@ -12,13 +12,25 @@ use crate::object::{ObjRef, Object};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-/// One dimension's slice, with Python's semantics.
+/// One dimension's slice, with Python's semantics. Laid out as `xbuf_range`, so that the C
+/// caller's array is read as it is.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SliceSpec {
     pub start: isize,
     pub stop: isize,
     pub step: isize,
 }
+
+const _: () = {
+    use crate::capi::xbuf_range;
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<SliceSpec>() == size_of::<xbuf_range>());
+    assert!(align_of::<SliceSpec>() == align_of::<xbuf_range>());
+    assert!(offset_of!(SliceSpec, start) == offset_of!(xbuf_range, start));
+    assert!(offset_of!(SliceSpec, stop) == offset_of!(xbuf_range, stop));
+    assert!(offset_of!(SliceSpec, step) == offset_of!(xbuf_range, step));
+};
 
 impl SliceSpec {
     /// Python's `slice.indices(n)` followed by the length of the range:

@@ -4,7 +4,7 @@
 //! zero (see [`slab`](super::slab)). A [`SlotPin`] defers that: the object is still freed (its
 //! exporter dropped, a C exporter's `dealloc` run) at the usual time, but its slot stays an
 //! object header that nothing else moves into, whose count reads zero, until the last pin is
-//! dropped. So a holder of a pin may always try [`SlotPin::add_export_if_live`] on the object:
+//! dropped. So a holder of a pin may always try [`add_export_if_live`] on the object:
 //! it either counts an export on that same, still live object, or fails; it never touches
 //! another object that came to live in the slot. Pins are not references: `xbuf_refcount` and
 //! `xbuf_exports` do not show them.
@@ -17,8 +17,6 @@ use std::sync::atomic::Ordering;
 
 use super::{slab, Object, EXCLUSIVE, EXPORT_LIMIT, EXPORT_MASK, EXPORT_ONE, REF_BITS};
 use super::{REF_LIMIT, REF_MASK, REF_ONE};
-use crate::bail;
-use crate::status::Result;
 
 /// One pin on an object's slot (see the module docs); dropping it unpins.
 pub struct SlotPin(NonNull<Object>);
@@ -48,13 +46,14 @@ impl SlotPin {
     }
 
     /// Whether the pinned slot still holds the object it was pinned for.
-    pub fn is_live(&self) -> bool {
-        // SAFETY: as above.
+    #[cfg(test)]
+    fn is_live(&self) -> bool {
+        // SAFETY: the pin keeps the slot; only its count is read.
         unsafe { self.0.as_ref() }.word.load(Ordering::Acquire) & REF_MASK != 0
     }
 
     #[cfg(test)]
-    pub(crate) fn pins(&self) -> u32 {
+    fn pins(&self) -> u32 {
         // SAFETY: as above.
         unsafe { self.0.as_ref() }.slot_pins.load(Ordering::Acquire)
     }
@@ -121,5 +120,56 @@ pub(super) unsafe fn release_slot(p: NonNull<Object>) {
     // No pin can be taken any more (that needs the object alive), so 1 is final.
     if pins.load(Ordering::Acquire) == 1 || pins.fetch_sub(1, Ordering::AcqRel) == 1 {
         slab::free(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::tests::probe;
+
+    /// A pin is no reference: the object goes at the usual time, its slot stays out of use
+    /// until the last pin goes, and counting an export there fails once the object is gone.
+    #[test]
+    fn pins_keep_the_slot_not_the_object() {
+        let (obj, dropped) = probe();
+        let at = NonNull::new(obj.as_ptr()).unwrap();
+        let a = SlotPin::new(&obj);
+        let b = SlotPin::new(&obj);
+        assert_eq!(a.pins(), 3);
+        assert_eq!((obj.refcount(), obj.exports()), (1, 0));
+        // SAFETY: the pins keep the slot.
+        let counted = unsafe { add_export_if_live(at) }.unwrap();
+        assert_eq!((counted.refcount(), counted.exports()), (2, 1));
+        // SAFETY: the export just counted.
+        unsafe { Object::drop_export(at) };
+        obj.begin_exclusive().unwrap();
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { add_export_if_live(at) }.err(),
+            Some(NotCounted::Exclusive)
+        );
+        obj.end_exclusive().unwrap();
+        drop(obj);
+        assert!(dropped.load(Ordering::SeqCst));
+        assert!(!a.is_live());
+        assert_eq!(a.pins(), 2);
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { add_export_if_live(at) }.err(),
+            Some(NotCounted::Gone)
+        );
+        // The slot is not handed out while pinned (freed slots come back last in, first out).
+        let (other, _) = probe();
+        assert_ne!(other.as_ptr(), at.as_ptr());
+        drop(other);
+        drop(a);
+        let (other, _) = probe();
+        assert_ne!(other.as_ptr(), at.as_ptr());
+        drop(other);
+        drop(b);
+        let (again, _) = probe();
+        assert_eq!(again.as_ptr(), at.as_ptr());
+        assert_eq!(again.refcount(), 1);
     }
 }

@@ -167,7 +167,11 @@ pub fn dlpack(
 /// until the last view of it is released. ``writable=True`` demands writable memory.
 #[pyfunction]
 #[pyo3(signature = (x, writable = false))]
-pub fn from_dlpack(py: Python<'_>, x: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
+pub fn from_dlpack<'py>(
+    py: Python<'py>,
+    x: &Bound<'_, PyAny>,
+    writable: bool,
+) -> PyResult<Bound<'py, View>> {
     if !x.hasattr("__dlpack__")? {
         return Err(PyTypeError::new_err(format!(
             "'{}' object has no __dlpack__ method",
@@ -202,5 +206,5 @@ pub fn from_dlpack(py: Python<'_>, x: &Bound<'_, PyAny>, writable: bool) -> PyRe
         }
     }
     let base = Obj::from_owned(out);
-    View::of_object(base.ptr(), writable)
+    crate::alloc::new_view(py, View::of_object(base.ptr(), writable)?)
 }

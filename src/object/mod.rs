@@ -40,9 +40,11 @@ const MAGIC_LIVE: u64 = 0x7862_7566_4f42_4a31; // "xbufOBJ1"
 const MAGIC_DEAD: u64 = 0x7862_7566_4445_4144; // "xbufDEAD"
 
 mod exporter;
+mod pin;
 mod slab;
 
 pub use exporter::{Exporter, FlatCell, Response};
+pub use pin::{add_export_if_live, NotCounted, SlotPin};
 
 /// A new reference to the object at `p` if an object lives there and is still referenced:
 /// `p` is first recognised as an object slot by its address alone ([`slab::find`]), then its
@@ -98,6 +100,8 @@ pub struct Object {
     flat_first: bool,
     /// The exporter's `trusted`, read once when the object is made.
     trusted: bool,
+    /// Pins on the slot (see [`SlotPin`]), one of them the object's own while it lives.
+    slot_pins: std::sync::atomic::AtomicU32,
     /// The exporter: in the slot or boxed; set before the object's count is published.
     exporter: *mut dyn Exporter,
 }
@@ -214,6 +218,7 @@ impl ObjRef {
         let obj = slot.as_ref();
         obj.locks.store(0, Ordering::Relaxed);
         obj.exclusive_owner.store(0, Ordering::Relaxed);
+        obj.slot_pins.store(1, Ordering::Relaxed);
         obj.magic.store(MAGIC_LIVE, Ordering::Relaxed);
         // Publishes the fields above to whoever raises the count from here on (`acquire_slot`).
         obj.word.store(REF_ONE, Ordering::Release);
@@ -589,7 +594,7 @@ impl Object {
         impl Drop for Slot {
             fn drop(&mut self) {
                 // SAFETY: the object's count is zero and its exporter dropped.
-                unsafe { slab::free(self.0) };
+                unsafe { pin::release_slot(self.0) };
             }
         }
         let _slot = Slot(p);

@@ -185,6 +185,42 @@ fn tensor_capsule(slf: &Bound<'_, View>, versioned: bool, lend: bool) -> PyResul
     }
 }
 
+/// `View.__dlpack__(max_version=(1, ...))` as consumers call it, once an earlier call worked
+/// out the View's tensor: a new reference to the capsule, or NULL, with no exception set,
+/// when the call is to be answered by [`dlpack`] (no tensor worked out yet, a released
+/// View, a refusal, a failure).
+///
+/// # Safety
+/// The GIL is held.
+pub unsafe fn versioned_capsule(slf: &Bound<'_, View>) -> *mut ffi::PyObject {
+    let view = slf.get();
+    let Ok(meta) = view.meta() else {
+        return std::ptr::null_mut();
+    };
+    let Some(Some(lent)) = meta.dlpack.get() else {
+        return std::ptr::null_mut();
+    };
+    let Some(t) = crate::dlpack_lend::lend_with(slf, lent, true) else {
+        return std::ptr::null_mut();
+    };
+    let head = t.cast::<VersionedHead>();
+    if view.lent_readonly() || meta.readonly {
+        (*head).flags |= DLPACK_READ_ONLY;
+    }
+    let cap = ffi::PyCapsule_New(
+        t,
+        DLTENSOR_VERSIONED.as_ptr(),
+        Some(versioned_capsule_destructor),
+    );
+    if cap.is_null() {
+        ffi::PyErr_Clear();
+        if let Some(d) = (*head).deleter {
+            d(t);
+        }
+    }
+    cap
+}
+
 /// A tensor of the view through the library's `xbuf_dlpack_export(_unversioned)` of its
 /// object: it holds an export of the memory.
 fn general(view: &View, versioned: bool) -> PyResult<*mut c_void> {

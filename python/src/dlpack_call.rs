@@ -239,6 +239,12 @@ unsafe extern "C" fn dlpack_fastcall(
         match fast {
             Some((max_version, copy)) if is_view => {
                 let view = slf.cast_unchecked::<View>();
+                if max_version.is_some_and(|(major, _)| major >= 1) && copy != Some(true) {
+                    let cap = crate::dlpack::versioned_capsule(&view);
+                    if !cap.is_null() {
+                        return cap;
+                    }
+                }
                 match crate::dlpack::dlpack(&view, None, max_version, None, copy) {
                     Ok(cap) => cap.into_ptr(),
                     Err(e) => {

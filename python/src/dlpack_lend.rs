@@ -68,22 +68,33 @@ impl Drop for Lend {
 /// when the export cannot be shared or the bridge refuses the tensor (the caller then asks
 /// the library's general export, which answers the refusal). Nothing is held on `None`.
 pub fn lend(slf: &Bound<'_, View>, meta: &Meta, versioned: bool) -> Option<*mut c_void> {
-    let py = slf.py();
     let view = slf.get();
-    let info = view.share_export(py).ok()?;
+    // The tensor of the shared export is worked out once: the view's layout and memory
+    // do not change while the view is not released.
+    let lent = match meta.dlpack.get() {
+        Some(lent) => lent.as_ref()?,
+        None => {
+            let info = view.share_export(slf.py()).ok()?;
+            // SAFETY: `info` is the shared export, filled with `XBUF_FULL(_RO)`.
+            let lent = meta
+                .dlpack
+                .get_or_init(|| unsafe { LentTensor::new(info) }.ok());
+            view.unshare_export(slf.py());
+            lent.as_ref()?
+        }
+    };
+    lend_with(slf, lent, versioned)
+}
+
+/// [`lend`] once the View's tensor (`lent`) is worked out.
+pub fn lend_with(slf: &Bound<'_, View>, lent: &LentTensor, versioned: bool) -> Option<*mut c_void> {
+    slf.get().share_export(slf.py()).ok()?;
     // SAFETY: the GIL is held; the new reference is the holder's. From here dropping the
     // holder hands back the reference and the user of the shared export.
     let holder = Lend(unsafe {
         ffi::Py_IncRef(slf.as_ptr());
         NonNull::new_unchecked(slf.as_ptr())
     });
-    // The tensor of the shared export is worked out once: the view's layout and memory
-    // do not change while the view is not released.
-    let lent = meta
-        .dlpack
-        // SAFETY: `info` is the shared export, filled with `XBUF_FULL(_RO)`.
-        .get_or_init(|| unsafe { LentTensor::new(info) }.ok())
-        .as_ref()?;
     // SAFETY: the holder keeps the shared export, whose memory the tensor describes; on
     // failure it is dropped by the call.
     unsafe {

@@ -121,6 +121,8 @@ def test_tensors_are_those_of_the_general_export():
             mine = outcome(lambda: v.__dlpack__(**kwargs))
             theirs = outcome(lambda: general(v, versioned))
             assert mine == theirs, (v, versioned)
+            # Again: from the tensor the first call worked out.
+            assert outcome(lambda: v.__dlpack__(**kwargs)) == theirs, (v, versioned)
             n += mine[0] == "ok"
         # NumPy reads the same array either way.
         a = np.from_dlpack(v)
@@ -134,6 +136,7 @@ def test_refusals_are_those_of_the_general_export():
             kwargs = {"max_version": (1, 0)} if versioned else {}
             mine = outcome(lambda: v.__dlpack__(**kwargs))
             assert mine == outcome(lambda: general(v, versioned)), v
+            assert mine == outcome(lambda: v.__dlpack__(**kwargs)), v
             assert mine[0] in (ValueError, NotImplementedError, BufferError), mine
         # The refusal holds nothing: the View can still be released.
         before = sys.getrefcount(v)

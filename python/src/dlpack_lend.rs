@@ -4,10 +4,9 @@
 //!
 //! The library's bridge works out the tensor of that filled view once per View (`LentTensor`:
 //! the tensor `xbuf_dlpack_export` makes of the same memory) and copies it into each new
-//! tensor, which counts no export on the library's objects; the tensor holds
-//! a [`Lend`]: a strong reference to the View and one user of its shared export, both counted
-//! under the GIL (no atomic operation per exchange, as NumPy's own export takes a reference
-//! to its array). The tensor's deleter may run on any thread, holding the GIL or not: it takes
+//! tensor, which counts no export on the library's objects; the tensor holds a [`Lend`]: a
+//! strong reference to the View and one user of its shared export, both counted under the GIL
+//! (no atomic operation per exchange, as NumPy's own export takes a reference to its array). The tensor's deleter may run on any thread, holding the GIL or not: it takes
 //! the GIL to hand them back. Once the interpreter is shutting down (after the module's
 //! `atexit` hook, or when it is no longer initialised) they are leaked instead, as NumPy does:
 //! taking the GIL then can hang or end the thread.

@@ -407,6 +407,8 @@ unsafe fn finish<T: Managed>(
 /// The DLPack data type of `p`'s items, after every check of `p` a tensor needs (the same for
 /// every way of making one): a format with a DLPack type, strides in whole items, and for the
 /// legacy struct, memory it can describe (read-only only with `XBUF_DLPACK_UNMARKED_READONLY`).
+// Inlined into the hot export: a call of its own costs the C round trip a few instructions.
+#[inline(always)]
 pub(super) fn checked_dtype(p: &Parts<'_>, flags: c_int, legacy: bool) -> Result<DLDataType> {
     let dtype = dtype_of_format(p.format.to_bytes(), p.itemsize)?;
     let itemsize = p.itemsize;

@@ -1396,7 +1396,9 @@ impl View {
     /// capsule of the view's memory, zero-copy, per the array API standard: versioned
     /// (``"dltensor_versioned"``, DLPack 1.x, read-only views marked so) when ``max_version``
     /// allows, else the legacy ``"dltensor"`` (refused for read-only views, which it cannot
-    /// mark). The tensor holds an export of the memory until its consumer deletes it.
+    /// mark). The tensor holds the view, and the export of the memory the view shares with
+    /// its memoryview and NumPy consumers, until its consumer deletes it (on any thread);
+    /// ``release()`` meanwhile releases the view, and the memory stays until the tensor goes.
     /// ``BufferError`` for ``copy=True`` and for devices other than the CPU.
     #[pyo3(signature = (*, stream = None, max_version = None, dl_device = None, copy = None))]
     fn __dlpack__(

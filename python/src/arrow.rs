@@ -92,7 +92,7 @@ pub fn arrow_c_array<'py>(
 /// ``ignore_nulls`` (then the values under them are read as they lie in memory).
 #[pyfunction]
 #[pyo3(signature = (x, ignore_nulls = false))]
-pub fn from_arrow(x: &Bound<'_, PyAny>, ignore_nulls: bool) -> PyResult<View> {
+pub fn from_arrow<'py>(x: &Bound<'py, PyAny>, ignore_nulls: bool) -> PyResult<Bound<'py, View>> {
     let py = x.py();
     if !x.hasattr("__arrow_c_array__")? {
         return Err(PyTypeError::new_err(format!(
@@ -122,5 +122,5 @@ pub fn from_arrow(x: &Bound<'_, PyAny>, ignore_nulls: bool) -> PyResult<View> {
     // capsule's.
     check(unsafe { xbuf_arrow_import_flags(schema.cast(), array.cast(), flags, &mut out) })?;
     let base = Obj::from_owned(out);
-    View::of_object(base.ptr(), false)
+    crate::alloc::new_view(py, View::of_object(base.ptr(), false)?)
 }

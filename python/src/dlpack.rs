@@ -263,7 +263,11 @@ fn own(
 /// until the last view of it is released. ``writable=True`` demands writable memory.
 #[pyfunction]
 #[pyo3(signature = (x, writable = false))]
-pub fn from_dlpack(py: Python<'_>, x: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
+pub fn from_dlpack<'py>(
+    py: Python<'py>,
+    x: &Bound<'_, PyAny>,
+    writable: bool,
+) -> PyResult<Bound<'py, View>> {
     if !x.hasattr("__dlpack__")? {
         return Err(PyTypeError::new_err(format!(
             "'{}' object has no __dlpack__ method",
@@ -298,7 +302,7 @@ pub fn from_dlpack(py: Python<'_>, x: &Bound<'_, PyAny>, writable: bool) -> PyRe
         }
     }
     let base = Obj::from_owned(out);
-    View::of_object(base.ptr(), writable)
+    crate::alloc::new_view(py, View::of_object(base.ptr(), writable)?)
 }
 
 /// ``_dlpack_general(v, versioned)``: the capsule ``v.__dlpack__`` gives, made by the

@@ -35,7 +35,8 @@ const OTHER: u8 = u8::MAX;
 struct State {
     /// The method PyO3 made, which answers every call the fast reading does not.
     general: *mut ffi::PyObject,
-    /// The `View` type (which has no subclasses), kept for the life of the process.
+    /// The class PyO3 made for `View` (its only subclass is the View type of `fasttype`),
+    /// kept for the life of the process.
     view_type: *mut ffi::PyObject,
     /// The last tuple of keyword names seen (a strong reference, so that its address is not
     /// reused by another tuple while it is remembered) and which parameter each name is.
@@ -232,9 +233,11 @@ unsafe extern "C" fn dlpack_fastcall(
         // SAFETY: the interpreter calls methods with the GIL held.
         let py = Python::assume_attached();
         let fast = read_call(args, nargs, kwnames);
-        // The method descriptor is called with `self` of its type, whose instances are all
-        // Views (the type has no subclasses); checked all the same, by its address.
-        let is_view = ffi::Py_TYPE(slf).cast::<ffi::PyObject>() == (*STATE.0.get()).view_type;
+        // The method descriptor is called with `self` of its class or of the View type made
+        // from it (neither has further subclasses); checked all the same, by address.
+        let tp = ffi::Py_TYPE(slf);
+        let is_view = crate::fasttype::fast().is_some_and(|f| f.tp == tp)
+            || tp.cast::<ffi::PyObject>() == (*STATE.0.get()).view_type;
         let slf = Borrowed::from_ptr(py, slf);
         match fast {
             Some((max_version, copy)) if is_view => {

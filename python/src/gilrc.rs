@@ -40,3 +40,32 @@ impl<T> Deref for GilRc<T> {
         &self.0
     }
 }
+
+/// An owned reference to a Python object kept in values that are only dropped with the GIL
+/// held (as `GilRc`'s): dropped with `Py_DecRef` at once, whether or not PyO3 knows the thread
+/// holds the GIL (a deallocation the View type runs itself does not tell PyO3, whose `Py`
+/// would defer the decrement to its next call then).
+pub struct GilPy(std::ptr::NonNull<pyo3::ffi::PyObject>);
+
+// SAFETY: the reference count changes only with the GIL held (see the type's documentation).
+unsafe impl Send for GilPy {}
+unsafe impl Sync for GilPy {}
+
+impl GilPy {
+    pub fn new(obj: pyo3::Py<pyo3::PyAny>) -> GilPy {
+        GilPy(std::ptr::NonNull::new(obj.into_ptr()).expect("a Python object"))
+    }
+
+    /// A new reference to the object.
+    pub fn clone_ref(&self, py: Python<'_>) -> pyo3::Py<pyo3::PyAny> {
+        // SAFETY: a live object, the GIL held (`py`).
+        unsafe { pyo3::Bound::from_borrowed_ptr(py, self.0.as_ptr()) }.unbind()
+    }
+}
+
+impl Drop for GilPy {
+    fn drop(&mut self) {
+        // SAFETY: the reference is ours; the GIL is held (see the type's documentation).
+        unsafe { pyo3::ffi::Py_DecRef(self.0.as_ptr()) };
+    }
+}

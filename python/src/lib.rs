@@ -7,6 +7,7 @@ mod dlpack;
 mod dlpack_call;
 mod dlpack_lend;
 mod error;
+mod fasttype;
 mod gilrc;
 mod pyexport;
 mod sources;
@@ -81,6 +82,7 @@ fn _decref_on_native_thread(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyRes
 fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<View>()?;
     dlpack_call::install(&m.py().get_type::<View>())?;
+    m.add("View", fasttype::install(m.py())?)?;
     m.add_class::<ViewIter>()?;
     m.add_function(wrap_pyfunction!(copy, m)?)?;
     m.add_function(wrap_pyfunction!(sources::bytearray, m)?)?;

@@ -7,6 +7,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use crate::alloc::new_view;
 use crate::error::check;
 use crate::sys::*;
 use crate::view::{Obj, View};
@@ -19,7 +20,10 @@ pub const CAPSULE_NAME: &std::ffi::CStr = c"xbuf.object";
 /// views of it live.
 #[pyfunction]
 #[pyo3(name = "bytearray", signature = (n_or_bytes = None))]
-pub fn bytearray(py: Python<'_>, n_or_bytes: Option<&Bound<'_, PyAny>>) -> PyResult<View> {
+pub fn bytearray<'py>(
+    py: Python<'py>,
+    n_or_bytes: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, View>> {
     let mut out = std::ptr::null_mut();
     match n_or_bytes {
         None => check(unsafe { xbuf_bytearray_new(std::ptr::null(), 0, &mut out) })?,
@@ -44,7 +48,7 @@ pub fn bytearray(py: Python<'_>, n_or_bytes: Option<&Bound<'_, PyAny>>) -> PyRes
         }
     }
     let base = Obj::from_owned(out);
-    View::of_object(base.ptr(), true)
+    new_view(py, View::of_object(base.ptr(), true)?)
 }
 
 /// Maps the file at ``path`` and returns a one-dimensional View of its bytes (format ``'B'``):
@@ -52,7 +56,7 @@ pub fn bytearray(py: Python<'_>, n_or_bytes: Option<&Bound<'_, PyAny>>) -> PyRes
 /// (writable, changes stay private). The mapping stays until the last view of it is released.
 #[pyfunction]
 #[pyo3(name = "open", signature = (path, mode = "r"))]
-pub fn open_file(path: &Bound<'_, PyAny>, mode: &str) -> PyResult<View> {
+pub fn open_file<'py>(path: &Bound<'py, PyAny>, mode: &str) -> PyResult<Bound<'py, View>> {
     let (m, writable) = match mode {
         "r" => (XBUF_MMAP_READ, false),
         "r+" => (XBUF_MMAP_WRITE, true),
@@ -83,7 +87,7 @@ pub fn open_file(path: &Bound<'_, PyAny>, mode: &str) -> PyResult<View> {
     }
     check(rc)?;
     let base = Obj::from_owned(out);
-    View::of_object(base.ptr(), writable)
+    new_view(path.py(), View::of_object(base.ptr(), writable)?)
 }
 
 unsafe extern "C" fn capsule_destructor(capsule: *mut ffi::PyObject) {
@@ -139,8 +143,8 @@ pub fn view_from_capsule(capsule: &Bound<'_, PyAny>, writable: bool) -> PyResult
 #[pyfunction]
 #[pyo3(name = "_ndarray", signature = (data, format, shape, strides = None, offset = 0, readonly = false, pil = false))]
 #[allow(clippy::too_many_arguments)]
-pub fn ndarray(
-    py: Python<'_>,
+pub fn ndarray<'py>(
+    py: Python<'py>,
     data: &Bound<'_, PyAny>,
     format: &str,
     shape: Vec<isize>,
@@ -148,7 +152,7 @@ pub fn ndarray(
     offset: isize,
     readonly: bool,
     pil: bool,
-) -> PyResult<View> {
+) -> PyResult<Bound<'py, View>> {
     let bytes = View::new_from(py, data, false)?.tobytes_impl(py, 'C')?;
     let f = CString::new(format).map_err(|_| PyValueError::new_err("format contains NUL"))?;
     if let Some(s) = &strides {
@@ -174,5 +178,5 @@ pub fn ndarray(
         )
     })?;
     let base = Obj::from_owned(out);
-    View::of_object(base.ptr(), !readonly)
+    new_view(py, View::of_object(base.ptr(), !readonly)?)
 }

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyEllipsis, PyList, PySlice, PyString, PyTuple};
 
+use crate::alloc::new_view;
 use crate::error::{check, exception, last_message};
-use crate::gilrc::GilRc;
+use crate::gilrc::{GilPy, GilRc};
 use crate::pyexport::object_from_python;
 use crate::sys::values::Format;
 use crate::sys::*;
@@ -61,7 +62,7 @@ impl Drop for Obj {
 pub struct Held {
     obj: Obj,
     /// The Python object whose memory this is, when it came from one.
-    source: Option<Py<PyAny>>,
+    source: Option<GilPy>,
     /// The owner was released while pending slices shared the object: the last of them to go
     /// while the owner lives hands the export back (`xbuf_view_release`).
     owner_released: AtomicBool,
@@ -71,7 +72,7 @@ impl Held {
     fn new(obj: Obj, source: Option<Py<PyAny>>) -> Held {
         Held {
             obj,
-            source,
+            source: source.map(GilPy::new),
             owner_released: AtomicBool::new(false),
         }
     }
@@ -152,6 +153,19 @@ pub struct Meta {
     /// The DLPack tensor of the shared export (`None`: refused), worked out at the first
     /// `__dlpack__` (see `dlpack_lend`).
     pub dlpack: OnceLock<Option<crate::sys::lent::LentTensor>>,
+    /// Items are one number or bool (see `plain_format`): their values never fail.
+    pub plain_items: bool,
+}
+
+/// Whether `format` is one integer, float or bool code (``bBhHiIlLqQnNfde?``) with at most a
+/// byte-order prefix: items the value rule reads as one Python int, float or bool.
+fn plain_format(format: &str) -> bool {
+    let code = match format.as_bytes() {
+        [c] => *c,
+        [p, c] if b"@=<>!".contains(p) => *c,
+        _ => return false,
+    };
+    b"bBhHiIlLqQnNfde?".contains(&code)
 }
 
 impl Meta {
@@ -179,6 +193,7 @@ impl Meta {
             let fmt = Format::parse(&format).map_err(|e| crate::error::from_error(&e))?;
             Ok(Meta {
                 fmt,
+                plain_items: plain_format(&format),
                 format,
                 itemsize: v.itemsize,
                 shape: arr(v.shape),
@@ -205,7 +220,11 @@ impl Meta {
 /// until the view and every view made from it are released. A View is itself a buffer
 /// exporter: ``memoryview(v)``, ``bytes(v)``, ``np.asarray(v)`` share its memory with its
 /// format, shape, strides and suboffsets.
-#[pyclass(frozen, module = "xbuf", name = "View", weakref)]
+//
+// The class made here, `xbuf._View`, holds the methods; `xbuf.View` is its subclass made in
+// `fasttype.rs` with its own allocation, deallocation, `v[key]` and buffer slots, and every
+// View is an instance of it.
+#[pyclass(frozen, subclass, module = "xbuf", name = "_View", weakref)]
 pub struct View {
     /// The library's view object this view is, or, for a slice not yet used, the one it was
     /// sliced from. Shared without atomic counts: a View value is only dropped with the GIL
@@ -302,32 +321,186 @@ impl View {
     /// are applied then.
     fn pending_slice<'py>(&self, py: Python<'py>, specs: Specs) -> PyResult<Bound<'py, View>> {
         let base = self.shared_obj()?.clone_ref(py);
-        let lent_readonly = self.lent_readonly;
-        // Every field of View is listed here (a field added to View and not below fails to
-        // compile).
-        let _ = |v: &View| {
-            let View {
-                base: _,
-                pending: _,
-                made: _,
-                meta: _,
-                lent_readonly: _,
-                released: _,
-                shared: _,
-            } = v;
-        };
-        // SAFETY: every field is written, each in place.
-        unsafe {
-            crate::alloc::new_view_with(py, move |p| {
-                std::ptr::addr_of_mut!((*p).base).write(base);
-                std::ptr::addr_of_mut!((*p).pending).write(Some(specs));
-                std::ptr::addr_of_mut!((*p).made).write(OnceLock::new());
-                std::ptr::addr_of_mut!((*p).meta).write(OnceLock::new());
-                std::ptr::addr_of_mut!((*p).lent_readonly).write(lent_readonly);
-                std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));
-                std::ptr::addr_of_mut!((*p).shared).write(GilCell::new(SharedExport::default()));
-            })
+        // SAFETY: `pending_init` writes every field.
+        unsafe { crate::alloc::new_view_with(py, pending_init(base, specs, self.lent_readonly)) }
+    }
+
+    /// `v[key]` for the keys of the View type's own `mp_subscript`, of a live view whose layout
+    /// was read, without suboffsets, whose view object exists: a pending slice when the key is
+    /// a slice or a tuple of at most two slices (exactly those types) whose bounds
+    /// `quick_slice` resolves; an item's value when it is one int per dimension (exactly ints,
+    /// at most four) of plain items (see `quick_item`). A new reference (NULL with an exception set when the allocation
+    /// fails), or `None` for every other case, left to `__getitem__` (nothing was done that
+    /// it would see or repeat: no Python code ran, no exception is left set).
+    ///
+    /// # Safety
+    /// The GIL is held; `key` is a live object.
+    pub unsafe fn quick_getitem(
+        &self,
+        py: Python<'_>,
+        key: *mut ffi::PyObject,
+    ) -> Option<*mut ffi::PyObject> {
+        if self.released.load(Ordering::Acquire) {
+            return None;
         }
+        let m = self.meta.get()?;
+        if m.suboffsets.is_some() {
+            return None;
+        }
+        let held = self.own_held()?;
+        let slice_type = std::ptr::addr_of_mut!(ffi::PySlice_Type);
+        let tuple_type = std::ptr::addr_of_mut!(ffi::PyTuple_Type);
+        let int_type = std::ptr::addr_of_mut!(ffi::PyLong_Type);
+        let ty = ffi::Py_TYPE(key);
+        // An item: one int per dimension (exactly ints).
+        if ty == int_type && m.shape.len() == 1 {
+            return self.quick_item(py, m, held, &[key]);
+        }
+        if ty == tuple_type {
+            let n = ffi::PyTuple_Size(key);
+            // (An empty tuple has no item 0: asking sets an error.)
+            if (1..=4).contains(&n)
+                && n as usize == m.shape.len()
+                && ffi::Py_TYPE(ffi::PyTuple_GetItem(key, 0)) == int_type
+            {
+                let mut keys = [std::ptr::null_mut(); 4];
+                for (k, slot) in keys.iter_mut().enumerate().take(n as usize) {
+                    // Borrowed: the tuple holds its items while `key` lives.
+                    let item = ffi::PyTuple_GetItem(key, k as ffi::Py_ssize_t);
+                    if item.is_null() || ffi::Py_TYPE(item) != int_type {
+                        return None;
+                    }
+                    *slot = item;
+                }
+                return self.quick_item(py, m, held, &keys[..n as usize]);
+            }
+        }
+        let specs = if ty == slice_type {
+            Specs::one(quick_slice_ptr(key, *m.shape.first()?)?)
+        } else if ty == tuple_type {
+            let n = ffi::PyTuple_Size(key);
+            if !(1..=2).contains(&n) || n as usize > m.shape.len() {
+                return None;
+            }
+            let mut inline = [ALL; 2];
+            for (k, slot) in inline.iter_mut().enumerate().take(n as usize) {
+                // Borrowed: the tuple holds its items while `key` lives.
+                let item = ffi::PyTuple_GetItem(key, k as ffi::Py_ssize_t);
+                if item.is_null() || ffi::Py_TYPE(item) != slice_type {
+                    return None;
+                }
+                *slot = quick_slice_ptr(item, m.shape[k])?;
+            }
+            Specs {
+                len: n as usize,
+                inline,
+                heap: None,
+            }
+        } else {
+            return None;
+        };
+        let init = pending_init(held.clone_ref(py), specs, self.lent_readonly);
+        // SAFETY: `pending_init` writes every field.
+        Some(crate::alloc::new_view_raw(init))
+    }
+
+    /// `quick_getitem` for an item: the value of the item at the ints `keys` (one per
+    /// dimension) of a view whose items are plain numbers (`Meta::plain_items`); `None` when
+    /// an index does not fit `Py_ssize_t` or is out of range, left to `__getitem__`.
+    ///
+    /// # Safety
+    /// As `quick_getitem`'s; `keys` are int objects; `held` is this view's object.
+    unsafe fn quick_item(
+        &self,
+        py: Python<'_>,
+        m: &Meta,
+        held: &GilRc<Held>,
+        keys: &[*mut ffi::PyObject],
+    ) -> Option<*mut ffi::PyObject> {
+        if !m.plain_items {
+            return None;
+        }
+        let mut idx = [0isize; 4];
+        for (slot, &k) in idx.iter_mut().zip(keys) {
+            let i = ffi::PyLong_AsSsize_t(k);
+            if i == -1 && !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            *slot = i;
+        }
+        let mut p = std::ptr::null_mut();
+        if xbuf_view_item_pointer(held.ptr(), idx.as_ptr(), keys.len() as c_int, &mut p) != XBUF_OK
+        {
+            return None;
+        }
+        // The item's `itemsize` bytes lie in the view's memory, held by this view.
+        let item = std::slice::from_raw_parts(p.cast::<u8>(), m.itemsize as usize);
+        Some(match item_value(py, &m.fmt, item) {
+            Ok(v) => v.into_ptr(),
+            // Not for plain items; handled all the same.
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        })
+    }
+
+    /// The View type's own `bf_getbuffer` for the requests the shared export answers, once it
+    /// was taken (see `__getbuffer__`): `true` when `view` was filled, holding a new reference
+    /// to `slf`; `false` for every other case (a released view, a layout not read yet, a
+    /// writable request of a read-only view, other requests), left to `__getbuffer__` with
+    /// nothing changed.
+    ///
+    /// # Safety
+    /// The GIL is held; `slf` is this View's object; `view` points to a `Py_buffer` to fill.
+    pub unsafe fn quick_getbuffer(
+        &self,
+        slf: *mut ffi::PyObject,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> bool {
+        if self.released.load(Ordering::Acquire) {
+            return false;
+        }
+        let Some(m) = self.meta.get() else {
+            return false;
+        };
+        let readonly = self.lent_readonly || m.readonly;
+        if readonly && flags & ffi::PyBUF_WRITABLE != 0 {
+            return false;
+        }
+        let (whole, simple) = shared_request(m, flags);
+        if !(whole || simple) {
+            return false;
+        }
+        let shared = self.shared.get();
+        let Some(info) = shared.info.as_deref() else {
+            return false;
+        };
+        shared.users += 1;
+        fill_py_buffer(&mut *view, &info.0, readonly, simple, std::ptr::null_mut());
+        ffi::Py_IncRef(slf);
+        (*view).obj = slf;
+        true
+    }
+
+    /// The View type's own `bf_releasebuffer` for a consumer of the shared export that is not
+    /// its last one after the view was released: `true` when done, `false` for every other
+    /// case, left to `__releasebuffer__` with nothing changed.
+    ///
+    /// # Safety
+    /// The GIL is held; `view` is a `Py_buffer` this View filled.
+    pub unsafe fn quick_releasebuffer(&self, view: *mut ffi::Py_buffer) -> bool {
+        if !(*view).internal.is_null() {
+            return false;
+        }
+        let shared = self.shared.get();
+        if shared.users == 0 || (shared.users == 1 && shared.released) {
+            return false;
+        }
+        shared.users -= 1;
+        true
     }
 
     /// `key` as one slice per dimension when it is a slice or a tuple of slices of a view
@@ -517,13 +690,22 @@ impl View {
                     ));
                 }
                 ellipsis = Some(keys.len());
-            } else if let Ok(i) = index_of(p) {
-                keys.push(Key::Index(i));
             } else {
-                return Err(PyTypeError::new_err(format!(
-                    "xbuf.View: invalid index or slice key of type '{}' (integers, slices and '...' are valid)",
-                    p.get_type().name()?
-                )));
+                match index_of(p) {
+                    Ok(i) => keys.push(Key::Index(i)),
+                    // As memoryview: an int beyond the index range is an IndexError.
+                    Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+                        return Err(PyIndexError::new_err(
+                            "cannot fit 'int' into an index-sized integer",
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(PyTypeError::new_err(format!(
+                            "xbuf.View: invalid index or slice key of type '{}' (integers, slices and '...' are valid)",
+                            p.get_type().name()?
+                        )));
+                    }
+                }
             }
         }
         if keys.len() > ndim {
@@ -605,6 +787,35 @@ impl View {
             py.detach(f)
         } else {
             f()
+        }
+    }
+}
+
+/// Writes a pending slice of `base` by `specs` (see `View::pending_slice`) in place.
+fn pending_init(base: GilRc<Held>, specs: Specs, lent_readonly: bool) -> impl FnOnce(*mut View) {
+    // Every field of View is listed here (a field added to View and not below fails to
+    // compile).
+    let _ = |v: &View| {
+        let View {
+            base: _,
+            pending: _,
+            made: _,
+            meta: _,
+            lent_readonly: _,
+            released: _,
+            shared: _,
+        } = v;
+    };
+    move |p| {
+        // SAFETY: `p` is the place of a View, written here field by field, in place.
+        unsafe {
+            std::ptr::addr_of_mut!((*p).base).write(base);
+            std::ptr::addr_of_mut!((*p).pending).write(Some(specs));
+            std::ptr::addr_of_mut!((*p).made).write(OnceLock::new());
+            std::ptr::addr_of_mut!((*p).meta).write(OnceLock::new());
+            std::ptr::addr_of_mut!((*p).lent_readonly).write(lent_readonly);
+            std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));
+            std::ptr::addr_of_mut!((*p).shared).write(GilCell::new(SharedExport::default()));
         }
     }
 }
@@ -736,9 +947,19 @@ fn slice_of(s: &Bound<'_, PyAny>, n: isize) -> PyResult<xbuf_range> {
 /// beyond the ends), which `unpack_slice` reads as before.
 #[inline]
 fn quick_slice(s: &Bound<'_, PyAny>, n: isize) -> Option<xbuf_range> {
+    // SAFETY: `s` is a slice object; the GIL is held.
+    unsafe { quick_slice_ptr(s.as_ptr(), n) }
+}
+
+/// `quick_slice` of a slice object by pointer.
+///
+/// # Safety
+/// `s` is a live slice object; the GIL is held.
+#[inline]
+unsafe fn quick_slice_ptr(s: *mut ffi::PyObject, n: isize) -> Option<xbuf_range> {
     let (mut start, mut stop, mut step) = (0, 0, 0);
     // SAFETY: `s` is a slice object; the GIL is held.
-    let rc = unsafe { ffi::PySlice_GetIndices(s.as_ptr(), n, &mut start, &mut stop, &mut step) };
+    let rc = unsafe { ffi::PySlice_GetIndices(s, n, &mut start, &mut stop, &mut step) };
     // SAFETY: the GIL is held; no error was set when the method was called, so one set now
     // is `PySlice_GetIndices`'s, which `unpack_slice` will answer in its own way.
     unsafe {
@@ -1009,16 +1230,23 @@ impl View {
     }
     /// The transpose: the dimensions in reverse order.
     #[getter(T)]
-    fn transpose(&self, py: Python<'_>) -> PyResult<View> {
+    fn transpose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, View>> {
         self.live()?;
         // SAFETY: a live view; `out` is written.
-        self.make(py, |o, out| unsafe { xbuf_view_transpose(o, out) })
+        new_view(
+            py,
+            self.make(py, |o, out| unsafe { xbuf_view_transpose(o, out) })?,
+        )
     }
 
     /// ``permute(*axes)``: the dimensions reordered; dimension ``k`` of the result is
     /// dimension ``axes[k]`` of this view (also accepts one sequence).
     #[pyo3(signature = (*axes))]
-    fn permute(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<View> {
+    fn permute<'py>(
+        &self,
+        py: Python<'py>,
+        axes: &Bound<'_, PyTuple>,
+    ) -> PyResult<Bound<'py, View>> {
         self.live()?;
         let items: Vec<Bound<'_, PyAny>> =
             if axes.len() == 1 && axes.get_item(0)?.extract::<isize>().is_err() {
@@ -1034,14 +1262,19 @@ impl View {
                     .map_err(|_| PyValueError::new_err(format!("axis {a} out of range")))?,
             );
         }
-        self.permute_view(py, &perm)
+        new_view(py, self.permute_view(py, &perm)?)
     }
 
     /// ``cast(format, shape=None)``: the same memory read as items of ``format`` in ``shape``
     /// (one dimension of as many items as fit when omitted). The view must be C-contiguous and
     /// the byte size is kept; any format may become any other.
     #[pyo3(signature = (format, shape = None))]
-    fn cast(&self, py: Python<'_>, format: &str, shape: Option<Vec<isize>>) -> PyResult<View> {
+    fn cast<'py>(
+        &self,
+        py: Python<'py>,
+        format: &str,
+        shape: Option<Vec<isize>>,
+    ) -> PyResult<Bound<'py, View>> {
         self.live()?;
         let f = CString::new(format).map_err(|_| PyValueError::new_err("format contains NUL"))?;
         let n = shape.as_ref().map_or(0, |s| s.len());
@@ -1052,18 +1285,20 @@ impl View {
         }
         let sp = shape.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
         // SAFETY: `f` is NUL-terminated; `sp` has `n` entries or is NULL.
-        self.make(py, |o, out| unsafe {
+        let v = self.make(py, |o, out| unsafe {
             xbuf_view_cast(o, f.as_ptr(), n as c_int, sp, out)
-        })
+        })?;
+        new_view(py, v)
     }
 
     /// A read-only view of the same memory.
-    fn toreadonly(&self, py: Python<'_>) -> PyResult<View> {
+    fn toreadonly<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, View>> {
         self.live()?;
         // SAFETY: a live view; `out` is written.
-        Ok(self
+        let v = self
             .make(py, |o, out| unsafe { xbuf_view_new(o, XBUF_FULL_RO, out) })?
-            .readonly_view(true))
+            .readonly_view(true);
+        new_view(py, v)
     }
 
     /// ``tobytes(order='C')``: the items as bytes, in ``'C'``, ``'F'`` or ``'A'`` order.
@@ -1388,8 +1623,14 @@ impl View {
     /// built on libxbuf hand them out). The object must be one of this library's objects.
     #[staticmethod]
     #[pyo3(signature = (capsule, writable = false))]
-    fn _from_object_capsule(capsule: &Bound<'_, PyAny>, writable: bool) -> PyResult<View> {
-        crate::sources::view_from_capsule(capsule, writable)
+    fn _from_object_capsule<'py>(
+        capsule: &Bound<'py, PyAny>,
+        writable: bool,
+    ) -> PyResult<Bound<'py, View>> {
+        new_view(
+            capsule.py(),
+            crate::sources::view_from_capsule(capsule, writable)?,
+        )
     }
 
     /// ``__dlpack__(stream=None, max_version=None, dl_device=None, copy=None)``: a DLPack
@@ -1452,10 +1693,7 @@ impl View {
         // whole layout (PyBUF_FULL, PyBUF_FULL_RO; PyBUF_RECORDS(_RO) without suboffsets), or
         // a C-contiguous view as bytes (PyBUF_SIMPLE, with PyBUF_WRITABLE). Anything else asks
         // the library, which applies every rule of the request.
-        let request = flags & !ffi::PyBUF_WRITABLE;
-        let whole = request == ffi::PyBUF_FULL_RO
-            || (request == ffi::PyBUF_RECORDS_RO && m.suboffsets.is_none());
-        let simple = request == ffi::PyBUF_SIMPLE && m.c_contiguous;
+        let (whole, simple) = shared_request(m, flags);
         let (info, internal) = if whole || simple {
             // SAFETY: the GIL is held (the buffer protocol's slots are called with it).
             let shared = this.shared.get();
@@ -1472,27 +1710,9 @@ impl View {
             ));
             (own as *const Info, own.cast::<std::ffi::c_void>())
         };
-        let v = &*(*info).0;
-        let pb = &mut *view;
-        pb.buf = v.buf;
-        pb.len = v.len;
-        pb.itemsize = v.itemsize;
-        pb.readonly = c_int::from(readonly);
-        if simple {
-            pb.ndim = 1;
-            pb.format = std::ptr::null_mut();
-            pb.shape = std::ptr::null_mut();
-            pb.strides = std::ptr::null_mut();
-        } else {
-            pb.ndim = v.ndim;
-            pb.format = v.format as *mut c_char;
-            pb.shape = v.shape;
-            pb.strides = v.strides;
-        }
-        pb.suboffsets = v.suboffsets;
         // NULL for the shared export, else the consumer's own.
-        pb.internal = internal;
-        pb.obj = slf.into_any().into_ptr();
+        fill_py_buffer(&mut *view, &(*info).0, readonly, simple, internal);
+        (*view).obj = slf.into_any().into_ptr();
         Ok(())
     }
 
@@ -1510,6 +1730,45 @@ impl View {
             shared.info = None;
         }
     }
+}
+
+/// Whether the request `flags` is answered by the shared export: as the whole layout
+/// (PyBUF_FULL, PyBUF_FULL_RO; PyBUF_RECORDS(_RO) without suboffsets), or as the bytes of a
+/// C-contiguous view (PyBUF_SIMPLE, with PyBUF_WRITABLE).
+fn shared_request(m: &Meta, flags: c_int) -> (bool, bool) {
+    let request = flags & !ffi::PyBUF_WRITABLE;
+    let whole = request == ffi::PyBUF_FULL_RO
+        || (request == ffi::PyBUF_RECORDS_RO && m.suboffsets.is_none());
+    let simple = request == ffi::PyBUF_SIMPLE && m.c_contiguous;
+    (whole, simple)
+}
+
+/// Fills a consumer's `Py_buffer` (all but `obj`) from the filled view `v`: the whole layout,
+/// or for `simple` one dimension of bytes without format, shape or strides.
+fn fill_py_buffer(
+    pb: &mut ffi::Py_buffer,
+    v: &xbuf_bufferinfo,
+    readonly: bool,
+    simple: bool,
+    internal: *mut std::ffi::c_void,
+) {
+    pb.buf = v.buf;
+    pb.len = v.len;
+    pb.itemsize = v.itemsize;
+    pb.readonly = c_int::from(readonly);
+    if simple {
+        pb.ndim = 1;
+        pb.format = std::ptr::null_mut();
+        pb.shape = std::ptr::null_mut();
+        pb.strides = std::ptr::null_mut();
+    } else {
+        pb.ndim = v.ndim;
+        pb.format = v.format as *mut c_char;
+        pb.shape = v.shape;
+        pb.strides = v.strides;
+    }
+    pb.suboffsets = v.suboffsets;
+    pb.internal = internal;
 }
 
 /// Copies `src`'s items into `dst`'s (equal shapes, formats of the same layout), correct for

@@ -1820,8 +1820,11 @@ int xbuf_view_new(struct xbuf_object *obj, int flags, struct xbuf_object **out);
  * \brief Hands the view's export back to its base now.
  *
  * Hands the view's export back to its base now, as memoryview's `release()` does. Refused
- * while the view's own exports live (locks on it, operations running on other threads). After
- * it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
+ * while the view's own exports live (locks on it, operations running on other threads). A view
+ * being derived from it on another thread (slice, index, permute, cast) does not refuse it:
+ * that call either completes first, its new view holding an export of its own, or fails with
+ * `XBUF_ERR_RELEASED`. After it, every operation on the view fails with `XBUF_ERR_RELEASED`;
+ * releasing again is a no-op.
  * Views taken earlier with `xbuf_get_buffer(view, ...)` and views derived from it stay valid:
  * each holds its own export of the memory's owner. The caller still owns its reference.
  *

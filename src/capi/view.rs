@@ -67,8 +67,11 @@ pub unsafe extern "C" fn xbuf_view_new(
 /// Hands the view's export back to its base now.
 ///
 /// Hands the view's export back to its base now, as memoryview's `release()` does. Refused
-/// while the view's own exports live (locks on it, operations running on other threads). After
-/// it, every operation on the view fails with `XBUF_ERR_RELEASED`; releasing again is a no-op.
+/// while the view's own exports live (locks on it, operations running on other threads). A view
+/// being derived from it on another thread (slice, index, permute, cast) does not refuse it:
+/// that call either completes first, its new view holding an export of its own, or fails with
+/// `XBUF_ERR_RELEASED`. After it, every operation on the view fails with `XBUF_ERR_RELEASED`;
+/// releasing again is a no-op.
 /// Views taken earlier with `xbuf_get_buffer(view, ...)` and views derived from it stay valid:
 /// each holds its own export of the memory's owner. The caller still owns its reference.
 ///
@@ -133,24 +136,8 @@ pub unsafe extern "C" fn xbuf_view_slice(
 ) -> c_int {
     boundary!({
         object_out(out, || {
-            let ranges = array_arg(slices, nslices, "slices")?;
-            let spec = |s: &xbuf_range| SliceSpec {
-                start: s.start,
-                stop: s.stop,
-                step: s.step,
-            };
-            // On the stack for the common ranks.
-            let mut few = [SliceSpec::default(); crate::layout::INLINE];
-            let many: Vec<SliceSpec>;
-            let specs: &[SliceSpec] = if ranges.len() <= few.len() {
-                for (d, r) in ranges.iter().enumerate() {
-                    few[d] = spec(r);
-                }
-                &few[..ranges.len()]
-            } else {
-                many = ranges.iter().map(spec).collect();
-                &many
-            };
+            // `SliceSpec` has `xbuf_range`'s layout (checked where it is defined).
+            let specs: &[SliceSpec] = array_arg(slices.cast(), nslices, "slices")?;
             view::slice(object(view, "view")?, specs)
         })
     })

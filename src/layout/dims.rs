@@ -36,6 +36,12 @@ impl Dims {
         d
     }
 
+    /// Whether the entries are kept inline (nothing on the heap).
+    #[inline]
+    pub fn is_inline(&self) -> bool {
+        matches!(self, Dims::Inline { .. })
+    }
+
     /// Removes the entry at `i`, moving the later ones down.
     pub fn remove(&mut self, i: usize) {
         match self {

@@ -165,4 +165,10 @@ pub trait Exporter: Any + Send + Sync {
     }
 
     fn as_any(&self) -> &dyn Any;
+
+    /// The exporter as a view object's state, if it is one: what `Object::downcast` finds,
+    /// without comparing type identities (for the views' per-call paths).
+    fn as_view(&self) -> Option<&crate::view::View> {
+        None
+    }
 }

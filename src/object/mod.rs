@@ -38,9 +38,11 @@ const MAGIC_LIVE: u64 = 0x7862_7566_4f42_4a31; // "xbufOBJ1"
 const MAGIC_DEAD: u64 = 0x7862_7566_4445_4144; // "xbufDEAD"
 
 mod exporter;
+mod pin;
 mod slab;
 
 pub use exporter::{Exporter, Response};
+pub use pin::{add_export_if_live, NotCounted, SlotPin};
 
 /// A new reference to the object at `p` if an object lives there and is still referenced:
 /// `p` is first recognised as an object slot by its address alone ([`slab::find`]), then its
@@ -87,6 +89,8 @@ pub struct Object {
     link: AtomicUsize,
     /// Whether the exporter lives in the slot after this header (else in a box of its own).
     inline: bool,
+    /// Pins on the slot (see [`SlotPin`]), one of them the object's own while it lives.
+    slot_pins: std::sync::atomic::AtomicU32,
     /// The exporter: in the slot or boxed; set before the object's count is published.
     exporter: *mut dyn Exporter,
 }
@@ -196,6 +200,7 @@ impl ObjRef {
         let obj = slot.as_ref();
         obj.locks.store(0, Ordering::Relaxed);
         obj.exclusive_owner.store(0, Ordering::Relaxed);
+        obj.slot_pins.store(1, Ordering::Relaxed);
         obj.magic.store(MAGIC_LIVE, Ordering::Relaxed);
         // Publishes the fields above to whoever raises the count from here on (`acquire_slot`).
         obj.word.store(REF_ONE, Ordering::Release);
@@ -483,7 +488,7 @@ impl Object {
         impl Drop for Slot {
             fn drop(&mut self) {
                 // SAFETY: the object's count is zero and its exporter dropped.
-                unsafe { slab::free(self.0) };
+                unsafe { pin::release_slot(self.0) };
             }
         }
         let _slot = Slot(p);

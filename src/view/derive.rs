@@ -12,7 +12,9 @@ use crate::object::{ObjRef, Object};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-/// One dimension's slice, with Python's semantics.
+/// One dimension's slice, with Python's semantics. Laid out as `xbuf_range`, so that the C
+/// caller's array is read as it is.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SliceSpec {
     pub start: isize,
@@ -20,9 +22,20 @@ pub struct SliceSpec {
     pub step: isize,
 }
 
+const _: () = {
+    use crate::capi::xbuf_range;
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<SliceSpec>() == size_of::<xbuf_range>());
+    assert!(align_of::<SliceSpec>() == align_of::<xbuf_range>());
+    assert!(offset_of!(SliceSpec, start) == offset_of!(xbuf_range, start));
+    assert!(offset_of!(SliceSpec, stop) == offset_of!(xbuf_range, stop));
+    assert!(offset_of!(SliceSpec, step) == offset_of!(xbuf_range, step));
+};
+
 impl SliceSpec {
     /// Python's `slice.indices(n)` followed by the length of the range:
     /// `(start, step, count)`. A zero step is an error.
+    #[inline]
     pub fn resolve(self, n: isize, dim: usize) -> Result<(isize, isize, isize)> {
         let step = if self.step == XBUF_SLICE_OMIT {
             1
@@ -77,6 +90,9 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
                 slices.len(),
                 l.ndim()
             );
+        }
+        if l.suboffsets.is_none() {
+            return slice_direct(l, slices, out);
         }
         // On the stack for the common ranks.
         let mut few = [(0isize, 0isize, 0isize); layout::INLINE];
@@ -158,6 +174,58 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
         }
         Ok(())
     })
+}
+
+/// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
+/// dimensions, with the checks and errors of the general path in the same order (every range
+/// resolved, then the new strides, then the start, which a result without items leaves where
+/// it is).
+fn slice_direct(l: &Layout, slices: &[SliceSpec], out: &mut Layout) -> Result<()> {
+    let mut shift = 0isize;
+    // The first dimension whose new stride, or whose start offset, overflows.
+    let mut bad_stride = None;
+    let mut bad_start = None;
+    for (d, s) in slices.iter().enumerate() {
+        let (start, step, count) = s.resolve(l.shape[d], d)?;
+        let stride = l.strides[d];
+        out.shape[d] = count;
+        out.strides[d] = match stride.checked_mul(step) {
+            Some(s) => s,
+            // Python allows any step, so one far beyond the extent can overflow the new
+            // stride; that happens only when fewer than two items remain, whose stride is
+            // never used.
+            None if count < 2 => stride,
+            None => {
+                bad_stride.get_or_insert((d, step));
+                stride
+            }
+        };
+        match start.checked_mul(stride) {
+            Some(offset) => shift = shift.wrapping_add(offset),
+            None => {
+                bad_start.get_or_insert((d, start));
+            }
+        }
+    }
+    if let Some((d, step)) = bad_stride {
+        return Err(overflow(format!(
+            "stride {} times step {step} in dimension {d}",
+            l.strides[d]
+        )));
+    }
+    // A result without items addresses no memory: its start is left where it is.
+    if out.shape.contains(&0) {
+        return Ok(());
+    }
+    if let Some((d, start)) = bad_start {
+        return Err(overflow(format!(
+            "start {start} times stride {} in dimension {d}",
+            l.strides[d]
+        )));
+    }
+    // Applied with wrapping arithmetic: the sum lands inside the memory the source reaches.
+    out.buf = l.buf.wrapping_offset(shift);
+    Ok(())
 }
 
 /// Gives the non-empty slice `out` of `src` a row-pointer table of its own for the dimensions

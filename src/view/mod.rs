@@ -2,9 +2,12 @@
 //! it, describes a (possibly sliced, indexed, cast or permuted) layout of that memory, and is
 //! itself an exporter whose views name the base's releaser.
 //!
-//! Every operation on a view counts a transient export on the view object while it runs, so an
-//! explicit [`release`] (which needs exclusive access) can never free the memory under a
-//! running operation; after a release every operation fails with `XBUF_ERR_RELEASED`.
+//! Every operation on a view counts a transient export on the view object while it runs ([`with`]),
+//! so an explicit [`release`] (which needs exclusive access) can never free the memory under a
+//! running operation; after a release every operation fails with `XBUF_ERR_RELEASED`. Deriving
+//! a view (slice, index, permute, cast) counts nothing on the parent: the new view's own export
+//! on the memory's owner, checked against the parent's released flag, pins the memory (see
+//! [`derive_in_place`]).
 //!
 //! Rules that differ from CPython's memoryview, on purpose:
 //! - slicing and indexing work in every dimension (memoryview: one dimension only);
@@ -30,7 +33,7 @@ use crate::bufferinfo::{HeldInfo, HeldView};
 use crate::capi::*;
 use crate::exporters::any_impl;
 use crate::layout::Layout;
-use crate::object::{Exporter, ObjRef, Object, Response};
+use crate::object::{add_export_if_live, Exporter, NotCounted, ObjRef, Object, Response, SlotPin};
 use crate::request::Plan;
 use crate::status::Result;
 use crate::{bail, err};
@@ -38,30 +41,41 @@ use crate::{bail, err};
 mod derive;
 mod items;
 #[cfg(test)]
+mod shared_tests;
+#[cfg(test)]
 pub(crate) mod tests;
+mod text;
 
 pub use derive::*;
 pub use items::*;
+use text::FormatText;
 
 /// The state behind an `xbuf_view` object.
 ///
 /// A view made from an object ([`new`]) asks it once for a view (a real `get_buffer`); the
 /// answer's layout, format and row-pointer table become a snapshot ([`Shared`]) that every view
-/// derived from it (slice, index, permute, cast, and their descendants) shares. A derived view
+/// derived from it (slice, index, permute, cast, and their descendants) keeps a copy of (short
+/// formats inline, a row-pointer table or a long format shared by count). A derived view
 /// transforms its parent's layout in safe Rust and never asks an exporter again.
 ///
 /// Exports: every view, made or derived, counts one export of its own on the object that owns
 /// the memory (the releaser the first answer named), so `xbuf_exports` of that object counts
 /// one per live, unreleased view, as many as the views that pin the memory; an explicit
 /// [`release`] returns exactly that view's export. The views hold no other reference to it:
-/// its handle in the snapshot is used only while the view at hand holds its export.
+/// its handle in the snapshot is used only while the view at hand holds its export, and a
+/// released view keeps the object's slot pinned instead ([`SlotPin`]: not a reference, the
+/// object still goes when its counts say so), so that a view derived concurrently from it can
+/// count its export there or fail, never touching another object (see [`derive_in_place`]).
 pub struct View {
     /// The export this view holds, returned when the view is freed or, once, under the
     /// object's exclusive access, by [`release`].
     export: Export,
     released: AtomicBool,
+    /// Set by [`release`] before the export goes, under the same exclusive access (so no
+    /// reader); dropped with the view.
+    released_pin: std::cell::UnsafeCell<Option<SlotPin>>,
     layout: Layout,
-    shared: Arc<Shared>,
+    shared: Shared,
     readonly: bool,
 }
 
@@ -70,7 +84,8 @@ pub struct View {
 /// wants views (both handed back through it when released), else a bare export.
 enum Export {
     Made(HeldView),
-    Derived(HeldInfo),
+    /// Boxed: rare (only owners that want their views back), and large.
+    Derived(Box<HeldInfo>),
     Bare(BareExport),
 }
 
@@ -103,29 +118,47 @@ impl BareExport {
 
 impl Drop for BareExport {
     fn drop(&mut self) {
-        self.release();
+        // Nobody else can reach the export now: no atomic exchange needed.
+        if let Some(p) = NonNull::new(*self.0.get_mut()) {
+            // SAFETY: the export counted when this was made, not returned by a release.
+            unsafe { Object::drop_export(p) };
+        }
     }
 }
 
-/// What the views sharing one snapshot have in common: the object that owns the memory (the
+/// What the views of one snapshot have in common: the object that owns the memory (the
 /// releaser of the first answer), the format, and the row-pointer table the layouts' `buf`
-/// points into when it is not the memory itself. Immutable once made.
+/// points into when it is not the memory itself. Immutable once made; each view keeps a copy.
+#[derive(Clone)]
 struct Shared {
-    /// Live while a view sharing this holds its export (see [`View::owner`]).
+    /// Live while the view holds its export (see [`View::owner`]); its slot pinned by the
+    /// export or, after a release, by the view's pin.
     releaser: NonNull<Object>,
     /// `None`: the base gave no format and items are wider than one byte.
-    format: Option<CString>,
+    format: FormatText,
     /// A table of row pointers that belongs to the views rather than to the memory they
     /// describe: the copy of an exporter's own table (which the first answer kept in its
     /// layout storage), or one made by a slice that needs its own (see [`slice`]). Every view
     /// taken of a view gets a copy of it (`Response::table`), so that views outliving the
-    /// view objects never point into it.
-    table: Option<Box<[*mut u8]>>,
+    /// view objects never point into it. Shared by count.
+    table: Option<Arc<RowTable>>,
     /// The base's `(device_type, device_id)`, kept by every derived view.
     device: (i32, i32),
+    /// Whether `releaser`'s exporter wants its views back (`Exporter::releases_views`, fixed
+    /// for an exporter): a derived view then holds a filled struct rather than a bare export.
+    wants_views: bool,
 }
 
-// SAFETY: `export` is written only under exclusive access (no export counted, so no reader);
+/// A row-pointer table of the views (see [`Shared::table`]), boxed so that it stays where the
+/// layouts' `buf` points.
+struct RowTable(Box<[*mut u8]>);
+
+// SAFETY: immutable once made; its pointers are only read.
+unsafe impl Send for RowTable {}
+unsafe impl Sync for RowTable {}
+
+// SAFETY: `export` and `released_pin` are written only under exclusive access (no export
+// counted, so no reader), and `released_pin` is read only when the view is dropped;
 // everything else is immutable after construction; the table's pointers are only read.
 unsafe impl Send for View {}
 unsafe impl Sync for View {}
@@ -154,7 +187,7 @@ impl View {
     }
     /// The views' own row-pointer table, if they have one.
     fn table(&self) -> Option<&[*mut u8]> {
-        self.shared.table.as_deref()
+        self.shared.table.as_deref().map(|t| &t.0[..])
     }
     pub fn readonly(&self) -> bool {
         self.readonly
@@ -232,6 +265,18 @@ impl Exporter for View {
         }
     }
     any_impl!();
+    fn as_view(&self) -> Option<&View> {
+        Some(self)
+    }
+}
+
+/// The view behind `obj`, or `InvalidArgument` naming what `obj` is.
+#[inline]
+fn view_of(obj: &Object) -> Result<&View> {
+    match obj.exporter().as_view() {
+        Some(v) => Ok(v),
+        None => obj.downcast::<View>("view"),
+    }
 }
 
 /// Makes a view of `obj` from a `flags` request: the one `get_buffer` of a family of views.
@@ -242,10 +287,10 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
     // SAFETY: as above.
     let mut layout = unsafe { Layout::from_view(base) }?;
     let format = if base.format.is_null() {
-        (layout.itemsize == 1).then(|| CString::from(c"B"))
+        FormatText::new((layout.itemsize == 1).then_some(c"B"))
     } else {
         // SAFETY: the library's copy, NUL-terminated.
-        Some(unsafe { CStr::from_ptr(base.format) }.to_owned())
+        FormatText::new(Some(unsafe { CStr::from_ptr(base.format) }))
     };
     // The table the answer's layout storage holds goes with the struct: the views get a copy
     // of their own, with `buf` at the same entry.
@@ -264,7 +309,7 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
             let copy = copy.into_boxed_slice();
             let at = layout.buf as usize - t.as_ptr() as usize;
             layout.buf = (copy.as_ptr() as *mut u8).wrapping_add(at);
-            Some(copy)
+            Some(Arc::new(RowTable(copy)))
         }
         None => None,
     };
@@ -277,13 +322,16 @@ pub fn new(obj: &Object, flags: c_int) -> Result<ObjRef> {
     Ok(ObjRef::new(View {
         export: Export::Made(held),
         released: AtomicBool::new(false),
+        released_pin: std::cell::UnsafeCell::new(None),
         layout,
-        shared: Arc::new(Shared {
+        shared: Shared {
             releaser,
             format,
             table,
             device,
-        }),
+            // SAFETY: the export `held` counts keeps the releaser alive.
+            wants_views: unsafe { releaser.as_ref() }.exporter().releases_views(),
+        },
         readonly,
     }))
 }
@@ -304,15 +352,14 @@ struct PendingExport<'a>(&'a Object);
 
 impl Drop for PendingExport<'_> {
     fn drop(&mut self) {
-        // SAFETY: the export counted in `derive_from`; the parent's keeps the object.
+        // SAFETY: the export counted in `derive_in_place`, owned here; the object may go.
         unsafe { Object::drop_export(NonNull::from(self.0)) };
     }
 }
 
 /// A new view derived from the view `obj`: `change` transforms its layout, in Rust, and the
 /// result shares `obj`'s snapshot (or a new one when `change` brings a format or table of its
-/// own). The new view counts its own export on the object that owns the memory while the
-/// parent, pinned by [`with`], still holds its own, and gives it back on failure.
+/// own). See [`derive_in_place`] for the export it counts.
 fn derive_from(
     obj: &Object,
     change: impl FnOnce(&Layout, &mut Extra) -> Result<Layout>,
@@ -325,11 +372,42 @@ fn derive_from(
 
 /// [`derive_from`] with `change` editing, in place, a copy of the parent's layout that is
 /// already where the new view keeps it.
+///
+/// The parent is not pinned: the new view first counts its own export on the object that owns
+/// the memory (whose slot the snapshot pins, so the count lands on that object or nowhere),
+/// then checks that the parent was not released. A release sets the flag before it returns the
+/// parent's export, and both sides order the two with `SeqCst`, so when the flag still reads
+/// unset here, the parent's export was counted when the new one was: the memory was pinned
+/// all along (as CPython's memoryview derives from its base export). When it reads set, the
+/// new export is given back and the call fails with `Released`.
 fn derive_in_place(
     obj: &Object,
     change: impl FnOnce(&Layout, &mut Layout, &mut Extra) -> Result<()>,
 ) -> Result<ObjRef> {
-    with(obj, |parent| derive(parent, change))
+    let parent = view_of(obj)?;
+    let released = || parent.released.load(Ordering::SeqCst);
+    if released() {
+        bail!(Released, "the view was released");
+    }
+    // SAFETY: the parent's export, or after its release its pin, keeps the slot.
+    let owner = unsafe { add_export_if_live(parent.shared.releaser) }.map_err(|why| match why {
+        // Only the release of every view returns the last export: this one's too.
+        NotCounted::Gone => err!(Released, "the view was released"),
+        _ if released() => err!(Released, "the view was released"),
+        NotCounted::Exclusive => err!(
+            Busy,
+            "the object that owns the view's memory is being changed (exclusive access is held); no export can start now"
+        ),
+        NotCounted::Saturated => err!(
+            Overflow,
+            "the export count of the object that owns the view's memory is saturated"
+        ),
+    })?;
+    let pending = PendingExport(owner);
+    if released() {
+        bail!(Released, "the view was released");
+    }
+    derive(parent, pending, change)
 }
 
 /// Drops a layout written into a view being made, unless the view was completed.
@@ -342,40 +420,45 @@ impl Drop for LayoutInProgress {
     }
 }
 
-/// [`derive_in_place`] on a pinned parent: the view is built in its object's slot.
+/// [`derive_in_place`] once the new view's export is counted (`pending`): the view is built
+/// in its object's slot.
 fn derive(
     parent: &View,
+    pending: PendingExport<'_>,
     change: impl FnOnce(&Layout, &mut Layout, &mut Extra) -> Result<()>,
 ) -> Result<ObjRef> {
-    let owner = parent.owner();
-    owner.add_export()?;
-    let pending = PendingExport(owner);
-    let wants_view = owner.exporter().releases_views();
+    let owner = pending.0;
+    let wants_view = parent.shared.wants_views;
     let obj = ObjRef::new_in_place::<View>(|p| {
         // SAFETY: `p` is the new view's storage; every field is written once below, the
         // layout first (dropped again if anything fails before the view is complete).
         unsafe {
             let layout = std::ptr::addr_of_mut!((*p).layout);
-            layout.write(parent.layout.clone());
+            parent.layout.write_copy(layout);
             let undo = LayoutInProgress(layout);
             let mut extra = Extra::default();
             change(&parent.layout, &mut *layout, &mut extra)?;
             let shared = if extra.format.is_none() && extra.table.is_none() {
                 parent.shared.clone()
             } else {
-                Arc::new(Shared {
+                Shared {
                     releaser: parent.shared.releaser,
-                    format: extra.format.or_else(|| parent.shared.format.clone()),
-                    table: extra.table,
+                    format: match extra.format {
+                        Some(f) => FormatText::new(Some(&f)),
+                        None => parent.shared.format.clone(),
+                    },
+                    table: extra.table.map(|t| Arc::new(RowTable(t))),
                     device: parent.shared.device,
-                })
+                    wants_views: parent.shared.wants_views,
+                }
             };
             std::mem::forget(undo);
             std::ptr::addr_of_mut!((*p).shared).write(shared);
             std::ptr::addr_of_mut!((*p).readonly).write(parent.readonly);
             std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));
+            std::ptr::addr_of_mut!((*p).released_pin).write(std::cell::UnsafeCell::new(None));
             std::ptr::addr_of_mut!((*p).export).write(if wants_view {
-                Export::Derived(HeldInfo::empty())
+                Export::Derived(Box::new(HeldInfo::empty()))
             } else {
                 // The bare export takes the pending one over once the view is made.
                 Export::Bare(BareExport(AtomicPtr::new(owner.as_ptr())))
@@ -387,13 +470,13 @@ fn derive(
         std::mem::forget(pending);
         return Ok(obj);
     }
-    let view = obj.downcast::<View>("view")?;
+    let view = view_of(&obj)?;
     if let Export::Derived(info) = &view.export {
         let plan = Plan::of_layout(
             &view.layout,
             view.readonly,
             view.shared.format.as_deref(),
-            view.shared.table.as_deref(),
+            view.table(),
             view.shared.device,
         );
         // SAFETY: the view lives in its object, which does not move; the struct is filled
@@ -409,7 +492,7 @@ fn derive(
 /// Runs `op` on the view behind `obj` with a transient export counted, so that no release can
 /// run meanwhile. Fails with `Released` after a release.
 pub fn with<T>(obj: &Object, op: impl FnOnce(&View) -> Result<T>) -> Result<T> {
-    let view = obj.downcast::<View>("view")?;
+    let view = view_of(obj)?;
     obj.add_export().map_err(|e| {
         if view.released.load(Ordering::Acquire) {
             err!(Released, "the view was released")
@@ -434,14 +517,18 @@ pub fn with<T>(obj: &Object, op: impl FnOnce(&View) -> Result<T>) -> Result<T> {
 /// Hands the view's export back to its base. Refused with `Busy` while the view's own exports
 /// (locks, running operations) live; a second release is a no-op.
 pub fn release(obj: &Object) -> Result<()> {
-    let view = obj.downcast::<View>("view")?;
+    let view = view_of(obj)?;
     if view.released.load(Ordering::Acquire) {
         return Ok(());
     }
     obj.with_exclusive(|| {
-        if view.released.swap(true, Ordering::AcqRel) {
+        // SeqCst, before the export goes: see `derive_in_place`.
+        if view.released.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        // The pin takes over the slot from the export (see `derive_in_place`).
+        // SAFETY: exclusive access: nobody reads the field; the export keeps the object.
+        unsafe { *view.released_pin.get() = Some(SlotPin::new(view.owner())) };
         // SAFETY: exclusive access: no export on the view, so nobody reads the export.
         unsafe { view.export.release_in_place() }
     })

@@ -27,3 +27,9 @@ pub use crate::interop::arrow::{ArrowArray, ArrowSchema};
 pub use crate::interop::dlpack::{
     DLDataType, DLDevice, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor,
 };
+
+/// Rust only, not in the C header: DLPack tensors of a filled view that a binding keeps alive
+/// by its own means, each holding a value of the binding's instead of an export.
+pub mod lent {
+    pub use crate::interop::dlpack::lent::LentTensor;
+}

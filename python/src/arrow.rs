@@ -70,6 +70,8 @@ pub fn arrow_c_array<'py>(
     // The interface lets a producer answer with its own type when it does not convert to the
     // requested one: the array always has the type its layout maps to.
     let _ = requested_schema;
+    // The view's object may outlive a release (slices of the view share it).
+    view.live()?;
     let obj = view.xobj()?;
     // SAFETY: zeroed structs are released ones (release is NULL).
     let schema = Box::into_raw(Box::new(unsafe { std::mem::zeroed::<ArrowSchema>() }));

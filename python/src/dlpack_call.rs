@@ -6,7 +6,8 @@
 //! takes its place in the type. That function reads the common calls itself: no positional
 //! argument, `stream` and `dl_device` `None`, `max_version` `None` or a tuple of two ints,
 //! `copy` `None` or a bool; the names of the keywords are matched once per tuple of names
-//! (the tuple a call site passes is the same object call after call) and remembered with it.
+//! (the tuple a call site passes is the same object call after call) and remembered with it,
+//! and so is the value of the last `max_version` tuple.
 //! Every other call is handed to the method PyO3 made, with the same arguments, so that
 //! errors and unusual values are handled in one place.
 
@@ -16,6 +17,7 @@ use std::ptr;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::Borrowed;
 
 use crate::view::View;
 
@@ -33,10 +35,19 @@ const OTHER: u8 = u8::MAX;
 struct State {
     /// The method PyO3 made, which answers every call the fast reading does not.
     general: *mut ffi::PyObject,
+    /// The class PyO3 made for `View` (its only subclass is the View type of `fasttype`),
+    /// kept for the life of the process.
+    view_type: *mut ffi::PyObject,
     /// The last tuple of keyword names seen (a strong reference, so that its address is not
     /// reused by another tuple while it is remembered) and which parameter each name is.
     kwnames: *mut ffi::PyObject,
     slots: [u8; 4],
+    /// How many names `kwnames` has (at most 4).
+    nkw: usize,
+    /// The last `max_version` tuple read (a strong reference, as `kwnames`) and its value:
+    /// consumers pass the same tuple object call after call.
+    version: *mut ffi::PyObject,
+    version_value: (u32, u32),
 }
 
 struct GilState(std::cell::UnsafeCell<State>);
@@ -45,8 +56,12 @@ unsafe impl Sync for GilState {}
 
 static STATE: GilState = GilState(std::cell::UnsafeCell::new(State {
     general: ptr::null_mut(),
+    view_type: ptr::null_mut(),
     kwnames: ptr::null_mut(),
     slots: [OTHER; 4],
+    nkw: 0,
+    version: ptr::null_mut(),
+    version_value: (0, 0),
 }));
 
 /// Puts the fast `__dlpack__` into the `View` type, keeping the method PyO3 made.
@@ -75,8 +90,12 @@ pub fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
     // SAFETY: a new reference.
     let descr = unsafe { Bound::from_owned_ptr(py, descr) };
     ty.setattr("__dlpack__", descr)?;
-    // SAFETY: the GIL is held; the reference is kept for the life of the process.
-    unsafe { (*STATE.0.get()).general = general.unbind().into_ptr() };
+    // SAFETY: the GIL is held; the references are kept for the life of the process.
+    unsafe {
+        let state = &mut *STATE.0.get();
+        state.general = general.unbind().into_ptr();
+        state.view_type = ty.clone().unbind().into_ptr().cast();
+    }
     Ok(())
 }
 
@@ -125,22 +144,23 @@ unsafe fn read_call(
     if kwnames.is_null() {
         return Some((None, None));
     }
-    let n = ffi::PyTuple_Size(kwnames);
-    if !(0..=4).contains(&n) {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    let n = n as usize;
     let state = &mut *STATE.0.get();
     if state.kwnames != kwnames {
-        let slots = match_names(kwnames, n);
+        let n = ffi::PyTuple_Size(kwnames);
+        if !(0..=4).contains(&n) {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let slots = match_names(kwnames, n as usize);
         ffi::Py_IncRef(kwnames);
         let old = std::mem::replace(&mut state.kwnames, kwnames);
         state.slots = slots;
+        state.nkw = n as usize;
         if !old.is_null() {
             ffi::Py_DecRef(old);
         }
     }
+    let n = state.nkw;
     let mut seen = 0u8;
     let mut max_version = None;
     let mut copy = None;
@@ -156,7 +176,18 @@ unsafe fn read_call(
             continue;
         }
         match slot {
-            MAX_VERSION => max_version = Some(read_version(value)?),
+            MAX_VERSION if value == state.version => max_version = Some(state.version_value),
+            MAX_VERSION => {
+                let v = read_version(value)?;
+                // A tuple is immutable: the same object has the same value while it is kept.
+                ffi::Py_IncRef(value);
+                let old = std::mem::replace(&mut state.version, value);
+                state.version_value = v;
+                if !old.is_null() {
+                    ffi::Py_DecRef(old);
+                }
+                max_version = Some(v);
+            }
             COPY if value == ffi::Py_True() => copy = Some(true),
             COPY if value == ffi::Py_False() => copy = Some(false),
             // A stream, a device, or a copy that is not a bool: the general method decides.
@@ -202,10 +233,22 @@ unsafe extern "C" fn dlpack_fastcall(
         // SAFETY: the interpreter calls methods with the GIL held.
         let py = Python::assume_attached();
         let fast = read_call(args, nargs, kwnames);
-        let slf = Bound::from_borrowed_ptr(py, slf);
-        match (fast, slf.cast::<View>()) {
-            (Some((max_version, copy)), Ok(view)) => {
-                match crate::dlpack::dlpack(py, view.get(), None, max_version, None, copy) {
+        // The method descriptor is called with `self` of its class or of the View type made
+        // from it (neither has further subclasses); checked all the same, by address.
+        let tp = ffi::Py_TYPE(slf);
+        let is_view = crate::fasttype::fast().is_some_and(|f| f.tp == tp)
+            || tp.cast::<ffi::PyObject>() == (*STATE.0.get()).view_type;
+        let slf = Borrowed::from_ptr(py, slf);
+        match fast {
+            Some((max_version, copy)) if is_view => {
+                let view = slf.cast_unchecked::<View>();
+                if max_version.is_some_and(|(major, _)| major >= 1) && copy != Some(true) {
+                    let cap = crate::dlpack::versioned_capsule(&view);
+                    if !cap.is_null() {
+                        return cap;
+                    }
+                }
+                match crate::dlpack::dlpack(&view, None, max_version, None, copy) {
                     Ok(cap) => cap.into_ptr(),
                     Err(e) => {
                         e.restore(py);
@@ -213,7 +256,7 @@ unsafe extern "C" fn dlpack_fastcall(
                     }
                 }
             }
-            _ => match call_general(py, &slf, args, nargs, kwnames) {
+            _ => match call_general(py, &slf.to_owned(), args, nargs, kwnames) {
                 Ok(r) => r.into_ptr(),
                 Err(e) => {
                     e.restore(py);

@@ -5,6 +5,7 @@ mod alloc;
 mod arrow;
 mod dlpack;
 mod dlpack_call;
+mod dlpack_lend;
 mod error;
 mod fasttype;
 mod gilrc;
@@ -93,6 +94,12 @@ fn _xbuf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_python_exports, m)?)?;
     m.add_function(wrap_pyfunction!(_decref_on_native_thread, m)?)?;
     m.add_function(wrap_pyfunction!(alloc::_quick_views, m)?)?;
+    m.add_function(wrap_pyfunction!(dlpack::_dlpack_general, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        dlpack::_delete_tensor_on_native_thread,
+        m
+    )?)?;
+    m.add_function(wrap_pyfunction!(dlpack::_dlpack_leaked, m)?)?;
     let atexit = m.py().import("atexit")?;
     atexit.call_method1("register", (m.getattr("_shutdown")?,))?;
     Ok(())

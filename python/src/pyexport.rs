@@ -29,6 +29,11 @@ pub fn shutting_down() {
     SHUTTING_DOWN.store(true, Ordering::SeqCst);
 }
 
+/// Whether the `atexit` hook ran: Python objects the library still holds are leaked from now on.
+pub fn is_shutting_down() -> bool {
+    SHUTTING_DOWN.load(Ordering::SeqCst)
+}
+
 /// (Python exports handed back, Python exports leaked at shutdown) since the module loaded.
 pub fn counters() -> (usize, usize) {
     (

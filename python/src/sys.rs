@@ -19,6 +19,9 @@ pub use xbuf::ffi::{
     XBUF_NDARRAY_READONLY, XBUF_OK,
 };
 
+/// The library's Rust-only DLPack entries for a filled view kept alive by the package.
+pub use xbuf::ffi::lent;
+
 /// The value rule (see "Values" in the library's documentation): a parsed format, the walk
 /// that reports an item's values and how they nest, and the values it reports.
 pub mod values {

@@ -150,6 +150,9 @@ pub struct Meta {
     pub nbytes: isize,
     pub c_contiguous: bool,
     pub f_contiguous: bool,
+    /// The DLPack tensor of the shared export (`None`: refused), worked out at the first
+    /// `__dlpack__` (see `dlpack_lend`).
+    pub dlpack: OnceLock<Option<crate::sys::lent::LentTensor>>,
     /// Items are one number or bool (see `plain_format`): their values never fail.
     pub plain_items: bool,
 }
@@ -204,6 +207,7 @@ impl Meta {
                 nbytes: v.len,
                 c_contiguous: xbuf_is_contiguous(info.raw(), b'C' as c_char) != 0,
                 f_contiguous: xbuf_is_contiguous(info.raw(), b'F' as c_char) != 0,
+                dlpack: OnceLock::new(),
             })
         }
     }
@@ -258,6 +262,11 @@ impl View {
     fn readonly_view(mut self, readonly: bool) -> View {
         self.lent_readonly |= readonly;
         self
+    }
+
+    /// Whether the view is lent read-only although its memory may be writable.
+    pub fn lent_readonly(&self) -> bool {
+        self.lent_readonly
     }
 
     /// Whether the memory may not be written through this view.
@@ -556,6 +565,37 @@ impl View {
         }
         let m = Meta::read(self.xobj()?)?;
         Ok(self.meta.get_or_init(|| Box::new(m)))
+    }
+
+    /// The export the view shares between its Python consumers (see `__getbuffer__`), for one
+    /// more of them (taken now when none is held): a view filled with the whole layout
+    /// (`XBUF_FULL_RO`, or `XBUF_FULL` for a writable view), which stays filled until the
+    /// matching [`View::unshare_export`]. Fails for a released view.
+    pub fn share_export(&self, _py: Python<'_>) -> PyResult<*const xbuf_bufferinfo> {
+        self.live()?;
+        // SAFETY: the GIL is held (the token).
+        let shared = unsafe { self.shared.get() };
+        if shared.info.is_none() {
+            let f = if self.is_readonly()? {
+                XBUF_FULL_RO
+            } else {
+                XBUF_FULL
+            };
+            shared.info = Some(Box::new(Info::get(self.xobj()?, f)?));
+        }
+        shared.users += 1;
+        Ok(shared.info.as_deref().expect("set above").raw())
+    }
+
+    /// One Python consumer of the shared export is done with it: the last one after the view
+    /// was released hands it back.
+    pub fn unshare_export(&self, _py: Python<'_>) {
+        // SAFETY: the GIL is held (the token).
+        let shared = unsafe { self.shared.get() };
+        shared.users -= 1;
+        if shared.users == 0 && shared.released {
+            shared.info = None;
+        }
     }
 
     fn derived(&self, py: Python<'_>, p: *mut xbuf_object) -> View {
@@ -1597,18 +1637,19 @@ impl View {
     /// capsule of the view's memory, zero-copy, per the array API standard: versioned
     /// (``"dltensor_versioned"``, DLPack 1.x, read-only views marked so) when ``max_version``
     /// allows, else the legacy ``"dltensor"`` (refused for read-only views, which it cannot
-    /// mark). The tensor holds an export of the memory until its consumer deletes it.
+    /// mark). The tensor holds the view, and the export of the memory the view shares with
+    /// its memoryview and NumPy consumers, until its consumer deletes it (on any thread);
+    /// ``release()`` meanwhile releases the view, and the memory stays until the tensor goes.
     /// ``BufferError`` for ``copy=True`` and for devices other than the CPU.
     #[pyo3(signature = (*, stream = None, max_version = None, dl_device = None, copy = None))]
     fn __dlpack__(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         stream: Option<&Bound<'_, PyAny>>,
         max_version: Option<(u32, u32)>,
         dl_device: Option<(i32, i32)>,
         copy: Option<bool>,
     ) -> PyResult<Py<PyAny>> {
-        crate::dlpack::dlpack(py, self, stream, max_version, dl_device, copy)
+        crate::dlpack::dlpack(slf, stream, max_version, dl_device, copy)
     }
 
     /// ``__dlpack_device__()``: ``(1, 0)``, DLPack's CPU device.

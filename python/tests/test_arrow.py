@@ -90,3 +90,17 @@ def test_exports_outlive_a_released_view():
             del arr
         gc.collect()
         assert ref() is None
+
+
+def test_a_released_view_refuses_arrow_while_its_slices_live():
+    # The slice shares the View's library object, which outlives the release: the View itself
+    # refuses, as every other operation on a released View does.
+    a = np.arange(5, dtype="<i4")
+    v = xbuf.View(a)
+    s = v[1:]
+    v.release()
+    with pytest.raises(ValueError, match="released"):
+        v.__arrow_c_array__()
+    with pytest.raises(ValueError, match="released"):
+        pa.array(v)
+    assert pa.array(s).to_pylist() == [1, 2, 3, 4]

@@ -14,8 +14,8 @@ use crate::{bail, err};
 
 use super::dtype::dtype_of_format;
 use super::{
-    DLDevice, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor, DLPACK_MAJOR,
-    DLPACK_MINOR, FLAG_READ_ONLY, UNMARKED_READONLY,
+    DLDataType, DLDevice, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor,
+    DLPACK_MAJOR, DLPACK_MINOR, FLAG_READ_ONLY, UNMARKED_READONLY,
 };
 
 /// Dimensions held inline (shape and strides of up to this many) before the heap is used.
@@ -23,8 +23,18 @@ pub(super) const INLINE_DIMS: usize = 8;
 
 /// The two managed-tensor structs, for code shared by both.
 pub(crate) trait Managed: Sized {
-    /// Writes the tensor fields, the context and the deleter.
-    fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool);
+    /// The struct with the tensor fields `t`, the context, the read-only mark (where the
+    /// struct has one) and the deleter `d`.
+    fn build(
+        t: DLTensor,
+        ctx: *mut c_void,
+        readonly: bool,
+        d: unsafe extern "C" fn(*mut Self),
+    ) -> Self;
+    /// Writes the tensor fields, the context and the deleter of this module's exports.
+    fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool) {
+        *self = Self::build(t, ctx, readonly, delete_export::<Self>);
+    }
     /// The calling thread's spare block of this struct's exports (see [`Spare`]).
     fn spare() -> &'static std::thread::LocalKey<Spare>;
 }
@@ -64,15 +74,22 @@ thread_local! {
 }
 
 impl Managed for DLManagedTensorVersioned {
-    fn init(&mut self, t: DLTensor, ctx: *mut c_void, readonly: bool) {
-        self.version = DLPackVersion {
-            major: DLPACK_MAJOR,
-            minor: DLPACK_MINOR,
-        };
-        self.manager_ctx = ctx;
-        self.deleter = Some(delete_export::<DLManagedTensorVersioned>);
-        self.flags = if readonly { FLAG_READ_ONLY } else { 0 };
-        self.dl_tensor = t;
+    fn build(
+        t: DLTensor,
+        ctx: *mut c_void,
+        readonly: bool,
+        d: unsafe extern "C" fn(*mut Self),
+    ) -> Self {
+        DLManagedTensorVersioned {
+            version: DLPackVersion {
+                major: DLPACK_MAJOR,
+                minor: DLPACK_MINOR,
+            },
+            manager_ctx: ctx,
+            deleter: Some(d),
+            flags: if readonly { FLAG_READ_ONLY } else { 0 },
+            dl_tensor: t,
+        }
     }
     fn spare() -> &'static std::thread::LocalKey<Spare> {
         &SPARE_VERSIONED
@@ -80,31 +97,77 @@ impl Managed for DLManagedTensorVersioned {
 }
 
 impl Managed for DLManagedTensor {
-    fn init(&mut self, t: DLTensor, ctx: *mut c_void, _readonly: bool) {
-        self.dl_tensor = t;
-        self.manager_ctx = ctx;
-        self.deleter = Some(delete_export::<DLManagedTensor>);
+    fn build(
+        t: DLTensor,
+        ctx: *mut c_void,
+        _readonly: bool,
+        d: unsafe extern "C" fn(*mut Self),
+    ) -> Self {
+        DLManagedTensor {
+            dl_tensor: t,
+            manager_ctx: ctx,
+            deleter: Some(d),
+        }
     }
     fn spare() -> &'static std::thread::LocalKey<Spare> {
         &SPARE_LEGACY
     }
 }
 
-/// One allocation holding an exported tensor, the view it describes (the export of the
-/// object) and its shape and strides. `tensor` comes first, so the tensor's address is the
-/// block's.
+/// A tensor and the storage of its shape and strides: the head of every block this module
+/// exports, so that the tensor's address is the block's.
 #[repr(C)]
-pub(crate) struct Exported<T> {
+pub(crate) struct Body<T> {
     tensor: T,
-    /// Filled by the library; never moves (the block is boxed before it is filled). Dropping
-    /// the block releases it (a no-op while it is empty).
-    pub(super) view: xbuf_bufferinfo,
     /// Shape and strides of up to `INLINE_DIMS` dimensions (written before they are used).
     inline: [std::mem::MaybeUninit<i64>; 2 * INLINE_DIMS],
     /// Shape and strides of more than `INLINE_DIMS` dimensions: a boxed slice of `heap_len`
     /// entries, or NULL.
     heap: *mut i64,
     heap_len: usize,
+}
+
+impl<T> Body<T> {
+    /// Writes a zeroed tensor and no heap dimensions at `p` (the inline storage is left
+    /// unwritten).
+    ///
+    /// # Safety
+    /// `p` is valid for writes and aligned; an all-zero `T` is valid (NULL pointers, no
+    /// deleter, zero numbers), as it is for both tensor structs.
+    pub(super) unsafe fn init_at(p: *mut Body<T>) {
+        ptr::addr_of_mut!((*p).tensor).write_bytes(0, 1);
+        Self::init_dims_at(p);
+    }
+
+    /// Writes no heap dimensions at `p`; the tensor and the inline storage are left
+    /// unwritten (the tensor is written, whole, before the body is used or dropped).
+    ///
+    /// # Safety
+    /// `p` is valid for writes and aligned.
+    pub(super) unsafe fn init_dims_at(p: *mut Body<T>) {
+        ptr::addr_of_mut!((*p).heap).write(ptr::null_mut());
+        ptr::addr_of_mut!((*p).heap_len).write(0);
+    }
+}
+
+impl<T> Drop for Body<T> {
+    fn drop(&mut self) {
+        if !self.heap.is_null() {
+            // SAFETY: made from a boxed slice of `heap_len` entries in `write_tensor`.
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(self.heap, self.heap_len)) });
+        }
+    }
+}
+
+/// One allocation holding an exported tensor (with its shape and strides) and the view it
+/// describes (the export of the object). The body comes first, so the tensor's address is the
+/// block's.
+#[repr(C)]
+pub(crate) struct Exported<T> {
+    body: Body<T>,
+    /// Filled by the library; never moves (the block is boxed before it is filled). Dropping
+    /// the block releases it (a no-op while it is empty).
+    pub(super) view: xbuf_bufferinfo,
     /// The export a tensor made straight from a view object's layout holds on the object that
     /// owns the memory (`view` stays empty then), or NULL.
     pub(super) bare: *mut Object,
@@ -131,13 +194,10 @@ impl<T: Managed> Exported<T> {
                 layout.size()
             );
         }
-        // SAFETY: every field but the `MaybeUninit` array is written before the box is made;
-        // an all-zero tensor struct is valid (NULL pointers, no deleter, zero numbers).
+        // SAFETY: every field but the `MaybeUninit` array is written before the box is made.
         unsafe {
-            ptr::addr_of_mut!((*raw).tensor).write_bytes(0, 1);
+            Body::init_at(ptr::addr_of_mut!((*raw).body));
             ptr::addr_of_mut!((*raw).view).write(xbuf_bufferinfo::empty());
-            ptr::addr_of_mut!((*raw).heap).write(ptr::null_mut());
-            ptr::addr_of_mut!((*raw).heap_len).write(0);
             ptr::addr_of_mut!((*raw).bare).write(ptr::null_mut());
             Ok(Box::from_raw(raw))
         }
@@ -151,10 +211,6 @@ impl<T> Drop for Exported<T> {
         if let Some(owner) = ptr::NonNull::new(self.bare) {
             // SAFETY: the export counted by `View::add_owner_export`, returned only here.
             unsafe { Object::drop_export(owner) };
-        }
-        if !self.heap.is_null() {
-            // SAFETY: made from a boxed slice of `heap_len` entries in `export`.
-            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(self.heap, self.heap_len)) });
         }
     }
 }
@@ -212,38 +268,56 @@ pub(super) fn export_general<T: Managed>(
     // From here the block is handled through its raw pointer: the layout read below may lie in
     // the view's own storage inside the block.
     let raw = Box::into_raw(block);
-    // SAFETY: filled by the library: `format` is NUL-terminated, `shape`/`strides` hold
-    // `ndim` entries, all valid until the view is released (`finish` does not touch it).
+    // SAFETY: filled by the library, valid until the view is released (`finish` does not
+    // touch it); on failure dropping the block releases the view.
     unsafe {
-        let v = ptr::addr_of!((*raw).view);
-        if !(*v).suboffsets.is_null() {
-            // Dropping the block releases the view.
-            drop(Box::from_raw(raw));
-            return Err(indirect());
+        match parts_of_view(ptr::addr_of!((*raw).view)) {
+            Ok(parts) => finish(raw, &parts, flags, legacy),
+            Err(e) => {
+                drop(Box::from_raw(raw));
+                Err(e)
+            }
         }
-        let n = (*v).ndim as usize;
-        let parts = Parts {
-            data: (*v).buf,
-            itemsize: (*v).itemsize,
-            format: CStr::from_ptr((*v).format),
-            shape: std::slice::from_raw_parts((*v).shape as *const isize, n),
-            strides: std::slice::from_raw_parts((*v).strides as *const isize, n),
-            readonly: (*v).readonly != 0,
-            device: read_device(v),
-        };
-        finish(raw, &parts, flags, legacy)
     }
 }
 
+/// The parts of a view filled by the library (with its format, shape and strides), for a
+/// tensor; refused when the view has suboffsets.
+///
+/// # Safety
+/// `v` is a view the library filled with `XBUF_FULL_RO` (or more), valid for `'a`.
+pub(super) unsafe fn parts_of_view<'a>(v: *const xbuf_bufferinfo) -> Result<Parts<'a>> {
+    if !(*v).suboffsets.is_null() {
+        return Err(indirect());
+    }
+    let n = (*v).ndim as usize;
+    let dims = |p: *mut isize| -> &'a [isize] {
+        if n == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(p as *const isize, n)
+        }
+    };
+    Ok(Parts {
+        data: (*v).buf,
+        itemsize: (*v).itemsize,
+        format: CStr::from_ptr((*v).format),
+        shape: dims((*v).shape),
+        strides: dims((*v).strides),
+        readonly: (*v).readonly != 0,
+        device: read_device(v),
+    })
+}
+
 /// What a tensor is made of, read from a filled view or a view object's layout.
-struct Parts<'a> {
-    data: *mut c_void,
-    itemsize: isize,
-    format: &'a CStr,
-    shape: &'a [isize],
-    strides: &'a [isize],
-    readonly: bool,
-    device: (i32, i32),
+pub(super) struct Parts<'a> {
+    pub(super) data: *mut c_void,
+    pub(super) itemsize: isize,
+    pub(super) format: &'a CStr,
+    pub(super) shape: &'a [isize],
+    pub(super) strides: &'a [isize],
+    pub(super) readonly: bool,
+    pub(super) device: (i32, i32),
 }
 
 #[cold]
@@ -323,22 +397,20 @@ unsafe fn finish<T: Managed>(
     flags: c_int,
     legacy: bool,
 ) -> Result<*mut T> {
-    let written = write_tensor(raw, p, flags, legacy);
+    let written = write_tensor(ptr::addr_of_mut!((*raw).body), p, flags, legacy);
     if written.is_err() {
         drop(Box::from_raw(raw));
     }
     written
 }
 
-/// [`finish`]'s work; the caller frees the block on failure.
-unsafe fn write_tensor<T: Managed>(
-    raw: *mut Exported<T>,
-    p: &Parts<'_>,
-    flags: c_int,
-    legacy: bool,
-) -> Result<*mut T> {
+/// The DLPack data type of `p`'s items, after every check of `p` a tensor needs (the same for
+/// every way of making one): a format with a DLPack type, strides in whole items, and for the
+/// legacy struct, memory it can describe (read-only only with `XBUF_DLPACK_UNMARKED_READONLY`).
+// Inlined into the hot export: a call of its own costs the C round trip a few instructions.
+#[inline(always)]
+pub(super) fn checked_dtype(p: &Parts<'_>, flags: c_int, legacy: bool) -> Result<DLDataType> {
     let dtype = dtype_of_format(p.format.to_bytes(), p.itemsize)?;
-    let n = p.shape.len();
     let itemsize = p.itemsize;
     if let Some((d, s)) = p
         .strides
@@ -351,36 +423,26 @@ unsafe fn write_tensor<T: Managed>(
             "stride {s} of dimension {d} is not a multiple of the item size {itemsize}; DLPack strides count items"
         );
     }
-    let readonly = p.readonly;
-    if legacy && readonly && flags & UNMARKED_READONLY == 0 {
-        bail!(
-            ReadOnly,
-            "the memory is read-only and the legacy DLManagedTensor cannot mark it so; pass XBUF_DLPACK_UNMARKED_READONLY to export it anyway, or use xbuf_dlpack_export"
-        );
+    if legacy && p.readonly && flags & UNMARKED_READONLY == 0 {
+        return Err(legacy_readonly());
     }
+    Ok(dtype)
+}
+
+/// The legacy struct cannot describe read-only memory unless the caller accepts it unmarked.
+#[cold]
+pub(super) fn legacy_readonly() -> crate::status::Error {
+    err!(
+        ReadOnly,
+        "the memory is read-only and the legacy DLManagedTensor cannot mark it so; pass XBUF_DLPACK_UNMARKED_READONLY to export it anyway, or use xbuf_dlpack_export"
+    )
+}
+
+/// The tensor fields of `p` (of data type `dtype`), with shape and strides in `dims`.
+pub(super) fn tensor_of(p: &Parts<'_>, dtype: DLDataType, dims: *mut i64) -> DLTensor {
+    let n = p.shape.len();
     let (device_type, device_id) = p.device;
-    let dims: *mut i64 = if n <= INLINE_DIMS {
-        ptr::addr_of_mut!((*raw).inline).cast::<i64>()
-    } else {
-        let mut v: Vec<i64> = Vec::new();
-        v.try_reserve_exact(2 * n).map_err(|_| {
-            err!(
-                NoMemory,
-                "cannot allocate the shape and strides of {n} dimensions"
-            )
-        })?;
-        v.resize(2 * n, 0);
-        let heap = Box::into_raw(v.into_boxed_slice()).cast::<i64>();
-        ptr::addr_of_mut!((*raw).heap_len).write(2 * n);
-        ptr::addr_of_mut!((*raw).heap).write(heap);
-        heap
-    };
-    // `dims` holds 2n entries, owned by the block.
-    for (k, (&e, &s)) in p.shape.iter().zip(p.strides).enumerate() {
-        dims.add(k).write(e as i64);
-        dims.add(n + k).write((s / itemsize) as i64);
-    }
-    let t = DLTensor {
+    DLTensor {
         data: p.data,
         device: DLDevice {
             device_type,
@@ -389,11 +451,69 @@ unsafe fn write_tensor<T: Managed>(
         ndim: n as i32,
         dtype,
         shape: if n == 0 { ptr::null_mut() } else { dims },
-        // Within the 2n entries.
-        strides: if n == 0 { ptr::null_mut() } else { dims.add(n) },
+        // Within the 2n entries (when n > 0).
+        strides: if n == 0 {
+            ptr::null_mut()
+        } else {
+            dims.wrapping_add(n)
+        },
         byte_offset: 0,
-    };
+    }
+}
+
+/// Writes the shape, then the strides in items, of `p` into `dims` (2n entries).
+///
+/// # Safety
+/// `dims` is valid for writing `2 * p.shape.len()` entries.
+pub(super) unsafe fn write_dims(p: &Parts<'_>, dims: *mut i64) {
+    let n = p.shape.len();
+    for (k, (&e, &s)) in p.shape.iter().zip(p.strides).enumerate() {
+        dims.add(k).write(e as i64);
+        dims.add(n + k).write((s / p.itemsize) as i64);
+    }
+}
+
+/// Storage for `2n` dimension entries in the body `raw`: its inline array, or a heap slice
+/// the body owns from then on.
+///
+/// # Safety
+/// `raw` is the body of a live block, initialised by [`Body::init_at`], without heap entries.
+pub(super) unsafe fn dims_in<T>(raw: *mut Body<T>, n: usize) -> Result<*mut i64> {
+    if n <= INLINE_DIMS {
+        return Ok(ptr::addr_of_mut!((*raw).inline).cast::<i64>());
+    }
+    let mut v: Vec<i64> = Vec::new();
+    v.try_reserve_exact(2 * n).map_err(|_| {
+        err!(
+            NoMemory,
+            "cannot allocate the shape and strides of {n} dimensions"
+        )
+    })?;
+    v.resize(2 * n, 0);
+    let heap = Box::into_raw(v.into_boxed_slice()).cast::<i64>();
+    ptr::addr_of_mut!((*raw).heap_len).write(2 * n);
+    ptr::addr_of_mut!((*raw).heap).write(heap);
+    Ok(heap)
+}
+
+/// Checks `p` for DLPack and writes the tensor into `raw`, the body of a block of this module
+/// (the tensor's context is the block, whose address is the body's); the caller frees the
+/// block on failure (the body's heap dimensions go with it).
+///
+/// # Safety
+/// `raw` is the body of a live block, initialised by [`Body::init_at`]; `p` does not point
+/// into the body.
+pub(super) unsafe fn write_tensor<T: Managed>(
+    raw: *mut Body<T>,
+    p: &Parts<'_>,
+    flags: c_int,
+    legacy: bool,
+) -> Result<*mut T> {
+    let dtype = checked_dtype(p, flags, legacy)?;
+    let dims = dims_in(raw, p.shape.len())?;
+    write_dims(p, dims);
+    let t = tensor_of(p, dtype, dims);
     // The tensor is the block's first field.
-    (*ptr::addr_of_mut!((*raw).tensor)).init(t, raw.cast(), readonly);
+    (*ptr::addr_of_mut!((*raw).tensor)).init(t, raw.cast(), p.readonly);
     Ok(ptr::addr_of_mut!((*raw).tensor))
 }

@@ -126,10 +126,13 @@ use XBUF_DLPACK_UNMARKED_READONLY as UNMARKED_READONLY;
 mod dtype;
 mod export;
 mod import;
+pub(crate) mod lent;
 
 pub(crate) use export::export;
 pub(crate) use import::{import, import_unversioned};
 
+#[cfg(test)]
+mod lent_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

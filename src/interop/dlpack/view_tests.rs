@@ -20,7 +20,7 @@ use std::ptr::NonNull;
 
 /// Everything a consumer reads of a tensor.
 #[derive(Debug, PartialEq)]
-struct Seen {
+pub(super) struct Seen {
     version_flags: Option<(u32, u32, u64)>,
     data: usize,
     device: (i32, i32),
@@ -59,7 +59,7 @@ fn take<T: Managed + Read>(
     }
 }
 
-trait Read {
+pub(super) trait Read {
     unsafe fn read(t: *mut Self) -> Seen;
     unsafe fn delete(t: *mut Self);
 }

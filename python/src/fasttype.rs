@@ -7,7 +7,8 @@
 //!   a tuple of one or two slices of ints; one int per dimension of a view of plain numbers;
 //!   of a view whose layout was read) are answered here; every other key is handed to the
 //!   `__getitem__` PyO3 made, with nothing done before.
-//! - the buffer slots: the requests the shared export answers once it was taken
+//! - the buffer slots: the requests the shared export answers once it was taken, and the
+//!   refusal of a writable request of a read-only view
 //!   (`View::quick_getbuffer`, `View::quick_releasebuffer`); every other request is handed
 //!   to `__getbuffer__` / `__releasebuffer__`.
 //! - allocation and deallocation: the type is not tracked by the cyclic garbage collector.
@@ -35,7 +36,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
-use crate::view::View;
+use crate::view::{Quick, View};
 
 /// The View type and what its slots need.
 pub struct Fast {
@@ -130,9 +131,10 @@ unsafe extern "C" fn getbuffer(
         value(f, obj).quick_getbuffer(obj, view, flags)
     }));
     match quick {
-        Ok(true) => 0,
+        Ok(Quick::Done) => 0,
+        Ok(Quick::Refused) => -1,
         // SAFETY: the base's slot, for an object of a subclass, with the GIL held.
-        Ok(false) => unsafe { (f.base_getbuffer)(obj, view, flags) },
+        Ok(Quick::HandOn) => unsafe { (f.base_getbuffer)(obj, view, flags) },
         Err(_) => {
             // SAFETY: the GIL is held.
             unsafe { panicked() };

@@ -447,9 +447,11 @@ impl View {
     }
 
     /// The View type's own `bf_getbuffer` for the requests the shared export answers, once it
-    /// was taken (see `__getbuffer__`): `true` when `view` was filled, holding a new reference
-    /// to `slf`; `false` for every other case (a released view, a layout not read yet, a
-    /// writable request of a read-only view, other requests), left to `__getbuffer__` with
+    /// was taken (see `__getbuffer__`), and for a writable request of a read-only view (refused
+    /// with `__getbuffer__`'s `BufferError`, without its call: NumPy's `frombuffer` asks for a
+    /// writable buffer first). `Quick::Done` when `view` was filled, holding a new reference to
+    /// `slf`; `Quick::Refused` with the exception set; `Quick::HandOn` for every other case (a
+    /// released view, a layout not read yet, other requests), left to `__getbuffer__` with
     /// nothing changed.
     ///
     /// # Safety
@@ -459,30 +461,33 @@ impl View {
         slf: *mut ffi::PyObject,
         view: *mut ffi::Py_buffer,
         flags: c_int,
-    ) -> bool {
+    ) -> Quick {
         if self.released.load(Ordering::Acquire) {
-            return false;
+            return Quick::HandOn;
         }
         let Some(m) = self.meta.get() else {
-            return false;
+            return Quick::HandOn;
         };
         let readonly = self.lent_readonly || m.readonly;
         if readonly && flags & ffi::PyBUF_WRITABLE != 0 {
-            return false;
+            ffi::PyErr_SetString(ffi::PyExc_BufferError, READONLY_REFUSAL.as_ptr());
+            // A refusing exporter leaves no object in the consumer's struct.
+            (*view).obj = std::ptr::null_mut();
+            return Quick::Refused;
         }
         let (whole, simple) = shared_request(m, flags);
         if !(whole || simple) {
-            return false;
+            return Quick::HandOn;
         }
         let shared = self.shared.get();
         let Some(info) = shared.info.as_deref() else {
-            return false;
+            return Quick::HandOn;
         };
         shared.users += 1;
         fill_py_buffer(&mut *view, &info.0, readonly, simple, std::ptr::null_mut());
         ffi::Py_IncRef(slf);
         (*view).obj = slf;
-        true
+        Quick::Done
     }
 
     /// The View type's own `bf_releasebuffer` for a consumer of the shared export that is not
@@ -1677,6 +1682,9 @@ impl View {
         view: *mut ffi::Py_buffer,
         flags: c_int,
     ) -> PyResult<()> {
+        // A refused request leaves no object in the consumer's struct (the buffer protocol's
+        // rule); a granted one sets it below.
+        (*view).obj = std::ptr::null_mut();
         let this = slf.get();
         let buffer_error = |e: PyErr| {
             let msg = e.value(slf.py()).to_string();
@@ -1686,7 +1694,7 @@ impl View {
         let readonly = this.lent_readonly || m.readonly;
         if readonly && flags & ffi::PyBUF_WRITABLE != 0 {
             return Err(pyo3::exceptions::PyBufferError::new_err(
-                "xbuf.View: the view is read-only; a writable buffer was requested",
+                READONLY_REFUSAL.to_str().expect("ASCII"),
             ));
         }
         // The requests memoryview and NumPy make are answered from one shared export: the
@@ -1839,4 +1847,18 @@ impl ViewIter {
             crate::alloc::new_view(py, v.index_view(py, &[i])?)?.into_any(),
         ))
     }
+}
+
+/// The message of a writable buffer request of a read-only View, from either buffer slot.
+const READONLY_REFUSAL: &std::ffi::CStr =
+    c"xbuf.View: the view is read-only; a writable buffer was requested";
+
+/// What `View::quick_getbuffer` did.
+pub enum Quick {
+    /// The view was filled.
+    Done,
+    /// The request was refused; the exception is set.
+    Refused,
+    /// Not a case it answers: nothing was changed.
+    HandOn,
 }

@@ -228,6 +228,38 @@ def test_buffer_requests_against_memoryview():
     del c
 
 
+def _get_buffer_error(obj, flags):
+    """PyObject_GetBuffer(obj, flags) refused: (exception type, message, view.obj left)."""
+    getbuffer = ctypes.pythonapi.PyObject_GetBuffer
+    getbuffer.argtypes = (ctypes.py_object, ctypes.c_void_p, ctypes.c_int)
+    getbuffer.restype = ctypes.c_int
+    # A Py_buffer is 80 bytes on 64-bit builds; `obj` is its second pointer, pre-set to garbage.
+    raw = (ctypes.c_void_p * 16)()
+    raw[1] = 0x5A5A
+    try:
+        getbuffer(obj, raw, 0x1)  # PyBUF_WRITABLE
+    except BaseException as e:  # ctypes raises the exception the call set
+        return type(e), str(e), raw[1]
+    raise AssertionError("the writable request was granted")
+
+
+def test_a_writable_request_of_a_read_only_view_is_refused_alike_on_both_paths():
+    by = bytes(range(8))
+    # memoryview refuses with BufferError as well; the message is the View's own.
+    assert _get_buffer_error(memoryview(by), 0x1)[0] is BufferError
+    for make in (lambda: xbuf.View(by), lambda: xbuf.View(bytearray(by)).toreadonly(),
+                 lambda: xbuf.View(by)[1:7]):
+        v = make()
+        general = _get_buffer_error(v, 0x1)  # the layout is not read yet: __getbuffer__
+        assert general[0] is BufferError
+        assert "read-only" in general[1] and general[2] is None
+        memoryview(v)  # the layout read and the shared export taken: the type's own slot
+        quick = _get_buffer_error(v, 0x1)
+        assert quick == general
+        assert np.frombuffer(v, dtype="u1").tolist() == list(memoryview(v))
+        assert not np.frombuffer(v, dtype="u1").flags.writeable
+
+
 def test_the_last_consumer_of_a_released_view_hands_the_export_back():
     ba = bytearray(8)
     v = xbuf.View(ba)

@@ -5,8 +5,11 @@
  * parent first, and checks the parent's released flag afterwards; a released view keeps the
  * owner's slot (not the owner) so that such a late derive can fail cleanly. These tests race
  * slices against explicit releases on several threads and check what every call returns, the
- * bytes every successful slice reads, and that the owner's destructor runs exactly once, as
- * soon as the last export is gone (while the released view objects are still referenced).
+ * bytes every successful slice reads, and that the owner goes exactly once, as soon as the last
+ * export is gone (while the released view objects are still referenced). The owner is either
+ * the library's own (memory wrapped with a destructor) or a C exporter with a `releasebuffer`,
+ * whose every derived view holds a filled struct that its release hands back through that
+ * callback (not a bare export); there every struct must reach `releasebuffer` exactly once.
  * Run under ThreadSanitizer and valgrind by the tsan and memcheck presets.
  */
 #include <pthread.h>
@@ -15,35 +18,36 @@
 #include "xbuf_test.h"
 
 #define THREADS 4
-#define ROUNDS 30
 #define N 64
 
-static int destroyed; /* destructor calls in the current round (atomic) */
-
-static void count_and_free(void *data, size_t len, void *ctx) {
-    (void)len;
-    (void)ctx;
-    free(data);
-    __atomic_fetch_add(&destroyed, 1, __ATOMIC_SEQ_CST);
-}
+/* How one race runs: the rounds, each thread's tries, and when each thread releases its view. */
+typedef struct {
+    int rounds;
+    int tries;
+    int release_after, release_step; /* thread i releases after try release_after + step * i */
+    int release_each_slice; /* release every slice explicitly while a slice of it lives */
+} race_plan;
 
 typedef struct {
     int id;
+    const race_plan *plan;
     xbuf_object *mine;  /* released by this thread part-way */
     xbuf_object *other; /* sliced by this thread until it is released */
     pthread_barrier_t *start;
-    int tried;         /* set after the first try on `other` (atomic) */
-    int released;      /* set after `mine` was released (atomic) */
+    int tried;    /* set after the first try on `other` (atomic) */
+    int released; /* set after `mine` was released (atomic) */
     const int *neighbour_tried, *neighbour_released;
-    long sliced, refused, bad;
+    long sliced; /* successful slices of `other` */
+    long made;   /* views made: those slices and a slice of each */
+    long refused, bad;
 } worker;
 
 static void wait_for(const int *flag) {
     while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) sched_yield();
 }
 
-/* Reads the slice [1:N:2] of a view of bytes 0..N-1 and checks every byte. */
-static int slice_reads_right(xbuf_object *s) {
+/* Whether `s` holds the N/2 bytes 1, 3, 5, ... (the slice [1:N:2] of 0..N-1). */
+static int reads_odd_bytes(xbuf_object *s) {
     unsigned char got[N];
     size_t needed = 0;
     int i;
@@ -56,24 +60,34 @@ static int slice_reads_right(xbuf_object *s) {
 
 static void *run(void *p) {
     worker *w = (worker *)p;
+    const race_plan *plan = w->plan;
     xbuf_range r = {1, N, 2};
     int k, released_seen = 0;
     pthread_barrier_wait(w->start);
-    for (k = 0; k < 200; k++) {
+    for (k = 0; k < plan->tries; k++) {
         xbuf_object *s = NULL, *junk = NULL;
         int rc = xbuf_view_slice(w->other, &r, 1, &s);
         if (rc == XBUF_OK) {
-            /* Once refused, a view stays released. */
-            if (released_seen || !s || !slice_reads_right(s)) w->bad++;
-            /* A slice of the slice, from a view nobody releases. */
-            {
-                xbuf_object *s2 = NULL;
-                xbuf_range all = {0, N / 2, 1};
-                if (xbuf_view_slice(s, &all, 1, &s2) != XBUF_OK || !slice_reads_right(s2)) w->bad++;
-                if (s2) xbuf_decref(s2);
-            }
+            xbuf_object *s2 = NULL;
+            xbuf_range all = {0, N / 2, 1};
             w->sliced++;
-            xbuf_decref(s);
+            w->made++;
+            /* Once refused, a view stays released. */
+            if (released_seen || !s || !reads_odd_bytes(s)) w->bad++;
+            /* A slice of the slice, from a view nobody releases. */
+            if (s && xbuf_view_slice(s, &all, 1, &s2) == XBUF_OK) {
+                w->made++;
+                if (!reads_odd_bytes(s2)) w->bad++;
+            } else {
+                w->bad++;
+            }
+            /* The slice released while its own slice lives on and still reads right. */
+            if (plan->release_each_slice && s) {
+                if (xbuf_view_release(s) != XBUF_OK) w->bad++;
+                if (s2 && !reads_odd_bytes(s2)) w->bad++;
+            }
+            if (s2) xbuf_decref(s2);
+            if (s) xbuf_decref(s);
         } else if (rc == XBUF_ERR_RELEASED) {
             if (s != NULL) w->bad++;
             released_seen = 1;
@@ -84,7 +98,7 @@ static void *run(void *p) {
         /* Objects made and freed meanwhile, so that a freed slot would be reused at once. */
         if (xbuf_bytearray_new(NULL, 8, &junk) == XBUF_OK) xbuf_decref(junk);
         __atomic_store_n(&w->tried, 1, __ATOMIC_RELEASE);
-        if (k == 20 + 7 * w->id) {
+        if (k == plan->release_after + plan->release_step * w->id) {
             /* Not before the thread that slices it has had one go (so each slices once). */
             wait_for(w->neighbour_tried);
             if (xbuf_view_release(w->mine) != XBUF_OK) w->bad++;
@@ -102,61 +116,179 @@ static void *run(void *p) {
     return NULL;
 }
 
+static const xbuf_range whole = {XBUF_SLICE_OMIT, XBUF_SLICE_OMIT, XBUF_SLICE_OMIT};
+
+/* A round's start on `root`, a full read-only view of bytes 0..N-1 whose owner lives through
+ * the views' exports only: one whole-view slice per thread, then `root` released. */
+static void race_prepare(const race_plan *plan, xbuf_object *owner, xbuf_object *root,
+                         worker ws[]) {
+    int i;
+    memset(ws, 0, THREADS * sizeof *ws);
+    for (i = 0; i < THREADS; i++) {
+        ws[i].id = i;
+        ws[i].plan = plan;
+        CHECK_OK(xbuf_view_slice(root, &whole, 1, &ws[i].mine));
+    }
+    CHECK_EQ(xbuf_exports(owner), THREADS + 1);
+    CHECK_OK(xbuf_view_release(root));
+    CHECK_EQ(xbuf_exports(owner), THREADS);
+}
+
+/* The race: each thread slices its neighbour's view while releasing its own. Checks each
+ * thread's counts. */
+static void race_run(worker ws[]) {
+    pthread_t th[THREADS];
+    pthread_barrier_t start;
+    int i;
+    for (i = 0; i < THREADS; i++) {
+        worker *n = &ws[(i + 1) % THREADS];
+        ws[i].start = &start;
+        ws[i].other = n->mine;
+        /* `n` releases what this worker slices. */
+        n->neighbour_tried = &ws[i].tried;
+        ws[i].neighbour_released = &n->released;
+    }
+    pthread_barrier_init(&start, NULL, THREADS);
+    for (i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, run, &ws[i]);
+    for (i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+    for (i = 0; i < THREADS; i++) {
+        CHECK_EQ(ws[i].bad, 0);
+        CHECK(ws[i].sliced > 0);
+        CHECK(ws[i].refused > 0);
+    }
+}
+
+/* After the owner is gone: a released view still refuses cleanly; then every view dropped. */
+static void race_finish(xbuf_object *root, worker ws[]) {
+    int i;
+    for (i = 0; i < THREADS; i++) {
+        xbuf_object *late = NULL;
+        CHECK_ERR(xbuf_view_slice(ws[i].mine, &whole, 1, &late), XBUF_ERR_RELEASED, "released");
+        CHECK(late == NULL);
+    }
+    for (i = 0; i < THREADS; i++) CHECK_OK(xbuf_decref(ws[i].mine));
+    CHECK_OK(xbuf_decref(root));
+}
+
+/* --- The library's own owner: memory wrapped with a counting destructor. --- */
+
+static int destroyed; /* destructor calls in the current round (atomic) */
+
+static void count_and_free(void *data, size_t len, void *ctx) {
+    (void)len;
+    (void)ctx;
+    free(data);
+    __atomic_fetch_add(&destroyed, 1, __ATOMIC_SEQ_CST);
+}
+
 static void test_slices_race_releases(void) {
+    static const race_plan plan = {30, 200, 20, 7, 0};
     int round, i;
     long sliced = 0, refused = 0;
-    for (round = 0; round < ROUNDS; round++) {
+    for (round = 0; round < plan.rounds; round++) {
         unsigned char *data = malloc(N);
         xbuf_object *owner = NULL, *root = NULL;
         worker ws[THREADS];
-        pthread_t th[THREADS];
-        pthread_barrier_t start;
-        xbuf_range whole = {XBUF_SLICE_OMIT, XBUF_SLICE_OMIT, XBUF_SLICE_OMIT};
         for (i = 0; i < N; i++) data[i] = (unsigned char)i;
         __atomic_store_n(&destroyed, 0, __ATOMIC_SEQ_CST);
         CHECK_OK(xbuf_wrap_new(data, N, 1, count_and_free, NULL, &owner));
         CHECK_OK(xbuf_view_new(owner, XBUF_FULL_RO, &root));
         CHECK_OK(xbuf_decref(owner)); /* the owner lives through the views' exports only */
-        memset(ws, 0, sizeof ws);
-        for (i = 0; i < THREADS; i++) {
-            ws[i].id = i;
-            ws[i].start = &start;
-            CHECK_OK(xbuf_view_slice(root, &whole, 1, &ws[i].mine));
-        }
-        CHECK_EQ(xbuf_exports(owner), THREADS + 1);
-        CHECK_OK(xbuf_view_release(root));
-        CHECK_EQ(xbuf_exports(owner), THREADS);
-        for (i = 0; i < THREADS; i++) {
-            worker *n = &ws[(i + 1) % THREADS];
-            ws[i].other = n->mine;
-            /* `n` releases what this worker slices. */
-            n->neighbour_tried = &ws[i].tried;
-            ws[i].neighbour_released = &n->released;
-        }
-        pthread_barrier_init(&start, NULL, THREADS);
-        for (i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, run, &ws[i]);
-        for (i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
-        pthread_barrier_destroy(&start);
+        race_prepare(&plan, owner, root, ws);
+        race_run(ws);
         /* Every view released, every slice dropped: the owner is gone, once, although the
          * released view objects are still referenced. */
         CHECK_EQ(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 1);
         for (i = 0; i < THREADS; i++) {
-            xbuf_object *late = NULL;
-            CHECK_EQ(ws[i].bad, 0);
-            CHECK(ws[i].sliced > 0);
-            CHECK(ws[i].refused > 0);
-            /* A released view whose owner is gone still refuses cleanly. */
-            CHECK_ERR(xbuf_view_slice(ws[i].mine, &whole, 1, &late), XBUF_ERR_RELEASED, "released");
-            CHECK(late == NULL);
             sliced += ws[i].sliced;
             refused += ws[i].refused;
         }
-        for (i = 0; i < THREADS; i++) CHECK_OK(xbuf_decref(ws[i].mine));
-        CHECK_OK(xbuf_decref(root));
+        race_finish(root, ws);
         CHECK_EQ(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 1);
     }
     printf("slices racing releases: %ld slices made, %ld refused after a release\n", sliced, refused);
     CHECK(sliced > 0);
+}
+
+/* --- A C exporter with a `releasebuffer`, of N bytes 0..N-1, counting its callbacks. --- */
+
+typedef struct {
+    unsigned char data[N];
+    ptrdiff_t shape[1];
+    long gets, releases, deallocs; /* atomic */
+} counted;
+
+static int counted_getbuffer(xbuf_object *self, xbuf_bufferinfo *view, int flags) {
+    counted *c = (counted *)xbuf_object_state(self);
+    (void)flags;
+    view->buf = c->data;
+    view->len = N;
+    view->itemsize = 1;
+    view->readonly = 1;
+    view->ndim = 1;
+    view->format = "B";
+    view->shape = c->shape;
+    view->strides = NULL;
+    __atomic_fetch_add(&c->gets, 1, __ATOMIC_SEQ_CST);
+    return XBUF_OK;
+}
+
+static void counted_releasebuffer(xbuf_object *self, xbuf_bufferinfo *view) {
+    counted *c = (counted *)xbuf_object_state(self);
+    if (view != NULL) __atomic_fetch_add(&c->releases, 1, __ATOMIC_SEQ_CST);
+}
+
+static void counted_dealloc(void *state) {
+    __atomic_fetch_add(&((counted *)state)->deallocs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_releaser_sees_every_struct_once(void) {
+    static const race_plan plan = {20, 150, 15, 9, 1};
+    int round, i;
+    long made_total = 0, refused_total = 0;
+    for (round = 0; round < plan.rounds; round++) {
+        counted c;
+        xbuf_type t;
+        xbuf_object *owner = NULL, *root = NULL;
+        worker ws[THREADS];
+        long made = 0;
+        memset(&c, 0, sizeof c);
+        for (i = 0; i < N; i++) c.data[i] = (unsigned char)i;
+        c.shape[0] = N;
+        memset(&t, 0, sizeof t);
+        t.structsize = sizeof t;
+        t.name = "counted";
+        t.getbuffer = counted_getbuffer;
+        t.releasebuffer = counted_releasebuffer;
+        t.dealloc = counted_dealloc;
+        CHECK_OK(xbuf_object_new(&t, &c, &owner));
+        CHECK_OK(xbuf_view_new(owner, XBUF_FULL_RO, &root));
+        CHECK_OK(xbuf_decref(owner)); /* the owner lives through the views' exports only */
+        race_prepare(&plan, owner, root, ws);
+        /* The root's struct came from `getbuffer` and went back through `releasebuffer`. */
+        CHECK_EQ(__atomic_load_n(&c.gets, __ATOMIC_SEQ_CST), 1);
+        CHECK_EQ(__atomic_load_n(&c.releases, __ATOMIC_SEQ_CST), 1);
+        race_run(ws);
+        for (i = 0; i < THREADS; i++) {
+            CHECK(ws[i].made > 0);
+            made += ws[i].made;
+            refused_total += ws[i].refused;
+        }
+        /* Every view released or dropped: each struct handed back once (the root's, which came
+         * from `getbuffer`, each thread's whole view, and every view the threads made), the
+         * owner gone once, although the released view objects are still referenced. */
+        CHECK_EQ(__atomic_load_n(&c.deallocs, __ATOMIC_SEQ_CST), 1);
+        CHECK_EQ(__atomic_load_n(&c.gets, __ATOMIC_SEQ_CST), 1);
+        CHECK_EQ(__atomic_load_n(&c.releases, __ATOMIC_SEQ_CST), 1 + THREADS + made);
+        race_finish(root, ws);
+        CHECK_EQ(__atomic_load_n(&c.releases, __ATOMIC_SEQ_CST), 1 + THREADS + made);
+        CHECK_EQ(__atomic_load_n(&c.deallocs, __ATOMIC_SEQ_CST), 1);
+        made_total += made;
+    }
+    printf("slices racing releases (C releaser): %ld views made, %ld refused\n", made_total,
+           refused_total);
+    CHECK(made_total > 0);
 }
 
 /* Without threads: the export counts a derived view holds and gives back, and a derive from a
@@ -194,4 +326,5 @@ static void test_released_parent_keeps_counts(void) {
     CHECK_OK(xbuf_decref(root));
 }
 
-XBUF_TEST_MAIN(XT_CASE(test_released_parent_keeps_counts), XT_CASE(test_slices_race_releases))
+XBUF_TEST_MAIN(XT_CASE(test_released_parent_keeps_counts), XT_CASE(test_slices_race_releases),
+               XT_CASE(test_releaser_sees_every_struct_once))

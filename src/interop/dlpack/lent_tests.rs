@@ -5,7 +5,7 @@
 use super::dtype::dtype_of_format;
 use super::export::{export_general, Managed};
 use super::lent::LentTensor;
-use super::view_tests::{Read, Seen};
+use super::view_tests::{device_tensor, odd_strides, Read, Seen};
 use super::*;
 use crate::bufferinfo;
 use crate::capi::XBUF_SLICE_OMIT;
@@ -252,16 +252,7 @@ fn lent_tensors_are_those_of_the_general_path() {
 #[test]
 fn lent_refusals_are_those_of_the_general_path() {
     // Strides that are not a multiple of the item size.
-    let data = [0u8; 64];
-    let odd = NdArray::new_object(&Spec {
-        data: &data,
-        format: b"<h",
-        shape: &[4],
-        strides: Some(&[3]),
-        offset: 0,
-        flags: 0,
-    })
-    .unwrap();
+    let odd = odd_strides();
     let v = view::new(&odd, XBUF_FULL_RO).unwrap();
     assert!(!all_requests(&v, &odd));
     drop(v);
@@ -411,28 +402,7 @@ fn lent_tensors_of_many_dimensions_and_of_device_memory() {
     unfill(info);
     // Device memory (an address nobody reads), filled with XBUF_DEVICE.
     let mut shape = [3i64, 4];
-    let mut t = DLManagedTensorVersioned {
-        version: DLPackVersion { major: 1, minor: 1 },
-        manager_ctx: ptr::null_mut(),
-        deleter: None,
-        flags: 0,
-        dl_tensor: DLTensor {
-            data: 0x1000 as *mut std::ffi::c_void,
-            device: DLDevice {
-                device_type: 2,
-                device_id: 5,
-            },
-            ndim: 2,
-            dtype: DLDataType {
-                code: code::FLOAT,
-                bits: 32,
-                lanes: 1,
-            },
-            shape: shape.as_mut_ptr(),
-            strides: ptr::null_mut(),
-            byte_offset: 0,
-        },
-    };
+    let mut t = device_tensor(&mut shape, 0, 0);
     let obj = unsafe { import(&mut t) }.unwrap();
     let v = view::new(&obj, XBUF_FULL_RO | XBUF_DEVICE).unwrap();
     let s = slice(&v, &[(1, 3, 1)]);

@@ -1,6 +1,7 @@
 //! Unit tests of the DLPack structs, data types, export and import.
 
 use super::dtype::{check_import_device, dtype_of_format, format_of_dtype};
+use super::view_tests::device_tensor;
 use super::*;
 use crate::bufferinfo;
 use crate::exporters::ndarray::NdArray;
@@ -253,30 +254,8 @@ fn own_tensors_are_imported_from_their_view_unless_changed() {
 #[test]
 fn imported_device_memory_reaches_only_device_requests_and_views_keep_it() {
     // An address nobody reads: the test would crash (or a sanitizer report) if anything did.
-    let data = 0x1000 as *mut c_void;
     let mut shape = [3i64, 4];
-    let mut t = DLManagedTensorVersioned {
-        version: DLPackVersion { major: 1, minor: 1 },
-        manager_ctx: ptr::null_mut(),
-        deleter: None,
-        flags: FLAG_READ_ONLY,
-        dl_tensor: DLTensor {
-            data,
-            device: DLDevice {
-                device_type: 2,
-                device_id: 5,
-            },
-            ndim: 2,
-            dtype: DLDataType {
-                code: code::FLOAT,
-                bits: 32,
-                lanes: 1,
-            },
-            shape: shape.as_mut_ptr(),
-            strides: ptr::null_mut(),
-            byte_offset: 16,
-        },
-    };
+    let mut t = device_tensor(&mut shape, FLAG_READ_ONLY, 16);
     let obj = unsafe { import(&mut t) }.unwrap();
     let mut v = xbuf_bufferinfo::empty();
     let e = unsafe { bufferinfo::get_buffer(&obj, &mut v, XBUF_FULL_RO) }.unwrap_err();

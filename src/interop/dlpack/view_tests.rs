@@ -84,6 +84,51 @@ impl Read for DLManagedTensor {
     }
 }
 
+/// An exporter of four `<h` items whose strides (3) are not a multiple of the item size.
+pub(super) fn odd_strides() -> ObjRef {
+    static DATA: [u8; 64] = [0; 64];
+    NdArray::new_object(&Spec {
+        data: &DATA,
+        format: b"<h",
+        shape: &[4],
+        strides: Some(&[3]),
+        offset: 0,
+        flags: 0,
+    })
+    .unwrap()
+}
+
+/// A tensor of float32 of `shape` on device (2, 5) at the address 0x1000, which nobody may
+/// read (a test would crash, or a sanitizer report, if anything did); it borrows `shape`.
+pub(super) fn device_tensor(
+    shape: &mut [i64],
+    flags: u64,
+    byte_offset: u64,
+) -> DLManagedTensorVersioned {
+    DLManagedTensorVersioned {
+        version: DLPackVersion { major: 1, minor: 1 },
+        manager_ctx: ptr::null_mut(),
+        deleter: None,
+        flags,
+        dl_tensor: DLTensor {
+            data: 0x1000 as *mut c_void,
+            device: DLDevice {
+                device_type: 2,
+                device_id: 5,
+            },
+            ndim: shape.len() as i32,
+            dtype: DLDataType {
+                code: code::FLOAT,
+                bits: 32,
+                lanes: 1,
+            },
+            shape: shape.as_mut_ptr(),
+            strides: ptr::null_mut(),
+            byte_offset,
+        },
+    }
+}
+
 /// Exports `obj` both ways with `flags` and compares; returns whether the fast way was taken.
 fn same<T: Managed + Read>(obj: &Object, owner: &Object, flags: c_int, legacy: bool) -> bool {
     let own = if legacy { UNMARKED_READONLY } else { 0 };
@@ -168,16 +213,7 @@ fn view_tensors_are_those_of_the_general_path() {
 #[test]
 fn view_tensor_refusals_are_those_of_the_general_path() {
     // Strides that are not a multiple of the item size.
-    let data = [0u8; 64];
-    let odd = NdArray::new_object(&Spec {
-        data: &data,
-        format: b"<h",
-        shape: &[4],
-        strides: Some(&[3]),
-        offset: 0,
-        flags: 0,
-    })
-    .unwrap();
+    let odd = odd_strides();
     let v = view::new(&odd, XBUF_FULL_RO).unwrap();
     assert!(!all_requests(&v, &odd));
     let e = export::<DLManagedTensorVersioned>(&v, 0, false).unwrap_err();
@@ -246,30 +282,8 @@ fn a_view_tensor_keeps_the_memory_after_the_view_goes_and_imports_back() {
 
 #[test]
 fn a_view_of_device_memory_gives_a_tensor_on_that_device() {
-    // An address nobody reads.
     let mut shape = [3i64, 4];
-    let mut t = DLManagedTensorVersioned {
-        version: DLPackVersion { major: 1, minor: 1 },
-        manager_ctx: ptr::null_mut(),
-        deleter: None,
-        flags: 0,
-        dl_tensor: DLTensor {
-            data: 0x1000 as *mut c_void,
-            device: DLDevice {
-                device_type: 2,
-                device_id: 5,
-            },
-            ndim: 2,
-            dtype: DLDataType {
-                code: code::FLOAT,
-                bits: 32,
-                lanes: 1,
-            },
-            shape: shape.as_mut_ptr(),
-            strides: ptr::null_mut(),
-            byte_offset: 0,
-        },
-    };
+    let mut t = device_tensor(&mut shape, 0, 0);
     let obj = unsafe { import(&mut t) }.unwrap();
     let v = view::new(&obj, XBUF_FULL_RO | XBUF_DEVICE).unwrap();
     let s = slice(&v, &[(1, 3, 1)]);

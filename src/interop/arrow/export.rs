@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::UnsafeCell;
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::{c_void, CStr};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::layout::Order;
 use crate::object::Object;
 use crate::status::{overflow, Result};
 
-use super::metadata::{encode_metadata, tensor_meta_json};
+use super::metadata::{encode_metadata, tensor_metadata, write_uint};
 use super::{
     ArrowArray, ArrowSchema, BOOL8, EXT_META, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY, TENSOR,
 };
@@ -307,12 +307,88 @@ impl ArrayPrivate {
     }
 }
 
-/// An exported schema's `private_data` (schemas of primitive types without metadata have none).
+/// A schema's format string: a static one, or one written for the schema (`w:N`, `+w:N`).
+pub(super) enum SchemaFormat {
+    Static(&'static CStr),
+    /// NUL-terminated within the array (a prefix of at most 3 bytes, at most 20 digits).
+    Sized([u8; 24]),
+}
+
+impl SchemaFormat {
+    /// `prefix` followed by the digits of `n`, e.g. `w:16`.
+    pub(super) fn sized(prefix: &[u8], n: usize) -> SchemaFormat {
+        let mut out = [0u8; 24];
+        out[..prefix.len()].copy_from_slice(prefix);
+        let digits = write_uint(&mut out[prefix.len()..23], n);
+        debug_assert!(digits > 0);
+        SchemaFormat::Sized(out)
+    }
+}
+
+/// The metadata blob of `arrow.bool8` (the name and empty extension metadata), as
+/// `encode_metadata` writes it on a little- or big-endian machine alike (built at compile time).
+pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
+    let mut out = [0u8; 75];
+    let mut at = 0;
+    let parts: [&[u8]; 4] = [
+        EXT_NAME.as_bytes(),
+        BOOL8.as_bytes(),
+        super::EXT_META.as_bytes(),
+        b"",
+    ];
+    let count = 2i32.to_ne_bytes();
+    let mut i = 0;
+    while i < 4 {
+        out[at + i] = count[i];
+        i += 1;
+    }
+    at += 4;
+    let mut p = 0;
+    while p < parts.len() {
+        let len = (parts[p].len() as i32).to_ne_bytes();
+        let mut i = 0;
+        while i < 4 {
+            out[at + i] = len[i];
+            i += 1;
+        }
+        at += 4;
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[at + i] = parts[p][i];
+            i += 1;
+        }
+        at += parts[p].len();
+        p += 1;
+    }
+    assert!(at == out.len());
+    out
+};
+
+/// A schema's metadata blob: static or made for the schema.
+enum SchemaMetadata {
+    None,
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
+}
+
+impl SchemaMetadata {
+    fn ptr(&self) -> *const std::ffi::c_char {
+        match self {
+            SchemaMetadata::None => std::ptr::null(),
+            SchemaMetadata::Static(b) => b.as_ptr().cast(),
+            SchemaMetadata::Owned(v) => v.as_ptr().cast(),
+        }
+    }
+}
+
+/// An exported schema's `private_data`, one allocation holding everything the schema points
+/// at: the format text, the metadata and the child schema (schemas with a static format and
+/// static or no metadata have none).
 struct SchemaPrivate {
-    _format: Cow<'static, CStr>,
-    _metadata: Option<Vec<u8>>,
+    format: SchemaFormat,
+    _metadata: SchemaMetadata,
     children: [*mut ArrowSchema; 1],
-    child: Option<Box<ArrowSchema>>,
+    child: Option<ArrowSchema>,
 }
 
 unsafe extern "C" fn release_array(a: *mut ArrowArray) {
@@ -347,7 +423,7 @@ unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // SAFETY: made by Box::into_raw in `schema_for`, released once.
             let mut p = Box::from_raw(private);
-            if let Some(child) = p.child.as_deref_mut() {
+            if let Some(child) = p.child.as_mut() {
                 if let Some(r) = child.release {
                     r(child);
                 }
@@ -358,34 +434,42 @@ unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
 
 /// A schema with `format`, optional metadata and at most one child.
 fn make_schema(
-    format: Cow<'static, CStr>,
+    format: SchemaFormat,
     name: Option<&'static CStr>,
-    metadata: Option<Vec<u8>>,
-    child: Option<Box<ArrowSchema>>,
+    metadata: SchemaMetadata,
+    child: Option<ArrowSchema>,
 ) -> ArrowSchema {
     let mut s = ArrowSchema::released();
-    s.format = format.as_ptr();
     s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
     s.flags = FLAG_NULLABLE;
     s.release = Some(release_schema);
-    if let (Cow::Borrowed(_), None, None) = (&format, &metadata, &child) {
+    s.metadata = metadata.ptr();
+    if let (SchemaFormat::Static(f), SchemaMetadata::None | SchemaMetadata::Static(_), None) =
+        (&format, &metadata, &child)
+    {
+        s.format = f.as_ptr();
         return s;
     }
-    s.metadata = metadata
-        .as_ref()
-        .map_or(std::ptr::null(), |m| m.as_ptr().cast());
-    let mut p = Box::new(SchemaPrivate {
-        _format: format,
+    let p = Box::into_raw(Box::new(SchemaPrivate {
+        format,
         _metadata: metadata,
         children: [std::ptr::null_mut()],
         child,
-    });
-    if let Some(c) = p.child.as_deref_mut() {
-        p.children[0] = c;
-        s.n_children = 1;
-        s.children = p.children.as_mut_ptr();
+    }));
+    // SAFETY: just made; the pointers go into the heap block, which never moves until the
+    // schema's release frees it.
+    unsafe {
+        s.format = match &(*p).format {
+            SchemaFormat::Static(f) => f.as_ptr(),
+            SchemaFormat::Sized(b) => b.as_ptr().cast(),
+        };
+        if let Some(c) = (*p).child.as_mut() {
+            (*p).children[0] = c;
+            s.n_children = 1;
+            s.children = (*p).children.as_mut_ptr();
+        }
     }
-    s.private_data = Box::into_raw(p).cast();
+    s.private_data = p.cast();
     s
 }
 
@@ -396,23 +480,21 @@ fn item_schema(
     name: Option<&'static CStr>,
 ) -> Result<ArrowSchema> {
     Ok(match ty {
-        ItemType::Primitive(code) => make_schema(Cow::Borrowed(code), name, None, None),
+        ItemType::Primitive(code) => {
+            make_schema(SchemaFormat::Static(code), name, SchemaMetadata::None, None)
+        }
         ItemType::Bool8 => make_schema(
-            Cow::Borrowed(c"c"),
+            SchemaFormat::Static(c"c"),
             name,
-            Some(encode_metadata(&[
-                (EXT_NAME, BOOL8.as_bytes()),
-                (EXT_META, b""),
-            ])?),
+            SchemaMetadata::Static(&BOOL8_METADATA),
             None,
         ),
         ItemType::Binary(n) => {
             let text = fmt.unwrap_or(b"B");
-            let format = CString::new(format!("w:{n}")).expect("no NUL");
             make_schema(
-                Cow::Owned(format),
+                SchemaFormat::sized(b"w:", *n),
                 name,
-                Some(encode_metadata(&[(FORMAT_KEY, text)])?),
+                SchemaMetadata::Owned(encode_metadata(&[(FORMAT_KEY, text)])?),
                 None,
             )
         }
@@ -602,25 +684,27 @@ fn finish(
             let child_len = k
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
-            let json = tensor_meta_json(&shape, permutation.as_deref());
-            let meta =
-                encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())])?;
+            let meta = tensor_metadata(&shape, permutation.as_deref())?;
             // The child's schema copies the format, which may live in the view's struct,
             // before the view moves.
-            let mut child_schema = Box::new(item_schema(&ty, fmt, Some(c"item"))?);
+            let mut child_schema = item_schema(&ty, fmt, Some(c"item"))?;
             let mut shared = Arc::new(Shared::empty());
             // SAFETY: both full-size structs; the new place never moves.
             if let Err(e) = unsafe { bufferinfo::move_view(shared.view.get(), view) } {
                 // SAFETY: made above, released once.
-                unsafe { release_schema(&mut *child_schema) };
+                unsafe { release_schema(&mut child_schema) };
                 return Err(e);
             }
             // A bare export moves with the view (the Arc is not shared yet).
             // SAFETY: `bare` points into `top`, which is alive and not otherwise borrowed.
             Arc::get_mut(&mut shared).expect("not shared yet").bare =
                 unsafe { std::mem::replace(&mut *bare, std::ptr::null_mut()) };
-            let format = CString::new(format!("+w:{k}")).expect("no NUL");
-            let schema = make_schema(Cow::Owned(format), None, Some(meta), Some(child_schema));
+            let schema = make_schema(
+                SchemaFormat::sized(b"+w:", k as usize),
+                None,
+                SchemaMetadata::Owned(meta),
+                Some(child_schema),
+            );
             let child = ArrayPrivate {
                 hold: Hold::Shared(shared.clone()),
                 buffers: [std::ptr::null(), data],

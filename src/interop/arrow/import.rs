@@ -12,11 +12,8 @@ use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-use super::metadata::{decode_metadata, parse_tensor_meta};
-use super::{
-    ArrowArray, ArrowSchema, BOOL8, EXT_META, EXT_NAME, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS,
-    TENSOR,
-};
+use super::metadata::{known_keys, parse_tensor_meta};
+use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS, TENSOR};
 
 /// What a schema describes, in xbuf's terms.
 #[derive(Debug)]
@@ -63,13 +60,8 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             type_name(f)
         );
     }
-    let meta = decode_metadata(s.metadata)?;
-    let get = |key: &str| {
-        meta.iter()
-            .find(|(k, _)| *k == key.as_bytes())
-            .map(|(_, v)| *v)
-    };
-    let ext = get(EXT_NAME);
+    let meta = known_keys(s.metadata)?;
+    let ext = meta.ext_name;
     let prim = |code: &'static CStr, size: isize| Desc {
         format: Cow::Borrowed(code),
         itemsize: size,
@@ -93,7 +85,7 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             if n == 0 {
                 bail!(Unsupported, "fixed-size binary of 0 bytes ('w:0') has no PEP 3118 item");
             }
-            let format = match get(FORMAT_KEY) {
+            let format = match meta.format {
                 Some(text) => {
                     let size = format::itemsize(text)?;
                     if size != n {
@@ -132,7 +124,7 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                 );
             }
             let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {
-                let m = parse_tensor_meta(get(EXT_META).unwrap_or(b""))?;
+                let m = parse_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
                 let physical: Vec<isize> = m
                     .shape
                     .iter()
@@ -315,6 +307,19 @@ pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) 
     nulls
 }
 
+/// Names an array level in messages: the top array (depth 0) or a child.
+#[derive(Clone, Copy)]
+struct Slot(usize);
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => f.write_str("ArrowArray"),
+            d => write!(f, "child array at depth {d}"),
+        }
+    }
+}
+
 /// Checks one array level against what its schema level expects and returns its physical
 /// start (in its own slots) after applying its `offset`.
 ///
@@ -322,7 +327,7 @@ pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) 
 /// `a` must point at a valid array.
 unsafe fn check_level(
     a: &ArrowArray,
-    what: &str,
+    what: Slot,
     n_buffers: i64,
     n_children: i64,
     start: usize,
@@ -394,15 +399,22 @@ unsafe fn check_level(
 /// Shape and strides of nested fixed-size lists: the length, then each level's logical axes,
 /// built inside out.
 fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
+    const MAX: usize = XBUF_MAX_NDIM as usize;
     let ndim = 1 + desc.levels.iter().map(|l| l.physical.len()).sum::<usize>();
-    let mut shape = vec![0isize; ndim];
-    let mut strides = vec![0isize; ndim];
+    if ndim > MAX {
+        bail!(
+            Unsupported,
+            "the nested fixed-size lists have more than {MAX} dimensions"
+        );
+    }
+    let (mut shape, mut strides) = ([0isize; MAX], [0isize; MAX]);
     let mut inner = itemsize;
     let mut end = ndim;
     for level in desc.levels.iter().rev() {
         let n = level.physical.len();
-        let mut phys = vec![0isize; n];
-        crate::layout::contiguous_strides(&level.physical, inner, Order::C, &mut phys)?;
+        let mut phys = [0isize; MAX];
+        let phys = &mut phys[..n];
+        crate::layout::contiguous_strides(&level.physical, inner, Order::C, phys)?;
         for i in 0..n {
             let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
             shape[end - n + i] = level.physical[p];
@@ -415,7 +427,7 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     }
     shape[0] = count as isize;
     strides[0] = inner;
-    Ok(Dims::new(&shape, &strides))
+    Ok(Dims::new(&shape[..ndim], &strides[..ndim]))
 }
 
 /// Makes an object of an Arrow array (see the module docs). On success the array is moved in
@@ -444,13 +456,8 @@ pub unsafe fn import(
     let mut start = 0usize;
     let mut items = count;
     for (depth, level) in desc.levels.iter().enumerate() {
-        // Named without an allocation on the common path (the top array).
-        let what: Cow<'static, str> = if depth == 0 {
-            Cow::Borrowed("ArrowArray")
-        } else {
-            Cow::Owned(format!("child array at depth {depth}"))
-        };
-        let phys = check_level(a, &what, 1, 1, start, items, flags)?;
+        let what = Slot(depth);
+        let phys = check_level(a, what, 1, 1, start, items, flags)?;
         let size = level.size as usize;
         start = phys
             .checked_mul(size)
@@ -464,12 +471,8 @@ pub unsafe fn import(
         }
         a = &*child;
     }
-    let what: Cow<'static, str> = if desc.levels.is_empty() {
-        Cow::Borrowed("ArrowArray")
-    } else {
-        Cow::Owned(format!("child array at depth {}", desc.levels.len()))
-    };
-    let phys = check_level(a, &what, 2, 0, start, items, flags)?;
+    let what = Slot(desc.levels.len());
+    let phys = check_level(a, what, 2, 0, start, items, flags)?;
     let data = *a.buffers.add(1);
     let itemsize = desc.itemsize;
     let byte_off = phys

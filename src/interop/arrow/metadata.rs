@@ -251,7 +251,9 @@ pub fn parse_tensor_meta(s: &[u8]) -> Result<TensorMeta> {
     Ok(TensorMeta { shape, permutation })
 }
 
-/// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`).
+/// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`),
+/// written through `std::fmt`: the reference [`tensor_metadata`] is checked against.
+#[cfg(test)]
 pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(16 + 24 * shape.len());
@@ -270,4 +272,124 @@ pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> Strin
     }
     s.push('}');
     s
+}
+
+/// The decimal digits of `n`, right-aligned in the returned array, and where they start.
+fn digits(mut n: usize) -> ([u8; 20], usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return (digits, at);
+        }
+    }
+}
+
+/// Appends the decimal digits of `n`.
+pub fn push_uint(out: &mut Vec<u8>, n: usize) {
+    let (d, at) = digits(n);
+    out.extend_from_slice(&d[at..]);
+}
+
+/// Writes the decimal digits of `n` at the start of `out` and returns how many there are
+/// (0, writing nothing, when `out` is too short).
+pub fn write_uint(out: &mut [u8], n: usize) -> usize {
+    let (d, at) = digits(n);
+    let len = d.len() - at;
+    if len > out.len() {
+        return 0;
+    }
+    out[..len].copy_from_slice(&d[at..]);
+    len
+}
+
+/// The metadata blob of an `arrow.fixed_shape_tensor` field: the extension's name and its JSON
+/// for a physical shape and a permutation (omitted when `None`), written straight into the
+/// blob (the same bytes as [`encode_metadata`] of the name and the JSON text).
+pub fn tensor_metadata(shape: &[isize], permutation: Option<&[usize]>) -> Result<Vec<u8>> {
+    let dims = shape.len() + permutation.map_or(0, <[usize]>::len);
+    let mut out = Vec::with_capacity(64 + super::TENSOR.len() + 21 * dims);
+    out.extend_from_slice(&2i32.to_ne_bytes());
+    for key in [super::EXT_NAME, super::TENSOR, super::EXT_META] {
+        out.extend_from_slice(&(key.len() as i32).to_ne_bytes());
+        out.extend_from_slice(key.as_bytes());
+    }
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let list = |out: &mut Vec<u8>, key: &[u8], v: &mut dyn Iterator<Item = usize>| {
+        out.extend_from_slice(key);
+        for (i, x) in v.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_uint(out, x);
+        }
+        out.push(b']');
+    };
+    out.push(b'{');
+    list(
+        &mut out,
+        b"\"shape\":[",
+        &mut shape.iter().map(|&x| x as usize),
+    );
+    if let Some(p) = permutation {
+        out.push(b',');
+        list(&mut out, b"\"permutation\":[", &mut p.iter().copied());
+    }
+    out.push(b'}');
+    let json = i32::try_from(out.len() - len_at - 4).map_err(|_| overflow("a metadata length"))?;
+    out[len_at..len_at + 4].copy_from_slice(&json.to_ne_bytes());
+    Ok(out)
+}
+
+/// The values of the metadata keys the import reads (the first pair of each key), found in
+/// one pass over the blob without collecting the pairs; the blob is checked as
+/// [`decode_metadata`] checks it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KnownKeys<'a> {
+    pub ext_name: Option<&'a [u8]>,
+    pub ext_meta: Option<&'a [u8]>,
+    pub format: Option<&'a [u8]>,
+}
+
+/// Reads the keys of [`KnownKeys`] from a metadata blob (NULL: none).
+///
+/// # Safety
+/// As for [`decode_metadata`].
+pub unsafe fn known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
+    let mut out = KnownKeys::default();
+    if p.is_null() {
+        return Ok(out);
+    }
+    let mut at = p.cast::<u8>();
+    let read_len = |at: &mut *const u8| -> Result<usize> {
+        let n = i32::from_ne_bytes(at.cast::<[u8; 4]>().read_unaligned());
+        *at = at.add(4);
+        usize::try_from(n).map_err(|_| {
+            err!(
+                InvalidArgument,
+                "the schema's metadata has a negative length {n}"
+            )
+        })
+    };
+    let pairs = read_len(&mut at)?;
+    for _ in 0..pairs {
+        let kn = read_len(&mut at)?;
+        let k = std::slice::from_raw_parts(at, kn);
+        at = at.add(kn);
+        let vn = read_len(&mut at)?;
+        let v = std::slice::from_raw_parts(at, vn);
+        at = at.add(vn);
+        let slot = match k {
+            _ if k == super::EXT_NAME.as_bytes() => &mut out.ext_name,
+            _ if k == super::EXT_META.as_bytes() => &mut out.ext_meta,
+            _ if k == super::FORMAT_KEY.as_bytes() => &mut out.format,
+            _ => continue,
+        };
+        slot.get_or_insert(v);
+    }
+    Ok(out)
 }

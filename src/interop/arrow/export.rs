@@ -15,7 +15,7 @@ use crate::layout::Order;
 use crate::object::Object;
 use crate::status::{overflow, Result};
 
-use super::metadata::{encode_metadata, tensor_metadata, write_uint};
+use super::metadata::{encode_metadata_into, tensor_metadata_into, write_uint};
 use super::{
     ArrowArray, ArrowSchema, BOOL8, EXT_META, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY, TENSOR,
 };
@@ -264,46 +264,58 @@ struct ArrayPrivate {
     hold: Hold,
     buffers: [*const c_void; 2],
     children: [*mut ArrowArray; 1],
-    child: Option<Box<ArrowArray>>,
+    /// A tensor array's child, in the same block (a consumer moving it out leaves a released
+    /// struct here, which the parent's release skips).
+    child: Option<ArrowArray>,
 }
 
-/// One freed `ArrayPrivate` allocation kept for the next export (NULL: none), so that a
-/// steady export/release cycle costs no `malloc`/`free`. Only ever swapped out whole or
-/// filled when empty, so no thread can see a slot another thread is using.
-static SPARE_PRIVATE: AtomicPtr<ArrayPrivate> = AtomicPtr::new(std::ptr::null_mut());
+/// Freed `ArrayPrivate` allocations kept for the next exports (NULL: none), so that a steady
+/// export/release cycle costs no `malloc`/`free`: two, for the two blocks of a tensor array
+/// (the array and its child). A slot is only ever swapped out whole or filled when empty, so
+/// no thread can see an allocation another thread is using.
+static SPARE_PRIVATE: [AtomicPtr<ArrayPrivate>; 2] = [
+    AtomicPtr::new(std::ptr::null_mut()),
+    AtomicPtr::new(std::ptr::null_mut()),
+];
 
 impl ArrayPrivate {
-    /// `self` on the heap, in the spare allocation when there is one.
+    /// `self` on the heap, in a spare allocation when there is one.
     fn boxed(self) -> Box<ArrayPrivate> {
-        let spare = SPARE_PRIVATE.swap(std::ptr::null_mut(), Ordering::Acquire);
-        if spare.is_null() {
-            return Box::new(self);
+        for slot in &SPARE_PRIVATE {
+            let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                // SAFETY: the spare is an allocation made by `Box::new` for an `ArrayPrivate`
+                // whose value was dropped (see `unbox`), taken out of the slot by this thread
+                // alone.
+                unsafe {
+                    spare.write(self);
+                    return Box::from_raw(spare);
+                }
+            }
         }
-        // SAFETY: the spare is an allocation made by `Box::new` for an `ArrayPrivate` whose
-        // value was dropped (see `unbox`), taken out of the slot by this thread alone.
-        unsafe {
-            spare.write(self);
-            Box::from_raw(spare)
-        }
+        Box::new(self)
     }
 
-    /// Drops the value `p` holds and keeps its allocation as the spare if there is none.
+    /// Drops the value `p` holds and keeps its allocation as a spare if a slot is empty.
     fn unbox(p: Box<ArrayPrivate>) {
         let raw = Box::into_raw(p);
         // SAFETY: from `Box::into_raw` just above; the value is dropped once.
         unsafe { std::ptr::drop_in_place(raw) };
-        if SPARE_PRIVATE
-            .compare_exchange(
-                std::ptr::null_mut(),
-                raw,
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
-            // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
-            drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
+        for slot in &SPARE_PRIVATE {
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                return;
+            }
         }
+        // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
+        drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
     }
 }
 
@@ -364,31 +376,85 @@ pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
     out
 };
 
-/// A schema's metadata blob: static or made for the schema.
-enum SchemaMetadata {
+/// The metadata of a schema to make.
+enum Meta<'a> {
     None,
+    /// A blob that lives as long as the library.
     Static(&'static [u8]),
-    Owned(Vec<u8>),
+    /// The PEP 3118 format of a fixed-size binary field under [`FORMAT_KEY`].
+    Format(&'a [u8]),
+    /// `arrow.fixed_shape_tensor` of a physical shape and a permutation.
+    Tensor(&'a [isize], Option<&'a [usize]>),
 }
 
-impl SchemaMetadata {
-    fn ptr(&self) -> *const std::ffi::c_char {
-        match self {
-            SchemaMetadata::None => std::ptr::null(),
-            SchemaMetadata::Static(b) => b.as_ptr().cast(),
-            SchemaMetadata::Owned(v) => v.as_ptr().cast(),
-        }
-    }
-}
-
-/// An exported schema's `private_data`, one allocation holding everything the schema points
-/// at: the format text, the metadata and the child schema (schemas with a static format and
-/// static or no metadata have none).
+/// An exported schema's `private_data`, one block holding everything the schema points at:
+/// the format text, the metadata and the child schema (schemas with a static format and
+/// static or no metadata have none). Released blocks are kept for reuse (see
+/// [`SPARE_SCHEMA`]), metadata buffer included.
 struct SchemaPrivate {
     format: SchemaFormat,
-    _metadata: SchemaMetadata,
+    /// The metadata written for the schema (empty when it has static or no metadata).
+    metadata: Vec<u8>,
     children: [*mut ArrowSchema; 1],
     child: Option<ArrowSchema>,
+}
+
+/// Released `SchemaPrivate` blocks kept for the next exports (NULL: none), values alive
+/// (their metadata buffers keep their capacity), so that a steady export/release cycle costs
+/// no `malloc`/`free`: two, for a tensor schema and its child. A slot is only ever swapped
+/// out whole or filled when empty.
+static SPARE_SCHEMA: [AtomicPtr<SchemaPrivate>; 2] = [
+    AtomicPtr::new(std::ptr::null_mut()),
+    AtomicPtr::new(std::ptr::null_mut()),
+];
+
+/// A metadata buffer larger than this is freed with its block rather than kept.
+const SPARE_METADATA_MAX: usize = 4096;
+
+impl SchemaPrivate {
+    /// A block for a new schema: a spare one when there is one.
+    fn take() -> Box<SchemaPrivate> {
+        for slot in &SPARE_SCHEMA {
+            let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                // SAFETY: a block made by `Box::into_raw` in `give_back`, taken out of the
+                // slot by this thread alone.
+                return unsafe { Box::from_raw(spare) };
+            }
+        }
+        Box::new(SchemaPrivate {
+            format: SchemaFormat::Static(c""),
+            metadata: Vec::new(),
+            children: [std::ptr::null_mut()],
+            child: None,
+        })
+    }
+
+    /// Keeps a released block as a spare if a slot is empty (else frees it).
+    fn give_back(mut p: Box<SchemaPrivate>) {
+        if p.metadata.capacity() > SPARE_METADATA_MAX {
+            return;
+        }
+        p.metadata.clear();
+        p.child = None;
+        p.children = [std::ptr::null_mut()];
+        let raw = Box::into_raw(p);
+        for slot in &SPARE_SCHEMA {
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                return;
+            }
+        }
+        // SAFETY: from `Box::into_raw` just above, in no slot.
+        drop(unsafe { Box::from_raw(raw) });
+    }
 }
 
 unsafe extern "C" fn release_array(a: *mut ArrowArray) {
@@ -403,7 +469,7 @@ unsafe extern "C" fn release_array(a: *mut ArrowArray) {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // SAFETY: made by Box::into_raw in `export`, released once (release is now NULL).
             let mut p = Box::from_raw(private);
-            if let Some(child) = p.child.as_deref_mut() {
+            if let Some(child) = p.child.as_mut() {
                 if let Some(r) = child.release {
                     r(child);
                 }
@@ -421,41 +487,65 @@ unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
     (*s).release = None;
     if !private.is_null() {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw in `schema_for`, released once.
+            // SAFETY: made by Box::into_raw in `make_schema`, released once.
             let mut p = Box::from_raw(private);
             if let Some(child) = p.child.as_mut() {
                 if let Some(r) = child.release {
                     r(child);
                 }
             }
+            SchemaPrivate::give_back(p);
         }));
     }
 }
 
-/// A schema with `format`, optional metadata and at most one child.
+/// A schema with `format`, optional metadata and at most one child (released by the
+/// schema's release; on failure it is released here).
 fn make_schema(
     format: SchemaFormat,
     name: Option<&'static CStr>,
-    metadata: SchemaMetadata,
+    metadata: Meta<'_>,
     child: Option<ArrowSchema>,
-) -> ArrowSchema {
+) -> Result<ArrowSchema> {
     let mut s = ArrowSchema::released();
     s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
     s.flags = FLAG_NULLABLE;
     s.release = Some(release_schema);
-    s.metadata = metadata.ptr();
-    if let (SchemaFormat::Static(f), SchemaMetadata::None | SchemaMetadata::Static(_), None) =
+    if let (SchemaFormat::Static(f), Meta::None | Meta::Static(_), None) =
         (&format, &metadata, &child)
     {
         s.format = f.as_ptr();
-        return s;
+        if let Meta::Static(m) = metadata {
+            s.metadata = m.as_ptr().cast();
+        }
+        return Ok(s);
     }
-    let p = Box::into_raw(Box::new(SchemaPrivate {
-        format,
-        _metadata: metadata,
-        children: [std::ptr::null_mut()],
-        child,
-    }));
+    let mut p = SchemaPrivate::take();
+    p.format = format;
+    p.child = child;
+    let written = match metadata {
+        Meta::None => Ok(()),
+        Meta::Static(m) => {
+            s.metadata = m.as_ptr().cast();
+            Ok(())
+        }
+        Meta::Format(text) => encode_metadata_into(&mut p.metadata, &[(FORMAT_KEY, text)]),
+        Meta::Tensor(shape, permutation) => {
+            tensor_metadata_into(&mut p.metadata, shape, permutation)
+        }
+    };
+    if let Err(e) = written {
+        if let Some(c) = p.child.as_mut() {
+            // SAFETY: a schema made by this module, released once.
+            unsafe { release_schema(c) };
+        }
+        SchemaPrivate::give_back(p);
+        return Err(e);
+    }
+    if !p.metadata.is_empty() {
+        s.metadata = p.metadata.as_ptr().cast();
+    }
+    let p = Box::into_raw(p);
     // SAFETY: just made; the pointers go into the heap block, which never moves until the
     // schema's release frees it.
     unsafe {
@@ -470,7 +560,7 @@ fn make_schema(
         }
     }
     s.private_data = p.cast();
-    s
+    Ok(s)
 }
 
 /// The schema of one item: primitive, bool8 or fixed-size binary.
@@ -479,26 +569,23 @@ fn item_schema(
     fmt: Option<&[u8]>,
     name: Option<&'static CStr>,
 ) -> Result<ArrowSchema> {
-    Ok(match ty {
+    match ty {
         ItemType::Primitive(code) => {
-            make_schema(SchemaFormat::Static(code), name, SchemaMetadata::None, None)
+            make_schema(SchemaFormat::Static(code), name, Meta::None, None)
         }
         ItemType::Bool8 => make_schema(
             SchemaFormat::Static(c"c"),
             name,
-            SchemaMetadata::Static(&BOOL8_METADATA),
+            Meta::Static(&BOOL8_METADATA),
             None,
         ),
-        ItemType::Binary(n) => {
-            let text = fmt.unwrap_or(b"B");
-            make_schema(
-                SchemaFormat::sized(b"w:", *n),
-                name,
-                SchemaMetadata::Owned(encode_metadata(&[(FORMAT_KEY, text)])?),
-                None,
-            )
-        }
-    })
+        ItemType::Binary(n) => make_schema(
+            SchemaFormat::sized(b"w:", *n),
+            name,
+            Meta::Format(fmt.unwrap_or(b"B")),
+            None,
+        ),
+    }
 }
 
 /// A non-NULL address for the data buffer of an array without items.
@@ -660,7 +747,7 @@ fn finish(
         // SAFETY: just made; the pointers go to the heap block, which never moves.
         unsafe {
             a.buffers = (*p).buffers.as_mut_ptr();
-            if let Some(c) = (*p).child.as_deref_mut() {
+            if let Some(c) = (*p).child.as_mut() {
                 (*p).children[0] = c;
                 a.n_children = 1;
                 a.children = (*p).children.as_mut_ptr();
@@ -684,7 +771,6 @@ fn finish(
             let child_len = k
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
-            let meta = tensor_metadata(&shape, permutation.as_deref())?;
             // The child's schema copies the format, which may live in the view's struct,
             // before the view moves.
             let mut child_schema = item_schema(&ty, fmt, Some(c"item"))?;
@@ -702,9 +788,9 @@ fn finish(
             let schema = make_schema(
                 SchemaFormat::sized(b"+w:", k as usize),
                 None,
-                SchemaMetadata::Owned(meta),
+                Meta::Tensor(&shape, permutation.as_deref()),
                 Some(child_schema),
-            );
+            )?;
             let child = ArrayPrivate {
                 hold: Hold::Shared(shared.clone()),
                 buffers: [std::ptr::null(), data],
@@ -713,7 +799,7 @@ fn finish(
             }
             .boxed();
             top.hold = Hold::Shared(shared);
-            top.child = Some(Box::new(array(child, child_len, 2)));
+            top.child = Some(array(child, child_len, 2));
             Ok((schema, array(top, length, 1)))
         }
     }

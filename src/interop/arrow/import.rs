@@ -15,11 +15,49 @@ use crate::{bail, err};
 use super::metadata::{known_keys, parse_tensor_meta};
 use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS, TENSOR};
 
+/// An imported item format: a static one, short text kept inline (no allocation), or longer
+/// text on the heap.
+enum ItemFormat {
+    Static(&'static CStr),
+    /// NUL-terminated within the array.
+    Inline([u8; 32]),
+    Heap(CString),
+}
+
+impl std::fmt::Debug for ItemFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_cstr().fmt(f)
+    }
+}
+
+impl ItemFormat {
+    /// `text` as a format (refused when it holds a NUL byte).
+    fn new(text: &[u8]) -> Result<ItemFormat> {
+        if text.contains(&0) {
+            bail!(Format, "the format contains a NUL byte");
+        }
+        if text.len() < 32 {
+            let mut b = [0u8; 32];
+            b[..text.len()].copy_from_slice(text);
+            return Ok(ItemFormat::Inline(b));
+        }
+        Ok(ItemFormat::Heap(CString::new(text).expect("no NUL byte")))
+    }
+
+    fn as_cstr(&self) -> &CStr {
+        match self {
+            ItemFormat::Static(c) => c,
+            ItemFormat::Inline(b) => CStr::from_bytes_until_nul(b).expect("NUL-terminated"),
+            ItemFormat::Heap(c) => c,
+        }
+    }
+}
+
 /// What a schema describes, in xbuf's terms.
 #[derive(Debug)]
 struct Desc {
     /// The item format.
-    format: Cow<'static, CStr>,
+    format: ItemFormat,
     itemsize: isize,
     /// One entry per fixed-size list level, outermost first.
     levels: Vec<Level>,
@@ -63,7 +101,7 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
     let meta = known_keys(s.metadata)?;
     let ext = meta.ext_name;
     let prim = |code: &'static CStr, size: isize| Desc {
-        format: Cow::Borrowed(code),
+        format: ItemFormat::Static(code),
         itemsize: size,
         levels: Vec::new(),
     };
@@ -96,12 +134,17 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                             type_name(text)
                         );
                     }
-                    CString::new(text).map_err(|_| err!(Format, "the format contains a NUL byte"))?
+                    ItemFormat::new(text)?
                 }
-                None => CString::new(format!("{n}s")).expect("no NUL"),
+                None => {
+                    let mut text = Vec::with_capacity(12);
+                    super::metadata::push_uint(&mut text, n);
+                    text.push(b's');
+                    ItemFormat::new(&text)?
+                }
             };
             Desc {
-                format: Cow::Owned(format),
+                format,
                 itemsize: n as isize,
                 levels: Vec::new(),
             }
@@ -125,10 +168,11 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             }
             let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {
                 let m = parse_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
+                // Converted in place (the same allocation).
                 let physical: Vec<isize> = m
                     .shape
-                    .iter()
-                    .map(|&x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
+                    .into_iter()
+                    .map(|x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
                     .collect::<Result<_>>()?;
                 let count = crate::layout::item_count(&physical)?;
                 if count != n {
@@ -182,19 +226,22 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
     Ok(desc)
 }
 
-fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
-    std::str::from_utf8(digits)
-        .ok()
-        .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
-        .and_then(|d| d.parse::<usize>().ok())
-        .filter(|&n| n <= i32::MAX as usize)
-        .ok_or_else(|| {
-            err!(
-                InvalidArgument,
-                "the Arrow format '{}' has no valid size",
-                type_name(whole)
-            )
-        })
+pub(super) fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
+    let mut n: usize = 0;
+    let valid = !digits.is_empty()
+        && digits.iter().all(|&c| {
+            let d = c.wrapping_sub(b'0');
+            n = n.saturating_mul(10).saturating_add(usize::from(d));
+            d < 10
+        });
+    if !valid || n > i32::MAX as usize {
+        bail!(
+            InvalidArgument,
+            "the Arrow format '{}' has no valid size",
+            type_name(whole)
+        );
+    }
+    Ok(n)
 }
 
 /// An object whose views read an imported Arrow array.
@@ -203,7 +250,7 @@ pub struct ArrowImport {
     buf: *mut u8,
     len: isize,
     itemsize: isize,
-    format: Cow<'static, CStr>,
+    format: ItemFormat,
     /// The shape, then the strides.
     dims: Dims,
 }
@@ -263,7 +310,7 @@ impl Exporter for ArrowImport {
             len: self.len,
             itemsize: self.itemsize,
             readonly: true,
-            format: Some(&self.format),
+            format: Some(self.format.as_cstr()),
             ndim: self.dims.shape().len(),
             shape: Some(self.dims.shape()),
             strides: Some(self.dims.strides()),

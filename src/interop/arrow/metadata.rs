@@ -8,6 +8,13 @@ use crate::{bail, err};
 
 /// Encodes key/value pairs as the specification's metadata blob.
 pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_metadata_into(&mut out, pairs)?;
+    Ok(out)
+}
+
+/// Appends the metadata blob of key/value pairs to `out`.
+pub fn encode_metadata_into(out: &mut Vec<u8>, pairs: &[(&str, &[u8])]) -> Result<()> {
     let len32 = |n: usize| -> Result<[u8; 4]> {
         i32::try_from(n)
             .map(i32::to_ne_bytes)
@@ -17,7 +24,7 @@ pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
         .iter()
         .map(|(k, v)| 8 + k.len() + v.len())
         .sum::<usize>();
-    let mut out = Vec::with_capacity(size);
+    out.reserve(size);
     out.extend_from_slice(&len32(pairs.len())?);
     for (k, v) in pairs {
         out.extend_from_slice(&len32(k.len())?);
@@ -25,7 +32,7 @@ pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
         out.extend_from_slice(&len32(v.len())?);
         out.extend_from_slice(v);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes a metadata blob into borrowed key/value pairs.
@@ -310,8 +317,20 @@ pub fn write_uint(out: &mut [u8], n: usize) -> usize {
 /// for a physical shape and a permutation (omitted when `None`), written straight into the
 /// blob (the same bytes as [`encode_metadata`] of the name and the JSON text).
 pub fn tensor_metadata(shape: &[isize], permutation: Option<&[usize]>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    tensor_metadata_into(&mut out, shape, permutation)?;
+    Ok(out)
+}
+
+/// Appends the blob of [`tensor_metadata`] to `out`.
+pub fn tensor_metadata_into(
+    out: &mut Vec<u8>,
+    shape: &[isize],
+    permutation: Option<&[usize]>,
+) -> Result<()> {
     let dims = shape.len() + permutation.map_or(0, <[usize]>::len);
-    let mut out = Vec::with_capacity(64 + super::TENSOR.len() + 21 * dims);
+    out.reserve(64 + super::TENSOR.len() + 21 * dims);
+    let start = out.len();
     out.extend_from_slice(&2i32.to_ne_bytes());
     for key in [super::EXT_NAME, super::TENSOR, super::EXT_META] {
         out.extend_from_slice(&(key.len() as i32).to_ne_bytes());
@@ -330,19 +349,18 @@ pub fn tensor_metadata(shape: &[isize], permutation: Option<&[usize]>) -> Result
         out.push(b']');
     };
     out.push(b'{');
-    list(
-        &mut out,
-        b"\"shape\":[",
-        &mut shape.iter().map(|&x| x as usize),
-    );
+    list(out, b"\"shape\":[", &mut shape.iter().map(|&x| x as usize));
     if let Some(p) = permutation {
         out.push(b',');
-        list(&mut out, b"\"permutation\":[", &mut p.iter().copied());
+        list(out, b"\"permutation\":[", &mut p.iter().copied());
     }
     out.push(b'}');
-    let json = i32::try_from(out.len() - len_at - 4).map_err(|_| overflow("a metadata length"))?;
+    let Ok(json) = i32::try_from(out.len() - len_at - 4) else {
+        out.truncate(start);
+        return Err(overflow("a metadata length"));
+    };
     out[len_at..len_at + 4].copy_from_slice(&json.to_ne_bytes());
-    Ok(out)
+    Ok(())
 }
 
 /// The values of the metadata keys the import reads (the first pair of each key), found in

@@ -130,3 +130,37 @@ fn known_keys_match_decode_metadata() {
         Status::InvalidArgument
     );
 }
+
+#[test]
+fn parse_size_matches_str_parse() {
+    let reference = |d: &[u8]| -> Option<usize> {
+        std::str::from_utf8(d)
+            .ok()
+            .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse::<usize>().ok())
+            .filter(|&n| n <= i32::MAX as usize)
+    };
+    for d in [
+        &b"0"[..],
+        b"8",
+        b"0016",
+        b"2147483647",
+        b"2147483648",
+        b"99999999999999999999999999",
+        b"",
+        b"+4",
+        b"-4",
+        b"4 ",
+        b" 4",
+        b"1e3",
+        b"4:",
+        b"\xff",
+        b"/",
+    ] {
+        let got = super::import::parse_size(d, b"w:?");
+        match reference(d) {
+            Some(n) => assert_eq!(got.unwrap(), n, "{d:?}"),
+            None => assert_eq!(got.unwrap_err().status, Status::InvalidArgument, "{d:?}"),
+        }
+    }
+}

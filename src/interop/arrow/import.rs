@@ -454,13 +454,29 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
             "the nested fixed-size lists have more than {MAX} dimensions"
         );
     }
-    let (mut shape, mut strides) = ([0isize; MAX], [0isize; MAX]);
+    // Shape then strides, written straight into their final place.
+    let mut dims = if ndim <= 4 {
+        Dims::Inline(ndim, [0isize; 8])
+    } else {
+        Dims::Heap(vec![0isize; 2 * ndim])
+    };
+    let all = match &mut dims {
+        Dims::Inline(n, a) => &mut a[..2 * *n],
+        Dims::Heap(v) => &mut v[..],
+    };
+    let (shape, strides) = all.split_at_mut(ndim);
     let mut inner = itemsize;
     let mut end = ndim;
+    let mut small = [0isize; 8];
+    let mut large = Vec::new();
     for level in desc.levels.iter().rev() {
         let n = level.physical.len();
-        let mut phys = [0isize; MAX];
-        let phys = &mut phys[..n];
+        let phys = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            large.resize(n, 0);
+            &mut large[..]
+        };
         crate::layout::contiguous_strides(&level.physical, inner, Order::C, phys)?;
         for i in 0..n {
             let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
@@ -474,7 +490,7 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     }
     shape[0] = count as isize;
     strides[0] = inner;
-    Ok(Dims::new(&shape[..ndim], &strides[..ndim]))
+    Ok(dims)
 }
 
 /// Makes an object of an Arrow array (see the module docs). On success the array is moved in

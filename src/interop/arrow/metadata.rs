@@ -143,7 +143,7 @@ impl<'a> Json<'a> {
     }
     fn uint_array(&mut self) -> Result<Vec<usize>> {
         self.eat(b'[')?;
-        let mut v = Vec::new();
+        let mut v = Vec::with_capacity(4);
         if self.peek() == Some(b']') {
             self.i += 1;
             return Ok(v);

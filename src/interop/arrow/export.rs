@@ -281,19 +281,25 @@ static SPARE_PRIVATE: [AtomicPtr<ArrayPrivate>; 2] = [
 impl ArrayPrivate {
     /// `self` on the heap, in a spare allocation when there is one.
     fn boxed(self) -> Box<ArrayPrivate> {
+        let p = ArrayPrivate::block();
+        // SAFETY: an allocation for an `ArrayPrivate` holding no value.
+        unsafe {
+            p.write(self);
+            Box::from_raw(p)
+        }
+    }
+
+    /// An allocation for an `ArrayPrivate`, holding no value: a spare one when there is one.
+    fn block() -> *mut ArrayPrivate {
         for slot in &SPARE_PRIVATE {
             let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
             if !spare.is_null() {
-                // SAFETY: the spare is an allocation made by `Box::new` for an `ArrayPrivate`
-                // whose value was dropped (see `unbox`), taken out of the slot by this thread
-                // alone.
-                unsafe {
-                    spare.write(self);
-                    return Box::from_raw(spare);
-                }
+                // A block made by `Box` for an `ArrayPrivate` whose value was dropped (see
+                // `unbox`), taken out of the slot by this thread alone.
+                return spare;
             }
         }
-        Box::new(self)
+        Box::into_raw(Box::<std::mem::MaybeUninit<ArrayPrivate>>::new_uninit()).cast()
     }
 
     /// Drops the value `p` holds and keeps its allocation as a spare if a slot is empty.
@@ -569,16 +575,19 @@ fn item_schema(
     fmt: Option<&[u8]>,
     name: Option<&'static CStr>,
 ) -> Result<ArrowSchema> {
+    // The static schemas, which need no block, made here without the general path.
+    let fixed = |format: &'static CStr, metadata: *const std::ffi::c_char| {
+        let mut s = ArrowSchema::released();
+        s.format = format.as_ptr();
+        s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+        s.metadata = metadata;
+        s.flags = FLAG_NULLABLE;
+        s.release = Some(release_schema);
+        Ok(s)
+    };
     match ty {
-        ItemType::Primitive(code) => {
-            make_schema(SchemaFormat::Static(code), name, Meta::None, None)
-        }
-        ItemType::Bool8 => make_schema(
-            SchemaFormat::Static(c"c"),
-            name,
-            Meta::Static(&BOOL8_METADATA),
-            None,
-        ),
+        ItemType::Primitive(code) => fixed(code, std::ptr::null()),
+        ItemType::Bool8 => fixed(c"c", BOOL8_METADATA.as_ptr().cast()),
         ItemType::Binary(n) => make_schema(
             SchemaFormat::sized(b"w:", *n),
             name,
@@ -603,15 +612,19 @@ pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowAr
     Ok(())
 }
 
-/// A new top-level `ArrayPrivate` holding an empty view.
+/// A new top-level `ArrayPrivate` holding an empty view, written field by field into its
+/// block (the struct is large: built elsewhere and moved, it would be copied).
 fn new_top() -> Box<ArrayPrivate> {
-    ArrayPrivate {
-        hold: Hold::Own(Shared::empty()),
-        buffers: [std::ptr::null(); 2],
-        children: [std::ptr::null_mut()],
-        child: None,
+    let p = ArrayPrivate::block();
+    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value; every field is
+    // written before it becomes a box.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).hold).write(Hold::Own(Shared::empty()));
+        std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
+        std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
+        std::ptr::addr_of_mut!((*p).child).write(None);
+        Box::from_raw(p)
     }
-    .boxed()
 }
 
 pub(super) fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {

@@ -20,7 +20,7 @@ use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_
 enum ItemFormat {
     Static(&'static CStr),
     /// NUL-terminated within the array.
-    Inline([u8; 32]),
+    Inline([u8; 23]),
     Heap(CString),
 }
 
@@ -36,8 +36,8 @@ impl ItemFormat {
         if text.contains(&0) {
             bail!(Format, "the format contains a NUL byte");
         }
-        if text.len() < 32 {
-            let mut b = [0u8; 32];
+        if text.len() < 23 {
+            let mut b = [0u8; 23];
             b[..text.len()].copy_from_slice(text);
             return Ok(ItemFormat::Inline(b));
         }

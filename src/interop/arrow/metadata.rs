@@ -377,11 +377,17 @@ pub struct KnownKeys<'a> {
 ///
 /// # Safety
 /// As for [`decode_metadata`].
+#[inline]
 pub unsafe fn known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
-    let mut out = KnownKeys::default();
     if p.is_null() {
-        return Ok(out);
+        return Ok(KnownKeys::default());
     }
+    scan_known_keys(p)
+}
+
+/// [`known_keys`] of a blob that is not NULL.
+unsafe fn scan_known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
+    let mut out = KnownKeys::default();
     let mut at = p.cast::<u8>();
     let read_len = |at: &mut *const u8| -> Result<usize> {
         let n = i32::from_ne_bytes(at.cast::<[u8; 4]>().read_unaligned());

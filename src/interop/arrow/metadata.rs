@@ -281,35 +281,41 @@ pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> Strin
     s
 }
 
-/// The decimal digits of `n`, right-aligned in the returned array, and where they start.
-fn digits(mut n: usize) -> ([u8; 20], usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+/// How many decimal digits `n` has.
+fn digit_count(n: usize) -> usize {
+    let mut len = 1;
+    let mut m = n;
+    while m >= 10 {
+        m /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Writes the `len` decimal digits of `n` into `out[..len]`, last digit first.
+fn fill_digits(out: &mut [u8], len: usize, mut n: usize) {
+    for d in out[..len].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            return (digits, at);
-        }
     }
 }
 
 /// Appends the decimal digits of `n`.
 pub fn push_uint(out: &mut Vec<u8>, n: usize) {
-    let (d, at) = digits(n);
-    out.extend_from_slice(&d[at..]);
+    let len = digit_count(n);
+    let at = out.len();
+    out.resize(at + len, 0);
+    fill_digits(&mut out[at..], len, n);
 }
 
 /// Writes the decimal digits of `n` at the start of `out` and returns how many there are
 /// (0, writing nothing, when `out` is too short).
 pub fn write_uint(out: &mut [u8], n: usize) -> usize {
-    let (d, at) = digits(n);
-    let len = d.len() - at;
+    let len = digit_count(n);
     if len > out.len() {
         return 0;
     }
-    out[..len].copy_from_slice(&d[at..]);
+    fill_digits(out, len, n);
     len
 }
 

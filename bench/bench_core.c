@@ -15,7 +15,8 @@
  * Not a test: it never fails on slowness. Usage: bench_core [--quick] [--scaling | --calls]
  * (--scaling: the thread-scaling table only; --calls: the per-call costs only), or bench_core --case NAME N: N calls of one
  * per-call case and nothing else, for instruction counts under callgrind (NAME: simple, full,
- * view_full, slice, t8x8, copy64, xcopy_t8x8, xcopy64, cpy_simple, cpy_full, cpy_slice, cpy_mv_simple).
+ * view_full, slice, t8x8, copy64, xcopy_t8x8, xcopy64, floor, checked, cpy_simple, cpy_full, cpy_slice,
+ * cpy_mv_simple). floor and checked are the SIMPLE round-trip prototypes of floor.h.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -27,6 +28,7 @@
 
 #include "../c_tests/xbuf_describe.h"
 #include "bench_util.h"
+#include "floor.h"
 
 #ifdef XBUF_BENCH_CPYTHON
 #include <Python.h>
@@ -69,6 +71,24 @@ static void run_get_release(void *p, int iters) {
     for (i = 0; i < iters; i++) {
         if (xbuf_get_buffer(g->obj, &v, g->flags) != XBUF_OK) must(1, "get_buffer");
         xbuf_release(&v);
+    }
+}
+
+/* The prototypes of bench/floor.h, on an object of their own. */
+typedef struct {
+    proto_cell cell;
+    proto_object obj;
+    int (*get)(proto_object *, xbuf_bufferinfo *, int);
+    int (*release)(xbuf_bufferinfo *);
+} proto_ctx;
+
+static void run_proto(void *p, int iters) {
+    proto_ctx *g = (proto_ctx *)p;
+    xbuf_bufferinfo v = XBUF_BUFFERINFO_INIT;
+    int i;
+    for (i = 0; i < iters; i++) {
+        if (g->get(&g->obj, &v, XBUF_SIMPLE) != 0) must(1, "prototype get");
+        g->release(&v);
     }
 }
 
@@ -205,6 +225,8 @@ enum {
     CASE_COPY64,
     CASE_XCOPY_T8X8,
     CASE_XCOPY64,
+    CASE_FLOOR,
+    CASE_CHECKED,
     XBUF_CASES,
     CASE_CPY_SIMPLE = XBUF_CASES,
     CASE_CPY_FULL,
@@ -213,7 +235,7 @@ enum {
     ALL_CASES
 };
 static const char *case_names[ALL_CASES] = {"simple", "full", "view_full", "slice", "t8x8", "copy64",
-                                            "xcopy_t8x8", "xcopy64",
+                                            "xcopy_t8x8", "xcopy64", "floor", "checked",
                                             "cpy_simple", "cpy_full", "cpy_slice", "cpy_mv_simple"};
 
 /* The per-call cases, made once. */
@@ -223,6 +245,8 @@ typedef struct {
     slice_ctx slice;
     copy_ctx t8x8, copy64;
     view_copy_ctx xcopy_t8x8, xcopy64;
+    proto_ctx floor, checked;
+    char proto_mem[4096];
     float src[64], dst[64];
     ptrdiff_t t_shape[2], t_strides[2], d_strides[2], c_shape[1], c_strides[1];
     call_case cases[ALL_CASES];
@@ -281,6 +305,25 @@ static void make_cases(call_cases *k, int with_python) {
     k->cases[CASE_COPY64] = (call_case){"xbuf 64 float32 contiguous, to C order", run_to_contiguous, &k->copy64};
     k->cases[CASE_XCOPY_T8X8] = (call_case){"xbuf 8x8 float32 transpose, xbuf_copy", run_view_copy, &k->xcopy_t8x8};
     k->cases[CASE_XCOPY64] = (call_case){"xbuf 64 float32 contiguous, xbuf_copy", run_view_copy, &k->xcopy64};
+    {
+        proto_ctx *p[2] = {&k->floor, &k->checked};
+        for (c = 0; c < 2; c++) {
+            p[c]->cell.ptr = k->proto_mem;
+            p[c]->cell.len = sizeof k->proto_mem;
+            p[c]->obj.magic = PROTO_LIVE;
+            p[c]->obj.word = 1;
+            p[c]->obj.cell = &p[c]->cell;
+            p[c]->obj.ignores_views = 1;
+        }
+        k->floor.get = floor_get;
+        k->floor.release = floor_release;
+        k->checked.get = checked_get;
+        k->checked.release = checked_release;
+    }
+    k->cases[CASE_FLOOR] =
+        (call_case){"C prototype: 2 atomics + fill (floor.h)", run_proto, &k->floor};
+    k->cases[CASE_CHECKED] =
+        (call_case){"C prototype: + the header's checks", run_proto, &k->checked};
     k->ncases = XBUF_CASES;
 #ifdef XBUF_BENCH_CPYTHON
     if (with_python) {
@@ -337,7 +380,8 @@ static void bench_calls(void) {
     static const int pairs[][2] = {
         {CASE_SIMPLE, CASE_CPY_SIMPLE}, {CASE_FULL, CASE_CPY_FULL}, {CASE_VIEW_FULL, CASE_CPY_FULL},
         {CASE_SLICE, CASE_CPY_SLICE},   {CASE_T8X8, -1},             {CASE_COPY64, -1},
-        {CASE_XCOPY_T8X8, -1},          {CASE_XCOPY64, -1},
+        {CASE_XCOPY_T8X8, -1},          {CASE_XCOPY64, -1},          {CASE_FLOOR, CASE_CPY_SIMPLE},
+        {CASE_CHECKED, CASE_CPY_SIMPLE},
     };
     int iters = quick ? 100000 : 1000000, samples = quick ? 5 : 15;
     double ns[ALL_CASES];

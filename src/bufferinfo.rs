@@ -16,10 +16,12 @@ use crate::request::{self, Flags, Plan};
 use crate::status::Result;
 use crate::{bail, err};
 
+mod current;
 mod held;
 mod read;
 mod trusted;
 mod write;
+use current::*;
 pub use held::*;
 pub use read::*;
 use trusted::*;
@@ -220,7 +222,32 @@ unsafe fn copy_words(src: *const isize, dst: *mut isize, n: usize) {
 ///
 /// # Safety
 /// `view` must point at a struct of at least `structsize` writable bytes; `obj` must be live.
+#[inline(always)]
 pub unsafe fn get_buffer(obj: &Object, view: *mut xbuf_bufferinfo, flags: c_int) -> Result<()> {
+    // The common case, decided at once: an empty struct of this version's size and
+    // consistent flags (see `current`); first the simple requests, which ask for no format,
+    // shape or strides, written with those known to be absent.
+    if (*view).structsize == XBUF_BUFFERINFO_SIZE && (*view).releaser.is_null() {
+        if flags & !(XBUF_WRITABLE | XBUF_DEVICE) == 0 {
+            return get_current(obj, view, Flags(flags));
+        }
+        if let Some(flags) = Flags::valid(flags) {
+            return get_current(obj, view, flags);
+        }
+    }
+    get_checked(obj, view, flags)
+}
+
+/// [`get_buffer`] with every case spelt out.
+///
+/// # Safety
+/// As [`get_buffer`].
+#[inline(never)]
+pub(crate) unsafe fn get_checked(
+    obj: &Object,
+    view: *mut xbuf_bufferinfo,
+    flags: c_int,
+) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
     if size > XBUF_BUFFERINFO_SIZE {
@@ -474,7 +501,20 @@ pub(crate) unsafe fn is_filled(v: *const xbuf_bufferinfo) -> bool {
 ///
 /// # Safety
 /// `view` must point at a struct of at least `structsize` writable bytes.
+#[inline(always)]
 pub unsafe fn release(view: *mut xbuf_bufferinfo) -> Result<()> {
+    if (*view).structsize == XBUF_BUFFERINFO_SIZE {
+        return release_current(view);
+    }
+    release_checked(view)
+}
+
+/// [`release`] with every case spelt out.
+///
+/// # Safety
+/// As [`release`].
+#[inline(never)]
+pub(crate) unsafe fn release_checked(view: *mut xbuf_bufferinfo) -> Result<()> {
     let size = (*view).structsize;
     check_structsize(size)?;
     let releaser = (*view).releaser;

@@ -32,15 +32,20 @@ pub struct Flags(pub c_int);
 impl Flags {
     #[inline]
     pub fn new(flags: c_int) -> Result<Flags> {
-        // The common case, checked first: no unknown bit; STRIDES' own bit comes with ND; the
-        // contiguity and INDIRECT bits come with STRIDES.
+        match Flags::valid(flags) {
+            Some(f) => Ok(f),
+            None => Flags::refuse(flags),
+        }
+    }
+
+    /// The flags if [`Flags::new`] accepts them, without building its error: no unknown bit;
+    /// STRIDES' own bit comes with ND; the contiguity and INDIRECT bits come with STRIDES.
+    #[inline(always)]
+    pub fn valid(flags: c_int) -> Option<Flags> {
         let known = flags & !FLAG_BITS == 0;
         let strides_ok = flags & 0x10 == 0 || flags & XBUF_ND != 0;
         let above_ok = flags & 0x1e0 == 0 || flags & XBUF_STRIDES == XBUF_STRIDES;
-        if known && strides_ok && above_ok {
-            return Ok(Flags(flags));
-        }
-        Flags::refuse(flags)
+        (known && strides_ok && above_ok).then_some(Flags(flags))
     }
 
     /// The error for flags that [`Flags::new`] refuses.

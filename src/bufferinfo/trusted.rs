@@ -1,7 +1,7 @@
 //! Filling a view from a trusted exporter's answer (a built-in array's, a view's: a layout the
-//! library made and checked itself): the request's rules decided in one pass
-//! (`request::grant_rules`) and, when the layout and format fit the consumer's inline storage,
-//! the view written straight from the answer, without a plan.
+//! library made and checked itself, asked without a scratch struct): the request's rules
+//! decided in one pass (`request::grant_rules`) and, when the layout and format fit the
+//! consumer's inline storage, the view written straight from the answer, without a plan.
 
 use super::*;
 use crate::request::Granted;
@@ -19,12 +19,13 @@ pub(super) unsafe fn fill_trusted(
 ) -> Result<()> {
     let obj_ptr = NonNull::from(obj);
     let exporter = obj.exporter();
-    let mut scratch = xbuf_bufferinfo::empty();
-    let resp: Response<'_> = match exporter.get_buffer(obj, flags.0, &mut scratch) {
+    // The answer is read where the exporter wrote it, not moved out of its `Result`.
+    let answer = exporter.trusted_answer(obj, flags.0);
+    let resp: &Response<'_> = match &answer {
         Ok(r) => r,
-        Err(e) => {
+        Err(_) => {
             Object::drop_export(obj_ptr);
-            return Err(e);
+            return answer.map(|_| ());
         }
     };
     // A trusted answer names no releaser from C and fills no scratch view of its own.
@@ -39,12 +40,12 @@ pub(super) unsafe fn fill_trusted(
                 Ok(rel) => rel,
                 Err(e) => {
                     let e = releaser_not_live(obj, e);
-                    abandon_answer(obj, &mut scratch, internal, obj_ptr);
+                    abandon_answer(obj, &mut xbuf_bufferinfo::empty(), internal, obj_ptr);
                     return Err(e);
                 }
             };
             if let Err(e) = rel.add_export() {
-                abandon_answer(rel, &mut scratch, internal, obj_ptr);
+                abandon_answer(rel, &mut xbuf_bufferinfo::empty(), internal, obj_ptr);
                 return Err(e);
             }
             Object::drop_export(obj_ptr);
@@ -53,21 +54,23 @@ pub(super) unsafe fn fill_trusted(
         _ => obj,
     };
 
-    let written = match request::grant_rules(&resp, flags, obj.type_name()) {
+    let written = match request::grant_rules(resp, flags, obj.type_name()) {
         Ok(granted) => {
-            if write_direct(view, &resp, &granted, flags, releaser.as_ptr().cast()) {
+            if write_direct(view, resp, &granted, flags, releaser.as_ptr().cast()) {
                 Ok(())
             } else {
-                write_granted(view, &resp, flags, obj, releaser)
+                write_granted(view, resp, flags, obj, releaser)
             }
         }
         Err(e) => Err(e),
     };
-    // The answer borrows the scratch view, used next.
-    #[allow(clippy::drop_non_drop)]
-    drop(resp);
     if let Err(e) = written {
-        abandon_answer(releaser, &mut scratch, internal, NonNull::from(releaser));
+        abandon_answer(
+            releaser,
+            &mut xbuf_bufferinfo::empty(),
+            internal,
+            NonNull::from(releaser),
+        );
         return Err(e);
     }
     Ok(())
@@ -186,4 +189,4 @@ pub(super) unsafe fn write_direct(
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -11,11 +11,19 @@ use crate::object::{ObjRef, Object};
 use crate::status::Result;
 
 /// `p`, or `NullArgument` naming the parameter.
+#[inline(always)]
 pub(crate) fn nonnull<T>(p: *const T, name: &str) -> Result<NonNull<T>> {
     match NonNull::new(p as *mut T) {
         Some(p) => Ok(p),
-        None => bail!(NullArgument, "argument '{name}' is NULL"),
+        None => Err(null_argument(name)),
     }
+}
+
+/// The error of a NULL argument `name`.
+#[cold]
+#[inline(never)]
+fn null_argument(name: &str) -> crate::status::Error {
+    crate::err!(NullArgument, "argument '{name}' is NULL")
 }
 
 /// A live object argument.

@@ -131,18 +131,36 @@ pub(crate) use boundary;
 /// Runs `body` for [`boundary!`]; `here` is a function item defined inside the exported
 /// function, whose path names it.
 #[inline(always)]
-pub(crate) fn run_boundary<F: Fn(), R: Outcome>(here: F, body: impl FnOnce() -> Result<R>) -> R::C {
+pub(crate) fn run_boundary<F: Fn(), R: Outcome>(
+    _here: F,
+    body: impl FnOnce() -> Result<R>,
+) -> R::C {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(v)) => v.into_c(),
-        Ok(Err(e)) => failure::<R>(function_name(&here), e),
-        Err(p) => failure::<R>(
-            function_name(&here),
-            Error::new(
-                Status::Panic,
-                format!("internal error (please report): {}", panic_message(&*p)),
-            ),
-        ),
+        // One cold call each, so that the success path keeps no state for them.
+        Ok(Err(e)) => failed_in::<F, R>(e),
+        Err(p) => panicked_in::<F, R>(p),
     }
+}
+
+/// The failure `e` of the exported function `F` is in, recorded and turned into its value.
+#[cold]
+#[inline(never)]
+fn failed_in<F, R: Outcome>(e: Error) -> R::C {
+    failure::<R>(function_name::<F>(), e)
+}
+
+/// A panic caught in the exported function `F` is in, recorded as `XBUF_ERR_PANIC`.
+#[cold]
+#[inline(never)]
+fn panicked_in<F, R: Outcome>(p: Box<dyn std::any::Any + Send>) -> R::C {
+    failure::<R>(
+        function_name::<F>(),
+        Error::new(
+            Status::Panic,
+            format!("internal error (please report): {}", panic_message(&*p)),
+        ),
+    )
 }
 
 #[cold]
@@ -157,7 +175,7 @@ fn failure<R: Outcome>(func: &str, e: Error) -> R::C {
 /// `here` (closures' segments skipped). `std::any::type_name` promises no format, only a
 /// description; the tests in `capi/tests.rs` check the names every message starts with.
 #[cold]
-fn function_name<F>(_: &F) -> &'static str {
+fn function_name<F>() -> &'static str {
     std::any::type_name::<F>()
         .rsplit("::")
         .skip(1)

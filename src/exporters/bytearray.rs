@@ -3,21 +3,21 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use super::{any_impl, copy_bytes};
 use crate::err;
-use crate::object::{Exporter, ObjRef, Object};
+use crate::object::{Exporter, FlatCell, ObjRef, Object};
 use crate::status::Result;
 
+/// `repr(C)`, the cell first: the library finds it at the exporter's address.
+#[repr(C)]
 pub struct ByteArray {
+    /// The vector's buffer and length, published by the last change, so that getters (which
+    /// run with an export counted, hence never during a change) never borrow the vector.
+    cell: FlatCell,
     /// Touched only under the object's exclusive access (resize). The export count is the
     /// lock: exclusive access excludes every export.
     data: UnsafeCell<Vec<u8>>,
-    /// The vector's buffer and length, published by the last change, so that getters (which
-    /// run with an export counted, hence never during a change) never borrow the vector.
-    ptr: AtomicPtr<u8>,
-    len: AtomicUsize,
 }
 
 // SAFETY: see the field's invariant: the object's atomic export/exclusive word serialises
@@ -29,8 +29,7 @@ impl ByteArray {
         let (ptr, len) = (v.as_mut_ptr(), v.len());
         ObjRef::new(ByteArray {
             data: UnsafeCell::new(v),
-            ptr: AtomicPtr::new(ptr),
-            len: AtomicUsize::new(len),
+            cell: FlatCell::new(ptr, len, false),
         })
     }
 
@@ -66,8 +65,7 @@ impl ByteArray {
                     .map_err(|_| err!(NoMemory, "cannot grow a bytearray to {len} bytes"))?;
             }
             v.resize(len, 0);
-            this.ptr.store(v.as_mut_ptr(), Ordering::Relaxed);
-            this.len.store(v.len(), Ordering::Relaxed);
+            this.cell.set(v.as_mut_ptr(), v.len());
             Ok(())
         })
     }
@@ -79,11 +77,14 @@ impl Exporter for ByteArray {
     }
     fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
         // As in get_buffer: an export is counted, so no resize runs now.
-        Some((
-            self.ptr.load(Ordering::Relaxed),
-            self.len.load(Ordering::Relaxed),
-            false,
-        ))
+        Some(self.cell.get())
+    }
+    fn flat_cell(&self) -> Option<&FlatCell> {
+        Some(&self.cell)
+    }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
     }
     any_impl!();
 }

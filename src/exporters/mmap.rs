@@ -269,6 +269,10 @@ impl Exporter for Mmap {
         m.file.as_ref()?;
         Some((m.addr, m.len, self.mode == Mode::Read))
     }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
+    }
     any_impl!();
 }
 

@@ -6,10 +6,14 @@ use std::ffi::{c_void, CStr};
 use super::any_impl;
 use crate::bail;
 use crate::capi::xbuf_wrap_destructor;
-use crate::object::{Exporter, ObjRef};
+use crate::object::{Exporter, FlatCell, ObjRef};
 use crate::status::Result;
 
+/// `repr(C)`, the cell first: the library finds it at the exporter's address.
+#[repr(C)]
 pub struct Wrap {
+    /// `data`, `len` and `readonly` as views read them.
+    cell: FlatCell,
     data: *mut u8,
     len: usize,
     readonly: bool,
@@ -42,6 +46,7 @@ impl Wrap {
             readonly,
             destructor,
             ctx,
+            cell: FlatCell::new(data, len, readonly),
         }))
     }
 }
@@ -51,7 +56,14 @@ impl Exporter for Wrap {
         c"wrap"
     }
     fn flat_bytes(&self) -> Option<(*mut u8, usize, bool)> {
-        Some((self.data, self.len, self.readonly))
+        Some(self.cell.get())
+    }
+    fn flat_cell(&self) -> Option<&FlatCell> {
+        Some(&self.cell)
+    }
+    /// The default `release_buffer`: nothing to do for a view.
+    fn release_ignores_views(&self) -> bool {
+        true
     }
     any_impl!();
 }

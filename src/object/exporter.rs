@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use crate::bail;
 use crate::capi::xbuf_bufferinfo;
@@ -87,6 +88,46 @@ impl Response<'_> {
     }
 }
 
+/// Where an exporter whose memory is one dimension of bytes it owns keeps that memory's
+/// address, length and writability, for the library to read without calling the exporter
+/// (see [`Exporter::flat_cell`]). The address and length change only under the object's
+/// exclusive access, hence never while an export is counted.
+#[derive(Debug)]
+pub struct FlatCell {
+    ptr: AtomicPtr<u8>,
+    len: AtomicUsize,
+    readonly: bool,
+}
+
+impl FlatCell {
+    /// `len` bytes at `ptr` (non-NULL unless `len` is 0; `len <= isize::MAX`).
+    pub fn new(ptr: *mut u8, len: usize, readonly: bool) -> FlatCell {
+        debug_assert!(len <= isize::MAX as usize && (!ptr.is_null() || len == 0));
+        FlatCell {
+            ptr: AtomicPtr::new(ptr),
+            len: AtomicUsize::new(len),
+            readonly,
+        }
+    }
+
+    /// `(buf, len, readonly)`, as [`Exporter::flat_bytes`] answers.
+    #[inline(always)]
+    pub fn get(&self) -> (*mut u8, usize, bool) {
+        (
+            self.ptr.load(Ordering::Relaxed),
+            self.len.load(Ordering::Relaxed),
+            self.readonly,
+        )
+    }
+
+    /// Publishes new memory; only under the object's exclusive access.
+    pub fn set(&self, ptr: *mut u8, len: usize) {
+        debug_assert!(len <= isize::MAX as usize && (!ptr.is_null() || len == 0));
+        self.ptr.store(ptr, Ordering::Relaxed);
+        self.len.store(len, Ordering::Relaxed);
+    }
+}
+
 /// The behaviour behind an object: a built-in exporter in Rust, or a C exporter's `xbuf_type`
 /// and state. Dropping it frees the exporter's resources (a C exporter's `dealloc`).
 ///
@@ -128,6 +169,15 @@ pub trait Exporter: Any + Send + Sync {
         None
     }
 
+    /// For exporters whose [`Exporter::flat_bytes`] answer always comes from one
+    /// [`FlatCell`] they hold: that cell, which the library then reads without a call when it
+    /// is the exporter's first field (`#[repr(C)]`, the cell first; elsewhere it is ignored).
+    /// Asked once, when the object is made; the cell must agree with `flat_bytes`. `None`
+    /// (the default): ask `flat_bytes`.
+    fn flat_cell(&self) -> Option<&FlatCell> {
+        None
+    }
+
     /// Whether [`Exporter::get_buffer`] answers with a layout the library made itself and
     /// checked when it made it (a built-in array's, a view's): the library then applies only
     /// the request's rules to the answer (`request::grant`), not the checks of an exporter's
@@ -137,10 +187,29 @@ pub trait Exporter: Any + Send + Sync {
         false
     }
 
+    /// A trusted exporter's answer ([`Exporter::trusted`]), asked without the scratch struct
+    /// that only C exporters fill (so none is made); its `get_buffer` gives the same answer.
+    /// Asked only of exporters whose `trusted` says true.
+    fn trusted_answer<'a>(&'a self, _this: &'a Object, _flags: c_int) -> Result<Response<'a>> {
+        bail!(
+            Unsupported,
+            "'{}' gives no trusted answer",
+            self.type_name().to_string_lossy()
+        )
+    }
+
     /// Whether [`Exporter::release_buffer`] does anything with a view (not only with NULL, a
     /// returned lock). When it does not, a view the library derives for itself from another
     /// view holds a bare export instead of a filled struct to hand back.
     fn releases_views(&self) -> bool {
+        false
+    }
+
+    /// Whether [`Exporter::release_buffer`] does nothing at all with a view (it may still act
+    /// on NULL, a returned lock): the library then releases this exporter's views without
+    /// calling it. Defaults to `false` (always called); an exporter that overrides
+    /// `release_buffer` to act on views must not say `true`.
+    fn release_ignores_views(&self) -> bool {
         false
     }
 

@@ -29,8 +29,10 @@ const EXPORT_MASK: u64 = ((1 << EXPORT_BITS) - 1) << REF_BITS;
 const EXCLUSIVE: u64 = 1 << 63;
 /// Saturation guards: refuse new references or exports well before a field could carry into
 /// its neighbour (the margin covers concurrent increments that have not yet been undone).
-const REF_LIMIT: u64 = REF_MASK - (1 << 20);
-const EXPORT_LIMIT: u64 = (EXPORT_MASK >> REF_BITS) - (1 << 16);
+/// Each is the top bit of its field, so that the checks after an export is counted and the
+/// exclusive bit are one test of three bits.
+const REF_LIMIT: u64 = 1 << (REF_BITS - 1);
+const EXPORT_LIMIT: u64 = 1 << (EXPORT_BITS - 1);
 
 /// Marks a live object; cleared when it is freed, so that many stale or foreign pointers are
 /// caught with `XBUF_ERR_INVALID_ARGUMENT` instead of corrupting memory.
@@ -41,7 +43,7 @@ mod exporter;
 mod pin;
 mod slab;
 
-pub use exporter::{Exporter, Response};
+pub use exporter::{Exporter, FlatCell, Response};
 pub use pin::{add_export_if_live, NotCounted, SlotPin};
 
 /// A new reference to the object at `p` if an object lives there and is still referenced:
@@ -89,6 +91,15 @@ pub struct Object {
     link: AtomicUsize,
     /// Whether the exporter lives in the slot after this header (else in a box of its own).
     inline: bool,
+    /// The exporter's `release_ignores_views`, read once when the object is made, so that
+    /// releasing a view of an exporter that does nothing with views calls nothing.
+    release_ignores_views: bool,
+    /// Whether the exporter's `flat_cell` (asked once, when the object is made) is the
+    /// exporter's first field, so that it is found at the exporter's address without a call
+    /// and without a field of its own here (the header stays 64 bytes).
+    flat_first: bool,
+    /// The exporter's `trusted`, read once when the object is made.
+    trusted: bool,
     /// Pins on the slot (see [`SlotPin`]), one of them the object's own while it lives.
     slot_pins: std::sync::atomic::AtomicU32,
     /// The exporter: in the slot or boxed; set before the object's count is published.
@@ -197,6 +208,13 @@ impl ObjRef {
         let p = slot.as_ptr();
         std::ptr::addr_of_mut!((*p).exporter).write(exporter);
         std::ptr::addr_of_mut!((*p).inline).write(inline);
+        std::ptr::addr_of_mut!((*p).release_ignores_views)
+            .write((*exporter).release_ignores_views());
+        let flat_first = (*exporter).flat_cell().is_some_and(|c| {
+            std::ptr::eq(c as *const FlatCell as *const u8, exporter as *const u8)
+        });
+        std::ptr::addr_of_mut!((*p).flat_first).write(flat_first);
+        std::ptr::addr_of_mut!((*p).trusted).write((*exporter).trusted());
         let obj = slot.as_ref();
         obj.locks.store(0, Ordering::Relaxed);
         obj.exclusive_owner.store(0, Ordering::Relaxed);
@@ -270,23 +288,36 @@ impl Drop for ObjRef {
     }
 }
 
+/// The error for a pointer that is not a live object.
+#[cold]
+#[inline(never)]
+fn not_live(p: *const Object) -> crate::status::Error {
+    err!(InvalidArgument, "pointer {p:p} is not a live xbuf object")
+}
+
 impl Object {
     /// Checks that `p` points at a live object and borrows it.
     ///
     /// # Safety
     /// `p` must be NULL-checked and point at readable memory of at least an object's size;
     /// the caller must hold a reference (or export) for the borrow's duration.
+    #[inline]
     pub unsafe fn check<'a>(p: NonNull<Object>) -> Result<&'a Object> {
+        Object::live(p).ok_or_else(|| not_live(p.as_ptr()))
+    }
+
+    /// [`Object::check`] without its error: the object if `p` points at a live one.
+    ///
+    /// # Safety
+    /// As [`Object::check`].
+    #[inline(always)]
+    pub unsafe fn live<'a>(p: NonNull<Object>) -> Option<&'a Object> {
         // Only the tag at offset 0 is read before the pointer is known to be an object.
         let aligned = p.as_ptr() as usize % std::mem::align_of::<Object>() == 0;
         if !aligned || p.cast::<AtomicU64>().as_ref().load(Ordering::Relaxed) != MAGIC_LIVE {
-            bail!(
-                InvalidArgument,
-                "pointer {:p} is not a live xbuf object",
-                p.as_ptr()
-            );
+            return None;
         }
-        Ok(p.as_ref())
+        Some(p.as_ref())
     }
 
     pub fn exporter(&self) -> &dyn Exporter {
@@ -338,6 +369,68 @@ impl Object {
             }
             std::hint::spin_loop();
         }
+    }
+
+    /// Whether the exporter's `release_buffer` does nothing with a view
+    /// (`Exporter::release_ignores_views`), so that a release need not call it.
+    #[inline(always)]
+    pub fn release_ignores_views(&self) -> bool {
+        self.release_ignores_views
+    }
+
+    /// Whether the exporter answers with a layout the library made (`Exporter::trusted`).
+    #[inline(always)]
+    pub fn trusted(&self) -> bool {
+        self.trusted
+    }
+
+    /// The exporter's [`FlatCell`], if it has one as its first field (`Exporter::flat_cell`).
+    #[inline(always)]
+    pub fn flat_cell(&self) -> Option<&FlatCell> {
+        // SAFETY: `flat_first` says the cell is at the exporter's address; the exporter lives
+        // as long as the object.
+        self.flat_first
+            .then(|| unsafe { &*(self.exporter as *const u8 as *const FlatCell) })
+    }
+
+    /// Drops the export and the reference of a view being released if the object holds a
+    /// view's export ([`Object::holds_view_export`], decided on the same count the drop
+    /// changes); `None`, changing nothing, when it holds none. `Some(true)`: that was the
+    /// object's last reference, and the caller must free it with [`Object::free_dropped`]
+    /// (after whatever else it does, so that the common path calls nothing).
+    ///
+    /// # Safety
+    /// `p` must be live; after a `Some` answer the object may be freed by another thread.
+    #[inline(always)]
+    pub unsafe fn drop_held_view_export(p: NonNull<Object>) -> Option<bool> {
+        let obj = p.as_ref();
+        let mut cur = obj.word.load(Ordering::Acquire);
+        loop {
+            let locks = obj.locks.load(Ordering::Acquire) as u64;
+            if (cur & EXPORT_MASK) >> REF_BITS <= locks {
+                return None;
+            }
+            // Fails, and reads again, if the count changed since it was read.
+            match obj.word.compare_exchange_weak(
+                cur,
+                cur - (EXPORT_ONE | REF_ONE),
+                Ordering::Release,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        Some(cur - (EXPORT_ONE | REF_ONE) == 0)
+    }
+
+    /// Frees an object whose last reference [`Object::drop_held_view_export`] dropped.
+    ///
+    /// # Safety
+    /// Only after a `Some(true)` answer of that function, once.
+    #[cold]
+    pub unsafe fn free_dropped(p: NonNull<Object>) {
+        Object::free(p);
     }
 
     /// How many of the exports are locks.
@@ -406,26 +499,37 @@ impl Object {
     }
 
     /// Counts one export and one reference, unless a change holds exclusive access.
-    #[inline]
+    #[inline(always)]
     pub fn add_export(&self) -> Result<()> {
         let old = self.word.fetch_add(EXPORT_ONE | REF_ONE, Ordering::Acquire);
+        if old & EXCLUSIVE != 0
+            || (old & EXPORT_MASK) >> REF_BITS >= EXPORT_LIMIT
+            || old & REF_MASK >= REF_LIMIT
+        {
+            return Err(self.undo_export(old));
+        }
+        Ok(())
+    }
+
+    /// Takes back the export [`Object::add_export`] counted on a word that was `old`, and
+    /// says why it is refused.
+    #[cold]
+    #[inline(never)]
+    fn undo_export(&self, old: u64) -> crate::status::Error {
+        self.word.fetch_sub(EXPORT_ONE | REF_ONE, Ordering::Relaxed);
         if old & EXCLUSIVE != 0 {
-            self.word.fetch_sub(EXPORT_ONE | REF_ONE, Ordering::Relaxed);
-            bail!(
+            err!(
                 Busy,
                 "'{}' is being changed (exclusive access is held); no export can start now",
                 self.type_name().to_string_lossy()
-            );
-        }
-        if (old & EXPORT_MASK) >> REF_BITS >= EXPORT_LIMIT || old & REF_MASK >= REF_LIMIT {
-            self.word.fetch_sub(EXPORT_ONE | REF_ONE, Ordering::Relaxed);
-            bail!(
+            )
+        } else {
+            err!(
                 Overflow,
                 "export count of '{}' is saturated",
                 self.type_name().to_string_lossy()
-            );
+            )
         }
-        Ok(())
     }
 
     /// Drops one export and one reference counted by [`Object::add_export`].
@@ -443,7 +547,7 @@ impl Object {
     ///
     /// # Safety
     /// `p` must be live; after a `true` answer the object may be freed.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn drop_view_export(p: NonNull<Object>) -> bool {
         let word = &p.as_ref().word;
         let mut cur = word.load(Ordering::Relaxed);
@@ -476,6 +580,8 @@ impl Object {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     unsafe fn free(p: NonNull<Object>) {
         // Pairs with the Release decrements: everything other threads did before dropping
         // their last reference happens before the exporter is dropped.

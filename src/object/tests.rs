@@ -203,3 +203,41 @@ fn exclusive_races_with_exports() {
     assert_eq!(obj.exports(), 0);
     assert_eq!(obj.refcount(), 1);
 }
+
+/// An export is refused, and the count left as it was, while exclusive access is held, and
+/// when the export or the reference field has reached its saturation limit (its top bit);
+/// one below either limit it is counted.
+#[test]
+fn add_export_refuses_exclusive_access_and_saturated_counts() {
+    use crate::status::Status;
+    let obj = ObjRef::new(Probe {
+        dropped: Arc::new(AtomicBool::new(false)),
+        data: vec![1, 2, 3],
+    });
+    let start = obj.word.load(Ordering::Relaxed);
+    let cases = [
+        (start | EXCLUSIVE, Some(Status::Busy)),
+        (start + EXPORT_LIMIT * EXPORT_ONE, Some(Status::Overflow)),
+        (start + REF_LIMIT - 1, Some(Status::Overflow)),
+        (start + (EXPORT_LIMIT - 1) * EXPORT_ONE, None),
+        (start + REF_LIMIT - 2, None),
+    ];
+    for (word, refused) in cases {
+        obj.word.store(word, Ordering::Relaxed);
+        match (obj.add_export(), refused) {
+            (Err(e), Some(status)) => {
+                assert_eq!(e.status, status, "0x{word:x}");
+                assert_eq!(obj.word.load(Ordering::Relaxed), word, "0x{word:x}");
+            }
+            (Ok(()), None) => {
+                assert_eq!(
+                    obj.word.load(Ordering::Relaxed),
+                    word + EXPORT_ONE + REF_ONE,
+                    "0x{word:x}"
+                );
+            }
+            (got, want) => panic!("0x{word:x}: {got:?}, expected refusal {want:?}"),
+        }
+    }
+    obj.word.store(start, Ordering::Relaxed);
+}

@@ -10,7 +10,7 @@ use std::ffi::CStr;
 /// Where a pointer of a view points: NULL, inside the struct itself (at an offset), or
 /// elsewhere (the value itself, or the contents when it is the view's own storage).
 #[derive(Debug, PartialEq)]
-enum At {
+pub(crate) enum At {
     Null,
     InView(usize),
     Elsewhere(usize),
@@ -19,7 +19,7 @@ enum At {
 
 /// A view's fields, with pointers into its own storage made comparable between two views.
 #[derive(Debug, PartialEq)]
-struct Seen {
+pub(crate) struct Seen {
     buf: At,
     table: Option<Vec<usize>>,
     len: isize,
@@ -38,7 +38,7 @@ struct Seen {
     tail: Vec<u8>,
 }
 
-unsafe fn seen(v: *const xbuf_bufferinfo) -> Seen {
+pub(crate) unsafe fn seen(v: *const xbuf_bufferinfo) -> Seen {
     let size = (*v).structsize;
     let start = v as usize;
     let table = owned_table(v);
@@ -92,7 +92,7 @@ unsafe fn seen(v: *const xbuf_bufferinfo) -> Seen {
 }
 
 /// A struct of `size` bytes (within a full-size or larger allocation) for a view.
-fn fresh(size: usize) -> Box<[u64]> {
+pub(crate) fn fresh(size: usize) -> Box<[u64]> {
     let mut b = vec![0u64; XBUF_BUFFERINFO_SIZE / 8 + 8].into_boxed_slice();
     b[0] = size as u64;
     b

@@ -7,7 +7,8 @@
  * thread's CPU time, so that other processes on a busy machine inflate them less than they
  * would wall-clock time. The last row exports an xbuf_view of the 1-D array (the arrays made
  * from the view's layout); its get+release is a get + release of the view.
- * Usage: bench_arrow [--quick]
+ * Usage: bench_arrow [--quick], or bench_arrow --case K N: N round trips of case K (0-4, in
+ * the table's order) and nothing else, for instruction counts under callgrind.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -76,7 +77,16 @@ int main(int argc, char **argv) {
                             "3-D float32 tensor, C order", "3-D float32 tensor, permuted",
                             "xbuf_view of the 1-D float32"};
     int k;
+    int only = -1, n_only = 0;
     if (argc > 1 && strcmp(argv[1], "--quick") == 0) iters = 20000;
+    if (argc > 3 && strcmp(argv[1], "--case") == 0) {
+        only = atoi(argv[2]);
+        n_only = atoi(argv[3]);
+        if (only < 0 || only > 4 || n_only < 0) {
+            fprintf(stderr, "usage: bench_arrow --case K N (K in 0..4, N >= 0)\n");
+            return 2;
+        }
+    }
     must(xbuf_ndarray_new(data, sizeof data, "f", 1, flat, NULL, 0, 0, &objs[0]), "ndarray");
     {
         ptrdiff_t n[1] = {2048};
@@ -85,6 +95,12 @@ int main(int argc, char **argv) {
     must(xbuf_ndarray_new(data, sizeof data, "f", 3, tensor, NULL, 0, 0, &objs[2]), "ndarray");
     must(xbuf_ndarray_new(data, sizeof data, "f", 3, tensor, fstrides, 0, 0, &objs[3]), "ndarray");
     must(xbuf_view_new(objs[0], XBUF_FULL_RO, &objs[4]), "view");
+    if (only >= 0) {
+        int i;
+        for (i = 0; i < n_only; i++) op_round_trip(objs[only]);
+        for (k = 4; k >= 0; k--) xbuf_decref(objs[k]);
+        return 0;
+    }
     printf("xbuf %s: Arrow C Data Interface, median thread-CPU ns per call (%d batches of %d)\n",
            xbuf_version_string(), SAMPLES, iters);
     printf("%-32s %12s %12s %12s %12s\n", "case", "get+release", "new+free", "export+rel",

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::UnsafeCell;
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::{c_void, CStr};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::layout::Order;
 use crate::object::Object;
 use crate::status::{overflow, Result};
 
-use super::metadata::{encode_metadata, tensor_meta_json};
+use super::metadata::{encode_metadata_into, tensor_metadata_into, write_uint};
 use super::{
     ArrowArray, ArrowSchema, BOOL8, EXT_META, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY, TENSOR,
 };
@@ -264,55 +264,203 @@ struct ArrayPrivate {
     hold: Hold,
     buffers: [*const c_void; 2],
     children: [*mut ArrowArray; 1],
-    child: Option<Box<ArrowArray>>,
+    /// A tensor array's child, in the same block (a consumer moving it out leaves a released
+    /// struct here, which the parent's release skips).
+    child: Option<ArrowArray>,
 }
 
-/// One freed `ArrayPrivate` allocation kept for the next export (NULL: none), so that a
-/// steady export/release cycle costs no `malloc`/`free`. Only ever swapped out whole or
-/// filled when empty, so no thread can see a slot another thread is using.
-static SPARE_PRIVATE: AtomicPtr<ArrayPrivate> = AtomicPtr::new(std::ptr::null_mut());
+/// Freed `ArrayPrivate` allocations kept for the next exports (NULL: none), so that a steady
+/// export/release cycle costs no `malloc`/`free`: two, for the two blocks of a tensor array
+/// (the array and its child). A slot is only ever swapped out whole or filled when empty, so
+/// no thread can see an allocation another thread is using.
+static SPARE_PRIVATE: [AtomicPtr<ArrayPrivate>; 2] = [
+    AtomicPtr::new(std::ptr::null_mut()),
+    AtomicPtr::new(std::ptr::null_mut()),
+];
 
 impl ArrayPrivate {
-    /// `self` on the heap, in the spare allocation when there is one.
+    /// `self` on the heap, in a spare allocation when there is one.
     fn boxed(self) -> Box<ArrayPrivate> {
-        let spare = SPARE_PRIVATE.swap(std::ptr::null_mut(), Ordering::Acquire);
-        if spare.is_null() {
-            return Box::new(self);
-        }
-        // SAFETY: the spare is an allocation made by `Box::new` for an `ArrayPrivate` whose
-        // value was dropped (see `unbox`), taken out of the slot by this thread alone.
+        let p = ArrayPrivate::block();
+        // SAFETY: an allocation for an `ArrayPrivate` holding no value.
         unsafe {
-            spare.write(self);
-            Box::from_raw(spare)
+            p.write(self);
+            Box::from_raw(p)
         }
     }
 
-    /// Drops the value `p` holds and keeps its allocation as the spare if there is none.
+    /// An allocation for an `ArrayPrivate`, holding no value: a spare one when there is one.
+    fn block() -> *mut ArrayPrivate {
+        for slot in &SPARE_PRIVATE {
+            let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                // A block made by `Box` for an `ArrayPrivate` whose value was dropped (see
+                // `unbox`), taken out of the slot by this thread alone.
+                return spare;
+            }
+        }
+        Box::into_raw(Box::<std::mem::MaybeUninit<ArrayPrivate>>::new_uninit()).cast()
+    }
+
+    /// Drops the value `p` holds and keeps its allocation as a spare if a slot is empty.
     fn unbox(p: Box<ArrayPrivate>) {
         let raw = Box::into_raw(p);
         // SAFETY: from `Box::into_raw` just above; the value is dropped once.
         unsafe { std::ptr::drop_in_place(raw) };
-        if SPARE_PRIVATE
-            .compare_exchange(
-                std::ptr::null_mut(),
-                raw,
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
-            // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
-            drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
+        for slot in &SPARE_PRIVATE {
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                return;
+            }
         }
+        // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
+        drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
     }
 }
 
-/// An exported schema's `private_data` (schemas of primitive types without metadata have none).
+/// A schema's format string: a static one, or one written for the schema (`w:N`, `+w:N`).
+pub(super) enum SchemaFormat {
+    Static(&'static CStr),
+    /// NUL-terminated within the array (a prefix of at most 3 bytes, at most 20 digits).
+    Sized([u8; 24]),
+}
+
+impl SchemaFormat {
+    /// `prefix` followed by the digits of `n`, e.g. `w:16`.
+    pub(super) fn sized(prefix: &[u8], n: usize) -> SchemaFormat {
+        let mut out = [0u8; 24];
+        out[..prefix.len()].copy_from_slice(prefix);
+        let digits = write_uint(&mut out[prefix.len()..23], n);
+        debug_assert!(digits > 0);
+        SchemaFormat::Sized(out)
+    }
+}
+
+/// The metadata blob of `arrow.bool8` (the name and empty extension metadata), as
+/// `encode_metadata` writes it on a little- or big-endian machine alike (built at compile time).
+pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
+    let mut out = [0u8; 75];
+    let mut at = 0;
+    let parts: [&[u8]; 4] = [
+        EXT_NAME.as_bytes(),
+        BOOL8.as_bytes(),
+        super::EXT_META.as_bytes(),
+        b"",
+    ];
+    let count = 2i32.to_ne_bytes();
+    let mut i = 0;
+    while i < 4 {
+        out[at + i] = count[i];
+        i += 1;
+    }
+    at += 4;
+    let mut p = 0;
+    while p < parts.len() {
+        let len = (parts[p].len() as i32).to_ne_bytes();
+        let mut i = 0;
+        while i < 4 {
+            out[at + i] = len[i];
+            i += 1;
+        }
+        at += 4;
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[at + i] = parts[p][i];
+            i += 1;
+        }
+        at += parts[p].len();
+        p += 1;
+    }
+    assert!(at == out.len());
+    out
+};
+
+/// The metadata of a schema to make.
+enum Meta<'a> {
+    None,
+    /// A blob that lives as long as the library.
+    Static(&'static [u8]),
+    /// The PEP 3118 format of a fixed-size binary field under [`FORMAT_KEY`].
+    Format(&'a [u8]),
+    /// `arrow.fixed_shape_tensor` of a physical shape and a permutation.
+    Tensor(&'a [isize], Option<&'a [usize]>),
+}
+
+/// An exported schema's `private_data`, one block holding everything the schema points at:
+/// the format text, the metadata and the child schema (schemas with a static format and
+/// static or no metadata have none). Released blocks are kept for reuse (see
+/// [`SPARE_SCHEMA`]), metadata buffer included.
 struct SchemaPrivate {
-    _format: Cow<'static, CStr>,
-    _metadata: Option<Vec<u8>>,
+    format: SchemaFormat,
+    /// The metadata written for the schema (empty when it has static or no metadata).
+    metadata: Vec<u8>,
     children: [*mut ArrowSchema; 1],
-    child: Option<Box<ArrowSchema>>,
+    child: Option<ArrowSchema>,
+}
+
+/// Released `SchemaPrivate` blocks kept for the next exports (NULL: none), values alive
+/// (their metadata buffers keep their capacity), so that a steady export/release cycle costs
+/// no `malloc`/`free`: two, for a tensor schema and its child. A slot is only ever swapped
+/// out whole or filled when empty.
+static SPARE_SCHEMA: [AtomicPtr<SchemaPrivate>; 2] = [
+    AtomicPtr::new(std::ptr::null_mut()),
+    AtomicPtr::new(std::ptr::null_mut()),
+];
+
+/// A metadata buffer larger than this is freed with its block rather than kept.
+const SPARE_METADATA_MAX: usize = 4096;
+
+impl SchemaPrivate {
+    /// A block for a new schema: a spare one when there is one.
+    fn take() -> Box<SchemaPrivate> {
+        for slot in &SPARE_SCHEMA {
+            let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                // SAFETY: a block made by `Box::into_raw` in `give_back`, taken out of the
+                // slot by this thread alone.
+                return unsafe { Box::from_raw(spare) };
+            }
+        }
+        Box::new(SchemaPrivate {
+            format: SchemaFormat::Static(c""),
+            metadata: Vec::new(),
+            children: [std::ptr::null_mut()],
+            child: None,
+        })
+    }
+
+    /// Keeps a released block as a spare if a slot is empty (else frees it).
+    fn give_back(mut p: Box<SchemaPrivate>) {
+        if p.metadata.capacity() > SPARE_METADATA_MAX {
+            return;
+        }
+        p.metadata.clear();
+        p.child = None;
+        p.children = [std::ptr::null_mut()];
+        let raw = Box::into_raw(p);
+        for slot in &SPARE_SCHEMA {
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                return;
+            }
+        }
+        // SAFETY: from `Box::into_raw` just above, in no slot.
+        drop(unsafe { Box::from_raw(raw) });
+    }
 }
 
 unsafe extern "C" fn release_array(a: *mut ArrowArray) {
@@ -327,7 +475,7 @@ unsafe extern "C" fn release_array(a: *mut ArrowArray) {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // SAFETY: made by Box::into_raw in `export`, released once (release is now NULL).
             let mut p = Box::from_raw(private);
-            if let Some(child) = p.child.as_deref_mut() {
+            if let Some(child) = p.child.as_mut() {
                 if let Some(r) = child.release {
                     r(child);
                 }
@@ -345,48 +493,80 @@ unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
     (*s).release = None;
     if !private.is_null() {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw in `schema_for`, released once.
+            // SAFETY: made by Box::into_raw in `make_schema`, released once.
             let mut p = Box::from_raw(private);
-            if let Some(child) = p.child.as_deref_mut() {
+            if let Some(child) = p.child.as_mut() {
                 if let Some(r) = child.release {
                     r(child);
                 }
             }
+            SchemaPrivate::give_back(p);
         }));
     }
 }
 
-/// A schema with `format`, optional metadata and at most one child.
+/// A schema with `format`, optional metadata and at most one child (released by the
+/// schema's release; on failure it is released here).
 fn make_schema(
-    format: Cow<'static, CStr>,
+    format: SchemaFormat,
     name: Option<&'static CStr>,
-    metadata: Option<Vec<u8>>,
-    child: Option<Box<ArrowSchema>>,
-) -> ArrowSchema {
+    metadata: Meta<'_>,
+    child: Option<ArrowSchema>,
+) -> Result<ArrowSchema> {
     let mut s = ArrowSchema::released();
-    s.format = format.as_ptr();
     s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
     s.flags = FLAG_NULLABLE;
     s.release = Some(release_schema);
-    if let (Cow::Borrowed(_), None, None) = (&format, &metadata, &child) {
-        return s;
+    if let (SchemaFormat::Static(f), Meta::None | Meta::Static(_), None) =
+        (&format, &metadata, &child)
+    {
+        s.format = f.as_ptr();
+        if let Meta::Static(m) = metadata {
+            s.metadata = m.as_ptr().cast();
+        }
+        return Ok(s);
     }
-    s.metadata = metadata
-        .as_ref()
-        .map_or(std::ptr::null(), |m| m.as_ptr().cast());
-    let mut p = Box::new(SchemaPrivate {
-        _format: format,
-        _metadata: metadata,
-        children: [std::ptr::null_mut()],
-        child,
-    });
-    if let Some(c) = p.child.as_deref_mut() {
-        p.children[0] = c;
-        s.n_children = 1;
-        s.children = p.children.as_mut_ptr();
+    let mut p = SchemaPrivate::take();
+    p.format = format;
+    p.child = child;
+    let written = match metadata {
+        Meta::None => Ok(()),
+        Meta::Static(m) => {
+            s.metadata = m.as_ptr().cast();
+            Ok(())
+        }
+        Meta::Format(text) => encode_metadata_into(&mut p.metadata, &[(FORMAT_KEY, text)]),
+        Meta::Tensor(shape, permutation) => {
+            tensor_metadata_into(&mut p.metadata, shape, permutation)
+        }
+    };
+    if let Err(e) = written {
+        if let Some(c) = p.child.as_mut() {
+            // SAFETY: a schema made by this module, released once.
+            unsafe { release_schema(c) };
+        }
+        SchemaPrivate::give_back(p);
+        return Err(e);
     }
-    s.private_data = Box::into_raw(p).cast();
-    s
+    if !p.metadata.is_empty() {
+        s.metadata = p.metadata.as_ptr().cast();
+    }
+    let p = Box::into_raw(p);
+    // SAFETY: just made; the pointers go into the heap block, which never moves until the
+    // schema's release frees it.
+    unsafe {
+        s.format = match &(*p).format {
+            SchemaFormat::Static(f) => f.as_ptr(),
+            SchemaFormat::Sized(b) => b.as_ptr().cast(),
+        };
+        if let Some(c) = (*p).child.as_mut() {
+            (*p).children[0] = c;
+            s.n_children = 1;
+            s.children = (*p).children.as_mut_ptr();
+        }
+    }
+    s.private_data = p.cast();
+    Ok(s)
 }
 
 /// The schema of one item: primitive, bool8 or fixed-size binary.
@@ -395,28 +575,26 @@ fn item_schema(
     fmt: Option<&[u8]>,
     name: Option<&'static CStr>,
 ) -> Result<ArrowSchema> {
-    Ok(match ty {
-        ItemType::Primitive(code) => make_schema(Cow::Borrowed(code), name, None, None),
-        ItemType::Bool8 => make_schema(
-            Cow::Borrowed(c"c"),
+    // The static schemas, which need no block, made here without the general path.
+    let fixed = |format: &'static CStr, metadata: *const std::ffi::c_char| {
+        let mut s = ArrowSchema::released();
+        s.format = format.as_ptr();
+        s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+        s.metadata = metadata;
+        s.flags = FLAG_NULLABLE;
+        s.release = Some(release_schema);
+        Ok(s)
+    };
+    match ty {
+        ItemType::Primitive(code) => fixed(code, std::ptr::null()),
+        ItemType::Bool8 => fixed(c"c", BOOL8_METADATA.as_ptr().cast()),
+        ItemType::Binary(n) => make_schema(
+            SchemaFormat::sized(b"w:", *n),
             name,
-            Some(encode_metadata(&[
-                (EXT_NAME, BOOL8.as_bytes()),
-                (EXT_META, b""),
-            ])?),
+            Meta::Format(fmt.unwrap_or(b"B")),
             None,
         ),
-        ItemType::Binary(n) => {
-            let text = fmt.unwrap_or(b"B");
-            let format = CString::new(format!("w:{n}")).expect("no NUL");
-            make_schema(
-                Cow::Owned(format),
-                name,
-                Some(encode_metadata(&[(FORMAT_KEY, text)])?),
-                None,
-            )
-        }
-    })
+    }
 }
 
 /// A non-NULL address for the data buffer of an array without items.
@@ -434,15 +612,19 @@ pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowAr
     Ok(())
 }
 
-/// A new top-level `ArrayPrivate` holding an empty view.
+/// A new top-level `ArrayPrivate` holding an empty view, written field by field into its
+/// block (the struct is large: built elsewhere and moved, it would be copied).
 fn new_top() -> Box<ArrayPrivate> {
-    ArrayPrivate {
-        hold: Hold::Own(Shared::empty()),
-        buffers: [std::ptr::null(); 2],
-        children: [std::ptr::null_mut()],
-        child: None,
+    let p = ArrayPrivate::block();
+    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value; every field is
+    // written before it becomes a box.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).hold).write(Hold::Own(Shared::empty()));
+        std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
+        std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
+        std::ptr::addr_of_mut!((*p).child).write(None);
+        Box::from_raw(p)
     }
-    .boxed()
 }
 
 pub(super) fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
@@ -578,7 +760,7 @@ fn finish(
         // SAFETY: just made; the pointers go to the heap block, which never moves.
         unsafe {
             a.buffers = (*p).buffers.as_mut_ptr();
-            if let Some(c) = (*p).child.as_deref_mut() {
+            if let Some(c) = (*p).child.as_mut() {
                 (*p).children[0] = c;
                 a.n_children = 1;
                 a.children = (*p).children.as_mut_ptr();
@@ -602,25 +784,26 @@ fn finish(
             let child_len = k
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
-            let json = tensor_meta_json(&shape, permutation.as_deref());
-            let meta =
-                encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())])?;
             // The child's schema copies the format, which may live in the view's struct,
             // before the view moves.
-            let mut child_schema = Box::new(item_schema(&ty, fmt, Some(c"item"))?);
+            let mut child_schema = item_schema(&ty, fmt, Some(c"item"))?;
             let mut shared = Arc::new(Shared::empty());
             // SAFETY: both full-size structs; the new place never moves.
             if let Err(e) = unsafe { bufferinfo::move_view(shared.view.get(), view) } {
                 // SAFETY: made above, released once.
-                unsafe { release_schema(&mut *child_schema) };
+                unsafe { release_schema(&mut child_schema) };
                 return Err(e);
             }
             // A bare export moves with the view (the Arc is not shared yet).
             // SAFETY: `bare` points into `top`, which is alive and not otherwise borrowed.
             Arc::get_mut(&mut shared).expect("not shared yet").bare =
                 unsafe { std::mem::replace(&mut *bare, std::ptr::null_mut()) };
-            let format = CString::new(format!("+w:{k}")).expect("no NUL");
-            let schema = make_schema(Cow::Owned(format), None, Some(meta), Some(child_schema));
+            let schema = make_schema(
+                SchemaFormat::sized(b"+w:", k as usize),
+                None,
+                Meta::Tensor(&shape, permutation.as_deref()),
+                Some(child_schema),
+            )?;
             let child = ArrayPrivate {
                 hold: Hold::Shared(shared.clone()),
                 buffers: [std::ptr::null(), data],
@@ -629,7 +812,7 @@ fn finish(
             }
             .boxed();
             top.hold = Hold::Shared(shared);
-            top.child = Some(Box::new(array(child, child_len, 2)));
+            top.child = Some(array(child, child_len, 2));
             Ok((schema, array(top, length, 1)))
         }
     }

@@ -12,17 +12,52 @@ use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-use super::metadata::{decode_metadata, parse_tensor_meta};
-use super::{
-    ArrowArray, ArrowSchema, BOOL8, EXT_META, EXT_NAME, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS,
-    TENSOR,
-};
+use super::metadata::{known_keys, parse_tensor_meta};
+use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS, TENSOR};
+
+/// An imported item format: a static one, short text kept inline (no allocation), or longer
+/// text on the heap.
+enum ItemFormat {
+    Static(&'static CStr),
+    /// NUL-terminated within the array.
+    Inline([u8; 23]),
+    Heap(CString),
+}
+
+impl std::fmt::Debug for ItemFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_cstr().fmt(f)
+    }
+}
+
+impl ItemFormat {
+    /// `text` as a format (refused when it holds a NUL byte).
+    fn new(text: &[u8]) -> Result<ItemFormat> {
+        if text.contains(&0) {
+            bail!(Format, "the format contains a NUL byte");
+        }
+        if text.len() < 23 {
+            let mut b = [0u8; 23];
+            b[..text.len()].copy_from_slice(text);
+            return Ok(ItemFormat::Inline(b));
+        }
+        Ok(ItemFormat::Heap(CString::new(text).expect("no NUL byte")))
+    }
+
+    fn as_cstr(&self) -> &CStr {
+        match self {
+            ItemFormat::Static(c) => c,
+            ItemFormat::Inline(b) => CStr::from_bytes_until_nul(b).expect("NUL-terminated"),
+            ItemFormat::Heap(c) => c,
+        }
+    }
+}
 
 /// What a schema describes, in xbuf's terms.
 #[derive(Debug)]
 struct Desc {
     /// The item format.
-    format: Cow<'static, CStr>,
+    format: ItemFormat,
     itemsize: isize,
     /// One entry per fixed-size list level, outermost first.
     levels: Vec<Level>,
@@ -63,15 +98,10 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             type_name(f)
         );
     }
-    let meta = decode_metadata(s.metadata)?;
-    let get = |key: &str| {
-        meta.iter()
-            .find(|(k, _)| *k == key.as_bytes())
-            .map(|(_, v)| *v)
-    };
-    let ext = get(EXT_NAME);
+    let meta = known_keys(s.metadata)?;
+    let ext = meta.ext_name;
     let prim = |code: &'static CStr, size: isize| Desc {
-        format: Cow::Borrowed(code),
+        format: ItemFormat::Static(code),
         itemsize: size,
         levels: Vec::new(),
     };
@@ -93,7 +123,7 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             if n == 0 {
                 bail!(Unsupported, "fixed-size binary of 0 bytes ('w:0') has no PEP 3118 item");
             }
-            let format = match get(FORMAT_KEY) {
+            let format = match meta.format {
                 Some(text) => {
                     let size = format::itemsize(text)?;
                     if size != n {
@@ -104,12 +134,17 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                             type_name(text)
                         );
                     }
-                    CString::new(text).map_err(|_| err!(Format, "the format contains a NUL byte"))?
+                    ItemFormat::new(text)?
                 }
-                None => CString::new(format!("{n}s")).expect("no NUL"),
+                None => {
+                    let mut text = Vec::with_capacity(12);
+                    super::metadata::push_uint(&mut text, n);
+                    text.push(b's');
+                    ItemFormat::new(&text)?
+                }
             };
             Desc {
-                format: Cow::Owned(format),
+                format,
                 itemsize: n as isize,
                 levels: Vec::new(),
             }
@@ -132,11 +167,12 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                 );
             }
             let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {
-                let m = parse_tensor_meta(get(EXT_META).unwrap_or(b""))?;
+                let m = parse_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
+                // Converted in place (the same allocation).
                 let physical: Vec<isize> = m
                     .shape
-                    .iter()
-                    .map(|&x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
+                    .into_iter()
+                    .map(|x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
                     .collect::<Result<_>>()?;
                 let count = crate::layout::item_count(&physical)?;
                 if count != n {
@@ -190,19 +226,22 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
     Ok(desc)
 }
 
-fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
-    std::str::from_utf8(digits)
-        .ok()
-        .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
-        .and_then(|d| d.parse::<usize>().ok())
-        .filter(|&n| n <= i32::MAX as usize)
-        .ok_or_else(|| {
-            err!(
-                InvalidArgument,
-                "the Arrow format '{}' has no valid size",
-                type_name(whole)
-            )
-        })
+pub(super) fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
+    let mut n: usize = 0;
+    let valid = !digits.is_empty()
+        && digits.iter().all(|&c| {
+            let d = c.wrapping_sub(b'0');
+            n = n.saturating_mul(10).saturating_add(usize::from(d));
+            d < 10
+        });
+    if !valid || n > i32::MAX as usize {
+        bail!(
+            InvalidArgument,
+            "the Arrow format '{}' has no valid size",
+            type_name(whole)
+        );
+    }
+    Ok(n)
 }
 
 /// An object whose views read an imported Arrow array.
@@ -211,7 +250,7 @@ pub struct ArrowImport {
     buf: *mut u8,
     len: isize,
     itemsize: isize,
-    format: Cow<'static, CStr>,
+    format: ItemFormat,
     /// The shape, then the strides.
     dims: Dims,
 }
@@ -271,7 +310,7 @@ impl Exporter for ArrowImport {
             len: self.len,
             itemsize: self.itemsize,
             readonly: true,
-            format: Some(&self.format),
+            format: Some(self.format.as_cstr()),
             ndim: self.dims.shape().len(),
             shape: Some(self.dims.shape()),
             strides: Some(self.dims.strides()),
@@ -315,6 +354,19 @@ pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) 
     nulls
 }
 
+/// Names an array level in messages: the top array (depth 0) or a child.
+#[derive(Clone, Copy)]
+struct Slot(usize);
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => f.write_str("ArrowArray"),
+            d => write!(f, "child array at depth {d}"),
+        }
+    }
+}
+
 /// Checks one array level against what its schema level expects and returns its physical
 /// start (in its own slots) after applying its `offset`.
 ///
@@ -322,7 +374,7 @@ pub(crate) unsafe fn count_nulls(bitmap: *const u8, start: usize, count: usize) 
 /// `a` must point at a valid array.
 unsafe fn check_level(
     a: &ArrowArray,
-    what: &str,
+    what: Slot,
     n_buffers: i64,
     n_children: i64,
     start: usize,
@@ -394,15 +446,38 @@ unsafe fn check_level(
 /// Shape and strides of nested fixed-size lists: the length, then each level's logical axes,
 /// built inside out.
 fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
+    const MAX: usize = XBUF_MAX_NDIM as usize;
     let ndim = 1 + desc.levels.iter().map(|l| l.physical.len()).sum::<usize>();
-    let mut shape = vec![0isize; ndim];
-    let mut strides = vec![0isize; ndim];
+    if ndim > MAX {
+        bail!(
+            Unsupported,
+            "the nested fixed-size lists have more than {MAX} dimensions"
+        );
+    }
+    // Shape then strides, written straight into their final place.
+    let mut dims = if ndim <= 4 {
+        Dims::Inline(ndim, [0isize; 8])
+    } else {
+        Dims::Heap(vec![0isize; 2 * ndim])
+    };
+    let all = match &mut dims {
+        Dims::Inline(n, a) => &mut a[..2 * *n],
+        Dims::Heap(v) => &mut v[..],
+    };
+    let (shape, strides) = all.split_at_mut(ndim);
     let mut inner = itemsize;
     let mut end = ndim;
+    let mut small = [0isize; 8];
+    let mut large = Vec::new();
     for level in desc.levels.iter().rev() {
         let n = level.physical.len();
-        let mut phys = vec![0isize; n];
-        crate::layout::contiguous_strides(&level.physical, inner, Order::C, &mut phys)?;
+        let phys = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            large.resize(n, 0);
+            &mut large[..]
+        };
+        crate::layout::contiguous_strides(&level.physical, inner, Order::C, phys)?;
         for i in 0..n {
             let p = level.permutation.as_ref().map_or(i, |perm| perm[i]);
             shape[end - n + i] = level.physical[p];
@@ -415,7 +490,7 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     }
     shape[0] = count as isize;
     strides[0] = inner;
-    Ok(Dims::new(&shape, &strides))
+    Ok(dims)
 }
 
 /// Makes an object of an Arrow array (see the module docs). On success the array is moved in
@@ -444,13 +519,8 @@ pub unsafe fn import(
     let mut start = 0usize;
     let mut items = count;
     for (depth, level) in desc.levels.iter().enumerate() {
-        // Named without an allocation on the common path (the top array).
-        let what: Cow<'static, str> = if depth == 0 {
-            Cow::Borrowed("ArrowArray")
-        } else {
-            Cow::Owned(format!("child array at depth {depth}"))
-        };
-        let phys = check_level(a, &what, 1, 1, start, items, flags)?;
+        let what = Slot(depth);
+        let phys = check_level(a, what, 1, 1, start, items, flags)?;
         let size = level.size as usize;
         start = phys
             .checked_mul(size)
@@ -464,12 +534,8 @@ pub unsafe fn import(
         }
         a = &*child;
     }
-    let what: Cow<'static, str> = if desc.levels.is_empty() {
-        Cow::Borrowed("ArrowArray")
-    } else {
-        Cow::Owned(format!("child array at depth {}", desc.levels.len()))
-    };
-    let phys = check_level(a, &what, 2, 0, start, items, flags)?;
+    let what = Slot(desc.levels.len());
+    let phys = check_level(a, what, 2, 0, start, items, flags)?;
     let data = *a.buffers.add(1);
     let itemsize = desc.itemsize;
     let byte_off = phys

@@ -8,6 +8,13 @@ use crate::{bail, err};
 
 /// Encodes key/value pairs as the specification's metadata blob.
 pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_metadata_into(&mut out, pairs)?;
+    Ok(out)
+}
+
+/// Appends the metadata blob of key/value pairs to `out`.
+pub fn encode_metadata_into(out: &mut Vec<u8>, pairs: &[(&str, &[u8])]) -> Result<()> {
     let len32 = |n: usize| -> Result<[u8; 4]> {
         i32::try_from(n)
             .map(i32::to_ne_bytes)
@@ -17,7 +24,7 @@ pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
         .iter()
         .map(|(k, v)| 8 + k.len() + v.len())
         .sum::<usize>();
-    let mut out = Vec::with_capacity(size);
+    out.reserve(size);
     out.extend_from_slice(&len32(pairs.len())?);
     for (k, v) in pairs {
         out.extend_from_slice(&len32(k.len())?);
@@ -25,7 +32,7 @@ pub fn encode_metadata(pairs: &[(&str, &[u8])]) -> Result<Vec<u8>> {
         out.extend_from_slice(&len32(v.len())?);
         out.extend_from_slice(v);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes a metadata blob into borrowed key/value pairs.
@@ -136,7 +143,7 @@ impl<'a> Json<'a> {
     }
     fn uint_array(&mut self) -> Result<Vec<usize>> {
         self.eat(b'[')?;
-        let mut v = Vec::new();
+        let mut v = Vec::with_capacity(4);
         if self.peek() == Some(b']') {
             self.i += 1;
             return Ok(v);
@@ -251,7 +258,9 @@ pub fn parse_tensor_meta(s: &[u8]) -> Result<TensorMeta> {
     Ok(TensorMeta { shape, permutation })
 }
 
-/// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`).
+/// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`),
+/// written through `std::fmt`: the reference [`tensor_metadata`] is checked against.
+#[cfg(test)]
 pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(16 + 24 * shape.len());
@@ -270,4 +279,147 @@ pub fn tensor_meta_json(shape: &[isize], permutation: Option<&[usize]>) -> Strin
     }
     s.push('}');
     s
+}
+
+/// How many decimal digits `n` has.
+fn digit_count(n: usize) -> usize {
+    let mut len = 1;
+    let mut m = n;
+    while m >= 10 {
+        m /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Writes the `len` decimal digits of `n` into `out[..len]`, last digit first.
+fn fill_digits(out: &mut [u8], len: usize, mut n: usize) {
+    for d in out[..len].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Appends the decimal digits of `n`.
+pub fn push_uint(out: &mut Vec<u8>, n: usize) {
+    let len = digit_count(n);
+    let at = out.len();
+    out.resize(at + len, 0);
+    fill_digits(&mut out[at..], len, n);
+}
+
+/// Writes the decimal digits of `n` at the start of `out` and returns how many there are
+/// (0, writing nothing, when `out` is too short).
+pub fn write_uint(out: &mut [u8], n: usize) -> usize {
+    let len = digit_count(n);
+    if len > out.len() {
+        return 0;
+    }
+    fill_digits(out, len, n);
+    len
+}
+
+/// The metadata blob of an `arrow.fixed_shape_tensor` field: the extension's name and its JSON
+/// for a physical shape and a permutation (omitted when `None`), written straight into the
+/// blob (the same bytes as [`encode_metadata`] of the name and the JSON text).
+pub fn tensor_metadata(shape: &[isize], permutation: Option<&[usize]>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    tensor_metadata_into(&mut out, shape, permutation)?;
+    Ok(out)
+}
+
+/// Appends the blob of [`tensor_metadata`] to `out`.
+pub fn tensor_metadata_into(
+    out: &mut Vec<u8>,
+    shape: &[isize],
+    permutation: Option<&[usize]>,
+) -> Result<()> {
+    let dims = shape.len() + permutation.map_or(0, <[usize]>::len);
+    out.reserve(64 + super::TENSOR.len() + 21 * dims);
+    let start = out.len();
+    out.extend_from_slice(&2i32.to_ne_bytes());
+    for key in [super::EXT_NAME, super::TENSOR, super::EXT_META] {
+        out.extend_from_slice(&(key.len() as i32).to_ne_bytes());
+        out.extend_from_slice(key.as_bytes());
+    }
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let list = |out: &mut Vec<u8>, key: &[u8], v: &mut dyn Iterator<Item = usize>| {
+        out.extend_from_slice(key);
+        for (i, x) in v.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_uint(out, x);
+        }
+        out.push(b']');
+    };
+    out.push(b'{');
+    list(out, b"\"shape\":[", &mut shape.iter().map(|&x| x as usize));
+    if let Some(p) = permutation {
+        out.push(b',');
+        list(out, b"\"permutation\":[", &mut p.iter().copied());
+    }
+    out.push(b'}');
+    let Ok(json) = i32::try_from(out.len() - len_at - 4) else {
+        out.truncate(start);
+        return Err(overflow("a metadata length"));
+    };
+    out[len_at..len_at + 4].copy_from_slice(&json.to_ne_bytes());
+    Ok(())
+}
+
+/// The values of the metadata keys the import reads (the first pair of each key), found in
+/// one pass over the blob without collecting the pairs; the blob is checked as
+/// [`decode_metadata`] checks it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KnownKeys<'a> {
+    pub ext_name: Option<&'a [u8]>,
+    pub ext_meta: Option<&'a [u8]>,
+    pub format: Option<&'a [u8]>,
+}
+
+/// Reads the keys of [`KnownKeys`] from a metadata blob (NULL: none).
+///
+/// # Safety
+/// As for [`decode_metadata`].
+#[inline]
+pub unsafe fn known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
+    if p.is_null() {
+        return Ok(KnownKeys::default());
+    }
+    scan_known_keys(p)
+}
+
+/// [`known_keys`] of a blob that is not NULL.
+unsafe fn scan_known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
+    let mut out = KnownKeys::default();
+    let mut at = p.cast::<u8>();
+    let read_len = |at: &mut *const u8| -> Result<usize> {
+        let n = i32::from_ne_bytes(at.cast::<[u8; 4]>().read_unaligned());
+        *at = at.add(4);
+        usize::try_from(n).map_err(|_| {
+            err!(
+                InvalidArgument,
+                "the schema's metadata has a negative length {n}"
+            )
+        })
+    };
+    let pairs = read_len(&mut at)?;
+    for _ in 0..pairs {
+        let kn = read_len(&mut at)?;
+        let k = std::slice::from_raw_parts(at, kn);
+        at = at.add(kn);
+        let vn = read_len(&mut at)?;
+        let v = std::slice::from_raw_parts(at, vn);
+        at = at.add(vn);
+        let slot = match k {
+            _ if k == super::EXT_NAME.as_bytes() => &mut out.ext_name,
+            _ if k == super::EXT_META.as_bytes() => &mut out.ext_meta,
+            _ if k == super::FORMAT_KEY.as_bytes() => &mut out.format,
+            _ => continue,
+        };
+        slot.get_or_insert(v);
+    }
+    Ok(out)
 }

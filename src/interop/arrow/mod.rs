@@ -156,3 +156,5 @@ pub(crate) use import::import;
 mod tests;
 #[cfg(test)]
 mod view_tests;
+#[cfg(test)]
+mod writer_tests;

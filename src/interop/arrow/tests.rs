@@ -513,3 +513,67 @@ fn exports_released_on_other_threads() {
     }
     assert_eq!((flat.exports(), tensor.exports()), (0, 0));
 }
+
+/// Round trips of layouts the import writes through its less common paths: more than four
+/// dimensions (shape and strides on the heap), tensors of more than eight axes (their
+/// physical strides on the heap), permuted ones among them, and formats too long to be kept
+/// inline.
+#[test]
+fn many_dimensions_and_long_formats_round_trip() {
+    let data = vec![0u8; 4096];
+    let c_strides = |shape: &[isize], itemsize: isize| {
+        let mut st = vec![0isize; shape.len()];
+        let mut step = itemsize;
+        for d in (0..shape.len()).rev() {
+            st[d] = step;
+            step *= shape[d];
+        }
+        st
+    };
+    // Axis 0 outermost, the tensor axes in reverse (Fortran) order.
+    let f_strides = |shape: &[isize], itemsize: isize| {
+        let mut st = vec![0isize; shape.len()];
+        let mut step = itemsize;
+        for d in 1..shape.len() {
+            st[d] = step;
+            step *= shape[d];
+        }
+        st[0] = step;
+        st
+    };
+    let long = b"T{i:alpha:f:beta:h:gamma:h:delta:}";
+    assert!(long.len() >= 32);
+    type Case<'a> = (&'a [u8], isize, Vec<isize>);
+    let cases: Vec<Case> = vec![
+        (b"f", 4, vec![2, 3, 2, 2, 3]),
+        (b"B", 1, vec![2, 2, 1, 2, 2, 1, 2, 2, 1, 2, 2]),
+        (long, 12, vec![2, 2, 3, 2, 2]),
+        (b"T{i:a:}", 4, vec![3, 5]),
+    ];
+    for (fmt, itemsize, shape) in &cases {
+        for strides in [c_strides(shape, *itemsize), f_strides(shape, *itemsize)] {
+            let obj = ndarray(fmt, shape, Some(&strides), &data);
+            let (want_fmt, want_shape, want_strides, _, want_buf) = layout_of(&obj);
+            let mut s = ArrowSchema::released();
+            let mut a = ArrowArray::released();
+            unsafe { export(&obj, &mut s, &mut a) }.unwrap();
+            drop(obj);
+            let back = unsafe { import(&s, &mut a, 0) }.unwrap();
+            unsafe { (s.release.unwrap())(&mut s) };
+            let (f, sh, mut st, ro, buf) = layout_of(&back);
+            // An axis of extent 1 may have any stride.
+            let mut want_strides = want_strides;
+            for (d, &n) in shape.iter().enumerate() {
+                if n == 1 {
+                    (st[d], want_strides[d]) = (0, 0);
+                }
+            }
+            assert_eq!(
+                (f, sh, st, ro, buf),
+                (want_fmt, want_shape, want_strides, true, want_buf),
+                "{} {shape:?} {strides:?}",
+                String::from_utf8_lossy(fmt)
+            );
+        }
+    }
+}

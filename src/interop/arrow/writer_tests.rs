@@ -1,0 +1,166 @@
+//! The hand-written writers and readers of the export and import paths checked against the
+//! general code they replace: the tensor metadata blob against `encode_metadata` of the JSON
+//! written through `std::fmt`, the static `arrow.bool8` blob, the format strings `w:N` and
+//! `+w:N` against `format!`, and the one-pass key lookup against `decode_metadata`.
+
+use super::export::{SchemaFormat, BOOL8_METADATA};
+use super::metadata::*;
+use super::*;
+use crate::status::Status;
+use std::ffi::CStr;
+
+#[test]
+fn tensor_metadata_matches_the_general_encoder() {
+    let shapes: [&[isize]; 6] = [
+        &[],
+        &[0],
+        &[7],
+        &[16, 16],
+        &[1, 10, 100, 1000, 65536],
+        &[isize::MAX, 9, 10, 99, 100, 101],
+    ];
+    for shape in shapes {
+        let n = shape.len();
+        let reversed: Vec<usize> = (0..n).rev().collect();
+        let rotated: Vec<usize> = (0..n).map(|i| (i + 1) % n.max(1)).collect();
+        for perm in [None, Some(&reversed[..]), Some(&rotated[..])] {
+            let json = tensor_meta_json(shape, perm);
+            let want =
+                encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())])
+                    .unwrap();
+            assert_eq!(
+                tensor_metadata(shape, perm).unwrap(),
+                want,
+                "{shape:?} {perm:?}"
+            );
+        }
+    }
+    // The JSON as text, for one case, to pin down the bytes themselves.
+    let blob = tensor_metadata(&[4, 3], Some(&[1, 0])).unwrap();
+    let keys = unsafe { known_keys(blob.as_ptr().cast()) }.unwrap();
+    assert_eq!(keys.ext_name, Some(TENSOR.as_bytes()));
+    assert_eq!(
+        keys.ext_meta,
+        Some(&br#"{"shape":[4,3],"permutation":[1,0]}"#[..])
+    );
+    assert_eq!(keys.format, None);
+}
+
+#[test]
+fn bool8_metadata_matches_the_general_encoder() {
+    assert_eq!(
+        BOOL8_METADATA.to_vec(),
+        encode_metadata(&[(EXT_NAME, BOOL8.as_bytes()), (EXT_META, b"")]).unwrap()
+    );
+}
+
+#[test]
+fn sized_formats_match_format() {
+    for n in [0usize, 1, 8, 9, 10, 99, 100, 4096, 1 << 31, usize::MAX] {
+        for prefix in ["w:", "+w:"] {
+            let SchemaFormat::Sized(b) = SchemaFormat::sized(prefix.as_bytes(), n) else {
+                panic!("not sized");
+            };
+            let text = CStr::from_bytes_until_nul(&b).unwrap();
+            assert_eq!(text.to_str().unwrap(), format!("{prefix}{n}"));
+        }
+    }
+    let mut short = [b'x'; 3];
+    assert_eq!(write_uint(&mut short, 1234), 0);
+    assert_eq!(short, [b'x'; 3]);
+    assert_eq!(write_uint(&mut short, 123), 3);
+    assert_eq!(&short, b"123");
+    let mut v = b"a".to_vec();
+    push_uint(&mut v, 0);
+    push_uint(&mut v, 907);
+    assert_eq!(v, b"a0907");
+}
+
+#[test]
+fn known_keys_match_decode_metadata() {
+    let blobs = [
+        encode_metadata(&[]).unwrap(),
+        encode_metadata(&[("other", b"1"), (FORMAT_KEY, b"T{i:a:}"), ("", b"")]).unwrap(),
+        // Repeated keys: the first pair wins, as a search of the decoded pairs finds it.
+        encode_metadata(&[
+            (EXT_NAME, b"first"),
+            (EXT_META, b"{}"),
+            (EXT_NAME, b"second"),
+            (EXT_META, b"x"),
+            (FORMAT_KEY, b"f"),
+            (FORMAT_KEY, b"d"),
+        ])
+        .unwrap(),
+        // Keys that only share a prefix with the known ones.
+        encode_metadata(&[("ARROW:extension:nam", b"a"), ("xbuf:formats", b"b")]).unwrap(),
+    ];
+    for blob in &blobs {
+        let pairs = unsafe { decode_metadata(blob.as_ptr().cast()) }.unwrap();
+        let find = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key.as_bytes())
+                .map(|(_, v)| *v)
+        };
+        let keys = unsafe { known_keys(blob.as_ptr().cast()) }.unwrap();
+        assert_eq!(keys.ext_name, find(EXT_NAME));
+        assert_eq!(keys.ext_meta, find(EXT_META));
+        assert_eq!(keys.format, find(FORMAT_KEY));
+    }
+    assert_eq!(
+        unsafe { known_keys(std::ptr::null()) }.unwrap(),
+        KnownKeys::default()
+    );
+    // A negative length anywhere is refused, after the known keys too.
+    let mut bad = encode_metadata(&[(EXT_NAME, b"arrow.bool8"), ("k", b"v")]).unwrap();
+    let at = bad.len() - 4 - 1 - 4 - 1; // the length of "k"
+    bad[at..at + 4].copy_from_slice(&(-5i32).to_ne_bytes());
+    assert_eq!(
+        unsafe { known_keys(bad.as_ptr().cast()) }
+            .unwrap_err()
+            .status,
+        Status::InvalidArgument
+    );
+    assert!(unsafe { decode_metadata(bad.as_ptr().cast()) }.is_err());
+    let negative_count = (-1i32).to_ne_bytes();
+    assert_eq!(
+        unsafe { known_keys(negative_count.as_ptr().cast()) }
+            .unwrap_err()
+            .status,
+        Status::InvalidArgument
+    );
+}
+
+#[test]
+fn parse_size_matches_str_parse() {
+    let reference = |d: &[u8]| -> Option<usize> {
+        std::str::from_utf8(d)
+            .ok()
+            .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse::<usize>().ok())
+            .filter(|&n| n <= i32::MAX as usize)
+    };
+    for d in [
+        &b"0"[..],
+        b"8",
+        b"0016",
+        b"2147483647",
+        b"2147483648",
+        b"99999999999999999999999999",
+        b"",
+        b"+4",
+        b"-4",
+        b"4 ",
+        b" 4",
+        b"1e3",
+        b"4:",
+        b"\xff",
+        b"/",
+    ] {
+        let got = super::import::parse_size(d, b"w:?");
+        match reference(d) {
+            Some(n) => assert_eq!(got.unwrap(), n, "{d:?}"),
+            None => assert_eq!(got.unwrap_err().status, Status::InvalidArgument, "{d:?}"),
+        }
+    }
+}

@@ -42,9 +42,22 @@ pub fn encode_metadata_into(out: &mut Vec<u8>, pairs: &[(&str, &[u8])]) -> Resul
 /// specification has no total size).
 pub unsafe fn decode_metadata<'a>(p: *const c_char) -> Result<Vec<(&'a [u8], &'a [u8])>> {
     let mut out = Vec::new();
-    if p.is_null() {
-        return Ok(out);
+    if !p.is_null() {
+        for_each_pair(p, |k, v| out.push((k, v)))?;
     }
+    Ok(out)
+}
+
+/// Calls `each` with every key and value of a metadata blob that is not NULL, in order,
+/// refusing a negative length as it comes.
+///
+/// # Safety
+/// As for [`decode_metadata`], and `p` is not NULL.
+#[inline]
+unsafe fn for_each_pair<'a>(
+    p: *const c_char,
+    mut each: impl FnMut(&'a [u8], &'a [u8]),
+) -> Result<()> {
     let mut at = p.cast::<u8>();
     let read_len = |at: &mut *const u8| -> Result<usize> {
         let n = i32::from_ne_bytes(at.cast::<[u8; 4]>().read_unaligned());
@@ -64,9 +77,9 @@ pub unsafe fn decode_metadata<'a>(p: *const c_char) -> Result<Vec<(&'a [u8], &'a
         let vn = read_len(&mut at)?;
         let v = std::slice::from_raw_parts(at, vn);
         at = at.add(vn);
-        out.push((k, v));
+        each(k, v);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The `shape` and `permutation` of an `arrow.fixed_shape_tensor`'s JSON metadata.
@@ -394,32 +407,14 @@ pub unsafe fn known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
 /// [`known_keys`] of a blob that is not NULL.
 unsafe fn scan_known_keys<'a>(p: *const c_char) -> Result<KnownKeys<'a>> {
     let mut out = KnownKeys::default();
-    let mut at = p.cast::<u8>();
-    let read_len = |at: &mut *const u8| -> Result<usize> {
-        let n = i32::from_ne_bytes(at.cast::<[u8; 4]>().read_unaligned());
-        *at = at.add(4);
-        usize::try_from(n).map_err(|_| {
-            err!(
-                InvalidArgument,
-                "the schema's metadata has a negative length {n}"
-            )
-        })
-    };
-    let pairs = read_len(&mut at)?;
-    for _ in 0..pairs {
-        let kn = read_len(&mut at)?;
-        let k = std::slice::from_raw_parts(at, kn);
-        at = at.add(kn);
-        let vn = read_len(&mut at)?;
-        let v = std::slice::from_raw_parts(at, vn);
-        at = at.add(vn);
+    for_each_pair(p, |k, v| {
         let slot = match k {
             _ if k == super::EXT_NAME.as_bytes() => &mut out.ext_name,
             _ if k == super::EXT_META.as_bytes() => &mut out.ext_meta,
             _ if k == super::FORMAT_KEY.as_bytes() => &mut out.format,
-            _ => continue,
+            _ => return,
         };
         slot.get_or_insert(v);
-    }
+    })?;
     Ok(out)
 }

@@ -269,6 +269,34 @@ struct ArrayPrivate {
     child: Option<ArrowArray>,
 }
 
+/// Takes a spare block out of the first full slot of `slots` (NULL when all are empty). A slot
+/// is only ever swapped out whole, so the block is this thread's alone.
+#[inline]
+fn take_spare<T>(slots: &[AtomicPtr<T>]) -> *mut T {
+    for slot in slots {
+        let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if !spare.is_null() {
+            return spare;
+        }
+    }
+    std::ptr::null_mut()
+}
+
+/// Puts the block `raw` in the first empty slot of `slots`; `false` (the caller keeps it)
+/// when all are full.
+#[inline]
+fn keep_spare<T>(slots: &[AtomicPtr<T>], raw: *mut T) -> bool {
+    slots.iter().any(|slot| {
+        slot.compare_exchange(
+            std::ptr::null_mut(),
+            raw,
+            Ordering::Release,
+            Ordering::Relaxed,
+        )
+        .is_ok()
+    })
+}
+
 /// Freed `ArrayPrivate` allocations kept for the next exports (NULL: none), so that a steady
 /// export/release cycle costs no `malloc`/`free`: two, for the two blocks of a tensor array
 /// (the array and its child). A slot is only ever swapped out whole or filled when empty, so
@@ -291,13 +319,11 @@ impl ArrayPrivate {
 
     /// An allocation for an `ArrayPrivate`, holding no value: a spare one when there is one.
     fn block() -> *mut ArrayPrivate {
-        for slot in &SPARE_PRIVATE {
-            let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
-            if !spare.is_null() {
-                // A block made by `Box` for an `ArrayPrivate` whose value was dropped (see
-                // `unbox`), taken out of the slot by this thread alone.
-                return spare;
-            }
+        let spare = take_spare(&SPARE_PRIVATE);
+        if !spare.is_null() {
+            // A block made by `Box` for an `ArrayPrivate` whose value was dropped (see
+            // `unbox`), taken out of the slot by this thread alone.
+            return spare;
         }
         Box::into_raw(Box::<std::mem::MaybeUninit<ArrayPrivate>>::new_uninit()).cast()
     }
@@ -307,18 +333,8 @@ impl ArrayPrivate {
         let raw = Box::into_raw(p);
         // SAFETY: from `Box::into_raw` just above; the value is dropped once.
         unsafe { std::ptr::drop_in_place(raw) };
-        for slot in &SPARE_PRIVATE {
-            if slot
-                .compare_exchange(
-                    std::ptr::null_mut(),
-                    raw,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-            {
-                return;
-            }
+        if keep_spare(&SPARE_PRIVATE, raw) {
+            return;
         }
         // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
         drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
@@ -420,13 +436,11 @@ const SPARE_METADATA_MAX: usize = 4096;
 impl SchemaPrivate {
     /// A block for a new schema: a spare one when there is one.
     fn take() -> Box<SchemaPrivate> {
-        for slot in &SPARE_SCHEMA {
-            let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
-            if !spare.is_null() {
-                // SAFETY: a block made by `Box::into_raw` in `give_back`, taken out of the
-                // slot by this thread alone.
-                return unsafe { Box::from_raw(spare) };
-            }
+        let spare = take_spare(&SPARE_SCHEMA);
+        if !spare.is_null() {
+            // SAFETY: a block made by `Box::into_raw` in `give_back`, taken out of the slot by
+            // this thread alone.
+            return unsafe { Box::from_raw(spare) };
         }
         Box::new(SchemaPrivate {
             format: SchemaFormat::Static(c""),
@@ -445,18 +459,8 @@ impl SchemaPrivate {
         p.child = None;
         p.children = [std::ptr::null_mut()];
         let raw = Box::into_raw(p);
-        for slot in &SPARE_SCHEMA {
-            if slot
-                .compare_exchange(
-                    std::ptr::null_mut(),
-                    raw,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-            {
-                return;
-            }
+        if keep_spare(&SPARE_SCHEMA, raw) {
+            return;
         }
         // SAFETY: from `Box::into_raw` just above, in no slot.
         drop(unsafe { Box::from_raw(raw) });

@@ -467,46 +467,80 @@ impl SchemaPrivate {
     }
 }
 
-unsafe extern "C" fn release_array(a: *mut ArrowArray) {
-    if a.is_null() || (*a).release.is_none() {
+/// What the two release callbacks need of an Arrow struct: its callback slot and its
+/// producer's block.
+trait Releasable: Sized {
+    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)>;
+    fn private_data(&self) -> *mut c_void;
+}
+
+impl Releasable for ArrowArray {
+    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
+        &mut self.release
+    }
+    fn private_data(&self) -> *mut c_void {
+        self.private_data
+    }
+}
+
+impl Releasable for ArrowSchema {
+    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
+        &mut self.release
+    }
+    fn private_data(&self) -> *mut c_void {
+        self.private_data
+    }
+}
+
+/// The body of both release callbacks: releases `s` once (its callback set to NULL first), the
+/// child its block holds before the block (unless the consumer moved the child out, which
+/// released it there), then hands the block to `dispose`. A NULL or already released struct
+/// is left alone.
+///
+/// # Safety
+/// `s` is NULL or a struct this module exported, whose `private_data` is a `Box<P>`'s, and
+/// `child` finds the child struct `P` holds.
+unsafe fn release_once<S: Releasable, P>(
+    s: *mut S,
+    child: impl FnOnce(&mut P) -> Option<&mut S>,
+    dispose: impl FnOnce(Box<P>),
+) {
+    if s.is_null() || (*s).release_slot().is_none() {
         return;
     }
-    let private = (*a).private_data.cast::<ArrayPrivate>();
-    (*a).release = None;
+    let private = (*s).private_data().cast::<P>();
+    *(*s).release_slot() = None;
     if !private.is_null() {
         // A panic cannot cross this C callback: a failure to release is already swallowed by
         // `Shared::drop`, so catching here only guards against a broken invariant.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw in `export`, released once (release is now NULL).
+            // SAFETY: made by Box::into_raw when exported, released once (the callback is
+            // NULL now).
             let mut p = Box::from_raw(private);
-            if let Some(child) = p.child.as_mut() {
-                if let Some(r) = child.release {
-                    r(child);
+            if let Some(c) = child(&mut p) {
+                if let Some(r) = *c.release_slot() {
+                    r(c);
                 }
             }
-            ArrayPrivate::unbox(p);
+            dispose(p);
         }));
     }
 }
 
+unsafe extern "C" fn release_array(a: *mut ArrowArray) {
+    release_once(
+        a,
+        |p: &mut ArrayPrivate| p.child.as_mut(),
+        ArrayPrivate::unbox,
+    );
+}
+
 unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
-    if s.is_null() || (*s).release.is_none() {
-        return;
-    }
-    let private = (*s).private_data.cast::<SchemaPrivate>();
-    (*s).release = None;
-    if !private.is_null() {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw in `make_schema`, released once.
-            let mut p = Box::from_raw(private);
-            if let Some(child) = p.child.as_mut() {
-                if let Some(r) = child.release {
-                    r(child);
-                }
-            }
-            SchemaPrivate::give_back(p);
-        }));
-    }
+    release_once(
+        s,
+        |p: &mut SchemaPrivate| p.child.as_mut(),
+        SchemaPrivate::give_back,
+    );
 }
 
 /// A schema with `format`, optional metadata and at most one child (released by the

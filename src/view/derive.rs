@@ -46,25 +46,35 @@ impl SliceSpec {
         if step == 0 {
             bail!(InvalidArgument, "slice step is zero in dimension {dim}");
         }
-        // Bounds are clamped to [0, n] for positive steps and [-1, n-1] for negative ones.
-        let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
-        let clamp = |v: isize, omitted: isize| -> isize {
-            if v == XBUF_SLICE_OMIT {
-                omitted
-            } else if v < 0 {
-                v.saturating_add(n).max(lower)
+        // Bounds are clamped to [0, n] for positive steps and [-1, n-1] for negative ones; a
+        // negative one counts from the end first (no overflow: `n >= 0`). An omitted bound is
+        // `isize::MIN`, which that clamps to the lower end: right for a start with a positive
+        // step and a stop with a negative one; the two others are set here.
+        let clamp = |v: isize, lower: isize, upper: isize| -> isize {
+            if v < 0 {
+                v.wrapping_add(n).max(lower)
             } else {
                 v.min(upper)
             }
         };
-        let start = clamp(self.start, if step > 0 { lower } else { upper });
-        let stop = clamp(self.stop, if step > 0 { upper } else { lower });
         // The span between the bounds, as a count of items: at most `n`, so the divisions are
         // of non-negative numbers (unsigned, the cheaper ones), and a unit step needs none.
-        let (span, by) = if step > 0 {
-            (stop - start, step as usize)
+        let (start, span, by) = if step > 0 {
+            let start = clamp(self.start, 0, n);
+            let stop = if self.stop == XBUF_SLICE_OMIT {
+                n
+            } else {
+                clamp(self.stop, 0, n)
+            };
+            (start, stop - start, step as usize)
         } else {
-            (start - stop, step.unsigned_abs())
+            let start = if self.start == XBUF_SLICE_OMIT {
+                n - 1
+            } else {
+                clamp(self.start, -1, n - 1)
+            };
+            let stop = clamp(self.stop, -1, n - 1);
+            (start, start - stop, step.unsigned_abs())
         };
         let count = if span <= 0 {
             0

@@ -468,6 +468,7 @@ impl Object {
     ///
     /// # Safety
     /// `p` must be a live object; after the call it may be freed.
+    #[inline]
     pub unsafe fn decref(p: NonNull<Object>) -> Result<()> {
         let obj = p.as_ref();
         // Acquire: a count that shows the caller's reference alone orders every earlier

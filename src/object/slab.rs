@@ -85,6 +85,7 @@ thread_local! {
 
 /// A free slot of class `class` (no references: nothing finds an object there until its
 /// count is set).
+#[inline]
 pub(super) fn alloc(class: usize) -> NonNull<Object> {
     let cached = CACHE
         .try_with(|c| {
@@ -128,6 +129,7 @@ fn alloc_shared(class: usize) -> NonNull<Object> {
 /// # Safety
 /// `p` must be a slot [`alloc`] gave out, whose object is gone; nobody may use it afterwards
 /// but through [`find`] (which sees a zero count).
+#[inline]
 pub(super) unsafe fn free(p: NonNull<Object>) {
     let base = p.as_ptr() as usize & !(CHUNK - 1);
     let class = (*(base as *const ChunkHeader)).class;

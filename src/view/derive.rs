@@ -100,10 +100,7 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
     // The layout of a view never changes, so it is read before the export is counted.
     if parent.layout().suboffsets.is_none() {
         let empty = parent.len() == 0;
-        return derive_layout(parent, |l, out| {
-            check_count(slices, l)?;
-            slice_direct(l, empty, slices, out)
-        });
+        return derive_layout(parent, |l, out| slice_direct(l, empty, slices, out));
     }
     derive_in_place(obj, |l, out, extra| slice_layout(l, slices, out, extra))
 }
@@ -213,7 +210,8 @@ fn check_count(slices: &[SliceSpec], l: &Layout) -> Result<()> {
 }
 
 /// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
-/// sliced dimensions. `empty`: whether `l` has no items (its byte length is zero). Errors as
+/// sliced dimensions (more slices than dimensions refused first). `empty`: whether `l` has no
+/// items (its byte length is zero). Errors as
 /// the general path gives them: a range's at once; an overflow is left to
 /// [`slice_direct_error`], which finds the first in the general path's order.
 #[inline(always)]
@@ -225,6 +223,9 @@ pub(super) fn slice_direct(
 ) -> Result<()> {
     let n = slices.len();
     let (shape, strides) = (&l.shape[..], &l.strides[..]);
+    if n > shape.len() {
+        return check_count(slices, l);
+    }
     let Layout {
         shape: new_shape,
         strides: new_strides,

@@ -146,8 +146,11 @@ impl ArrowArray {
 }
 
 mod export;
+mod hold;
 mod import;
 mod metadata;
+mod plan;
+mod schema;
 
 pub(crate) use export::export;
 pub(crate) use import::import;

@@ -3,8 +3,8 @@
 //! written through `std::fmt`, the static `arrow.bool8` blob, the format strings `w:N` and
 //! `+w:N` against `format!`, and the one-pass key lookup against `decode_metadata`.
 
-use super::export::{SchemaFormat, BOOL8_METADATA};
 use super::metadata::*;
+use super::schema::{SchemaFormat, BOOL8_METADATA};
 use super::*;
 use crate::status::Status;
 use std::ffi::CStr;

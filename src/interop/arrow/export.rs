@@ -11,7 +11,7 @@ use crate::object::Object;
 use crate::status::{overflow, Result};
 
 pub(super) use super::hold::new_top;
-use super::hold::{release_array, ArrayPrivate, Hold, Shared};
+use super::hold::{new_top_bare, release_array, ArrayPrivate, BareExport, Hold, Shared};
 pub use super::plan::{item_type, plan, ItemType, Plan};
 use super::schema::{item_schema, make_schema, release_schema, Meta, SchemaFormat};
 use super::{ArrowArray, ArrowSchema};
@@ -32,10 +32,52 @@ pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowAr
 }
 
 pub(super) fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
+    if let Some(made) = build_trusted(obj)? {
+        return Ok(made);
+    }
     if let Some(made) = build_from_view(obj)? {
         return Ok(made);
     }
     build_general(obj)
+}
+
+/// The arrays of an object whose exporter is trusted (answers with a layout the library made
+/// and checked) and does nothing when a view is released, such as a built-in array: one
+/// export counted on the object, its answer read in place, no view filled. The structs are
+/// those the general path makes (the same fields, checks and errors); `None` where that path
+/// must answer (another exporter, an answer naming another releaser, a device other than the
+/// CPU, suboffsets, no format, a refused export).
+pub(super) fn build_trusted(obj: &Object) -> Result<Option<(ArrowSchema, ArrowArray)>> {
+    if !obj.trusted() || !obj.release_ignores_views() || obj.add_export().is_err() {
+        return Ok(None);
+    }
+    // SAFETY: the export just counted; dropping `export` from here on returns it.
+    let export = unsafe { BareExport::new(std::ptr::NonNull::from(obj)) };
+    let Ok(r) = obj.exporter().trusted_answer(obj, XBUF_FULL_RO) else {
+        return Ok(None);
+    };
+    let own = r.releaser.is_none_or(|p| std::ptr::eq(p.as_ptr(), obj));
+    let cpu = r.device.0 == 0 || r.device == (crate::capi::XBUF_DEVICE_CPU, 0);
+    let (Some(format), Some(shape), Some(strides), true, true, None, None) = (
+        r.format,
+        r.shape,
+        r.strides,
+        own,
+        cpu,
+        r.suboffsets,
+        r.table,
+    ) else {
+        return Ok(None);
+    };
+    let parts = Parts {
+        buf: r.buf.cast(),
+        itemsize: r.itemsize,
+        shape,
+        strides,
+        indirect: false,
+        fmt: Some(format.to_bytes()),
+    };
+    finish(obj, new_top_bare(export), &parts).map(Some)
 }
 
 /// [`build`] through `get_buffer`: the array holds the filled view.
@@ -43,7 +85,7 @@ pub(super) fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
     let mut top = new_top();
     let view = match &mut top.hold {
         Hold::Own(s) => s.view.get(),
-        Hold::Shared(_) => unreachable!(),
+        Hold::Bare(_) | Hold::Shared(_) => unreachable!("a new top holds an empty view"),
     };
     // SAFETY: a full-size struct in its final place (the box never moves its contents) until
     // the array is released or the view is moved out below; dropping `top` releases it.
@@ -93,11 +135,8 @@ pub(super) fn build_from_view(obj: &Object) -> Result<Option<(ArrowSchema, Arrow
         let Some(owner) = view.add_owner_export()? else {
             return Ok(None);
         };
-        let mut top = new_top();
-        if let Hold::Own(s) = &mut top.hold {
-            // Dropping `top` from here on returns the export.
-            s.bare = owner.as_ptr();
-        }
+        // SAFETY: the export just counted; dropping `top` from here on returns it.
+        let top = new_top_bare(unsafe { BareExport::new(owner) });
         let l = view.layout();
         let parts = Parts {
             buf: l.buf.cast(),
@@ -136,10 +175,6 @@ fn finish(
 ) -> Result<(ArrowSchema, ArrowArray)> {
     let (buf, itemsize, shape, strides, indirect, fmt) =
         (p.buf, p.itemsize, p.shape, p.strides, p.indirect, p.fmt);
-    let (view, bare) = match &mut top.hold {
-        Hold::Own(s) => (s.view.get(), &mut s.bare as *mut *mut Object),
-        Hold::Shared(_) => unreachable!(),
-    };
     if indirect {
         bail!(
             NotContiguous,
@@ -192,16 +227,21 @@ fn finish(
             // before the view moves.
             let mut child_schema = item_schema(&ty, fmt, Some(c"item"))?;
             let mut shared = Arc::new(Shared::empty());
-            // SAFETY: both full-size structs; the new place never moves.
-            if let Err(e) = unsafe { bufferinfo::move_view(shared.view.get(), view) } {
-                // SAFETY: made above, released once.
-                unsafe { release_schema(&mut child_schema) };
-                return Err(e);
+            let new = Arc::get_mut(&mut shared).expect("not shared yet");
+            match &mut top.hold {
+                Hold::Own(old) => {
+                    // SAFETY: both full-size structs; the new place never moves.
+                    let moved = unsafe { bufferinfo::move_view(new.view.get(), old.view.get()) };
+                    if let Err(e) = moved {
+                        // SAFETY: made above, released once.
+                        unsafe { release_schema(&mut child_schema) };
+                        return Err(e);
+                    }
+                }
+                // The bare export moves (the Arc is not shared yet).
+                Hold::Bare(b) => new.bare = b.take(),
+                Hold::Shared(_) => unreachable!("a new array holds no shared export"),
             }
-            // A bare export moves with the view (the Arc is not shared yet).
-            // SAFETY: `bare` points into `top`, which is alive and not otherwise borrowed.
-            Arc::get_mut(&mut shared).expect("not shared yet").bare =
-                unsafe { std::mem::replace(&mut *bare, std::ptr::null_mut()) };
             let schema = make_schema(
                 SchemaFormat::sized(b"+w:", k as usize),
                 None,

@@ -47,11 +47,44 @@ impl Drop for Shared {
     }
 }
 
-/// How an exported array holds the export: a flat array alone, in its own `private_data` (one
-/// allocation per export); a tensor array and its child together, so that either may be
-/// released first.
+/// One export counted on an object by `Object::add_export` (NULL: none, or handed on),
+/// handed back when dropped.
+pub(super) struct BareExport(*mut Object);
+
+// SAFETY: an export may be handed back from any thread (the count is atomic).
+unsafe impl Send for BareExport {}
+unsafe impl Sync for BareExport {}
+
+impl BareExport {
+    /// Takes over the export counted on `owner`.
+    ///
+    /// # Safety
+    /// The caller owns one export counted on `owner` and gives it to the value.
+    pub(super) unsafe fn new(owner: std::ptr::NonNull<Object>) -> BareExport {
+        BareExport(owner.as_ptr())
+    }
+
+    /// The owner, leaving the value empty: the export is the caller's to hand back.
+    pub(super) fn take(&mut self) -> *mut Object {
+        std::mem::replace(&mut self.0, std::ptr::null_mut())
+    }
+}
+
+impl Drop for BareExport {
+    fn drop(&mut self) {
+        if let Some(owner) = std::ptr::NonNull::new(self.0) {
+            // SAFETY: the export this value owns, handed back once.
+            unsafe { Object::drop_export(owner) };
+        }
+    }
+}
+
+/// How an exported array holds the export: a flat array alone, in its own `private_data`
+/// (one block per export), as a filled view or a bare export; a tensor array and its child
+/// together, so that either may be released first.
 pub(super) enum Hold {
     Own(Shared),
+    Bare(BareExport),
     Shared(#[allow(dead_code)] Arc<Shared>),
 }
 
@@ -209,10 +242,30 @@ pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
 /// block (the struct is large: built elsewhere and moved, it would be copied).
 pub(super) fn new_top() -> Box<ArrayPrivate> {
     let p = ArrayPrivate::block();
-    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value; every field is
-    // written before it becomes a box.
+    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value.
     unsafe {
         std::ptr::addr_of_mut!((*p).hold).write(Hold::Own(Shared::empty()));
+        fill_top(p)
+    }
+}
+
+/// A new top-level `ArrayPrivate` holding a bare export (only that word of the hold written).
+pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
+    let p = ArrayPrivate::block();
+    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).hold).write(Hold::Bare(export));
+        fill_top(p)
+    }
+}
+
+/// Writes every field of a new `ArrayPrivate` but its hold, already written, and boxes it.
+///
+/// # Safety
+/// `p` is an allocation for an `ArrayPrivate` whose `hold` alone is written.
+#[inline(always)]
+unsafe fn fill_top(p: *mut ArrayPrivate) -> Box<ArrayPrivate> {
+    {
         std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
         std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
         std::ptr::addr_of_mut!((*p).child).write(None);

@@ -158,6 +158,8 @@ pub(crate) use import::import;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod trusted_tests;
+#[cfg(test)]
 mod view_tests;
 #[cfg(test)]
 mod writer_tests;

@@ -22,66 +22,67 @@ static EMPTY: u64 = 0;
 /// Fills `schema` and `array` with one export of `obj` (see the module docs).
 ///
 /// # Safety
-/// `schema` and `array` must point at writable structs; on failure they are left released
-/// (all zero).
+/// `schema` and `array` must point at writable structs; on failure they are left as they were
+/// (the C entry point has made them released).
 pub unsafe fn export(obj: &Object, schema: *mut ArrowSchema, array: *mut ArrowArray) -> Result<()> {
-    let (s, a) = build(obj)?;
-    schema.write(s);
-    array.write(a);
-    Ok(())
+    let out = Out { schema, array };
+    if export_trusted(obj, out)? || export_from_view(obj, out)? {
+        return Ok(());
+    }
+    export_general(obj, out)
 }
 
+/// Where the structs of an export go: both written on success, neither on failure.
+#[derive(Clone, Copy)]
+pub(super) struct Out {
+    schema: *mut ArrowSchema,
+    array: *mut ArrowArray,
+}
+
+/// The structs one of the `export_*` functions writes, as values (`None`: it left the export
+/// to another way).
+fn collect(way: impl FnOnce(Out) -> Result<bool>) -> Result<Option<(ArrowSchema, ArrowArray)>> {
+    let (mut s, mut a) = (ArrowSchema::released(), ArrowArray::released());
+    let made = way(Out {
+        schema: &mut s,
+        array: &mut a,
+    })?;
+    Ok(made.then_some((s, a)))
+}
+
+/// The structs [`export`] makes, as values.
 pub(super) fn build(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
-    if let Some(made) = build_trusted(obj)? {
-        return Ok(made);
-    }
-    if let Some(made) = build_from_view(obj)? {
-        return Ok(made);
-    }
-    build_general(obj)
+    let made = collect(|out| {
+        // SAFETY: `out` points at two structs of `collect`'s.
+        unsafe { export(obj, out.schema, out.array) }.map(|()| true)
+    })?;
+    Ok(made.expect("export made the structs"))
 }
 
-/// The arrays of an object whose exporter is trusted (answers with a layout the library made
-/// and checked) and does nothing when a view is released, such as a built-in array: one
-/// export counted on the object, its answer read in place, no view filled. The structs are
-/// those the general path makes (the same fields, checks and errors); `None` where that path
-/// must answer (another exporter, an answer naming another releaser, a device other than the
-/// CPU, suboffsets, no format, a refused export).
+/// The structs of [`export_trusted`], as values.
 pub(super) fn build_trusted(obj: &Object) -> Result<Option<(ArrowSchema, ArrowArray)>> {
-    if !obj.trusted() || !obj.release_ignores_views() || obj.add_export().is_err() {
-        return Ok(None);
-    }
-    // SAFETY: the export just counted; dropping `export` from here on returns it.
-    let export = unsafe { BareExport::new(std::ptr::NonNull::from(obj)) };
-    let Ok(r) = obj.exporter().trusted_answer(obj, XBUF_FULL_RO) else {
-        return Ok(None);
-    };
-    let own = r.releaser.is_none_or(|p| std::ptr::eq(p.as_ptr(), obj));
-    let cpu = r.device.0 == 0 || r.device == (crate::capi::XBUF_DEVICE_CPU, 0);
-    let (Some(format), Some(shape), Some(strides), true, true, None, None) = (
-        r.format,
-        r.shape,
-        r.strides,
-        own,
-        cpu,
-        r.suboffsets,
-        r.table,
-    ) else {
-        return Ok(None);
-    };
-    let parts = Parts {
-        buf: r.buf.cast(),
-        itemsize: r.itemsize,
-        shape,
-        strides,
-        indirect: false,
-        fmt: Some(format.to_bytes()),
-    };
-    finish(obj, new_top_bare(export), &parts).map(Some)
+    // SAFETY: `out` points at two structs of `collect`'s.
+    collect(|out| unsafe { export_trusted(obj, out) })
 }
 
-/// [`build`] through `get_buffer`: the array holds the filled view.
+/// The structs of [`export_from_view`], as values.
+pub(super) fn build_from_view(obj: &Object) -> Result<Option<(ArrowSchema, ArrowArray)>> {
+    // SAFETY: `out` points at two structs of `collect`'s.
+    collect(|out| unsafe { export_from_view(obj, out) })
+}
+
+/// The structs of [`export_general`], as values.
 pub(super) fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
+    // SAFETY: `out` points at two structs of `collect`'s.
+    let made = collect(|out| unsafe { export_general(obj, out) }.map(|()| true))?;
+    Ok(made.expect("the general path made the structs"))
+}
+
+/// [`export`] through `get_buffer`: the array holds the filled view.
+///
+/// # Safety
+/// `out` points at two writable structs.
+unsafe fn export_general(obj: &Object, out: Out) -> Result<()> {
     let mut top = new_top();
     let view = match &mut top.hold {
         Hold::Own(s) => s.view.get(),
@@ -89,11 +90,11 @@ pub(super) fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
     };
     // SAFETY: a full-size struct in its final place (the box never moves its contents) until
     // the array is released or the view is moved out below; dropping `top` releases it.
-    unsafe { bufferinfo::get_buffer(obj, view, XBUF_FULL_RO) }?;
+    bufferinfo::get_buffer(obj, view, XBUF_FULL_RO)?;
     // SAFETY: filled above by the library for `XBUF_FULL_RO`, so checked: `ndim` in range,
     // `shape` and `strides` present with `ndim` entries, `suboffsets` NULL or `ndim` entries,
     // `format` present and NUL-terminated, all valid while the view stays where it is.
-    let parts = unsafe {
+    let parts = {
         let v = &*view;
         let n = v.ndim as usize;
         let arr = |p: *mut isize| std::slice::from_raw_parts(p.cast_const(), n);
@@ -108,7 +109,49 @@ pub(super) fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
             fmt,
         }
     };
-    finish(obj, top, &parts)
+    finish(obj, top, &parts, out)
+}
+
+/// The arrays of an object whose exporter is trusted (answers with a layout the library made
+/// and checked) and does nothing when a view is released, such as a built-in array: one
+/// export counted on the object, its answer read in place, no view filled. The structs are
+/// those the general path makes (the same fields, checks and errors); `None` where that path
+/// must answer (another exporter, an answer naming another releaser, a device other than the
+/// CPU, suboffsets, no format, a refused export).
+///
+/// # Safety
+/// `out` points at two writable structs.
+unsafe fn export_trusted(obj: &Object, out: Out) -> Result<bool> {
+    if !obj.trusted() || !obj.release_ignores_views() || obj.add_export().is_err() {
+        return Ok(false);
+    }
+    // SAFETY: the export just counted; dropping `export` from here on returns it.
+    let export = BareExport::new(std::ptr::NonNull::from(obj));
+    let Ok(r) = obj.exporter().trusted_answer(obj, XBUF_FULL_RO) else {
+        return Ok(false);
+    };
+    let own = r.releaser.is_none_or(|p| std::ptr::eq(p.as_ptr(), obj));
+    let cpu = r.device.0 == 0 || r.device == (crate::capi::XBUF_DEVICE_CPU, 0);
+    let (Some(format), Some(shape), Some(strides), true, true, None, None) = (
+        r.format,
+        r.shape,
+        r.strides,
+        own,
+        cpu,
+        r.suboffsets,
+        r.table,
+    ) else {
+        return Ok(false);
+    };
+    let parts = Parts {
+        buf: r.buf.cast(),
+        itemsize: r.itemsize,
+        shape,
+        strides,
+        indirect: false,
+        fmt: Some(format.to_bytes()),
+    };
+    finish(obj, new_top_bare(export), &parts, out).map(|()| true)
 }
 
 /// The arrays of a view object (`xbuf_view`), made straight from the layout the view holds:
@@ -116,27 +159,30 @@ pub(super) fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
 /// those the general path makes (the same fields, checks and errors); `None` where that path
 /// must answer (another exporter, a view without a format, memory on another device than the
 /// CPU, an owner whose exporter wants its views handed back, a released view).
-pub(super) fn build_from_view(obj: &Object) -> Result<Option<(ArrowSchema, ArrowArray)>> {
+///
+/// # Safety
+/// `out` points at two writable structs.
+unsafe fn export_from_view(obj: &Object, out: Out) -> Result<bool> {
     if obj
         .exporter()
         .as_any()
         .downcast_ref::<crate::view::View>()
         .is_none()
     {
-        return Ok(None);
+        return Ok(false);
     }
     let made = crate::view::with(obj, |view| {
         let Ok(format) = view.format() else {
-            return Ok(None);
+            return Ok(false);
         };
         if view.device() != (crate::capi::XBUF_DEVICE_CPU, 0) {
-            return Ok(None);
+            return Ok(false);
         }
         let Some(owner) = view.add_owner_export()? else {
-            return Ok(None);
+            return Ok(false);
         };
         // SAFETY: the export just counted; dropping `top` from here on returns it.
-        let top = new_top_bare(unsafe { BareExport::new(owner) });
+        let top = new_top_bare(BareExport::new(owner));
         let l = view.layout();
         let parts = Parts {
             buf: l.buf.cast(),
@@ -147,11 +193,11 @@ pub(super) fn build_from_view(obj: &Object) -> Result<Option<(ArrowSchema, Arrow
             indirect: l.suboffsets.is_some(),
             fmt: Some(format.to_bytes()),
         };
-        finish(obj, top, &parts).map(Some)
+        finish(obj, top, &parts, out).map(|()| true)
     });
     match made {
         // A released view: the general path says so.
-        Err(e) if e.status == crate::status::Status::Released => Ok(None),
+        Err(e) if e.status == crate::status::Status::Released => Ok(false),
         r => r,
     }
 }
@@ -166,13 +212,12 @@ struct Parts<'a> {
     fmt: Option<&'a [u8]>,
 }
 
-/// Checks `p` for Arrow and makes the structs; `top` holds the export (its view filled, or a
-/// bare export), which goes with the structs, or is returned on failure.
-fn finish(
-    obj: &Object,
-    mut top: Box<ArrayPrivate>,
-    p: &Parts<'_>,
-) -> Result<(ArrowSchema, ArrowArray)> {
+/// Checks `p` for Arrow and writes the structs to `out`; `top` holds the export (its view
+/// filled, or a bare export), which goes with the structs, or is returned on failure.
+///
+/// # Safety
+/// `out` points at two writable structs.
+unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: Out) -> Result<()> {
     let (buf, itemsize, shape, strides, indirect, fmt) =
         (p.buf, p.itemsize, p.shape, p.strides, p.indirect, p.fmt);
     if indirect {
@@ -184,7 +229,12 @@ fn finish(
         );
     }
     let ty = item_type(fmt, itemsize as usize)?;
-    let plan = plan(shape, Some(strides), itemsize)?;
+    // One contiguous dimension (or none), as most arrays have, decided here; the rest planned.
+    let plan = match (shape, strides) {
+        ([], _) => Plan::Flat(1),
+        ([n], [s]) if *n <= 1 || *s == itemsize => Plan::Flat(*n),
+        _ => plan(shape, Some(strides), itemsize)?,
+    };
     let data: *const c_void = if buf.is_null() {
         std::ptr::addr_of!(EMPTY).cast()
     } else {
@@ -197,22 +247,21 @@ fn finish(
         a.release = Some(release_array);
         let p = Box::into_raw(p);
         // SAFETY: just made; the pointers go to the heap block, which never moves.
-        unsafe {
-            a.buffers = (*p).buffers.as_mut_ptr();
-            if let Some(c) = (*p).child.as_mut() {
-                (*p).children[0] = c;
-                a.n_children = 1;
-                a.children = (*p).children.as_mut_ptr();
-            }
+        a.buffers = (*p).buffers.as_mut_ptr();
+        if let Some(c) = (*p).child.as_mut() {
+            (*p).children[0] = c;
+            a.n_children = 1;
+            a.children = (*p).children.as_mut_ptr();
         }
         a.private_data = p.cast();
         a
     };
     match plan {
         Plan::Flat(length) => {
-            let schema = item_schema(&ty, fmt, None)?;
+            out.schema.write(item_schema(&ty, fmt, None)?);
             top.buffers[1] = data;
-            Ok((schema, array(top, length, 2)))
+            out.array.write(array(top, length, 2));
+            Ok(())
         }
         Plan::Tensor {
             length,
@@ -231,10 +280,10 @@ fn finish(
             match &mut top.hold {
                 Hold::Own(old) => {
                     // SAFETY: both full-size structs; the new place never moves.
-                    let moved = unsafe { bufferinfo::move_view(new.view.get(), old.view.get()) };
+                    let moved = bufferinfo::move_view(new.view.get(), old.view.get());
                     if let Err(e) = moved {
                         // SAFETY: made above, released once.
-                        unsafe { release_schema(&mut child_schema) };
+                        release_schema(&mut child_schema);
                         return Err(e);
                     }
                 }
@@ -257,7 +306,9 @@ fn finish(
             .boxed();
             top.hold = Hold::Shared(shared);
             top.child = Some(array(child, child_len, 2));
-            Ok((schema, array(top, length, 1)))
+            out.schema.write(schema);
+            out.array.write(array(top, length, 1));
+            Ok(())
         }
     }
 }

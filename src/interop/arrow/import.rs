@@ -36,12 +36,18 @@ impl ItemFormat {
         if text.contains(&0) {
             bail!(Format, "the format contains a NUL byte");
         }
+        Ok(ItemFormat::new_clean(text))
+    }
+
+    /// `text`, which holds no NUL byte, as a format.
+    fn new_clean(text: &[u8]) -> ItemFormat {
+        debug_assert!(!text.contains(&0));
         if text.len() < 23 {
             let mut b = [0u8; 23];
             b[..text.len()].copy_from_slice(text);
-            return Ok(ItemFormat::Inline(b));
+            return ItemFormat::Inline(b);
         }
-        Ok(ItemFormat::Heap(CString::new(text).expect("no NUL byte")))
+        ItemFormat::Heap(CString::new(text).expect("no NUL byte"))
     }
 
     fn as_cstr(&self) -> &CStr {
@@ -125,7 +131,11 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             }
             let format = match meta.format {
                 Some(text) => {
-                    let size = format::itemsize(text)?;
+                    let known = super::memo::item_size(text);
+                    let size = match known {
+                        Some(size) => size,
+                        None => format::itemsize(text)?,
+                    };
                     if size != n {
                         bail!(
                             Format,
@@ -134,7 +144,15 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                             type_name(text)
                         );
                     }
-                    ItemFormat::new(text)?
+                    match known {
+                        // A text remembered once it was taken below: no NUL byte in it.
+                        Some(_) => ItemFormat::new_clean(text),
+                        None => {
+                            let f = ItemFormat::new(text)?;
+                            super::memo::remember_item_size(text, size);
+                            f
+                        }
+                    }
                 }
                 None => {
                     let mut text = Vec::with_capacity(12);

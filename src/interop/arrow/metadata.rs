@@ -35,6 +35,48 @@ pub fn encode_metadata_into(out: &mut Vec<u8>, pairs: &[(&str, &[u8])]) -> Resul
     Ok(())
 }
 
+/// The start of the blob of the one pair `FORMAT_KEY: text`: the pair count and the key with
+/// its length, in native byte order (built at compile time).
+const FORMAT_HEAD: [u8; 8 + super::FORMAT_KEY.len()] = {
+    let mut out = [0u8; 8 + super::FORMAT_KEY.len()];
+    let count = 1i32.to_ne_bytes();
+    let len = (super::FORMAT_KEY.len() as i32).to_ne_bytes();
+    let key = super::FORMAT_KEY.as_bytes();
+    let mut i = 0;
+    while i < 4 {
+        out[i] = count[i];
+        out[4 + i] = len[i];
+        i += 1;
+    }
+    let mut i = 0;
+    while i < key.len() {
+        out[8 + i] = key[i];
+        i += 1;
+    }
+    out
+};
+
+/// Appends the blob of the one pair `FORMAT_KEY: text` to `out`: the bytes
+/// [`encode_metadata_into`] writes for that pair, written without a loop over pairs.
+pub fn format_metadata_into(out: &mut Vec<u8>, text: &[u8]) -> Result<()> {
+    let len = i32::try_from(text.len())
+        .map_err(|_| overflow("a metadata length"))?
+        .to_ne_bytes();
+    let size = FORMAT_HEAD.len() + 4 + text.len();
+    out.reserve(size);
+    let at = out.len();
+    // SAFETY: `size` bytes reserved after `at`, all written before the length covers them.
+    unsafe {
+        let p = out.as_mut_ptr().add(at);
+        p.copy_from_nonoverlapping(FORMAT_HEAD.as_ptr(), FORMAT_HEAD.len());
+        let p = p.add(FORMAT_HEAD.len());
+        p.copy_from_nonoverlapping(len.as_ptr(), 4);
+        p.add(4).copy_from_nonoverlapping(text.as_ptr(), text.len());
+        out.set_len(at + size);
+    }
+    Ok(())
+}
+
 /// Decodes a metadata blob into borrowed key/value pairs.
 ///
 /// # Safety

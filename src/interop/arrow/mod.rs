@@ -148,6 +148,7 @@ impl ArrowArray {
 mod export;
 mod hold;
 mod import;
+mod memo;
 mod metadata;
 mod plan;
 mod schema;
@@ -155,6 +156,8 @@ mod schema;
 pub(crate) use export::export;
 pub(crate) use import::import;
 
+#[cfg(test)]
+mod memo_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::layout::Order;
 use crate::status::Result;
 
 /// The Arrow type of one item.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {
     /// A primitive Arrow type by its format string.
     Primitive(&'static CStr),
@@ -34,6 +34,11 @@ pub fn item_type(fmt: Option<&[u8]>, itemsize: usize) -> Result<ItemType> {
             return Ok(t);
         }
     }
+    super::memo::item_type(fmt, itemsize, || parsed_item_type(fmt, itemsize))
+}
+
+/// [`item_type`] of a format that needs the parser.
+pub(super) fn parsed_item_type(fmt: &[u8], itemsize: usize) -> Result<ItemType> {
     let f = format::parse(fmt)?;
     let scalar = match f.top_field() {
         Some(field) if field.shape.is_empty() && f.itemsize() == itemsize => match &field.ty {

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicPtr;
 use crate::status::Result;
 
 use super::hold::{keep_spare, release_once, take_spare, Releasable};
-use super::metadata::{encode_metadata_into, tensor_metadata_into, write_uint};
+use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint};
 use super::plan::ItemType;
 use super::{ArrowSchema, BOOL8, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY};
 
@@ -175,7 +175,7 @@ pub(super) fn make_schema(
             s.metadata = m.as_ptr().cast();
             Ok(())
         }
-        Meta::Format(text) => encode_metadata_into(&mut p.metadata, &[(FORMAT_KEY, text)]),
+        Meta::Format(text) => format_metadata_into(&mut p.metadata, text),
         Meta::Tensor(shape, permutation) => {
             tensor_metadata_into(&mut p.metadata, shape, permutation)
         }

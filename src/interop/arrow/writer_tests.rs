@@ -164,3 +164,18 @@ fn parse_size_matches_str_parse() {
         }
     }
 }
+
+#[test]
+fn format_metadata_matches_the_general_encoder() {
+    let long = "T{".to_string() + &"i:x:".repeat(100) + "}";
+    for text in [&b""[..], b"B", b"T{i:a:f:b:}", long.as_bytes()] {
+        let want = encode_metadata(&[(FORMAT_KEY, text)]).unwrap();
+        let mut got = Vec::new();
+        format_metadata_into(&mut got, text).unwrap();
+        assert_eq!(got, want);
+        // Appended after what the buffer holds.
+        let mut after = vec![7u8; 3];
+        format_metadata_into(&mut after, text).unwrap();
+        assert_eq!((&after[..3], &after[3..]), (&[7u8; 3][..], &want[..]));
+    }
+}

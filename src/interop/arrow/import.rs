@@ -12,7 +12,7 @@ use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-use super::metadata::{known_keys, parse_tensor_meta};
+use super::metadata::{known_keys, read_tensor_meta, Axes};
 use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS, TENSOR};
 
 /// An imported item format: a static one, short text kept inline (no allocation), or longer
@@ -65,7 +65,7 @@ struct Desc {
     /// The item format.
     format: ItemFormat,
     itemsize: isize,
-    /// One entry per fixed-size list level, outermost first.
+    /// One entry per fixed-size list level, innermost first (no allocation for none).
     levels: Vec<Level>,
 }
 
@@ -74,9 +74,9 @@ struct Level {
     /// Items per list (the product of `physical`).
     size: isize,
     /// The tensor's physical (row-major) shape: `[size]` for a plain fixed-size list.
-    physical: Vec<isize>,
+    physical: Axes<isize>,
     /// Logical axis `i` is physical axis `permutation[i]`; `None`: the identity.
-    permutation: Option<Vec<usize>>,
+    permutation: Option<Axes<usize>>,
 }
 
 fn type_name(format: &[u8]) -> String {
@@ -185,13 +185,7 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                 );
             }
             let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {
-                let m = parse_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
-                // Converted in place (the same allocation).
-                let physical: Vec<isize> = m
-                    .shape
-                    .into_iter()
-                    .map(|x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
-                    .collect::<Result<_>>()?;
+                let (physical, permutation) = read_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
                 let count = crate::layout::item_count(&physical)?;
                 if count != n {
                     bail!(
@@ -201,9 +195,9 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                         type_name(f)
                     );
                 }
-                (physical, m.permutation)
+                (physical, permutation)
             } else {
-                (vec![n], None)
+                (Axes::from_slice(&[n]), None)
             };
             let dims = dims + physical.len();
             if dims + 1 > XBUF_MAX_NDIM as usize {
@@ -214,14 +208,11 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                 );
             }
             let mut inner = describe(*s.children, dims)?;
-            inner.levels.insert(
-                0,
-                Level {
-                    size: n,
-                    physical,
-                    permutation,
-                },
-            );
+            inner.levels.push(Level {
+                size: n,
+                physical,
+                permutation,
+            });
             inner
         }
         b"b" => bail!(
@@ -487,7 +478,7 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     let mut end = ndim;
     let mut small = [0isize; 8];
     let mut large = Vec::new();
-    for level in desc.levels.iter().rev() {
+    for level in desc.levels.iter() {
         let n = level.physical.len();
         let phys = if n <= small.len() {
             &mut small[..n]
@@ -536,7 +527,7 @@ pub unsafe fn import(
     let mut a = top;
     let mut start = 0usize;
     let mut items = count;
-    for (depth, level) in desc.levels.iter().enumerate() {
+    for (depth, level) in desc.levels.iter().rev().enumerate() {
         let what = Slot(depth);
         let phys = check_level(a, what, 1, 1, start, items, flags)?;
         let size = level.size as usize;

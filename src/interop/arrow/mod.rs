@@ -152,6 +152,7 @@ mod memo;
 mod metadata;
 mod plan;
 mod schema;
+mod small;
 
 pub(crate) use export::export;
 pub(crate) use import::import;

@@ -179,3 +179,91 @@ fn format_metadata_matches_the_general_encoder() {
         assert_eq!((&after[..3], &after[3..]), (&[7u8; 3][..], &want[..]));
     }
 }
+
+/// `parse_tensor_meta`'s answer in the form `read_tensor_meta` gives it.
+fn general_tensor_meta(s: &[u8]) -> std::result::Result<(Vec<isize>, Option<Vec<usize>>), String> {
+    let m = parse_tensor_meta(s).map_err(|e| e.message.clone())?;
+    let shape = m
+        .shape
+        .iter()
+        .map(|&x| isize::try_from(x).map_err(|_| "overflow".to_string()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((shape, m.permutation))
+}
+
+#[test]
+fn tensor_meta_reader_matches_the_general_reader() {
+    let mut texts: Vec<String> = Vec::new();
+    let big = 999_999_999_999_999_999usize; // 18 digits
+    let shapes: [&[isize]; 7] = [
+        &[0],
+        &[7],
+        &[16, 16],
+        &[1, 2, 3, 4, 5, 6, 7, 8],
+        &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+        &[big as isize, 1],
+        &[],
+    ];
+    for shape in shapes {
+        let n = shape.len();
+        let reversed: Vec<usize> = (0..n).rev().collect();
+        let rotated: Vec<usize> = (0..n).map(|i| (i + 1) % n.max(1)).collect();
+        for perm in [None, Some(&reversed[..]), Some(&rotated[..])] {
+            texts.push(tensor_meta_json(shape, perm));
+        }
+    }
+    for t in [
+        r#"{"shape":[1000000000000000000,1]}"#,
+        r#"{"shape":[99999999999999999999]}"#,
+        r#"{"shape":[4,3],"permutation":[1,1]}"#,
+        r#"{"shape":[4,3],"permutation":[0,2]}"#,
+        r#"{"shape":[4,3],"permutation":[0]}"#,
+        r#"{"shape":[4,3],"permutation":[0,1,2]}"#,
+        r#"{"shape":[4,3],"permutation":null}"#,
+        r#"{"shape":[4,3],"dim_names":["a","b"]}"#,
+        r#"{"dim_names":["a","b"],"shape":[4,3]}"#,
+        r#"{"permutation":[1,0],"shape":[4,3]}"#,
+        r#"{"shape":[4,3],"shape":[2]}"#,
+        r#"{ "shape": [4, 3] }"#,
+        r#"{"shape":[04,3]}"#,
+        r#"{"shape":[4,3]}x"#,
+        r#"{"shape":[4,3]"#,
+        r#"{"shape":[4,]}"#,
+        r#"{"shape":[,4]}"#,
+        r#"{"shape":[-4]}"#,
+        r#"{"shape":[4.0]}"#,
+        r#"{"shape":[4,3],"permutation":[1,0]} "#,
+        r#"{"shape":[]}"#,
+        r#"{}"#,
+        "",
+    ] {
+        texts.push(t.to_string());
+    }
+    for t in &texts {
+        let s = t.as_bytes();
+        let want = general_tensor_meta(s);
+        let got = read_tensor_meta(s)
+            .map(|(shape, perm)| (shape.to_vec(), perm.map(|p| p.to_vec())))
+            .map_err(|e| e.message.clone());
+        match (&got, &want) {
+            (Err(_), Err(w)) if w == "overflow" => {}
+            _ => assert_eq!(got, want, "{t}"),
+        }
+    }
+    // The texts the export writes are read in one pass.
+    for (shape, perm) in [
+        (&[16isize, 16][..], None),
+        (&[2, 3, 4][..], Some(&[2usize, 0, 1][..])),
+        (&[1, 2, 3, 4, 5, 6, 7, 8][..], None),
+    ] {
+        let t = tensor_meta_json(shape, perm);
+        assert!(read_tensor_meta_exact(t.as_bytes()).is_some(), "{t}");
+    }
+    // Beyond eight axes, the general reader.
+    let t = tensor_meta_json(&[1; 9], None);
+    assert!(read_tensor_meta_exact(t.as_bytes()).is_none());
+    assert_eq!(
+        read_tensor_meta(t.as_bytes()).unwrap().0.to_vec(),
+        vec![1isize; 9]
+    );
+}

@@ -94,9 +94,81 @@ pub fn remember_item_size(text: &[u8], size: usize) {
     let _ = IMPORT.try_with(|c| Entry::set(c, text, size, ()));
 }
 
-/// Forgets both answers of this thread (for tests of misses).
+/// The last tensor metadata blob written on this thread and what it was written for: a head
+/// word (the number of axes `n`, or `-(n + 1)` when a permutation follows), the physical
+/// shape, then the permutation if any.
+struct TensorBlob {
+    key: Vec<isize>,
+    blob: Vec<u8>,
+}
+
+thread_local! {
+    static TENSOR: std::cell::RefCell<TensorBlob> = const {
+        std::cell::RefCell::new(TensorBlob {
+            key: Vec::new(),
+            blob: Vec::new(),
+        })
+    };
+}
+
+/// Longest tensor blob kept.
+const TENSOR_BLOB_MAX: usize = 1024;
+
+/// Appends to `out` the tensor metadata blob `general` appends for `shape` and
+/// `permutation`, remembered for the last ones asked on this thread.
+pub fn tensor_metadata_into(
+    out: &mut Vec<u8>,
+    shape: &[isize],
+    permutation: Option<&[usize]>,
+    general: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let n = shape.len();
+    let head = match permutation {
+        None => n as isize,
+        Some(_) => -(n as isize) - 1,
+    };
+    let same = |key: &[isize]| {
+        key.len() == 1 + n + permutation.map_or(0, |p| p.len())
+            && key[0] == head
+            && key[1..=n] == *shape
+            && permutation
+                .is_none_or(|p| p.iter().zip(&key[1 + n..]).all(|(&a, &b)| a as isize == b))
+    };
+    let hit = TENSOR.try_with(|t| {
+        let t = t.try_borrow().ok()?;
+        same(&t.key).then(|| out.extend_from_slice(&t.blob))
+    });
+    if let Ok(Some(())) = hit {
+        return Ok(());
+    }
+    let start = out.len();
+    general(out)?;
+    let blob = &out[start..];
+    if blob.len() <= TENSOR_BLOB_MAX {
+        let _ = TENSOR.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                t.key.clear();
+                t.key.push(head);
+                t.key.extend_from_slice(shape);
+                if let Some(p) = permutation {
+                    t.key.extend(p.iter().map(|&a| a as isize));
+                }
+                t.blob.clear();
+                t.blob.extend_from_slice(blob);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Forgets the answers of this thread (for tests of misses).
 #[cfg(test)]
 pub fn forget() {
     EXPORT.with(|c| c.set(Entry::empty(ItemType::Bool8)));
     IMPORT.with(|c| c.set(Entry::empty(())));
+    TENSOR.with(|t| {
+        let mut t = t.borrow_mut();
+        t.key.clear();
+        t.blob.clear();
+    });
 }

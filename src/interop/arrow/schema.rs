@@ -177,7 +177,9 @@ pub(super) fn make_schema(
         }
         Meta::Format(text) => format_metadata_into(&mut p.metadata, text),
         Meta::Tensor(shape, permutation) => {
-            tensor_metadata_into(&mut p.metadata, shape, permutation)
+            super::memo::tensor_metadata_into(&mut p.metadata, shape, permutation, |out| {
+                tensor_metadata_into(out, shape, permutation)
+            })
         }
     };
     if let Err(e) = written {

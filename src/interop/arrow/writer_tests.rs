@@ -267,3 +267,51 @@ fn tensor_meta_reader_matches_the_general_reader() {
         vec![1isize; 9]
     );
 }
+
+#[test]
+fn remembered_tensor_metadata_is_the_general_blob() {
+    let general = |shape: &[isize], perm: Option<&[usize]>| {
+        let json = tensor_meta_json(shape, perm);
+        encode_metadata(&[(EXT_NAME, TENSOR.as_bytes()), (EXT_META, json.as_bytes())]).unwrap()
+    };
+    let wide = vec![3isize; 200];
+    // Repeats (hits), the same JSON length with other extents, a permutation added, removed
+    // and changed, no axes with and without a permutation, and a blob too long to keep.
+    let cases: [(&[isize], Option<&[usize]>); 14] = [
+        (&[16, 16], None),
+        (&[16, 16], None),
+        (&[61, 16], None),
+        (&[16, 16], Some(&[1, 0])),
+        (&[16, 16], Some(&[1, 0])),
+        (&[16, 16], Some(&[0, 1])),
+        (&[16, 16], None),
+        (&[], None),
+        (&[], Some(&[])),
+        (&[], None),
+        (&wide, None),
+        (&wide, None),
+        (&[16, 16], None),
+        (&[16, 16], None),
+    ];
+    for forget in [false, true] {
+        super::memo::forget();
+        for (shape, perm) in cases {
+            if forget {
+                super::memo::forget();
+            }
+            let want = general(shape, perm);
+            assert_eq!(
+                tensor_metadata(shape, perm).unwrap(),
+                want,
+                "{shape:?} {perm:?}"
+            );
+            // Appended after what the buffer holds, as the general writer does.
+            let mut out = vec![9u8; 5];
+            super::memo::tensor_metadata_into(&mut out, shape, perm, |o| {
+                tensor_metadata_into(o, shape, perm)
+            })
+            .unwrap();
+            assert_eq!((&out[..5], &out[5..]), (&[9u8; 5][..], &want[..]));
+        }
+    }
+}

@@ -7,6 +7,8 @@ use crate::format::{self, ByteOrder, FieldType, Kind};
 use crate::layout::Order;
 use crate::status::Result;
 
+use super::metadata::Axes;
+
 /// The Arrow type of one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {
@@ -100,8 +102,8 @@ pub enum Plan {
     /// `permutation[i]` is the physical axis of logical axis `i` (`None`: the identity).
     Tensor {
         length: isize,
-        shape: Vec<isize>,
-        permutation: Option<Vec<usize>>,
+        shape: Axes<isize>,
+        permutation: Option<Axes<usize>>,
     },
 }
 
@@ -113,7 +115,7 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
             [n] => Plan::Flat(*n),
             [n, rest @ ..] => Plan::Tensor {
                 length: *n,
-                shape: rest.to_vec(),
+                shape: Axes::from_slice(rest),
                 permutation: None,
             },
         });
@@ -134,25 +136,29 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
     if shape.contains(&0) {
         return Ok(Plan::Tensor {
             length: shape[0],
-            shape: shape[1..].to_vec(),
+            shape: Axes::from_slice(&shape[1..]),
             permutation: None,
         });
     }
     if crate::layout::is_contiguous(shape, Some(strides), false, itemsize, Order::C) {
         return Ok(Plan::Tensor {
             length: shape[0],
-            shape: shape[1..].to_vec(),
+            shape: Axes::from_slice(&shape[1..]),
             permutation: None,
         });
     }
     // The tensor axes of extent > 1 from the outermost (largest stride) in; then those of
     // extent 1 (whose strides never matter) each before the first axis after it in logical
     // order, so that a C-contiguous layout gets the identity.
-    let mut order: Vec<usize> = tensor.clone().filter(|&d| shape[d] > 1).collect();
+    let mut order: Axes<usize> = Axes::new();
+    for d in tensor.clone().filter(|&d| shape[d] > 1) {
+        order.push(d);
+    }
     order.sort_by_key(|&d| std::cmp::Reverse(strides[d]));
     for d in tensor.clone().filter(|&d| shape[d] == 1) {
         let at = order.iter().position(|&e| e > d).unwrap_or(order.len());
-        order.insert(at, d);
+        order.push(d);
+        order[at..].rotate_right(1);
     }
     // Arrow needs axis 0 outermost, so that each tensor is one contiguous run.
     let mut step = itemsize;
@@ -180,8 +186,11 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
             shape[0]
         );
     }
-    let physical: Vec<isize> = order.iter().map(|&d| shape[d]).collect();
-    let mut permutation = vec![0usize; n - 1];
+    let mut physical: Axes<isize> = Axes::new();
+    for &d in order.iter() {
+        physical.push(shape[d]);
+    }
+    let mut permutation: Axes<usize> = Axes::from_slice(&order);
     for (j, &d) in order.iter().enumerate() {
         permutation[d - 1] = j;
     }

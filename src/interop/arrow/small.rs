@@ -64,6 +64,14 @@ impl<T, const N: usize> std::ops::DerefMut for Small<T, N> {
     }
 }
 
+impl<T: PartialEq, const N: usize> PartialEq for Small<T, N> {
+    fn eq(&self, other: &Small<T, N>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq, const N: usize> Eq for Small<T, N> {}
+
 impl<T: std::fmt::Debug, const N: usize> std::fmt::Debug for Small<T, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let items: &[T] = match self {

@@ -2,7 +2,7 @@
 //! export until the last of them is released), through `get_buffer` or a view's layout.
 
 use std::ffi::{c_void, CStr};
-use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use crate::bail;
 use crate::bufferinfo;
@@ -11,7 +11,7 @@ use crate::object::Object;
 use crate::status::{overflow, Result};
 
 pub(super) use super::hold::new_top;
-use super::hold::{new_top_bare, release_array, ArrayPrivate, BareExport, Hold, Shared};
+use super::hold::{new_top_bare, release_array, ArrayPrivate, BareExport, Hold, ParentRef};
 pub use super::plan::{item_type, plan, ItemType, Plan};
 use super::schema::{item_schema, make_schema, release_schema, Meta, SchemaFormat};
 use super::{ArrowArray, ArrowSchema};
@@ -86,7 +86,7 @@ unsafe fn export_general(obj: &Object, out: Out) -> Result<()> {
     let mut top = new_top();
     let view = match &mut top.hold {
         Hold::Own(s) => s.view.get(),
-        Hold::Bare(_) | Hold::Shared(_) => unreachable!("a new top holds an empty view"),
+        Hold::Bare(_) | Hold::Parent(_) => unreachable!("a new top holds an empty view"),
     };
     // SAFETY: a full-size struct in its final place (the box never moves its contents) until
     // the array is released or the view is moved out below; dropping `top` releases it.
@@ -272,39 +272,26 @@ unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: O
             let child_len = k
                 .checked_mul(length)
                 .ok_or_else(|| overflow("the item count"))?;
-            // The child's schema copies the format, which may live in the view's struct,
-            // before the view moves.
-            let mut child_schema = item_schema(&ty, fmt, Some(c"item"))?;
-            let mut shared = Arc::new(Shared::empty());
-            let new = Arc::get_mut(&mut shared).expect("not shared yet");
-            match &mut top.hold {
-                Hold::Own(old) => {
-                    // SAFETY: both full-size structs; the new place never moves.
-                    let moved = bufferinfo::move_view(new.view.get(), old.view.get());
-                    if let Err(e) = moved {
-                        // SAFETY: made above, released once.
-                        release_schema(&mut child_schema);
-                        return Err(e);
-                    }
-                }
-                // The bare export moves (the Arc is not shared yet).
-                Hold::Bare(b) => new.bare = b.take(),
-                Hold::Shared(_) => unreachable!("a new array holds no shared export"),
-            }
+            let child_schema = item_schema(&ty, fmt, Some(c"item"))?;
             let schema = make_schema(
                 SchemaFormat::sized(b"+w:", k as usize),
                 None,
                 Meta::Tensor(&shape, permutation.as_deref()),
                 Some(child_schema),
             )?;
+            // The parent's block holds the export for both arrays; the child holds the block.
+            top.owners = AtomicUsize::new(2);
+            let top_ptr: *mut ArrayPrivate = &mut *top;
             let child = ArrayPrivate {
-                hold: Hold::Shared(shared.clone()),
+                // SAFETY: the block is made by `Box::into_raw` below and lives until both
+                // holds its `owners` counts are given up.
+                hold: Hold::Parent(ParentRef::new(top_ptr)),
+                owners: AtomicUsize::new(0),
                 buffers: [std::ptr::null(), data],
                 children: [std::ptr::null_mut()],
                 child: None,
             }
             .boxed();
-            top.hold = Hold::Shared(shared);
             top.child = Some(array(child, child_len, 2));
             out.schema.write(schema);
             out.array.write(array(top, length, 1));

@@ -4,8 +4,7 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use crate::bufferinfo;
 use crate::capi::xbuf_bufferinfo;
@@ -13,17 +12,13 @@ use crate::object::Object;
 
 use super::{ArrowArray, ArrowSchema};
 
-/// The export an exported array holds, returned when dropped: a filled view, or (for an array
-/// made straight from a view object's layout) one export counted on the object that owns the
-/// memory, the view left empty.
+/// A filled view an exported array holds, released when dropped.
 pub(super) struct Shared {
     pub(super) view: UnsafeCell<xbuf_bufferinfo>,
-    /// The owner holding that bare export, or NULL.
-    pub(super) bare: *mut Object,
 }
 
-// SAFETY: the view is written only by `get_buffer`/`move_view` before the value is shared and
-// by `Drop` after the last owner is gone; in between it is only read.
+// SAFETY: the view is written only by `get_buffer` before the array is published and by
+// `Drop` after its last owner is gone; in between it is only read.
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
@@ -31,7 +26,6 @@ impl Shared {
     pub(super) fn empty() -> Shared {
         Shared {
             view: UnsafeCell::new(xbuf_bufferinfo::empty()),
-            bare: std::ptr::null_mut(),
         }
     }
 }
@@ -40,10 +34,6 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // SAFETY: filled by get_buffer (or empty, which release ignores); nobody else holds it.
         let _ = unsafe { bufferinfo::release(self.view.get()) };
-        if let Some(owner) = std::ptr::NonNull::new(self.bare) {
-            // SAFETY: the export counted by `View::add_owner_export`, returned only here.
-            unsafe { Object::drop_export(owner) };
-        }
     }
 }
 
@@ -63,11 +53,6 @@ impl BareExport {
     pub(super) unsafe fn new(owner: std::ptr::NonNull<Object>) -> BareExport {
         BareExport(owner.as_ptr())
     }
-
-    /// The owner, leaving the value empty: the export is the caller's to hand back.
-    pub(super) fn take(&mut self) -> *mut Object {
-        std::mem::replace(&mut self.0, std::ptr::null_mut())
-    }
 }
 
 impl Drop for BareExport {
@@ -79,23 +64,52 @@ impl Drop for BareExport {
     }
 }
 
-/// How an exported array holds the export: a flat array alone, in its own `private_data`
-/// (one block per export), as a filled view or a bare export; a tensor array and its child
-/// together, so that either may be released first.
+/// How an exported array holds the export: in its own block, as a filled view or a bare
+/// export; or (a tensor array's child) through its parent's block, which holds the export for
+/// both and lives until the last of the two is released, so that either may go first.
 pub(super) enum Hold {
     Own(Shared),
     Bare(BareExport),
-    Shared(#[allow(dead_code)] Arc<Shared>),
+    Parent(ParentRef),
 }
 
 /// An exported array's `private_data`.
 pub(super) struct ArrayPrivate {
     pub(super) hold: Hold,
+    /// 0 for a block only its own array holds; else how many arrays (the tensor array and its
+    /// child) still hold it: the block is disposed of when the count drops to zero.
+    pub(super) owners: AtomicUsize,
     pub(super) buffers: [*const c_void; 2],
     pub(super) children: [*mut ArrowArray; 1],
     /// A tensor array's child, in the same block (a consumer moving it out leaves a released
     /// struct here, which the parent's release skips).
     pub(super) child: Option<ArrowArray>,
+}
+
+/// A child array's hold on its parent's block (one of the block's `owners`), given up when
+/// dropped.
+pub(super) struct ParentRef(*mut ArrayPrivate);
+
+// SAFETY: the parent's block is shared through its atomic `owners` count; what it holds (the
+// export) is `Send + Sync`.
+unsafe impl Send for ParentRef {}
+unsafe impl Sync for ParentRef {}
+
+impl ParentRef {
+    /// A hold on `parent`, a block made by `Box::into_raw` whose `owners` counts it.
+    ///
+    /// # Safety
+    /// `parent` stays allocated until the holds its `owners` counts are given up.
+    pub(super) unsafe fn new(parent: *mut ArrayPrivate) -> ParentRef {
+        ParentRef(parent)
+    }
+}
+
+impl Drop for ParentRef {
+    fn drop(&mut self) {
+        // SAFETY: the block lives while this hold is counted.
+        unsafe { ArrayPrivate::give_up(self.0) };
+    }
 }
 
 /// Takes a spare block out of the first full slot of `slots` (NULL when all are empty). A slot
@@ -155,6 +169,28 @@ impl ArrayPrivate {
             return spare;
         }
         Box::into_raw(Box::<std::mem::MaybeUninit<ArrayPrivate>>::new_uninit()).cast()
+    }
+
+    /// Disposes of a released array's block: at once for a block only its array holds, else
+    /// when the last of its owners gives it up.
+    pub(super) fn dispose(p: Box<ArrayPrivate>) {
+        if p.owners.load(Ordering::Relaxed) == 0 {
+            return ArrayPrivate::unbox(p);
+        }
+        // SAFETY: a block made by `Box::into_raw`, counted by its `owners`.
+        unsafe { ArrayPrivate::give_up(Box::into_raw(p)) };
+    }
+
+    /// Gives up one of the holds `owners` counts on the block `p`; the last disposes of it.
+    ///
+    /// # Safety
+    /// `p` is a block made by `Box::into_raw` whose `owners` counts a hold of the caller's.
+    unsafe fn give_up(p: *mut ArrayPrivate) {
+        // Release: what this owner did happens before the block is disposed of; Acquire: the
+        // last owner sees what the others did.
+        if (*p).owners.fetch_sub(1, Ordering::AcqRel) == 1 {
+            ArrayPrivate::unbox(Box::from_raw(p));
+        }
     }
 
     /// Drops the value `p` holds and keeps its allocation as a spare if a slot is empty.
@@ -234,7 +270,7 @@ pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
     release_once(
         a,
         |p: &mut ArrayPrivate| p.child.as_mut(),
-        ArrayPrivate::unbox,
+        ArrayPrivate::dispose,
     );
 }
 
@@ -266,6 +302,7 @@ pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
 #[inline(always)]
 unsafe fn fill_top(p: *mut ArrayPrivate) -> Box<ArrayPrivate> {
     {
+        std::ptr::addr_of_mut!((*p).owners).write(AtomicUsize::new(0));
         std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
         std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
         std::ptr::addr_of_mut!((*p).child).write(None);

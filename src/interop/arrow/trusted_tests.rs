@@ -4,6 +4,7 @@
 
 use super::export::*;
 use super::view_tests::{take, Seen};
+use super::ArrowArray;
 use crate::capi::{XBUF_NDARRAY_PIL, XBUF_NDARRAY_READONLY};
 use crate::exporters::ndarray::{NdArray, Spec};
 use crate::layout::Order;
@@ -122,6 +123,70 @@ fn a_built_in_array_keeps_its_memory_after_the_last_reference() {
             assert_eq!(items, [0; 6]);
             (s.release.unwrap())(&mut s);
             (arr.release.unwrap())(&mut arr);
+        }
+    }
+}
+
+/// A tensor array whose child the consumer moved out: the export stays until both are
+/// released, in either order or at once on two threads, for arrays holding a filled view and
+/// arrays holding a bare export alike.
+#[test]
+fn a_moved_out_child_and_its_parent_release_in_any_order() {
+    struct Sent(ArrowArray);
+    // SAFETY (test): the release callbacks may run on any thread.
+    unsafe impl Send for Sent {}
+    let data: Vec<u8> = (0..96).collect();
+    let obj = NdArray::new_object(&Spec {
+        data: &data,
+        format: b"<i",
+        shape: &[2, 3, 4],
+        strides: None,
+        offset: 0,
+        flags: 0,
+    })
+    .unwrap();
+    for general in [false, true] {
+        for order in 0..3 {
+            let (mut s, mut a) = if general {
+                build_general(&obj).unwrap()
+            } else {
+                build_trusted(&obj).unwrap().unwrap()
+            };
+            unsafe { (s.release.unwrap())(&mut s) };
+            assert_eq!(obj.exports(), 1);
+            // Move the child out: copy the struct, mark the source released.
+            let slot = unsafe { &mut **a.children };
+            let mut child = std::mem::replace(slot, ArrowArray::released());
+            let items = unsafe { *child.buffers.add(1) } as *const u8;
+            match order {
+                0 => unsafe {
+                    (a.release.unwrap())(&mut a);
+                    assert_eq!(obj.exports(), 1, "the child still holds the export");
+                    assert_eq!(*items.add(95), 95);
+                    (child.release.unwrap())(&mut child);
+                },
+                1 => unsafe {
+                    (child.release.unwrap())(&mut child);
+                    assert_eq!(obj.exports(), 1, "the parent still holds the export");
+                    (a.release.unwrap())(&mut a);
+                },
+                _ => {
+                    let (pa, ch) = (Sent(a), Sent(child));
+                    let t1 = std::thread::spawn(move || {
+                        let mut pa = pa;
+                        unsafe { (pa.0.release.unwrap())(&mut pa.0) };
+                        assert!(pa.0.release.is_none());
+                    });
+                    let t2 = std::thread::spawn(move || {
+                        let mut ch = ch;
+                        unsafe { (ch.0.release.unwrap())(&mut ch.0) };
+                        assert!(ch.0.release.is_none());
+                    });
+                    t1.join().unwrap();
+                    t2.join().unwrap();
+                }
+            }
+            assert_eq!(obj.exports(), 0, "general {general}, order {order}");
         }
     }
 }

@@ -65,8 +65,36 @@ struct Desc {
     /// The item format.
     format: ItemFormat,
     itemsize: isize,
-    /// One entry per fixed-size list level, innermost first (no allocation for none).
-    levels: Vec<Level>,
+    /// One entry per fixed-size list level, innermost first.
+    levels: Levels,
+}
+
+/// The levels of nested fixed-size lists, innermost first: the first in place (one tensor
+/// level, the common case, needs no allocation), the rest on the heap.
+#[derive(Debug, Default)]
+struct Levels {
+    first: Option<Level>,
+    more: Vec<Level>,
+}
+
+impl Levels {
+    fn push(&mut self, level: Level) {
+        if self.first.is_none() {
+            self.first = Some(level);
+        } else {
+            self.more.push(level);
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+    /// Innermost first.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &Level> {
+        self.first.iter().chain(self.more.iter())
+    }
 }
 
 #[derive(Debug)]
@@ -83,11 +111,12 @@ fn type_name(format: &[u8]) -> String {
     String::from_utf8_lossy(format).into_owned()
 }
 
-/// Reads the type a schema describes.
+/// Reads the type a schema describes into `desc` (made by [`Desc::new`]): its item format and
+/// size, and its levels pushed innermost first. On failure `desc` holds part of it.
 ///
 /// # Safety
 /// `schema` must point at a valid schema (its strings NUL-terminated, its children valid).
-unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
+unsafe fn describe(schema: *const ArrowSchema, dims: usize, desc: &mut Desc) -> Result<()> {
     let s = &*schema;
     if s.release.is_none() {
         bail!(Released, "the ArrowSchema is released");
@@ -106,12 +135,11 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
     }
     let meta = known_keys(s.metadata)?;
     let ext = meta.ext_name;
-    let prim = |code: &'static CStr, size: isize| Desc {
-        format: ItemFormat::Static(code),
-        itemsize: size,
-        levels: Vec::new(),
+    let mut prim = |code: &'static CStr, size: isize| {
+        desc.format = ItemFormat::Static(code);
+        desc.itemsize = size;
     };
-    let desc = match f {
+    match f {
         b"c" if ext == Some(BOOL8.as_bytes()) => prim(c"?", 1),
         b"c" => prim(c"b", 1),
         b"C" => prim(c"B", 1),
@@ -161,11 +189,8 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                     ItemFormat::new(&text)?
                 }
             };
-            Desc {
-                format,
-                itemsize: n as isize,
-                levels: Vec::new(),
-            }
+            desc.format = format;
+            desc.itemsize = n as isize;
         }
         _ if f.starts_with(b"+w:") => {
             let n = parse_size(&f[3..], f)? as isize;
@@ -207,13 +232,12 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                     XBUF_MAX_NDIM
                 );
             }
-            let mut inner = describe(*s.children, dims)?;
-            inner.levels.push(Level {
+            describe(*s.children, dims, desc)?;
+            desc.levels.push(Level {
                 size: n,
                 physical,
                 permutation,
             });
-            inner
         }
         b"b" => bail!(
             Unsupported,
@@ -231,8 +255,18 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
              w:N, +w:N, arrow.bool8, arrow.fixed_shape_tensor)",
             type_name(f)
         ),
-    };
-    Ok(desc)
+    }
+    Ok(())
+}
+
+impl Desc {
+    fn new() -> Desc {
+        Desc {
+            format: ItemFormat::Static(c"B"),
+            itemsize: 1,
+            levels: Levels::default(),
+        }
+    }
 }
 
 pub(super) fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
@@ -519,7 +553,8 @@ pub unsafe fn import(
             flags & !IMPORT_FLAGS
         );
     }
-    let desc = describe(schema, 0)?;
+    let mut desc = Desc::new();
+    describe(schema, 0, &mut desc)?;
     let top = &*array;
     // Walk the levels: `start`/`count` are slots of the current level.
     let count = usize::try_from(top.length)

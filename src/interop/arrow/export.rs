@@ -11,7 +11,7 @@ use crate::object::Object;
 use crate::status::{overflow, Result};
 
 pub(super) use super::hold::new_top;
-use super::hold::{new_top_bare, release_array, ArrayPrivate, BareExport, Hold, ParentRef};
+use super::hold::{new_child, new_top_bare, release_array, ArrayPrivate, BareExport, Hold};
 pub use super::plan::{item_type, plan, ItemType, Plan};
 use super::schema::{item_schema, make_schema, release_schema, Meta, SchemaFormat};
 use super::{ArrowArray, ArrowSchema};
@@ -282,16 +282,9 @@ unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: O
             // The parent's block holds the export for both arrays; the child holds the block.
             top.owners = AtomicUsize::new(2);
             let top_ptr: *mut ArrayPrivate = &mut *top;
-            let child = ArrayPrivate {
-                // SAFETY: the block is made by `Box::into_raw` below and lives until both
-                // holds its `owners` counts are given up.
-                hold: Hold::Parent(ParentRef::new(top_ptr)),
-                owners: AtomicUsize::new(0),
-                buffers: [std::ptr::null(), data],
-                children: [std::ptr::null_mut()],
-                child: None,
-            }
-            .boxed();
+            // SAFETY: the block is made by `Box::into_raw` below and lives until both holds
+            // its `owners` counts are given up.
+            let child = new_child(top_ptr, data);
             top.child = Some(array(child, child_len, 2));
             out.schema.write(schema);
             out.array.write(array(top, length, 1));

@@ -150,16 +150,6 @@ static SPARE_PRIVATE: [AtomicPtr<ArrayPrivate>; 2] = [
 ];
 
 impl ArrayPrivate {
-    /// `self` on the heap, in a spare allocation when there is one.
-    pub(super) fn boxed(self) -> Box<ArrayPrivate> {
-        let p = ArrayPrivate::block();
-        // SAFETY: an allocation for an `ArrayPrivate` holding no value.
-        unsafe {
-            p.write(self);
-            Box::from_raw(p)
-        }
-    }
-
     /// An allocation for an `ArrayPrivate`, holding no value: a spare one when there is one.
     pub(super) fn block() -> *mut ArrayPrivate {
         let spare = take_spare(&SPARE_PRIVATE);
@@ -293,6 +283,23 @@ pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
         std::ptr::addr_of_mut!((*p).hold).write(Hold::Bare(export));
         fill_top(p)
     }
+}
+
+/// A new block for a tensor array's child holding the parent's block `parent`, its data
+/// buffer `data` (written field by field: the struct is large).
+///
+/// # Safety
+/// `parent` is a block made by `Box::into_raw` whose `owners` counts this hold and which
+/// lives until the holds it counts are given up.
+pub(super) unsafe fn new_child(
+    parent: *mut ArrayPrivate,
+    data: *const c_void,
+) -> Box<ArrayPrivate> {
+    let p = ArrayPrivate::block();
+    std::ptr::addr_of_mut!((*p).hold).write(Hold::Parent(ParentRef::new(parent)));
+    let mut b = fill_top(p);
+    b.buffers[1] = data;
+    b
 }
 
 /// Writes every field of a new `ArrayPrivate` but its hold, already written, and boxes it.

@@ -140,7 +140,9 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
             permutation: None,
         });
     }
-    if crate::layout::is_contiguous(shape, Some(strides), false, itemsize, Order::C) {
+    if c_strides_exactly(shape, strides, itemsize)
+        || crate::layout::is_contiguous(shape, Some(strides), false, itemsize, Order::C)
+    {
         return Ok(Plan::Tensor {
             length: shape[0],
             shape: Axes::from_slice(&shape[1..]),
@@ -200,6 +202,24 @@ pub fn plan(shape: &[isize], strides: Option<&[isize]>, itemsize: isize) -> Resu
         shape: physical,
         permutation: (!identity).then_some(permutation),
     })
+}
+
+/// Whether `strides` are exactly the C-order strides of `shape` for items of `itemsize` bytes
+/// (every axis, extent 1 included): the common C-contiguous layout, recognised without the
+/// general check (which also accepts any stride on an axis of extent 1).
+#[inline]
+pub(super) fn c_strides_exactly(shape: &[isize], strides: &[isize], itemsize: isize) -> bool {
+    let mut step = itemsize;
+    for (&n, &s) in shape.iter().zip(strides).rev() {
+        if s != step {
+            return false;
+        }
+        match step.checked_mul(n) {
+            Some(next) => step = next,
+            None => return false,
+        }
+    }
+    true
 }
 
 fn layout_contiguous_any(shape: &[isize], strides: &[isize], itemsize: isize) -> bool {

@@ -190,3 +190,41 @@ fn a_moved_out_child_and_its_parent_release_in_any_order() {
         }
     }
 }
+
+/// The planner's quick C-order test never says yes where the general check says no.
+#[test]
+fn exact_c_strides_are_c_contiguous() {
+    use super::plan::c_strides_exactly;
+    let shapes: [&[isize]; 6] = [&[2, 3], &[1, 4], &[4, 1], &[2, 1, 3], &[3, 3, 3], &[5]];
+    for shape in shapes {
+        for itemsize in [1isize, 4, 12] {
+            let mut c = vec![0isize; shape.len()];
+            crate::layout::contiguous_strides(shape, itemsize, Order::C, &mut c).unwrap();
+            assert!(c_strides_exactly(shape, &c, itemsize));
+            let mut other = c.clone();
+            for d in 0..shape.len() {
+                for delta in [-itemsize, itemsize, 999] {
+                    other[d] = c[d] + delta;
+                    let quick = c_strides_exactly(shape, &other, itemsize);
+                    assert!(!quick, "{shape:?} {other:?}");
+                    other[d] = c[d];
+                }
+            }
+            let f = {
+                let mut f = vec![0isize; shape.len()];
+                crate::layout::contiguous_strides(shape, itemsize, Order::F, &mut f).unwrap();
+                f
+            };
+            if c_strides_exactly(shape, &f, itemsize) {
+                assert!(crate::layout::is_contiguous(
+                    shape,
+                    Some(&f),
+                    false,
+                    itemsize,
+                    Order::C
+                ));
+            }
+        }
+    }
+    assert!(!c_strides_exactly(&[isize::MAX, 2], &[2, 1], 1));
+}

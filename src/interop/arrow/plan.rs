@@ -21,6 +21,7 @@ pub enum ItemType {
 }
 
 /// The Arrow type for items of the PEP 3118 format `fmt` (`None`: `"B"`).
+#[inline]
 pub fn item_type(fmt: Option<&[u8]>, itemsize: usize) -> Result<ItemType> {
     let Some(fmt) = fmt else {
         return Ok(if itemsize == 1 {
@@ -36,6 +37,12 @@ pub fn item_type(fmt: Option<&[u8]>, itemsize: usize) -> Result<ItemType> {
             return Ok(t);
         }
     }
+    remembered_item_type(fmt, itemsize)
+}
+
+/// [`item_type`] of a format that is not one native code: remembered, or parsed.
+#[inline(never)]
+fn remembered_item_type(fmt: &[u8], itemsize: usize) -> Result<ItemType> {
     super::memo::item_type(fmt, itemsize, || parsed_item_type(fmt, itemsize))
 }
 
@@ -64,6 +71,7 @@ pub(super) fn parsed_item_type(fmt: &[u8], itemsize: usize) -> Result<ItemType> 
 
 /// The Arrow type of a lone native struct code whose size is `size`; `None` for the codes that
 /// need the full parse.
+#[inline]
 fn native_code(code: u8, size: usize) -> Option<ItemType> {
     let kind = match code {
         b'b' | b'h' | b'i' | b'l' | b'q' | b'n' => Kind::Int,
@@ -76,6 +84,7 @@ fn native_code(code: u8, size: usize) -> Option<ItemType> {
 }
 
 /// The Arrow format of a native scalar.
+#[inline]
 fn primitive(kind: Kind, size: usize) -> Option<&'static CStr> {
     Some(match (kind, size) {
         (Kind::Int, 1) => c"c",

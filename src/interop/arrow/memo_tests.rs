@@ -142,6 +142,7 @@ fn import_memory_keeps_the_size_check_and_refusals() {
     // Imported once: the text is kept.
     let first = unsafe { import(&s, &mut a, 0) }.unwrap();
     drop(first);
+    unsafe { (s.release.unwrap())(&mut s) };
     unsafe { export(&obj, &mut s, &mut a) }.unwrap();
     // The same text (a hit) on a field of another size: still refused, nothing moved.
     let format = s.format;

@@ -86,7 +86,8 @@ unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     }
     if dst.suboffsets.is_none() && src.suboffsets.is_none() {
         let size = dst.itemsize;
-        let (dp, sp, dims) = plan_direct(dst, src);
+        let mut dims = DimList::new();
+        let (dp, sp) = plan_direct(dst, src, &mut dims);
         let bytes = count * size as usize;
         // One item, or one run contiguous in both (and too small to split over threads): a
         // move of the bytes, correct for overlap as reading the whole source first is.
@@ -343,25 +344,19 @@ pub(crate) unsafe fn for_each_outer(
 
 /// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
 pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
-    let (dp, sp, dims) = plan_direct(dst, src);
+    let mut dims = DimList::new();
+    let (dp, sp) = plan_direct(dst, src, &mut dims);
     copy_planned(dp, sp, &dims, dst.itemsize, dst.byte_len());
 }
 
 /// The planned dimensions (see [`plan_dims`]) of a copy between direct layouts of equal
-/// shape, with the pointers at which the planned walk starts.
+/// shape, written into `dims` (filled in place: the list is large to move), with the
+/// pointers at which the planned walk starts.
 #[inline]
-fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>) -> (*mut u8, *const u8, DimList) {
+fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>, dims: &mut DimList) -> (*mut u8, *const u8) {
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
-    let mut dims = DimList::new();
-    plan_dims(
-        dst.shape,
-        dst.strides,
-        src.strides,
-        &mut dp,
-        &mut sp,
-        &mut dims,
-    );
-    (dp, sp, dims)
+    plan_dims(dst.shape, dst.strides, src.strides, &mut dp, &mut sp, dims);
+    (dp, sp)
 }
 
 /// The copy of planned dimensions (see [`plan_dims`]) of `bytes` bytes from `sp` to `dp`,

@@ -56,6 +56,7 @@ impl<'a> ViewLayout<'a> {
 /// # Safety
 /// `view` must point at a struct of at least `structsize` readable bytes whose non-NULL
 /// `shape`, `strides` and `suboffsets` point at `ndim` entries each.
+#[inline(always)]
 pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'a>> {
     let size = (*view).structsize;
     check_structsize(size)?;

@@ -13,6 +13,7 @@ use crate::{bail, err};
 
 mod compare;
 mod parallel;
+mod small;
 mod transpose;
 mod views;
 
@@ -34,7 +35,7 @@ pub(crate) fn may_overlap(a: &Strided<'_>, b: &Strided<'_>) -> bool {
 
 /// Whether the byte spans of two layouts with items intersect (`true` when either has no
 /// span: indirect, or reaching outside the address space).
-#[inline]
+#[inline(always)]
 fn spans_intersect(a: &Strided<'_>, b: &Strided<'_>) -> bool {
     match (a.span(), b.span()) {
         (Some((alo, ahi)), Some((blo, bhi))) => alo < bhi && blo < ahi,
@@ -64,6 +65,15 @@ pub unsafe fn copy_strided(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
             src.shape
         );
     }
+    copy_equal_shapes(dst, src)
+}
+
+/// [`copy_strided`] once the shapes are known to be equal: refuses different item sizes.
+///
+/// # Safety
+/// As [`copy`].
+#[inline]
+pub(crate) unsafe fn copy_equal_shapes(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     if dst.itemsize != src.itemsize {
         bail!(
             InvalidArgument,
@@ -75,40 +85,65 @@ pub unsafe fn copy_strided(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     copy_same_shape(dst, src)
 }
 
-/// [`copy_strided`] once the shapes and item sizes are known to be equal.
+/// [`copy_strided`] once the shapes and item sizes are known to be equal. Layouts of one or
+/// two dimensions take the paths instantiated for them ([`small::by_ndim`]).
 ///
 /// # Safety
 /// As [`copy`].
+#[inline(always)]
 unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
-    let count = dst.count();
-    if count == 0 {
+    if small::by_ndim!(dst, src => copy_unless_overlapping(dst, src)) {
         return Ok(());
     }
-    if dst.suboffsets.is_none() && src.suboffsets.is_none() {
-        let size = dst.itemsize;
-        let mut dims = DimList::new();
-        let (dp, sp) = plan_direct(dst, src, &mut dims);
-        let bytes = count * size as usize;
-        // One item, or one run contiguous in both (and too small to split over threads): a
-        // move of the bytes, correct for overlap as reading the whole source first is.
-        match *dims {
-            [] => {
-                ptr::copy(sp, dp, size as usize);
-                return Ok(());
-            }
-            [d] if d.d == size && d.s == size && bytes < 2 * BYTES_PER_THREAD => {
-                ptr::copy(sp, dp, bytes);
-                return Ok(());
-            }
-            _ => {}
-        }
-        // Both have items: the spans decide.
-        if !spans_intersect(dst, src) {
-            copy_planned(dp, sp, &dims, size, bytes);
-            return Ok(());
-        }
+    copy_through_buffer(dst, src)
+}
+
+/// The copy of [`copy_same_shape`] when it needs no buffer: no items; or both layouts direct
+/// and either one contiguous run in both (and too small to split over threads: a move of the
+/// bytes, correct for overlap as reading the whole source first is) or not overlapping.
+/// Returns whether it was done (else nothing was written).
+///
+/// # Safety
+/// As [`copy`].
+#[inline(always)]
+unsafe fn copy_unless_overlapping(dst: &Strided<'_>, src: &Strided<'_>) -> bool {
+    let count = dst.count();
+    if count == 0 {
+        return true;
     }
-    // Through a contiguous buffer: gather the source completely, then scatter.
+    if dst.suboffsets.is_some() || src.suboffsets.is_some() {
+        return false;
+    }
+    let size = dst.itemsize;
+    let mut dims = DimList::new();
+    let (dp, sp) = plan_direct(dst, src, &mut dims);
+    let bytes = count * size as usize;
+    match *dims {
+        [] => {
+            ptr::copy(sp, dp, size as usize);
+            return true;
+        }
+        [d] if d.d == size && d.s == size && bytes < 2 * BYTES_PER_THREAD => {
+            ptr::copy(sp, dp, bytes);
+            return true;
+        }
+        _ => {}
+    }
+    // Both have items: the spans decide.
+    if spans_intersect(dst, src) {
+        return false;
+    }
+    copy_planned(dp, sp, &dims, size, bytes);
+    true
+}
+
+/// The copy of [`copy_same_shape`] through a contiguous buffer: gathers the source completely,
+/// then scatters it.
+///
+/// # Safety
+/// As [`copy`].
+#[inline(never)]
+unsafe fn copy_through_buffer(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     let mut tmp = Vec::new();
     tmp.try_reserve_exact(src.byte_len()).map_err(|_| {
         err!(
@@ -215,10 +250,14 @@ pub(crate) struct DimList {
 }
 
 impl DimList {
+    #[inline(always)]
     fn new() -> DimList {
+        type Items = [std::mem::MaybeUninit<Dim>; crate::capi::XBUF_MAX_NDIM as usize];
         DimList {
             len: 0,
-            items: [std::mem::MaybeUninit::uninit(); crate::capi::XBUF_MAX_NDIM as usize],
+            // SAFETY: an array of `MaybeUninit` needs no initialisation (and gets none: no
+            // stores to the whole array on each copy).
+            items: unsafe { std::mem::MaybeUninit::<Items>::uninit().assume_init() },
         }
     }
     fn push(&mut self, d: Dim) {
@@ -361,18 +400,29 @@ fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>, dims: &mut DimList) -> (*mu
 
 /// The copy of planned dimensions (see [`plan_dims`]) of `bytes` bytes from `sp` to `dp`,
 /// split over threads when large enough and the destination's rows are disjoint.
-#[inline]
+#[inline(always)]
 unsafe fn copy_planned(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize, bytes: usize) {
-    if bytes >= 2 * BYTES_PER_THREAD
-        && rows_disjoint(dims, size)
+    if bytes >= 2 * BYTES_PER_THREAD && copy_in_parallel(dp, sp, dims, size, bytes) {
+        return;
+    }
+    copy_dims(dp, sp, dims, size);
+}
+
+/// The large copy of [`copy_planned`] over threads, when its destination's rows are disjoint
+/// and it gets more than one thread; returns whether it was done (else nothing was written).
+#[inline(never)]
+unsafe fn copy_in_parallel(
+    dp: *mut u8,
+    sp: *const u8,
+    dims: &[Dim],
+    size: isize,
+    bytes: usize,
+) -> bool {
+    rows_disjoint(dims, size)
         && in_parallel(dims, dp, sp, bytes, max_threads(), |d, p, q| {
             copy_dims(p, q, d, size)
         })
         .is_some()
-    {
-        return;
-    }
-    copy_dims(dp, sp, dims, size);
 }
 
 /// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
@@ -416,6 +466,7 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
 
 /// The order `'A'` resolves to for `layout`: Fortran when it is Fortran- but not C-contiguous,
 /// else C (CPython's rule for `tobytes('A')` and `PyBuffer_ToContiguous`).
+#[inline(always)]
 pub fn resolve_order(layout: &Strided<'_>, order: Order) -> Order {
     match order {
         Order::Any if layout.is_contiguous(Order::F) && !layout.is_contiguous(Order::C) => Order::F,
@@ -443,18 +494,20 @@ pub unsafe fn to_contiguous_strided(
     src: &Strided<'_>,
     order: Order,
 ) -> Result<()> {
-    check_len(len, src)?;
-    let order = resolve_order(src, order);
-    // Already laid out as asked: the bytes as they are (a move: they may overlap `dst`).
-    if src.is_contiguous(order) {
-        if len > 0 {
-            ptr::copy(src.buf, dst, len);
+    small::by_ndim!(src => {
+        check_len(len, src)?;
+        let order = resolve_order(src, order);
+        // Already laid out as asked: the bytes as they are (a move: they may overlap `dst`).
+        if src.is_contiguous(order) {
+            if len > 0 {
+                ptr::copy(src.buf, dst, len);
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    let mut room = StrideBuf::new();
-    let out = Strided::contiguous(dst, src.shape, src.itemsize, order, &mut room)?;
-    copy_same_shape(&out, src)
+        let mut room = StrideBuf::new();
+        let out = Strided::contiguous(dst, src.shape, src.itemsize, order, &mut room)?;
+        copy_same_shape(&out, src)
+    })
 }
 
 /// Copies the `len` bytes at `data` (exactly `dst.byte_len()` of them, laid out contiguously
@@ -481,18 +534,20 @@ pub unsafe fn from_contiguous_strided(
     len: usize,
     order: Order,
 ) -> Result<()> {
-    check_len(len, dst)?;
-    let order = resolve_order(dst, order);
-    // Laid out as the bytes are: a move (they may overlap).
-    if dst.is_contiguous(order) {
-        if len > 0 {
-            ptr::copy(data, dst.buf, len);
+    small::by_ndim!(dst => {
+        check_len(len, dst)?;
+        let order = resolve_order(dst, order);
+        // Laid out as the bytes are: a move (they may overlap).
+        if dst.is_contiguous(order) {
+            if len > 0 {
+                ptr::copy(data, dst.buf, len);
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    let mut room = StrideBuf::new();
-    let inp = Strided::contiguous(data as *mut u8, dst.shape, dst.itemsize, order, &mut room)?;
-    copy_same_shape(dst, &inp)
+        let mut room = StrideBuf::new();
+        let inp = Strided::contiguous(data as *mut u8, dst.shape, dst.itemsize, order, &mut room)?;
+        copy_same_shape(dst, &inp)
+    })
 }
 
 pub(crate) fn check_len(len: usize, layout: &Strided<'_>) -> Result<()> {

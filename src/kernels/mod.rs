@@ -425,20 +425,27 @@ unsafe fn copy_in_parallel(
         .is_some()
 }
 
-/// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
+/// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`. One item, and a
+/// small 2-D transpose (one tile), are decided here, inline; the rest by [`copy_dims_walk`].
+#[inline(always)]
 pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
+    match *dims {
+        [] => ptr::copy_nonoverlapping(sp, dp, size as usize),
+        [b, inner]
+            if b.s.unsigned_abs() < inner.s.unsigned_abs()
+                && transpose::one_tile(dp, sp, inner, b, size) => {}
+        _ => copy_dims_walk(dp, sp, dims, size),
+    }
+}
+
+/// [`copy_dims`] of at least one dimension, past its small cases: runs along the innermost
+/// dimension, or tiles when the source reads another one closer together (a transpose).
+#[inline(never)]
+unsafe fn copy_dims_walk(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
     let Some((&inner, outer)) = dims.split_last() else {
         ptr::copy_nonoverlapping(sp, dp, size as usize);
         return;
     };
-    // A small 2-D transpose, before any planning of tiles.
-    if let [b] = *outer {
-        if b.s.unsigned_abs() < inner.s.unsigned_abs()
-            && transpose::one_tile(dp, sp, inner, b, size)
-        {
-            return;
-        }
-    }
     // The dimension the source reads closest together; when it is not the innermost one, the
     // copy is a transpose of those two and goes in tiles.
     let t = (0..dims.len())

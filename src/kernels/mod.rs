@@ -92,7 +92,7 @@ pub(crate) unsafe fn copy_equal_shapes(dst: &Strided<'_>, src: &Strided<'_>) -> 
 /// As [`copy`].
 #[inline(always)]
 unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
-    if small::by_ndim!(dst, src => copy_unless_overlapping(dst, src)) {
+    if small::by_ndim!(N; dst, src => copy_unless_overlapping::<N>(dst, src)) {
         return Ok(());
     }
     copy_through_buffer(dst, src)
@@ -106,7 +106,7 @@ unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
 /// # Safety
 /// As [`copy`].
 #[inline(always)]
-unsafe fn copy_unless_overlapping(dst: &Strided<'_>, src: &Strided<'_>) -> bool {
+unsafe fn copy_unless_overlapping<const N: usize>(dst: &Strided<'_>, src: &Strided<'_>) -> bool {
     let count = dst.count();
     if count == 0 {
         return true;
@@ -115,7 +115,7 @@ unsafe fn copy_unless_overlapping(dst: &Strided<'_>, src: &Strided<'_>) -> bool 
         return false;
     }
     let size = dst.itemsize;
-    let mut dims = DimList::new();
+    let mut dims = DimList::<N>::new();
     let (dp, sp) = plan_direct(dst, src, &mut dims);
     let bytes = count * size as usize;
     match *dims {
@@ -189,13 +189,13 @@ pub(crate) struct Dim {
 /// stride, largest first (the innermost dimension writes the closest bytes); neighbours that
 /// are contiguous with each other in both layouts merged into one.
 #[inline(always)]
-pub(crate) fn plan_dims(
+pub(crate) fn plan_dims<const CAP: usize>(
     shape: &[isize],
     ds: &[isize],
     ss: &[isize],
     dp: &mut *mut u8,
     sp: &mut *const u8,
-    dims: &mut DimList,
+    dims: &mut DimList<CAP>,
 ) {
     dims.len = 0;
     for k in 0..shape.len() {
@@ -215,79 +215,95 @@ pub(crate) fn plan_dims(
         }
         dims.push(dim);
     }
-    // By destination stride, largest first; stable (an insertion sort: a few entries).
-    for i in 1..dims.len() {
+    // By destination stride, largest first; stable (an insertion sort: a few entries). The
+    // loops run to `CAP`, a constant, so that small lists unroll.
+    for i in 1..CAP {
+        if i >= dims.len() {
+            break;
+        }
         let mut j = i;
         while j > 0 && dims[j - 1].d < dims[j].d {
             dims.swap(j - 1, j);
             j -= 1;
         }
     }
-    // Merged in place: entry `kept - 1` is the last dimension kept so far.
-    let mut kept: usize = 0;
-    for i in 0..dims.len() {
+    // Merged in place: entry `kept - 1` is the last dimension kept so far (the first always is).
+    let mut kept: usize = 1;
+    for i in 1..CAP {
+        if i >= dims.len() {
+            break;
+        }
         let dim = dims[i];
-        match kept.checked_sub(1).map(|k| &mut dims[k]) {
-            // The outer dimension steps over exactly this whole dimension, in both layouts.
-            Some(outer) if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n => {
-                outer.n *= dim.n;
-                outer.d = dim.d;
-                outer.s = dim.s;
-            }
-            _ => {
+        let outer = &mut dims[kept - 1];
+        // The outer dimension steps over exactly this whole dimension, in both layouts.
+        if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n {
+            outer.n *= dim.n;
+            outer.d = dim.d;
+            outer.s = dim.s;
+        } else {
+            if kept != i {
                 dims[kept] = dim;
-                kept += 1;
             }
+            kept += 1;
         }
     }
-    dims.len = kept;
+    dims.len = dims.len.min(kept);
 }
 
-/// The planned dimensions of a copy, on the stack (a layout has at most `XBUF_MAX_NDIM`).
-pub(crate) struct DimList {
+/// The most dimensions a layout has (`XBUF_MAX_NDIM`).
+pub(crate) const MAX_DIMS: usize = crate::capi::XBUF_MAX_NDIM as usize;
+
+/// The planned dimensions of a copy, on the stack: at most `CAP` (a layout has at most
+/// `XBUF_MAX_NDIM`; a copy of layouts known to have fewer keeps fewer, so that the compiler
+/// can keep them in registers); [`MAX_DIMS`] holds any.
+pub(crate) struct DimList<const CAP: usize> {
     len: usize,
-    items: [std::mem::MaybeUninit<Dim>; crate::capi::XBUF_MAX_NDIM as usize],
+    items: [std::mem::MaybeUninit<Dim>; CAP],
 }
 
-impl DimList {
+impl<const CAP: usize> DimList<CAP> {
     #[inline(always)]
-    fn new() -> DimList {
-        type Items = [std::mem::MaybeUninit<Dim>; crate::capi::XBUF_MAX_NDIM as usize];
+    fn new() -> DimList<CAP> {
         DimList {
             len: 0,
             // SAFETY: an array of `MaybeUninit` needs no initialisation (and gets none: no
             // stores to the whole array on each copy).
-            items: unsafe { std::mem::MaybeUninit::<Items>::uninit().assume_init() },
+            items: unsafe {
+                std::mem::MaybeUninit::<[std::mem::MaybeUninit<Dim>; CAP]>::uninit().assume_init()
+            },
         }
     }
+    #[inline(always)]
     fn push(&mut self, d: Dim) {
         self.items[self.len].write(d);
         self.len += 1;
     }
 }
 
-impl std::ops::Deref for DimList {
+impl<const CAP: usize> std::ops::Deref for DimList<CAP> {
     type Target = [Dim];
+    #[inline(always)]
     fn deref(&self) -> &[Dim] {
         // SAFETY: the first `len` entries were written by `push`.
         unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast(), self.len) }
     }
 }
 
-impl std::ops::DerefMut for DimList {
+impl<const CAP: usize> std::ops::DerefMut for DimList<CAP> {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut [Dim] {
         // SAFETY: as in `deref`.
         unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast(), self.len) }
     }
 }
 
-impl std::fmt::Debug for DimList {
+impl<const CAP: usize> std::fmt::Debug for DimList<CAP> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         (**self).fmt(f)
     }
 }
 
-impl PartialEq<Vec<Dim>> for DimList {
+impl<const CAP: usize> PartialEq<Vec<Dim>> for DimList<CAP> {
     fn eq(&self, other: &Vec<Dim>) -> bool {
         **self == other[..]
     }
@@ -383,7 +399,7 @@ pub(crate) unsafe fn for_each_outer(
 
 /// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
 pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
-    let mut dims = DimList::new();
+    let mut dims = DimList::<MAX_DIMS>::new();
     let (dp, sp) = plan_direct(dst, src, &mut dims);
     copy_planned(dp, sp, &dims, dst.itemsize, dst.byte_len());
 }
@@ -392,7 +408,11 @@ pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
 /// shape, written into `dims` (filled in place: the list is large to move), with the
 /// pointers at which the planned walk starts.
 #[inline]
-fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>, dims: &mut DimList) -> (*mut u8, *const u8) {
+fn plan_direct<const CAP: usize>(
+    dst: &Strided<'_>,
+    src: &Strided<'_>,
+    dims: &mut DimList<CAP>,
+) -> (*mut u8, *const u8) {
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
     plan_dims(dst.shape, dst.strides, src.strides, &mut dp, &mut sp, dims);
     (dp, sp)
@@ -457,7 +477,7 @@ unsafe fn copy_dims_walk(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) 
         && inner.n >= 4;
     if tiled {
         let b = dims[t];
-        let mut rest = DimList::new();
+        let mut rest = DimList::<MAX_DIMS>::new();
         for (k, d) in outer.iter().enumerate() {
             if k != t {
                 rest.push(*d);

@@ -11,19 +11,27 @@ use crate::layout::Strided;
 /// dimension, once for two, once for any other number (or layouts whose numbers differ): in
 /// the first two, each identifier is rebound to its layout with shape and strides borrowed as
 /// arrays of that length ([`fixed`]), so the compiler sees the length. The values are the same
-/// in all three; `?` and `return` in `$body` act on the enclosing function.
+/// in all three; `?` and `return` in `$body` act on the enclosing function. With `N;` first,
+/// the constant `N` holds the most dimensions the body can see (1, 2, else `XBUF_MAX_NDIM`),
+/// for sizing what it keeps per dimension.
 macro_rules! by_ndim {
-    ($($l:ident),+ => $body:expr) => {{
+    ($n:ident; $($l:ident),+ => $body:expr) => {{
         if $($l.shape.len() == 1 && $l.strides.len() == 1 &&)+ true {
+            const $n: usize = 1;
             $(let $l = &$crate::kernels::small::fixed::<1>($l);)+
             $body
         } else if $($l.shape.len() == 2 && $l.strides.len() == 2 &&)+ true {
+            const $n: usize = 2;
             $(let $l = &$crate::kernels::small::fixed::<2>($l);)+
             $body
         } else {
+            const $n: usize = $crate::kernels::MAX_DIMS;
             $body
         }
     }};
+    ($($l:ident),+ => $body:expr) => {
+        $crate::kernels::small::by_ndim!(_N; $($l),+ => { $body })
+    };
 }
 pub(crate) use by_ndim;
 

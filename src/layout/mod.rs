@@ -27,19 +27,26 @@ pub enum Order {
 
 impl Order {
     /// Reads the C API's order character: `'C'`, `'F'` or `'A'`.
-    #[inline]
+    #[inline(always)]
     pub fn from_char(c: u8) -> Result<Order> {
         match c {
             b'C' => Ok(Order::C),
             b'F' => Ok(Order::F),
             b'A' => Ok(Order::Any),
-            _ => Err(err!(
-                InvalidArgument,
-                "order must be 'C', 'F' or 'A', got {}",
-                describe_char(c)
-            )),
+            _ => Err(bad_order(c)),
         }
     }
+}
+
+/// The error of an order character other than `'C'`, `'F'` and `'A'`.
+#[cold]
+#[inline(never)]
+fn bad_order(c: u8) -> crate::status::Error {
+    err!(
+        InvalidArgument,
+        "order must be 'C', 'F' or 'A', got {}",
+        describe_char(c)
+    )
 }
 
 /// `'x'` for printable ASCII, else the byte's value.

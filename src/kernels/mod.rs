@@ -198,22 +198,23 @@ pub(crate) fn plan_dims<const CAP: usize>(
     dims: &mut DimList<CAP>,
 ) {
     dims.len = 0;
+    // Without branches on the extent (so that a short shape unrolls): an extent-1 dimension
+    // moves no pointer, is written past the list's end and not counted. Its stride may be any
+    // value (it is never stepped along), hence the wrapping arithmetic.
     for k in 0..shape.len() {
-        if shape[k] == 1 {
-            continue;
-        }
         let mut dim = Dim {
             n: shape[k],
             d: ds[k],
             s: ss[k],
         };
         if dim.d < 0 {
-            *dp = dp.wrapping_offset(dim.d * (dim.n - 1));
-            *sp = sp.wrapping_offset(dim.s * (dim.n - 1));
-            dim.d = -dim.d;
-            dim.s = -dim.s;
+            *dp = dp.wrapping_offset(dim.d.wrapping_mul(dim.n - 1));
+            *sp = sp.wrapping_offset(dim.s.wrapping_mul(dim.n - 1));
+            dim.d = dim.d.wrapping_neg();
+            dim.s = dim.s.wrapping_neg();
         }
-        dims.push(dim);
+        dims.items[dims.len].write(dim);
+        dims.len += usize::from(dim.n != 1);
     }
     // By destination stride, largest first; stable (an insertion sort: a few entries). The
     // loops run to `CAP`, a constant, so that small lists unroll.

@@ -597,6 +597,8 @@ fn check_len_error(len: usize, layout: &Strided<'_>) -> Result<()> {
 }
 
 #[cfg(test)]
+mod by_ndim_tests;
+#[cfg(test)]
 mod small_tests;
 #[cfg(test)]
 mod tests;

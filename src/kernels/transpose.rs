@@ -155,6 +155,10 @@ unsafe fn blocks<const BLOCK: isize>(
     b: Dim,
     t: impl Fn(*mut u8, isize, *const u8, isize),
 ) {
+    // One block (an 8x8 transpose of 4-byte items, say): no loops.
+    if a.n == BLOCK && b.n == BLOCK {
+        return t(dst, b.d, src, a.s);
+    }
     let (mut dr, mut sr) = (dst, src);
     let mut i = 0;
     while i < a.n {

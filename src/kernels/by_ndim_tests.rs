@@ -438,3 +438,37 @@ fn the_c_calls_answer_alike_for_small_and_general_views() {
         );
     }
 }
+
+#[test]
+fn extent_1_dimensions_take_any_stride() {
+    // A dimension of extent 1 is never stepped along, so its stride may be anything, even
+    // one whose negation or multiple overflows: the copies treat it as absent.
+    for far in [isize::MIN, isize::MIN + 1, isize::MAX, 0] {
+        for (shape, ds, ss) in [
+            (vec![1isize, 4], vec![far, 4], vec![far, -4]),
+            (vec![4, 1], vec![-4, far], vec![4, far]),
+            (vec![1], vec![far], vec![far]),
+            (vec![1, 3, 1], vec![far, 4, far], vec![far, 8, far / 2]),
+        ] {
+            let mut d = vec![0u8; 64];
+            let mut s = pattern(64, 1);
+            let dl = lay(&mut d, &shape, &ds, 16, 4);
+            let sl = lay(&mut s, &shape, &ss, 32, 4);
+            unsafe { copy(&dl, &sl).unwrap() };
+            let mut want = vec![0u8; 64];
+            let mut snap = pattern(64, 1);
+            let wd = lay(&mut want, &shape, &ds, 16, 4);
+            let ws = lay(&mut snap, &shape, &ss, 32, 4);
+            unsafe { copy_reference(&wd, &ws) };
+            assert_eq!(d, want, "{shape:?} {ds:?} {ss:?}");
+            for order in [Order::C, Order::F] {
+                let mut out = vec![0u8; sl.byte_len()];
+                unsafe { to_contiguous(out.as_mut_ptr(), out.len(), &sl, order).unwrap() };
+                let mut m = vec![0u8; 64];
+                let back = lay(&mut m, &shape, &ds, 16, 4);
+                unsafe { from_contiguous(&back, out.as_ptr(), out.len(), order).unwrap() };
+                assert_eq!(m, want, "{shape:?} {ds:?} {ss:?} {order:?}");
+            }
+        }
+    }
+}

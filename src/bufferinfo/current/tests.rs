@@ -327,3 +327,47 @@ fn built_in_flat_exporters_are_read_without_a_call() {
         }
     }
 }
+
+/// The short path reads the inline storage and writes it only when it is not zero: a single
+/// byte left anywhere in it (or in the device fields) is cleared by a get, as the general path
+/// clears it, and a view whose layout was kept inline leaves it zero when released.
+#[test]
+fn every_byte_after_the_published_prefix_is_cleared() {
+    let ba = ByteArray::new_object(b"0123456789").unwrap();
+    let nd = NdArray::zeros(b"<h", &[2, 3], Order::F, 0).unwrap();
+    for (obj, flags) in [(&ba, XBUF_SIMPLE), (&ba, XBUF_FULL_RO), (&nd, XBUF_FULL_RO)] {
+        for at in XBUF_BUFFERINFO_SIZE_MIN..XBUF_BUFFERINFO_SIZE {
+            let (mut a, mut b) = (
+                start(XBUF_BUFFERINFO_SIZE, false),
+                start(XBUF_BUFFERINFO_SIZE, false),
+            );
+            let what = format!("flags 0x{flags:x} byte {at}");
+            unsafe {
+                let (pa, pb) = (
+                    a.as_mut_ptr() as *mut xbuf_bufferinfo,
+                    b.as_mut_ptr() as *mut xbuf_bufferinfo,
+                );
+                *(pa as *mut u8).add(at) = 0x5a;
+                *(pb as *mut u8).add(at) = 0x5a;
+                get_buffer(obj, pa, flags).unwrap();
+                get_checked(obj, pb, flags).unwrap();
+                assert_eq!(seen(pa), seen(pb), "{what}");
+                if obj.flat_cell().is_some() {
+                    // Nothing of a flat view lives after the published prefix but the device.
+                    let tail = &a[XBUF_BUFFERINFO_SIZE_MIN / 8..XBUF_BUFFERINFO_SIZE / 8 - 1];
+                    assert!(tail.iter().all(|&w| w == 0), "{what}");
+                }
+                assert_eq!((*pa).device_type, XBUF_DEVICE_CPU, "{what}");
+                assert_eq!((*pa).device_id, 0, "{what}");
+                release(pa).unwrap();
+                release_checked(pb).unwrap();
+            }
+            assert_eq!(a, b, "{what}");
+            assert!(
+                a[1..XBUF_BUFFERINFO_SIZE / 8].iter().all(|&w| w == 0),
+                "{what}"
+            );
+        }
+    }
+    assert_eq!((ba.exports(), nd.exports()), (0, 0));
+}

@@ -42,7 +42,8 @@ unsafe fn put_flat(
     bytes: (*mut u8, usize, bool),
     flags: Flags,
 ) -> Result<()> {
-    if flags.writable() && bytes.2 {
+    // One test of both bits: a WRITABLE request for read-only bytes.
+    if flags.0 & XBUF_WRITABLE & c_int::from(bytes.2) != 0 {
         return Err(refuse_flat(obj, view, flags));
     }
     write_flat(view, obj, bytes, flags);

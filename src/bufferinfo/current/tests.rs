@@ -371,3 +371,73 @@ fn every_byte_after_the_published_prefix_is_cleared() {
     }
     assert_eq!((ba.exports(), nd.exports()), (0, 0));
 }
+
+/// Views of one bytearray got and released on the short path by several threads at once,
+/// while another thread takes and returns locks and another resizes it whenever nothing is
+/// exported: every view sees memory of one of the two lengths, the old bytes kept and the new
+/// ones zero, and the counts end where they started.
+#[test]
+fn short_path_round_trips_race_with_locks_and_resizes() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    const ROUNDS: usize = 4000;
+    let obj = Arc::new(ByteArray::new_object(&[7; 64]).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|k| {
+            let obj = Arc::clone(&obj);
+            std::thread::spawn(move || {
+                let mut v = start(XBUF_BUFFERINFO_SIZE, k == 1);
+                let p = v.as_mut_ptr() as *mut xbuf_bufferinfo;
+                for _ in 0..ROUNDS {
+                    unsafe {
+                        get_buffer(&obj, p, XBUF_SIMPLE).unwrap();
+                        let len = (*p).len as usize;
+                        assert!(len == 64 || len == 96, "{len}");
+                        let bytes = std::slice::from_raw_parts((*p).buf as *const u8, len);
+                        assert!(bytes[..64].iter().all(|&b| b == 7));
+                        assert!(bytes[64..].iter().all(|&b| b == 0));
+                        assert!(obj.exports() >= 1);
+                        release(p).unwrap();
+                        assert!(v[1..].iter().all(|&w| w == 0));
+                    }
+                }
+            })
+        })
+        .collect();
+    let locker = {
+        let (obj, done) = (Arc::clone(&obj), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                obj.lock().unwrap();
+                assert!(obj.exports() >= 1 && obj.locks() >= 1);
+                unsafe { Object::unlock(NonNull::from(&**obj)) }.unwrap();
+            }
+        })
+    };
+    let resizer = {
+        let (obj, done) = (Arc::clone(&obj), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut resized = 0usize;
+            let mut len = 64;
+            while !done.load(Ordering::Relaxed) {
+                len = if len == 64 { 96 } else { 64 };
+                match ByteArray::resize(&obj, len) {
+                    Ok(()) => resized += 1,
+                    Err(e) => assert_eq!(e.status, Status::Busy),
+                }
+                std::thread::yield_now();
+            }
+            resized
+        })
+    };
+    for r in readers {
+        r.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    locker.join().unwrap();
+    resizer.join().unwrap();
+    assert_eq!(obj.exports(), 0);
+    assert_eq!(obj.locks(), 0);
+    assert_eq!(obj.refcount(), 1);
+}

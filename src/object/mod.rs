@@ -390,12 +390,8 @@ impl Object {
     pub fn flat_cell(&self) -> Option<&FlatCell> {
         // SAFETY: `flat_first` says the cell is at the exporter's address; the exporter lives
         // as long as the object.
-        self.flat_first.then(|| unsafe {
-            let cell = self.exporter as *const u8 as *const FlatCell;
-            // An exporter is never at address 0: the caller need not test for it.
-            std::hint::assert_unchecked(!cell.is_null());
-            &*cell
-        })
+        self.flat_first
+            .then(|| unsafe { &*(self.exporter as *const u8 as *const FlatCell) })
     }
 
     /// Drops the export and the reference of a view being released if the object holds a

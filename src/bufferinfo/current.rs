@@ -157,9 +157,8 @@ unsafe fn write_flat(
 const INLINE_BYTES: usize = XBUF_BUFFERINFO_SIZE_NODEVICE - XBUF_BUFFERINFO_SIZE_MIN;
 
 /// Sets a current-size struct's inline storage to zero, writing it only when some byte of it
-/// is not (a view whose layout or format was kept there, or a struct that was not zero to
-/// start with): a read costs less than a write, which every atomic operation after it waits
-/// for.
+/// is not (a struct that was not zero to start with): a read costs less than a write, which
+/// every atomic operation after it waits for.
 #[inline(always)]
 unsafe fn clear_inline(view: *mut xbuf_bufferinfo) {
     let inline = (view as *mut u8).add(XBUF_BUFFERINFO_SIZE_MIN);
@@ -221,17 +220,31 @@ unsafe fn release_current_calling(view: *mut xbuf_bufferinfo, rel: &Object) -> R
 }
 
 /// Every field of a current-size view but `structsize`, and its inline storage, whatever it
-/// held, set to zero (the inline storage written only if it is not zero already).
+/// held, set to zero. The inline storage is written only for a view with a format or a layout
+/// pointer: the library keeps a layout or format there only with `format`, `shape`, `strides`
+/// or `suboffsets` pointing into it, and a struct it fills starts with the storage zero, so a
+/// view with none of the four has it zero still.
 #[inline(always)]
 unsafe fn empty_current(view: *mut xbuf_bufferinfo) {
+    const WORD: usize = std::mem::size_of::<usize>();
+    let pointers = (*view).format as usize
+        | (*view).shape as usize
+        | (*view).strides as usize
+        | (*view).suboffsets as usize;
     ptr::write_bytes(
-        (view as *mut u8).add(std::mem::size_of::<usize>()),
+        (view as *mut u8).add(WORD),
         0,
-        XBUF_BUFFERINFO_SIZE_MIN - std::mem::size_of::<usize>(),
+        XBUF_BUFFERINFO_SIZE_MIN - WORD,
     );
     addr_of_mut!((*view).device_type).write(0);
     addr_of_mut!((*view).device_id).write(0);
-    clear_inline(view);
+    if pointers != 0 {
+        ptr::write_bytes(
+            (view as *mut u8).add(XBUF_BUFFERINFO_SIZE_MIN),
+            0,
+            INLINE_BYTES,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -227,10 +227,12 @@ unsafe fn release_current_calling(view: *mut xbuf_bufferinfo, rel: &Object) -> R
 #[inline(always)]
 unsafe fn empty_current(view: *mut xbuf_bufferinfo) {
     const WORD: usize = std::mem::size_of::<usize>();
-    let pointers = (*view).format as usize
-        | (*view).shape as usize
-        | (*view).strides as usize
-        | (*view).suboffsets as usize;
+    // Read one by one, as they were written: two wider reads, each spanning two writes that
+    // may still be pending, measured slower.
+    let pointers = ptr::addr_of!((*view).format).read_volatile() as usize
+        | ptr::addr_of!((*view).shape).read_volatile() as usize
+        | ptr::addr_of!((*view).strides).read_volatile() as usize
+        | ptr::addr_of!((*view).suboffsets).read_volatile() as usize;
     ptr::write_bytes(
         (view as *mut u8).add(WORD),
         0,

@@ -389,9 +389,16 @@ fn short_path_round_trips_race_with_locks_and_resizes() {
             std::thread::spawn(move || {
                 let mut v = start(XBUF_BUFFERINFO_SIZE, k == 1);
                 let p = v.as_mut_ptr() as *mut xbuf_bufferinfo;
+                let mut got = 0;
                 for _ in 0..ROUNDS {
                     unsafe {
-                        get_buffer(&obj, p, XBUF_SIMPLE).unwrap();
+                        if let Err(e) = get_buffer(&obj, p, XBUF_SIMPLE) {
+                            // A resize holds exclusive access: no export starts meanwhile.
+                            assert_eq!(e.status, Status::Busy);
+                            assert!(v[1..].iter().all(|&w| w == 0));
+                            continue;
+                        }
+                        got += 1;
                         let len = (*p).len as usize;
                         assert!(len == 64 || len == 96, "{len}");
                         let bytes = std::slice::from_raw_parts((*p).buf as *const u8, len);
@@ -402,6 +409,7 @@ fn short_path_round_trips_race_with_locks_and_resizes() {
                         assert!(v[1..].iter().all(|&w| w == 0));
                     }
                 }
+                assert!(got > 0);
             })
         })
         .collect();
@@ -409,9 +417,13 @@ fn short_path_round_trips_race_with_locks_and_resizes() {
         let (obj, done) = (Arc::clone(&obj), Arc::clone(&done));
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                obj.lock().unwrap();
-                assert!(obj.exports() >= 1 && obj.locks() >= 1);
-                unsafe { Object::unlock(NonNull::from(&**obj)) }.unwrap();
+                match obj.lock() {
+                    Ok(()) => {
+                        assert!(obj.exports() >= 1 && obj.locks() >= 1);
+                        unsafe { Object::unlock(NonNull::from(&**obj)) }.unwrap();
+                    }
+                    Err(e) => assert_eq!(e.status, Status::Busy),
+                }
             }
         })
     };

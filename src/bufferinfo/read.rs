@@ -56,6 +56,7 @@ impl<'a> ViewLayout<'a> {
 /// # Safety
 /// `view` must point at a struct of at least `structsize` readable bytes whose non-NULL
 /// `shape`, `strides` and `suboffsets` point at `ndim` entries each.
+#[inline(always)]
 pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'a>> {
     let size = (*view).structsize;
     check_structsize(size)?;
@@ -110,14 +111,17 @@ pub unsafe fn read_view<'a>(view: *const xbuf_bufferinfo) -> Result<ViewLayout<'
         itemsize,
         readonly: (*view).readonly != 0,
         shape,
-        one: len / itemsize,
+        // Read only without a shape (a division is slow).
+        one: if shape.is_none() { len / itemsize } else { 0 },
         strides,
         suboffsets,
         device: read_device(view),
     };
     // Without a shape the length is the layout's by definition.
-    if shape.is_some() && !len_matches(out.shape(), itemsize, len) {
-        len_mismatch(&out)?;
+    if let Some(shape) = shape {
+        if !len_matches(shape, itemsize, len) {
+            len_mismatch(shape, itemsize, len)?;
+        }
     }
     Ok(out)
 }
@@ -143,15 +147,15 @@ pub(super) fn len_matches(shape: &[isize], itemsize: isize, len: isize) -> bool 
 /// `Ok` (a zero extent after a product that overflows only with the item size).
 #[cold]
 #[inline(never)]
-pub(super) fn len_mismatch(out: &ViewLayout<'_>) -> Result<()> {
-    let expect = layout::byte_len(out.shape(), out.itemsize)?;
-    if expect != out.len {
+pub(super) fn len_mismatch(shape: &[isize], itemsize: isize, len: isize) -> Result<()> {
+    let expect = layout::byte_len(shape, itemsize)?;
+    if expect != len {
         bail!(
             InvalidArgument,
             "the view's len {} disagrees with shape {:?} and itemsize {} ({})",
-            out.len,
-            out.shape(),
-            out.itemsize,
+            len,
+            shape,
+            itemsize,
             expect
         );
     }

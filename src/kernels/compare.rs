@@ -1,6 +1,8 @@
 //! Value comparison of two layouts, item by item, for every format (memoryview's `==`).
 
-use super::{for_each_outer, in_parallel, max_threads, plan_dims, Dim, DimList, BYTES_PER_THREAD};
+use super::{
+    for_each_outer, in_parallel, max_threads, plan_dims, Dim, DimList, BYTES_PER_THREAD, MAX_DIMS,
+};
 use crate::format::Format;
 use crate::layout::{for_each_pair, Layout};
 
@@ -143,7 +145,7 @@ pub unsafe fn equal(a: &Layout, fa: &Format, b: &Layout, fb: &Format) -> bool {
         return true;
     }
     let (mut pa, mut pb) = (a.buf, b.buf as *const u8);
-    let mut dims = DimList::new();
+    let mut dims = DimList::<MAX_DIMS>::new();
     plan_dims(
         &a.shape, &a.strides, &b.strides, &mut pa, &mut pb, &mut dims,
     );

@@ -13,6 +13,7 @@ use crate::{bail, err};
 
 mod compare;
 mod parallel;
+mod small;
 mod transpose;
 mod views;
 
@@ -34,7 +35,7 @@ pub(crate) fn may_overlap(a: &Strided<'_>, b: &Strided<'_>) -> bool {
 
 /// Whether the byte spans of two layouts with items intersect (`true` when either has no
 /// span: indirect, or reaching outside the address space).
-#[inline]
+#[inline(always)]
 fn spans_intersect(a: &Strided<'_>, b: &Strided<'_>) -> bool {
     match (a.span(), b.span()) {
         (Some((alo, ahi)), Some((blo, bhi))) => alo < bhi && blo < ahi,
@@ -64,6 +65,15 @@ pub unsafe fn copy_strided(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
             src.shape
         );
     }
+    copy_equal_shapes(dst, src)
+}
+
+/// [`copy_strided`] once the shapes are known to be equal: refuses different item sizes.
+///
+/// # Safety
+/// As [`copy`].
+#[inline]
+pub(crate) unsafe fn copy_equal_shapes(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     if dst.itemsize != src.itemsize {
         bail!(
             InvalidArgument,
@@ -75,39 +85,65 @@ pub unsafe fn copy_strided(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     copy_same_shape(dst, src)
 }
 
-/// [`copy_strided`] once the shapes and item sizes are known to be equal.
+/// [`copy_strided`] once the shapes and item sizes are known to be equal. Layouts of one or
+/// two dimensions take the paths instantiated for them ([`small::by_ndim`]).
 ///
 /// # Safety
 /// As [`copy`].
+#[inline(always)]
 unsafe fn copy_same_shape(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
-    let count = dst.count();
-    if count == 0 {
+    if small::by_ndim!(N; dst, src => copy_unless_overlapping::<N>(dst, src)) {
         return Ok(());
     }
-    if dst.suboffsets.is_none() && src.suboffsets.is_none() {
-        let size = dst.itemsize;
-        let (dp, sp, dims) = plan_direct(dst, src);
-        let bytes = count * size as usize;
-        // One item, or one run contiguous in both (and too small to split over threads): a
-        // move of the bytes, correct for overlap as reading the whole source first is.
-        match *dims {
-            [] => {
-                ptr::copy(sp, dp, size as usize);
-                return Ok(());
-            }
-            [d] if d.d == size && d.s == size && bytes < 2 * BYTES_PER_THREAD => {
-                ptr::copy(sp, dp, bytes);
-                return Ok(());
-            }
-            _ => {}
-        }
-        // Both have items: the spans decide.
-        if !spans_intersect(dst, src) {
-            copy_planned(dp, sp, &dims, size, bytes);
-            return Ok(());
-        }
+    copy_through_buffer(dst, src)
+}
+
+/// The copy of [`copy_same_shape`] when it needs no buffer: no items; or both layouts direct
+/// and either one contiguous run in both (and too small to split over threads: a move of the
+/// bytes, correct for overlap as reading the whole source first is) or not overlapping.
+/// Returns whether it was done (else nothing was written).
+///
+/// # Safety
+/// As [`copy`].
+#[inline(always)]
+unsafe fn copy_unless_overlapping<const N: usize>(dst: &Strided<'_>, src: &Strided<'_>) -> bool {
+    let count = dst.count();
+    if count == 0 {
+        return true;
     }
-    // Through a contiguous buffer: gather the source completely, then scatter.
+    if dst.suboffsets.is_some() || src.suboffsets.is_some() {
+        return false;
+    }
+    let size = dst.itemsize;
+    let mut dims = DimList::<N>::new();
+    let (dp, sp) = plan_direct(dst, src, &mut dims);
+    let bytes = count * size as usize;
+    match *dims {
+        [] => {
+            ptr::copy(sp, dp, size as usize);
+            return true;
+        }
+        [d] if d.d == size && d.s == size && bytes < 2 * BYTES_PER_THREAD => {
+            ptr::copy(sp, dp, bytes);
+            return true;
+        }
+        _ => {}
+    }
+    // Both have items: the spans decide.
+    if spans_intersect(dst, src) {
+        return false;
+    }
+    copy_planned(dp, sp, &dims, size, bytes);
+    true
+}
+
+/// The copy of [`copy_same_shape`] through a contiguous buffer: gathers the source completely,
+/// then scatters it.
+///
+/// # Safety
+/// As [`copy`].
+#[inline(never)]
+unsafe fn copy_through_buffer(dst: &Strided<'_>, src: &Strided<'_>) -> Result<()> {
     let mut tmp = Vec::new();
     tmp.try_reserve_exact(src.byte_len()).map_err(|_| {
         err!(
@@ -153,101 +189,122 @@ pub(crate) struct Dim {
 /// stride, largest first (the innermost dimension writes the closest bytes); neighbours that
 /// are contiguous with each other in both layouts merged into one.
 #[inline(always)]
-pub(crate) fn plan_dims(
+pub(crate) fn plan_dims<const CAP: usize>(
     shape: &[isize],
     ds: &[isize],
     ss: &[isize],
     dp: &mut *mut u8,
     sp: &mut *const u8,
-    dims: &mut DimList,
+    dims: &mut DimList<CAP>,
 ) {
     dims.len = 0;
+    // Without branches on the extent (so that a short shape unrolls): an extent-1 dimension
+    // moves no pointer, is written past the list's end and not counted. Its stride may be any
+    // value (it is never stepped along), hence the wrapping arithmetic.
     for k in 0..shape.len() {
-        if shape[k] == 1 {
-            continue;
-        }
         let mut dim = Dim {
             n: shape[k],
             d: ds[k],
             s: ss[k],
         };
         if dim.d < 0 {
-            *dp = dp.wrapping_offset(dim.d * (dim.n - 1));
-            *sp = sp.wrapping_offset(dim.s * (dim.n - 1));
-            dim.d = -dim.d;
-            dim.s = -dim.s;
+            *dp = dp.wrapping_offset(dim.d.wrapping_mul(dim.n - 1));
+            *sp = sp.wrapping_offset(dim.s.wrapping_mul(dim.n - 1));
+            dim.d = dim.d.wrapping_neg();
+            dim.s = dim.s.wrapping_neg();
         }
-        dims.push(dim);
+        dims.items[dims.len].write(dim);
+        dims.len += usize::from(dim.n != 1);
     }
-    // By destination stride, largest first; stable (an insertion sort: a few entries).
-    for i in 1..dims.len() {
+    // By destination stride, largest first; stable (an insertion sort: a few entries). The
+    // loops run to `CAP`, a constant, so that small lists unroll.
+    for i in 1..CAP {
+        if i >= dims.len() {
+            break;
+        }
         let mut j = i;
         while j > 0 && dims[j - 1].d < dims[j].d {
             dims.swap(j - 1, j);
             j -= 1;
         }
     }
-    // Merged in place: entry `kept - 1` is the last dimension kept so far.
-    let mut kept: usize = 0;
-    for i in 0..dims.len() {
+    // Merged in place: entry `kept - 1` is the last dimension kept so far (the first always is).
+    let mut kept: usize = 1;
+    for i in 1..CAP {
+        if i >= dims.len() {
+            break;
+        }
         let dim = dims[i];
-        match kept.checked_sub(1).map(|k| &mut dims[k]) {
-            // The outer dimension steps over exactly this whole dimension, in both layouts.
-            Some(outer) if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n => {
-                outer.n *= dim.n;
-                outer.d = dim.d;
-                outer.s = dim.s;
-            }
-            _ => {
+        let outer = &mut dims[kept - 1];
+        // The outer dimension steps over exactly this whole dimension, in both layouts.
+        if outer.d == dim.d * dim.n && outer.s == dim.s * dim.n {
+            outer.n *= dim.n;
+            outer.d = dim.d;
+            outer.s = dim.s;
+        } else {
+            if kept != i {
                 dims[kept] = dim;
-                kept += 1;
             }
+            kept += 1;
         }
     }
-    dims.len = kept;
+    dims.len = dims.len.min(kept);
 }
 
-/// The planned dimensions of a copy, on the stack (a layout has at most `XBUF_MAX_NDIM`).
-pub(crate) struct DimList {
+/// The most dimensions a layout has (`XBUF_MAX_NDIM`).
+pub(crate) const MAX_DIMS: usize = crate::capi::XBUF_MAX_NDIM as usize;
+
+/// The planned dimensions of a copy, on the stack: at most `CAP` (a layout has at most
+/// `XBUF_MAX_NDIM`; a copy of layouts known to have fewer keeps fewer, so that the compiler
+/// can keep them in registers); [`MAX_DIMS`] holds any.
+pub(crate) struct DimList<const CAP: usize> {
     len: usize,
-    items: [std::mem::MaybeUninit<Dim>; crate::capi::XBUF_MAX_NDIM as usize],
+    items: [std::mem::MaybeUninit<Dim>; CAP],
 }
 
-impl DimList {
-    fn new() -> DimList {
+impl<const CAP: usize> DimList<CAP> {
+    #[inline(always)]
+    fn new() -> DimList<CAP> {
         DimList {
             len: 0,
-            items: [std::mem::MaybeUninit::uninit(); crate::capi::XBUF_MAX_NDIM as usize],
+            // SAFETY: an array of `MaybeUninit` needs no initialisation (and gets none: no
+            // stores to the whole array on each copy).
+            items: unsafe {
+                std::mem::MaybeUninit::<[std::mem::MaybeUninit<Dim>; CAP]>::uninit().assume_init()
+            },
         }
     }
+    #[inline(always)]
     fn push(&mut self, d: Dim) {
         self.items[self.len].write(d);
         self.len += 1;
     }
 }
 
-impl std::ops::Deref for DimList {
+impl<const CAP: usize> std::ops::Deref for DimList<CAP> {
     type Target = [Dim];
+    #[inline(always)]
     fn deref(&self) -> &[Dim] {
         // SAFETY: the first `len` entries were written by `push`.
         unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast(), self.len) }
     }
 }
 
-impl std::ops::DerefMut for DimList {
+impl<const CAP: usize> std::ops::DerefMut for DimList<CAP> {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut [Dim] {
         // SAFETY: as in `deref`.
         unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast(), self.len) }
     }
 }
 
-impl std::fmt::Debug for DimList {
+impl<const CAP: usize> std::fmt::Debug for DimList<CAP> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         (**self).fmt(f)
     }
 }
 
-impl PartialEq<Vec<Dim>> for DimList {
+impl<const CAP: usize> PartialEq<Vec<Dim>> for DimList<CAP> {
     fn eq(&self, other: &Vec<Dim>) -> bool {
         **self == other[..]
     }
@@ -343,57 +400,73 @@ pub(crate) unsafe fn for_each_outer(
 
 /// Copies between direct (no suboffsets), non-overlapping layouts of equal shape.
 pub(crate) unsafe fn copy_direct(dst: &Strided<'_>, src: &Strided<'_>) {
-    let (dp, sp, dims) = plan_direct(dst, src);
+    let mut dims = DimList::<MAX_DIMS>::new();
+    let (dp, sp) = plan_direct(dst, src, &mut dims);
     copy_planned(dp, sp, &dims, dst.itemsize, dst.byte_len());
 }
 
 /// The planned dimensions (see [`plan_dims`]) of a copy between direct layouts of equal
-/// shape, with the pointers at which the planned walk starts.
+/// shape, written into `dims` (filled in place: the list is large to move), with the
+/// pointers at which the planned walk starts.
 #[inline]
-fn plan_direct(dst: &Strided<'_>, src: &Strided<'_>) -> (*mut u8, *const u8, DimList) {
+fn plan_direct<const CAP: usize>(
+    dst: &Strided<'_>,
+    src: &Strided<'_>,
+    dims: &mut DimList<CAP>,
+) -> (*mut u8, *const u8) {
     let (mut dp, mut sp) = (dst.buf, src.buf as *const u8);
-    let mut dims = DimList::new();
-    plan_dims(
-        dst.shape,
-        dst.strides,
-        src.strides,
-        &mut dp,
-        &mut sp,
-        &mut dims,
-    );
-    (dp, sp, dims)
+    plan_dims(dst.shape, dst.strides, src.strides, &mut dp, &mut sp, dims);
+    (dp, sp)
 }
 
 /// The copy of planned dimensions (see [`plan_dims`]) of `bytes` bytes from `sp` to `dp`,
 /// split over threads when large enough and the destination's rows are disjoint.
-#[inline]
+#[inline(always)]
 unsafe fn copy_planned(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize, bytes: usize) {
-    if bytes >= 2 * BYTES_PER_THREAD
-        && rows_disjoint(dims, size)
-        && in_parallel(dims, dp, sp, bytes, max_threads(), |d, p, q| {
-            copy_dims(p, q, d, size)
-        })
-        .is_some()
-    {
+    if bytes >= 2 * BYTES_PER_THREAD && copy_in_parallel(dp, sp, dims, size, bytes) {
         return;
     }
     copy_dims(dp, sp, dims, size);
 }
 
-/// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`.
+/// The large copy of [`copy_planned`] over threads, when its destination's rows are disjoint
+/// and it gets more than one thread; returns whether it was done (else nothing was written).
+#[inline(never)]
+unsafe fn copy_in_parallel(
+    dp: *mut u8,
+    sp: *const u8,
+    dims: &[Dim],
+    size: isize,
+    bytes: usize,
+) -> bool {
+    rows_disjoint(dims, size)
+        && in_parallel(dims, dp, sp, bytes, max_threads(), |d, p, q| {
+            copy_dims(p, q, d, size)
+        })
+        .is_some()
+}
+
+/// The copy of planned dimensions (see [`plan_dims`]) from `sp` to `dp`. One item, and a
+/// small 2-D transpose (one tile), are decided here, inline; the rest by [`copy_dims_walk`].
+#[inline(always)]
 pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
+    match *dims {
+        [] => ptr::copy_nonoverlapping(sp, dp, size as usize),
+        [b, inner]
+            if b.s.unsigned_abs() < inner.s.unsigned_abs()
+                && transpose::one_tile(dp, sp, inner, b, size) => {}
+        _ => copy_dims_walk(dp, sp, dims, size),
+    }
+}
+
+/// [`copy_dims`] of at least one dimension, past its small cases: runs along the innermost
+/// dimension, or tiles when the source reads another one closer together (a transpose).
+#[inline(never)]
+unsafe fn copy_dims_walk(dp: *mut u8, sp: *const u8, dims: &[Dim], size: isize) {
     let Some((&inner, outer)) = dims.split_last() else {
         ptr::copy_nonoverlapping(sp, dp, size as usize);
         return;
     };
-    // A small 2-D transpose, before any planning of tiles.
-    if let [b] = *outer {
-        if b.s.unsigned_abs() < inner.s.unsigned_abs()
-            && transpose::one_tile(dp, sp, inner, b, size)
-        {
-            return;
-        }
-    }
     // The dimension the source reads closest together; when it is not the innermost one, the
     // copy is a transpose of those two and goes in tiles.
     let t = (0..dims.len())
@@ -405,7 +478,7 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
         && inner.n >= 4;
     if tiled {
         let b = dims[t];
-        let mut rest = DimList::new();
+        let mut rest = DimList::<MAX_DIMS>::new();
         for (k, d) in outer.iter().enumerate() {
             if k != t {
                 rest.push(*d);
@@ -421,6 +494,7 @@ pub(crate) unsafe fn copy_dims(dp: *mut u8, sp: *const u8, dims: &[Dim], size: i
 
 /// The order `'A'` resolves to for `layout`: Fortran when it is Fortran- but not C-contiguous,
 /// else C (CPython's rule for `tobytes('A')` and `PyBuffer_ToContiguous`).
+#[inline(always)]
 pub fn resolve_order(layout: &Strided<'_>, order: Order) -> Order {
     match order {
         Order::Any if layout.is_contiguous(Order::F) && !layout.is_contiguous(Order::C) => Order::F,
@@ -448,18 +522,20 @@ pub unsafe fn to_contiguous_strided(
     src: &Strided<'_>,
     order: Order,
 ) -> Result<()> {
-    check_len(len, src)?;
-    let order = resolve_order(src, order);
-    // Already laid out as asked: the bytes as they are (a move: they may overlap `dst`).
-    if src.is_contiguous(order) {
-        if len > 0 {
-            ptr::copy(src.buf, dst, len);
+    small::by_ndim!(src => {
+        check_len(len, src)?;
+        let order = resolve_order(src, order);
+        // Already laid out as asked: the bytes as they are (a move: they may overlap `dst`).
+        if src.is_contiguous(order) {
+            if len > 0 {
+                ptr::copy(src.buf, dst, len);
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    let mut room = StrideBuf::new();
-    let out = Strided::contiguous(dst, src.shape, src.itemsize, order, &mut room)?;
-    copy_same_shape(&out, src)
+        let mut room = StrideBuf::new();
+        let out = Strided::contiguous(dst, src.shape, src.itemsize, order, &mut room)?;
+        copy_same_shape(&out, src)
+    })
 }
 
 /// Copies the `len` bytes at `data` (exactly `dst.byte_len()` of them, laid out contiguously
@@ -486,18 +562,20 @@ pub unsafe fn from_contiguous_strided(
     len: usize,
     order: Order,
 ) -> Result<()> {
-    check_len(len, dst)?;
-    let order = resolve_order(dst, order);
-    // Laid out as the bytes are: a move (they may overlap).
-    if dst.is_contiguous(order) {
-        if len > 0 {
-            ptr::copy(data, dst.buf, len);
+    small::by_ndim!(dst => {
+        check_len(len, dst)?;
+        let order = resolve_order(dst, order);
+        // Laid out as the bytes are: a move (they may overlap).
+        if dst.is_contiguous(order) {
+            if len > 0 {
+                ptr::copy(data, dst.buf, len);
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    let mut room = StrideBuf::new();
-    let inp = Strided::contiguous(data as *mut u8, dst.shape, dst.itemsize, order, &mut room)?;
-    copy_same_shape(dst, &inp)
+        let mut room = StrideBuf::new();
+        let inp = Strided::contiguous(data as *mut u8, dst.shape, dst.itemsize, order, &mut room)?;
+        copy_same_shape(dst, &inp)
+    })
 }
 
 pub(crate) fn check_len(len: usize, layout: &Strided<'_>) -> Result<()> {
@@ -518,6 +596,8 @@ fn check_len_error(len: usize, layout: &Strided<'_>) -> Result<()> {
     );
 }
 
+#[cfg(test)]
+mod by_ndim_tests;
 #[cfg(test)]
 mod small_tests;
 #[cfg(test)]

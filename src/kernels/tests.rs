@@ -253,7 +253,7 @@ fn dimensions_are_flipped_sorted_and_merged() {
     let dim = |n, d, s| Dim { n, d, s };
     let (mut dp, mut sp) = (0x10000 as *mut u8, 0x20000 as *const u8);
     // dst 2x1x3x4 C-contiguous (4-byte items), src contiguous bytes: all merge into one.
-    let mut dims = DimList::new();
+    let mut dims = DimList::<MAX_DIMS>::new();
     plan_dims(
         &[2, 1, 3, 4],
         &[48, 7, 16, 4],

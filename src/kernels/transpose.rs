@@ -82,50 +82,82 @@ fn register_block(a: Dim, b: Dim, size: isize) -> isize {
 
 /// The copy of [`copy_tiled`] (same arguments) when it is one tile of whole register blocks,
 /// as small transposes are: the blocks one after another, without the tile loops and ragged
-/// edges. Returns whether it applied (else it did nothing).
-#[inline(never)]
+/// edges. Returns whether it applied (else it did nothing). The tests are made here, inline;
+/// the blocks are moved by one function per item size.
+#[inline(always)]
 pub(crate) unsafe fn one_tile(dst: *mut u8, src: *const u8, a: Dim, b: Dim, size: isize) -> bool {
     match size {
-        1 if a.d == 1 && b.s == 1 => {
-            blocks::<8, 256>(dst, src, a, b, |d, r, s, q| transpose_8x8_u8(d, r, s, q))
-        }
-        2 if a.d == 2 && b.s == 2 => {
-            blocks::<8, 128>(dst, src, a, b, |d, r, s, q| transpose_8x8_u16(d, r, s, q))
-        }
+        1 if a.d == 1 && b.s == 1 && whole_blocks::<8, 256>(a, b) => tile_u8(dst, src, a, b),
+        2 if a.d == 2 && b.s == 2 && whole_blocks::<8, 128>(a, b) => tile_u16(dst, src, a, b),
         #[cfg(target_arch = "x86_64")]
         4 if a.d == 4
             && b.s == 4
-            && a.n % 8 == 0
-            && b.n % 8 == 0
+            && whole_blocks::<8, 64>(a, b)
             && std::arch::is_x86_feature_detected!("avx") =>
         {
-            blocks::<8, 64>(dst, src, a, b, |d, r, s, q| {
-                transpose_8x8_u32_avx(d, r, s, q)
-            })
+            tile_u32_avx(dst, src, a, b)
         }
-        4 if a.d == 4 && b.s == 4 => {
-            blocks::<4, 64>(dst, src, a, b, |d, r, s, q| transpose_4x4_u32(d, r, s, q))
-        }
-        8 if a.d == 8 && b.s == 8 => {
-            blocks::<2, 32>(dst, src, a, b, |d, r, s, q| transpose_2x2_u64(d, r, s, q))
-        }
-        _ => false,
+        4 if a.d == 4 && b.s == 4 && whole_blocks::<4, 64>(a, b) => tile_u32(dst, src, a, b),
+        8 if a.d == 8 && b.s == 8 && whole_blocks::<2, 32>(a, b) => tile_u64(dst, src, a, b),
+        _ => return false,
     }
+    true
 }
 
-/// [`one_tile`] for blocks of `BLOCK` items in tiles of `TILE` (see [`tile_side`]): when both
-/// extents are whole multiples of `BLOCK` and fit one tile, `t` transposes each block in
-/// turn, the pointers stepping from block to block, and the answer is `true`.
+/// Whether both extents are whole multiples of `BLOCK` and fit one tile of `TILE` (see
+/// [`tile_side`]).
 #[inline(always)]
-unsafe fn blocks<const BLOCK: isize, const TILE: isize>(
+fn whole_blocks<const BLOCK: isize, const TILE: isize>(a: Dim, b: Dim) -> bool {
+    a.n <= TILE && b.n <= TILE && a.n % BLOCK == 0 && b.n % BLOCK == 0
+}
+
+/// [`one_tile`] of bytes.
+#[inline(never)]
+unsafe fn tile_u8(dst: *mut u8, src: *const u8, a: Dim, b: Dim) {
+    blocks::<8>(dst, src, a, b, |d, r, s, q| transpose_8x8_u8(d, r, s, q))
+}
+
+/// [`one_tile`] of 2-byte items.
+#[inline(never)]
+unsafe fn tile_u16(dst: *mut u8, src: *const u8, a: Dim, b: Dim) {
+    blocks::<8>(dst, src, a, b, |d, r, s, q| transpose_8x8_u16(d, r, s, q))
+}
+
+/// [`one_tile`] of 4-byte items in 8x8 blocks, for processors with AVX (the caller checks).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline(never)]
+unsafe fn tile_u32_avx(dst: *mut u8, src: *const u8, a: Dim, b: Dim) {
+    blocks::<8>(dst, src, a, b, |d, r, s, q| {
+        transpose_8x8_u32_avx(d, r, s, q)
+    })
+}
+
+/// [`one_tile`] of 4-byte items in 4x4 blocks.
+#[inline(never)]
+unsafe fn tile_u32(dst: *mut u8, src: *const u8, a: Dim, b: Dim) {
+    blocks::<4>(dst, src, a, b, |d, r, s, q| transpose_4x4_u32(d, r, s, q))
+}
+
+/// [`one_tile`] of 8-byte items.
+#[inline(never)]
+unsafe fn tile_u64(dst: *mut u8, src: *const u8, a: Dim, b: Dim) {
+    blocks::<2>(dst, src, a, b, |d, r, s, q| transpose_2x2_u64(d, r, s, q))
+}
+
+/// The blocks of `BLOCK` items of a tile (both extents whole multiples of `BLOCK`), `t`
+/// transposing each in turn, the pointers stepping from block to block.
+#[inline(always)]
+unsafe fn blocks<const BLOCK: isize>(
     dst: *mut u8,
     src: *const u8,
     a: Dim,
     b: Dim,
     t: impl Fn(*mut u8, isize, *const u8, isize),
-) -> bool {
-    if a.n > TILE || b.n > TILE || a.n % BLOCK != 0 || b.n % BLOCK != 0 {
-        return false;
+) {
+    // One block (an 8x8 transpose of 4-byte items, say): no loops.
+    if a.n == BLOCK && b.n == BLOCK {
+        return t(dst, b.d, src, a.s);
     }
     let (mut dr, mut sr) = (dst, src);
     let mut i = 0;
@@ -142,7 +174,6 @@ unsafe fn blocks<const BLOCK: isize, const TILE: isize>(
         sr = sr.wrapping_offset(BLOCK * a.s);
         i += BLOCK;
     }
-    true
 }
 
 /// Transposes an 8x8 block of bytes (see [`transpose_4x4_u32`]).
@@ -255,6 +286,7 @@ pub(crate) unsafe fn transpose_8x8_u16(
 /// for processors with AVX (the caller checks). The items move as bit patterns.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
+#[inline]
 unsafe fn transpose_8x8_u32_avx(dst: *mut u8, dst_row: isize, src: *const u8, src_row: isize) {
     use std::arch::x86_64::*;
     let row = |k: isize| _mm256_loadu_ps(src.wrapping_offset(k * src_row) as *const f32);

@@ -4,7 +4,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use super::copy_strided;
+use super::copy_equal_shapes;
 use crate::bail;
 use crate::bufferinfo::{check_cpu, read_view, ViewLayout};
 use crate::capi::xbuf_bufferinfo;
@@ -64,7 +64,7 @@ fn check_writable(v: &ViewLayout<'_>) -> Result<()> {
 
 /// `xbuf_copy`: copies the items of `src` into `dst` at the same indices, after checking both
 /// views, that `dst` is writable, that the shapes are equal and that the formats describe the
-/// same item layout. Overlap-safe (see [`copy_strided`]).
+/// same item layout. Overlap-safe (see [`copy_strided`](super::copy_strided)).
 ///
 /// # Safety
 /// Both must point at views as [`read_view`] requires, describing readable (`src`) and
@@ -93,7 +93,7 @@ pub(crate) unsafe fn copy_views(
     if !same_plain_code(df, sf) {
         check_same_format(view_format(df), view_format(sf))?;
     }
-    copy_strided(&dl, &sl)
+    copy_equal_shapes(&dl, &sl)
 }
 
 /// Whether two shapes are equal (a loop: they are short).

@@ -27,18 +27,26 @@ pub enum Order {
 
 impl Order {
     /// Reads the C API's order character: `'C'`, `'F'` or `'A'`.
+    #[inline(always)]
     pub fn from_char(c: u8) -> Result<Order> {
         match c {
             b'C' => Ok(Order::C),
             b'F' => Ok(Order::F),
             b'A' => Ok(Order::Any),
-            _ => Err(err!(
-                InvalidArgument,
-                "order must be 'C', 'F' or 'A', got {}",
-                describe_char(c)
-            )),
+            _ => Err(bad_order(c)),
         }
     }
+}
+
+/// The error of an order character other than `'C'`, `'F'` and `'A'`.
+#[cold]
+#[inline(never)]
+fn bad_order(c: u8) -> crate::status::Error {
+    err!(
+        InvalidArgument,
+        "order must be 'C', 'F' or 'A', got {}",
+        describe_char(c)
+    )
 }
 
 /// `'x'` for printable ASCII, else the byte's value.
@@ -118,6 +126,7 @@ pub fn contiguous_strides(
 /// Whether a layout is contiguous in `order`, following CPython's rules: a layout with
 /// suboffsets never is; a layout with no items always is; a dimension of extent 1 may have
 /// any stride. `strides == None` means C-contiguous.
+#[inline(always)]
 pub fn is_contiguous(
     shape: &[isize],
     strides: Option<&[isize]>,
@@ -138,26 +147,33 @@ pub fn is_contiguous(
             Order::F => shape.iter().filter(|&&s| s > 1).count() <= 1,
         };
     };
-    let check = |dims: &mut dyn Iterator<Item = usize>| -> bool {
-        let mut step = itemsize;
-        for d in dims {
-            if shape[d] > 1 && strides[d] != step {
-                return false;
-            }
-            match step.checked_mul(shape[d]) {
-                Some(s) => step = s,
-                None => return false,
-            }
-        }
-        true
-    };
-    let c = || check(&mut (0..shape.len()).rev());
-    let f = || check(&mut (0..shape.len()));
     match order {
-        Order::C => c(),
-        Order::F => f(),
-        Order::Any => c() || f(),
+        Order::C => steps_match(shape, strides, itemsize, true),
+        Order::F => steps_match(shape, strides, itemsize, false),
+        Order::Any => {
+            steps_match(shape, strides, itemsize, true)
+                || steps_match(shape, strides, itemsize, false)
+        }
     }
+}
+
+/// Whether every dimension of extent above 1 has the stride of a contiguous layout whose
+/// fastest-varying dimension is the last (`from_last`, C order) or the first (F order).
+#[inline(always)]
+fn steps_match(shape: &[isize], strides: &[isize], itemsize: isize, from_last: bool) -> bool {
+    let n = shape.len();
+    let mut step = itemsize;
+    for k in 0..n {
+        let d = if from_last { n - 1 - k } else { k };
+        if shape[d] > 1 && strides[d] != step {
+            return false;
+        }
+        match step.checked_mul(shape[d]) {
+            Some(s) => step = s,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// The byte offsets, relative to `buf`, of the lowest and one past the highest byte a

@@ -157,6 +157,7 @@ impl<'a> Strided<'a> {
         self.count().wrapping_mul(self.itemsize as usize)
     }
 
+    #[inline(always)]
     pub fn is_contiguous(&self, order: Order) -> bool {
         layout::is_contiguous(
             self.shape,
@@ -169,7 +170,7 @@ impl<'a> Strided<'a> {
 
     /// The address range `[lo, hi)` the items occupy, for a layout with items and without
     /// suboffsets; `None` otherwise, and when the range does not fit the address space.
-    #[inline]
+    #[inline(always)]
     pub fn span(&self) -> Option<(usize, usize)> {
         if self.suboffsets.is_some() {
             return None;

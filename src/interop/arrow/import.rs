@@ -12,7 +12,7 @@ use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
-use super::metadata::{known_keys, parse_tensor_meta};
+use super::metadata::{known_keys, read_tensor_meta, Axes};
 use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS, TENSOR};
 
 /// An imported item format: a static one, short text kept inline (no allocation), or longer
@@ -36,12 +36,18 @@ impl ItemFormat {
         if text.contains(&0) {
             bail!(Format, "the format contains a NUL byte");
         }
+        Ok(ItemFormat::new_clean(text))
+    }
+
+    /// `text`, which holds no NUL byte, as a format.
+    fn new_clean(text: &[u8]) -> ItemFormat {
+        debug_assert!(!text.contains(&0));
         if text.len() < 23 {
             let mut b = [0u8; 23];
             b[..text.len()].copy_from_slice(text);
-            return Ok(ItemFormat::Inline(b));
+            return ItemFormat::Inline(b);
         }
-        Ok(ItemFormat::Heap(CString::new(text).expect("no NUL byte")))
+        ItemFormat::Heap(CString::new(text).expect("no NUL byte"))
     }
 
     fn as_cstr(&self) -> &CStr {
@@ -59,8 +65,36 @@ struct Desc {
     /// The item format.
     format: ItemFormat,
     itemsize: isize,
-    /// One entry per fixed-size list level, outermost first.
-    levels: Vec<Level>,
+    /// One entry per fixed-size list level, innermost first.
+    levels: Levels,
+}
+
+/// The levels of nested fixed-size lists, innermost first: the first in place (one tensor
+/// level, the common case, needs no allocation), the rest on the heap.
+#[derive(Debug, Default)]
+struct Levels {
+    first: Option<Level>,
+    more: Vec<Level>,
+}
+
+impl Levels {
+    fn push(&mut self, level: Level) {
+        if self.first.is_none() {
+            self.first = Some(level);
+        } else {
+            self.more.push(level);
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+    /// Innermost first.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &Level> {
+        self.first.iter().chain(self.more.iter())
+    }
 }
 
 #[derive(Debug)]
@@ -68,20 +102,21 @@ struct Level {
     /// Items per list (the product of `physical`).
     size: isize,
     /// The tensor's physical (row-major) shape: `[size]` for a plain fixed-size list.
-    physical: Vec<isize>,
+    physical: Axes<isize>,
     /// Logical axis `i` is physical axis `permutation[i]`; `None`: the identity.
-    permutation: Option<Vec<usize>>,
+    permutation: Option<Axes<usize>>,
 }
 
 fn type_name(format: &[u8]) -> String {
     String::from_utf8_lossy(format).into_owned()
 }
 
-/// Reads the type a schema describes.
+/// Reads the type a schema describes into `desc` (made by [`Desc::new`]): its item format and
+/// size, and its levels pushed innermost first. On failure `desc` holds part of it.
 ///
 /// # Safety
 /// `schema` must point at a valid schema (its strings NUL-terminated, its children valid).
-unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
+unsafe fn describe(schema: *const ArrowSchema, dims: usize, desc: &mut Desc) -> Result<()> {
     let s = &*schema;
     if s.release.is_none() {
         bail!(Released, "the ArrowSchema is released");
@@ -100,12 +135,11 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
     }
     let meta = known_keys(s.metadata)?;
     let ext = meta.ext_name;
-    let prim = |code: &'static CStr, size: isize| Desc {
-        format: ItemFormat::Static(code),
-        itemsize: size,
-        levels: Vec::new(),
+    let mut prim = |code: &'static CStr, size: isize| {
+        desc.format = ItemFormat::Static(code);
+        desc.itemsize = size;
     };
-    let desc = match f {
+    match f {
         b"c" if ext == Some(BOOL8.as_bytes()) => prim(c"?", 1),
         b"c" => prim(c"b", 1),
         b"C" => prim(c"B", 1),
@@ -125,7 +159,11 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
             }
             let format = match meta.format {
                 Some(text) => {
-                    let size = format::itemsize(text)?;
+                    let known = super::memo::item_size(text);
+                    let size = match known {
+                        Some(size) => size,
+                        None => format::itemsize(text)?,
+                    };
                     if size != n {
                         bail!(
                             Format,
@@ -134,7 +172,15 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                             type_name(text)
                         );
                     }
-                    ItemFormat::new(text)?
+                    match known {
+                        // A text remembered once it was taken below: no NUL byte in it.
+                        Some(_) => ItemFormat::new_clean(text),
+                        None => {
+                            let f = ItemFormat::new(text)?;
+                            super::memo::remember_item_size(text, size);
+                            f
+                        }
+                    }
                 }
                 None => {
                     let mut text = Vec::with_capacity(12);
@@ -143,11 +189,8 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                     ItemFormat::new(&text)?
                 }
             };
-            Desc {
-                format,
-                itemsize: n as isize,
-                levels: Vec::new(),
-            }
+            desc.format = format;
+            desc.itemsize = n as isize;
         }
         _ if f.starts_with(b"+w:") => {
             let n = parse_size(&f[3..], f)? as isize;
@@ -167,13 +210,7 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                 );
             }
             let (physical, permutation) = if ext == Some(TENSOR.as_bytes()) {
-                let m = parse_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
-                // Converted in place (the same allocation).
-                let physical: Vec<isize> = m
-                    .shape
-                    .into_iter()
-                    .map(|x| isize::try_from(x).map_err(|_| overflow("a tensor extent")))
-                    .collect::<Result<_>>()?;
+                let (physical, permutation) = read_tensor_meta(meta.ext_meta.unwrap_or(b""))?;
                 let count = crate::layout::item_count(&physical)?;
                 if count != n {
                     bail!(
@@ -183,9 +220,9 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                         type_name(f)
                     );
                 }
-                (physical, m.permutation)
+                (physical, permutation)
             } else {
-                (vec![n], None)
+                (Axes::from_slice(&[n]), None)
             };
             let dims = dims + physical.len();
             if dims + 1 > XBUF_MAX_NDIM as usize {
@@ -195,16 +232,12 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
                     XBUF_MAX_NDIM
                 );
             }
-            let mut inner = describe(*s.children, dims)?;
-            inner.levels.insert(
-                0,
-                Level {
-                    size: n,
-                    physical,
-                    permutation,
-                },
-            );
-            inner
+            describe(*s.children, dims, desc)?;
+            desc.levels.push(Level {
+                size: n,
+                physical,
+                permutation,
+            });
         }
         b"b" => bail!(
             Unsupported,
@@ -222,8 +255,18 @@ unsafe fn describe(schema: *const ArrowSchema, dims: usize) -> Result<Desc> {
              w:N, +w:N, arrow.bool8, arrow.fixed_shape_tensor)",
             type_name(f)
         ),
-    };
-    Ok(desc)
+    }
+    Ok(())
+}
+
+impl Desc {
+    fn new() -> Desc {
+        Desc {
+            format: ItemFormat::Static(c"B"),
+            itemsize: 1,
+            levels: Levels::default(),
+        }
+    }
 }
 
 pub(super) fn parse_size(digits: &[u8], whole: &[u8]) -> Result<usize> {
@@ -469,7 +512,7 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     let mut end = ndim;
     let mut small = [0isize; 8];
     let mut large = Vec::new();
-    for level in desc.levels.iter().rev() {
+    for level in desc.levels.iter() {
         let n = level.physical.len();
         let phys = if n <= small.len() {
             &mut small[..n]
@@ -510,7 +553,8 @@ pub unsafe fn import(
             flags & !IMPORT_FLAGS
         );
     }
-    let desc = describe(schema, 0)?;
+    let mut desc = Desc::new();
+    describe(schema, 0, &mut desc)?;
     let top = &*array;
     // Walk the levels: `start`/`count` are slots of the current level.
     let count = usize::try_from(top.length)
@@ -518,7 +562,7 @@ pub unsafe fn import(
     let mut a = top;
     let mut start = 0usize;
     let mut items = count;
-    for (depth, level) in desc.levels.iter().enumerate() {
+    for (depth, level) in desc.levels.iter().rev().enumerate() {
         let what = Slot(depth);
         let phys = check_level(a, what, 1, 1, start, items, flags)?;
         let size = level.size as usize;

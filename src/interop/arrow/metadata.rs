@@ -35,6 +35,48 @@ pub fn encode_metadata_into(out: &mut Vec<u8>, pairs: &[(&str, &[u8])]) -> Resul
     Ok(())
 }
 
+/// The start of the blob of the one pair `FORMAT_KEY: text`: the pair count and the key with
+/// its length, in native byte order (built at compile time).
+const FORMAT_HEAD: [u8; 8 + super::FORMAT_KEY.len()] = {
+    let mut out = [0u8; 8 + super::FORMAT_KEY.len()];
+    let count = 1i32.to_ne_bytes();
+    let len = (super::FORMAT_KEY.len() as i32).to_ne_bytes();
+    let key = super::FORMAT_KEY.as_bytes();
+    let mut i = 0;
+    while i < 4 {
+        out[i] = count[i];
+        out[4 + i] = len[i];
+        i += 1;
+    }
+    let mut i = 0;
+    while i < key.len() {
+        out[8 + i] = key[i];
+        i += 1;
+    }
+    out
+};
+
+/// Appends the blob of the one pair `FORMAT_KEY: text` to `out`: the bytes
+/// [`encode_metadata_into`] writes for that pair, written without a loop over pairs.
+pub fn format_metadata_into(out: &mut Vec<u8>, text: &[u8]) -> Result<()> {
+    let len = i32::try_from(text.len())
+        .map_err(|_| overflow("a metadata length"))?
+        .to_ne_bytes();
+    let size = FORMAT_HEAD.len() + 4 + text.len();
+    out.reserve(size);
+    let at = out.len();
+    // SAFETY: `size` bytes reserved after `at`, all written before the length covers them.
+    unsafe {
+        let p = out.as_mut_ptr().add(at);
+        p.copy_from_nonoverlapping(FORMAT_HEAD.as_ptr(), FORMAT_HEAD.len());
+        let p = p.add(FORMAT_HEAD.len());
+        p.copy_from_nonoverlapping(len.as_ptr(), 4);
+        p.add(4).copy_from_nonoverlapping(text.as_ptr(), text.len());
+        out.set_len(at + size);
+    }
+    Ok(())
+}
+
 /// Decodes a metadata blob into borrowed key/value pairs.
 ///
 /// # Safety
@@ -269,6 +311,87 @@ pub fn parse_tensor_meta(s: &[u8]) -> Result<TensorMeta> {
         }
     }
     Ok(TensorMeta { shape, permutation })
+}
+
+/// A tensor's axes as the import keeps them: inline up to eight.
+pub type Axes<T> = super::small::Small<T, 8>;
+
+/// Reads an `arrow.fixed_shape_tensor`'s metadata as [`parse_tensor_meta`] does, the extents
+/// as `isize`. The text the export writes (`{"shape":[..]}`, optionally followed by
+/// `,"permutation":[..]`, without spaces, one to eight axes of at most 18 digits each, a valid
+/// permutation) is read here in one pass without allocating; any other text goes to
+/// [`parse_tensor_meta`], which keeps its refusals and messages.
+pub fn read_tensor_meta(s: &[u8]) -> Result<(Axes<isize>, Option<Axes<usize>>)> {
+    if let Some(read) = read_tensor_meta_exact(s) {
+        return Ok(read);
+    }
+    let m = parse_tensor_meta(s)?;
+    let mut shape = Axes::new();
+    for &x in &m.shape {
+        shape.push(isize::try_from(x).map_err(|_| overflow("a tensor extent"))?);
+    }
+    Ok((shape, m.permutation.map(|p| Axes::from_slice(&p))))
+}
+
+/// The one-pass reading of [`read_tensor_meta`]; `None` for any other text.
+pub(super) fn read_tensor_meta_exact(s: &[u8]) -> Option<(Axes<isize>, Option<Axes<usize>>)> {
+    let rest = s.strip_prefix(b"{\"shape\":[")?;
+    let (shape, n, rest) = read_extents(rest)?;
+    let (permutation, rest) = match rest.strip_prefix(b",\"permutation\":[") {
+        Some(r) => {
+            let (p, m, r) = read_extents(r)?;
+            let mut seen = 0u8;
+            for &a in &p[..m] {
+                if a >= n || seen & (1 << a) != 0 {
+                    return None;
+                }
+                seen |= 1 << a;
+            }
+            if m != n {
+                return None;
+            }
+            (Some(Axes::Inline(m, p)), r)
+        }
+        None => (None, rest),
+    };
+    if rest != b"}" {
+        return None;
+    }
+    let mut extents = [0isize; 8];
+    for (e, &x) in extents.iter_mut().zip(&shape[..n]) {
+        // At most 18 digits: within `isize`.
+        *e = x as isize;
+    }
+    Some((Axes::Inline(n, extents), permutation))
+}
+
+/// Reads `d,d,...]` (one to eight numbers of one to 18 digits) and returns the numbers, how
+/// many there are and the text after the `]`.
+fn read_extents(s: &[u8]) -> Option<([usize; 8], usize, &[u8])> {
+    let mut out = [0usize; 8];
+    let mut n = 0;
+    let mut i = 0;
+    loop {
+        let start = i;
+        let mut v = 0usize;
+        while let Some(&c) = s.get(i).filter(|c| c.is_ascii_digit()) {
+            if i - start == 18 {
+                return None;
+            }
+            v = v * 10 + usize::from(c - b'0');
+            i += 1;
+        }
+        if i == start || n == out.len() {
+            return None;
+        }
+        out[n] = v;
+        n += 1;
+        match s.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => return Some((out, n, &s[i + 1..])),
+            _ => return None,
+        }
+    }
 }
 
 /// The tensor extension's JSON for a physical shape and a permutation (omitted when `None`),

@@ -146,14 +146,23 @@ impl ArrowArray {
 }
 
 mod export;
+mod hold;
 mod import;
+mod memo;
 mod metadata;
+mod plan;
+mod schema;
+mod small;
 
 pub(crate) use export::export;
 pub(crate) use import::import;
 
 #[cfg(test)]
+mod memo_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trusted_tests;
 #[cfg(test)]
 mod view_tests;
 #[cfg(test)]

@@ -57,8 +57,8 @@ fn plans() {
     assert_eq!(e.status, Status::NotContiguous);
     let tensor = |length, shape: &[isize], perm: Option<&[usize]>| Plan::Tensor {
         length,
-        shape: shape.to_vec(),
-        permutation: perm.map(<[usize]>::to_vec),
+        shape: Axes::from_slice(shape),
+        permutation: perm.map(Axes::from_slice),
     };
     // C order.
     assert_eq!(

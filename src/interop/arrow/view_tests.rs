@@ -18,7 +18,7 @@ use std::ffi::CStr;
 
 /// Everything a consumer reads of a schema.
 #[derive(Debug, PartialEq)]
-struct SeenSchema {
+pub(super) struct SeenSchema {
     format: Vec<u8>,
     name: Option<Vec<u8>>,
     metadata: Option<Vec<(Vec<u8>, Vec<u8>)>>,
@@ -29,7 +29,7 @@ struct SeenSchema {
 
 /// Everything a consumer reads of an array.
 #[derive(Debug, PartialEq)]
-struct SeenArray {
+pub(super) struct SeenArray {
     length: i64,
     null_count: i64,
     offset: i64,
@@ -73,11 +73,11 @@ unsafe fn seen_array(a: &ArrowArray) -> SeenArray {
     }
 }
 
-type Seen = std::result::Result<(SeenSchema, SeenArray), (Status, String)>;
+pub(super) type Seen = std::result::Result<(SeenSchema, SeenArray), (Status, String)>;
 
 /// What a consumer reads of one export; the structs are released (the array first or the
 /// schema first, as `array_first` says).
-fn take(r: Result<(ArrowSchema, ArrowArray)>, array_first: bool) -> Seen {
+pub(super) fn take(r: Result<(ArrowSchema, ArrowArray)>, array_first: bool) -> Seen {
     match r {
         Ok((mut s, mut a)) => unsafe {
             let out = (seen_schema(&s), seen_array(&a));

@@ -1,0 +1,318 @@
+//! What an exported array holds: the export (a filled view, or a bare export counted on the
+//! object that owns the memory), in a block kept for reuse once released; and the release
+//! callbacks' common body.
+
+use std::cell::UnsafeCell;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+use crate::bufferinfo;
+use crate::capi::xbuf_bufferinfo;
+use crate::object::Object;
+
+use super::{ArrowArray, ArrowSchema};
+
+/// A filled view an exported array holds, released when dropped.
+pub(super) struct Shared {
+    pub(super) view: UnsafeCell<xbuf_bufferinfo>,
+}
+
+// SAFETY: the view is written only by `get_buffer` before the array is published and by
+// `Drop` after its last owner is gone; in between it is only read.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    pub(super) fn empty() -> Shared {
+        Shared {
+            view: UnsafeCell::new(xbuf_bufferinfo::empty()),
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: filled by get_buffer (or empty, which release ignores); nobody else holds it.
+        let _ = unsafe { bufferinfo::release(self.view.get()) };
+    }
+}
+
+/// One export counted on an object by `Object::add_export` (NULL: none, or handed on),
+/// handed back when dropped.
+pub(super) struct BareExport(*mut Object);
+
+// SAFETY: an export may be handed back from any thread (the count is atomic).
+unsafe impl Send for BareExport {}
+unsafe impl Sync for BareExport {}
+
+impl BareExport {
+    /// Takes over the export counted on `owner`.
+    ///
+    /// # Safety
+    /// The caller owns one export counted on `owner` and gives it to the value.
+    pub(super) unsafe fn new(owner: std::ptr::NonNull<Object>) -> BareExport {
+        BareExport(owner.as_ptr())
+    }
+}
+
+impl Drop for BareExport {
+    fn drop(&mut self) {
+        if let Some(owner) = std::ptr::NonNull::new(self.0) {
+            // SAFETY: the export this value owns, handed back once.
+            unsafe { Object::drop_export(owner) };
+        }
+    }
+}
+
+/// How an exported array holds the export: in its own block, as a filled view or a bare
+/// export; or (a tensor array's child) through its parent's block, which holds the export for
+/// both and lives until the last of the two is released, so that either may go first.
+pub(super) enum Hold {
+    Own(Shared),
+    Bare(BareExport),
+    Parent(ParentRef),
+}
+
+/// An exported array's `private_data`.
+pub(super) struct ArrayPrivate {
+    pub(super) hold: Hold,
+    /// 0 for a block only its own array holds; else how many arrays (the tensor array and its
+    /// child) still hold it: the block is disposed of when the count drops to zero.
+    pub(super) owners: AtomicUsize,
+    pub(super) buffers: [*const c_void; 2],
+    pub(super) children: [*mut ArrowArray; 1],
+    /// A tensor array's child, in the same block (a consumer moving it out leaves a released
+    /// struct here, which the parent's release skips).
+    pub(super) child: Option<ArrowArray>,
+}
+
+/// A child array's hold on its parent's block (one of the block's `owners`), given up when
+/// dropped.
+pub(super) struct ParentRef(*mut ArrayPrivate);
+
+// SAFETY: the parent's block is shared through its atomic `owners` count; what it holds (the
+// export) is `Send + Sync`.
+unsafe impl Send for ParentRef {}
+unsafe impl Sync for ParentRef {}
+
+impl ParentRef {
+    /// A hold on `parent`, a block made by `Box::into_raw` whose `owners` counts it.
+    ///
+    /// # Safety
+    /// `parent` stays allocated until the holds its `owners` counts are given up.
+    pub(super) unsafe fn new(parent: *mut ArrayPrivate) -> ParentRef {
+        ParentRef(parent)
+    }
+}
+
+impl Drop for ParentRef {
+    fn drop(&mut self) {
+        // SAFETY: the block lives while this hold is counted.
+        unsafe { ArrayPrivate::give_up(self.0) };
+    }
+}
+
+/// Takes a spare block out of the first full slot of `slots` (NULL when all are empty). A slot
+/// is only ever swapped out whole, so the block is this thread's alone.
+#[inline]
+pub(super) fn take_spare<T>(slots: &[AtomicPtr<T>]) -> *mut T {
+    for slot in slots {
+        let spare = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if !spare.is_null() {
+            return spare;
+        }
+    }
+    std::ptr::null_mut()
+}
+
+/// Puts the block `raw` in the first empty slot of `slots`; `false` (the caller keeps it)
+/// when all are full.
+#[inline]
+pub(super) fn keep_spare<T>(slots: &[AtomicPtr<T>], raw: *mut T) -> bool {
+    slots.iter().any(|slot| {
+        slot.compare_exchange(
+            std::ptr::null_mut(),
+            raw,
+            Ordering::Release,
+            Ordering::Relaxed,
+        )
+        .is_ok()
+    })
+}
+
+/// Freed `ArrayPrivate` allocations kept for the next exports (NULL: none), so that a steady
+/// export/release cycle costs no `malloc`/`free`: two, for the two blocks of a tensor array
+/// (the array and its child). A slot is only ever swapped out whole or filled when empty, so
+/// no thread can see an allocation another thread is using.
+static SPARE_PRIVATE: [AtomicPtr<ArrayPrivate>; 2] = [
+    AtomicPtr::new(std::ptr::null_mut()),
+    AtomicPtr::new(std::ptr::null_mut()),
+];
+
+impl ArrayPrivate {
+    /// An allocation for an `ArrayPrivate`, holding no value: a spare one when there is one.
+    pub(super) fn block() -> *mut ArrayPrivate {
+        let spare = take_spare(&SPARE_PRIVATE);
+        if !spare.is_null() {
+            // A block made by `Box` for an `ArrayPrivate` whose value was dropped (see
+            // `unbox`), taken out of the slot by this thread alone.
+            return spare;
+        }
+        Box::into_raw(Box::<std::mem::MaybeUninit<ArrayPrivate>>::new_uninit()).cast()
+    }
+
+    /// Disposes of a released array's block: at once for a block only its array holds, else
+    /// when the last of its owners gives it up.
+    pub(super) fn dispose(p: Box<ArrayPrivate>) {
+        if p.owners.load(Ordering::Relaxed) == 0 {
+            return ArrayPrivate::unbox(p);
+        }
+        // SAFETY: a block made by `Box::into_raw`, counted by its `owners`.
+        unsafe { ArrayPrivate::give_up(Box::into_raw(p)) };
+    }
+
+    /// Gives up one of the holds `owners` counts on the block `p`; the last disposes of it.
+    ///
+    /// # Safety
+    /// `p` is a block made by `Box::into_raw` whose `owners` counts a hold of the caller's.
+    unsafe fn give_up(p: *mut ArrayPrivate) {
+        // Release: what this owner did happens before the block is disposed of; Acquire: the
+        // last owner sees what the others did.
+        if (*p).owners.fetch_sub(1, Ordering::AcqRel) == 1 {
+            ArrayPrivate::unbox(Box::from_raw(p));
+        }
+    }
+
+    /// Drops the value `p` holds and keeps its allocation as a spare if a slot is empty.
+    pub(super) fn unbox(p: Box<ArrayPrivate>) {
+        let raw = Box::into_raw(p);
+        // SAFETY: from `Box::into_raw` just above; the value is dropped once.
+        unsafe { std::ptr::drop_in_place(raw) };
+        if keep_spare(&SPARE_PRIVATE, raw) {
+            return;
+        }
+        // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
+        drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
+    }
+}
+
+/// What the two release callbacks need of an Arrow struct: its callback slot and its
+/// producer's block.
+pub(super) trait Releasable: Sized {
+    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)>;
+    fn private_data(&self) -> *mut c_void;
+}
+
+impl Releasable for ArrowArray {
+    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
+        &mut self.release
+    }
+    fn private_data(&self) -> *mut c_void {
+        self.private_data
+    }
+}
+
+impl Releasable for ArrowSchema {
+    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
+        &mut self.release
+    }
+    fn private_data(&self) -> *mut c_void {
+        self.private_data
+    }
+}
+
+/// The body of both release callbacks: releases `s` once (its callback set to NULL first), the
+/// child its block holds before the block (unless the consumer moved the child out, which
+/// released it there), then hands the block to `dispose`. A NULL or already released struct
+/// is left alone.
+///
+/// # Safety
+/// `s` is NULL or a struct this module exported, whose `private_data` is a `Box<P>`'s, and
+/// `child` finds the child struct `P` holds.
+pub(super) unsafe fn release_once<S: Releasable, P>(
+    s: *mut S,
+    child: impl FnOnce(&mut P) -> Option<&mut S>,
+    dispose: impl FnOnce(Box<P>),
+) {
+    if s.is_null() || (*s).release_slot().is_none() {
+        return;
+    }
+    let private = (*s).private_data().cast::<P>();
+    *(*s).release_slot() = None;
+    if !private.is_null() {
+        // A panic cannot cross this C callback: a failure to release is already swallowed by
+        // `Shared::drop`, so catching here only guards against a broken invariant.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: made by Box::into_raw when exported, released once (the callback is
+            // NULL now).
+            let mut p = Box::from_raw(private);
+            if let Some(c) = child(&mut p) {
+                if let Some(r) = *c.release_slot() {
+                    r(c);
+                }
+            }
+            dispose(p);
+        }));
+    }
+}
+
+pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
+    release_once(
+        a,
+        |p: &mut ArrayPrivate| p.child.as_mut(),
+        ArrayPrivate::dispose,
+    );
+}
+
+/// A new top-level `ArrayPrivate` holding an empty view, written field by field into its
+/// block (the struct is large: built elsewhere and moved, it would be copied).
+pub(super) fn new_top() -> Box<ArrayPrivate> {
+    let p = ArrayPrivate::block();
+    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).hold).write(Hold::Own(Shared::empty()));
+        fill_top(p)
+    }
+}
+
+/// A new top-level `ArrayPrivate` holding a bare export (only that word of the hold written).
+pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
+    let p = ArrayPrivate::block();
+    // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).hold).write(Hold::Bare(export));
+        fill_top(p)
+    }
+}
+
+/// A new block for a tensor array's child holding the parent's block `parent`, its data
+/// buffer `data` (written field by field: the struct is large).
+///
+/// # Safety
+/// `parent` is a block made by `Box::into_raw` whose `owners` counts this hold and which
+/// lives until the holds it counts are given up.
+pub(super) unsafe fn new_child(
+    parent: *mut ArrayPrivate,
+    data: *const c_void,
+) -> Box<ArrayPrivate> {
+    let p = ArrayPrivate::block();
+    std::ptr::addr_of_mut!((*p).hold).write(Hold::Parent(ParentRef::new(parent)));
+    let mut b = fill_top(p);
+    b.buffers[1] = data;
+    b
+}
+
+/// Writes every field of a new `ArrayPrivate` but its hold, already written, and boxes it.
+///
+/// # Safety
+/// `p` is an allocation for an `ArrayPrivate` whose `hold` alone is written.
+#[inline(always)]
+unsafe fn fill_top(p: *mut ArrayPrivate) -> Box<ArrayPrivate> {
+    {
+        std::ptr::addr_of_mut!((*p).owners).write(AtomicUsize::new(0));
+        std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
+        std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
+        std::ptr::addr_of_mut!((*p).child).write(None);
+        Box::from_raw(p)
+    }
+}

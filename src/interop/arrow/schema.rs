@@ -1,0 +1,240 @@
+//! The exported schemas: static ones, and blocks holding a written format, metadata and a
+//! child (kept for reuse once released).
+
+use std::ffi::{c_void, CStr};
+use std::sync::atomic::AtomicPtr;
+
+use crate::status::Result;
+
+use super::hold::{keep_spare, release_once, take_spare, Releasable};
+use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint};
+use super::plan::ItemType;
+use super::{ArrowSchema, BOOL8, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY};
+
+/// A schema's format string: a static one, or one written for the schema (`w:N`, `+w:N`).
+pub(super) enum SchemaFormat {
+    Static(&'static CStr),
+    /// NUL-terminated within the array (a prefix of at most 3 bytes, at most 20 digits).
+    Sized([u8; 24]),
+}
+
+impl SchemaFormat {
+    /// `prefix` followed by the digits of `n`, e.g. `w:16`.
+    pub(super) fn sized(prefix: &[u8], n: usize) -> SchemaFormat {
+        let mut out = [0u8; 24];
+        out[..prefix.len()].copy_from_slice(prefix);
+        let digits = write_uint(&mut out[prefix.len()..23], n);
+        debug_assert!(digits > 0);
+        SchemaFormat::Sized(out)
+    }
+}
+
+/// The metadata blob of `arrow.bool8` (the name and empty extension metadata), as
+/// `encode_metadata` writes it on a little- or big-endian machine alike (built at compile time).
+pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
+    let mut out = [0u8; 75];
+    let mut at = 0;
+    let parts: [&[u8]; 4] = [
+        EXT_NAME.as_bytes(),
+        BOOL8.as_bytes(),
+        super::EXT_META.as_bytes(),
+        b"",
+    ];
+    let count = 2i32.to_ne_bytes();
+    let mut i = 0;
+    while i < 4 {
+        out[at + i] = count[i];
+        i += 1;
+    }
+    at += 4;
+    let mut p = 0;
+    while p < parts.len() {
+        let len = (parts[p].len() as i32).to_ne_bytes();
+        let mut i = 0;
+        while i < 4 {
+            out[at + i] = len[i];
+            i += 1;
+        }
+        at += 4;
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[at + i] = parts[p][i];
+            i += 1;
+        }
+        at += parts[p].len();
+        p += 1;
+    }
+    assert!(at == out.len());
+    out
+};
+
+/// The metadata of a schema to make.
+pub(super) enum Meta<'a> {
+    None,
+    /// A blob that lives as long as the library.
+    Static(&'static [u8]),
+    /// The PEP 3118 format of a fixed-size binary field under [`FORMAT_KEY`].
+    Format(&'a [u8]),
+    /// `arrow.fixed_shape_tensor` of a physical shape and a permutation.
+    Tensor(&'a [isize], Option<&'a [usize]>),
+}
+
+/// An exported schema's `private_data`, one block holding everything the schema points at:
+/// the format text, the metadata and the child schema (schemas with a static format and
+/// static or no metadata have none). Released blocks are kept for reuse (see
+/// [`SPARE_SCHEMA`]), metadata buffer included.
+struct SchemaPrivate {
+    format: SchemaFormat,
+    /// The metadata written for the schema (empty when it has static or no metadata).
+    metadata: Vec<u8>,
+    children: [*mut ArrowSchema; 1],
+    child: Option<ArrowSchema>,
+}
+
+/// Released `SchemaPrivate` blocks kept for the next exports (NULL: none), values alive
+/// (their metadata buffers keep their capacity), so that a steady export/release cycle costs
+/// no `malloc`/`free`: two, for a tensor schema and its child. A slot is only ever swapped
+/// out whole or filled when empty.
+static SPARE_SCHEMA: [AtomicPtr<SchemaPrivate>; 2] = [
+    AtomicPtr::new(std::ptr::null_mut()),
+    AtomicPtr::new(std::ptr::null_mut()),
+];
+
+/// A metadata buffer larger than this is freed with its block rather than kept.
+const SPARE_METADATA_MAX: usize = 4096;
+
+impl SchemaPrivate {
+    /// A block for a new schema: a spare one when there is one.
+    pub(super) fn take() -> Box<SchemaPrivate> {
+        let spare = take_spare(&SPARE_SCHEMA);
+        if !spare.is_null() {
+            // SAFETY: a block made by `Box::into_raw` in `give_back`, taken out of the slot by
+            // this thread alone.
+            return unsafe { Box::from_raw(spare) };
+        }
+        Box::new(SchemaPrivate {
+            format: SchemaFormat::Static(c""),
+            metadata: Vec::new(),
+            children: [std::ptr::null_mut()],
+            child: None,
+        })
+    }
+
+    /// Keeps a released block as a spare if a slot is empty (else frees it).
+    pub(super) fn give_back(mut p: Box<SchemaPrivate>) {
+        if p.metadata.capacity() > SPARE_METADATA_MAX {
+            return;
+        }
+        p.metadata.clear();
+        p.child = None;
+        p.children = [std::ptr::null_mut()];
+        let raw = Box::into_raw(p);
+        if keep_spare(&SPARE_SCHEMA, raw) {
+            return;
+        }
+        // SAFETY: from `Box::into_raw` just above, in no slot.
+        drop(unsafe { Box::from_raw(raw) });
+    }
+}
+
+pub(super) unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
+    release_once(
+        s,
+        |p: &mut SchemaPrivate| p.child.as_mut(),
+        SchemaPrivate::give_back,
+    );
+}
+
+/// A schema with `format`, optional metadata and at most one child (released by the
+/// schema's release; on failure it is released here).
+pub(super) fn make_schema(
+    format: SchemaFormat,
+    name: Option<&'static CStr>,
+    metadata: Meta<'_>,
+    child: Option<ArrowSchema>,
+) -> Result<ArrowSchema> {
+    let mut s = ArrowSchema::released();
+    s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+    s.flags = FLAG_NULLABLE;
+    s.release = Some(release_schema);
+    if let (SchemaFormat::Static(f), Meta::None | Meta::Static(_), None) =
+        (&format, &metadata, &child)
+    {
+        s.format = f.as_ptr();
+        if let Meta::Static(m) = metadata {
+            s.metadata = m.as_ptr().cast();
+        }
+        return Ok(s);
+    }
+    let mut p = SchemaPrivate::take();
+    p.format = format;
+    p.child = child;
+    let written = match metadata {
+        Meta::None => Ok(()),
+        Meta::Static(m) => {
+            s.metadata = m.as_ptr().cast();
+            Ok(())
+        }
+        Meta::Format(text) => format_metadata_into(&mut p.metadata, text),
+        Meta::Tensor(shape, permutation) => {
+            super::memo::tensor_metadata_into(&mut p.metadata, shape, permutation, |out| {
+                tensor_metadata_into(out, shape, permutation)
+            })
+        }
+    };
+    if let Err(e) = written {
+        if let Some(c) = p.child.as_mut() {
+            // SAFETY: a schema made by this module, released once.
+            unsafe { release_schema(c) };
+        }
+        SchemaPrivate::give_back(p);
+        return Err(e);
+    }
+    if !p.metadata.is_empty() {
+        s.metadata = p.metadata.as_ptr().cast();
+    }
+    let p = Box::into_raw(p);
+    // SAFETY: just made; the pointers go into the heap block, which never moves until the
+    // schema's release frees it.
+    unsafe {
+        s.format = match &(*p).format {
+            SchemaFormat::Static(f) => f.as_ptr(),
+            SchemaFormat::Sized(b) => b.as_ptr().cast(),
+        };
+        if let Some(c) = (*p).child.as_mut() {
+            (*p).children[0] = c;
+            s.n_children = 1;
+            s.children = (*p).children.as_mut_ptr();
+        }
+    }
+    s.private_data = p.cast();
+    Ok(s)
+}
+
+/// The schema of one item: primitive, bool8 or fixed-size binary.
+pub(super) fn item_schema(
+    ty: &ItemType,
+    fmt: Option<&[u8]>,
+    name: Option<&'static CStr>,
+) -> Result<ArrowSchema> {
+    // The static schemas, which need no block, made here without the general path.
+    let fixed = |format: &'static CStr, metadata: *const std::ffi::c_char| {
+        let mut s = ArrowSchema::released();
+        s.format = format.as_ptr();
+        s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+        s.metadata = metadata;
+        s.flags = FLAG_NULLABLE;
+        s.release = Some(release_schema);
+        Ok(s)
+    };
+    match ty {
+        ItemType::Primitive(code) => fixed(code, std::ptr::null()),
+        ItemType::Bool8 => fixed(c"c", BOOL8_METADATA.as_ptr().cast()),
+        ItemType::Binary(n) => make_schema(
+            SchemaFormat::sized(b"w:", *n),
+            name,
+            Meta::Format(fmt.unwrap_or(b"B")),
+            None,
+        ),
+    }
+}

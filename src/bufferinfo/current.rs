@@ -42,7 +42,8 @@ unsafe fn put_flat(
     bytes: (*mut u8, usize, bool),
     flags: Flags,
 ) -> Result<()> {
-    if flags.writable() && bytes.2 {
+    // One test of both bits: a WRITABLE request for read-only bytes.
+    if flags.0 & XBUF_WRITABLE & c_int::from(bytes.2) != 0 {
         return Err(refuse_flat(obj, view, flags));
     }
     write_flat(view, obj, bytes, flags);
@@ -109,8 +110,9 @@ unsafe fn refuse_flat(
     )
 }
 
-/// Writes the whole current-size struct for a flat exporter's bytes: the view
-/// `publish_bytes` writes, with the inline storage zero and the device the CPU.
+/// Writes a current-size struct for a flat exporter's bytes: the view `publish_bytes` writes,
+/// with the inline storage zero and the device the CPU. The inline storage is only read unless
+/// it holds something: a struct set up as the header asks (or released) has it zero already.
 #[inline(always)]
 unsafe fn write_flat(
     view: *mut xbuf_bufferinfo,
@@ -134,25 +136,37 @@ unsafe fn write_flat(
     } else {
         ptr::null_mut()
     };
-    view.write(xbuf_bufferinfo {
-        structsize: XBUF_BUFFERINFO_SIZE,
-        buf: buf.cast(),
-        releaser,
-        len: len as isize,
-        itemsize: 1,
-        readonly: c_int::from(readonly),
-        ndim: 1,
-        format,
-        shape,
-        strides,
-        suboffsets: ptr::null_mut(),
-        internal: ptr::null_mut(),
-        _private: [0, seal(view, releaser, 0)],
-        _inline_layout: [0; XBUF_INLINE_LAYOUT],
-        _inline_format: [0; XBUF_INLINE_FORMAT],
-        device_type: XBUF_DEVICE_CPU,
-        device_id: 0,
-    });
+    clear_inline(view);
+    addr_of_mut!((*view).buf).write(buf.cast());
+    addr_of_mut!((*view).releaser).write(releaser);
+    addr_of_mut!((*view).len).write(len as isize);
+    addr_of_mut!((*view).itemsize).write(1);
+    addr_of_mut!((*view).readonly).write(c_int::from(readonly));
+    addr_of_mut!((*view).ndim).write(1);
+    addr_of_mut!((*view).format).write(format);
+    addr_of_mut!((*view).shape).write(shape);
+    addr_of_mut!((*view).strides).write(strides);
+    addr_of_mut!((*view).suboffsets).write(ptr::null_mut());
+    addr_of_mut!((*view).internal).write(ptr::null_mut());
+    addr_of_mut!((*view)._private).write([0, seal(view, releaser, 0)]);
+    addr_of_mut!((*view).device_type).write(XBUF_DEVICE_CPU);
+    addr_of_mut!((*view).device_id).write(0);
+}
+
+/// Bytes of a current-size struct's inline storage (`_inline_layout` and `_inline_format`).
+const INLINE_BYTES: usize = XBUF_BUFFERINFO_SIZE_NODEVICE - XBUF_BUFFERINFO_SIZE_MIN;
+
+/// Sets a current-size struct's inline storage to zero, writing it only when some byte of it
+/// is not (a struct that was not zero to start with): a read costs less than a write, which
+/// every atomic operation after it waits for.
+#[inline(always)]
+unsafe fn clear_inline(view: *mut xbuf_bufferinfo) {
+    let inline = (view as *mut u8).add(XBUF_BUFFERINFO_SIZE_MIN);
+    let words = ptr::read_unaligned(inline as *const [u64; INLINE_BYTES / 8]);
+    if words.iter().fold(0, |a, &w| a | w) != 0 {
+        // No call: the common path keeps no registers for one.
+        ptr::write_bytes(inline, 0, INLINE_BYTES);
+    }
 }
 
 /// [`release`] for a current-size view. A view without a heap block, whose seal holds and
@@ -206,14 +220,33 @@ unsafe fn release_current_calling(view: *mut xbuf_bufferinfo, rel: &Object) -> R
 }
 
 /// Every field of a current-size view but `structsize`, and its inline storage, whatever it
-/// held, set to zero.
+/// held, set to zero. The inline storage is written only for a view with a format or a layout
+/// pointer: the library keeps a layout or format there only with `format`, `shape`, `strides`
+/// or `suboffsets` pointing into it, and a struct it fills starts with the storage zero, so a
+/// view with none of the four has it zero still.
 #[inline(always)]
 unsafe fn empty_current(view: *mut xbuf_bufferinfo) {
+    const WORD: usize = std::mem::size_of::<usize>();
+    // Read one by one, as they were written: two wider reads, each spanning two writes that
+    // may still be pending, measured slower.
+    let pointers = ptr::addr_of!((*view).format).read_volatile() as usize
+        | ptr::addr_of!((*view).shape).read_volatile() as usize
+        | ptr::addr_of!((*view).strides).read_volatile() as usize
+        | ptr::addr_of!((*view).suboffsets).read_volatile() as usize;
     ptr::write_bytes(
-        (view as *mut u8).add(std::mem::size_of::<usize>()),
+        (view as *mut u8).add(WORD),
         0,
-        XBUF_BUFFERINFO_SIZE - std::mem::size_of::<usize>(),
+        XBUF_BUFFERINFO_SIZE_MIN - WORD,
     );
+    addr_of_mut!((*view).device_type).write(0);
+    addr_of_mut!((*view).device_id).write(0);
+    if pointers != 0 {
+        ptr::write_bytes(
+            (view as *mut u8).add(XBUF_BUFFERINFO_SIZE_MIN),
+            0,
+            INLINE_BYTES,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -327,3 +327,129 @@ fn built_in_flat_exporters_are_read_without_a_call() {
         }
     }
 }
+
+/// The short path reads the inline storage and writes it only when it is not zero: a single
+/// byte left anywhere in it (or in the device fields) is cleared by a get, as the general path
+/// clears it, and a view whose layout was kept inline leaves it zero when released.
+#[test]
+fn every_byte_after_the_published_prefix_is_cleared() {
+    let ba = ByteArray::new_object(b"0123456789").unwrap();
+    let nd = NdArray::zeros(b"<h", &[2, 3], Order::F, 0).unwrap();
+    for (obj, flags) in [(&ba, XBUF_SIMPLE), (&ba, XBUF_FULL_RO), (&nd, XBUF_FULL_RO)] {
+        for at in XBUF_BUFFERINFO_SIZE_MIN..XBUF_BUFFERINFO_SIZE {
+            let (mut a, mut b) = (
+                start(XBUF_BUFFERINFO_SIZE, false),
+                start(XBUF_BUFFERINFO_SIZE, false),
+            );
+            let what = format!("flags 0x{flags:x} byte {at}");
+            unsafe {
+                let (pa, pb) = (
+                    a.as_mut_ptr() as *mut xbuf_bufferinfo,
+                    b.as_mut_ptr() as *mut xbuf_bufferinfo,
+                );
+                *(pa as *mut u8).add(at) = 0x5a;
+                *(pb as *mut u8).add(at) = 0x5a;
+                get_buffer(obj, pa, flags).unwrap();
+                get_checked(obj, pb, flags).unwrap();
+                assert_eq!(seen(pa), seen(pb), "{what}");
+                if obj.flat_cell().is_some() {
+                    // Nothing of a flat view lives after the published prefix but the device.
+                    let tail = &a[XBUF_BUFFERINFO_SIZE_MIN / 8..XBUF_BUFFERINFO_SIZE / 8 - 1];
+                    assert!(tail.iter().all(|&w| w == 0), "{what}");
+                }
+                assert_eq!((*pa).device_type, XBUF_DEVICE_CPU, "{what}");
+                assert_eq!((*pa).device_id, 0, "{what}");
+                release(pa).unwrap();
+                release_checked(pb).unwrap();
+            }
+            assert_eq!(a, b, "{what}");
+            assert!(
+                a[1..XBUF_BUFFERINFO_SIZE / 8].iter().all(|&w| w == 0),
+                "{what}"
+            );
+        }
+    }
+    assert_eq!((ba.exports(), nd.exports()), (0, 0));
+}
+
+/// Views of one bytearray got and released on the short path by several threads at once,
+/// while another thread takes and returns locks and another resizes it whenever nothing is
+/// exported: every view sees memory of one of the two lengths, the old bytes kept and the new
+/// ones zero, and the counts end where they started.
+#[test]
+fn short_path_round_trips_race_with_locks_and_resizes() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    const ROUNDS: usize = 4000;
+    let obj = Arc::new(ByteArray::new_object(&[7; 64]).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|k| {
+            let obj = Arc::clone(&obj);
+            std::thread::spawn(move || {
+                let mut v = start(XBUF_BUFFERINFO_SIZE, k == 1);
+                let p = v.as_mut_ptr() as *mut xbuf_bufferinfo;
+                let mut got = 0;
+                for _ in 0..ROUNDS {
+                    unsafe {
+                        if let Err(e) = get_buffer(&obj, p, XBUF_SIMPLE) {
+                            // A resize holds exclusive access: no export starts meanwhile.
+                            assert_eq!(e.status, Status::Busy);
+                            assert!(v[1..].iter().all(|&w| w == 0));
+                            continue;
+                        }
+                        got += 1;
+                        let len = (*p).len as usize;
+                        assert!(len == 64 || len == 96, "{len}");
+                        let bytes = std::slice::from_raw_parts((*p).buf as *const u8, len);
+                        assert!(bytes[..64].iter().all(|&b| b == 7));
+                        assert!(bytes[64..].iter().all(|&b| b == 0));
+                        assert!(obj.exports() >= 1);
+                        release(p).unwrap();
+                        assert!(v[1..].iter().all(|&w| w == 0));
+                    }
+                }
+                assert!(got > 0);
+            })
+        })
+        .collect();
+    let locker = {
+        let (obj, done) = (Arc::clone(&obj), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                match obj.lock() {
+                    Ok(()) => {
+                        assert!(obj.exports() >= 1 && obj.locks() >= 1);
+                        unsafe { Object::unlock(NonNull::from(&**obj)) }.unwrap();
+                    }
+                    Err(e) => assert_eq!(e.status, Status::Busy),
+                }
+            }
+        })
+    };
+    let resizer = {
+        let (obj, done) = (Arc::clone(&obj), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut resized = 0usize;
+            let mut len = 64;
+            while !done.load(Ordering::Relaxed) {
+                len = if len == 64 { 96 } else { 64 };
+                match ByteArray::resize(&obj, len) {
+                    Ok(()) => resized += 1,
+                    Err(e) => assert_eq!(e.status, Status::Busy),
+                }
+                std::thread::yield_now();
+            }
+            resized
+        })
+    };
+    for r in readers {
+        r.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    locker.join().unwrap();
+    resizer.join().unwrap();
+    assert_eq!(obj.exports(), 0);
+    assert_eq!(obj.locks(), 0);
+    assert_eq!(obj.refcount(), 1);
+}

@@ -326,5 +326,123 @@ static void test_released_parent_keeps_counts(void) {
     CHECK_OK(xbuf_decref(root));
 }
 
+/* --- Sole references: dropped without a read-modify-write when nothing else can count. --- */
+
+typedef struct {
+    xbuf_object *view;
+    pthread_barrier_t *start;
+    int tries;
+    long bad; /* calls that answered anything but what the test expects */
+} sole_worker;
+
+/* Slices of a released view: each must fail with XBUF_ERR_RELEASED and make nothing, whatever
+ * the owner does meanwhile (a failed slice may have counted an export on the owner's slot and
+ * given it back). */
+static void *slice_released(void *p) {
+    sole_worker *w = (sole_worker *)p;
+    int k;
+    pthread_barrier_wait(w->start);
+    for (k = 0; k < w->tries; k++) {
+        xbuf_object *out = NULL;
+        if (xbuf_view_slice(w->view, &whole, 1, &out) != XBUF_ERR_RELEASED || out != NULL) w->bad++;
+    }
+    return NULL;
+}
+
+/* The owner's sole reference dropped while another thread derives from a released view of it:
+ * that view pins the owner's slot, so the drop must not skip the read-modify-write (a late
+ * derive may count an export there at any moment). The owner goes exactly once. */
+static void test_sole_drop_races_late_derives(void) {
+    int round;
+    for (round = 0; round < 200; round++) {
+        unsigned char *data = malloc(N);
+        xbuf_object *owner = NULL, *root = NULL;
+        pthread_barrier_t start;
+        pthread_t th;
+        sole_worker w;
+        memset(data, 3, N);
+        __atomic_store_n(&destroyed, 0, __ATOMIC_SEQ_CST);
+        CHECK_OK(xbuf_wrap_new(data, N, 1, count_and_free, NULL, &owner));
+        CHECK_OK(xbuf_view_new(owner, XBUF_FULL_RO, &root));
+        CHECK_OK(xbuf_view_release(root));
+        CHECK_EQ(xbuf_exports(owner), 0);
+        CHECK_EQ(xbuf_refcount(owner), 1);
+        w.view = root;
+        w.start = &start;
+        w.tries = 50;
+        w.bad = 0;
+        pthread_barrier_init(&start, NULL, 2);
+        pthread_create(&th, NULL, slice_released, &w);
+        pthread_barrier_wait(&start);
+        CHECK_OK(xbuf_decref(owner));
+        pthread_join(th, NULL);
+        pthread_barrier_destroy(&start);
+        CHECK_EQ(w.bad, 0);
+        CHECK_EQ(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 1);
+        CHECK_OK(xbuf_decref(root));
+        CHECK_EQ(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 1);
+    }
+}
+
+/* References of one slice taken and dropped by two threads that each hold one of their own,
+ * with slices of it made and dropped (sole references, freed without a read-modify-write);
+ * then both drop theirs at once. */
+static void *hold_and_slice(void *p) {
+    sole_worker *w = (sole_worker *)p;
+    xbuf_range r = {0, N / 2, 2};
+    int k;
+    pthread_barrier_wait(w->start);
+    for (k = 0; k < w->tries; k++) {
+        xbuf_object *out = NULL;
+        if (xbuf_incref(w->view) != XBUF_OK) w->bad++;
+        if (xbuf_view_slice(w->view, &r, 1, &out) != XBUF_OK || !out) {
+            w->bad++;
+        } else {
+            if (xbuf_refcount(out) != 1 || xbuf_exports(out) != 0) w->bad++;
+            if (xbuf_decref(out) != XBUF_OK) w->bad++;
+        }
+        if (xbuf_refcount(w->view) < 3) w->bad++; /* the test's and both threads' */
+        if (xbuf_decref(w->view) != XBUF_OK) w->bad++;
+    }
+    pthread_barrier_wait(w->start);
+    if (xbuf_decref(w->view) != XBUF_OK) w->bad++;
+    return NULL;
+}
+
+static void test_own_references_race_sole_drops(void) {
+    int round, i;
+    for (round = 0; round < 50; round++) {
+        unsigned char *data = malloc(N);
+        xbuf_object *owner = NULL, *root = NULL, *s = NULL;
+        pthread_barrier_t start;
+        pthread_t th[2];
+        sole_worker w[2];
+        memset(data, 5, N);
+        __atomic_store_n(&destroyed, 0, __ATOMIC_SEQ_CST);
+        CHECK_OK(xbuf_wrap_new(data, N, 1, count_and_free, NULL, &owner));
+        CHECK_OK(xbuf_view_new(owner, XBUF_FULL_RO, &root));
+        CHECK_OK(xbuf_decref(owner));
+        CHECK_OK(xbuf_view_slice(root, &whole, 1, &s));
+        CHECK_OK(xbuf_decref(root)); /* the owner lives through the slice's export */
+        pthread_barrier_init(&start, NULL, 3);
+        for (i = 0; i < 2; i++) {
+            w[i].view = s;
+            w[i].start = &start;
+            w[i].tries = 200;
+            w[i].bad = 0;
+            CHECK_OK(xbuf_incref(s)); /* the thread's own */
+            pthread_create(&th[i], NULL, hold_and_slice, &w[i]);
+        }
+        pthread_barrier_wait(&start);
+        pthread_barrier_wait(&start);
+        CHECK_OK(xbuf_decref(s)); /* the test's, as the threads drop theirs */
+        for (i = 0; i < 2; i++) pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&start);
+        for (i = 0; i < 2; i++) CHECK_EQ(w[i].bad, 0);
+        CHECK_EQ(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 1);
+    }
+}
+
 XBUF_TEST_MAIN(XT_CASE(test_released_parent_keeps_counts), XT_CASE(test_slices_race_releases),
-               XT_CASE(test_releaser_sees_every_struct_once))
+               XT_CASE(test_releaser_sees_every_struct_once), XT_CASE(test_sole_drop_races_late_derives),
+               XT_CASE(test_own_references_race_sole_drops))

@@ -51,6 +51,7 @@ pub(crate) unsafe fn write_out<T>(p: *mut T, name: &str, value: T) -> Result<()>
 ///
 /// # Safety
 /// `out` must be NULL or point at writable memory for a pointer.
+#[inline(always)]
 pub(crate) unsafe fn object_out(
     out: *mut *mut xbuf_object,
     make: impl FnOnce() -> Result<ObjRef>,

@@ -30,7 +30,9 @@ pub struct xbuf_object {
 /// the answer is refused with `XBUF_ERR_BAD_EXPORTER`). A proc may also answer with
 /// `return xbuf_get_buffer(other, view, flags);`, as CPython exporters often do: the
 /// consumer's view then takes over that view's export, and it is released to `other`'s
-/// releaser.
+/// releaser. A `releaser` the proc names must be an object it keeps alive until it returns
+/// (as an exporter holds the hidden object it delegates to); one freed before the call is
+/// recognised and refused, as described below.
 ///
 /// Memory on a device other than the CPU: the proc sets `device_type`/`device_id` (left 0, the
 /// memory is the CPU's) and may answer whatever the request; the library gives such memory

@@ -62,7 +62,9 @@ impl Deref for Dims {
     #[inline]
     fn deref(&self) -> &[isize] {
         match self {
-            Dims::Inline { len, items } => &items[..*len as usize],
+            // SAFETY: `len <= INLINE` always (set only by `zeros`, `remove` and `collect`,
+            // which keep it so).
+            Dims::Inline { len, items } => unsafe { items.get_unchecked(..*len as usize) },
             Dims::Heap(v) => v,
         }
     }
@@ -72,7 +74,8 @@ impl DerefMut for Dims {
     #[inline]
     fn deref_mut(&mut self) -> &mut [isize] {
         match self {
-            Dims::Inline { len, items } => &mut items[..*len as usize],
+            // SAFETY: as in `deref`.
+            Dims::Inline { len, items } => unsafe { items.get_unchecked_mut(..*len as usize) },
             Dims::Heap(v) => v,
         }
     }

@@ -468,9 +468,22 @@ impl Object {
     ///
     /// # Safety
     /// `p` must be a live object; after the call it may be freed.
+    #[inline]
     pub unsafe fn decref(p: NonNull<Object>) -> Result<()> {
         let obj = p.as_ref();
-        let mut cur = obj.word.load(Ordering::Relaxed);
+        // Acquire: a count that shows the caller's reference alone orders every earlier
+        // release of the others' before the object is freed (as `free`'s load does).
+        let mut cur = obj.word.load(Ordering::Acquire);
+        // The sole reference, no export and never pinned: nobody else can change the count
+        // (see `pin::never_pinned`), so it is freed without a read-modify-write. (Looking an
+        // object up by its address, `ObjRef::acquire_live`, is for a releaser a C exporter
+        // names, which it holds meanwhile: then the count is not one.)
+        if cur == REF_ONE && pin::never_pinned(obj) {
+            // Zero before the slot can be reused: a lookup by address finds no object here.
+            obj.word.store(0, Ordering::Relaxed);
+            Object::free(p);
+            return Ok(());
+        }
         loop {
             // Each export holds one of the references; taking one of those would be a double
             // decref by the caller.

@@ -73,8 +73,10 @@ impl Drop for Cache {
 }
 
 thread_local! {
-    static CACHE: std::cell::RefCell<Cache> = const {
-        std::cell::RefCell::new(Cache {
+    /// Only [`alloc`] and [`free`] touch it, each in one short access that calls nothing, so
+    /// no access is ever nested in another (no `RefCell` needed).
+    static CACHE: std::cell::UnsafeCell<Cache> = const {
+        std::cell::UnsafeCell::new(Cache {
             slots: [[0; CACHED]; CLASSES.len()],
             len: [0; CLASSES.len()],
         })
@@ -83,10 +85,12 @@ thread_local! {
 
 /// A free slot of class `class` (no references: nothing finds an object there until its
 /// count is set).
+#[inline]
 pub(super) fn alloc(class: usize) -> NonNull<Object> {
     let cached = CACHE
         .try_with(|c| {
-            let mut c = c.try_borrow_mut().ok()?;
+            // SAFETY: this thread's cache, borrowed for this access alone (see `CACHE`).
+            let c = unsafe { &mut *c.get() };
             let n = c.len[class].checked_sub(1)?;
             c.len[class] = n;
             Some(c.slots[class][n])
@@ -125,15 +129,15 @@ fn alloc_shared(class: usize) -> NonNull<Object> {
 /// # Safety
 /// `p` must be a slot [`alloc`] gave out, whose object is gone; nobody may use it afterwards
 /// but through [`find`] (which sees a zero count).
+#[inline]
 pub(super) unsafe fn free(p: NonNull<Object>) {
     let base = p.as_ptr() as usize & !(CHUNK - 1);
     let class = (*(base as *const ChunkHeader)).class;
     let slot = p.as_ptr() as usize;
     let kept = CACHE
         .try_with(|c| {
-            let Ok(mut c) = c.try_borrow_mut() else {
-                return false;
-            };
+            // SAFETY: this thread's cache, borrowed for this access alone (see `CACHE`).
+            let c = unsafe { &mut *c.get() };
             let n = c.len[class];
             if n == CACHED {
                 return false;

@@ -4,7 +4,8 @@
 
 use std::ffi::CString;
 
-use super::{derive_from, derive_in_place};
+use super::direct::derive_layout;
+use super::{derive_from, derive_in_place, view_of, Extra};
 use crate::capi::{XBUF_MAX_NDIM, XBUF_SLICE_OMIT};
 use crate::format;
 use crate::layout::{self, Layout, Order};
@@ -45,29 +46,44 @@ impl SliceSpec {
         if step == 0 {
             bail!(InvalidArgument, "slice step is zero in dimension {dim}");
         }
-        // Bounds are clamped to [0, n] for positive steps and [-1, n-1] for negative ones.
-        let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
-        let clamp = |v: isize, omitted: isize| -> isize {
-            if v == XBUF_SLICE_OMIT {
-                omitted
-            } else if v < 0 {
-                v.saturating_add(n).max(lower)
+        // Bounds are clamped to [0, n] for positive steps and [-1, n-1] for negative ones; a
+        // negative one counts from the end first (no overflow: `n >= 0`). An omitted bound is
+        // `isize::MIN`, which that clamps to the lower end: right for a start with a positive
+        // step and a stop with a negative one; the two others are set here.
+        let clamp = |v: isize, lower: isize, upper: isize| -> isize {
+            if v < 0 {
+                v.wrapping_add(n).max(lower)
             } else {
                 v.min(upper)
             }
         };
-        let start = clamp(self.start, if step > 0 { lower } else { upper });
-        let stop = clamp(self.stop, if step > 0 { upper } else { lower });
-        let count = if step > 0 {
-            if stop > start {
-                (stop - start - 1) / step + 1
+        // The span between the bounds, as a count of items: at most `n`, so the divisions are
+        // of non-negative numbers (unsigned, the cheaper ones), and a step that is a power of
+        // two needs none.
+        let (start, span, by) = if step > 0 {
+            let start = clamp(self.start, 0, n);
+            let stop = if self.stop == XBUF_SLICE_OMIT {
+                n
             } else {
-                0
-            }
-        } else if start > stop {
-            (start - stop - 1) / (-step) + 1
+                clamp(self.stop, 0, n)
+            };
+            (start, stop - start, step as usize)
         } else {
+            let start = if self.start == XBUF_SLICE_OMIT {
+                n - 1
+            } else {
+                clamp(self.start, -1, n - 1)
+            };
+            let stop = clamp(self.stop, -1, n - 1);
+            (start, start - stop, step.unsigned_abs())
+        };
+        let count = if span <= 0 {
             0
+        } else if by & (by - 1) == 0 {
+            // A power of two (1 included): a shift, not a division (tens of cycles).
+            ((span - 1) as usize >> by.trailing_zeros()) as isize + 1
+        } else {
+            ((span - 1) as usize / by) as isize + 1
         };
         Ok((start, step, count))
     }
@@ -82,150 +98,200 @@ impl SliceSpec {
 /// indirection" (memoryview then reads the wrong bytes). The result then gets a row-pointer
 /// table of its own, made here from the source's pointers (see [`rebase`]).
 pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
-    derive_in_place(obj, |l, out, extra| {
-        if slices.len() > l.ndim() {
-            bail!(
-                InvalidArgument,
-                "{} slices given for a view of {} dimensions",
-                slices.len(),
-                l.ndim()
-            );
-        }
-        if l.suboffsets.is_none() {
-            return slice_direct(l, slices, out);
-        }
-        // On the stack for the common ranks.
-        let mut few = [(0isize, 0isize, 0isize); layout::INLINE];
-        let mut many = Vec::new();
-        let resolved: &mut [(isize, isize, isize)] = if slices.len() <= layout::INLINE {
-            &mut few[..slices.len()]
-        } else {
-            many.resize(slices.len(), (0, 0, 0));
-            &mut many
-        };
-        for (d, s) in slices.iter().enumerate() {
-            resolved[d] = s.resolve(l.shape[d], d)?;
-        }
-        let resolved = &*resolved;
-        for (d, &(_, step, count)) in resolved.iter().enumerate() {
-            out.shape[d] = count;
-            // Python allows any step, so one far beyond the extent can overflow the new stride;
-            // that happens only when fewer than two items remain, whose stride is never used.
-            out.strides[d] = match l.strides[d].checked_mul(step) {
-                Some(s) => s,
-                None if count < 2 => l.strides[d],
-                None => {
-                    return Err(overflow(format!(
-                        "stride {} times step {step} in dimension {d}",
-                        l.strides[d]
-                    )))
-                }
-            };
-        }
-        // A result without items addresses no memory: its start is left where it is.
-        if out.shape.contains(&0) {
-            return Ok(());
-        }
-        // Where each dimension's start moves (see above): `None` for `buf`, else the indirect
-        // dimension whose suboffset moves. Summed exactly; applied with wrapping arithmetic,
-        // since each sum lands inside the memory the source reaches.
-        let target = |d: usize| {
-            l.suboffsets
-                .as_ref()
-                .and_then(|subs| (0..d).rev().find(|&k| subs[k] >= 0))
-        };
-        // Only an indirect layout moves suboffsets.
-        let mut shift = if l.suboffsets.is_some() {
-            vec![0i128; l.ndim()]
-        } else {
-            Vec::new()
-        };
-        let mut buf_shift = 0isize;
-        for (d, &(start, _, _)) in resolved.iter().enumerate() {
-            let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
-                overflow(format!(
-                    "start {start} times stride {} in dimension {d}",
-                    l.strides[d]
-                ))
-            })?;
-            match target(d) {
-                Some(k) => shift[k] += offset as i128,
-                None => buf_shift = buf_shift.wrapping_add(offset),
-            }
-        }
-        out.buf = l.buf.wrapping_offset(buf_shift);
-        let mut below = None;
-        if let Some(subs) = &mut out.suboffsets {
-            for k in 0..subs.len() {
-                if subs[k] < 0 {
-                    continue;
-                }
-                let moved = subs[k] as i128 + shift[k];
-                if moved < 0 {
-                    below = Some(k);
-                } else {
-                    subs[k] = isize::try_from(moved)
-                        .map_err(|_| overflow(format!("suboffsets[{k}] moved to {moved}")))?;
-                }
-            }
-        }
-        if let Some(k) = below {
-            extra.table = Some(rebase(l, resolved, out, k, shift[k])?);
-        }
-        Ok(())
-    })
+    let parent = view_of(obj)?;
+    // The layout of a view never changes, so it is read before the export is counted.
+    if parent.layout().suboffsets.is_none() {
+        let empty = parent.len() == 0;
+        return derive_layout(parent, |l, out| slice_direct(l, empty, slices, out));
+    }
+    derive_in_place(obj, |l, out, extra| slice_layout(l, slices, out, extra))
 }
 
-/// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
-/// dimensions, with the checks and errors of the general path in the same order (every range
-/// resolved, then the new strides, then the start, which a result without items leaves where
-/// it is).
-fn slice_direct(l: &Layout, slices: &[SliceSpec], out: &mut Layout) -> Result<()> {
-    let mut shift = 0isize;
-    // The first dimension whose new stride, or whose start offset, overflows.
-    let mut bad_stride = None;
-    let mut bad_start = None;
+/// The layout of a slice of `l` (any layout, indirect ones too), written into `out`, a copy
+/// of `l`; a row-pointer table the result needs goes into `extra`.
+pub(super) fn slice_layout(
+    l: &Layout,
+    slices: &[SliceSpec],
+    out: &mut Layout,
+    extra: &mut Extra,
+) -> Result<()> {
+    check_count(slices, l)?;
+    // On the stack for the common ranks.
+    let mut few = [(0isize, 0isize, 0isize); layout::INLINE];
+    let mut many = Vec::new();
+    let resolved: &mut [(isize, isize, isize)] = if slices.len() <= layout::INLINE {
+        &mut few[..slices.len()]
+    } else {
+        many.resize(slices.len(), (0, 0, 0));
+        &mut many
+    };
     for (d, s) in slices.iter().enumerate() {
-        let (start, step, count) = s.resolve(l.shape[d], d)?;
-        let stride = l.strides[d];
+        resolved[d] = s.resolve(l.shape[d], d)?;
+    }
+    let resolved = &*resolved;
+    for (d, &(_, step, count)) in resolved.iter().enumerate() {
         out.shape[d] = count;
-        out.strides[d] = match stride.checked_mul(step) {
+        // Python allows any step, so one far beyond the extent can overflow the new stride;
+        // that happens only when fewer than two items remain, whose stride is never used.
+        out.strides[d] = match l.strides[d].checked_mul(step) {
             Some(s) => s,
-            // Python allows any step, so one far beyond the extent can overflow the new
-            // stride; that happens only when fewer than two items remain, whose stride is
-            // never used.
-            None if count < 2 => stride,
+            None if count < 2 => l.strides[d],
             None => {
-                bad_stride.get_or_insert((d, step));
-                stride
+                return Err(overflow(format!(
+                    "stride {} times step {step} in dimension {d}",
+                    l.strides[d]
+                )))
             }
         };
-        match start.checked_mul(stride) {
-            Some(offset) => shift = shift.wrapping_add(offset),
-            None => {
-                bad_start.get_or_insert((d, start));
-            }
-        }
-    }
-    if let Some((d, step)) = bad_stride {
-        return Err(overflow(format!(
-            "stride {} times step {step} in dimension {d}",
-            l.strides[d]
-        )));
     }
     // A result without items addresses no memory: its start is left where it is.
     if out.shape.contains(&0) {
         return Ok(());
     }
-    if let Some((d, start)) = bad_start {
-        return Err(overflow(format!(
+    // Where each dimension's start moves (see above): `None` for `buf`, else the indirect
+    // dimension whose suboffset moves. Summed exactly; applied with wrapping arithmetic,
+    // since each sum lands inside the memory the source reaches.
+    let target = |d: usize| {
+        l.suboffsets
+            .as_ref()
+            .and_then(|subs| (0..d).rev().find(|&k| subs[k] >= 0))
+    };
+    // Only an indirect layout moves suboffsets.
+    let mut shift = if l.suboffsets.is_some() {
+        vec![0i128; l.ndim()]
+    } else {
+        Vec::new()
+    };
+    let mut buf_shift = 0isize;
+    for (d, &(start, _, _)) in resolved.iter().enumerate() {
+        let offset = start.checked_mul(l.strides[d]).ok_or_else(|| {
+            overflow(format!(
+                "start {start} times stride {} in dimension {d}",
+                l.strides[d]
+            ))
+        })?;
+        match target(d) {
+            Some(k) => shift[k] += offset as i128,
+            None => buf_shift = buf_shift.wrapping_add(offset),
+        }
+    }
+    out.buf = l.buf.wrapping_offset(buf_shift);
+    let mut below = None;
+    if let Some(subs) = &mut out.suboffsets {
+        for k in 0..subs.len() {
+            if subs[k] < 0 {
+                continue;
+            }
+            let moved = subs[k] as i128 + shift[k];
+            if moved < 0 {
+                below = Some(k);
+            } else {
+                subs[k] = isize::try_from(moved)
+                    .map_err(|_| overflow(format!("suboffsets[{k}] moved to {moved}")))?;
+            }
+        }
+    }
+    if let Some(k) = below {
+        extra.table = Some(rebase(l, resolved, out, k, shift[k])?);
+    }
+    Ok(())
+}
+
+/// Refuses more slices than the layout has dimensions.
+#[inline(always)]
+fn check_count(slices: &[SliceSpec], l: &Layout) -> Result<()> {
+    if slices.len() > l.ndim() {
+        bail!(
+            InvalidArgument,
+            "{} slices given for a view of {} dimensions",
+            slices.len(),
+            l.ndim()
+        );
+    }
+    Ok(())
+}
+
+/// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
+/// sliced dimensions (more slices than dimensions refused first). `empty`: whether `l` has no
+/// items (its byte length is zero). Errors as
+/// the general path gives them: a range's at once; an overflow is left to
+/// [`slice_direct_error`], which finds the first in the general path's order.
+#[inline(always)]
+pub(super) fn slice_direct(
+    l: &Layout,
+    empty: bool,
+    slices: &[SliceSpec],
+    out: &mut Layout,
+) -> Result<()> {
+    let n = slices.len();
+    let (shape, strides) = (&l.shape[..], &l.strides[..]);
+    if n > shape.len() {
+        return check_count(slices, l);
+    }
+    let Layout {
+        shape: new_shape,
+        strides: new_strides,
+        ..
+    } = out;
+    let (new_shape, new_strides) = (&mut new_shape[..n], &mut new_strides[..n]);
+    let mut shift = 0isize;
+    let mut overflow = false;
+    // Whether the result has no items: some range is empty, or an extent kept whole is zero
+    // (which only a layout without bytes can have).
+    let mut none = empty && shape[n..].contains(&0);
+    for d in 0..n {
+        let (start, step, count) = slices[d].resolve(shape[d], d)?;
+        let stride = strides[d];
+        new_shape[d] = count;
+        none |= count == 0;
+        // Python allows any step, so one far beyond the extent can overflow the new stride;
+        // that happens only when fewer than two items remain, whose stride is never used.
+        let (new_stride, far) = stride.overflowing_mul(step);
+        new_strides[d] = if far { stride } else { new_stride };
+        let (offset, beyond) = start.overflowing_mul(stride);
+        shift = shift.wrapping_add(offset);
+        overflow |= (far && count >= 2) | beyond;
+    }
+    if overflow {
+        return slice_direct_error(l, slices, out);
+    }
+    // A result without items addresses no memory: its start is left where it is.
+    if !none {
+        // Wrapping: the sum lands inside the memory the source reaches.
+        out.buf = l.buf.wrapping_offset(shift);
+    }
+    Ok(())
+}
+
+/// The first overflow of a direct slice, in the order the general path finds them: every
+/// range resolved, then the new strides, then (when the result has items) the starts.
+#[cold]
+#[inline(never)]
+fn slice_direct_error(l: &Layout, slices: &[SliceSpec], out: &Layout) -> Result<()> {
+    let mut bad_start = None;
+    for (d, s) in slices.iter().enumerate() {
+        let (start, step, count) = s.resolve(l.shape[d], d)?;
+        let stride = l.strides[d];
+        if stride.checked_mul(step).is_none() && count >= 2 {
+            return Err(overflow(format!(
+                "stride {stride} times step {step} in dimension {d}"
+            )));
+        }
+        if start.checked_mul(stride).is_none() {
+            bad_start.get_or_insert((d, start));
+        }
+    }
+    // A result without items addresses no memory: its start is never computed.
+    if out.shape.contains(&0) {
+        return Ok(());
+    }
+    match bad_start {
+        Some((d, start)) => Err(overflow(format!(
             "start {start} times stride {} in dimension {d}",
             l.strides[d]
-        )));
+        ))),
+        None => Ok(()),
     }
-    // Applied with wrapping arithmetic: the sum lands inside the memory the source reaches.
-    out.buf = l.buf.wrapping_offset(shift);
-    Ok(())
 }
 
 /// Gives the non-empty slice `out` of `src` a row-pointer table of its own for the dimensions

@@ -39,6 +39,9 @@ use crate::status::Result;
 use crate::{bail, err};
 
 mod derive;
+mod direct;
+#[cfg(test)]
+mod direct_tests;
 mod items;
 #[cfg(test)]
 mod shared_tests;
@@ -391,6 +394,14 @@ fn derive_in_place(
     change: impl FnOnce(&Layout, &mut Layout, &mut Extra) -> Result<()>,
 ) -> Result<ObjRef> {
     let parent = view_of(obj)?;
+    let pending = count_derived_export(parent)?;
+    derive(parent, pending, change)
+}
+
+/// The first half of [`derive_in_place`]: the new view's export, counted on the object that
+/// owns the memory while the parent is not released.
+#[inline(always)]
+fn count_derived_export(parent: &View) -> Result<PendingExport<'_>> {
     let released = || parent.released.load(Ordering::SeqCst);
     if released() {
         bail!(Released, "the view was released");
@@ -413,7 +424,7 @@ fn derive_in_place(
     if released() {
         bail!(Released, "the view was released");
     }
-    derive(parent, pending, change)
+    Ok(pending)
 }
 
 /// Drops a layout written into a view being made, unless the view was completed.

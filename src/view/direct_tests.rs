@@ -111,11 +111,12 @@ fn direct_slices_match_the_general_path() {
     let mut g = Gen(0x2545_f491_4f6c_dd1d);
     let mut counts = [0usize; 3];
     for round in 0..100_000 {
-        // Up to 10 dimensions: the inline arrays and the heap ones.
-        let ndim = if round % 50 == 0 {
-            9 + g.below(2) as usize
-        } else {
-            1 + g.below(4) as usize
+        // Up to 10 dimensions: the inline arrays (copied in half or whole blocks) and the heap
+        // ones.
+        let ndim = match round % 50 {
+            0 => 9 + g.below(2) as usize,
+            1 => 5 + g.below(4) as usize,
+            _ => 1 + g.below(4) as usize,
         };
         let shape: Vec<isize> = (0..ndim)
             .map(|_| match g.below(10) {
@@ -142,7 +143,14 @@ fn direct_slices_match_the_general_path() {
             })
             .collect();
         let empty = shape.contains(&0);
-        let mut fast = l.clone();
+        // Copied as a derived view copies its parent's layout.
+        let mut slot = std::mem::MaybeUninit::<Layout>::uninit();
+        // SAFETY: `slot` is writable and distinct from `l`; read only once written.
+        let mut fast = unsafe {
+            l.write_copy(slot.as_mut_ptr());
+            slot.assume_init()
+        };
+        assert_eq!(fast, l);
         let fast_r = slice_direct(&l, empty, &slices, &mut fast);
         let mut general = l.clone();
         let mut extra = Extra::default();

@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 
-use super::direct::derive_layout;
+use super::direct::derive_direct_slice;
 use super::{derive_from, derive_in_place, view_of, Extra};
 use crate::capi::{XBUF_MAX_NDIM, XBUF_SLICE_OMIT};
 use crate::format;
@@ -101,8 +101,7 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
     let parent = view_of(obj)?;
     // The layout of a view never changes, so it is read before the export is counted.
     if parent.layout().suboffsets.is_none() {
-        let empty = parent.len() == 0;
-        return derive_layout(parent, |l, out| slice_direct(l, empty, slices, out));
+        return derive_direct_slice(parent, slices);
     }
     derive_in_place(obj, |l, out, extra| slice_layout(l, slices, out, extra))
 }

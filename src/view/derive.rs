@@ -211,38 +211,30 @@ fn check_count(slices: &[SliceSpec], l: &Layout) -> Result<()> {
 }
 
 /// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
-/// sliced dimensions (more slices than dimensions refused first). `empty`: whether `l` has no
-/// items (its byte length is zero). Errors as
-/// the general path gives them: a range's at once; an overflow is left to
-/// [`slice_direct_error`], which finds the first in the general path's order.
+/// sliced dimensions (more slices than dimensions refused first), then one over the result's
+/// extents for its number of items, which it returns. Errors as the general path gives them: a
+/// range's at once; an overflow is left to [`slice_direct_error`], which finds the first in the
+/// general path's order.
 #[inline(always)]
-pub(super) fn slice_direct(
-    l: &Layout,
-    empty: bool,
-    slices: &[SliceSpec],
-    out: &mut Layout,
-) -> Result<()> {
+pub(super) fn slice_direct(l: &Layout, slices: &[SliceSpec], out: &mut Layout) -> Result<usize> {
     let n = slices.len();
     let (shape, strides) = (&l.shape[..], &l.strides[..]);
     if n > shape.len() {
-        return check_count(slices, l);
+        return check_count(slices, l).map(|()| 0);
     }
     let Layout {
         shape: new_shape,
         strides: new_strides,
         ..
     } = out;
-    let (new_shape, new_strides) = (&mut new_shape[..n], &mut new_strides[..n]);
+    let new_shape: &mut [isize] = new_shape;
+    let new_strides = &mut new_strides[..n];
     let mut shift = 0isize;
     let mut overflow = false;
-    // Whether the result has no items: some range is empty, or an extent kept whole is zero
-    // (which only a layout without bytes can have).
-    let mut none = empty && shape[n..].contains(&0);
     for d in 0..n {
         let (start, step, count) = slices[d].resolve(shape[d], d)?;
         let stride = strides[d];
         new_shape[d] = count;
-        none |= count == 0;
         // Python allows any step, so one far beyond the extent can overflow the new stride;
         // that happens only when fewer than two items remain, whose stride is never used.
         let (new_stride, far) = stride.overflowing_mul(step);
@@ -251,15 +243,22 @@ pub(super) fn slice_direct(
         shift = shift.wrapping_add(offset);
         overflow |= (far && count >= 2) | beyond;
     }
+    // The result's number of items: zero exactly when some extent is (some range is empty, or
+    // an extent kept whole is zero), else no more than its source's, so exact. Wrapping only so
+    // that the partial products of an empty result never trap.
+    let mut items = 1usize;
+    for &x in new_shape.iter() {
+        items = items.wrapping_mul(x as usize);
+    }
     if overflow {
-        return slice_direct_error(l, slices, out);
+        return slice_direct_error(l, slices, out).map(|()| items);
     }
     // A result without items addresses no memory: its start is left where it is.
-    if !none {
+    if items != 0 {
         // Wrapping: the sum lands inside the memory the source reaches.
         out.buf = l.buf.wrapping_offset(shift);
     }
-    Ok(())
+    Ok(items)
 }
 
 /// The first overflow of a direct slice, in the order the general path finds them: every

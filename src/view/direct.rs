@@ -17,11 +17,10 @@ use crate::status::Result;
 /// through a closure, so that it is part of the view's making (no call of its own).
 #[inline(always)]
 pub(super) fn derive_direct_slice(parent: &View, slices: &[SliceSpec]) -> Result<ObjRef> {
-    let empty = parent.len == 0;
     let pending = count_derived_export(parent)?;
     if parent.shared.wants_views {
         return derive(parent, pending, |l, out, _| {
-            slice_direct(l, empty, slices, out)
+            slice_direct(l, slices, out).map(|_| ())
         });
     }
     let owner = NonNull::from(pending.0);
@@ -32,9 +31,11 @@ pub(super) fn derive_direct_slice(parent: &View, slices: &[SliceSpec]) -> Result
             let layout = std::ptr::addr_of_mut!((*p).layout);
             parent.layout.write_copy(layout);
             let undo = LayoutInProgress(layout);
-            slice_direct(&parent.layout, empty, slices, &mut *layout)?;
+            let items = slice_direct(&parent.layout, slices, &mut *layout)?;
             std::mem::forget(undo);
-            std::ptr::addr_of_mut!((*p).len).write((*layout).byte_len() as isize);
+            // As `Layout::byte_len`, from the count the slice found.
+            let len = items * (*layout).itemsize as usize;
+            std::ptr::addr_of_mut!((*p).len).write(len as isize);
             std::ptr::addr_of_mut!((*p).shared).write(parent.shared.clone());
             std::ptr::addr_of_mut!((*p).readonly).write(parent.readonly);
             std::ptr::addr_of_mut!((*p).released).write(AtomicBool::new(false));

@@ -49,37 +49,48 @@ impl Dims {
         matches!(self, Dims::Inline { .. })
     }
 
-    /// Writes a copy of `self` to `dst`, copying only the entries in use when they are inline.
+    /// Writes a copy of `self` to `dst`, copying only the entries in use when they are inline;
+    /// returns the copy's entries.
     ///
     /// # Safety
     /// `dst` must be valid for writes and not overlap `self`; what it held is overwritten, not
-    /// dropped.
+    /// dropped. The slice returned borrows `*dst`: it must not outlive it, and `*dst` may not
+    /// be used otherwise meanwhile.
     #[inline(always)]
-    pub unsafe fn write_copy(&self, dst: *mut Dims) {
+    pub unsafe fn write_copy<'a>(&self, dst: *mut Dims) -> &'a mut [isize] {
         match self {
             Dims::Inline { len, items } => {
                 dst.write(Dims::Inline {
                     len: *len,
                     items: [MaybeUninit::uninit(); INLINE],
                 });
-                // SAFETY: just written as `Inline`; the two arrays are distinct objects. A
-                // fixed-size block (half the array for the lower ranks) copies in a few moves,
-                // where an exact length would be a call; the entries beyond `len` it carries are
-                // never read.
-                if let Dims::Inline { items: to, .. } = &mut *dst {
-                    const HALF: usize = INLINE / 2;
-                    if (*len as usize) <= HALF {
-                        std::ptr::copy_nonoverlapping(
-                            items.as_ptr().cast::<[MaybeUninit<isize>; HALF]>(),
-                            to.as_mut_ptr().cast::<[MaybeUninit<isize>; HALF]>(),
-                            1,
-                        );
-                    } else {
-                        *to = *items;
-                    }
+                // SAFETY: just written as `Inline`, whose array is found through the match
+                // below; the two arrays are distinct objects. A fixed-size block (half the
+                // array for the lower ranks) copies in a few moves, where an exact length
+                // would be a call; the entries beyond `len` it carries are never read.
+                let Dims::Inline { items: to, .. } = &mut *dst else {
+                    std::hint::unreachable_unchecked()
+                };
+                const HALF: usize = INLINE / 2;
+                let n = *len as usize;
+                if n <= HALF {
+                    std::ptr::copy_nonoverlapping(
+                        items.as_ptr().cast::<[MaybeUninit<isize>; HALF]>(),
+                        to.as_mut_ptr().cast::<[MaybeUninit<isize>; HALF]>(),
+                        1,
+                    );
+                } else {
+                    *to = *items;
                 }
+                std::slice::from_raw_parts_mut(to.as_mut_ptr().cast::<isize>(), n)
             }
-            Dims::Heap(v) => dst.write(Dims::Heap(v.clone())),
+            Dims::Heap(v) => {
+                dst.write(Dims::Heap(v.clone()));
+                let Dims::Heap(w) = &mut *dst else {
+                    std::hint::unreachable_unchecked()
+                };
+                w
+            }
         }
     }
 

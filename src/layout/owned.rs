@@ -69,21 +69,24 @@ impl Layout {
 
     /// Writes a copy of the layout to `dst`: its fields one by one, of the inline arrays only
     /// the entries in use (no call for the common ranks, absent suboffsets not copied at all).
+    /// Returns the copy's shape and strides.
     ///
     /// # Safety
     /// `dst` must be valid for writes and not overlap `self`; what it held is overwritten, not
-    /// dropped.
-    #[inline]
-    pub unsafe fn write_copy(&self, dst: *mut Layout) {
+    /// dropped. The slices returned borrow `*dst`'s arrays: they must not outlive it, and those
+    /// arrays may not be used otherwise meanwhile.
+    #[inline(always)]
+    pub unsafe fn write_copy<'a>(&self, dst: *mut Layout) -> (&'a mut [isize], &'a mut [isize]) {
         use std::ptr::addr_of_mut;
         addr_of_mut!((*dst).buf).write(self.buf);
         addr_of_mut!((*dst).itemsize).write(self.itemsize);
-        self.shape.write_copy(addr_of_mut!((*dst).shape));
-        self.strides.write_copy(addr_of_mut!((*dst).strides));
+        let shape = self.shape.write_copy(addr_of_mut!((*dst).shape));
+        let strides = self.strides.write_copy(addr_of_mut!((*dst).strides));
         match &self.suboffsets {
             None => addr_of_mut!((*dst).suboffsets).write(None),
             Some(s) => addr_of_mut!((*dst).suboffsets).write(Some(s.clone())),
         }
+        (shape, strides)
     }
 
     /// The layout with its arrays borrowed, as the kernels take it.

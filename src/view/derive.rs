@@ -210,24 +210,32 @@ fn check_count(slices: &[SliceSpec], l: &Layout) -> Result<()> {
     Ok(())
 }
 
-/// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
-/// sliced dimensions (more slices than dimensions refused first), then one over the result's
-/// extents for its number of items, which it returns. Errors as the general path gives them: a
-/// range's at once; an overflow is left to [`slice_direct_error`], which finds the first in the
-/// general path's order.
+/// [`slice`] of a layout without suboffsets, where every start moves `buf`, written into
+/// `out`, a copy of `l`; returns the result's number of items. See [`slice_dims`].
 #[inline(always)]
 pub(super) fn slice_direct(l: &Layout, slices: &[SliceSpec], out: &mut Layout) -> Result<usize> {
+    let (buf, items) = slice_dims(l, slices, &mut out.shape, &mut out.strides)?;
+    out.buf = buf;
+    Ok(items)
+}
+
+/// [`slice_direct`] on the result's extents and strides (`new_shape`, `new_strides`: copies of
+/// `l`'s): one pass over the sliced dimensions (more slices than dimensions refused first),
+/// then one over the result's extents for its number of items. Returns the result's `buf` and
+/// that number. Errors as the general path gives them: a range's at once; an overflow is left
+/// to [`slice_direct_error`], which finds the first in the general path's order.
+#[inline(always)]
+pub(super) fn slice_dims(
+    l: &Layout,
+    slices: &[SliceSpec],
+    new_shape: &mut [isize],
+    new_strides: &mut [isize],
+) -> Result<(*mut u8, usize)> {
     let n = slices.len();
     let (shape, strides) = (&l.shape[..], &l.strides[..]);
     if n > shape.len() {
-        return check_count(slices, l).map(|()| 0);
+        return check_count(slices, l).map(|()| (l.buf, 0));
     }
-    let Layout {
-        shape: new_shape,
-        strides: new_strides,
-        ..
-    } = out;
-    let new_shape: &mut [isize] = new_shape;
     let new_strides = &mut new_strides[..n];
     let mut shift = 0isize;
     let mut overflow = false;
@@ -251,21 +259,21 @@ pub(super) fn slice_direct(l: &Layout, slices: &[SliceSpec], out: &mut Layout) -
         items = items.wrapping_mul(x as usize);
     }
     if overflow {
-        return slice_direct_error(l, slices, out).map(|()| items);
+        return slice_direct_error(l, slices, new_shape).map(|()| (l.buf, items));
     }
     // A result without items addresses no memory: its start is left where it is.
-    if items != 0 {
-        // Wrapping: the sum lands inside the memory the source reaches.
-        out.buf = l.buf.wrapping_offset(shift);
+    if items == 0 {
+        return Ok((l.buf, 0));
     }
-    Ok(items)
+    // Wrapping: the sum lands inside the memory the source reaches.
+    Ok((l.buf.wrapping_offset(shift), items))
 }
 
 /// The first overflow of a direct slice, in the order the general path finds them: every
 /// range resolved, then the new strides, then (when the result has items) the starts.
 #[cold]
 #[inline(never)]
-fn slice_direct_error(l: &Layout, slices: &[SliceSpec], out: &Layout) -> Result<()> {
+fn slice_direct_error(l: &Layout, slices: &[SliceSpec], new_shape: &[isize]) -> Result<()> {
     let mut bad_start = None;
     for (d, s) in slices.iter().enumerate() {
         let (start, step, count) = s.resolve(l.shape[d], d)?;
@@ -280,7 +288,7 @@ fn slice_direct_error(l: &Layout, slices: &[SliceSpec], out: &Layout) -> Result<
         }
     }
     // A result without items addresses no memory: its start is never computed.
-    if out.shape.contains(&0) {
+    if new_shape.contains(&0) {
         return Ok(());
     }
     match bad_start {

@@ -5,7 +5,7 @@
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr};
 
-use super::derive::{slice_direct, SliceSpec};
+use super::derive::{slice_dims, slice_direct, SliceSpec};
 use super::{count_derived_export, derive, BareExport, Export, LayoutInProgress, View};
 use crate::object::ObjRef;
 use crate::status::Result;
@@ -29,12 +29,13 @@ pub(super) fn derive_direct_slice(parent: &View, slices: &[SliceSpec]) -> Result
         // layout first (dropped again if the change fails, before the view is complete).
         unsafe {
             let layout = std::ptr::addr_of_mut!((*p).layout);
-            parent.layout.write_copy(layout);
+            let (shape, strides) = parent.layout.write_copy(layout);
             let undo = LayoutInProgress(layout);
-            let items = slice_direct(&parent.layout, slices, &mut *layout)?;
+            let (buf, items) = slice_dims(&parent.layout, slices, shape, strides)?;
             std::mem::forget(undo);
+            std::ptr::addr_of_mut!((*layout).buf).write(buf);
             // As `Layout::byte_len`, from the count the slice found.
-            let len = items * (*layout).itemsize as usize;
+            let len = items * parent.layout.itemsize as usize;
             std::ptr::addr_of_mut!((*p).len).write(len as isize);
             std::ptr::addr_of_mut!((*p).shared).write(parent.shared.clone());
             std::ptr::addr_of_mut!((*p).readonly).write(parent.readonly);

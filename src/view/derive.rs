@@ -253,9 +253,14 @@ pub(super) fn slice_dims(
     }
     // The result's number of items: zero exactly when some extent is (some range is empty, or
     // an extent kept whole is zero), else no more than its source's, so exact. Wrapping only so
-    // that the partial products of an empty result never trap.
+    // that the partial products of an empty result never trap; stopping at a zero also keeps
+    // the loop a plain one (a few dimensions: no vector set-up).
     let mut items = 1usize;
     for &x in new_shape.iter() {
+        if x == 0 {
+            items = 0;
+            break;
+        }
         items = items.wrapping_mul(x as usize);
     }
     if overflow {

@@ -2,6 +2,7 @@
 //! [`INLINE`] dimensions so that making, copying and dropping a layout of the common ranks
 //! allocates nothing; more dimensions (up to `XBUF_MAX_NDIM`) live on the heap.
 
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 /// How many entries a [`Dims`] holds without allocating.
@@ -12,7 +13,11 @@ pub const INLINE: usize = 8;
 /// cbindgen:ignore
 #[derive(Clone)]
 pub enum Dims {
-    Inline { len: u8, items: [isize; INLINE] },
+    /// The first `len` items are initialized; the rest are never read.
+    Inline {
+        len: u8,
+        items: [MaybeUninit<isize>; INLINE],
+    },
     Heap(Vec<isize>),
 }
 
@@ -20,9 +25,11 @@ impl Dims {
     /// `n` zeros.
     pub fn zeros(n: usize) -> Dims {
         if n <= INLINE {
+            let mut items = [MaybeUninit::uninit(); INLINE];
+            items[..n].fill(MaybeUninit::new(0));
             Dims::Inline {
                 len: n as u8,
-                items: [0; INLINE],
+                items,
             }
         } else {
             Dims::Heap(vec![0; n])
@@ -40,6 +47,51 @@ impl Dims {
     #[inline]
     pub fn is_inline(&self) -> bool {
         matches!(self, Dims::Inline { .. })
+    }
+
+    /// Writes a copy of `self` to `dst`, copying only the entries in use when they are inline;
+    /// returns the copy's entries.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes and not overlap `self`; what it held is overwritten, not
+    /// dropped. The slice returned borrows `*dst`: it must not outlive it, and `*dst` may not
+    /// be used otherwise meanwhile.
+    #[inline(always)]
+    pub unsafe fn write_copy<'a>(&self, dst: *mut Dims) -> &'a mut [isize] {
+        match self {
+            Dims::Inline { len, items } => {
+                dst.write(Dims::Inline {
+                    len: *len,
+                    items: [MaybeUninit::uninit(); INLINE],
+                });
+                // SAFETY: just written as `Inline`, whose array is found through the match
+                // below; the two arrays are distinct objects. A fixed-size block (half the
+                // array for the lower ranks) copies in a few moves, where an exact length
+                // would be a call; the entries beyond `len` it carries are never read.
+                let Dims::Inline { items: to, .. } = &mut *dst else {
+                    std::hint::unreachable_unchecked()
+                };
+                const HALF: usize = INLINE / 2;
+                let n = *len as usize;
+                if n <= HALF {
+                    std::ptr::copy_nonoverlapping(
+                        items.as_ptr().cast::<[MaybeUninit<isize>; HALF]>(),
+                        to.as_mut_ptr().cast::<[MaybeUninit<isize>; HALF]>(),
+                        1,
+                    );
+                } else {
+                    *to = *items;
+                }
+                std::slice::from_raw_parts_mut(to.as_mut_ptr().cast::<isize>(), n)
+            }
+            Dims::Heap(v) => {
+                dst.write(Dims::Heap(v.clone()));
+                let Dims::Heap(w) = &mut *dst else {
+                    std::hint::unreachable_unchecked()
+                };
+                w
+            }
+        }
     }
 
     /// Removes the entry at `i`, moving the later ones down.
@@ -62,9 +114,11 @@ impl Deref for Dims {
     #[inline]
     fn deref(&self) -> &[isize] {
         match self {
-            // SAFETY: `len <= INLINE` always (set only by `zeros`, `remove` and `collect`,
-            // which keep it so).
-            Dims::Inline { len, items } => unsafe { items.get_unchecked(..*len as usize) },
+            // SAFETY: `len <= INLINE` always and the first `len` items are initialized (set
+            // only by `zeros`, `write_copy`, `remove` and `collect`, which keep it so).
+            Dims::Inline { len, items } => unsafe {
+                std::slice::from_raw_parts(items.as_ptr().cast::<isize>(), *len as usize)
+            },
             Dims::Heap(v) => v,
         }
     }
@@ -75,7 +129,9 @@ impl DerefMut for Dims {
     fn deref_mut(&mut self) -> &mut [isize] {
         match self {
             // SAFETY: as in `deref`.
-            Dims::Inline { len, items } => unsafe { items.get_unchecked_mut(..*len as usize) },
+            Dims::Inline { len, items } => unsafe {
+                std::slice::from_raw_parts_mut(items.as_mut_ptr().cast::<isize>(), *len as usize)
+            },
             Dims::Heap(v) => v,
         }
     }
@@ -107,7 +163,7 @@ impl FromIterator<isize> for Dims {
         for x in iter {
             match &mut d {
                 Dims::Inline { len, items } if (*len as usize) < INLINE => {
-                    items[*len as usize] = x;
+                    items[*len as usize] = MaybeUninit::new(x);
                     *len += 1;
                 }
                 Dims::Inline { .. } => {
@@ -147,6 +203,15 @@ mod tests {
             assert_eq!(a, b);
             assert_eq!(b, c);
             assert_eq!(matches!(a, Dims::Inline { .. }), n <= INLINE);
+            // A copy written in place reads the same, whichever block size it took.
+            let mut slot = std::mem::MaybeUninit::<Dims>::uninit();
+            // SAFETY: `slot` is writable and distinct from `a`; read only once written.
+            let w = unsafe {
+                a.write_copy(slot.as_mut_ptr());
+                slot.assume_init()
+            };
+            assert_eq!(&*w, &src[..]);
+            assert_eq!(w.is_inline(), n <= INLINE);
             if n > 0 {
                 let mut r = a.clone();
                 r.remove(0);

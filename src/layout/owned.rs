@@ -67,35 +67,26 @@ impl Layout {
         })
     }
 
-    /// Writes a copy of the layout to `dst`: its bytes when its arrays are inline (the common
-    /// ranks; one block copy, no temporary), else a clone.
+    /// Writes a copy of the layout to `dst`: its fields one by one, of the inline arrays only
+    /// the entries in use (no call for the common ranks, absent suboffsets not copied at all).
+    /// Returns the copy's shape and strides.
     ///
     /// # Safety
     /// `dst` must be valid for writes and not overlap `self`; what it held is overwritten, not
-    /// dropped.
-    #[inline]
-    pub unsafe fn write_copy(&self, dst: *mut Layout) {
-        if self.shape.is_inline()
-            && self.strides.is_inline()
-            && self.suboffsets.as_ref().is_none_or(Dims::is_inline)
-        {
-            // SAFETY: inline arrays own nothing, so a copy of the bytes is a complete copy.
-            // Field by field, so that each is a short fixed-size copy (no call) and absent
-            // suboffsets are not copied at all.
-            use std::ptr::{addr_of_mut, copy_nonoverlapping};
-            addr_of_mut!((*dst).buf).write(self.buf);
-            addr_of_mut!((*dst).itemsize).write(self.itemsize);
-            copy_nonoverlapping(&self.shape, addr_of_mut!((*dst).shape), 1);
-            copy_nonoverlapping(&self.strides, addr_of_mut!((*dst).strides), 1);
-            match &self.suboffsets {
-                None => addr_of_mut!((*dst).suboffsets).write(None),
-                Some(_) => {
-                    copy_nonoverlapping(&self.suboffsets, addr_of_mut!((*dst).suboffsets), 1)
-                }
-            }
-        } else {
-            dst.write(self.clone());
+    /// dropped. The slices returned borrow `*dst`'s arrays: they must not outlive it, and those
+    /// arrays may not be used otherwise meanwhile.
+    #[inline(always)]
+    pub unsafe fn write_copy<'a>(&self, dst: *mut Layout) -> (&'a mut [isize], &'a mut [isize]) {
+        use std::ptr::addr_of_mut;
+        addr_of_mut!((*dst).buf).write(self.buf);
+        addr_of_mut!((*dst).itemsize).write(self.itemsize);
+        let shape = self.shape.write_copy(addr_of_mut!((*dst).shape));
+        let strides = self.strides.write_copy(addr_of_mut!((*dst).strides));
+        match &self.suboffsets {
+            None => addr_of_mut!((*dst).suboffsets).write(None),
+            Some(s) => addr_of_mut!((*dst).suboffsets).write(Some(s.clone())),
         }
+        (shape, strides)
     }
 
     /// The layout with its arrays borrowed, as the kernels take it.

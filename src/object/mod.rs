@@ -158,7 +158,9 @@ impl ObjRef {
     /// Makes an object with one reference whose exporter `init` writes straight into the
     /// object's slot (or a box when it does not fit one), so that a large exporter is not
     /// moved on its way there. On failure (or a panic) `init` must leave nothing to drop at the
-    /// pointer; the slot is returned and its error passed on.
+    /// pointer; the slot is returned and its error passed on. Inlined, so that `init` becomes
+    /// part of its caller (a view's making has no call of its own).
+    #[inline(always)]
     pub fn new_in_place<E: Exporter>(init: impl FnOnce(*mut E) -> Result<()>) -> Result<ObjRef> {
         let fits = std::mem::align_of::<E>() <= 16;
         match slab::class_for(HEADER + std::mem::size_of::<E>()).filter(|_| fits) {

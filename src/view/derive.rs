@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 
-use super::direct::derive_layout;
+use super::direct::derive_direct_slice;
 use super::{derive_from, derive_in_place, view_of, Extra};
 use crate::capi::{XBUF_MAX_NDIM, XBUF_SLICE_OMIT};
 use crate::format;
@@ -101,8 +101,7 @@ pub fn slice(obj: &Object, slices: &[SliceSpec]) -> Result<ObjRef> {
     let parent = view_of(obj)?;
     // The layout of a view never changes, so it is read before the export is counted.
     if parent.layout().suboffsets.is_none() {
-        let empty = parent.len() == 0;
-        return derive_layout(parent, |l, out| slice_direct(l, empty, slices, out));
+        return derive_direct_slice(parent, slices);
     }
     derive_in_place(obj, |l, out, extra| slice_layout(l, slices, out, extra))
 }
@@ -211,39 +210,39 @@ fn check_count(slices: &[SliceSpec], l: &Layout) -> Result<()> {
     Ok(())
 }
 
-/// [`slice`] of a layout without suboffsets, where every start moves `buf`: one pass over the
-/// sliced dimensions (more slices than dimensions refused first). `empty`: whether `l` has no
-/// items (its byte length is zero). Errors as
-/// the general path gives them: a range's at once; an overflow is left to
-/// [`slice_direct_error`], which finds the first in the general path's order.
+/// [`slice`] of a layout without suboffsets, where every start moves `buf`, written into
+/// `out`, a copy of `l`; returns the result's number of items. See [`slice_dims`].
 #[inline(always)]
-pub(super) fn slice_direct(
+pub(super) fn slice_direct(l: &Layout, slices: &[SliceSpec], out: &mut Layout) -> Result<usize> {
+    let (buf, items) = slice_dims(l, slices, &mut out.shape, &mut out.strides)?;
+    out.buf = buf;
+    Ok(items)
+}
+
+/// [`slice_direct`] on the result's extents and strides (`new_shape`, `new_strides`: copies of
+/// `l`'s): one pass over the sliced dimensions (more slices than dimensions refused first),
+/// then one over the result's extents for its number of items. Returns the result's `buf` and
+/// that number. Errors as the general path gives them: a range's at once; an overflow is left
+/// to [`slice_direct_error`], which finds the first in the general path's order.
+#[inline(always)]
+pub(super) fn slice_dims(
     l: &Layout,
-    empty: bool,
     slices: &[SliceSpec],
-    out: &mut Layout,
-) -> Result<()> {
+    new_shape: &mut [isize],
+    new_strides: &mut [isize],
+) -> Result<(*mut u8, usize)> {
     let n = slices.len();
     let (shape, strides) = (&l.shape[..], &l.strides[..]);
     if n > shape.len() {
-        return check_count(slices, l);
+        return check_count(slices, l).map(|()| (l.buf, 0));
     }
-    let Layout {
-        shape: new_shape,
-        strides: new_strides,
-        ..
-    } = out;
-    let (new_shape, new_strides) = (&mut new_shape[..n], &mut new_strides[..n]);
+    let new_strides = &mut new_strides[..n];
     let mut shift = 0isize;
     let mut overflow = false;
-    // Whether the result has no items: some range is empty, or an extent kept whole is zero
-    // (which only a layout without bytes can have).
-    let mut none = empty && shape[n..].contains(&0);
     for d in 0..n {
         let (start, step, count) = slices[d].resolve(shape[d], d)?;
         let stride = strides[d];
         new_shape[d] = count;
-        none |= count == 0;
         // Python allows any step, so one far beyond the extent can overflow the new stride;
         // that happens only when fewer than two items remain, whose stride is never used.
         let (new_stride, far) = stride.overflowing_mul(step);
@@ -252,22 +251,34 @@ pub(super) fn slice_direct(
         shift = shift.wrapping_add(offset);
         overflow |= (far && count >= 2) | beyond;
     }
+    // The result's number of items: zero exactly when some extent is (some range is empty, or
+    // an extent kept whole is zero), else no more than its source's, so exact. Wrapping only so
+    // that the partial products of an empty result never trap; stopping at a zero also keeps
+    // the loop a plain one (a few dimensions: no vector set-up).
+    let mut items = 1usize;
+    for &x in new_shape.iter() {
+        if x == 0 {
+            items = 0;
+            break;
+        }
+        items = items.wrapping_mul(x as usize);
+    }
     if overflow {
-        return slice_direct_error(l, slices, out);
+        return slice_direct_error(l, slices, new_shape).map(|()| (l.buf, items));
     }
     // A result without items addresses no memory: its start is left where it is.
-    if !none {
-        // Wrapping: the sum lands inside the memory the source reaches.
-        out.buf = l.buf.wrapping_offset(shift);
+    if items == 0 {
+        return Ok((l.buf, 0));
     }
-    Ok(())
+    // Wrapping: the sum lands inside the memory the source reaches.
+    Ok((l.buf.wrapping_offset(shift), items))
 }
 
 /// The first overflow of a direct slice, in the order the general path finds them: every
 /// range resolved, then the new strides, then (when the result has items) the starts.
 #[cold]
 #[inline(never)]
-fn slice_direct_error(l: &Layout, slices: &[SliceSpec], out: &Layout) -> Result<()> {
+fn slice_direct_error(l: &Layout, slices: &[SliceSpec], new_shape: &[isize]) -> Result<()> {
     let mut bad_start = None;
     for (d, s) in slices.iter().enumerate() {
         let (start, step, count) = s.resolve(l.shape[d], d)?;
@@ -282,7 +293,7 @@ fn slice_direct_error(l: &Layout, slices: &[SliceSpec], out: &Layout) -> Result<
         }
     }
     // A result without items addresses no memory: its start is never computed.
-    if out.shape.contains(&0) {
+    if new_shape.contains(&0) {
         return Ok(());
     }
     match bad_start {

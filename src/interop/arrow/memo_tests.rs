@@ -72,9 +72,9 @@ fn export_item_types_are_the_parsers() {
     );
 }
 
-/// Exports an array of `fmt` items, imports it back and returns the object's format.
-fn round_trip_format(fmt: &[u8], data: &[u8]) -> String {
-    let obj = NdArray::new_object(&Spec {
+/// A C-order array of two `fmt` items over `data`.
+fn pair_of(fmt: &[u8], data: &[u8]) -> crate::object::ObjRef {
+    NdArray::new_object(&Spec {
         data,
         format: fmt,
         shape: &[2],
@@ -82,7 +82,12 @@ fn round_trip_format(fmt: &[u8], data: &[u8]) -> String {
         offset: 0,
         flags: 0,
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// Exports an array of `fmt` items, imports it back and returns the object's format.
+fn round_trip_format(fmt: &[u8], data: &[u8]) -> String {
+    let obj = pair_of(fmt, data);
     let mut s = ArrowSchema::released();
     let mut a = ArrowArray::released();
     unsafe { export(&obj, &mut s, &mut a) }.unwrap();
@@ -127,15 +132,7 @@ fn import_item_formats_are_the_parsers() {
 #[test]
 fn import_memory_keeps_the_size_check_and_refusals() {
     let data = [0u8; 64];
-    let obj = NdArray::new_object(&Spec {
-        data: &data,
-        format: b"T{i:a:f:b:}",
-        shape: &[2],
-        strides: None,
-        offset: 0,
-        flags: 0,
-    })
-    .unwrap();
+    let obj = pair_of(b"T{i:a:f:b:}", &data);
     let mut s = ArrowSchema::released();
     let mut a = ArrowArray::released();
     unsafe { export(&obj, &mut s, &mut a) }.unwrap();

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicPtr;
 use crate::status::Result;
 
 use super::hold::{keep_spare, release_once, take_spare, Releasable};
+use super::memo::{self, TensorKey};
 use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint};
 use super::plan::ItemType;
 use super::{ArrowSchema, BOOL8, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY};
@@ -82,11 +83,14 @@ pub(super) enum Meta<'a> {
 /// An exported schema's `private_data`, one block holding everything the schema points at:
 /// the format text, the metadata and the child schema (schemas with a static format and
 /// static or no metadata have none). Released blocks are kept for reuse (see
-/// [`SPARE_SCHEMA`]), metadata buffer included.
+/// [`SPARE_SCHEMA`]), metadata buffer included, and a tensor schema's format and metadata
+/// with it: the next export of the same tensor takes them as they are.
 struct SchemaPrivate {
     format: SchemaFormat,
     /// The metadata written for the schema (empty when it has static or no metadata).
     metadata: Vec<u8>,
+    /// The tensor `format` and `metadata` were written for (`None`: another schema's).
+    tensor: Option<TensorKey>,
     children: [*mut ArrowSchema; 1],
     child: Option<ArrowSchema>,
 }
@@ -115,17 +119,18 @@ impl SchemaPrivate {
         Box::new(SchemaPrivate {
             format: SchemaFormat::Static(c""),
             metadata: Vec::new(),
+            tensor: None,
             children: [std::ptr::null_mut()],
             child: None,
         })
     }
 
-    /// Keeps a released block as a spare if a slot is empty (else frees it).
+    /// Keeps a released block as a spare if a slot is empty (else frees it). A tensor
+    /// schema's format and metadata stay in it.
     pub(super) fn give_back(mut p: Box<SchemaPrivate>) {
         if p.metadata.capacity() > SPARE_METADATA_MAX {
             return;
         }
-        p.metadata.clear();
         p.child = None;
         p.children = [std::ptr::null_mut()];
         let raw = Box::into_raw(p);
@@ -153,35 +158,69 @@ pub(super) fn make_schema(
     metadata: Meta<'_>,
     child: Option<ArrowSchema>,
 ) -> Result<ArrowSchema> {
-    let mut s = ArrowSchema::released();
-    s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
-    s.flags = FLAG_NULLABLE;
-    s.release = Some(release_schema);
     if let (SchemaFormat::Static(f), Meta::None | Meta::Static(_), None) =
         (&format, &metadata, &child)
     {
+        let mut s = ArrowSchema::released();
+        s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+        s.flags = FLAG_NULLABLE;
+        s.release = Some(release_schema);
         s.format = f.as_ptr();
         if let Meta::Static(m) = metadata {
             s.metadata = m.as_ptr().cast();
         }
         return Ok(s);
     }
+    let static_meta = match metadata {
+        Meta::Static(m) => m.as_ptr().cast(),
+        _ => std::ptr::null(),
+    };
     let mut p = SchemaPrivate::take();
+    p.tensor = None;
+    p.metadata.clear();
     p.format = format;
-    p.child = child;
     let written = match metadata {
-        Meta::None => Ok(()),
-        Meta::Static(m) => {
-            s.metadata = m.as_ptr().cast();
-            Ok(())
-        }
+        Meta::None | Meta::Static(_) => Ok(()),
         Meta::Format(text) => format_metadata_into(&mut p.metadata, text),
         Meta::Tensor(shape, permutation) => {
-            super::memo::tensor_metadata_into(&mut p.metadata, shape, permutation, |out| {
-                tensor_metadata_into(out, shape, permutation)
-            })
+            tensor_metadata_into(&mut p.metadata, shape, permutation)
         }
     };
+    publish(p, written, name, static_meta, child)
+}
+
+/// The `arrow.fixed_shape_tensor` schema of `k` items per tensor (`+w:k`) described by `key`,
+/// over the item schema `child` (released by the schema's release; on failure it is released
+/// here). A spare block last used for the same tensor is taken as it is.
+pub(super) fn tensor_schema(key: &TensorKey, k: usize, child: ArrowSchema) -> Result<ArrowSchema> {
+    let mut p = SchemaPrivate::take();
+    let mut written = Ok(());
+    if p.tensor.as_ref() != Some(key) {
+        p.tensor = None;
+        p.metadata.clear();
+        p.format = SchemaFormat::sized(b"+w:", k);
+        let (shape, permutation) = (key.shape(), key.permutation());
+        written = memo::tensor_metadata_into(&mut p.metadata, key, |out| {
+            tensor_metadata_into(out, shape, permutation.as_deref())
+        });
+        if written.is_ok() {
+            p.tensor = Some(*key);
+        }
+    }
+    publish(p, written, None, std::ptr::null(), Some(child))
+}
+
+/// The schema of the block `p` whose format and metadata are `written` (or failed), with
+/// `name`, `static_meta` (NULL: the block's metadata, if any) and `child` (released here on
+/// failure, with the block given back).
+fn publish(
+    mut p: Box<SchemaPrivate>,
+    written: Result<()>,
+    name: Option<&'static CStr>,
+    static_meta: *const std::ffi::c_char,
+    child: Option<ArrowSchema>,
+) -> Result<ArrowSchema> {
+    p.child = child;
     if let Err(e) = written {
         if let Some(c) = p.child.as_mut() {
             // SAFETY: a schema made by this module, released once.
@@ -190,7 +229,12 @@ pub(super) fn make_schema(
         SchemaPrivate::give_back(p);
         return Err(e);
     }
-    if !p.metadata.is_empty() {
+    let mut s = ArrowSchema::released();
+    s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+    s.flags = FLAG_NULLABLE;
+    s.release = Some(release_schema);
+    s.metadata = static_meta;
+    if static_meta.is_null() && !p.metadata.is_empty() {
         s.metadata = p.metadata.as_ptr().cast();
     }
     let p = Box::into_raw(p);

@@ -99,11 +99,29 @@ pub const KEY_AXES: usize = 8;
 
 /// What an `arrow.fixed_shape_tensor` schema is written for, as words: a head (the number of
 /// axes `n`, or `-(n + 1)` when a permutation follows), the physical shape, then the
-/// permutation if any; unused words are 0, so that two keys are equal when their tensors are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// permutation if any (unused words are 0).
+#[derive(Clone, Copy, Debug)]
 pub struct TensorKey {
     words: [isize; 1 + 2 * KEY_AXES],
 }
+
+/// Whether `a` and `b` hold the same words: a plain loop over the few words in use, cheaper
+/// than a call comparing bytes.
+#[inline(always)]
+fn same_words(a: &[isize], b: &[isize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+impl PartialEq for TensorKey {
+    /// The words in use, the head first (which says how many follow).
+    #[inline]
+    fn eq(&self, other: &TensorKey) -> bool {
+        let used = 1 + self.axes() * if self.words[0] < 0 { 2 } else { 1 };
+        self.words[0] == other.words[0] && same_words(&self.words[1..used], &other.words[1..used])
+    }
+}
+
+impl Eq for TensorKey {}
 
 impl TensorKey {
     /// The key of a physical shape and a permutation (`None`: more than [`KEY_AXES`] axes).
@@ -197,8 +215,8 @@ pub fn tensor_metadata_into(
 /// A tensor layout the planner was asked for: the item size, the number of dimensions, the
 /// first axis's extent class (0, 1 or more) and its stride (0 unless the extent is more than
 /// 1: the planner reads it only then), and the other axes' extents then strides. The planner's
-/// answer depends on nothing else.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// answer depends on nothing else (unused words are 0).
+#[derive(Clone, Copy)]
 struct PlanInput {
     itemsize: isize,
     ndim: usize,
@@ -209,7 +227,7 @@ struct PlanInput {
 impl PlanInput {
     fn new(shape: &[isize], strides: &[isize], itemsize: isize) -> Option<PlanInput> {
         let n = shape.len();
-        if n < 2 || n > KEY_AXES + 1 || strides.len() != n {
+        if !(2..=KEY_AXES + 1).contains(&n) || strides.len() != n {
             return None;
         }
         let mut dims = [0isize; 2 * KEY_AXES];
@@ -225,6 +243,21 @@ impl PlanInput {
             first,
             dims,
         })
+    }
+}
+
+impl PartialEq for PlanInput {
+    #[inline]
+    fn eq(&self, other: &PlanInput) -> bool {
+        let n = self.ndim - 1;
+        self.ndim == other.ndim
+            && self.itemsize == other.itemsize
+            && self.first == other.first
+            && same_words(&self.dims[..n], &other.dims[..n])
+            && same_words(
+                &self.dims[KEY_AXES..KEY_AXES + n],
+                &other.dims[KEY_AXES..KEY_AXES + n],
+            )
     }
 }
 

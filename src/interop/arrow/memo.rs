@@ -225,6 +225,16 @@ struct PlanInput {
 }
 
 impl PlanInput {
+    /// The first axis as the planner reads it: its extent class, and its stride when the
+    /// extent is more than 1.
+    #[inline(always)]
+    fn first(shape: &[isize], strides: &[isize]) -> [isize; 2] {
+        match shape[0] {
+            e if e > 1 => [2, strides[0]],
+            e => [e, 0],
+        }
+    }
+
     fn new(shape: &[isize], strides: &[isize], itemsize: isize) -> Option<PlanInput> {
         let n = shape.len();
         if !(2..=KEY_AXES + 1).contains(&n) || strides.len() != n {
@@ -233,31 +243,24 @@ impl PlanInput {
         let mut dims = [0isize; 2 * KEY_AXES];
         dims[..n - 1].copy_from_slice(&shape[1..]);
         dims[KEY_AXES..KEY_AXES + n - 1].copy_from_slice(&strides[1..]);
-        let first = match shape[0] {
-            e if e > 1 => [2, strides[0]],
-            e => [e, 0],
-        };
         Some(PlanInput {
             itemsize,
             ndim: n,
-            first,
+            first: PlanInput::first(shape, strides),
             dims,
         })
     }
-}
 
-impl PartialEq for PlanInput {
+    /// Whether this is the input of the layout `shape`, `strides` (as many entries each),
+    /// compared where it lies.
     #[inline]
-    fn eq(&self, other: &PlanInput) -> bool {
+    fn is(&self, shape: &[isize], strides: &[isize], itemsize: isize) -> bool {
         let n = self.ndim - 1;
-        self.ndim == other.ndim
-            && self.itemsize == other.itemsize
-            && self.first == other.first
-            && same_words(&self.dims[..n], &other.dims[..n])
-            && same_words(
-                &self.dims[KEY_AXES..KEY_AXES + n],
-                &other.dims[KEY_AXES..KEY_AXES + n],
-            )
+        self.ndim == shape.len()
+            && self.itemsize == itemsize
+            && self.first == PlanInput::first(shape, strides)
+            && same_words(&self.dims[..n], &shape[1..])
+            && same_words(&self.dims[KEY_AXES..KEY_AXES + n], &strides[1..])
     }
 }
 
@@ -278,15 +281,15 @@ pub fn tensor_plan(
     itemsize: isize,
     general: impl FnOnce() -> Result<Option<TensorPlan>>,
 ) -> Result<Option<TensorPlan>> {
-    let input = PlanInput::new(shape, strides, itemsize);
-    if let Some(input) = input {
+    if shape.len() == strides.len() && !shape.is_empty() {
         if let Ok(Some(plan)) = PLAN.try_with(|c| match c.try_borrow().as_deref() {
-            Ok(Some((i, plan))) if *i == input => Some(*plan),
+            Ok(Some((i, plan))) if i.is(shape, strides, itemsize) => Some(*plan),
             _ => None,
         }) {
             return Ok(Some(plan));
         }
     }
+    let input = PlanInput::new(shape, strides, itemsize);
     let plan = general()?;
     if let (Some(input), Some(plan)) = (input, plan) {
         let _ = PLAN.try_with(|c| {

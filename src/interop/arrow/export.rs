@@ -13,7 +13,7 @@ pub(super) use super::hold::new_top;
 use super::hold::{add_child, new_top_bare, release_array, ArrayPrivate, BareExport, Hold};
 use super::memo::{self, TensorKey};
 pub use super::plan::{item_type, plan, ItemType, Plan};
-use super::schema::{item_schema, make_schema, release_schema, tensor_schema, Meta, SchemaFormat};
+use super::schema::{item_schema, release_schema, tensor_schema, wide_tensor_schema};
 use super::{ArrowArray, ArrowSchema};
 
 /// A non-NULL address for the data buffer of an array without items.
@@ -274,12 +274,9 @@ unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: O
     let child_schema = item_schema(&ty, fmt, Some(c"item"))?;
     let schema = match (planned, wide) {
         (Some((key, _)), _) => tensor_schema(&key, k as usize, child_schema)?,
-        (_, Some((shape, permutation, _))) => make_schema(
-            SchemaFormat::sized(b"+w:", k as usize),
-            None,
-            Meta::Tensor(&shape, permutation.as_deref()),
-            Some(child_schema),
-        )?,
+        (_, Some((shape, permutation, _))) => {
+            wide_tensor_schema(&shape, permutation.as_deref(), k as usize, child_schema)?
+        }
         (None, None) => unreachable!("a tensor planned, or too wide to remember"),
     };
     out.schema.write(schema);

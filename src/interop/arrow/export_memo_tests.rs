@@ -164,7 +164,6 @@ fn reused_schema_blocks_are_rewritten_for_other_schemas() {
     let permuted = array(b"f", &[2, 3, 4], &[48, 4, 12]);
     let other = array(b"f", &[2, 4, 3], &[48, 12, 4]);
     let records = array(b"T{i:a:f:b:}", &[2, 3], &[24, 8]);
-    let flat_records = array(b"T{i:a:f:b:}", &[3], &[8]);
     let f = |obj: &ObjRef, shape: &[isize], strides: &[isize]| {
         expected(obj, shape, strides, 4, item(b"f", Some(b"item"), None))
     };
@@ -177,19 +176,33 @@ fn reused_schema_blocks_are_rewritten_for_other_schemas() {
         &[2, 3],
         &[24, 8],
         8,
-        item(b"w:8", Some(b"item"), record_meta.clone()),
+        item(b"w:8", Some(b"item"), record_meta),
     );
-    let want_flat_records = Ok((
-        item(b"w:8", None, record_meta),
-        SeenArray {
-            length: 3,
-            null_count: 0,
-            offset: 0,
-            buffers: vec![0, buf_of(&flat_records)],
-            children: vec![],
-            dictionary: false,
-        },
-    ));
+    // Fixed-size binary items of 8 bytes: the same size, other formats (one of the same
+    // length).
+    let flat = |fmt: &[u8]| {
+        let obj = array(fmt, &[3], &[8]);
+        let want = Ok((
+            item(
+                b"w:8",
+                None,
+                Some(vec![(FORMAT_KEY.as_bytes().to_vec(), fmt.to_vec())]),
+            ),
+            SeenArray {
+                length: 3,
+                null_count: 0,
+                offset: 0,
+                buffers: vec![0, buf_of(&obj)],
+                children: vec![],
+                dictionary: false,
+            },
+        ));
+        (obj, want)
+    };
+    let (flat_records, want_flat_records) = flat(b"T{i:a:f:b:}");
+    let (flat_swapped, want_flat_swapped) = flat(b"T{f:a:i:b:}");
+    let (flat_big, want_flat_big) = flat(b">q");
+    let (flat_pair, want_flat_pair) = flat(b"2f");
     let c2 = c(2);
     let c7 = c(7);
     let sequence: Vec<(&ObjRef, Seen)> = vec![
@@ -197,7 +210,11 @@ fn reused_schema_blocks_are_rewritten_for_other_schemas() {
         (&c7, f(&c7, &[7, 3, 4], &[48, 16, 4])),
         (&permuted, f(&permuted, &[2, 3, 4], &[48, 4, 12])),
         (&c2, f(&c2, &[2, 3, 4], &[48, 16, 4])),
+        (&flat_records, want_flat_records.clone()),
+        (&flat_swapped, want_flat_swapped),
         (&flat_records, want_flat_records),
+        (&flat_big, want_flat_big),
+        (&flat_pair, want_flat_pair),
         (&c2, f(&c2, &[2, 3, 4], &[48, 16, 4])),
         (&records, want_records),
         (&other, f(&other, &[2, 4, 3], &[48, 12, 4])),
@@ -216,6 +233,31 @@ fn reused_schema_blocks_are_rewritten_for_other_schemas() {
         let seen: Vec<Seen> = made.into_iter().rev().map(|m| take(m, true)).collect();
         for ((_, want), got) in sequence.iter().zip(seen.iter().rev()) {
             assert_eq!(got, want);
+        }
+    }
+}
+
+#[test]
+fn reused_binary_blocks_keep_their_size() {
+    use super::plan::ItemType;
+    use super::schema::item_schema;
+    use std::ffi::CStr;
+    let text: &[u8] = b"T{i:a:f:b:}";
+    // The same text for items of several sizes (a view cast to a larger item, say): each
+    // released at once, so that the next one takes its block.
+    for n in [8usize, 16, 16, 8, 12] {
+        let mut s = item_schema(&ItemType::Binary(n), Some(text), Some(c"item")).unwrap();
+        unsafe {
+            assert_eq!(
+                CStr::from_ptr(s.format).to_bytes(),
+                format!("w:{n}").as_bytes()
+            );
+            assert_eq!(CStr::from_ptr(s.name).to_bytes(), b"item");
+            assert_eq!(
+                decode_metadata(s.metadata).unwrap(),
+                vec![(FORMAT_KEY.as_bytes(), text)]
+            );
+            (s.release.unwrap())(&mut s);
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::status::Result;
 
 use super::hold::{keep_spare, release_once, take_spare, Releasable};
 use super::memo::{self, TensorKey};
-use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint};
+use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint, FORMAT_BLOB_HEAD};
 use super::plan::ItemType;
 use super::{ArrowSchema, BOOL8, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY};
 
@@ -69,28 +69,17 @@ pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
     out
 };
 
-/// The metadata of a schema to make.
-pub(super) enum Meta<'a> {
-    None,
-    /// A blob that lives as long as the library.
-    Static(&'static [u8]),
-    /// The PEP 3118 format of a fixed-size binary field under [`FORMAT_KEY`].
-    Format(&'a [u8]),
-    /// `arrow.fixed_shape_tensor` of a physical shape and a permutation.
-    Tensor(&'a [isize], Option<&'a [usize]>),
-}
-
 /// An exported schema's `private_data`, one block holding everything the schema points at:
 /// the format text, the metadata and the child schema (schemas with a static format and
 /// static or no metadata have none). Released blocks are kept for reuse (see
-/// [`SPARE_SCHEMA`]), metadata buffer included, and a tensor schema's format and metadata
-/// with it: the next export of the same tensor takes them as they are.
+/// [`SPARE_SCHEMA`]), metadata buffer included, and the format and metadata with it: the next
+/// export of the same tensor or the same fixed-size binary item takes them as they are.
 struct SchemaPrivate {
     format: SchemaFormat,
-    /// The metadata written for the schema (empty when it has static or no metadata).
+    /// The metadata written for the schema (empty when it has none).
     metadata: Vec<u8>,
-    /// The tensor `format` and `metadata` were written for (`None`: another schema's).
-    tensor: Option<TensorKey>,
+    /// What `format` and `metadata` were written for.
+    written: Written,
     children: [*mut ArrowSchema; 1],
     child: Option<ArrowSchema>,
 }
@@ -119,7 +108,7 @@ impl SchemaPrivate {
         Box::new(SchemaPrivate {
             format: SchemaFormat::Static(c""),
             metadata: Vec::new(),
-            tensor: None,
+            written: Written::Other,
             children: [std::ptr::null_mut()],
             child: None,
         })
@@ -150,74 +139,105 @@ pub(super) unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
     );
 }
 
-/// A schema with `format`, optional metadata and at most one child (released by the
-/// schema's release; on failure it is released here).
-pub(super) fn make_schema(
-    format: SchemaFormat,
+/// What a schema block's format and metadata were written for.
+#[derive(PartialEq, Eq)]
+enum Written {
+    /// Nothing to take again.
+    Other,
+    /// The `arrow.fixed_shape_tensor` of this key.
+    Tensor(TensorKey),
+    /// Fixed-size binary `w:N` of this size, the PEP 3118 format in the metadata.
+    Binary(usize),
+}
+
+/// A schema whose format and metadata are in a block, with `name` and `child` (released by
+/// the schema's release; on failure it is released here): a spare block already written for
+/// the same schema (`same` says whether it is) is taken as it is; else `format` and
+/// `metadata` write it, for what `written` says.
+#[inline(always)]
+fn block_schema(
+    same: impl FnOnce(&SchemaPrivate) -> bool,
+    written: impl FnOnce() -> Written,
+    format: impl FnOnce() -> SchemaFormat,
+    metadata: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     name: Option<&'static CStr>,
-    metadata: Meta<'_>,
     child: Option<ArrowSchema>,
 ) -> Result<ArrowSchema> {
-    if let (SchemaFormat::Static(f), Meta::None | Meta::Static(_), None) =
-        (&format, &metadata, &child)
-    {
-        let mut s = ArrowSchema::released();
-        s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
-        s.flags = FLAG_NULLABLE;
-        s.release = Some(release_schema);
-        s.format = f.as_ptr();
-        if let Meta::Static(m) = metadata {
-            s.metadata = m.as_ptr().cast();
-        }
-        return Ok(s);
-    }
-    let static_meta = match metadata {
-        Meta::Static(m) => m.as_ptr().cast(),
-        _ => std::ptr::null(),
-    };
     let mut p = SchemaPrivate::take();
-    p.tensor = None;
-    p.metadata.clear();
-    p.format = format;
-    let written = match metadata {
-        Meta::None | Meta::Static(_) => Ok(()),
-        Meta::Format(text) => format_metadata_into(&mut p.metadata, text),
-        Meta::Tensor(shape, permutation) => {
-            tensor_metadata_into(&mut p.metadata, shape, permutation)
+    let mut done = Ok(());
+    if !same(&p) {
+        p.written = Written::Other;
+        p.metadata.clear();
+        p.format = format();
+        done = metadata(&mut p.metadata);
+        if done.is_ok() {
+            p.written = written();
         }
-    };
-    publish(p, written, name, static_meta, child)
+    }
+    publish(p, done, name, child)
 }
 
 /// The `arrow.fixed_shape_tensor` schema of `k` items per tensor (`+w:k`) described by `key`,
 /// over the item schema `child` (released by the schema's release; on failure it is released
-/// here). A spare block last used for the same tensor is taken as it is.
+/// here).
 pub(super) fn tensor_schema(key: &TensorKey, k: usize, child: ArrowSchema) -> Result<ArrowSchema> {
-    let mut p = SchemaPrivate::take();
-    let mut written = Ok(());
-    if p.tensor.as_ref() != Some(key) {
-        p.tensor = None;
-        p.metadata.clear();
-        p.format = SchemaFormat::sized(b"+w:", k);
-        let (shape, permutation) = (key.shape(), key.permutation());
-        written = memo::tensor_metadata_into(&mut p.metadata, key, |out| {
-            tensor_metadata_into(out, shape, permutation.as_deref())
-        });
-        if written.is_ok() {
-            p.tensor = Some(*key);
-        }
-    }
-    publish(p, written, None, std::ptr::null(), Some(child))
+    block_schema(
+        |p| matches!(&p.written, Written::Tensor(k) if k == key),
+        || Written::Tensor(*key),
+        || SchemaFormat::sized(b"+w:", k),
+        |out| {
+            let (shape, permutation) = (key.shape(), key.permutation());
+            memo::tensor_metadata_into(out, key, |out| {
+                tensor_metadata_into(out, shape, permutation.as_deref())
+            })
+        },
+        None,
+        Some(child),
+    )
+}
+
+/// [`tensor_schema`] of a tensor with more axes than a key holds (written each time).
+pub(super) fn wide_tensor_schema(
+    shape: &[isize],
+    permutation: Option<&[usize]>,
+    k: usize,
+    child: ArrowSchema,
+) -> Result<ArrowSchema> {
+    block_schema(
+        |_| false,
+        || Written::Other,
+        || SchemaFormat::sized(b"+w:", k),
+        |out| tensor_metadata_into(out, shape, permutation),
+        None,
+        Some(child),
+    )
+}
+
+/// The fixed-size binary schema `w:n` whose metadata holds the PEP 3118 format `text` (not
+/// inlined: the primitive item schemas stay short).
+#[inline(never)]
+fn binary_schema(n: usize, text: &[u8], name: Option<&'static CStr>) -> Result<ArrowSchema> {
+    block_schema(
+        |p| {
+            p.written == Written::Binary(n)
+                && p.metadata.len() == FORMAT_BLOB_HEAD + text.len()
+                && p.metadata[FORMAT_BLOB_HEAD..] == *text
+        },
+        || Written::Binary(n),
+        || SchemaFormat::sized(b"w:", n),
+        |out| format_metadata_into(out, text),
+        name,
+        None,
+    )
 }
 
 /// The schema of the block `p` whose format and metadata are `written` (or failed), with
-/// `name`, `static_meta` (NULL: the block's metadata, if any) and `child` (released here on
-/// failure, with the block given back).
+/// `name` and `child` (released here on failure, with the block given back).
+#[inline(always)]
 fn publish(
     mut p: Box<SchemaPrivate>,
     written: Result<()>,
     name: Option<&'static CStr>,
-    static_meta: *const std::ffi::c_char,
     child: Option<ArrowSchema>,
 ) -> Result<ArrowSchema> {
     p.child = child;
@@ -233,8 +253,7 @@ fn publish(
     s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
     s.flags = FLAG_NULLABLE;
     s.release = Some(release_schema);
-    s.metadata = static_meta;
-    if static_meta.is_null() && !p.metadata.is_empty() {
+    if !p.metadata.is_empty() {
         s.metadata = p.metadata.as_ptr().cast();
     }
     let p = Box::into_raw(p);
@@ -274,11 +293,6 @@ pub(super) fn item_schema(
     match ty {
         ItemType::Primitive(code) => fixed(code, std::ptr::null()),
         ItemType::Bool8 => fixed(c"c", BOOL8_METADATA.as_ptr().cast()),
-        ItemType::Binary(n) => make_schema(
-            SchemaFormat::sized(b"w:", *n),
-            name,
-            Meta::Format(fmt.unwrap_or(b"B")),
-            None,
-        ),
+        ItemType::Binary(n) => binary_schema(*n, fmt.unwrap_or(b"B"), name),
     }
 }

@@ -17,7 +17,7 @@ use crate::view::tests::slice_of as slice;
 use std::ffi::CStr;
 
 /// Everything a consumer reads of a schema.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct SeenSchema {
     pub(super) format: Vec<u8>,
     pub(super) name: Option<Vec<u8>>,
@@ -28,7 +28,7 @@ pub(super) struct SeenSchema {
 }
 
 /// Everything a consumer reads of an array.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct SeenArray {
     pub(super) length: i64,
     pub(super) null_count: i64,

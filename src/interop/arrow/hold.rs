@@ -1,6 +1,6 @@
 //! What an exported array holds: the export (a filled view, or a bare export counted on the
-//! object that owns the memory), in a block kept for reuse once released; and the release
-//! callbacks' common body.
+//! object that owns the memory), in a block kept for reuse once released; and its release
+//! callbacks.
 
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
@@ -10,7 +10,7 @@ use crate::bufferinfo;
 use crate::capi::xbuf_bufferinfo;
 use crate::object::Object;
 
-use super::{ArrowArray, ArrowSchema};
+use super::ArrowArray;
 
 /// A filled view an exported array holds, released when dropped.
 pub(super) struct Shared {
@@ -166,64 +166,6 @@ impl ArrayPrivate {
     }
 }
 
-/// What the two release callbacks need of an Arrow struct: its callback slot and its
-/// producer's block.
-pub(super) trait Releasable: Sized {
-    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)>;
-    fn private_data(&self) -> *mut c_void;
-}
-
-impl Releasable for ArrowArray {
-    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
-        &mut self.release
-    }
-    fn private_data(&self) -> *mut c_void {
-        self.private_data
-    }
-}
-
-impl Releasable for ArrowSchema {
-    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
-        &mut self.release
-    }
-    fn private_data(&self) -> *mut c_void {
-        self.private_data
-    }
-}
-
-/// The body of both release callbacks: releases `s` once (its callback set to NULL first), the
-/// child its block holds before the block (unless the consumer moved the child out, which
-/// released it there), then hands the block to `dispose`. A NULL or already released struct
-/// is left alone.
-///
-/// # Safety
-/// `s` is NULL or a struct this module exported, whose `private_data` is a `Box<P>`'s, and
-/// `child` finds the child struct `P` holds.
-pub(super) unsafe fn release_once<S: Releasable, P>(
-    s: *mut S,
-    child: impl FnOnce(&mut P) -> Option<&mut S>,
-    dispose: impl FnOnce(Box<P>),
-) {
-    if s.is_null() || (*s).release_slot().is_none() {
-        return;
-    }
-    let private = (*s).private_data().cast::<P>();
-    *(*s).release_slot() = None;
-    if !private.is_null() {
-        guarded(|| {
-            // SAFETY: made by Box::into_raw when exported, released once (the callback is
-            // NULL now).
-            let mut p = Box::from_raw(private);
-            if let Some(c) = child(&mut p) {
-                if let Some(r) = *c.release_slot() {
-                    r(c);
-                }
-            }
-            dispose(p);
-        });
-    }
-}
-
 /// The release callback of an exported array. A tensor array's child still in place is
 /// released with it; the block goes once the child, if moved out, is released too.
 pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
@@ -262,7 +204,7 @@ unsafe extern "C" fn release_child(a: *mut ArrowArray) {
 /// release is already swallowed by `Shared::drop`, so this only guards against a broken
 /// invariant.
 #[inline(always)]
-fn guarded(body: impl FnOnce()) {
+pub(super) fn guarded(body: impl FnOnce()) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicPtr;
 
 use crate::status::Result;
 
-use super::hold::{keep_spare, release_once, take_spare, Releasable};
+use super::hold::{guarded, keep_spare, take_spare};
 use super::memo::{self, TensorKey};
 use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint, FORMAT_BLOB_HEAD};
 use super::plan::ItemType;
@@ -131,12 +131,29 @@ impl SchemaPrivate {
     }
 }
 
+/// The release callback of an exported schema: releases its child (unless the consumer moved
+/// it out, which left it released here), then gives its block back. A NULL or already
+/// released schema is left alone.
 pub(super) unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
-    release_once(
-        s,
-        |p: &mut SchemaPrivate| p.child.as_mut(),
-        SchemaPrivate::give_back,
-    );
+    if s.is_null() || (*s).release.is_none() {
+        return;
+    }
+    (*s).release = None;
+    let p = (*s).private_data.cast::<SchemaPrivate>();
+    if p.is_null() {
+        return;
+    }
+    guarded(|| {
+        // SAFETY: made by `Box::into_raw` when exported, released once (the callback is NULL
+        // now).
+        let mut p = Box::from_raw(p);
+        if let Some(c) = p.child.as_mut() {
+            if let Some(r) = c.release {
+                r(c);
+            }
+        }
+        SchemaPrivate::give_back(p);
+    });
 }
 
 /// What a schema block's format and metadata were written for.

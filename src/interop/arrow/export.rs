@@ -2,7 +2,6 @@
 //! export until the last of them is released), through `get_buffer` or a view's layout.
 
 use std::ffi::{c_void, CStr};
-use std::sync::atomic::AtomicUsize;
 
 use crate::bail;
 use crate::bufferinfo;
@@ -11,9 +10,10 @@ use crate::object::Object;
 use crate::status::{overflow, Result};
 
 pub(super) use super::hold::new_top;
-use super::hold::{new_child, new_top_bare, release_array, ArrayPrivate, BareExport, Hold};
+use super::hold::{add_child, new_top_bare, release_array, ArrayPrivate, BareExport, Hold};
+use super::memo::{self, TensorKey};
 pub use super::plan::{item_type, plan, ItemType, Plan};
-use super::schema::{item_schema, make_schema, release_schema, Meta, SchemaFormat};
+use super::schema::{item_schema, release_schema, tensor_schema, wide_tensor_schema};
 use super::{ArrowArray, ArrowSchema};
 
 /// A non-NULL address for the data buffer of an array without items.
@@ -86,7 +86,7 @@ unsafe fn export_general(obj: &Object, out: Out) -> Result<()> {
     let mut top = new_top();
     let view = match &mut top.hold {
         Hold::Own(s) => s.view.get(),
-        Hold::Bare(_) | Hold::Parent(_) => unreachable!("a new top holds an empty view"),
+        Hold::Bare(_) => unreachable!("a new top holds an empty view"),
     };
     // SAFETY: a full-size struct in its final place (the box never moves its contents) until
     // the array is released or the view is moved out below; dropping `top` releases it.
@@ -229,66 +229,87 @@ unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: O
         );
     }
     let ty = item_type(fmt, itemsize as usize)?;
-    // One contiguous dimension (or none), as most arrays have, decided here; the rest planned.
-    let plan = match (shape, strides) {
-        ([], _) => Plan::Flat(1),
-        ([n], [s]) if *n <= 1 || *s == itemsize => Plan::Flat(*n),
-        _ => plan(shape, Some(strides), itemsize)?,
-    };
     let data: *const c_void = if buf.is_null() {
         std::ptr::addr_of!(EMPTY).cast()
     } else {
         buf.cast_const().cast()
     };
-    let array = |p: Box<ArrayPrivate>, length: isize, n_buffers: i64| -> ArrowArray {
-        let mut a = ArrowArray::released();
-        a.length = length as i64;
-        a.n_buffers = n_buffers;
-        a.release = Some(release_array);
-        let p = Box::into_raw(p);
-        // SAFETY: just made; the pointers go to the heap block, which never moves.
-        a.buffers = (*p).buffers.as_mut_ptr();
-        if let Some(c) = (*p).child.as_mut() {
-            (*p).children[0] = c;
-            a.n_children = 1;
-            a.children = (*p).children.as_mut_ptr();
-        }
-        a.private_data = p.cast();
-        a
+    // One contiguous dimension (or none), as most arrays have, decided here.
+    let flat = match (shape, strides) {
+        ([], _) => Some(1),
+        ([n], [s]) if *n <= 1 || *s == itemsize => Some(*n),
+        _ => None,
     };
-    match plan {
-        Plan::Flat(length) => {
-            out.schema.write(item_schema(&ty, fmt, None)?);
-            top.buffers[1] = data;
-            out.array.write(array(top, length, 2));
-            Ok(())
+    if let Some(length) = flat {
+        out.schema.write(item_schema(&ty, fmt, None)?);
+        top.buffers[1] = data;
+        out.array.write(array_of(top, length, 2, 0));
+        return Ok(());
+    }
+    // A tensor: planned once per layout on this thread; a tensor of more axes than a key
+    // holds is planned each time.
+    let mut wide = None;
+    let planned = memo::tensor_plan(shape, strides, itemsize, || {
+        let Plan::Tensor {
+            shape, permutation, ..
+        } = plan(shape, Some(strides), itemsize)?
+        else {
+            unreachable!("a layout of two or more dimensions, or one not contiguous")
+        };
+        let k = crate::layout::item_count(&shape)?;
+        let key = TensorKey::new(&shape, permutation.as_deref());
+        if key.is_none() {
+            wide = Some((shape, permutation, k));
         }
-        Plan::Tensor {
-            length,
-            shape,
-            permutation,
-        } => {
-            let k = crate::layout::item_count(&shape)?;
-            let child_len = k
-                .checked_mul(length)
-                .ok_or_else(|| overflow("the item count"))?;
-            let child_schema = item_schema(&ty, fmt, Some(c"item"))?;
-            let schema = make_schema(
-                SchemaFormat::sized(b"+w:", k as usize),
-                None,
-                Meta::Tensor(&shape, permutation.as_deref()),
-                Some(child_schema),
-            )?;
-            // The parent's block holds the export for both arrays; the child holds the block.
-            top.owners = AtomicUsize::new(2);
-            let top_ptr: *mut ArrayPrivate = &mut *top;
-            // SAFETY: the block is made by `Box::into_raw` below and lives until both holds
-            // its `owners` counts are given up.
-            let child = new_child(top_ptr, data);
-            top.child = Some(array(child, child_len, 2));
-            out.schema.write(schema);
-            out.array.write(array(top, length, 1));
-            Ok(())
+        Ok(key.map(|key| (key, k)))
+    })?;
+    let k = match (&planned, &wide) {
+        (Some((_, k)), _) | (None, Some((_, _, k))) => *k,
+        (None, None) => unreachable!("a tensor planned, or too wide to remember"),
+    };
+    let length = shape[0];
+    let child_len = k
+        .checked_mul(length)
+        .ok_or_else(|| overflow("the item count"))?;
+    let child_schema = item_schema(&ty, fmt, Some(c"item"))?;
+    let schema = match (planned, wide) {
+        (Some((key, _)), _) => tensor_schema(&key, k as usize, child_schema)?,
+        (_, Some((shape, permutation, _))) => {
+            wide_tensor_schema(&shape, permutation.as_deref(), k as usize, child_schema)?
         }
+        (None, None) => unreachable!("a tensor planned, or too wide to remember"),
+    };
+    out.schema.write(schema);
+    add_child(&mut top, child_len as i64, data);
+    out.array.write(array_of(top, length, 1, 1));
+    Ok(())
+}
+
+/// The array of the block `p` (its buffers and child, if any, filled) of `length` slots.
+fn array_of(p: Box<ArrayPrivate>, length: isize, n_buffers: i64, n_children: i64) -> ArrowArray {
+    let p = Box::into_raw(p);
+    // SAFETY: just made; the pointers go into the heap block, which never moves until the
+    // array's release frees it.
+    let (buffers, children) = unsafe {
+        (
+            (*p).buffers.as_mut_ptr(),
+            if n_children > 0 {
+                (*p).children.as_mut_ptr()
+            } else {
+                std::ptr::null_mut()
+            },
+        )
+    };
+    ArrowArray {
+        length: length as i64,
+        null_count: 0,
+        offset: 0,
+        n_buffers,
+        n_children,
+        buffers,
+        children,
+        dictionary: std::ptr::null_mut(),
+        release: Some(release_array),
+        private_data: p.cast(),
     }
 }

@@ -1,6 +1,6 @@
 //! What an exported array holds: the export (a filled view, or a bare export counted on the
-//! object that owns the memory), in a block kept for reuse once released; and the release
-//! callbacks' common body.
+//! object that owns the memory), in a block kept for reuse once released; and its release
+//! callbacks.
 
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
@@ -10,7 +10,7 @@ use crate::bufferinfo;
 use crate::capi::xbuf_bufferinfo;
 use crate::object::Object;
 
-use super::{ArrowArray, ArrowSchema};
+use super::ArrowArray;
 
 /// A filled view an exported array holds, released when dropped.
 pub(super) struct Shared {
@@ -64,16 +64,16 @@ impl Drop for BareExport {
     }
 }
 
-/// How an exported array holds the export: in its own block, as a filled view or a bare
-/// export; or (a tensor array's child) through its parent's block, which holds the export for
-/// both and lives until the last of the two is released, so that either may go first.
+/// How an exported array holds the export: as a filled view or a bare export.
 pub(super) enum Hold {
     Own(Shared),
     Bare(BareExport),
-    Parent(ParentRef),
 }
 
-/// An exported array's `private_data`.
+/// An exported array's `private_data`. A tensor array's child lives in the same block (its
+/// `private_data` is the block too), so that the block holds the export for both and lives
+/// until the last of the two is released: the consumer may move the child out and release it
+/// on its own, before or after the parent, as the specification allows.
 pub(super) struct ArrayPrivate {
     pub(super) hold: Hold,
     /// 0 for a block only its own array holds; else how many arrays (the tensor array and its
@@ -81,35 +81,11 @@ pub(super) struct ArrayPrivate {
     pub(super) owners: AtomicUsize,
     pub(super) buffers: [*const c_void; 2],
     pub(super) children: [*mut ArrowArray; 1],
-    /// A tensor array's child, in the same block (a consumer moving it out leaves a released
-    /// struct here, which the parent's release skips).
-    pub(super) child: Option<ArrowArray>,
-}
-
-/// A child array's hold on its parent's block (one of the block's `owners`), given up when
-/// dropped.
-pub(super) struct ParentRef(*mut ArrayPrivate);
-
-// SAFETY: the parent's block is shared through its atomic `owners` count; what it holds (the
-// export) is `Send + Sync`.
-unsafe impl Send for ParentRef {}
-unsafe impl Sync for ParentRef {}
-
-impl ParentRef {
-    /// A hold on `parent`, a block made by `Box::into_raw` whose `owners` counts it.
-    ///
-    /// # Safety
-    /// `parent` stays allocated until the holds its `owners` counts are given up.
-    pub(super) unsafe fn new(parent: *mut ArrayPrivate) -> ParentRef {
-        ParentRef(parent)
-    }
-}
-
-impl Drop for ParentRef {
-    fn drop(&mut self) {
-        // SAFETY: the block lives while this hold is counted.
-        unsafe { ArrayPrivate::give_up(self.0) };
-    }
+    /// A tensor array's child (released when there is none; a consumer moving it out leaves a
+    /// released struct here, which the parent's release skips).
+    pub(super) child: ArrowArray,
+    /// The child's buffers.
+    pub(super) child_buffers: [*const c_void; 2],
 }
 
 /// Takes a spare block out of the first full slot of `slots` (NULL when all are empty). A slot
@@ -161,24 +137,18 @@ impl ArrayPrivate {
         Box::into_raw(Box::<std::mem::MaybeUninit<ArrayPrivate>>::new_uninit()).cast()
     }
 
-    /// Disposes of a released array's block: at once for a block only its array holds, else
-    /// when the last of its owners gives it up.
-    pub(super) fn dispose(p: Box<ArrayPrivate>) {
-        if p.owners.load(Ordering::Relaxed) == 0 {
-            return ArrayPrivate::unbox(p);
-        }
-        // SAFETY: a block made by `Box::into_raw`, counted by its `owners`.
-        unsafe { ArrayPrivate::give_up(Box::into_raw(p)) };
-    }
-
-    /// Gives up one of the holds `owners` counts on the block `p`; the last disposes of it.
+    /// Gives up one of the holds `owners` counts on the block `p` (a block only its own
+    /// array holds counts none); the last disposes of it.
     ///
     /// # Safety
-    /// `p` is a block made by `Box::into_raw` whose `owners` counts a hold of the caller's.
+    /// `p` is a block made by `Box::into_raw` holding a value, and the caller gives up one of
+    /// the holds on it (its only one, for a block whose `owners` is 0).
     unsafe fn give_up(p: *mut ArrayPrivate) {
         // Release: what this owner did happens before the block is disposed of; Acquire: the
         // last owner sees what the others did.
-        if (*p).owners.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if (*p).owners.load(Ordering::Relaxed) == 0
+            || (*p).owners.fetch_sub(1, Ordering::AcqRel) == 1
+        {
             ArrayPrivate::unbox(Box::from_raw(p));
         }
     }
@@ -196,72 +166,46 @@ impl ArrayPrivate {
     }
 }
 
-/// What the two release callbacks need of an Arrow struct: its callback slot and its
-/// producer's block.
-pub(super) trait Releasable: Sized {
-    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)>;
-    fn private_data(&self) -> *mut c_void;
-}
-
-impl Releasable for ArrowArray {
-    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
-        &mut self.release
-    }
-    fn private_data(&self) -> *mut c_void {
-        self.private_data
-    }
-}
-
-impl Releasable for ArrowSchema {
-    fn release_slot(&mut self) -> &mut Option<unsafe extern "C" fn(*mut Self)> {
-        &mut self.release
-    }
-    fn private_data(&self) -> *mut c_void {
-        self.private_data
-    }
-}
-
-/// The body of both release callbacks: releases `s` once (its callback set to NULL first), the
-/// child its block holds before the block (unless the consumer moved the child out, which
-/// released it there), then hands the block to `dispose`. A NULL or already released struct
-/// is left alone.
-///
-/// # Safety
-/// `s` is NULL or a struct this module exported, whose `private_data` is a `Box<P>`'s, and
-/// `child` finds the child struct `P` holds.
-pub(super) unsafe fn release_once<S: Releasable, P>(
-    s: *mut S,
-    child: impl FnOnce(&mut P) -> Option<&mut S>,
-    dispose: impl FnOnce(Box<P>),
-) {
-    if s.is_null() || (*s).release_slot().is_none() {
+/// The release callback of an exported array. A tensor array's child still in place is
+/// released with it; the block goes once the child, if moved out, is released too.
+pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
+    if a.is_null() || (*a).release.is_none() {
         return;
     }
-    let private = (*s).private_data().cast::<P>();
-    *(*s).release_slot() = None;
-    if !private.is_null() {
-        // A panic cannot cross this C callback: a failure to release is already swallowed by
-        // `Shared::drop`, so catching here only guards against a broken invariant.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw when exported, released once (the callback is
-            // NULL now).
-            let mut p = Box::from_raw(private);
-            if let Some(c) = child(&mut p) {
-                if let Some(r) = *c.release_slot() {
-                    r(c);
-                }
-            }
-            dispose(p);
-        }));
+    (*a).release = None;
+    let p = (*a).private_data.cast::<ArrayPrivate>();
+    if p.is_null() {
+        return;
     }
+    guarded(|| {
+        // SAFETY: the block of an array this module exported, released once (its callback is
+        // NULL now); the child in the block is read through the same pointer.
+        if (*p).child.release.take().is_some() {
+            // The child was still in place: no one else holds the block.
+            return ArrayPrivate::unbox(Box::from_raw(p));
+        }
+        ArrayPrivate::give_up(p);
+    });
 }
 
-pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
-    release_once(
-        a,
-        |p: &mut ArrayPrivate| p.child.as_mut(),
-        ArrayPrivate::dispose,
-    );
+/// The release callback of a tensor array's child, in place or moved out: gives up its hold
+/// on its parent's block.
+unsafe extern "C" fn release_child(a: *mut ArrowArray) {
+    if a.is_null() || (*a).release.is_none() {
+        return;
+    }
+    (*a).release = None;
+    let p = (*a).private_data.cast::<ArrayPrivate>();
+    // SAFETY: the parent's block, which lives while this hold is counted.
+    guarded(|| ArrayPrivate::give_up(p));
+}
+
+/// Runs the body of a release callback: a panic cannot cross the C callback. A failure to
+/// release is already swallowed by `Shared::drop`, so this only guards against a broken
+/// invariant.
+#[inline(always)]
+pub(super) fn guarded(body: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
 }
 
 /// A new top-level `ArrayPrivate` holding an empty view, written field by field into its
@@ -285,21 +229,25 @@ pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
     }
 }
 
-/// A new block for a tensor array's child holding the parent's block `parent`, its data
-/// buffer `data` (written field by field: the struct is large).
-///
-/// # Safety
-/// `parent` is a block made by `Box::into_raw` whose `owners` counts this hold and which
-/// lives until the holds it counts are given up.
-pub(super) unsafe fn new_child(
-    parent: *mut ArrayPrivate,
-    data: *const c_void,
-) -> Box<ArrayPrivate> {
-    let p = ArrayPrivate::block();
-    std::ptr::addr_of_mut!((*p).hold).write(Hold::Parent(ParentRef::new(parent)));
-    let mut b = fill_top(p);
-    b.buffers[1] = data;
-    b
+/// Makes `p`'s array a tensor array whose child, in the same block, is `child_len` items
+/// at `data`: both arrays hold the block.
+pub(super) fn add_child(p: &mut ArrayPrivate, child_len: i64, data: *const c_void) {
+    p.owners = AtomicUsize::new(2);
+    p.child_buffers = [std::ptr::null(), data];
+    let block: *mut ArrayPrivate = p;
+    p.child = ArrowArray {
+        length: child_len,
+        null_count: 0,
+        offset: 0,
+        n_buffers: 2,
+        n_children: 0,
+        buffers: p.child_buffers.as_mut_ptr(),
+        children: std::ptr::null_mut(),
+        dictionary: std::ptr::null_mut(),
+        release: Some(release_child),
+        private_data: block.cast(),
+    };
+    p.children = [&mut p.child];
 }
 
 /// Writes every field of a new `ArrayPrivate` but its hold, already written, and boxes it.
@@ -312,7 +260,7 @@ unsafe fn fill_top(p: *mut ArrayPrivate) -> Box<ArrayPrivate> {
         std::ptr::addr_of_mut!((*p).owners).write(AtomicUsize::new(0));
         std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
         std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
-        std::ptr::addr_of_mut!((*p).child).write(None);
+        std::ptr::addr_of_mut!((*p).child).write(ArrowArray::released());
         Box::from_raw(p)
     }
 }

@@ -94,71 +94,211 @@ pub fn remember_item_size(text: &[u8], size: usize) {
     let _ = IMPORT.try_with(|c| Entry::set(c, text, size, ()));
 }
 
-/// The last tensor metadata blob written on this thread and what it was written for: a head
-/// word (the number of axes `n`, or `-(n + 1)` when a permutation follows), the physical
-/// shape, then the permutation if any.
+/// Most tensor axes a [`TensorKey`] holds.
+pub const KEY_AXES: usize = 8;
+
+/// What an `arrow.fixed_shape_tensor` schema is written for, as words: a head (the number of
+/// axes `n`, or `-(n + 1)` when a permutation follows), the physical shape, then the
+/// permutation if any (unused words are 0).
+#[derive(Clone, Copy, Debug)]
+pub struct TensorKey {
+    words: [isize; 1 + 2 * KEY_AXES],
+}
+
+/// Whether `a` and `b` hold the same words: a plain loop over the few words in use, cheaper
+/// than a call comparing bytes.
+#[inline(always)]
+fn same_words(a: &[isize], b: &[isize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+impl PartialEq for TensorKey {
+    /// The words in use, the head first (which says how many follow).
+    #[inline]
+    fn eq(&self, other: &TensorKey) -> bool {
+        let used = 1 + self.axes() * if self.words[0] < 0 { 2 } else { 1 };
+        self.words[0] == other.words[0] && same_words(&self.words[1..used], &other.words[1..used])
+    }
+}
+
+impl Eq for TensorKey {}
+
+impl TensorKey {
+    /// The key of a physical shape and a permutation (`None`: more than [`KEY_AXES`] axes).
+    pub fn new(shape: &[isize], permutation: Option<&[usize]>) -> Option<TensorKey> {
+        let n = shape.len();
+        if n > KEY_AXES || permutation.is_some_and(|p| p.len() != n) {
+            return None;
+        }
+        let mut words = [0isize; 1 + 2 * KEY_AXES];
+        words[0] = match permutation {
+            None => n as isize,
+            Some(_) => -(n as isize) - 1,
+        };
+        words[1..=n].copy_from_slice(shape);
+        if let Some(p) = permutation {
+            for (w, &a) in words[1 + n..=2 * n].iter_mut().zip(p) {
+                *w = a as isize;
+            }
+        }
+        Some(TensorKey { words })
+    }
+
+    fn axes(&self) -> usize {
+        match self.words[0] {
+            n if n >= 0 => n as usize,
+            n => (-n - 1) as usize,
+        }
+    }
+
+    /// The physical shape.
+    pub fn shape(&self) -> &[isize] {
+        &self.words[1..=self.axes()]
+    }
+
+    /// The permutation, if any.
+    pub fn permutation(&self) -> Option<super::metadata::Axes<usize>> {
+        let n = self.axes();
+        (self.words[0] < 0).then(|| {
+            let mut p = super::metadata::Axes::new();
+            for &a in &self.words[1 + n..=2 * n] {
+                p.push(a as usize);
+            }
+            p
+        })
+    }
+}
+
+/// The last tensor metadata blob written on this thread and the tensor it was written for.
 struct TensorBlob {
-    key: Vec<isize>,
+    key: Option<TensorKey>,
     blob: Vec<u8>,
 }
 
 thread_local! {
     static TENSOR: std::cell::RefCell<TensorBlob> = const {
         std::cell::RefCell::new(TensorBlob {
-            key: Vec::new(),
+            key: None,
             blob: Vec::new(),
         })
     };
 }
 
-/// Longest tensor blob kept.
-const TENSOR_BLOB_MAX: usize = 1024;
-
-/// Appends to `out` the tensor metadata blob `general` appends for `shape` and
-/// `permutation`, remembered for the last ones asked on this thread.
+/// Appends to `out` the tensor metadata blob `general` appends for the tensor `key`,
+/// remembered for the last tensor asked on this thread.
 pub fn tensor_metadata_into(
     out: &mut Vec<u8>,
-    shape: &[isize],
-    permutation: Option<&[usize]>,
+    key: &TensorKey,
     general: impl FnOnce(&mut Vec<u8>) -> Result<()>,
 ) -> Result<()> {
-    let n = shape.len();
-    let head = match permutation {
-        None => n as isize,
-        Some(_) => -(n as isize) - 1,
-    };
-    let same = |key: &[isize]| {
-        key.len() == 1 + n + permutation.map_or(0, |p| p.len())
-            && key[0] == head
-            && key[1..=n] == *shape
-            && permutation
-                .is_none_or(|p| p.iter().zip(&key[1 + n..]).all(|(&a, &b)| a as isize == b))
-    };
     let hit = TENSOR.try_with(|t| {
         let t = t.try_borrow().ok()?;
-        same(&t.key).then(|| out.extend_from_slice(&t.blob))
+        (t.key.as_ref() == Some(key)).then(|| out.extend_from_slice(&t.blob))
     });
     if let Ok(Some(())) = hit {
         return Ok(());
     }
     let start = out.len();
     general(out)?;
+    // At most `KEY_AXES` axes: the blob is short.
     let blob = &out[start..];
-    if blob.len() <= TENSOR_BLOB_MAX {
-        let _ = TENSOR.try_with(|t| {
-            if let Ok(mut t) = t.try_borrow_mut() {
-                t.key.clear();
-                t.key.push(head);
-                t.key.extend_from_slice(shape);
-                if let Some(p) = permutation {
-                    t.key.extend(p.iter().map(|&a| a as isize));
-                }
-                t.blob.clear();
-                t.blob.extend_from_slice(blob);
+    let _ = TENSOR.try_with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            t.key = Some(*key);
+            t.blob.clear();
+            t.blob.extend_from_slice(blob);
+        }
+    });
+    Ok(())
+}
+
+/// A tensor layout the planner was asked for: the item size, the number of dimensions, the
+/// first axis's extent class (0, 1 or more) and its stride (0 unless the extent is more than
+/// 1: the planner reads it only then), and the other axes' extents then strides. The planner's
+/// answer depends on nothing else (unused words are 0).
+#[derive(Clone, Copy)]
+struct PlanInput {
+    itemsize: isize,
+    ndim: usize,
+    first: [isize; 2],
+    dims: [isize; 2 * KEY_AXES],
+}
+
+impl PlanInput {
+    /// The first axis as the planner reads it: its extent class, and its stride when the
+    /// extent is more than 1.
+    #[inline(always)]
+    fn first(shape: &[isize], strides: &[isize]) -> [isize; 2] {
+        match shape[0] {
+            e if e > 1 => [2, strides[0]],
+            e => [e, 0],
+        }
+    }
+
+    fn new(shape: &[isize], strides: &[isize], itemsize: isize) -> Option<PlanInput> {
+        let n = shape.len();
+        if !(2..=KEY_AXES + 1).contains(&n) || strides.len() != n {
+            return None;
+        }
+        let mut dims = [0isize; 2 * KEY_AXES];
+        dims[..n - 1].copy_from_slice(&shape[1..]);
+        dims[KEY_AXES..KEY_AXES + n - 1].copy_from_slice(&strides[1..]);
+        Some(PlanInput {
+            itemsize,
+            ndim: n,
+            first: PlanInput::first(shape, strides),
+            dims,
+        })
+    }
+
+    /// Whether this is the input of the layout `shape`, `strides` (as many entries each),
+    /// compared where it lies.
+    #[inline]
+    fn is(&self, shape: &[isize], strides: &[isize], itemsize: isize) -> bool {
+        let n = self.ndim - 1;
+        self.ndim == shape.len()
+            && self.itemsize == itemsize
+            && self.first == PlanInput::first(shape, strides)
+            && same_words(&self.dims[..n], &shape[1..])
+            && same_words(&self.dims[KEY_AXES..KEY_AXES + n], &strides[1..])
+    }
+}
+
+/// A tensor plan: the tensor's key and its item count.
+pub type TensorPlan = (TensorKey, isize);
+
+thread_local! {
+    static PLAN: std::cell::RefCell<Option<(PlanInput, TensorPlan)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `general()` (the tensor plan of a layout of two or more dimensions, `None` when it is not
+/// one of this module's keys), remembered for the last layout asked on this thread.
+#[inline]
+pub fn tensor_plan(
+    shape: &[isize],
+    strides: &[isize],
+    itemsize: isize,
+    general: impl FnOnce() -> Result<Option<TensorPlan>>,
+) -> Result<Option<TensorPlan>> {
+    if shape.len() == strides.len() && !shape.is_empty() {
+        if let Ok(Some(plan)) = PLAN.try_with(|c| match c.try_borrow().as_deref() {
+            Ok(Some((i, plan))) if i.is(shape, strides, itemsize) => Some(*plan),
+            _ => None,
+        }) {
+            return Ok(Some(plan));
+        }
+    }
+    let input = PlanInput::new(shape, strides, itemsize);
+    let plan = general()?;
+    if let (Some(input), Some(plan)) = (input, plan) {
+        let _ = PLAN.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                *c = Some((input, plan));
             }
         });
     }
-    Ok(())
+    Ok(plan)
 }
 
 /// Forgets the answers of this thread (for tests of misses).
@@ -168,7 +308,8 @@ pub fn forget() {
     IMPORT.with(|c| c.set(Entry::empty(())));
     TENSOR.with(|t| {
         let mut t = t.borrow_mut();
-        t.key.clear();
+        t.key = None;
         t.blob.clear();
     });
+    PLAN.with(|c| *c.borrow_mut() = None);
 }

@@ -56,13 +56,16 @@ const FORMAT_HEAD: [u8; 8 + super::FORMAT_KEY.len()] = {
     out
 };
 
+/// The bytes of [`format_metadata_into`]'s blob before the text.
+pub const FORMAT_BLOB_HEAD: usize = FORMAT_HEAD.len() + 4;
+
 /// Appends the blob of the one pair `FORMAT_KEY: text` to `out`: the bytes
 /// [`encode_metadata_into`] writes for that pair, written without a loop over pairs.
 pub fn format_metadata_into(out: &mut Vec<u8>, text: &[u8]) -> Result<()> {
     let len = i32::try_from(text.len())
         .map_err(|_| overflow("a metadata length"))?
         .to_ne_bytes();
-    let size = FORMAT_HEAD.len() + 4 + text.len();
+    let size = FORMAT_BLOB_HEAD + text.len();
     out.reserve(size);
     let at = out.len();
     // SAFETY: `size` bytes reserved after `at`, all written before the length covers them.

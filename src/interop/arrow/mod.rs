@@ -158,6 +158,8 @@ pub(crate) use export::export;
 pub(crate) use import::import;
 
 #[cfg(test)]
+mod export_memo_tests;
+#[cfg(test)]
 mod memo_tests;
 #[cfg(test)]
 mod tests;

@@ -6,8 +6,9 @@ use std::sync::atomic::AtomicPtr;
 
 use crate::status::Result;
 
-use super::hold::{keep_spare, release_once, take_spare, Releasable};
-use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint};
+use super::hold::{guarded, keep_spare, take_spare};
+use super::memo::{self, TensorKey};
+use super::metadata::{format_metadata_into, tensor_metadata_into, write_uint, FORMAT_BLOB_HEAD};
 use super::plan::ItemType;
 use super::{ArrowSchema, BOOL8, EXT_NAME, FLAG_NULLABLE, FORMAT_KEY};
 
@@ -68,25 +69,17 @@ pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
     out
 };
 
-/// The metadata of a schema to make.
-pub(super) enum Meta<'a> {
-    None,
-    /// A blob that lives as long as the library.
-    Static(&'static [u8]),
-    /// The PEP 3118 format of a fixed-size binary field under [`FORMAT_KEY`].
-    Format(&'a [u8]),
-    /// `arrow.fixed_shape_tensor` of a physical shape and a permutation.
-    Tensor(&'a [isize], Option<&'a [usize]>),
-}
-
 /// An exported schema's `private_data`, one block holding everything the schema points at:
 /// the format text, the metadata and the child schema (schemas with a static format and
 /// static or no metadata have none). Released blocks are kept for reuse (see
-/// [`SPARE_SCHEMA`]), metadata buffer included.
+/// [`SPARE_SCHEMA`]), metadata buffer included, and the format and metadata with it: the next
+/// export of the same tensor or the same fixed-size binary item takes them as they are.
 struct SchemaPrivate {
     format: SchemaFormat,
-    /// The metadata written for the schema (empty when it has static or no metadata).
+    /// The metadata written for the schema (empty when it has none).
     metadata: Vec<u8>,
+    /// What `format` and `metadata` were written for.
+    written: Written,
     children: [*mut ArrowSchema; 1],
     child: Option<ArrowSchema>,
 }
@@ -115,17 +108,18 @@ impl SchemaPrivate {
         Box::new(SchemaPrivate {
             format: SchemaFormat::Static(c""),
             metadata: Vec::new(),
+            written: Written::Other,
             children: [std::ptr::null_mut()],
             child: None,
         })
     }
 
-    /// Keeps a released block as a spare if a slot is empty (else frees it).
+    /// Keeps a released block as a spare if a slot is empty (else frees it). A tensor
+    /// schema's format and metadata stay in it.
     pub(super) fn give_back(mut p: Box<SchemaPrivate>) {
         if p.metadata.capacity() > SPARE_METADATA_MAX {
             return;
         }
-        p.metadata.clear();
         p.child = None;
         p.children = [std::ptr::null_mut()];
         let raw = Box::into_raw(p);
@@ -137,51 +131,133 @@ impl SchemaPrivate {
     }
 }
 
+/// The release callback of an exported schema: releases its child (unless the consumer moved
+/// it out, which left it released here), then gives its block back. A NULL or already
+/// released schema is left alone.
 pub(super) unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
-    release_once(
-        s,
-        |p: &mut SchemaPrivate| p.child.as_mut(),
-        SchemaPrivate::give_back,
-    );
+    if s.is_null() || (*s).release.is_none() {
+        return;
+    }
+    (*s).release = None;
+    let p = (*s).private_data.cast::<SchemaPrivate>();
+    if p.is_null() {
+        return;
+    }
+    guarded(|| {
+        // SAFETY: made by `Box::into_raw` when exported, released once (the callback is NULL
+        // now).
+        let mut p = Box::from_raw(p);
+        if let Some(c) = p.child.as_mut() {
+            if let Some(r) = c.release {
+                r(c);
+            }
+        }
+        SchemaPrivate::give_back(p);
+    });
 }
 
-/// A schema with `format`, optional metadata and at most one child (released by the
-/// schema's release; on failure it is released here).
-pub(super) fn make_schema(
-    format: SchemaFormat,
+/// What a schema block's format and metadata were written for.
+#[derive(PartialEq, Eq)]
+enum Written {
+    /// Nothing to take again.
+    Other,
+    /// The `arrow.fixed_shape_tensor` of this key.
+    Tensor(TensorKey),
+    /// Fixed-size binary `w:N` of this size, the PEP 3118 format in the metadata.
+    Binary(usize),
+}
+
+/// A schema whose format and metadata are in a block, with `name` and `child` (released by
+/// the schema's release; on failure it is released here): a spare block already written for
+/// the same schema (`same` says whether it is) is taken as it is; else `format` and
+/// `metadata` write it, for what `written` says.
+#[inline(always)]
+fn block_schema(
+    same: impl FnOnce(&SchemaPrivate) -> bool,
+    written: impl FnOnce() -> Written,
+    format: impl FnOnce() -> SchemaFormat,
+    metadata: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     name: Option<&'static CStr>,
-    metadata: Meta<'_>,
     child: Option<ArrowSchema>,
 ) -> Result<ArrowSchema> {
-    let mut s = ArrowSchema::released();
-    s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
-    s.flags = FLAG_NULLABLE;
-    s.release = Some(release_schema);
-    if let (SchemaFormat::Static(f), Meta::None | Meta::Static(_), None) =
-        (&format, &metadata, &child)
-    {
-        s.format = f.as_ptr();
-        if let Meta::Static(m) = metadata {
-            s.metadata = m.as_ptr().cast();
-        }
-        return Ok(s);
-    }
     let mut p = SchemaPrivate::take();
-    p.format = format;
-    p.child = child;
-    let written = match metadata {
-        Meta::None => Ok(()),
-        Meta::Static(m) => {
-            s.metadata = m.as_ptr().cast();
-            Ok(())
+    let mut done = Ok(());
+    if !same(&p) {
+        p.written = Written::Other;
+        p.metadata.clear();
+        p.format = format();
+        done = metadata(&mut p.metadata);
+        if done.is_ok() {
+            p.written = written();
         }
-        Meta::Format(text) => format_metadata_into(&mut p.metadata, text),
-        Meta::Tensor(shape, permutation) => {
-            super::memo::tensor_metadata_into(&mut p.metadata, shape, permutation, |out| {
-                tensor_metadata_into(out, shape, permutation)
+    }
+    publish(p, done, name, child)
+}
+
+/// The `arrow.fixed_shape_tensor` schema of `k` items per tensor (`+w:k`) described by `key`,
+/// over the item schema `child` (released by the schema's release; on failure it is released
+/// here).
+pub(super) fn tensor_schema(key: &TensorKey, k: usize, child: ArrowSchema) -> Result<ArrowSchema> {
+    block_schema(
+        |p| matches!(&p.written, Written::Tensor(k) if k == key),
+        || Written::Tensor(*key),
+        || SchemaFormat::sized(b"+w:", k),
+        |out| {
+            let (shape, permutation) = (key.shape(), key.permutation());
+            memo::tensor_metadata_into(out, key, |out| {
+                tensor_metadata_into(out, shape, permutation.as_deref())
             })
-        }
-    };
+        },
+        None,
+        Some(child),
+    )
+}
+
+/// [`tensor_schema`] of a tensor with more axes than a key holds (written each time).
+pub(super) fn wide_tensor_schema(
+    shape: &[isize],
+    permutation: Option<&[usize]>,
+    k: usize,
+    child: ArrowSchema,
+) -> Result<ArrowSchema> {
+    block_schema(
+        |_| false,
+        || Written::Other,
+        || SchemaFormat::sized(b"+w:", k),
+        |out| tensor_metadata_into(out, shape, permutation),
+        None,
+        Some(child),
+    )
+}
+
+/// The fixed-size binary schema `w:n` whose metadata holds the PEP 3118 format `text` (not
+/// inlined: the primitive item schemas stay short).
+#[inline(never)]
+fn binary_schema(n: usize, text: &[u8], name: Option<&'static CStr>) -> Result<ArrowSchema> {
+    block_schema(
+        |p| {
+            p.written == Written::Binary(n)
+                && p.metadata.len() == FORMAT_BLOB_HEAD + text.len()
+                && p.metadata[FORMAT_BLOB_HEAD..] == *text
+        },
+        || Written::Binary(n),
+        || SchemaFormat::sized(b"w:", n),
+        |out| format_metadata_into(out, text),
+        name,
+        None,
+    )
+}
+
+/// The schema of the block `p` whose format and metadata are `written` (or failed), with
+/// `name` and `child` (released here on failure, with the block given back).
+#[inline(always)]
+fn publish(
+    mut p: Box<SchemaPrivate>,
+    written: Result<()>,
+    name: Option<&'static CStr>,
+    child: Option<ArrowSchema>,
+) -> Result<ArrowSchema> {
+    p.child = child;
     if let Err(e) = written {
         if let Some(c) = p.child.as_mut() {
             // SAFETY: a schema made by this module, released once.
@@ -190,6 +266,10 @@ pub(super) fn make_schema(
         SchemaPrivate::give_back(p);
         return Err(e);
     }
+    let mut s = ArrowSchema::released();
+    s.name = name.map_or(std::ptr::null(), CStr::as_ptr);
+    s.flags = FLAG_NULLABLE;
+    s.release = Some(release_schema);
     if !p.metadata.is_empty() {
         s.metadata = p.metadata.as_ptr().cast();
     }
@@ -230,11 +310,6 @@ pub(super) fn item_schema(
     match ty {
         ItemType::Primitive(code) => fixed(code, std::ptr::null()),
         ItemType::Bool8 => fixed(c"c", BOOL8_METADATA.as_ptr().cast()),
-        ItemType::Binary(n) => make_schema(
-            SchemaFormat::sized(b"w:", *n),
-            name,
-            Meta::Format(fmt.unwrap_or(b"B")),
-            None,
-        ),
+        ItemType::Binary(n) => binary_schema(*n, fmt.unwrap_or(b"B"), name),
     }
 }

@@ -127,9 +127,9 @@ fn a_built_in_array_keeps_its_memory_after_the_last_reference() {
     }
 }
 
-/// A tensor array whose child the consumer moved out: the export stays until both are
-/// released, in either order or at once on two threads, for arrays holding a filled view and
-/// arrays holding a bare export alike.
+/// A tensor array whose child the consumer moved out (or released in place): the export stays
+/// until both are released, in either order or at once on two threads, for arrays holding a
+/// filled view and arrays holding a bare export alike.
 #[test]
 fn a_moved_out_child_and_its_parent_release_in_any_order() {
     struct Sent(ArrowArray);
@@ -146,7 +146,7 @@ fn a_moved_out_child_and_its_parent_release_in_any_order() {
     })
     .unwrap();
     for general in [false, true] {
-        for order in 0..3 {
+        for order in 0..4 {
             let (mut s, mut a) = if general {
                 build_general(&obj).unwrap()
             } else {
@@ -154,6 +154,18 @@ fn a_moved_out_child_and_its_parent_release_in_any_order() {
             };
             unsafe { (s.release.unwrap())(&mut s) };
             assert_eq!(obj.exports(), 1);
+            if order == 3 {
+                // The child released where it is, then the parent.
+                unsafe {
+                    let child = &mut **a.children;
+                    (child.release.unwrap())(child);
+                    assert!(child.release.is_none());
+                    assert_eq!(obj.exports(), 1, "the parent still holds the export");
+                    (a.release.unwrap())(&mut a);
+                }
+                assert_eq!(obj.exports(), 0);
+                continue;
+            }
             // Move the child out: copy the struct, mark the source released.
             let slot = unsafe { &mut **a.children };
             let mut child = std::mem::replace(slot, ArrowArray::released());

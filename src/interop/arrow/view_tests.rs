@@ -17,25 +17,25 @@ use crate::view::tests::slice_of as slice;
 use std::ffi::CStr;
 
 /// Everything a consumer reads of a schema.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct SeenSchema {
-    format: Vec<u8>,
-    name: Option<Vec<u8>>,
-    metadata: Option<Vec<(Vec<u8>, Vec<u8>)>>,
-    flags: i64,
-    children: Vec<SeenSchema>,
-    dictionary: bool,
+    pub(super) format: Vec<u8>,
+    pub(super) name: Option<Vec<u8>>,
+    pub(super) metadata: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    pub(super) flags: i64,
+    pub(super) children: Vec<SeenSchema>,
+    pub(super) dictionary: bool,
 }
 
 /// Everything a consumer reads of an array.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct SeenArray {
-    length: i64,
-    null_count: i64,
-    offset: i64,
-    buffers: Vec<usize>,
-    children: Vec<SeenArray>,
-    dictionary: bool,
+    pub(super) length: i64,
+    pub(super) null_count: i64,
+    pub(super) offset: i64,
+    pub(super) buffers: Vec<usize>,
+    pub(super) children: Vec<SeenArray>,
+    pub(super) dictionary: bool,
 }
 
 unsafe fn seen_schema(s: &ArrowSchema) -> SeenSchema {

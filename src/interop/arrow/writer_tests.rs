@@ -276,7 +276,7 @@ fn remembered_tensor_metadata_is_the_general_blob() {
     };
     let wide = vec![3isize; 200];
     // Repeats (hits), the same JSON length with other extents, a permutation added, removed
-    // and changed, no axes with and without a permutation, and a blob too long to keep.
+    // and changed, no axes with and without a permutation, and more axes than a key holds.
     let cases: [(&[isize], Option<&[usize]>); 14] = [
         (&[16, 16], None),
         (&[16, 16], None),
@@ -307,10 +307,21 @@ fn remembered_tensor_metadata_is_the_general_blob() {
             );
             // Appended after what the buffer holds, as the general writer does.
             let mut out = vec![9u8; 5];
-            super::memo::tensor_metadata_into(&mut out, shape, perm, |o| {
-                tensor_metadata_into(o, shape, perm)
-            })
-            .unwrap();
+            match super::memo::TensorKey::new(shape, perm) {
+                Some(key) => {
+                    assert_eq!(key.shape(), shape);
+                    assert_eq!(key.permutation().as_deref(), perm);
+                    super::memo::tensor_metadata_into(&mut out, &key, |o| {
+                        tensor_metadata_into(o, shape, perm)
+                    })
+                    .unwrap()
+                }
+                // More axes than a key holds: never remembered.
+                None => {
+                    assert!(shape.len() > super::memo::KEY_AXES);
+                    tensor_metadata_into(&mut out, shape, perm).unwrap()
+                }
+            }
             assert_eq!((&out[..5], &out[5..]), (&[9u8; 5][..], &want[..]));
         }
     }

@@ -95,7 +95,7 @@ pub fn remember_item_size(text: &[u8], size: usize) {
 }
 
 /// Most tensor axes a [`TensorKey`] holds.
-pub const KEY_AXES: usize = 8;
+pub(super) const KEY_AXES: usize = 8;
 
 /// What an `arrow.fixed_shape_tensor` schema is written for, as words: a head (the number of
 /// axes `n`, or `-(n + 1)` when a permutation follows), the physical shape, then the

@@ -148,6 +148,7 @@ impl ArrowArray {
 mod export;
 mod hold;
 mod import;
+mod import_memo;
 mod memo;
 mod metadata;
 mod plan;
@@ -157,6 +158,8 @@ mod small;
 pub(crate) use export::export;
 pub(crate) use import::import;
 
+#[cfg(test)]
+mod import_memo_tests;
 #[cfg(test)]
 mod memo_tests;
 #[cfg(test)]

@@ -1,0 +1,338 @@
+//! The last schema the import described on this thread, keyed by the exact bytes that
+//! describing it read, with everything the import works out of a schema alone: the item
+//! format and size, the list size of each level and the shape and strides past the first axis.
+//! A steady stream of arrays of one type (batches of tensors of one shape) then compares the
+//! schema's bytes in place instead of describing it again.
+//!
+//! What describing a schema reads, level by level from the top: that `release` is set, the
+//! format string (up to its NUL), that `dictionary` is NULL, the metadata blob (NULL or every
+//! pair of it), and for a fixed-size list level `n_children` (1), `children` and
+//! `children[0]` (not NULL), then the child. Neither `name` nor `flags` is read. The key is
+//! those bytes: per level the format with its NUL, a byte saying whether there is a blob, then
+//! the blob. A schema matches when each of those reads gives the same answer and the same
+//! bytes, compared in place and only as far as the schema's own earlier bytes say it has bytes:
+//! the format up to the first difference (the remembered NUL ends it), the blob's pair count
+//! before any pair, each length before the bytes it covers.
+//!
+//! Only schemas whose import succeeded are remembered, so a match is a schema the import
+//! described and accepted, and its answer is the one describing it again would give. Schemas
+//! whose key is longer than [`KEY_MAX`], with more than [`LISTS_MAX`] list levels, more than
+//! [`DIMS_MAX`] dimensions or an item format longer than an inline one are not remembered.
+
+use std::cell::RefCell;
+use std::ffi::CStr;
+
+use super::ArrowSchema;
+
+/// Longest key remembered, in bytes.
+pub(super) const KEY_MAX: usize = 256;
+/// Most fixed-size list levels remembered.
+pub(super) const LISTS_MAX: usize = 4;
+/// Most dimensions (the array's own axis included) remembered.
+pub(super) const DIMS_MAX: usize = 4;
+
+/// A remembered item format: a static one, or short text NUL-terminated within the array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fmt {
+    Static(&'static CStr),
+    Inline([u8; 23]),
+}
+
+/// What the import works out of a schema alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub format: Fmt,
+    pub itemsize: isize,
+    /// How many fixed-size list levels there are.
+    pub lists: usize,
+    /// The list size of each level, outermost first.
+    pub sizes: [isize; LISTS_MAX],
+    /// Dimensions, the array's own axis included.
+    pub ndim: usize,
+    /// The shape, then the strides, as the import makes them; `dims[0]` (the array's length)
+    /// is the caller's to set.
+    pub dims: [isize; 2 * DIMS_MAX],
+}
+
+/// Where one level's part of the key lies: the format (with its NUL) at `fmt..blob`, the
+/// blob (if `has_blob`) at `blob..end`, whose length words (the pair count, then each key's and
+/// each value's length, in order) are at the offsets `lens[first..last]` from its start.
+#[derive(Clone, Copy)]
+struct LevelKey {
+    fmt: u16,
+    blob: u16,
+    end: u16,
+    has_blob: bool,
+    first: u8,
+    last: u8,
+}
+
+/// Most length words in the blobs of one key.
+const LENS_MAX: usize = 32;
+
+/// The remembered schema: `levels` levels of key (none while 0), where each lies in `key`,
+/// where the length words of its blobs are, and the answer.
+struct Memo {
+    levels: usize,
+    level: [LevelKey; LISTS_MAX + 1],
+    lens: [u16; LENS_MAX],
+    key: [u8; KEY_MAX],
+    answer: Answer,
+}
+
+const NO_LEVEL: LevelKey = LevelKey {
+    fmt: 0,
+    blob: 0,
+    end: 0,
+    has_blob: false,
+    first: 0,
+    last: 0,
+};
+
+thread_local! {
+    static MEMO: RefCell<Memo> = const {
+        RefCell::new(Memo {
+            levels: 0,
+            level: [NO_LEVEL; LISTS_MAX + 1],
+            lens: [0; LENS_MAX],
+            key: [0; KEY_MAX],
+            answer: Answer {
+                format: Fmt::Static(c"B"),
+                itemsize: 1,
+                lists: 0,
+                sizes: [0; LISTS_MAX],
+                ndim: 1,
+                dims: [0; 2 * DIMS_MAX],
+            },
+        })
+    };
+}
+
+/// Whether the `a.len()` bytes at `b` equal `a`, read sixteen, eight or four bytes at a time
+/// (the last read may overlap the one before it), never past `b + a.len()`.
+///
+/// # Safety
+/// `b` must be readable for `a.len()` bytes.
+#[inline(always)]
+unsafe fn same_bytes(a: &[u8], b: *const u8) -> bool {
+    let n = a.len();
+    let pa = a.as_ptr();
+    let w16 = |p: *const u8| p.cast::<u128>().read_unaligned();
+    let w8 = |p: *const u8| p.cast::<u64>().read_unaligned();
+    let w4 = |p: *const u8| p.cast::<u32>().read_unaligned();
+    if n >= 16 {
+        let mut i = 0;
+        while i + 16 < n {
+            if w16(pa.add(i)) != w16(b.add(i)) {
+                return false;
+            }
+            i += 16;
+        }
+        w16(pa.add(n - 16)) == w16(b.add(n - 16))
+    } else if n >= 8 {
+        (w8(pa) ^ w8(b)) | (w8(pa.add(n - 8)) ^ w8(b.add(n - 8))) == 0
+    } else if n >= 4 {
+        (w4(pa) ^ w4(b)) | (w4(pa.add(n - 4)) ^ w4(b.add(n - 4))) == 0
+    } else {
+        (0..n).all(|i| *pa.add(i) == *b.add(i))
+    }
+}
+
+impl Memo {
+    /// Whether `schema` reads as the remembered key (see the module docs).
+    ///
+    /// # Safety
+    /// `schema` must point at a valid schema (its strings NUL-terminated, its blobs' lengths
+    /// true, its children valid).
+    #[inline(always)]
+    unsafe fn matches(&self, schema: *const ArrowSchema) -> bool {
+        let levels = &self.level[..self.levels];
+        let mut s = &*schema;
+        for (i, l) in levels.iter().enumerate() {
+            if s.release.is_none() || s.format.is_null() || !s.dictionary.is_null() {
+                return false;
+            }
+            // The format up to the key's NUL: each equal byte that is not NUL says the
+            // schema's string goes on.
+            let f = s.format.cast::<u8>();
+            let want = &self.key[usize::from(l.fmt)..usize::from(l.blob)];
+            for (j, &k) in want.iter().enumerate() {
+                if *f.add(j) != k {
+                    return false;
+                }
+            }
+            if s.metadata.is_null() == l.has_blob {
+                return false;
+            }
+            if l.has_blob {
+                // The length words first, in order: each one's place is known from the equal
+                // words before it, which say the schema's blob has bytes up to it. Then the
+                // whole blob, which they say it has.
+                let p = s.metadata.cast::<u8>();
+                let blob = &self.key[usize::from(l.blob)..usize::from(l.end)];
+                for &at in &self.lens[usize::from(l.first)..usize::from(l.last)] {
+                    let at = usize::from(at);
+                    let Some(want) = blob.get(at..at + 4) else {
+                        return false;
+                    };
+                    if p.add(at).cast::<[u8; 4]>().read_unaligned() != *want {
+                        return false;
+                    }
+                }
+                if !same_bytes(blob, p) {
+                    return false;
+                }
+            }
+            if i + 1 < levels.len() {
+                if s.n_children != 1 || s.children.is_null() || (*s.children).is_null() {
+                    return false;
+                }
+                s = &**s.children;
+            }
+        }
+        true
+    }
+
+    /// Records the key of `schema` (`levels` levels deep); false (with nothing kept) when it
+    /// does not fit.
+    ///
+    /// # Safety
+    /// `schema` must be a schema the import just described and accepted, `levels` its levels.
+    unsafe fn record(&mut self, schema: *const ArrowSchema, levels: usize) -> bool {
+        self.levels = 0;
+        if levels > self.level.len() {
+            return false;
+        }
+        let mut s = &*schema;
+        let mut at = 0usize;
+        let mut lens = 0usize;
+        for i in 0..levels {
+            let f = CStr::from_ptr(s.format).to_bytes_with_nul();
+            let Some(dst) = self.key.get_mut(at..at + f.len()) else {
+                return false;
+            };
+            dst.copy_from_slice(f);
+            let fmt = at as u16;
+            at += f.len();
+            let blob = at as u16;
+            let first = lens as u8;
+            let has_blob = !s.metadata.is_null();
+            if has_blob {
+                let p = s.metadata.cast::<u8>();
+                let Some((n, words)) = blob_lens(p, KEY_MAX - at, &mut self.lens[lens..]) else {
+                    return false;
+                };
+                self.key[at..at + n].copy_from_slice(std::slice::from_raw_parts(p, n));
+                at += n;
+                lens += words;
+            }
+            self.level[i] = LevelKey {
+                fmt,
+                blob,
+                end: at as u16,
+                has_blob,
+                first,
+                last: lens as u8,
+            };
+            if i + 1 < levels {
+                s = &**s.children;
+            }
+        }
+        self.levels = levels;
+        true
+    }
+}
+
+/// The length of the blob at `p` and how many length words it has (their offsets written
+/// into `lens`: the pair count, then each key's and each value's length), if it is at most
+/// `max` bytes long and has at most `lens.len()` of them (reading no more of it than that).
+///
+/// # Safety
+/// `p` must point at a blob that describing the schema accepted (its lengths not negative).
+unsafe fn blob_lens(p: *const u8, max: usize, lens: &mut [u16]) -> Option<(usize, usize)> {
+    let mut words = 0;
+    let mut at = 0usize;
+    // Notes the length word at `at` and steps past it and the bytes it counts.
+    let mut word = |at: &mut usize, counts_bytes: bool| -> Option<usize> {
+        if *at + 4 > max {
+            return None;
+        }
+        *lens.get_mut(words)? = u16::try_from(*at).ok()?;
+        words += 1;
+        let n = i32::from_ne_bytes(p.add(*at).cast::<[u8; 4]>().read_unaligned());
+        let n = usize::try_from(n).ok()?;
+        *at += 4;
+        if counts_bytes {
+            *at = at.checked_add(n).filter(|&e| e <= max)?;
+        }
+        Some(n)
+    };
+    let pairs = word(&mut at, false)?;
+    for _ in 0..pairs {
+        word(&mut at, true)?;
+        word(&mut at, true)?;
+    }
+    Some((at, words))
+}
+
+/// `hit(answer)` if `schema` is the one remembered on this thread; `None` (calling nothing)
+/// if not.
+///
+/// # Safety
+/// As for [`Memo::matches`].
+#[inline(always)]
+pub unsafe fn with_answer<R>(
+    schema: *const ArrowSchema,
+    hit: impl FnOnce(&Answer) -> R,
+) -> Option<R> {
+    MEMO.try_with(|m| {
+        let m = m.try_borrow().ok()?;
+        if m.levels == 0 || !m.matches(schema) {
+            return None;
+        }
+        #[cfg(test)]
+        HITS.with(|h| h.set(h.get() + 1));
+        Some(hit(&m.answer))
+    })
+    .ok()
+    .flatten()
+}
+
+/// Remembers `answer` for `schema`, which the import just described and accepted with that
+/// answer (unless its key is too long to keep: then nothing is remembered).
+///
+/// # Safety
+/// As for [`Memo::record`], with `answer.lists + 1` levels.
+pub unsafe fn remember(schema: *const ArrowSchema, answer: &Answer) {
+    let _ = MEMO.try_with(|m| {
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return;
+        };
+        if m.record(schema, answer.lists + 1) {
+            m.answer = *answer;
+        }
+    });
+}
+
+#[cfg(test)]
+thread_local! {
+    static HITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many imports on this thread took the remembered answer (for tests).
+#[cfg(test)]
+pub fn hits() -> usize {
+    HITS.with(|h| h.get())
+}
+
+/// Forgets the remembered schema of this thread (for tests of misses).
+#[cfg(test)]
+pub fn forget() {
+    MEMO.with(|m| m.borrow_mut().levels = 0);
+}
+
+/// Whether a schema is remembered on this thread (for tests).
+#[cfg(test)]
+pub fn remembered() -> bool {
+    MEMO.with(|m| m.borrow().levels != 0)
+}

@@ -108,33 +108,31 @@ thread_local! {
     };
 }
 
-/// Whether the `a.len()` bytes at `b` equal `a`, read sixteen, eight or four bytes at a time
-/// (the last read may overlap the one before it), never past `b + a.len()`.
+/// Whether the `n` bytes at `a` and at `b` are equal, read sixteen, eight or four bytes at a
+/// time (the last read may overlap the one before it), never past `n`.
 ///
 /// # Safety
-/// `b` must be readable for `a.len()` bytes.
+/// `a` and `b` must be readable for `n` bytes.
 #[inline(always)]
-unsafe fn same_bytes(a: &[u8], b: *const u8) -> bool {
-    let n = a.len();
-    let pa = a.as_ptr();
+unsafe fn same_bytes(a: *const u8, b: *const u8, n: usize) -> bool {
     let w16 = |p: *const u8| p.cast::<u128>().read_unaligned();
     let w8 = |p: *const u8| p.cast::<u64>().read_unaligned();
     let w4 = |p: *const u8| p.cast::<u32>().read_unaligned();
     if n >= 16 {
         let mut i = 0;
         while i + 16 < n {
-            if w16(pa.add(i)) != w16(b.add(i)) {
+            if w16(a.add(i)) != w16(b.add(i)) {
                 return false;
             }
             i += 16;
         }
-        w16(pa.add(n - 16)) == w16(b.add(n - 16))
+        w16(a.add(n - 16)) == w16(b.add(n - 16))
     } else if n >= 8 {
-        (w8(pa) ^ w8(b)) | (w8(pa.add(n - 8)) ^ w8(b.add(n - 8))) == 0
+        (w8(a) ^ w8(b)) | (w8(a.add(n - 8)) ^ w8(b.add(n - 8))) == 0
     } else if n >= 4 {
-        (w4(pa) ^ w4(b)) | (w4(pa.add(n - 4)) ^ w4(b.add(n - 4))) == 0
+        (w4(a) ^ w4(b)) | (w4(a.add(n - 4)) ^ w4(b.add(n - 4))) == 0
     } else {
-        (0..n).all(|i| *pa.add(i) == *b.add(i))
+        (0..n).all(|i| *a.add(i) == *b.add(i))
     }
 }
 
@@ -146,51 +144,61 @@ impl Memo {
     /// true, its children valid).
     #[inline(always)]
     unsafe fn matches(&self, schema: *const ArrowSchema) -> bool {
-        let levels = &self.level[..self.levels];
+        // `record` keeps every offset within `key`, `first..last` within `lens`, each length
+        // word's offset within its blob and `levels` within `level`: the reads of the key
+        // below need no bounds checks.
+        let key = self.key.as_ptr();
+        debug_assert!(self.levels >= 1);
+        let last = self.levels.min(self.level.len());
         let mut s = &*schema;
-        for (i, l) in levels.iter().enumerate() {
-            if s.release.is_none() || s.format.is_null() || !s.dictionary.is_null() {
+        let mut i = 0;
+        loop {
+            let l = self.level.get_unchecked(i);
+            if s.release.is_none()
+                | s.format.is_null()
+                | !s.dictionary.is_null()
+                | (s.metadata.is_null() == l.has_blob)
+            {
                 return false;
             }
             // The format up to the key's NUL: each equal byte that is not NUL says the
             // schema's string goes on.
-            let f = s.format.cast::<u8>();
-            let want = &self.key[usize::from(l.fmt)..usize::from(l.blob)];
-            for (j, &k) in want.iter().enumerate() {
-                if *f.add(j) != k {
+            let mut f = s.format.cast::<u8>();
+            let mut k = key.add(usize::from(l.fmt));
+            let end = key.add(usize::from(l.blob));
+            while k < end {
+                if *f != *k {
                     return false;
                 }
-            }
-            if s.metadata.is_null() == l.has_blob {
-                return false;
+                f = f.add(1);
+                k = k.add(1);
             }
             if l.has_blob {
                 // The length words first, in order: each one's place is known from the equal
                 // words before it, which say the schema's blob has bytes up to it. Then the
                 // whole blob, which they say it has.
                 let p = s.metadata.cast::<u8>();
-                let blob = &self.key[usize::from(l.blob)..usize::from(l.end)];
-                for &at in &self.lens[usize::from(l.first)..usize::from(l.last)] {
-                    let at = usize::from(at);
-                    let Some(want) = blob.get(at..at + 4) else {
-                        return false;
-                    };
-                    if p.add(at).cast::<[u8; 4]>().read_unaligned() != *want {
+                let blob = key.add(usize::from(l.blob));
+                let word = |q: *const u8| q.cast::<u32>().read_unaligned();
+                for j in usize::from(l.first)..usize::from(l.last) {
+                    let at = usize::from(*self.lens.get_unchecked(j));
+                    if word(p.add(at)) != word(blob.add(at)) {
                         return false;
                     }
                 }
-                if !same_bytes(blob, p) {
+                if !same_bytes(blob, p, usize::from(l.end - l.blob)) {
                     return false;
                 }
             }
-            if i + 1 < levels.len() {
-                if s.n_children != 1 || s.children.is_null() || (*s.children).is_null() {
-                    return false;
-                }
-                s = &**s.children;
+            i += 1;
+            if i >= last {
+                return true;
             }
+            if s.n_children != 1 || s.children.is_null() || (*s.children).is_null() {
+                return false;
+            }
+            s = &**s.children;
         }
-        true
     }
 
     /// Records the key of `schema` (`levels` levels deep); false (with nothing kept) when it

@@ -654,7 +654,7 @@ unsafe fn make(
     items: &Items,
     itemsize: isize,
     format: ItemFormat,
-    dims: Dims,
+    dims: impl FnOnce(*mut Dims),
 ) -> ObjRef {
     let made = ObjRef::new_in_place(|p: *mut ArrowImport| {
         // SAFETY: `p` is the object's place for its exporter, written once here.
@@ -664,7 +664,7 @@ unsafe fn make(
             std::ptr::addr_of_mut!((*p).len).write(items.len);
             std::ptr::addr_of_mut!((*p).itemsize).write(itemsize);
             std::ptr::addr_of_mut!((*p).format).write(format);
-            std::ptr::addr_of_mut!((*p).dims).write(dims);
+            dims(std::ptr::addr_of_mut!((*p).dims));
         }
         Ok(())
     });
@@ -701,19 +701,32 @@ pub unsafe fn import(
             Fmt::Static(c) => ItemFormat::Static(c),
             Fmt::Inline(b) => ItemFormat::Inline(b),
         };
-        let mut a = m.dims;
-        a[0] = items.count as isize;
-        Ok(make(
-            array,
-            &items,
-            m.itemsize,
-            format,
-            Dims::Inline(m.ndim, a),
-        ))
+        let count = items.count as isize;
+        Ok(make(array, &items, m.itemsize, format, |d| {
+            // SAFETY: `d` is the new object's place for its dims.
+            unsafe {
+                d.write(Dims::Inline(m.ndim, m.dims));
+                if let Dims::Inline(_, a) = &mut *d {
+                    a[0] = count;
+                }
+            }
+        }))
     });
-    if let Some(done) = hit {
-        return done;
+    match hit {
+        Some(done) => done,
+        None => import_described(schema, array, flags),
     }
+}
+
+/// [`import`] of a schema described afresh (and remembered when it is taken).
+///
+/// # Safety
+/// As for [`import`].
+unsafe fn import_described(
+    schema: *const ArrowSchema,
+    array: *mut ArrowArray,
+    flags: c_int,
+) -> Result<ObjRef> {
     let mut desc = Desc::new();
     describe(schema, 0, &mut desc)?;
     let itemsize = desc.itemsize;
@@ -728,7 +741,10 @@ pub unsafe fn import(
         tensor_dims(&desc, items.count, itemsize)?
     };
     let answer = answer_of(&desc, &dims);
-    let obj = make(array, &items, itemsize, desc.format, dims);
+    let obj = make(array, &items, itemsize, desc.format, |d| {
+        // SAFETY: `d` is the new object's place for its dims.
+        unsafe { d.write(dims) }
+    });
     if let Some(answer) = answer {
         import_memo::remember(schema, &answer);
     }

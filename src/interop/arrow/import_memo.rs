@@ -120,11 +120,16 @@ unsafe fn same_bytes(a: *const u8, b: *const u8, n: usize) -> bool {
     let w4 = |p: *const u8| p.cast::<u32>().read_unaligned();
     if n >= 16 {
         let mut i = 0;
-        while i + 16 < n {
-            if w16(a.add(i)) != w16(b.add(i)) {
+        while i + 32 < n {
+            let x = w16(a.add(i)) == w16(b.add(i));
+            let y = w16(a.add(i + 16)) == w16(b.add(i + 16));
+            if !(x & y) {
                 return false;
             }
-            i += 16;
+            i += 32;
+        }
+        if i + 16 < n && w16(a.add(i)) != w16(b.add(i)) {
+            return false;
         }
         w16(a.add(n - 16)) == w16(b.add(n - 16))
     } else if n >= 8 {
@@ -166,6 +171,18 @@ impl Memo {
             let mut f = s.format.cast::<u8>();
             let mut k = key.add(usize::from(l.fmt));
             let end = key.add(usize::from(l.blob));
+            // Four at a time, each read after the equal byte before it.
+            while k.add(4) <= end {
+                if *f != *k
+                    || *f.add(1) != *k.add(1)
+                    || *f.add(2) != *k.add(2)
+                    || *f.add(3) != *k.add(3)
+                {
+                    return false;
+                }
+                f = f.add(4);
+                k = k.add(4);
+            }
             while k < end {
                 if *f != *k {
                     return false;

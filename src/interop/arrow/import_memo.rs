@@ -8,11 +8,12 @@
 //! format string (up to its NUL), that `dictionary` is NULL, the metadata blob (NULL or every
 //! pair of it), and for a fixed-size list level `n_children` (1), `children` and
 //! `children[0]` (not NULL), then the child. Neither `name` nor `flags` is read. The key is
-//! those bytes: per level the format with its NUL, a byte saying whether there is a blob, then
-//! the blob. A schema matches when each of those reads gives the same answer and the same
-//! bytes, compared in place and only as far as the schema's own earlier bytes say it has bytes:
-//! the format up to the first difference (the remembered NUL ends it), the blob's pair count
-//! before any pair, each length before the bytes it covers.
+//! those bytes: per level the format with its NUL, whether there is a blob, and the blob (with
+//! where its length words are). A schema matches when each of those reads gives the same
+//! answer and the same bytes, compared in place and only as far as the schema's own earlier
+//! bytes say it has bytes: the format byte by byte up to the first difference (the remembered
+//! NUL ends it); the blob's length words in order (the pair count, then each key's and value's
+//! length, each at a place the equal words before it fix), and only then the whole blob.
 //!
 //! Only schemas whose import succeeded are remembered, so a match is a schema the import
 //! described and accepted, and its answer is the one describing it again would give. Schemas

@@ -708,36 +708,34 @@ fn name_and_flags_are_not_read() {
 /// each import giving its own schema's layout.
 #[test]
 fn one_memory_per_thread() {
-    use std::sync::{Arc, Barrier};
-    let barrier = Arc::new(Barrier::new(2));
-    let run = |first: usize, barrier: Arc<Barrier>| {
-        std::thread::spawn(move || {
-            let data = vec![0u8; 1024];
-            let schemas = [
-                sch(&tensor(&[2, 3], None, "f")),
-                sch(&tensor(&[3, 2], Some(&[1, 0]), "i")),
-            ];
-            let want = [
-                (vec![2isize, 2, 3], vec![24isize, 12, 4]),
-                (vec![2isize, 2, 3], vec![24isize, 4, 8]),
-            ];
-            let mut hits = 0;
-            for step in 0..40 {
-                let k = (first + step / 2) % 2;
-                let mut a = arr(2, 0, &[6], &data);
-                barrier.wait();
-                let before = import_memo::hits();
-                let l = import_outcome(&schemas[k].raw, &mut a).unwrap();
-                hits += import_memo::hits() - before;
-                assert_eq!((l.shape, l.strides), want[k].clone(), "step {step}");
-            }
-            // Each schema is imported twice in a row: the second of each pair is a hit on
-            // this thread, whatever the other thread does meanwhile.
-            assert_eq!(hits, 20);
-        })
+    // One barrier for both threads, never freed (nothing shared is dropped by a thread).
+    static BARRIER: std::sync::Barrier = std::sync::Barrier::new(2);
+    let run = |first: usize| {
+        let data = vec![0u8; 1024];
+        let schemas = [
+            sch(&tensor(&[2, 3], None, "f")),
+            sch(&tensor(&[3, 2], Some(&[1, 0]), "i")),
+        ];
+        let want = [
+            (vec![2isize, 2, 3], vec![24isize, 12, 4]),
+            (vec![2isize, 2, 3], vec![24isize, 4, 8]),
+        ];
+        let mut hits = 0;
+        for step in 0..40 {
+            let k = (first + step / 2) % 2;
+            let mut a = arr(2, 0, &[6], &data);
+            BARRIER.wait();
+            let before = import_memo::hits();
+            let l = import_outcome(&schemas[k].raw, &mut a).unwrap();
+            hits += import_memo::hits() - before;
+            assert_eq!((l.shape, l.strides), want[k].clone(), "step {step}");
+        }
+        // Each schema is imported twice in a row: the second of each pair is a hit on this
+        // thread, whatever the other thread does meanwhile.
+        assert_eq!(hits, 20);
     };
-    let a = run(0, barrier.clone());
-    let b = run(1, barrier);
+    let a = std::thread::spawn(move || run(0));
+    let b = std::thread::spawn(move || run(1));
     a.join().unwrap();
     b.join().unwrap();
 }

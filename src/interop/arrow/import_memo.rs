@@ -233,31 +233,55 @@ impl Memo {
         let mut at = 0usize;
         let mut lens = 0usize;
         for i in 0..levels {
-            let f = CStr::from_ptr(s.format).to_bytes_with_nul();
-            let Some(dst) = self.key.get_mut(at..at + f.len()) else {
-                return false;
-            };
-            dst.copy_from_slice(f);
-            let fmt = at as u16;
-            at += f.len();
-            let blob = at as u16;
-            let first = lens as u8;
+            // The format with its NUL, byte by byte (it is short).
+            let fmt = at;
+            let mut f = s.format.cast::<u8>();
+            loop {
+                let Some(k) = self.key.get_mut(at) else {
+                    return false;
+                };
+                *k = *f;
+                at += 1;
+                if *f == 0 {
+                    break;
+                }
+                f = f.add(1);
+            }
+            let blob = at;
+            let first = lens;
             let has_blob = !s.metadata.is_null();
             if has_blob {
                 let p = s.metadata.cast::<u8>();
-                let Some((n, words)) = blob_lens(p, KEY_MAX - at, &mut self.lens[lens..]) else {
+                let word =
+                    |at: usize| i32::from_ne_bytes(p.add(at).cast::<[u8; 4]>().read_unaligned());
+                // The pair count, then each key's and value's length, each followed by the
+                // bytes it counts (not negative: describing took the blob).
+                if lens == LENS_MAX {
                     return false;
-                };
-                self.key[at..at + n].copy_from_slice(std::slice::from_raw_parts(p, n));
-                at += n;
-                lens += words;
+                }
+                self.lens[lens] = 0;
+                lens += 1;
+                let mut n = 4usize;
+                for _ in 0..(word(0) as usize).saturating_mul(2) {
+                    if lens == LENS_MAX || blob + n + 4 > KEY_MAX {
+                        return false;
+                    }
+                    self.lens[lens] = n as u16;
+                    lens += 1;
+                    n += 4 + word(n) as usize;
+                }
+                if blob + n > KEY_MAX {
+                    return false;
+                }
+                std::ptr::copy_nonoverlapping(p, self.key.as_mut_ptr().add(blob), n);
+                at = blob + n;
             }
             self.level[i] = LevelKey {
-                fmt,
-                blob,
+                fmt: fmt as u16,
+                blob: blob as u16,
                 end: at as u16,
                 has_blob,
-                first,
+                first: first as u8,
                 last: lens as u8,
             };
             if i + 1 < levels {
@@ -267,38 +291,6 @@ impl Memo {
         self.levels = levels;
         true
     }
-}
-
-/// The length of the blob at `p` and how many length words it has (their offsets written
-/// into `lens`: the pair count, then each key's and each value's length), if it is at most
-/// `max` bytes long and has at most `lens.len()` of them (reading no more of it than that).
-///
-/// # Safety
-/// `p` must point at a blob that describing the schema accepted (its lengths not negative).
-unsafe fn blob_lens(p: *const u8, max: usize, lens: &mut [u16]) -> Option<(usize, usize)> {
-    let mut words = 0;
-    let mut at = 0usize;
-    // Notes the length word at `at` and steps past it and the bytes it counts.
-    let mut word = |at: &mut usize, counts_bytes: bool| -> Option<usize> {
-        if *at + 4 > max {
-            return None;
-        }
-        *lens.get_mut(words)? = u16::try_from(*at).ok()?;
-        words += 1;
-        let n = i32::from_ne_bytes(p.add(*at).cast::<[u8; 4]>().read_unaligned());
-        let n = usize::try_from(n).ok()?;
-        *at += 4;
-        if counts_bytes {
-            *at = at.checked_add(n).filter(|&e| e <= max)?;
-        }
-        Some(n)
-    };
-    let pairs = word(&mut at, false)?;
-    for _ in 0..pairs {
-        word(&mut at, true)?;
-        word(&mut at, true)?;
-    }
-    Some((at, words))
 }
 
 /// `hit(answer)` if `schema` is the one remembered on this thread; `None` (calling nothing)

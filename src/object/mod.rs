@@ -207,6 +207,7 @@ impl ObjRef {
     /// # Safety
     /// `slot` must be a free slot given by `slab::alloc`; `exporter` must be valid (in the slot
     /// when `inline`, else a box's).
+    #[inline(always)]
     unsafe fn publish(slot: NonNull<Object>, exporter: *mut dyn Exporter, inline: bool) -> ObjRef {
         let p = slot.as_ptr();
         std::ptr::addr_of_mut!((*p).exporter).write(exporter);

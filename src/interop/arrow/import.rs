@@ -12,6 +12,7 @@ use crate::object::{Exporter, ObjRef, Object, Response};
 use crate::status::{overflow, Result};
 use crate::{bail, err};
 
+use super::import_memo::{self, Answer, Fmt, DIMS_MAX, LISTS_MAX};
 use super::metadata::{known_keys, read_tensor_meta, Axes};
 use super::{ArrowArray, ArrowSchema, BOOL8, FORMAT_KEY, IGNORE_VALIDITY, IMPORT_FLAGS, TENSOR};
 
@@ -415,7 +416,44 @@ impl std::fmt::Display for Slot {
 ///
 /// # Safety
 /// `a` must point at a valid array.
+#[inline(always)]
 unsafe fn check_level(
+    a: &ArrowArray,
+    what: Slot,
+    n_buffers: i64,
+    n_children: i64,
+    start: usize,
+    count: usize,
+    flags: c_int,
+) -> Result<usize> {
+    // The common case first: no nulls, the expected buffers and children, the slots in range;
+    // anything else is checked (and refused, or counted) in order below.
+    if a.null_count == 0
+        && a.release.is_some()
+        && (a.length | a.offset) >= 0
+        && a.n_buffers == n_buffers
+        && a.n_children == n_children
+        && !a.buffers.is_null()
+        && (n_children == 0 || !a.children.is_null())
+        && a.dictionary.is_null()
+    {
+        let end = start.checked_add(count);
+        let phys = start.checked_add(a.offset as usize);
+        if let (Some(end), Some(phys)) = (end, phys) {
+            if end <= a.length as usize {
+                return Ok(phys);
+            }
+        }
+    }
+    check_level_in_full(a, what, n_buffers, n_children, start, count, flags)
+}
+
+/// [`check_level`], every check in order.
+///
+/// # Safety
+/// As for [`check_level`].
+#[inline(never)]
+unsafe fn check_level_in_full(
     a: &ArrowArray,
     what: Slot,
     n_buffers: i64,
@@ -536,36 +574,38 @@ fn tensor_dims(desc: &Desc, count: usize, itemsize: isize) -> Result<Dims> {
     Ok(dims)
 }
 
-/// Makes an object of an Arrow array (see the module docs). On success the array is moved in
-/// (`(*array).release` is set to NULL); on failure nothing is changed.
+/// Where the array's items are: the number of slots of the top array, the first item's
+/// address and the byte length of the items in use.
+struct Items {
+    count: usize,
+    buf: *mut u8,
+    len: isize,
+}
+
+/// Walks the array's levels down to its items: `sizes` are the list sizes of the schema's
+/// levels, outermost first.
 ///
 /// # Safety
-/// `schema` and `array` must point at valid, matching structs of the C Data Interface.
-pub unsafe fn import(
-    schema: *const ArrowSchema,
-    array: *mut ArrowArray,
+/// `array` must point at a valid array.
+#[inline(always)]
+unsafe fn walk(
+    array: *const ArrowArray,
+    sizes: impl Iterator<Item = isize>,
+    itemsize: isize,
     flags: c_int,
-) -> Result<ObjRef> {
-    if flags & !IMPORT_FLAGS != 0 {
-        bail!(
-            InvalidArgument,
-            "import flags 0x{flags:x} contain unknown bits 0x{:x}",
-            flags & !IMPORT_FLAGS
-        );
-    }
-    let mut desc = Desc::new();
-    describe(schema, 0, &mut desc)?;
+) -> Result<Items> {
     let top = &*array;
-    // Walk the levels: `start`/`count` are slots of the current level.
+    // `start`/`items` are slots of the current level.
     let count = usize::try_from(top.length)
         .map_err(|_| err!(InvalidArgument, "the ArrowArray has length {}", top.length))?;
     let mut a = top;
     let mut start = 0usize;
     let mut items = count;
-    for (depth, level) in desc.levels.iter().rev().enumerate() {
+    let mut depth = 0;
+    for size in sizes {
         let what = Slot(depth);
         let phys = check_level(a, what, 1, 1, start, items, flags)?;
-        let size = level.size as usize;
+        let size = size as usize;
         start = phys
             .checked_mul(size)
             .ok_or_else(|| overflow("the child slot"))?;
@@ -577,11 +617,11 @@ pub unsafe fn import(
             bail!(InvalidArgument, "the {what} has a NULL child");
         }
         a = &*child;
+        depth += 1;
     }
-    let what = Slot(desc.levels.len());
+    let what = Slot(depth);
     let phys = check_level(a, what, 2, 0, start, items, flags)?;
     let data = *a.buffers.add(1);
-    let itemsize = desc.itemsize;
     let byte_off = phys
         .checked_mul(itemsize as usize)
         .filter(|&b| b <= isize::MAX as usize)
@@ -601,23 +641,142 @@ pub unsafe fn import(
     } else {
         data.cast::<u8>().cast_mut().wrapping_add(byte_off)
     };
+    Ok(Items { count, buf, len })
+}
+
+/// Moves the array into a new object with that layout; `(*array).release` is set to NULL.
+///
+/// # Safety
+/// `array` must point at a valid array, the one the layout was read from.
+#[inline(always)]
+unsafe fn make(
+    array: *mut ArrowArray,
+    items: &Items,
+    itemsize: isize,
+    format: ItemFormat,
+    dims: impl FnOnce(*mut Dims),
+) -> ObjRef {
+    let made = ObjRef::new_in_place(|p: *mut ArrowImport| {
+        // SAFETY: `p` is the object's place for its exporter, written once here.
+        unsafe {
+            std::ptr::addr_of_mut!((*p).array).copy_from_nonoverlapping(array, 1);
+            std::ptr::addr_of_mut!((*p).buf).write(items.buf);
+            std::ptr::addr_of_mut!((*p).len).write(items.len);
+            std::ptr::addr_of_mut!((*p).itemsize).write(itemsize);
+            std::ptr::addr_of_mut!((*p).format).write(format);
+            dims(std::ptr::addr_of_mut!((*p).dims));
+        }
+        Ok(())
+    });
+    let obj = match made {
+        Ok(obj) => obj,
+        Err(_) => unreachable!("the exporter's writing does not fail"),
+    };
+    (*array).release = None;
+    obj
+}
+
+/// Makes an object of an Arrow array (see the module docs). On success the array is moved in
+/// (`(*array).release` is set to NULL); on failure nothing is changed.
+///
+/// # Safety
+/// `schema` and `array` must point at valid, matching structs of the C Data Interface.
+pub unsafe fn import(
+    schema: *const ArrowSchema,
+    array: *mut ArrowArray,
+    flags: c_int,
+) -> Result<ObjRef> {
+    if flags & !IMPORT_FLAGS != 0 {
+        bail!(
+            InvalidArgument,
+            "import flags 0x{flags:x} contain unknown bits 0x{:x}",
+            flags & !IMPORT_FLAGS
+        );
+    }
+    // The schema remembered on this thread: its answer, and the array's checks as below.
+    let hit = import_memo::with_answer(schema, |m| {
+        let sizes = m.sizes[..m.lists].iter().copied();
+        let items = walk(array, sizes, m.itemsize, flags)?;
+        let format = match m.format {
+            Fmt::Static(c) => ItemFormat::Static(c),
+            Fmt::Inline(b) => ItemFormat::Inline(b),
+        };
+        let count = items.count as isize;
+        Ok(make(array, &items, m.itemsize, format, |d| {
+            // SAFETY: `d` is the new object's place for its dims.
+            unsafe {
+                d.write(Dims::Inline(m.ndim, m.dims));
+                if let Dims::Inline(_, a) = &mut *d {
+                    a[0] = count;
+                }
+            }
+        }))
+    });
+    match hit {
+        Some(done) => done,
+        None => import_described(schema, array, flags),
+    }
+}
+
+/// [`import`] of a schema described afresh (and remembered when it is taken).
+///
+/// # Safety
+/// As for [`import`].
+unsafe fn import_described(
+    schema: *const ArrowSchema,
+    array: *mut ArrowArray,
+    flags: c_int,
+) -> Result<ObjRef> {
+    let mut desc = Desc::new();
+    describe(schema, 0, &mut desc)?;
+    let itemsize = desc.itemsize;
+    let sizes = desc.levels.iter().rev().map(|l| l.size);
+    let items = walk(array, sizes, itemsize, flags)?;
     let dims = if desc.levels.is_empty() {
         let mut a = [0isize; 8];
-        a[0] = count as isize;
+        a[0] = items.count as isize;
         a[1] = itemsize;
         Dims::Inline(1, a)
     } else {
-        tensor_dims(&desc, count, itemsize)?
+        tensor_dims(&desc, items.count, itemsize)?
     };
-    let moved = std::ptr::read(array);
-    let obj = ObjRef::new(ArrowImport {
-        array: moved,
-        buf,
-        len,
-        itemsize,
-        format: desc.format,
-        dims,
+    let answer = answer_of(&desc, &dims);
+    let obj = make(array, &items, itemsize, desc.format, |d| {
+        // SAFETY: `d` is the new object's place for its dims.
+        unsafe { d.write(dims) }
     });
-    (*array).release = None;
+    if let Some(answer) = answer {
+        import_memo::remember(schema, &answer);
+    }
     Ok(obj)
+}
+
+/// What the memo keeps of an accepted schema's description and layout, when it fits.
+fn answer_of(desc: &Desc, dims: &Dims) -> Option<Answer> {
+    let format = match desc.format {
+        ItemFormat::Static(c) => Fmt::Static(c),
+        ItemFormat::Inline(b) => Fmt::Inline(b),
+        ItemFormat::Heap(_) => return None,
+    };
+    let Dims::Inline(ndim, a) = *dims else {
+        return None;
+    };
+    let lists = desc.levels.len();
+    if ndim > DIMS_MAX || lists > LISTS_MAX {
+        return None;
+    }
+    let mut sizes = [0isize; LISTS_MAX];
+    for (s, l) in sizes.iter_mut().zip(desc.levels.iter().rev()) {
+        *s = l.size;
+    }
+    let mut d = [0isize; 2 * DIMS_MAX];
+    d[..2 * ndim].copy_from_slice(&a[..2 * ndim]);
+    Some(Answer {
+        format,
+        itemsize: desc.itemsize,
+        lists,
+        sizes,
+        ndim,
+        dims: d,
+    })
 }

@@ -26,7 +26,9 @@
 //!
 //! **Import** ([`import()`]): an array and its (borrowed) schema become a read-only object whose
 //! views read the array's memory; the array is moved into the object, and its `release` runs
-//! once the object's last reference and last export are gone.
+//! once the object's last reference and last export are gone. Each thread remembers the last
+//! schema it described, keyed by the exact bytes describing it read (`import_memo`), so that a
+//! stream of arrays of one type compares its schema in place instead of describing it again.
 //!
 //! Facts from the Arrow specification used here: the format strings of the primitive, fixed-size
 //! binary and fixed-size list types; the metadata encoding (an `int32` pair count, then for each
@@ -148,6 +150,7 @@ impl ArrowArray {
 mod export;
 mod hold;
 mod import;
+mod import_memo;
 mod memo;
 mod metadata;
 mod plan;
@@ -159,6 +162,8 @@ pub(crate) use import::import;
 
 #[cfg(test)]
 mod export_memo_tests;
+#[cfg(test)]
+mod import_memo_tests;
 #[cfg(test)]
 mod memo_tests;
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! The last schema the import described on this thread, keyed by the exact bytes that
-//! describing it read, with everything the import works out of a schema alone: the item
-//! format and size, the list size of each level and the shape and strides past the first axis.
-//! A steady stream of arrays of one type (batches of tensors of one shape) then compares the
-//! schema's bytes in place instead of describing it again.
+//! The last schemas the import described on this thread ([`ENTRIES`] of them), each keyed by
+//! the exact bytes that describing it read, with everything the import works out of a schema
+//! alone: the item format and size, the list size of each level and the shape and strides past
+//! the first axis. A steady stream of arrays of a few types (batches of tensors of one shape,
+//! the columns of a table) then compares the schema's bytes in place instead of describing it
+//! again.
 //!
 //! What describing a schema reads, level by level from the top: that `release` is set, the
 //! format string (up to its NUL), that `dictionary` is NULL, the metadata blob (NULL or every
@@ -71,7 +72,10 @@ struct LevelKey {
 /// Most length words in the blobs of one key.
 const LENS_MAX: usize = 32;
 
-/// The remembered schema: `levels` levels of key (none while 0), where each lies in `key`,
+/// How many schemas a thread remembers.
+pub(super) const ENTRIES: usize = 4;
+
+/// A remembered schema: `levels` levels of key (none while 0), where each lies in `key`,
 /// where the length words of its blobs are, and the answer.
 struct Memo {
     levels: usize,
@@ -90,21 +94,37 @@ const NO_LEVEL: LevelKey = LevelKey {
     last: 0,
 };
 
+const EMPTY: Memo = Memo {
+    levels: 0,
+    level: [NO_LEVEL; LISTS_MAX + 1],
+    lens: [0; LENS_MAX],
+    key: [0; KEY_MAX],
+    answer: Answer {
+        format: Fmt::Static(c"B"),
+        itemsize: 1,
+        lists: 0,
+        sizes: [0; LISTS_MAX],
+        ndim: 1,
+        dims: [0; 2 * DIMS_MAX],
+    },
+};
+
+/// A thread's remembered schemas: the one that answered last is tried first; a new one takes
+/// the place of the one remembered longest ago.
+struct Memos {
+    entries: [Memo; ENTRIES],
+    /// The entry that answered or was written last.
+    last: usize,
+    /// The entry the next schema is written to.
+    next: usize,
+}
+
 thread_local! {
-    static MEMO: RefCell<Memo> = const {
-        RefCell::new(Memo {
-            levels: 0,
-            level: [NO_LEVEL; LISTS_MAX + 1],
-            lens: [0; LENS_MAX],
-            key: [0; KEY_MAX],
-            answer: Answer {
-                format: Fmt::Static(c"B"),
-                itemsize: 1,
-                lists: 0,
-                sizes: [0; LISTS_MAX],
-                ndim: 1,
-                dims: [0; 2 * DIMS_MAX],
-            },
+    static MEMO: RefCell<Memos> = const {
+        RefCell::new(Memos {
+            entries: [EMPTY; ENTRIES],
+            last: 0,
+            next: 0,
         })
     };
 }
@@ -143,6 +163,15 @@ unsafe fn same_bytes(a: *const u8, b: *const u8, n: usize) -> bool {
 }
 
 impl Memo {
+    /// Whether this entry holds a schema and `schema` reads as its key.
+    ///
+    /// # Safety
+    /// As for [`Memo::matches`].
+    #[inline(always)]
+    unsafe fn is(&self, schema: *const ArrowSchema) -> bool {
+        self.levels != 0 && self.matches(schema)
+    }
+
     /// Whether `schema` reads as the remembered key (see the module docs).
     ///
     /// # Safety
@@ -293,8 +322,8 @@ impl Memo {
     }
 }
 
-/// `hit(answer)` if `schema` is the one remembered on this thread; `None` (calling nothing)
-/// if not.
+/// `hit(answer)` if `schema` is one remembered on this thread; `None` (calling nothing) if
+/// not.
 ///
 /// # Safety
 /// As for [`Memo::matches`].
@@ -304,20 +333,25 @@ pub unsafe fn with_answer<R>(
     hit: impl FnOnce(&Answer) -> R,
 ) -> Option<R> {
     MEMO.try_with(|m| {
-        let m = m.try_borrow().ok()?;
-        if m.levels == 0 || !m.matches(schema) {
-            return None;
-        }
+        let mut m = m.try_borrow_mut().ok()?;
+        let last = m.last % ENTRIES;
+        let found = if m.entries[last].is(schema) {
+            last
+        } else {
+            (0..ENTRIES).find(|&i| i != last && m.entries[i].is(schema))?
+        };
+        m.last = found;
         #[cfg(test)]
         HITS.with(|h| h.set(h.get() + 1));
-        Some(hit(&m.answer))
+        Some(hit(&m.entries[found].answer))
     })
     .ok()
     .flatten()
 }
 
 /// Remembers `answer` for `schema`, which the import just described and accepted with that
-/// answer (unless its key is too long to keep: then nothing is remembered).
+/// answer, in place of the schema remembered longest ago (unless its key is too long to keep:
+/// then that entry is left empty).
 ///
 /// # Safety
 /// As for [`Memo::record`], with `answer.lists + 1` levels.
@@ -326,8 +360,12 @@ pub unsafe fn remember(schema: *const ArrowSchema, answer: &Answer) {
         let Ok(mut m) = m.try_borrow_mut() else {
             return;
         };
-        if m.record(schema, answer.lists + 1) {
-            m.answer = *answer;
+        let at = m.next % ENTRIES;
+        m.next = (at + 1) % ENTRIES;
+        m.last = at;
+        let e = &mut m.entries[at];
+        if e.record(schema, answer.lists + 1) {
+            e.answer = *answer;
         }
     });
 }
@@ -343,14 +381,18 @@ pub fn hits() -> usize {
     HITS.with(|h| h.get())
 }
 
-/// Forgets the remembered schema of this thread (for tests of misses).
+/// Forgets the remembered schemas of this thread (for tests of misses).
 #[cfg(test)]
 pub fn forget() {
-    MEMO.with(|m| m.borrow_mut().levels = 0);
+    MEMO.with(|m| {
+        for e in &mut m.borrow_mut().entries {
+            e.levels = 0;
+        }
+    });
 }
 
 /// Whether a schema is remembered on this thread (for tests).
 #[cfg(test)]
 pub fn remembered() -> bool {
-    MEMO.with(|m| m.borrow().levels != 0)
+    MEMO.with(|m| m.borrow().entries.iter().any(|e| e.levels != 0))
 }

@@ -101,6 +101,9 @@ fn expected(
     ))
 }
 
+/// An array's item format, item size, shape and strides.
+type Layout<'a> = (&'a [u8], isize, Vec<isize>, Vec<isize>);
+
 #[test]
 fn remembered_tensor_plans_are_the_planners() {
     let wide_shape = [2isize; 10];
@@ -112,7 +115,7 @@ fn remembered_tensor_plans_are_the_planners() {
     // permuted layout planned as the identity), a gap after the tensors and in them (refused,
     // right after the same tensors were kept), an axis of extent 1 with any stride, another
     // item size with the same extents, eight tensor axes (the most a key holds) and nine.
-    let cases: Vec<(&[u8], isize, Vec<isize>, Vec<isize>)> = vec![
+    let cases: Vec<Layout> = vec![
         (b"f", 4, vec![2, 3, 4], vec![48, 16, 4]),
         (b"f", 4, vec![2, 3, 4], vec![48, 16, 4]),
         (b"f", 4, vec![2, 3, 4], vec![48, 4, 12]),
@@ -258,6 +261,34 @@ fn reused_binary_blocks_keep_their_size() {
                 vec![(FORMAT_KEY.as_bytes(), text)]
             );
             (s.release.unwrap())(&mut s);
+        }
+    }
+}
+
+/// Tensor layouts exported in turn, up to as many as a thread remembers and one more: every
+/// export is the planner's and the writer's, whichever memories hold it.
+#[test]
+fn tensor_layouts_in_turn() {
+    let layouts: Vec<(Vec<isize>, Vec<isize>)> = vec![
+        (vec![2, 3, 4], vec![48, 16, 4]),
+        (vec![2, 3, 4], vec![48, 4, 12]),
+        (vec![4, 2, 3], vec![24, 12, 4]),
+        (vec![2, 2, 2, 3], vec![48, 24, 12, 4]),
+        (vec![3, 8], vec![32, 4]),
+        (vec![2, 3, 4], vec![48, 16, 4]),
+    ];
+    let objs: Vec<ObjRef> = layouts.iter().map(|(s, st)| array(b"f", s, st)).collect();
+    for n in [2, 4, 5, 6] {
+        memo::forget();
+        for round in 0..3 {
+            for (k, (shape, strides)) in layouts[..n].iter().enumerate() {
+                let want = expected(&objs[k], shape, strides, 4, item(b"f", Some(b"item"), None));
+                assert_eq!(
+                    take(build(&objs[k]), round % 2 == 0),
+                    want,
+                    "{n} in turn, {k}"
+                );
+            }
         }
     }
 }

@@ -24,6 +24,7 @@
 use std::cell::RefCell;
 use std::ffi::CStr;
 
+use super::memo::Recent;
 use super::ArrowSchema;
 
 /// Longest key remembered, in bytes.
@@ -109,24 +110,9 @@ const EMPTY: Memo = Memo {
     },
 };
 
-/// A thread's remembered schemas: the one that answered last is tried first; a new one takes
-/// the place of the one remembered longest ago.
-struct Memos {
-    entries: [Memo; ENTRIES],
-    /// The entry that answered or was written last.
-    last: usize,
-    /// The entry the next schema is written to.
-    next: usize,
-}
-
 thread_local! {
-    static MEMO: RefCell<Memos> = const {
-        RefCell::new(Memos {
-            entries: [EMPTY; ENTRIES],
-            last: 0,
-            next: 0,
-        })
-    };
+    static MEMO: RefCell<Recent<Memo, ENTRIES>> =
+        const { RefCell::new(Recent::new([EMPTY; ENTRIES])) };
 }
 
 /// Whether the `n` bytes at `a` and at `b` are equal, read sixteen, eight or four bytes at a
@@ -163,15 +149,6 @@ unsafe fn same_bytes(a: *const u8, b: *const u8, n: usize) -> bool {
 }
 
 impl Memo {
-    /// Whether this entry holds a schema and `schema` reads as its key.
-    ///
-    /// # Safety
-    /// As for [`Memo::matches`].
-    #[inline(always)]
-    unsafe fn is(&self, schema: *const ArrowSchema) -> bool {
-        self.levels != 0 && self.matches(schema)
-    }
-
     /// Whether `schema` reads as the remembered key (see the module docs).
     ///
     /// # Safety
@@ -334,16 +311,10 @@ pub unsafe fn with_answer<R>(
 ) -> Option<R> {
     MEMO.try_with(|m| {
         let mut m = m.try_borrow_mut().ok()?;
-        let last = m.last % ENTRIES;
-        let found = if m.entries[last].is(schema) {
-            last
-        } else {
-            (0..ENTRIES).find(|&i| i != last && m.entries[i].is(schema))?
-        };
-        m.last = found;
+        let found = m.find(|e| e.levels != 0 && e.matches(schema))?;
         #[cfg(test)]
         HITS.with(|h| h.set(h.get() + 1));
-        Some(hit(&m.entries[found].answer))
+        Some(hit(&found.answer))
     })
     .ok()
     .flatten()
@@ -360,10 +331,7 @@ pub unsafe fn remember(schema: *const ArrowSchema, answer: &Answer) {
         let Ok(mut m) = m.try_borrow_mut() else {
             return;
         };
-        let at = m.next % ENTRIES;
-        m.next = (at + 1) % ENTRIES;
-        m.last = at;
-        let e = &mut m.entries[at];
+        let e = m.next();
         if e.record(schema, answer.lists + 1) {
             e.answer = *answer;
         }
@@ -385,7 +353,7 @@ pub fn hits() -> usize {
 #[cfg(test)]
 pub fn forget() {
     MEMO.with(|m| {
-        for e in &mut m.borrow_mut().entries {
+        for e in m.borrow_mut().entries() {
             e.levels = 0;
         }
     });
@@ -394,5 +362,5 @@ pub fn forget() {
 /// Whether a schema is remembered on this thread (for tests).
 #[cfg(test)]
 pub fn remembered() -> bool {
-    MEMO.with(|m| m.borrow().entries.iter().any(|e| e.levels != 0))
+    MEMO.with(|m| m.borrow_mut().entries().iter().any(|e| e.levels != 0))
 }

@@ -94,6 +94,56 @@ pub fn remember_item_size(text: &[u8], size: usize) {
     let _ = IMPORT.try_with(|c| Entry::set(c, text, size, ()));
 }
 
+/// The last `N` things a thread worked out, kept for the next asks: the one found last is
+/// tried first; a new one takes the place of the one written longest ago.
+pub(super) struct Recent<T, const N: usize> {
+    entries: [T; N],
+    /// The entry found or written last.
+    last: usize,
+    /// The entry written next.
+    next: usize,
+}
+
+impl<T, const N: usize> Recent<T, N> {
+    pub(super) const fn new(entries: [T; N]) -> Recent<T, N> {
+        Recent {
+            entries,
+            last: 0,
+            next: 0,
+        }
+    }
+
+    /// The first entry `is` accepts, the one found or written last tried first.
+    #[inline(always)]
+    pub(super) fn find(&mut self, mut is: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        let last = self.last % N;
+        let at = if is(&self.entries[last]) {
+            last
+        } else {
+            (0..N).find(|&i| i != last && is(&self.entries[i]))?
+        };
+        self.last = at;
+        Some(&mut self.entries[at])
+    }
+
+    /// The entry a new one is written to: the one written longest ago.
+    pub(super) fn next(&mut self) -> &mut T {
+        let at = self.next % N;
+        self.next = (at + 1) % N;
+        self.last = at;
+        &mut self.entries[at]
+    }
+
+    /// Every entry (for tests).
+    #[cfg(test)]
+    pub(super) fn entries(&mut self) -> &mut [T; N] {
+        &mut self.entries
+    }
+}
+
+/// How many tensor plans and tensor metadata blobs a thread remembers.
+const TENSORS: usize = 4;
+
 /// Most tensor axes a [`TensorKey`] holds.
 pub(super) const KEY_AXES: usize = 8;
 
@@ -169,31 +219,34 @@ impl TensorKey {
     }
 }
 
-/// The last tensor metadata blob written on this thread and the tensor it was written for.
+/// A tensor metadata blob written on this thread and the tensor it was written for.
 struct TensorBlob {
     key: Option<TensorKey>,
     blob: Vec<u8>,
 }
 
+const NO_BLOB: TensorBlob = TensorBlob {
+    key: None,
+    blob: Vec::new(),
+};
+
 thread_local! {
-    static TENSOR: std::cell::RefCell<TensorBlob> = const {
-        std::cell::RefCell::new(TensorBlob {
-            key: None,
-            blob: Vec::new(),
-        })
-    };
+    static TENSOR: std::cell::RefCell<Recent<TensorBlob, TENSORS>> =
+        const { std::cell::RefCell::new(Recent::new([NO_BLOB; TENSORS])) };
 }
 
 /// Appends to `out` the tensor metadata blob `general` appends for the tensor `key`,
-/// remembered for the last tensor asked on this thread.
+/// remembered for the last tensors asked on this thread.
 pub fn tensor_metadata_into(
     out: &mut Vec<u8>,
     key: &TensorKey,
     general: impl FnOnce(&mut Vec<u8>) -> Result<()>,
 ) -> Result<()> {
     let hit = TENSOR.try_with(|t| {
-        let t = t.try_borrow().ok()?;
-        (t.key.as_ref() == Some(key)).then(|| out.extend_from_slice(&t.blob))
+        let mut t = t.try_borrow_mut().ok()?;
+        let b = t.find(|b| b.key.as_ref() == Some(key))?;
+        out.extend_from_slice(&b.blob);
+        Some(())
     });
     if let Ok(Some(())) = hit {
         return Ok(());
@@ -204,9 +257,10 @@ pub fn tensor_metadata_into(
     let blob = &out[start..];
     let _ = TENSOR.try_with(|t| {
         if let Ok(mut t) = t.try_borrow_mut() {
-            t.key = Some(*key);
-            t.blob.clear();
-            t.blob.extend_from_slice(blob);
+            let b = t.next();
+            b.key = Some(*key);
+            b.blob.clear();
+            b.blob.extend_from_slice(blob);
         }
     });
     Ok(())
@@ -268,12 +322,12 @@ impl PlanInput {
 pub type TensorPlan = (TensorKey, isize);
 
 thread_local! {
-    static PLAN: std::cell::RefCell<Option<(PlanInput, TensorPlan)>> =
-        const { std::cell::RefCell::new(None) };
+    static PLAN: std::cell::RefCell<Recent<Option<(PlanInput, TensorPlan)>, TENSORS>> =
+        const { std::cell::RefCell::new(Recent::new([None; TENSORS])) };
 }
 
 /// `general()` (the tensor plan of a layout of two or more dimensions, `None` when it is not
-/// one of this module's keys), remembered for the last layout asked on this thread.
+/// one of this module's keys), remembered for the last layouts asked on this thread.
 #[inline]
 pub fn tensor_plan(
     shape: &[isize],
@@ -282,9 +336,16 @@ pub fn tensor_plan(
     general: impl FnOnce() -> Result<Option<TensorPlan>>,
 ) -> Result<Option<TensorPlan>> {
     if shape.len() == strides.len() && !shape.is_empty() {
-        if let Ok(Some(plan)) = PLAN.try_with(|c| match c.try_borrow().as_deref() {
-            Ok(Some((i, plan))) if i.is(shape, strides, itemsize) => Some(*plan),
-            _ => None,
+        if let Ok(Some(plan)) = PLAN.try_with(|c| {
+            let mut c = c.try_borrow_mut().ok()?;
+            let found = c.find(|e| {
+                e.as_ref()
+                    .is_some_and(|(i, _)| i.is(shape, strides, itemsize))
+            });
+            found
+                .as_ref()
+                .and_then(|e| e.as_ref())
+                .map(|(_, plan)| *plan)
         }) {
             return Ok(Some(plan));
         }
@@ -294,7 +355,7 @@ pub fn tensor_plan(
     if let (Some(input), Some(plan)) = (input, plan) {
         let _ = PLAN.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
-                *c = Some((input, plan));
+                *c.next() = Some((input, plan));
             }
         });
     }
@@ -307,9 +368,10 @@ pub fn forget() {
     EXPORT.with(|c| c.set(Entry::empty(ItemType::Bool8)));
     IMPORT.with(|c| c.set(Entry::empty(())));
     TENSOR.with(|t| {
-        let mut t = t.borrow_mut();
-        t.key = None;
-        t.blob.clear();
+        for b in t.borrow_mut().entries() {
+            b.key = None;
+            b.blob.clear();
+        }
     });
-    PLAN.with(|c| *c.borrow_mut() = None);
+    PLAN.with(|c| *c.borrow_mut().entries() = [None; TENSORS]);
 }

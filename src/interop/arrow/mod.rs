@@ -27,8 +27,10 @@
 //! **Import** ([`import()`]): an array and its (borrowed) schema become a read-only object whose
 //! views read the array's memory; the array is moved into the object, and its `release` runs
 //! once the object's last reference and last export are gone. Each thread remembers the last
-//! schema it described, keyed by the exact bytes describing it read (`import_memo`), so that a
-//! stream of arrays of one type compares its schema in place instead of describing it again.
+//! few schemas it described, keyed by the exact bytes describing them read (`import_memo`), so
+//! that a stream of arrays of a few types compares each schema in place instead of describing
+//! it again. The export likewise remembers the last few tensor layouts it planned and their
+//! metadata (`memo`), and a released schema's block keeps what it was written for.
 //!
 //! Facts from the Arrow specification used here: the format strings of the primitive, fixed-size
 //! binary and fixed-size list types; the metadata encoding (an `int32` pair count, then for each

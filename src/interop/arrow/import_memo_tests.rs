@@ -785,7 +785,9 @@ fn schemas_in_turn() {
 #[test]
 fn longer_formats_are_not_hits() {
     let data = vec![1u8; 1 << 12];
-    let pairs: Vec<((Vec<Lv>, Vec<i64>), (Vec<Lv>, Vec<i64>))> = vec![
+    // (levels, list sizes) of a remembered schema and of a longer one.
+    type Levels = (Vec<Lv>, Vec<i64>);
+    let pairs: Vec<(Levels, Levels)> = vec![
         (
             (vec![lv("w:1", None)], vec![]),
             (vec![lv("w:16", None)], vec![]),

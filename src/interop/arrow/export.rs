@@ -10,7 +10,7 @@ use crate::object::Object;
 use crate::status::{overflow, Result};
 
 pub(super) use super::hold::new_top;
-use super::hold::{add_child, new_top_bare, release_array, ArrayPrivate, BareExport, Hold};
+use super::hold::{add_child, new_top_bare, release_array, ArrayPrivate, BareExport, Hold, Top};
 use super::memo::{self, TensorKey};
 pub use super::plan::{item_type, plan, ItemType, Plan};
 use super::schema::{item_schema, release_schema, tensor_schema, wide_tensor_schema};
@@ -83,13 +83,14 @@ pub(super) fn build_general(obj: &Object) -> Result<(ArrowSchema, ArrowArray)> {
 /// # Safety
 /// `out` points at two writable structs.
 unsafe fn export_general(obj: &Object, out: Out) -> Result<()> {
-    let mut top = new_top();
-    let view = match &mut top.hold {
+    let top = new_top();
+    // SAFETY: a new block, which holds an empty view.
+    let view = match &(*top.as_ptr()).hold {
         Hold::Own(s) => s.view.get(),
         Hold::Bare(_) => unreachable!("a new top holds an empty view"),
     };
-    // SAFETY: a full-size struct in its final place (the box never moves its contents) until
-    // the array is released or the view is moved out below; dropping `top` releases it.
+    // SAFETY: a full-size struct in its final place (the block never moves) until the array
+    // is released; dropping `top` releases it.
     bufferinfo::get_buffer(obj, view, XBUF_FULL_RO)?;
     // SAFETY: filled above by the library for `XBUF_FULL_RO`, so checked: `ndim` in range,
     // `shape` and `strides` present with `ndim` entries, `suboffsets` NULL or `ndim` entries,
@@ -217,7 +218,7 @@ struct Parts<'a> {
 ///
 /// # Safety
 /// `out` points at two writable structs.
-unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: Out) -> Result<()> {
+unsafe fn finish(obj: &Object, top: Top, p: &Parts<'_>, out: Out) -> Result<()> {
     let (buf, itemsize, shape, strides, indirect, fmt) =
         (p.buf, p.itemsize, p.shape, p.strides, p.indirect, p.fmt);
     if indirect {
@@ -242,8 +243,9 @@ unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: O
     };
     if let Some(length) = flat {
         out.schema.write(item_schema(&ty, fmt, None)?);
-        top.buffers[1] = data;
-        out.array.write(array_of(top, length, 2, 0));
+        let p = top.into_raw();
+        (*p).buffers[1] = data;
+        out.array.write(array_of(p, length, 2, 0));
         return Ok(());
     }
     // A tensor: planned once per layout on this thread; a tensor of more axes than a key
@@ -280,34 +282,35 @@ unsafe fn finish(obj: &Object, mut top: Box<ArrayPrivate>, p: &Parts<'_>, out: O
         (None, None) => unreachable!("a tensor planned, or too wide to remember"),
     };
     out.schema.write(schema);
-    add_child(&mut top, child_len as i64, data);
-    out.array.write(array_of(top, length, 1, 1));
+    let p = top.into_raw();
+    add_child(p, child_len as i64, data);
+    out.array.write(array_of(p, length, 1, 1));
     Ok(())
 }
 
-/// The array of the block `p` (its buffers and child, if any, filled) of `length` slots.
-fn array_of(p: Box<ArrayPrivate>, length: isize, n_buffers: i64, n_children: i64) -> ArrowArray {
-    let p = Box::into_raw(p);
-    // SAFETY: just made; the pointers go into the heap block, which never moves until the
-    // array's release frees it.
-    let (buffers, children) = unsafe {
-        (
-            (*p).buffers.as_mut_ptr(),
-            if n_children > 0 {
-                (*p).children.as_mut_ptr()
-            } else {
-                std::ptr::null_mut()
-            },
-        )
-    };
+/// The array of the block `p` (its buffers and child, if any, filled) of `length` slots, its
+/// pointers into the block taken from `p` itself.
+///
+/// # Safety
+/// `p` is a block [`Top::into_raw`] just handed over.
+unsafe fn array_of(
+    p: *mut ArrayPrivate,
+    length: isize,
+    n_buffers: i64,
+    n_children: i64,
+) -> ArrowArray {
     ArrowArray {
         length: length as i64,
         null_count: 0,
         offset: 0,
         n_buffers,
         n_children,
-        buffers,
-        children,
+        buffers: std::ptr::addr_of_mut!((*p).buffers).cast(),
+        children: if n_children > 0 {
+            std::ptr::addr_of_mut!((*p).children).cast()
+        } else {
+            std::ptr::null_mut()
+        },
         dictionary: std::ptr::null_mut(),
         release: Some(release_array),
         private_data: p.cast(),

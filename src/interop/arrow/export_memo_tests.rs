@@ -265,8 +265,9 @@ fn reused_binary_blocks_keep_their_size() {
     }
 }
 
-/// Tensor layouts exported in turn, up to as many as a thread remembers and one more: every
-/// export is the planner's and the writer's, whichever memories hold it.
+/// Tensor layouts exported in turn, up to as many as a thread remembers and more: every export
+/// is the planner's and the writer's, whichever memories hold it; up to four layouts in turn
+/// are all planned once, five in turn each push the next out before it comes again.
 #[test]
 fn tensor_layouts_in_turn() {
     let layouts: Vec<(Vec<isize>, Vec<isize>)> = vec![
@@ -280,6 +281,7 @@ fn tensor_layouts_in_turn() {
     let objs: Vec<ObjRef> = layouts.iter().map(|(s, st)| array(b"f", s, st)).collect();
     for n in [2, 4, 5, 6] {
         memo::forget();
+        let hits = memo::plan_hits();
         for round in 0..3 {
             for (k, (shape, strides)) in layouts[..n].iter().enumerate() {
                 let want = expected(&objs[k], shape, strides, 4, item(b"f", Some(b"item"), None));
@@ -289,6 +291,13 @@ fn tensor_layouts_in_turn() {
                     "{n} in turn, {k}"
                 );
             }
+        }
+        let taken = memo::plan_hits() - hits;
+        match n {
+            2 | 4 => assert_eq!(taken, 2 * n, "{n} in turn"),
+            5 => assert_eq!(taken, 0, "{n} in turn"),
+            // The sixth layout is the first again.
+            _ => {}
         }
     }
 }

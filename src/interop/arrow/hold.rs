@@ -117,9 +117,9 @@ pub(super) fn keep_spare<T>(slots: &[AtomicPtr<T>], raw: *mut T) -> bool {
 }
 
 /// Freed `ArrayPrivate` allocations kept for the next exports (NULL: none), so that a steady
-/// export/release cycle costs no `malloc`/`free`: two, for the two blocks of a tensor array
-/// (the array and its child). A slot is only ever swapped out whole or filled when empty, so
-/// no thread can see an allocation another thread is using.
+/// export/release cycle costs no `malloc`/`free` (one block per export, a tensor's child in
+/// it; two slots, for two exports alive at once). A slot is only ever swapped out whole or
+/// filled when empty, so no thread can see an allocation another thread is using.
 static SPARE_PRIVATE: [AtomicPtr<ArrayPrivate>; 2] = [
     AtomicPtr::new(std::ptr::null_mut()),
     AtomicPtr::new(std::ptr::null_mut()),
@@ -149,20 +149,24 @@ impl ArrayPrivate {
         if (*p).owners.load(Ordering::Relaxed) == 0
             || (*p).owners.fetch_sub(1, Ordering::AcqRel) == 1
         {
-            ArrayPrivate::unbox(Box::from_raw(p));
+            ArrayPrivate::unbox(p);
         }
     }
 
-    /// Drops the value `p` holds and keeps its allocation as a spare if a slot is empty.
-    pub(super) fn unbox(p: Box<ArrayPrivate>) {
-        let raw = Box::into_raw(p);
-        // SAFETY: from `Box::into_raw` just above; the value is dropped once.
-        unsafe { std::ptr::drop_in_place(raw) };
-        if keep_spare(&SPARE_PRIVATE, raw) {
+    /// Drops the value the block `p` holds and keeps its allocation as a spare if a slot is
+    /// empty.
+    ///
+    /// # Safety
+    /// `p` is a block made by [`ArrayPrivate::block`] holding a value that nothing else uses.
+    unsafe fn unbox(p: *mut ArrayPrivate) {
+        std::ptr::drop_in_place(p);
+        if keep_spare(&SPARE_PRIVATE, p) {
             return;
         }
         // SAFETY: the allocation of a `Box<ArrayPrivate>`, its value already dropped.
-        drop(unsafe { Box::from_raw(raw.cast::<std::mem::MaybeUninit<ArrayPrivate>>()) });
+        drop(Box::from_raw(
+            p.cast::<std::mem::MaybeUninit<ArrayPrivate>>(),
+        ));
     }
 }
 
@@ -182,7 +186,7 @@ pub(super) unsafe extern "C" fn release_array(a: *mut ArrowArray) {
         // NULL now); the child in the block is read through the same pointer.
         if (*p).child.release.take().is_some() {
             // The child was still in place: no one else holds the block.
-            return ArrayPrivate::unbox(Box::from_raw(p));
+            return ArrayPrivate::unbox(p);
         }
         ArrayPrivate::give_up(p);
     });
@@ -208,9 +212,36 @@ pub(super) fn guarded(body: impl FnOnce()) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
 }
 
+/// A new array's block, the export's until [`Top::into_raw`] hands it to the arrays made of
+/// it (dropped before that, on failure, it hands back the export it holds). A raw pointer and
+/// not a `Box`, so that the pointers those arrays keep into the block (their buffer lists, a
+/// tensor's child and its list) stay valid after it is handed over.
+pub(super) struct Top(std::ptr::NonNull<ArrayPrivate>);
+
+impl Top {
+    /// The block.
+    pub(super) fn as_ptr(&self) -> *mut ArrayPrivate {
+        self.0.as_ptr()
+    }
+
+    /// Hands the block over: the arrays made of it release it.
+    pub(super) fn into_raw(self) -> *mut ArrayPrivate {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for Top {
+    fn drop(&mut self) {
+        // SAFETY: a block holding a value that no array holds yet.
+        unsafe { ArrayPrivate::unbox(self.0.as_ptr()) };
+    }
+}
+
 /// A new top-level `ArrayPrivate` holding an empty view, written field by field into its
 /// block (the struct is large: built elsewhere and moved, it would be copied).
-pub(super) fn new_top() -> Box<ArrayPrivate> {
+pub(super) fn new_top() -> Top {
     let p = ArrayPrivate::block();
     // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value.
     unsafe {
@@ -220,7 +251,7 @@ pub(super) fn new_top() -> Box<ArrayPrivate> {
 }
 
 /// A new top-level `ArrayPrivate` holding a bare export (only that word of the hold written).
-pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
+pub(super) fn new_top_bare(export: BareExport) -> Top {
     let p = ArrayPrivate::block();
     // SAFETY: `p` is an allocation for an `ArrayPrivate` holding no value.
     unsafe {
@@ -229,38 +260,41 @@ pub(super) fn new_top_bare(export: BareExport) -> Box<ArrayPrivate> {
     }
 }
 
-/// Makes `p`'s array a tensor array whose child, in the same block, is `child_len` items
-/// at `data`: both arrays hold the block.
-pub(super) fn add_child(p: &mut ArrayPrivate, child_len: i64, data: *const c_void) {
-    p.owners = AtomicUsize::new(2);
-    p.child_buffers = [std::ptr::null(), data];
-    let block: *mut ArrayPrivate = p;
-    p.child = ArrowArray {
+/// Makes the array of the block `p` a tensor array whose child, in the same block, is
+/// `child_len` items at `data`: both arrays hold the block. Every pointer is taken from `p`
+/// itself, with no reference in between.
+///
+/// # Safety
+/// `p` is a block [`Top::into_raw`] just handed over, whose array is not made yet.
+pub(super) unsafe fn add_child(p: *mut ArrayPrivate, child_len: i64, data: *const c_void) {
+    use std::ptr::addr_of_mut;
+    addr_of_mut!((*p).owners).write(AtomicUsize::new(2));
+    addr_of_mut!((*p).child_buffers).write([std::ptr::null(), data]);
+    addr_of_mut!((*p).child).write(ArrowArray {
         length: child_len,
         null_count: 0,
         offset: 0,
         n_buffers: 2,
         n_children: 0,
-        buffers: p.child_buffers.as_mut_ptr(),
+        buffers: addr_of_mut!((*p).child_buffers).cast(),
         children: std::ptr::null_mut(),
         dictionary: std::ptr::null_mut(),
         release: Some(release_child),
-        private_data: block.cast(),
-    };
-    p.children = [&mut p.child];
+        private_data: p.cast(),
+    });
+    addr_of_mut!((*p).children).write([addr_of_mut!((*p).child)]);
 }
 
-/// Writes every field of a new `ArrayPrivate` but its hold, already written, and boxes it.
+/// Writes every field of a new `ArrayPrivate` but its hold, already written.
 ///
 /// # Safety
 /// `p` is an allocation for an `ArrayPrivate` whose `hold` alone is written.
 #[inline(always)]
-unsafe fn fill_top(p: *mut ArrayPrivate) -> Box<ArrayPrivate> {
-    {
-        std::ptr::addr_of_mut!((*p).owners).write(AtomicUsize::new(0));
-        std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
-        std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
-        std::ptr::addr_of_mut!((*p).child).write(ArrowArray::released());
-        Box::from_raw(p)
-    }
+unsafe fn fill_top(p: *mut ArrayPrivate) -> Top {
+    std::ptr::addr_of_mut!((*p).owners).write(AtomicUsize::new(0));
+    std::ptr::addr_of_mut!((*p).buffers).write([std::ptr::null(); 2]);
+    std::ptr::addr_of_mut!((*p).children).write([std::ptr::null_mut()]);
+    std::ptr::addr_of_mut!((*p).child).write(ArrowArray::released());
+    std::ptr::addr_of_mut!((*p).child_buffers).write([std::ptr::null(); 2]);
+    Top(std::ptr::NonNull::new_unchecked(p))
 }

@@ -19,7 +19,8 @@
 //! Only schemas whose import succeeded are remembered, so a match is a schema the import
 //! described and accepted, and its answer is the one describing it again would give. Schemas
 //! whose key is longer than [`KEY_MAX`], with more than [`LISTS_MAX`] list levels, more than
-//! [`DIMS_MAX`] dimensions or an item format longer than an inline one are not remembered.
+//! [`DIMS_MAX`] dimensions, blobs with more than [`LENS_MAX`] length words in all, or an item
+//! format longer than an inline one are not remembered.
 
 use std::cell::RefCell;
 use std::ffi::CStr;

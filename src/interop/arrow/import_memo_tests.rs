@@ -666,8 +666,14 @@ fn array_refusals_warm_and_cold() {
         change(&mut a, &validity);
         import_memo::forget();
         let cold = import_outcome(&s.raw, &mut a);
-        let warm = import_outcome(&s.raw, &mut a);
         assert!(cold.is_err(), "change {i}");
+        assert!(!import_memo::remembered(), "change {i}");
+        // Warm: the schema remembered from a good array, then the bad one checked on the
+        // remembered answer's path.
+        import_outcome(&s.raw, &mut arr(2, 0, &[6], &data)).unwrap();
+        let hits = import_memo::hits();
+        let warm = import_outcome(&s.raw, &mut a);
+        assert_eq!(import_memo::hits(), hits + 1, "change {i}");
         assert_eq!(warm, cold, "change {i}");
     }
     // Nulls read as they lie when asked: the same object warm and cold.
@@ -771,5 +777,60 @@ fn schemas_in_turn() {
         }
         let want = if n <= import_memo::ENTRIES { 2 * n } else { 0 };
         assert_eq!(import_memo::hits() - hits, want, "{n} schemas in turn");
+    }
+}
+
+/// A remembered format is no prefix match: a longer format that starts with it, with or
+/// without the same list size's digits, is described afresh.
+#[test]
+fn longer_formats_are_not_hits() {
+    let data = vec![1u8; 1 << 12];
+    // (levels, list sizes) of a remembered schema and of a longer one.
+    type Levels = (Vec<Lv>, Vec<i64>);
+    let pairs: Vec<(Levels, Levels)> = vec![
+        (
+            (vec![lv("w:1", None)], vec![]),
+            (vec![lv("w:16", None)], vec![]),
+        ),
+        (
+            (vec![lv("+w:6", None), lv("f", None)], vec![6]),
+            (vec![lv("+w:60", None), lv("f", None)], vec![60]),
+        ),
+        (
+            (vec![lv("i", None)], vec![]),
+            (vec![lv("ii", None)], vec![]),
+        ),
+    ];
+    for ((base, base_sizes), (longer, sizes)) in &pairs {
+        let b = sch(base);
+        let l = sch(longer);
+        let mut al = arr(2, 0, sizes, &data);
+        import_memo::forget();
+        let cold = import_outcome(&l.raw, &mut al);
+        import_memo::forget();
+        import_outcome(&b.raw, &mut arr(2, 0, base_sizes, &data)).unwrap();
+        let hits = import_memo::hits();
+        let warm = import_outcome(&l.raw, &mut al);
+        assert_eq!(import_memo::hits(), hits, "{longer:?}");
+        assert_eq!(warm, cold, "{longer:?}");
+    }
+}
+
+/// A remembered schema without metadata does not answer for the same format with a blob
+/// (nor the other way round): `c` is `b`, `c` with `arrow.bool8` is `?`.
+#[test]
+fn metadata_or_none_is_part_of_the_key() {
+    let data = vec![1u8; 64];
+    let bool8 = encode_metadata(&[(EXT_NAME, BOOL8.as_bytes())]).unwrap();
+    let plain = sch(&[lv("c", None)]);
+    let with = sch(&[lv("c", Some(bool8))]);
+    for (first, then, want) in [(&plain, &with, "?"), (&with, &plain, "b")] {
+        let mut a = arr(2, 0, &[], &data);
+        import_memo::forget();
+        import_outcome(&first.raw, &mut a).unwrap();
+        let hits = import_memo::hits();
+        let got = import_outcome(&then.raw, &mut a).unwrap();
+        assert_eq!(import_memo::hits(), hits);
+        assert_eq!(got.format, want);
     }
 }

@@ -1,9 +1,17 @@
-//! What the export and the import last worked out of an item format, remembered per thread
-//! and keyed by the format's exact bytes (and, for the export, the item size), so that a
-//! steady stream of arrays of one struct type parses its format once. A miss, or a format
-//! longer than a key holds, asks the format parser as before; only answers the parser gave
-//! are remembered, so a hit is always the answer it would give again (and, for the import,
-//! a text it already took as an item format: valid, without a NUL byte).
+//! What the export and the import last worked out, remembered per thread:
+//!
+//! * of an item format, keyed by the format's exact bytes (and, for the export, the item
+//!   size), so that a steady stream of arrays of one struct type parses its format once. A
+//!   miss, or a format longer than a key holds, asks the format parser as before; only
+//!   answers the parser gave are remembered, so a hit is always the answer it would give again
+//!   (and, for the import, a text it already took as an item format: valid, without a NUL
+//!   byte);
+//! * of a tensor layout (the export's last few): its plan, keyed by what the planner reads
+//!   ([`tensor_plan`]), and the metadata blob of its tensor, keyed by the tensor
+//!   ([`TensorKey`], [`tensor_metadata_into`]); only plans the planner accepted are kept.
+//!
+//! [`Recent`] is the ring of the last few entries these and the import's schema memory
+//! (`import_memo`) keep.
 
 use std::cell::Cell;
 
@@ -268,8 +276,8 @@ pub fn tensor_metadata_into(
 
 /// A tensor layout the planner was asked for: the item size, the number of dimensions, the
 /// first axis's extent class (0, 1 or more) and its stride (0 unless the extent is more than
-/// 1: the planner reads it only then), and the other axes' extents then strides. The planner's
-/// answer depends on nothing else (unused words are 0).
+/// 1: the planner's answer depends on it only then), and the other axes' extents then
+/// strides. The planner's answer depends on nothing else (unused words are 0).
 #[derive(Clone, Copy)]
 struct PlanInput {
     itemsize: isize,
@@ -347,6 +355,8 @@ pub fn tensor_plan(
                 .and_then(|e| e.as_ref())
                 .map(|(_, plan)| *plan)
         }) {
+            #[cfg(test)]
+            PLAN_HITS.with(|h| h.set(h.get() + 1));
             return Ok(Some(plan));
         }
     }
@@ -360,6 +370,17 @@ pub fn tensor_plan(
         });
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+thread_local! {
+    static PLAN_HITS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many tensor plans this thread took from its memory (for tests).
+#[cfg(test)]
+pub fn plan_hits() -> usize {
+    PLAN_HITS.with(Cell::get)
 }
 
 /// Forgets the answers of this thread (for tests of misses).

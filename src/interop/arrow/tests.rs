@@ -297,12 +297,13 @@ fn import_checks_and_ownership() {
     let before = before + 1;
     a = mk(&mut buffers);
     a.null_count = 1;
-    buffers[0] = std::ptr::null();
+    // Through the array's own pointer to the list (the list's owner is lent to it).
+    unsafe { *a.buffers = std::ptr::null() };
     assert_eq!(
         unsafe { import(&schema, &mut a, 0) }.unwrap_err().status,
         Status::InvalidArgument
     );
-    buffers[0] = validity.as_ptr().cast();
+    unsafe { *a.buffers = validity.as_ptr().cast() };
     drop(unsafe { import(&schema, &mut a, IGNORE_VALIDITY) }.unwrap());
     assert_eq!(RELEASED.load(Ordering::SeqCst), before + 1);
     let before = before + 1;

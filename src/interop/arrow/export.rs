@@ -265,8 +265,10 @@ unsafe fn finish(obj: &Object, top: Top, p: &Parts<'_>, out: Out) -> Result<()> 
         }
         Ok(key.map(|key| (key, k)))
     })?;
-    let k = match (&planned, &wide) {
-        (Some((_, k)), _) | (None, Some((_, _, k))) => *k,
+    // The tensor's key, or (too wide for one) its physical shape and permutation.
+    let (k, tensor) = match (planned, wide) {
+        (Some((key, k)), _) => (k, Ok(key)),
+        (None, Some((shape, permutation, k))) => (k, Err((shape, permutation))),
         (None, None) => unreachable!("a tensor planned, or too wide to remember"),
     };
     let length = shape[0];
@@ -274,12 +276,11 @@ unsafe fn finish(obj: &Object, top: Top, p: &Parts<'_>, out: Out) -> Result<()> 
         .checked_mul(length)
         .ok_or_else(|| overflow("the item count"))?;
     let child_schema = item_schema(&ty, fmt, Some(c"item"))?;
-    let schema = match (planned, wide) {
-        (Some((key, _)), _) => tensor_schema(&key, k as usize, child_schema)?,
-        (_, Some((shape, permutation, _))) => {
+    let schema = match tensor {
+        Ok(key) => tensor_schema(&key, k as usize, child_schema)?,
+        Err((shape, permutation)) => {
             wide_tensor_schema(&shape, permutation.as_deref(), k as usize, child_schema)?
         }
-        (None, None) => unreachable!("a tensor planned, or too wide to remember"),
     };
     out.schema.write(schema);
     let p = top.into_raw();

@@ -30,39 +30,32 @@ impl SchemaFormat {
     }
 }
 
+/// Copies `bytes` into `out` at `at` and returns where they end (for blobs built at compile
+/// time).
+const fn put(out: &mut [u8], at: usize, bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() {
+        out[at + i] = bytes[i];
+        i += 1;
+    }
+    at + bytes.len()
+}
+
 /// The metadata blob of `arrow.bool8` (the name and empty extension metadata), as
 /// `encode_metadata` writes it on a little- or big-endian machine alike (built at compile time).
 pub(super) static BOOL8_METADATA: [u8; 4 + 4 + 20 + 4 + 11 + 4 + 24 + 4] = {
     let mut out = [0u8; 75];
-    let mut at = 0;
     let parts: [&[u8]; 4] = [
         EXT_NAME.as_bytes(),
         BOOL8.as_bytes(),
         super::EXT_META.as_bytes(),
         b"",
     ];
-    let count = 2i32.to_ne_bytes();
-    let mut i = 0;
-    while i < 4 {
-        out[at + i] = count[i];
-        i += 1;
-    }
-    at += 4;
+    let mut at = put(&mut out, 0, &2i32.to_ne_bytes());
     let mut p = 0;
     while p < parts.len() {
-        let len = (parts[p].len() as i32).to_ne_bytes();
-        let mut i = 0;
-        while i < 4 {
-            out[at + i] = len[i];
-            i += 1;
-        }
-        at += 4;
-        let mut i = 0;
-        while i < parts[p].len() {
-            out[at + i] = parts[p][i];
-            i += 1;
-        }
-        at += parts[p].len();
+        at = put(&mut out, at, &(parts[p].len() as i32).to_ne_bytes());
+        at = put(&mut out, at, parts[p]);
         p += 1;
     }
     assert!(at == out.len());
